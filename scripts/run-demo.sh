@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make run`: a single server on the embedded SQLite database with demo data.
+set -euo pipefail
+perch="$1"
+config="$2"
+dir=$(dirname "$config")
+mkdir -p "$dir"
+if [ ! -f "$config" ]; then
+  cat > "$config" <<TOML
+# Perch configuration for the demo started by \`make run\`; every setting is documented in
+# docs/OPERATOR_GUIDE.md. Paths are relative to the directory perch is started from.
+domain = "localhost"
+data_dir = "$dir"
+
+[c2s]
+bind = "127.0.0.1"
+port = 5222
+direct_tls_port = 5223
+TOML
+  echo "wrote $config"
+fi
+"$perch" demo --config "$config"
+cat <<TEXT
+
+Connect any XMPP client to 127.0.0.1 port 5222 (STARTTLS; the certificate is self-signed,
+in $dir/tls/cert.pem) with one of the accounts above, and join a room, e.g.
+  profanity:  /connect alice@localhost server 127.0.0.1 port 5222 tls trust
+              /join lobby@chat.localhost
+Stop the server with Ctrl-C.
+
+TEXT
+exec "$perch" serve --config "$config"

@@ -1,0 +1,251 @@
+#include "app/admin_commands.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/config.hpp"
+#include "store/store.hpp"
+#include "util/ids.hpp"
+#include "util/time.hpp"
+#include "xmpp/credentials.hpp"
+#include "xmpp/jid.hpp"
+
+namespace perch::app {
+
+namespace {
+
+struct Context {
+    Config config;
+    std::unique_ptr<store::Store> store;
+};
+
+Context open(const std::string& config_path) {
+    Context c{load_config(config_path), nullptr};
+    prepare_data_dir(c.config);
+    c.store = store::open_store(c.config.store);
+    return c;
+}
+
+std::string username_or_throw(const std::string& raw) {
+    auto node = xmpp::nodeprep(raw);
+    if (!node) throw std::runtime_error("'" + raw + "' is not a valid user name (JID localpart)");
+    return *node;
+}
+
+std::string generated_password() {
+    return util::random_id().substr(0, 16);
+}
+
+store::User require_user(store::Store& s, const std::string& name) {
+    auto u = s.find_user(username_or_throw(name));
+    if (!u) throw std::runtime_error("no user named " + name);
+    return *u;
+}
+
+// Wraps a command body: errors become one line on stderr and exit code 1.
+std::function<void()> guarded(int& exit_code, std::function<void()> body) {
+    return [&exit_code, body = std::move(body)] {
+        try {
+            body();
+            exit_code = 0;
+        } catch (const std::exception& e) {
+            std::cerr << "perch: " << e.what() << "\n";
+            exit_code = 1;
+        }
+    };
+}
+
+void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* user = app.add_subcommand("user", "Manage users")->require_subcommand(1);
+
+    auto* add = user->add_subcommand("add", "Create a user (prints the password when generated)");
+    static std::string name, password, display, email;
+    add->add_option("name", name, "User name (the part before @)")->required();
+    add->add_option("--password", password, "Password (generated when omitted)");
+    add->add_option("--display-name", display, "Display name");
+    add->add_option("--email", email, "E-mail address");
+    add->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        store::User u;
+        u.username = username_or_throw(name);
+        u.display_name = display;
+        u.email = email;
+        bool generated = password.empty();
+        std::string pw = generated ? generated_password() : password;
+        xmpp::Credentials::set_password(u, pw);
+        c.store->add_user(u);
+        std::cout << "created " << u.username << "@" << c.config.domain;
+        if (generated) std::cout << " with password " << pw;
+        std::cout << "\n";
+    }));
+
+    auto* passwd = user->add_subcommand("passwd", "Set a user's password");
+    passwd->add_option("name", name)->required();
+    passwd->add_option("--password", password, "New password (generated when omitted)");
+    passwd->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto u = require_user(*c.store, name);
+        bool generated = password.empty();
+        std::string pw = generated ? generated_password() : password;
+        xmpp::Credentials::set_password(u, pw);
+        c.store->update_user(u);
+        std::cout << "password of " << u.username << " changed";
+        if (generated) std::cout << " to " << pw;
+        std::cout << "\n";
+    }));
+
+    for (bool disable : {true, false}) {
+        auto* cmd = user->add_subcommand(
+            disable ? "disable" : "enable",
+            disable ? "Stop a user from signing in" : "Let a disabled user sign in again");
+        cmd->add_option("name", name)->required();
+        cmd->callback(guarded(rc, [&cfg, disable] {
+            auto c = open(cfg);
+            auto u = require_user(*c.store, name);
+            u.disabled = disable;
+            c.store->update_user(u);
+            std::cout << u.username << (disable ? " disabled" : " enabled") << "\n";
+        }));
+    }
+
+    auto* list = user->add_subcommand("list", "List users");
+    list->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        for (const auto& u : c.store->list_users()) {
+            std::cout << u.username << "@" << c.config.domain << (u.disabled ? "  (disabled)" : "");
+            if (!u.display_name.empty()) std::cout << "  " << u.display_name;
+            std::cout << "\n";
+        }
+    }));
+}
+
+void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* category = app.add_subcommand("category", "Manage categories")->require_subcommand(1);
+    auto* add = category->add_subcommand("add", "Create a category");
+    static std::string name, description;
+    add->add_option("name", name)->required();
+    add->add_option("--description", description);
+    add->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        store::Category cat;
+        cat.name = name;
+        cat.description = description;
+        c.store->add_category(cat);
+        std::cout << "created category " << name << "\n";
+    }));
+    auto* list = category->add_subcommand("list", "List categories");
+    list->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        for (const auto& cat : c.store->list_categories())
+            std::cout << cat.name << (cat.description.empty() ? "" : "  " + cat.description)
+                      << "\n";
+    }));
+}
+
+void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* room = app.add_subcommand("room", "Manage rooms")->require_subcommand(1);
+    auto* add = room->add_subcommand("add", "Create a room");
+    static std::string node, category, name, description, privacy = "open", type = "normal";
+    add->add_option("node", node, "Room address (the part before @chat.DOMAIN)")->required();
+    add->add_option("--category", category, "Category the room belongs to")->required();
+    add->add_option("--name", name, "Display name (defaults to the address)");
+    add->add_option("--description", description);
+    add->add_option("--privacy", privacy, "open, closed or secret")
+        ->check(CLI::IsMember({"open", "closed", "secret"}));
+    add->add_option("--type", type, "normal or auditorium")
+        ->check(CLI::IsMember({"normal", "auditorium"}));
+    add->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto n = xmpp::nodeprep(node);
+        if (!n) throw std::runtime_error("'" + node + "' is not a valid room address");
+        auto cat = c.store->find_category(category);
+        if (!cat)
+            throw std::runtime_error("no category named " + category +
+                                     " (see: perch category list)");
+        store::Room r;
+        r.node = *n;
+        r.name = name.empty() ? *n : name;
+        r.description = description;
+        r.category_id = cat->id;
+        r.privacy = *store::parse_privacy(privacy);
+        r.type = *store::parse_room_type(type);
+        c.store->add_room(r);
+        std::cout << "created room " << r.node << "@" << c.config.muc_domain() << "\n";
+    }));
+    auto* list = room->add_subcommand("list", "List rooms");
+    list->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        std::map<int64_t, std::string> categories;
+        for (const auto& cat : c.store->list_categories()) categories[cat.id] = cat.name;
+        for (const auto& r : c.store->list_rooms()) {
+            std::cout << r.node << "@" << c.config.muc_domain() << "  ["
+                      << categories[r.category_id] << "] " << store::to_string(r.privacy) << " "
+                      << store::to_string(r.type) << (r.disabled ? " disabled" : "") << "  "
+                      << r.last_seq << " messages\n";
+        }
+    }));
+}
+
+void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* demo = app.add_subcommand(
+        "demo", "Create demo users, a category and rooms when the database is empty");
+    demo->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        std::filesystem::path file = std::filesystem::path(c.config.data_dir) / "demo-users.txt";
+        if (c.store->list_users().empty()) {
+            std::ofstream out(file);
+            std::filesystem::permissions(
+                file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+            for (const char* name : {"alice", "bob", "carol"}) {
+                store::User u;
+                u.username = name;
+                u.display_name = std::string(1, char(name[0] - 32)) + (name + 1);
+                std::string pw = generated_password();
+                xmpp::Credentials::set_password(u, pw);
+                c.store->add_user(u);
+                out << u.username << "@" << c.config.domain << "  " << pw << "\n";
+            }
+            store::Category cat;
+            cat.name = "General";
+            cat.description = "Rooms for everybody";
+            int64_t cat_id = c.store->find_category("General")
+                                 ? c.store->find_category("General")->id
+                                 : c.store->add_category(cat);
+            struct {
+                const char* node;
+                const char* name;
+                const char* description;
+            } rooms[] = {{"lobby", "Lobby", "Say hello"},
+                         {"engineering", "Engineering", "Builds, bugs and benchmarks"},
+                         {"random", "Random", "Anything goes"}};
+            for (const auto& d : rooms) {
+                if (c.store->find_room(d.node)) continue;
+                store::Room r;
+                r.node = d.node;
+                r.name = d.name;
+                r.description = d.description;
+                r.category_id = cat_id;
+                c.store->add_room(r);
+            }
+        }
+        std::cout << "Demo accounts (from " << file.string() << "):\n";
+        std::ifstream in(file);
+        std::string line;
+        while (std::getline(in, line)) std::cout << "  " << line << "\n";
+        std::cout << "Rooms:\n";
+        for (const auto& r : c.store->list_rooms())
+            std::cout << "  " << r.node << "@" << c.config.muc_domain() << "\n";
+    }));
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit_code) {
+    add_user_commands(app, config_path, exit_code);
+    add_category_commands(app, config_path, exit_code);
+    add_room_commands(app, config_path, exit_code);
+    add_demo_command(app, config_path, exit_code);
+}
+
+}  // namespace perch::app

@@ -1,0 +1,14 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace perch::app {
+
+// `perch user …`, `perch category …`, `perch room …`, `perch demo`: administration working
+// directly on the configured database. Each registers its subcommands on `app`; `config_path`
+// is filled by the global --config option before the callbacks run.
+void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit_code);
+
+}  // namespace perch::app

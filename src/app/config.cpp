@@ -1,0 +1,144 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+
+#include "util/ids.hpp"
+
+namespace perch::app {
+
+namespace {
+
+class Reader {
+  public:
+    Reader(const toml::table& root, std::string file) : root_(root), file_(std::move(file)) {}
+
+    template <typename T>
+    void get(std::string_view section, std::string_view key, T& out) {
+        const toml::table* t = section.empty() ? &root_ : root_[section].as_table();
+        known_.insert(section.empty() ? std::string(key)
+                                      : std::string(section) + "." + std::string(key));
+        if (!t) return;
+        const toml::node* n = t->get(key);
+        if (!n) return;
+        std::optional<T> v;
+        if constexpr (std::is_same_v<T, int>) {
+            if (auto i = n->value<int64_t>()) v = int(*i);
+        } else {
+            v = n->value<T>();
+        }
+        if (!v) {
+            throw std::runtime_error(file_ + ":" + std::to_string(n->source().begin.line) + ": " +
+                                     std::string(key) + " has the wrong type");
+        }
+        out = *v;
+    }
+
+    void refuse_unknown() {
+        for (const auto& [k, v] : root_) {
+            std::string key(k.str());
+            if (const auto* t = v.as_table()) {
+                for (const auto& [k2, v2] : *t) {
+                    std::string full = key + "." + std::string(k2.str());
+                    if (!known_.count(full))
+                        throw std::runtime_error(file_ + ":" +
+                                                 std::to_string(v2.source().begin.line) +
+                                                 ": unknown setting " + full);
+                }
+            } else if (!known_.count(key)) {
+                throw std::runtime_error(file_ + ":" + std::to_string(v.source().begin.line) +
+                                         ": unknown setting " + key);
+            }
+        }
+    }
+
+  private:
+    const toml::table& root_;
+    std::string file_;
+    std::set<std::string> known_;
+};
+
+void check_range(const std::string& name, int v, int lo, int hi) {
+    if (v < lo || v > hi)
+        throw std::runtime_error(name + " must be between " + std::to_string(lo) + " and " +
+                                 std::to_string(hi));
+}
+
+}  // namespace
+
+Config load_config(const std::string& path) {
+    Config c;
+    if (path.empty()) return c;
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw std::runtime_error(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                                 std::string(e.description()));
+    }
+    Reader r(root, path);
+    r.get("", "domain", c.domain);
+    r.get("", "data_dir", c.data_dir);
+    r.get("", "io_threads", c.io_threads);
+    r.get("", "log_level", c.log_level);
+    r.get("", "secret", c.secret);
+    r.get("c2s", "bind", c.c2s.bind);
+    r.get("c2s", "port", c.c2s.port);
+    r.get("c2s", "direct_tls_port", c.c2s.direct_tls_port);
+    r.get("c2s", "tls_required", c.c2s.tls_required);
+    r.get("c2s", "max_stanza_kb", c.c2s.max_stanza_kb);
+    r.get("c2s", "max_send_queue_kb", c.c2s.max_send_queue_kb);
+    r.get("muc", "subdomain", c.muc.subdomain);
+    r.get("muc", "default_history", c.muc.default_history);
+    r.get("muc", "max_history", c.muc.max_history);
+    r.get("muc", "history_cache", c.muc.history_cache);
+    r.get("muc", "allow_user_rooms", c.muc.allow_user_rooms);
+    r.get("muc", "default_category", c.muc.default_category);
+    r.get("muc", "shards", c.muc.shards);
+    r.get("tls", "cert", c.tls.cert);
+    r.get("tls", "key", c.tls.key);
+    r.get("store", "backend", c.store.backend);
+    r.get("store", "path", c.store.path);
+    r.get("store", "synchronous_full", c.store.synchronous_full);
+    r.refuse_unknown();
+
+    check_range("c2s.port", c.c2s.port, 0, 65535);
+    check_range("c2s.direct_tls_port", c.c2s.direct_tls_port, 0, 65535);
+    check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);
+    check_range("c2s.max_send_queue_kb", c.c2s.max_send_queue_kb, 16, 1024 * 1024);
+    check_range("muc.default_history", c.muc.default_history, 0, 500);
+    check_range("muc.max_history", c.muc.max_history, 0, 10000);
+    check_range("muc.history_cache", c.muc.history_cache, 0, 10000);
+    check_range("io_threads", c.io_threads, 0, 256);
+    if (c.domain.empty()) throw std::runtime_error("domain must not be empty");
+    return c;
+}
+
+void prepare_data_dir(Config& c) {
+    namespace fs = std::filesystem;
+    fs::create_directories(c.data_dir);
+    auto in_data = [&](const std::string& p, const char* fallback) {
+        if (p.empty()) return (fs::path(c.data_dir) / fallback).string();
+        return p;
+    };
+    c.tls.cert = in_data(c.tls.cert, "tls/cert.pem");
+    c.tls.key = in_data(c.tls.key, "tls/key.pem");
+    if (c.store.path == store::StoreConfig{}.path)
+        c.store.path = (fs::path(c.data_dir) / "perch.db").string();
+    if (c.secret.empty()) {
+        fs::path secret_file = fs::path(c.data_dir) / "secret";
+        if (fs::exists(secret_file)) {
+            std::ifstream(secret_file) >> c.secret;
+        } else {
+            c.secret = util::random_id() + util::random_id();
+            std::ofstream(secret_file) << c.secret << "\n";
+            fs::permissions(secret_file, fs::perms::owner_read | fs::perms::owner_write);
+        }
+    }
+}
+
+}  // namespace perch::app

@@ -1,0 +1,52 @@
+#pragma once
+#include <string>
+
+#include "store/store.hpp"
+
+namespace perch::app {
+
+// Every setting of one server, with its default. Read from TOML; unknown keys are refused so
+// that a typo does not silently fall back to a default.
+struct Config {
+    std::string domain = "localhost";
+    std::string data_dir = "var";
+    int io_threads = 0;  // 0: one per core
+    std::string log_level = "info";
+
+    struct C2s {
+        std::string bind = "0.0.0.0";
+        int port = 5222;
+        int direct_tls_port = 5223;  // 0 disables XEP-0368 direct TLS
+        bool tls_required = true;    // outside loopback
+        int max_stanza_kb = 256;
+        int max_send_queue_kb = 1024;
+    } c2s;
+
+    struct Muc {
+        std::string subdomain = "chat";
+        int default_history = 20;
+        int max_history = 500;
+        int history_cache = 50;
+        bool allow_user_rooms = true;
+        std::string default_category = "General";
+        int shards = 0;  // 0: four per I/O thread
+    } muc;
+
+    struct Tls {
+        std::string cert;  // default: DATA_DIR/tls/cert.pem, generated when missing
+        std::string key;
+    } tls;
+
+    store::StoreConfig store;
+    std::string secret;  // keys derived identifiers; generated into DATA_DIR/secret when empty
+
+    std::string muc_domain() const { return muc.subdomain + "." + domain; }
+};
+
+// Loads a TOML file; an empty path gives the defaults. Throws std::runtime_error naming the
+// file, line and key on any mistake.
+Config load_config(const std::string& path);
+// Resolves paths relative to data_dir and creates the directory.
+void prepare_data_dir(Config& config);
+
+}  // namespace perch::app

@@ -1,0 +1,41 @@
+// perch: one binary for the server and its administration.
+//   perch serve --config perch.toml     run one server
+//   perch user|category|room …          manage the configured database
+//   perch demo                          seed demo data into an empty database
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/admin_commands.hpp"
+#include "app/config.hpp"
+#include "app/server.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"Perch: a persistent chat server speaking XMPP"};
+    app.require_subcommand(1);
+    app.fallthrough();  // --config may come before or after the subcommand
+    std::string config_path;
+    app.add_option("-c,--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
+    int exit_code = 0;
+
+    auto* serve = app.add_subcommand("serve", "Run the server");
+    serve->callback([&] {
+        try {
+            auto config = perch::app::load_config(config_path);
+            spdlog::set_level(spdlog::level::from_str(config.log_level));
+            exit_code = perch::app::serve(std::move(config));
+        } catch (const std::exception& e) {
+            spdlog::critical("{}", e.what());
+            exit_code = 1;
+        }
+    });
+    perch::app::add_admin_commands(app, config_path, exit_code);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return exit_code;
+}

@@ -1,0 +1,103 @@
+#include "app/server.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "net/c2s_listener.hpp"
+#include "net/io.hpp"
+#include "net/tls.hpp"
+#include "store/workers.hpp"
+#include "xmpp/credentials.hpp"
+#include "xmpp/muc_service.hpp"
+#include "xmpp/router.hpp"
+#include "xmpp/session.hpp"
+
+#ifndef PERCH_VERSION
+#define PERCH_VERSION "0.1.0"
+#endif
+
+namespace perch::app {
+
+namespace asio = boost::asio;
+
+int serve(Config config) {
+    prepare_data_dir(config);
+    net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
+
+    // Opening the store applies migrations before anything listens.
+    auto store = store::open_store(config.store);
+    store::StoreWorkers workers(config.store, 2);
+    store::MessageWriter writer(config.store);
+
+    int threads = config.io_threads > 0 ? config.io_threads
+                                        : int(std::max(1u, std::thread::hardware_concurrency()));
+    net::IoPool io(threads);
+
+    xmpp::Router router;
+    xmpp::MucConfig muc_config;
+    muc_config.domain = config.muc_domain();
+    muc_config.default_history = config.muc.default_history;
+    muc_config.max_history = config.muc.max_history;
+    muc_config.history_cache = size_t(config.muc.history_cache);
+    muc_config.allow_user_rooms = config.muc.allow_user_rooms;
+    muc_config.default_category = config.muc.default_category;
+    muc_config.occupant_id_secret = config.secret;
+    std::vector<util::ExecutorPtr> shards;
+    int shard_count = config.muc.shards > 0 ? config.muc.shards : threads * 4;
+    for (int i = 0; i < shard_count; ++i) shards.push_back(io.make_executor());
+    xmpp::MucService muc(muc_config, router, workers, writer, std::move(shards));
+    muc.load_directory(*store);
+
+    xmpp::Credentials credentials(workers);
+    xmpp::ServerStats stats;
+    xmpp::ServerContext ctx{
+        config.domain,
+        router,
+        muc,
+        credentials,
+        workers,
+        xml::ParserLimits{.max_stanza_bytes = size_t(config.c2s.max_stanza_kb) * 1024},
+        config.c2s.tls_required,
+        PERCH_VERSION,
+        stats};
+
+    auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
+    auto address = asio::ip::make_address(config.c2s.bind);
+    net::C2sOptions options;
+    options.max_send_queue = size_t(config.c2s.max_send_queue_kb) * 1024;
+    std::vector<std::unique_ptr<net::C2sListener>> listeners;
+    listeners.push_back(std::make_unique<net::C2sListener>(
+        io, ctx, tls, asio::ip::tcp::endpoint(address, uint16_t(config.c2s.port)), options));
+    if (config.c2s.direct_tls_port > 0) {
+        auto direct = options;
+        direct.direct_tls = true;
+        listeners.push_back(std::make_unique<net::C2sListener>(
+            io, ctx, tls, asio::ip::tcp::endpoint(address, uint16_t(config.c2s.direct_tls_port)),
+            direct));
+    }
+    for (auto& l : listeners) l->start();
+
+    asio::signal_set signals(io.context(), SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down", sig);
+        for (auto& l : listeners) l->stop();
+        io.stop();
+    });
+    io.start();
+    spdlog::info(
+        "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}, {} rooms, {} I/O threads, store {}",
+        PERCH_VERSION, config.domain, config.muc_domain(), config.c2s.bind, listeners[0]->port(),
+        config.c2s.direct_tls_port > 0 ? fmt::format(", direct TLS on {}", listeners[1]->port())
+                                       : "",
+        muc.room_count(), threads, config.store.path);
+    io.join();
+    // Posts already accepted are committed before the process ends.
+    writer.stop();
+    workers.stop();
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace perch::app

@@ -1,0 +1,113 @@
+#include "chat/room.hpp"
+
+namespace perch::chat {
+
+std::string_view to_string(Role r) {
+    switch (r) {
+        case Role::visitor:
+            return "visitor";
+        case Role::participant:
+            return "participant";
+        case Role::moderator:
+            return "moderator";
+    }
+    return "none";
+}
+
+std::string_view to_string(Affiliation a) {
+    switch (a) {
+        case Affiliation::none:
+            return "none";
+        case Affiliation::member:
+            return "member";
+        case Affiliation::admin:
+            return "admin";
+        case Affiliation::owner:
+            return "owner";
+    }
+    return "none";
+}
+
+Room::Room(store::Room meta, size_t history_cache)
+    : meta_(std::move(meta)), history_cache_(history_cache) {}
+
+const Occupant* Room::by_nick(const std::string& nick) const {
+    auto it = occupants_.find(nick);
+    return it == occupants_.end() ? nullptr : &it->second;
+}
+
+const Occupant* Room::by_jid(const std::string& full_jid) const {
+    auto it = nick_by_jid_.find(full_jid);
+    return it == nick_by_jid_.end() ? nullptr : by_nick(it->second);
+}
+
+JoinRefusal Room::check_join(const std::string& nick, const std::string& full_jid) const {
+    if (nick.empty()) return JoinRefusal::nick_missing;
+    if (meta_.disabled) return JoinRefusal::room_disabled;
+    const Occupant* holder = by_nick(nick);
+    if (holder && holder->full_jid != full_jid) return JoinRefusal::nick_conflict;
+    return JoinRefusal::none;
+}
+
+const Occupant& Room::add(Occupant o) {
+    remove(o.full_jid);  // a rejoin replaces the previous entry
+    nick_by_jid_[o.full_jid] = o.nick;
+    auto nick = o.nick;
+    return occupants_.insert_or_assign(nick, std::move(o)).first->second;
+}
+
+std::optional<Occupant> Room::remove(const std::string& full_jid) {
+    auto it = nick_by_jid_.find(full_jid);
+    if (it == nick_by_jid_.end()) return std::nullopt;
+    auto occ = occupants_.find(it->second);
+    nick_by_jid_.erase(it);
+    if (occ == occupants_.end()) return std::nullopt;
+    Occupant o = std::move(occ->second);
+    occupants_.erase(occ);
+    return o;
+}
+
+void Room::remember(store::Message m) {
+    if (m.seq > meta_.last_seq) meta_.last_seq = m.seq;
+    recent_.push_back(std::move(m));
+    while (recent_.size() > history_cache_) recent_.pop_front();
+}
+
+void Room::seed_history(std::vector<store::Message> messages) {
+    recent_.clear();
+    for (auto& m : messages) remember(std::move(m));
+}
+
+bool Room::cache_covers(const HistoryRequest& req, int default_max) const {
+    int wanted = req.max_stanzas.value_or(default_max);
+    if (wanted <= 0) return true;
+    // The cache answers when it holds every message the room has, or at least as many as asked
+    // for (a `since` or `maxchars` limit can only take messages away from that answer).
+    if (int64_t(recent_.size()) >= meta_.last_seq) return true;
+    return size_t(wanted) <= recent_.size();
+}
+
+std::vector<const store::Message*> Room::select_history(
+    const std::vector<const store::Message*>& candidates, const HistoryRequest& req,
+    int default_max) {
+    int max = req.max_stanzas.value_or(default_max);
+    std::vector<const store::Message*> out;
+    if (max <= 0 || (req.max_chars && *req.max_chars <= 0)) return out;
+    int64_t chars = 0;
+    // Walk back from the newest; stop at the first limit reached.
+    for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+        const store::Message* m = *it;
+        if (m->removed) continue;
+        if (req.since_us && m->ts_us < *req.since_us) break;
+        if (int(out.size()) >= max) break;
+        if (req.max_chars) {
+            // Approximates the stanza's size by its variable parts plus fixed overhead.
+            chars += int64_t(m->body.size() + m->payload.size() + m->nick.size() + 200);
+            if (chars > *req.max_chars) break;
+        }
+        out.push_back(m);
+    }
+    return {out.rbegin(), out.rend()};
+}
+
+}  // namespace perch::chat

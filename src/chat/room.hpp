@@ -1,0 +1,82 @@
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/types.hpp"
+
+namespace perch::chat {
+
+enum class Role { visitor, participant, moderator };
+enum class Affiliation { none, member, admin, owner };
+std::string_view to_string(Role r);
+std::string_view to_string(Affiliation a);
+
+// Who is in a room under which nickname. `session` is opaque here: the XMPP layer keeps its
+// handle there so that fan-out needs no lookup.
+struct Occupant {
+    std::string nick;
+    std::string full_jid;
+    std::string bare_jid;
+    std::string occupant_id;  // XEP-0421, stable per user and room
+    Role role = Role::participant;
+    Affiliation affiliation = Affiliation::none;
+    std::shared_ptr<void> session;
+    std::shared_ptr<void> presence;  // the XMPP layer's copy of the occupant's presence payload
+};
+
+// What a joining client asked for (XEP-0045 7.2.15), with the room's default applied.
+struct HistoryRequest {
+    std::optional<int> max_stanzas;
+    std::optional<int> max_chars;
+    std::optional<int64_t> since_us;
+};
+
+enum class JoinRefusal { none, nick_conflict, room_disabled, nick_missing };
+
+// The state of one room, owned by one shard: plain logic with no I/O, so every rule is unit
+// testable. History kept here is a cache of the newest messages; the store has all of them.
+class Room {
+  public:
+    Room(store::Room meta, size_t history_cache);
+
+    const store::Room& meta() const { return meta_; }
+    store::Room& meta() { return meta_; }
+
+    // Occupants, in join order of their nicknames' map.
+    const Occupant* by_nick(const std::string& nick) const;
+    const Occupant* by_jid(const std::string& full_jid) const;
+    const std::map<std::string, Occupant>& occupants() const { return occupants_; }
+    size_t occupant_count() const { return occupants_.size(); }
+
+    JoinRefusal check_join(const std::string& nick, const std::string& full_jid) const;
+    const Occupant& add(Occupant o);
+    // Removes by full JID; returns the occupant that left.
+    std::optional<Occupant> remove(const std::string& full_jid);
+
+    // History cache.
+    void remember(store::Message m);
+    void seed_history(std::vector<store::Message> newest_oldest_first);
+    const std::deque<store::Message>& recent() const { return recent_; }
+    size_t history_cache() const { return history_cache_; }
+    // True when the cache alone can answer `req`, with `default_max` for an absent maxstanzas.
+    bool cache_covers(const HistoryRequest& req, int default_max) const;
+    // Applies a history request to messages given oldest first (the cache, or a store read
+    // merged with it) and returns the ones to send, oldest first.
+    static std::vector<const store::Message*> select_history(
+        const std::vector<const store::Message*>& candidates, const HistoryRequest& req,
+        int default_max);
+
+  private:
+    store::Room meta_;
+    std::map<std::string, Occupant> occupants_;  // by nick
+    std::map<std::string, std::string> nick_by_jid_;
+    std::deque<store::Message> recent_;
+    size_t history_cache_;
+};
+
+}  // namespace perch::chat

@@ -1,0 +1,34 @@
+#pragma once
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "net/io.hpp"
+#include "xmpp/session.hpp"
+
+namespace perch::net {
+
+struct C2sOptions {
+    bool direct_tls = false;              // XEP-0368: TLS from the first byte (port 5223)
+    size_t max_send_queue = 1024 * 1024;  // bytes queued for a client before it is cut off
+};
+
+// Accepts XMPP client connections on one endpoint and runs a Session on each.
+class C2sListener {
+  public:
+    C2sListener(IoPool& io, xmpp::ServerContext& ctx, boost::asio::ssl::context& tls,
+                const boost::asio::ip::tcp::endpoint& endpoint, C2sOptions options);
+    ~C2sListener();
+    void start();
+    void stop();
+    uint16_t port() const;
+    static size_t open_connections();
+
+  private:
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace perch::net

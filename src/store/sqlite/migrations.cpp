@@ -1,0 +1,103 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <string>
+
+namespace perch::store::sqlite {
+namespace {
+
+// Migration N takes the schema from version N-1 to N. Never edit one that has shipped.
+constexpr const char* kMigrations[] = {
+    // 1: users, categories, rooms, messages, roster
+    R"sql(
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        display_name  TEXT NOT NULL DEFAULT '',
+        email         TEXT NOT NULL DEFAULT '',
+        disabled      INTEGER NOT NULL DEFAULT 0,
+        scram_sha1    TEXT NOT NULL,
+        scram_sha256  TEXT NOT NULL,
+        created_us    INTEGER NOT NULL
+    );
+    CREATE TABLE categories (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        description   TEXT NOT NULL DEFAULT '',
+        invitations   INTEGER NOT NULL DEFAULT 1,
+        file_upload   INTEGER NOT NULL DEFAULT 1,
+        chat_history  INTEGER NOT NULL DEFAULT 1,
+        created_us    INTEGER NOT NULL
+    );
+    CREATE TABLE rooms (
+        id            INTEGER PRIMARY KEY,
+        node          TEXT NOT NULL UNIQUE,
+        name          TEXT NOT NULL,
+        description   TEXT NOT NULL DEFAULT '',
+        category_id   INTEGER NOT NULL REFERENCES categories(id),
+        privacy       TEXT NOT NULL DEFAULT 'open',
+        type          TEXT NOT NULL DEFAULT 'normal',
+        subject       TEXT NOT NULL DEFAULT '',
+        subject_nick  TEXT NOT NULL DEFAULT '',
+        disabled      INTEGER NOT NULL DEFAULT 0,
+        last_seq      INTEGER NOT NULL DEFAULT 0,
+        created_us    INTEGER NOT NULL
+    );
+    CREATE TABLE messages (
+        id            INTEGER PRIMARY KEY,
+        room_id       INTEGER NOT NULL REFERENCES rooms(id),
+        seq           INTEGER NOT NULL,
+        stanza_id     TEXT NOT NULL UNIQUE,
+        origin_id     TEXT NOT NULL DEFAULT '',
+        sender        TEXT NOT NULL,
+        nick          TEXT NOT NULL,
+        occupant_id   TEXT NOT NULL DEFAULT '',
+        kind          INTEGER NOT NULL DEFAULT 0,
+        body          TEXT NOT NULL,
+        payload       TEXT NOT NULL DEFAULT '',
+        ts_us         INTEGER NOT NULL,
+        removed       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (room_id, seq)
+    );
+    CREATE INDEX messages_room_ts ON messages (room_id, ts_us);
+    CREATE TABLE roster_items (
+        username      TEXT NOT NULL,
+        jid           TEXT NOT NULL,
+        name          TEXT NOT NULL DEFAULT '',
+        subscription  TEXT NOT NULL DEFAULT 'none',
+        groups        TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (username, jid)
+    ) WITHOUT ROWID;
+    )sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+}  // namespace
+
+int schema_version(Connection& db) {
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    auto& st = db.prepare("SELECT version FROM schema_version");
+    int v = st.step() ? int(st.int_at(0)) : 0;
+    st.reset();
+    return v;
+}
+
+void migrate(Connection& db) {
+    Transaction tx(db);
+    int current = schema_version(db);
+    if (current > kSchemaVersion)
+        throw Error("database schema version " + std::to_string(current) +
+                        " is newer than this build understands (" + std::to_string(kSchemaVersion) +
+                        "); upgrade Perch",
+                    SQLITE_ERROR);
+    for (int v = current; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
+    if (current == 0) {
+        db.prepare("INSERT INTO schema_version (version) VALUES (?)")
+            .bind(0, int64_t(kSchemaVersion))
+            .run();
+    } else if (current < kSchemaVersion) {
+        db.prepare("UPDATE schema_version SET version = ?").bind(0, int64_t(kSchemaVersion)).run();
+    }
+    tx.commit();
+}
+
+}  // namespace perch::store::sqlite

@@ -1,0 +1,370 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "store/sqlite/db.hpp"
+#include "store/sqlite/migrations.hpp"
+#include "util/time.hpp"
+
+namespace perch::store::sqlite {
+namespace {
+
+bool is_constraint(const Error& e) {
+    return (e.code() & 0xff) == SQLITE_CONSTRAINT;
+}
+
+std::string join_groups(const std::vector<std::string>& groups) {
+    std::string out;
+    for (const auto& g : groups) {
+        if (!out.empty()) out += '\n';
+        out += g;
+    }
+    return out;
+}
+
+std::vector<std::string> split_groups(const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < s.size()) {
+        size_t nl = s.find('\n', start);
+        if (nl == std::string::npos) nl = s.size();
+        out.push_back(s.substr(start, nl - start));
+        start = nl + 1;
+    }
+    return out;
+}
+
+constexpr const char* kUserColumns =
+    "id, username, display_name, email, disabled, scram_sha1, scram_sha256, created_us";
+User read_user(Statement& st) {
+    User u;
+    u.id = st.int_at(0);
+    u.username = st.text_at(1);
+    u.display_name = st.text_at(2);
+    u.email = st.text_at(3);
+    u.disabled = st.int_at(4) != 0;
+    u.scram_sha1 = st.text_at(5);
+    u.scram_sha256 = st.text_at(6);
+    u.created_us = st.int_at(7);
+    return u;
+}
+
+constexpr const char* kCategoryColumns =
+    "id, name, description, invitations, file_upload, chat_history, created_us";
+Category read_category(Statement& st) {
+    Category c;
+    c.id = st.int_at(0);
+    c.name = st.text_at(1);
+    c.description = st.text_at(2);
+    c.invitations = st.int_at(3) != 0;
+    c.file_upload = st.int_at(4) != 0;
+    c.chat_history = st.int_at(5) != 0;
+    c.created_us = st.int_at(6);
+    return c;
+}
+
+constexpr const char* kRoomColumns =
+    "id, node, name, description, category_id, privacy, type, subject, subject_nick, disabled, "
+    "last_seq, created_us";
+Room read_room(Statement& st) {
+    Room r;
+    r.id = st.int_at(0);
+    r.node = st.text_at(1);
+    r.name = st.text_at(2);
+    r.description = st.text_at(3);
+    r.category_id = st.int_at(4);
+    r.privacy = parse_privacy(st.text_at(5)).value_or(Privacy::open);
+    r.type = parse_room_type(st.text_at(6)).value_or(RoomType::normal);
+    r.subject = st.text_at(7);
+    r.subject_nick = st.text_at(8);
+    r.disabled = st.int_at(9) != 0;
+    r.last_seq = st.int_at(10);
+    r.created_us = st.int_at(11);
+    return r;
+}
+
+constexpr const char* kMessageColumns =
+    "room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
+    "removed";
+Message read_message(Statement& st) {
+    Message m;
+    m.room_id = st.int_at(0);
+    m.seq = st.int_at(1);
+    m.stanza_id = st.text_at(2);
+    m.origin_id = st.text_at(3);
+    m.sender = st.text_at(4);
+    m.nick = st.text_at(5);
+    m.occupant_id = st.text_at(6);
+    m.kind = MessageKind(st.int_at(7));
+    m.body = st.text_at(8);
+    m.payload = st.text_at(9);
+    m.ts_us = st.int_at(10);
+    m.removed = st.int_at(11) != 0;
+    return m;
+}
+
+std::string sql(std::string_view a, std::string_view b, std::string_view c = "") {
+    return std::string(a) + std::string(b) + std::string(c);
+}
+
+class SqliteStore final : public Store {
+  public:
+    explicit SqliteStore(const StoreConfig& config) : db_(config.path) {
+        db_.exec("PRAGMA journal_mode = WAL");
+        db_.exec(config.synchronous_full ? "PRAGMA synchronous = FULL"
+                                         : "PRAGMA synchronous = NORMAL");
+        db_.exec("PRAGMA foreign_keys = ON");
+        migrate(db_);
+    }
+
+    std::optional<User> find_user(std::string_view username) override {
+        auto& st = db_.prepare(sql("SELECT ", kUserColumns, " FROM users WHERE username = ?"));
+        st.bind(0, username);
+        std::optional<User> u;
+        if (st.step()) u = read_user(st);
+        st.reset();
+        return u;
+    }
+
+    int64_t add_user(const User& u) override {
+        try {
+            db_.prepare(
+                   "INSERT INTO users (username, display_name, email, disabled, scram_sha1, "
+                   "scram_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(0, u.username)
+                .bind(1, u.display_name)
+                .bind(2, u.email)
+                .bind(3, int64_t(u.disabled))
+                .bind(4, u.scram_sha1)
+                .bind(5, u.scram_sha256)
+                .bind(6, u.created_us ? u.created_us : util::now_us())
+                .run();
+        } catch (const Error& e) {
+            if (is_constraint(e)) throw Conflict("user " + u.username + " already exists");
+            throw;
+        }
+        return db_.last_insert_id();
+    }
+
+    void update_user(const User& u) override {
+        db_.prepare(
+               "UPDATE users SET display_name = ?, email = ?, disabled = ?, scram_sha1 = ?, "
+               "scram_sha256 = ? WHERE id = ?")
+            .bind(0, u.display_name)
+            .bind(1, u.email)
+            .bind(2, int64_t(u.disabled))
+            .bind(3, u.scram_sha1)
+            .bind(4, u.scram_sha256)
+            .bind(5, u.id)
+            .run();
+    }
+
+    std::vector<User> list_users() override {
+        auto& st = db_.prepare(sql("SELECT ", kUserColumns, " FROM users ORDER BY username"));
+        std::vector<User> out;
+        while (st.step()) out.push_back(read_user(st));
+        return out;
+    }
+
+    int64_t add_category(const Category& c) override {
+        try {
+            db_.prepare(
+                   "INSERT INTO categories (name, description, invitations, file_upload, "
+                   "chat_history, created_us) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(0, c.name)
+                .bind(1, c.description)
+                .bind(2, int64_t(c.invitations))
+                .bind(3, int64_t(c.file_upload))
+                .bind(4, int64_t(c.chat_history))
+                .bind(5, c.created_us ? c.created_us : util::now_us())
+                .run();
+        } catch (const Error& e) {
+            if (is_constraint(e)) throw Conflict("category " + c.name + " already exists");
+            throw;
+        }
+        return db_.last_insert_id();
+    }
+
+    std::optional<Category> find_category(std::string_view name) override {
+        auto& st = db_.prepare(sql("SELECT ", kCategoryColumns, " FROM categories WHERE name = ?"));
+        st.bind(0, name);
+        std::optional<Category> c;
+        if (st.step()) c = read_category(st);
+        st.reset();
+        return c;
+    }
+
+    std::vector<Category> list_categories() override {
+        auto& st = db_.prepare(sql("SELECT ", kCategoryColumns, " FROM categories ORDER BY name"));
+        std::vector<Category> out;
+        while (st.step()) out.push_back(read_category(st));
+        return out;
+    }
+
+    int64_t add_room(const Room& r) override {
+        try {
+            db_.prepare(
+                   "INSERT INTO rooms (node, name, description, category_id, privacy, type, "
+                   "subject, subject_nick, disabled, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                   "?, ?)")
+                .bind(0, r.node)
+                .bind(1, r.name.empty() ? r.node : r.name)
+                .bind(2, r.description)
+                .bind(3, r.category_id)
+                .bind(4, to_string(r.privacy))
+                .bind(5, to_string(r.type))
+                .bind(6, r.subject)
+                .bind(7, r.subject_nick)
+                .bind(8, int64_t(r.disabled))
+                .bind(9, r.created_us ? r.created_us : util::now_us())
+                .run();
+        } catch (const Error& e) {
+            if (is_constraint(e))
+                throw Conflict("room " + r.node + " already exists or its category does not");
+            throw;
+        }
+        return db_.last_insert_id();
+    }
+
+    std::optional<Room> find_room(std::string_view node) override {
+        auto& st = db_.prepare(sql("SELECT ", kRoomColumns, " FROM rooms WHERE node = ?"));
+        st.bind(0, node);
+        std::optional<Room> r;
+        if (st.step()) r = read_room(st);
+        st.reset();
+        return r;
+    }
+
+    std::vector<Room> list_rooms() override {
+        auto& st = db_.prepare(sql("SELECT ", kRoomColumns, " FROM rooms ORDER BY node"));
+        std::vector<Room> out;
+        while (st.step()) out.push_back(read_room(st));
+        return out;
+    }
+
+    void update_room(const Room& r) override {
+        db_.prepare(
+               "UPDATE rooms SET name = ?, description = ?, privacy = ?, type = ?, disabled = ? "
+               "WHERE id = ?")
+            .bind(0, r.name)
+            .bind(1, r.description)
+            .bind(2, to_string(r.privacy))
+            .bind(3, to_string(r.type))
+            .bind(4, int64_t(r.disabled))
+            .bind(5, r.id)
+            .run();
+    }
+
+    void set_room_subject(int64_t room_id, const std::string& subject,
+                          const std::string& nick) override {
+        db_.prepare("UPDATE rooms SET subject = ?, subject_nick = ? WHERE id = ?")
+            .bind(0, subject)
+            .bind(1, nick)
+            .bind(2, room_id)
+            .run();
+    }
+
+    std::vector<Message> append_messages(std::vector<NewMessage>&& batch) override {
+        std::vector<Message> out;
+        out.reserve(batch.size());
+        // Count per room first so that each room's counter is bumped once per batch.
+        std::map<int64_t, int64_t> per_room;
+        for (const auto& m : batch) ++per_room[m.room_id];
+        Transaction tx(db_);
+        std::map<int64_t, int64_t> next_seq;
+        for (auto [room, count] : per_room) {
+            auto& st = db_.prepare(
+                "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq");
+            st.bind(0, count).bind(1, room);
+            if (!st.step()) throw Conflict("no room with id " + std::to_string(room));
+            next_seq[room] = st.int_at(0) - count + 1;
+            st.reset();
+        }
+        auto& insert = db_.prepare(
+            "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, "
+            "kind, body, payload, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        for (auto& m : batch) {
+            Message done;
+            static_cast<NewMessage&>(done) = std::move(m);
+            done.seq = next_seq[done.room_id]++;
+            insert.bind(0, done.room_id)
+                .bind(1, done.seq)
+                .bind(2, done.stanza_id)
+                .bind(3, done.origin_id)
+                .bind(4, done.sender)
+                .bind(5, done.nick)
+                .bind(6, done.occupant_id)
+                .bind(7, int64_t(done.kind))
+                .bind(8, done.body)
+                .bind(9, done.payload)
+                .bind(10, done.ts_us)
+                .run();
+            out.push_back(std::move(done));
+        }
+        tx.commit();
+        return out;
+    }
+
+    std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) override {
+        auto& st = db_.prepare(sql("SELECT ", kMessageColumns,
+                                   " FROM messages WHERE room_id = ? AND ts_us >= ? "
+                                   "ORDER BY seq DESC LIMIT ?"));
+        st.bind(0, room_id).bind(1, since_us).bind(2, int64_t(limit));
+        std::vector<Message> out;
+        while (st.step()) out.push_back(read_message(st));
+        std::reverse(out.begin(), out.end());
+        return out;
+    }
+
+    int64_t count_messages(int64_t room_id) override {
+        auto& st = db_.prepare("SELECT count(*) FROM messages WHERE room_id = ?");
+        st.bind(0, room_id);
+        int64_t n = st.step() ? st.int_at(0) : 0;
+        st.reset();
+        return n;
+    }
+
+    std::vector<RosterItem> roster(std::string_view username) override {
+        auto& st = db_.prepare(
+            "SELECT jid, name, subscription, groups FROM roster_items WHERE username = ? ORDER BY "
+            "jid");
+        st.bind(0, username);
+        std::vector<RosterItem> out;
+        while (st.step())
+            out.push_back(
+                {st.text_at(0), st.text_at(1), st.text_at(2), split_groups(st.text_at(3))});
+        return out;
+    }
+
+    void set_roster_item(std::string_view username, const RosterItem& item) override {
+        db_.prepare(
+               "INSERT INTO roster_items (username, jid, name, subscription, groups) VALUES (?, ?, "
+               "?, ?, ?) ON CONFLICT (username, jid) DO UPDATE SET name = excluded.name, groups = "
+               "excluded.groups")
+            .bind(0, username)
+            .bind(1, item.jid)
+            .bind(2, item.name)
+            .bind(3, item.subscription)
+            .bind(4, join_groups(item.groups))
+            .run();
+    }
+
+    void remove_roster_item(std::string_view username, std::string_view jid) override {
+        db_.prepare("DELETE FROM roster_items WHERE username = ? AND jid = ?")
+            .bind(0, username)
+            .bind(1, jid)
+            .run();
+    }
+
+  private:
+    Connection db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open(const StoreConfig& config) {
+    return std::make_unique<SqliteStore>(config);
+}
+
+}  // namespace perch::store::sqlite

@@ -1,0 +1,57 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/types.hpp"
+
+namespace perch::store {
+
+// The content database. Calls are synchronous and block on I/O: never make them on a network
+// thread; go through StoreWorkers or MessageWriter. One instance is one connection and is used
+// by one thread at a time; open() more for more threads.
+class Store {
+  public:
+    virtual ~Store() = default;
+
+    // Users.
+    virtual std::optional<User> find_user(std::string_view username) = 0;
+    virtual int64_t add_user(const User& user) = 0;  // Conflict when the name is taken
+    virtual void update_user(const User& user) = 0;
+    virtual std::vector<User> list_users() = 0;
+
+    // Categories and rooms.
+    virtual int64_t add_category(const Category& category) = 0;
+    virtual std::optional<Category> find_category(std::string_view name) = 0;
+    virtual std::vector<Category> list_categories() = 0;
+    virtual int64_t add_room(const Room& room) = 0;  // Conflict on duplicate node/category
+    virtual std::optional<Room> find_room(std::string_view node) = 0;
+    virtual std::vector<Room> list_rooms() = 0;
+    virtual void update_room(const Room& room) = 0;  // name, description, privacy, type, disabled
+    virtual void set_room_subject(int64_t room_id, const std::string& subject,
+                                  const std::string& nick) = 0;
+
+    // History. append_messages commits all of them in one transaction, giving each the next
+    // sequence number of its room, and returns them in the order given.
+    virtual std::vector<Message> append_messages(std::vector<NewMessage>&& batch) = 0;
+    // The newest `limit` messages of a room with ts >= since_us, oldest first.
+    virtual std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) = 0;
+    virtual int64_t count_messages(int64_t room_id) = 0;
+
+    // Roster (RFC 6121), per user.
+    virtual std::vector<RosterItem> roster(std::string_view username) = 0;
+    virtual void set_roster_item(std::string_view username, const RosterItem& item) = 0;
+    virtual void remove_roster_item(std::string_view username, std::string_view jid) = 0;
+};
+
+struct StoreConfig {
+    std::string backend = "sqlite";
+    std::string path = "var/perch.db";  // SQLite file
+    bool synchronous_full = true;       // fsync each commit (group commit amortises it)
+};
+
+// Opens a connection, creating the database and applying migrations when needed. Throws with a
+// readable message when the database cannot be used (unknown back end, newer schema …).
+std::unique_ptr<Store> open_store(const StoreConfig& config);
+
+}  // namespace perch::store

@@ -1,0 +1,90 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Plain records exchanged with the store. They name data, not SQL: both back ends map them to
+// tables of their own.
+namespace perch::store {
+
+struct User {
+    int64_t id = 0;
+    std::string username;  // nodeprep'd localpart
+    std::string display_name;
+    std::string email;
+    bool disabled = false;
+    std::string scram_sha1;    // ScramCredential::encode()
+    std::string scram_sha256;  // ScramCredential::encode()
+    int64_t created_us = 0;
+};
+
+struct Category {
+    int64_t id = 0;
+    std::string name;
+    std::string description;
+    bool invitations = true;
+    bool file_upload = true;
+    bool chat_history = true;
+    int64_t created_us = 0;
+};
+
+enum class Privacy { open, closed, secret };
+enum class RoomType { normal, auditorium };
+std::string_view to_string(Privacy p);
+std::string_view to_string(RoomType t);
+std::optional<Privacy> parse_privacy(std::string_view s);
+std::optional<RoomType> parse_room_type(std::string_view s);
+
+struct Room {
+    int64_t id = 0;
+    std::string node;  // the room JID's localpart, nodeprep'd
+    std::string name;  // display name
+    std::string description;
+    int64_t category_id = 0;
+    Privacy privacy = Privacy::open;
+    RoomType type = RoomType::normal;
+    std::string subject;
+    std::string subject_nick;
+    bool disabled = false;
+    int64_t last_seq = 0;
+    int64_t created_us = 0;
+};
+
+enum class MessageKind { normal = 0, alert = 1, story = 2 };
+
+// A message as posted, before the store gives it its place in the room.
+struct NewMessage {
+    int64_t room_id = 0;
+    std::string stanza_id;  // XEP-0359, chosen by the server
+    std::string origin_id;  // the client's id attribute, echoed back to the sender
+    std::string sender;     // bare JID of the author
+    std::string nick;
+    std::string occupant_id;
+    MessageKind kind = MessageKind::normal;
+    std::string body;
+    std::string payload;  // serialized extra children kept with the message (e.g. XEP-0066)
+    int64_t ts_us = 0;
+};
+
+struct Message : NewMessage {
+    int64_t seq = 0;  // 1, 2, 3 … per room, assigned at commit
+    bool removed = false;
+};
+
+struct RosterItem {
+    std::string jid;
+    std::string name;
+    std::string subscription = "none";
+    std::vector<std::string> groups;
+};
+
+// Thrown for a write that breaks a uniqueness or reference rule (duplicate user, unknown
+// category …); the message is meant for the operator.
+class Conflict : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace perch::store

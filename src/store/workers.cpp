@@ -1,0 +1,123 @@
+#include "store/workers.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace perch::store {
+
+StoreWorkers::StoreWorkers(const StoreConfig& config, int threads, size_t max_queue)
+    : max_queue_(max_queue) {
+    for (int i = 0; i < threads; ++i)
+        threads_.emplace_back([this, s = open_store(config)]() mutable { run(std::move(s)); });
+}
+
+StoreWorkers::~StoreWorkers() {
+    stop();
+}
+
+bool StoreWorkers::submit(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || jobs_.size() >= max_queue_) return false;
+        jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+}
+
+void StoreWorkers::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+}
+
+void StoreWorkers::run(std::unique_ptr<Store> store) {
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        try {
+            job(*store);
+        } catch (const std::exception& e) {
+            spdlog::error("store job failed: {}", e.what());
+        }
+    }
+}
+
+MessageWriter::MessageWriter(const StoreConfig& config, size_t max_batch, size_t max_queue)
+    : max_batch_(max_batch), max_queue_(max_queue) {
+    thread_ = std::thread([this, s = open_store(config)]() mutable { run(std::move(s)); });
+}
+
+MessageWriter::~MessageWriter() {
+    stop();
+}
+
+bool MessageWriter::submit(NewMessage message, Done done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queue_.size() >= max_queue_) return false;
+        queue_.push_back({std::move(message), std::move(done)});
+    }
+    cv_.notify_one();
+    return true;
+}
+
+void MessageWriter::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+MessageWriter::Stats MessageWriter::stats() {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+void MessageWriter::run(std::unique_ptr<Store> store) {
+    std::vector<Pending> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;
+            if (queue_.size() <= max_batch_) {
+                batch.swap(queue_);
+            } else {
+                batch.assign(std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.begin() + long(max_batch_)));
+                queue_.erase(queue_.begin(), queue_.begin() + long(max_batch_));
+            }
+        }
+        std::vector<NewMessage> messages;
+        messages.reserve(batch.size());
+        for (auto& p : batch) messages.push_back(std::move(p.message));
+        try {
+            auto stored = store->append_messages(std::move(messages));
+            {
+                std::lock_guard lock(mutex_);
+                ++stats_.commits;
+                stats_.messages += stored.size();
+            }
+            for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(stored[i]), {});
+        } catch (const std::exception& e) {
+            // Nothing of this batch was committed: every post in it is answered with the error.
+            spdlog::error("message commit failed ({} messages): {}", batch.size(), e.what());
+            for (auto& p : batch) p.done(std::nullopt, e.what());
+        }
+        batch.clear();
+    }
+}
+
+}  // namespace perch::store

@@ -1,0 +1,203 @@
+#include "xml/stream_parser.hpp"
+
+#include <expat.h>
+
+#include <vector>
+
+namespace perch::xml {
+
+struct StreamParser::State {
+    XML_Parser parser = nullptr;
+    std::vector<Element> stack;  // open elements below the root; back() is the innermost
+    size_t depth = 0;            // 1 inside the root element
+    XML_Index stanza_start = 0;  // byte offset where the current top-level child began
+    XML_Index fed_total = 0;     // bytes given to this document so far
+
+    ~State() {
+        if (parser) XML_ParserFree(parser);
+    }
+};
+
+struct ParserCallbacks {
+    static StreamParser& self(void* data) { return *static_cast<StreamParser*>(data); }
+
+    static void fail(StreamParser& p, ParseError e, std::string text) {
+        if (p.error_ == ParseError::none) {
+            p.error_ = e;
+            p.error_text_ = std::move(text);
+        }
+        XML_StopParser(p.state_->parser, XML_FALSE);
+    }
+
+    static bool check_size(StreamParser& p) {
+        auto& s = *p.state_;
+        if (s.depth >= 2 && size_t(XML_GetCurrentByteIndex(s.parser) - s.stanza_start) >
+                                p.limits_.max_stanza_bytes) {
+            fail(p, ParseError::too_large, "stanza larger than the limit");
+            return false;
+        }
+        return true;
+    }
+
+    static std::pair<std::string, std::string> split_name(const char* expat_name) {
+        std::string_view n(expat_name);
+        auto space = n.find(' ');
+        if (space == std::string_view::npos) return {std::string(n), std::string()};
+        return {std::string(n.substr(space + 1)), std::string(n.substr(0, space))};
+    }
+
+    static void start(void* data, const char* name, const char** atts) {
+        StreamParser& p = self(data);
+        if (p.error_ != ParseError::none || p.reset_requested_) return;
+        auto& s = *p.state_;
+        ++s.depth;
+        if (s.depth > p.limits_.max_depth + 1) {
+            fail(p, ParseError::too_deep, "elements nested too deeply");
+            return;
+        }
+        if (s.depth == 2) s.stanza_start = XML_GetCurrentByteIndex(s.parser);
+        if (!check_size(p)) return;
+        auto [local, ns] = split_name(name);
+        Element e(std::move(local), std::move(ns));
+        size_t count = 0;
+        for (const char** a = atts; *a; a += 2) {
+            if (++count > p.limits_.max_attrs) {
+                fail(p, ParseError::too_deep, "too many attributes");
+                return;
+            }
+            e.set_attr(a[0], a[1]);  // namespaced ones arrive as "uri local"
+        }
+        if (s.depth == 1) {
+            p.handler_.on_stream_open(e);
+            return;
+        }
+        s.stack.push_back(std::move(e));
+    }
+
+    static void end(void* data, const char*) {
+        StreamParser& p = self(data);
+        if (p.error_ != ParseError::none || p.reset_requested_) return;
+        auto& s = *p.state_;
+        if (s.depth == 1) {
+            s.depth = 0;
+            p.handler_.on_stream_close();
+            return;
+        }
+        if (!check_size(p)) return;
+        --s.depth;
+        Element done = std::move(s.stack.back());
+        s.stack.pop_back();
+        if (s.stack.empty()) {
+            p.handler_.on_element(std::move(done));
+            if (p.reset_requested_) XML_StopParser(s.parser, XML_FALSE);
+        } else {
+            s.stack.back().add(std::move(done));
+        }
+    }
+
+    static void text(void* data, const char* chars, int len) {
+        StreamParser& p = self(data);
+        if (p.error_ != ParseError::none || p.reset_requested_) return;
+        auto& s = *p.state_;
+        if (s.stack.empty()) return;  // whitespace between stanzas (keepalives)
+        if (!check_size(p)) return;
+        auto& children = s.stack.back().children();
+        if (!children.empty() && children.back().is_text()) {
+            // expat splits text at buffer and entity boundaries; join the pieces.
+            children.back().mutable_text().append(chars, size_t(len));
+        } else {
+            s.stack.back().add_text(std::string(chars, size_t(len)));
+        }
+    }
+
+    static void restricted(StreamParser& p, const char* what) {
+        fail(p, ParseError::restricted_xml, what);
+    }
+    static void doctype(void* data, const char*, const char*, const char*, int) {
+        restricted(self(data), "DTD not allowed");
+    }
+    static void entity(void* data, const char*, int, const char*, int, const char*, const char*,
+                       const char*, const char*) {
+        restricted(self(data), "entity declarations not allowed");
+    }
+    static void comment(void* data, const char*) { restricted(self(data), "comments not allowed"); }
+    static void pi(void* data, const char*, const char*) {
+        restricted(self(data), "processing instructions not allowed");
+    }
+};
+
+StreamParser::StreamParser(Handler& handler, ParserLimits limits)
+    : handler_(handler), limits_(limits) {
+    create();
+}
+
+StreamParser::~StreamParser() = default;
+
+void StreamParser::create() {
+    state_ = std::make_unique<State>();
+    XML_Parser x = XML_ParserCreateNS("UTF-8", ' ');
+    state_->parser = x;
+    XML_SetUserData(x, this);
+    XML_SetElementHandler(x, &ParserCallbacks::start, &ParserCallbacks::end);
+    XML_SetCharacterDataHandler(x, &ParserCallbacks::text);
+    XML_SetStartDoctypeDeclHandler(x, &ParserCallbacks::doctype);
+    XML_SetEntityDeclHandler(x, &ParserCallbacks::entity);
+    XML_SetCommentHandler(x, &ParserCallbacks::comment);
+    XML_SetProcessingInstructionHandler(x, &ParserCallbacks::pi);
+    XML_SetParamEntityParsing(x, XML_PARAM_ENTITY_PARSING_NEVER);
+    error_ = ParseError::none;
+    error_text_.clear();
+}
+
+void StreamParser::reset() {
+    if (in_feed_) {
+        reset_requested_ = true;  // feed() recreates the parser once expat has returned
+        return;
+    }
+    create();
+}
+
+bool StreamParser::feed(std::string_view data) {
+    if (error_ != ParseError::none) return false;
+    state_->fed_total += XML_Index(data.size());
+    in_feed_ = true;
+    XML_Status status = XML_Parse(state_->parser, data.data(), int(data.size()), XML_FALSE);
+    in_feed_ = false;
+    if (reset_requested_) {
+        reset_requested_ = false;
+        create();
+        return true;
+    }
+    if (error_ != ParseError::none) return false;
+    if (status != XML_STATUS_OK) {
+        error_ = ParseError::not_well_formed;
+        error_text_ = XML_ErrorString(XML_GetErrorCode(state_->parser));
+        return false;
+    }
+    // Input that ends inside a stanza still counts against the limit.
+    auto& s = *state_;
+    if (s.depth >= 2 && size_t(s.fed_total - s.stanza_start) > limits_.max_stanza_bytes) {
+        error_ = ParseError::too_large;
+        error_text_ = "stanza larger than the limit";
+        return false;
+    }
+    return true;
+}
+
+std::string_view describe(ParseError e) {
+    switch (e) {
+        case ParseError::none:
+            return "none";
+        case ParseError::not_well_formed:
+            return "not-well-formed";
+        case ParseError::restricted_xml:
+            return "restricted-xml";
+        case ParseError::too_large:
+            return "stanza-too-large";
+        case ParseError::too_deep:
+            return "too-deep";
+    }
+    return "unknown";
+}
+
+}  // namespace perch::xml

@@ -1,0 +1,71 @@
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "xml/element.hpp"
+
+namespace perch::xml {
+
+struct ParserLimits {
+    size_t max_stanza_bytes = 256 * 1024;  // one top-level element, as received
+    size_t max_depth = 24;                 // nesting below the stream root
+    size_t max_attrs = 64;                 // per element
+};
+
+enum class ParseError {
+    none,
+    not_well_formed,  // broken syntax
+    restricted_xml,   // DTD, entity declaration, comment or processing instruction
+    too_large,        // a stanza over max_stanza_bytes
+    too_deep,         // nesting over max_depth, or too many attributes
+};
+
+// Incremental parser for an XMPP stream: a root element (the stream header) whose direct
+// children are delivered one by one as complete trees. Implements the restricted XML of
+// RFC 6120 section 11.1 on top of expat, and bounds every input.
+class StreamParser {
+  public:
+    class Handler {
+      public:
+        virtual ~Handler() = default;
+        virtual void on_stream_open(const Element& header) = 0;
+        virtual void on_element(Element&& stanza) = 0;
+        virtual void on_stream_close() = 0;
+    };
+
+    StreamParser(Handler& handler, ParserLimits limits = {});
+    ~StreamParser();
+    StreamParser(const StreamParser&) = delete;
+    StreamParser& operator=(const StreamParser&) = delete;
+
+    // Parses more input. Returns false once the stream is broken; error() says why and the
+    // parser accepts nothing more until reset().
+    bool feed(std::string_view data);
+    // Starts a fresh document, as after STARTTLS or SASL success. May be called from inside a
+    // handler: the rest of the current input is then dropped (a client sends nothing after
+    // those points until it has the server's answer).
+    void reset();
+
+    ParseError error() const { return error_; }
+    const std::string& error_text() const { return error_text_; }
+
+    struct State;
+
+  private:
+    Handler& handler_;
+    ParserLimits limits_;
+    std::unique_ptr<State> state_;
+    ParseError error_ = ParseError::none;
+    std::string error_text_;
+    bool reset_requested_ = false;
+    bool in_feed_ = false;
+
+    void create();
+    friend struct ParserCallbacks;
+};
+
+std::string_view describe(ParseError e);
+
+}  // namespace perch::xml

@@ -1,0 +1,31 @@
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "store/workers.hpp"
+#include "xmpp/scram.hpp"
+
+namespace perch::xmpp {
+
+struct UserCredentials {
+    std::string username;
+    bool disabled = false;
+    std::optional<ScramCredential> sha1, sha256;
+};
+
+// Looks users up for authentication, off the network threads.
+class Credentials {
+  public:
+    explicit Credentials(store::StoreWorkers& workers) : workers_(workers) {}
+    // `done` runs on a store thread; callers post back to their own executor.
+    void lookup(std::string username, std::function<void(std::optional<UserCredentials>)> done);
+
+    // What `perch user add/passwd` stores: salted SCRAM-SHA-1 and SCRAM-SHA-256 credentials.
+    static void set_password(store::User& user, std::string_view password, int iterations = 4096);
+
+  private:
+    store::StoreWorkers& workers_;
+};
+
+}  // namespace perch::xmpp

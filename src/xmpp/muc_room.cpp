@@ -1,0 +1,478 @@
+#include "xmpp/muc_room.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "util/base64.hpp"
+#include "util/crypto.hpp"
+#include "util/ids.hpp"
+#include "util/time.hpp"
+#include "xml/serializer.hpp"
+#include "xmpp/muc_render.hpp"
+#include "xmpp/namespaces.hpp"
+
+namespace perch::xmpp {
+
+using RoomContext = MucService::RoomContext;
+
+namespace {
+
+SessionHandlePtr handle_of(const chat::Occupant& o) {
+    return std::static_pointer_cast<SessionHandle>(o.session);
+}
+
+using PresenceChildren = std::vector<xml::Element>;
+const PresenceChildren& presence_of(const chat::Occupant& o) {
+    static const PresenceChildren none;
+    return o.presence ? *std::static_pointer_cast<PresenceChildren>(o.presence) : none;
+}
+
+// What of a client's presence a room passes on: show, status, priority, caps and the like,
+// never the MUC join element itself.
+std::shared_ptr<PresenceChildren> keep_presence(const xml::Element& stanza) {
+    auto kept = std::make_shared<PresenceChildren>();
+    for (const auto& c : stanza.children()) {
+        if (c.is_text() || c.ns() == ns::muc || c.ns() == ns::muc_user || c.ns() == ns::occupant_id)
+            continue;
+        kept->push_back(c);
+    }
+    return kept;
+}
+
+std::optional<int> parse_int(const std::string* s) {
+    if (!s) return std::nullopt;
+    try {
+        size_t used = 0;
+        long v = std::stol(*s, &used);
+        if (used != s->size() || v < 0) return std::nullopt;
+        return int(std::min<long>(v, 1'000'000'000));
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+chat::HistoryRequest parse_history_request(const xml::Element* history, int max_history) {
+    chat::HistoryRequest req;
+    if (!history) return req;
+    req.max_stanzas = parse_int(history->attr("maxstanzas"));
+    req.max_chars = parse_int(history->attr("maxchars"));
+    if (auto seconds = parse_int(history->attr("seconds")))
+        req.since_us = util::now_us() - int64_t(*seconds) * 1'000'000;
+    if (auto* since = history->attr("since")) {
+        if (auto t = util::parse_timestamp(*since))
+            req.since_us = std::max(req.since_us.value_or(0), *t);
+    }
+    if (req.max_stanzas)
+        req.max_stanzas = std::min(*req.max_stanzas, max_history);
+    else if (history->attr("seconds") || history->attr("since"))
+        req.max_stanzas = max_history;
+    return req;
+}
+
+std::string RoomContext::room_bare() const {
+    return muc::room_jid(room, service.config_.domain);
+}
+
+std::string RoomContext::nick_jid(std::string_view nick) const {
+    return muc::occupant_jid(room, service.config_.domain, nick);
+}
+
+void RoomContext::reply(const SessionHandlePtr& to, const xml::Element& e) const {
+    to->deliver(Outgoing::element(e));
+}
+
+std::string RoomContext::occupant_id(const std::string& bare) const {
+    std::string mac = util::hmac(util::Hash::sha256, service.config_.occupant_id_secret,
+                                 room.meta().node + '\0' + bare);
+    return util::base64_encode(mac.substr(0, 18));
+}
+
+void RoomContext::dispatch(xml::Element stanza, const Jid& from, const Jid& to,
+                           SessionHandlePtr sender) {
+    const std::string& kind = stanza.name();
+    if (kind == "presence") return on_presence(std::move(stanza), from, to, std::move(sender));
+    if (kind == "message") return on_message(std::move(stanza), from, to, std::move(sender));
+    if (kind == "iq") return on_iq(stanza, from, to, std::move(sender));
+}
+
+// Presence -------------------------------------------------------------------------------
+
+void RoomContext::on_presence(xml::Element stanza, const Jid& from, const Jid& to,
+                              SessionHandlePtr sender) {
+    std::string type = stanza.attr_or("type");
+    const chat::Occupant* current = room.by_jid(from.str());
+    if (type == "unavailable") {
+        if (current) {
+            PresenceChildren kept = *keep_presence(stanza);
+            leave(from.str(), kept);
+        }
+        return;
+    }
+    if (!type.empty()) return;  // probes and subscriptions mean nothing to a room
+    if (to.resource().empty()) {
+        if (!current)
+            reply(sender, make_error(stanza, StanzaError::jid_malformed, "A nickname is required"));
+        return;
+    }
+    if (current && current->nick == to.resource() && !stanza.child("x", ns::muc)) {
+        // A status change of an occupant: store it and tell the room.
+        chat::Occupant updated = *current;
+        updated.presence = keep_presence(stanza);
+        const chat::Occupant& o = room.add(std::move(updated));
+        broadcast_presence(o, false, {});
+        auto self = muc::render_presence(o, nick_jid(o.nick), presence_of(o), {110}, false);
+        reply(sender, self);
+        return;
+    }
+    if (current && current->nick != to.resource()) {
+        reply(sender, make_error(stanza, StanzaError::not_acceptable,
+                                 "Changing nickname inside a room is not supported; leave and "
+                                 "join again with the new one"));
+        return;
+    }
+    join(std::move(stanza), from, to.resource(), std::move(sender));
+}
+
+void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& nick,
+                       SessionHandlePtr sender) {
+    const xml::Element* x = stanza.child("x", ns::muc);
+    auto req = parse_history_request(x ? x->child("history", ns::muc) : nullptr,
+                                     service.config_.max_history);
+    switch (room.check_join(nick, from.str())) {
+        case chat::JoinRefusal::nick_conflict:
+            return reply(sender, make_error(stanza, StanzaError::conflict,
+                                            "That nickname is already in use in this room"));
+        case chat::JoinRefusal::room_disabled:
+            return reply(sender,
+                         make_error(stanza, StanzaError::forbidden, "This room is disabled"));
+        case chat::JoinRefusal::nick_missing:
+            return reply(sender,
+                         make_error(stanza, StanzaError::jid_malformed, "A nickname is required"));
+        case chat::JoinRefusal::none:
+            break;
+    }
+    if (room.cache_covers(req, service.config_.default_history))
+        return complete_join(stanza, from, nick, std::move(sender), req, nullptr);
+
+    // More history than the cache holds: read it first, then join on the shard with the fresh
+    // read merged with whatever arrived in the meantime.
+    int limit = req.max_stanzas.value_or(service.config_.default_history);
+    int64_t since = req.since_us.value_or(0);
+    int64_t room_id = room.meta().id;
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    bool queued = service.workers_.submit([=, stanza = std::move(stanza)](store::Store& s) mutable {
+        auto fetched = std::make_shared<std::vector<store::Message>>();
+        try {
+            *fetched = s.recent_messages(room_id, limit, since);
+        } catch (const std::exception& e) {
+            spdlog::error("history read for {} failed: {}", node, e.what());
+        }
+        sh->executor->post([=, stanza = std::move(stanza)]() mutable {
+            auto it = sh->rooms.find(node);
+            if (it == sh->rooms.end() || !it->second.room) return;
+            RoomContext ctx{*svc, *sh, *it->second.room};
+            if (ctx.room.check_join(nick, from.str()) != chat::JoinRefusal::none)
+                return ctx.reply(sender, make_error(stanza, StanzaError::conflict));
+            ctx.complete_join(stanza, from, nick, sender, req, fetched.get());
+        });
+    });
+    if (!queued) reply(sender, make_error(stanza, StanzaError::resource_constraint));
+}
+
+void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
+                                const std::string& nick, SessionHandlePtr sender,
+                                const chat::HistoryRequest& req,
+                                const std::vector<store::Message>* fetched) {
+    auto slot = shard.rooms.find(room.meta().node);
+    bool created = slot != shard.rooms.end() && slot->second.creator == from.str();
+    if (created) slot->second.creator.clear();
+
+    chat::Occupant o;
+    o.nick = nick;
+    o.full_jid = from.str();
+    o.bare_jid = from.bare_str();
+    o.occupant_id = occupant_id(o.bare_jid);
+    o.session = sender;
+    o.presence = keep_presence(stanza);
+    if (const chat::Occupant* before = room.by_jid(o.full_jid)) o.affiliation = before->affiliation;
+    if (created) {
+        o.affiliation = chat::Affiliation::owner;
+        o.role = chat::Role::moderator;
+    }
+    const chat::Occupant& me = room.add(std::move(o));
+    service.note_joined(me.full_jid, room.meta().node);
+
+    // XEP-0045 7.2.3: existing occupants first, then the new one's presence to everybody
+    // (self-presence last, with its status codes), then history, then the subject.
+    for (const auto& [other_nick, other] : room.occupants()) {
+        if (other.full_jid == me.full_jid) continue;
+        auto p = muc::render_presence(other, nick_jid(other_nick), presence_of(other), {}, false);
+        p.set_attr("to", me.full_jid);
+        reply(sender, p);
+    }
+    broadcast_presence(me, false, {});
+    std::vector<int> codes{100, 110, 170};
+    if (created) codes.push_back(201);
+    auto self = muc::render_presence(me, nick_jid(me.nick), presence_of(me), codes, false);
+    self.set_attr("to", me.full_jid);
+    reply(sender, self);
+    send_history(sender, req, fetched);
+    auto subject = muc::render_subject(room, service.config_.domain);
+    subject.set_attr("to", me.full_jid);
+    reply(sender, subject);
+    spdlog::debug("{} joined {} as {}", me.full_jid, room.meta().node, me.nick);
+}
+
+void RoomContext::send_history(const SessionHandlePtr& to, const chat::HistoryRequest& req,
+                               const std::vector<store::Message>* fetched) {
+    std::vector<const store::Message*> candidates;
+    int64_t last = 0;
+    if (fetched) {
+        for (const auto& m : *fetched) {
+            candidates.push_back(&m);
+            last = std::max(last, m.seq);
+        }
+    }
+    for (const auto& m : room.recent())
+        if (m.seq > last) candidates.push_back(&m);
+    auto chosen = chat::Room::select_history(candidates, req, service.config_.default_history);
+    const std::string bare = room_bare();
+    for (const store::Message* m : chosen)
+        to->deliver(Outgoing::addressed(muc::render_message(*m, bare, true), to->jid().str()));
+}
+
+void RoomContext::broadcast_presence(const chat::Occupant& o, bool unavailable,
+                                     const std::vector<int>& codes) {
+    auto p = PreparedStanza::from(
+        muc::render_presence(o, nick_jid(o.nick), presence_of(o), codes, unavailable));
+    for (const auto& [nick, other] : room.occupants()) {
+        if (other.full_jid == o.full_jid) continue;
+        handle_of(other)->deliver(Outgoing::addressed(p, other.full_jid));
+    }
+}
+
+void RoomContext::leave(const std::string& full_jid, const PresenceChildren& children) {
+    auto gone = room.remove(full_jid);
+    if (!gone) return;
+    service.note_left(full_jid, room.meta().node);
+    gone->presence = std::make_shared<PresenceChildren>(children);
+    broadcast_presence(*gone, true, {});
+    auto self = muc::render_presence(*gone, nick_jid(gone->nick), children, {110}, true);
+    self.set_attr("to", full_jid);
+    handle_of(*gone)->deliver(Outgoing::element(self));
+}
+
+// Messages -------------------------------------------------------------------------------
+
+void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to,
+                             SessionHandlePtr sender) {
+    std::string type = stanza.attr_or("type", "normal");
+    const chat::Occupant* o = room.by_jid(from.str());
+    if (!o) {
+        return reply(sender, make_error(stanza, StanzaError::not_acceptable,
+                                        "You are not an occupant of this room"));
+    }
+    if (!to.resource().empty()) {
+        // A private message to one occupant (XEP-0045 7.5).
+        const chat::Occupant* target = room.by_nick(to.resource());
+        if (!target)
+            return reply(sender,
+                         make_error(stanza, StanzaError::item_not_found, "No such occupant"));
+        if (type == "groupchat") return reply(sender, make_error(stanza, StanzaError::bad_request));
+        xml::Element pm = stanza;
+        pm.set_attr("from", nick_jid(o->nick));
+        pm.set_attr("to", target->full_jid);
+        if (!pm.child("x", ns::muc_user)) pm.add_child("x", std::string(ns::muc_user));
+        handle_of(*target)->deliver(Outgoing::element(pm));
+        return;
+    }
+    if (type != "groupchat") {
+        // Mediated invitations and the like arrive as normal messages: not handled yet.
+        return reply(sender, make_error(stanza, StanzaError::feature_not_implemented));
+    }
+    if (o->role == chat::Role::visitor)
+        return reply(sender, make_error(stanza, StanzaError::forbidden, "Visitors may not speak"));
+    bool has_body = stanza.child("body", ns::client) != nullptr;
+    if (stanza.child("subject", ns::client) && !has_body) return change_subject(stanza, *o);
+    bool no_store =
+        stanza.child("no-store", ns::hints) || stanza.child("no-permanent-store", ns::hints);
+    if (!has_body || no_store) {
+        broadcast(muc::render_relay(stanza, nick_jid(o->nick), o->occupant_id));
+        return;
+    }
+    post(stanza, *o, std::move(sender));
+}
+
+void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
+                       SessionHandlePtr sender) {
+    store::NewMessage m;
+    m.room_id = room.meta().id;
+    m.stanza_id = util::random_id();
+    m.origin_id = stanza.attr_or("id");
+    m.sender = o.bare_jid;
+    m.nick = o.nick;
+    m.occupant_id = o.occupant_id;
+    m.body = stanza.child_text("body", ns::client);
+    m.ts_us = util::now_us();
+    for (const auto& c : stanza.children()) {
+        if (c.is_text()) continue;
+        if (c.ns() == ns::client &&
+            (c.name() == "body" || c.name() == "subject" || c.name() == "thread"))
+            continue;
+        if (c.ns() == ns::sid || c.ns() == ns::occupant_id || c.ns() == ns::delay) continue;
+        xml::serialize(m.payload, c, ns::client);
+    }
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    // The message is answered only once it is on disk: the completion posts the broadcast back
+    // to this shard; a failed commit is reported to the sender and nothing is sent.
+    bool queued = service.writer_.submit(
+        std::move(m), [svc, sh, node, sender, original = stanza](
+                          std::optional<store::Message> stored, std::string error) mutable {
+            sh->executor->post([svc, sh, node, sender, original = std::move(original),
+                                stored = std::move(stored), error]() mutable {
+                if (!stored) {
+                    spdlog::warn("post to {} not stored: {}", node, error);
+                    sender->deliver(Outgoing::element(make_error(
+                        original, StanzaError::internal_server_error, "Message not stored")));
+                    return;
+                }
+                auto it = sh->rooms.find(node);
+                if (it == sh->rooms.end() || !it->second.room) return;
+                RoomContext ctx{*svc, *sh, *it->second.room};
+                ctx.broadcast(muc::render_message(*stored, ctx.room_bare(), false));
+                ctx.room.remember(std::move(*stored));
+                svc->messages_posted_.fetch_add(1, std::memory_order_relaxed);
+            });
+        });
+    if (!queued)
+        reply(sender,
+              make_error(stanza, StanzaError::resource_constraint, "Server busy, try again"));
+}
+
+void RoomContext::broadcast(const std::shared_ptr<const PreparedStanza>& p) {
+    for (const auto& [nick, o] : room.occupants())
+        handle_of(o)->deliver(Outgoing::addressed(p, o.full_jid));
+}
+
+void RoomContext::change_subject(const xml::Element& stanza, const chat::Occupant& o) {
+    room.meta().subject = stanza.child_text("subject", ns::client);
+    room.meta().subject_nick = o.nick;
+    auto meta = room.meta();
+    service.workers_.submit(
+        [meta](store::Store& s) { s.set_room_subject(meta.id, meta.subject, meta.subject_nick); });
+    service.directory_put(meta);
+    broadcast(PreparedStanza::from(muc::render_subject(room, service.config_.domain)));
+}
+
+// IQs ------------------------------------------------------------------------------------
+
+void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
+                        SessionHandlePtr sender) {
+    std::string type = iq.attr_or("type");
+    if (type != "get" && type != "set") return;
+    const xml::Element* q = iq.first_element();
+    const chat::Occupant* me = room.by_jid(from.str());
+    if (!to.resource().empty()) {
+        // XEP-0410 self-ping: answered by the room for the occupant's own nickname.
+        if (q && q->is("ping", ns::ping)) {
+            if (me && me->nick == to.resource()) return reply(sender, make_iq_result(iq));
+            return reply(sender, make_error(iq, me ? StanzaError::feature_not_implemented
+                                                   : StanzaError::not_acceptable));
+        }
+        return reply(sender, make_error(iq, StanzaError::service_unavailable));
+    }
+    if (!q) return reply(sender, make_error(iq, StanzaError::bad_request));
+    if (type == "get" && q->is("query", ns::disco_info) && !q->attr("node"))
+        return reply(sender, disco_info(iq));
+    if (type == "get" && q->is("query", ns::disco_items)) {
+        auto r = make_iq_result(iq);
+        r.add_child("query", std::string(ns::disco_items));
+        return reply(sender, r);
+    }
+    if (q->is("query", ns::muc_owner)) {
+        if (!me || me->affiliation != chat::Affiliation::owner)
+            return reply(sender, make_error(iq, StanzaError::forbidden,
+                                            "Only the room owner may configure it"));
+        auto r = make_iq_result(iq);
+        if (type == "get") {
+            r.add_child("query", std::string(ns::muc_owner)).add(config_form());
+        } else if (const xml::Element* form = q->child("x", ns::data_forms)) {
+            if (form->attr_or("type") == "submit") apply_config(*form);
+        }
+        return reply(sender, r);
+    }
+    reply(sender, make_error(iq, StanzaError::service_unavailable));
+}
+
+namespace {
+void add_field(xml::Element& form, std::string var, std::string value, std::string type = {},
+               std::string label = {}) {
+    auto& f = form.add_child("field", std::string(ns::data_forms));
+    f.set_attr("var", std::move(var));
+    if (!type.empty()) f.set_attr("type", std::move(type));
+    if (!label.empty()) f.set_attr("label", std::move(label));
+    f.add_child("value", std::string(ns::data_forms)).add_text(std::move(value));
+}
+}  // namespace
+
+xml::Element RoomContext::disco_info(const xml::Element& iq) const {
+    const auto& meta = room.meta();
+    auto r = make_iq_result(iq);
+    auto& query = r.add_child("query", std::string(ns::disco_info));
+    auto& id = query.add_child("identity", std::string(ns::disco_info));
+    id.set_attr("category", "conference");
+    id.set_attr("type", "text");
+    id.set_attr("name", meta.name);
+    std::vector<std::string> features{
+        std::string(ns::disco_info), std::string(ns::muc), "muc_persistent",
+        "muc_nonanonymous",          "muc_unsecured",      std::string(ns::sid),
+        std::string(ns::occupant_id)};
+    features.push_back(meta.privacy == store::Privacy::secret ? "muc_hidden" : "muc_public");
+    features.push_back(meta.privacy == store::Privacy::open ? "muc_open" : "muc_membersonly");
+    features.push_back(meta.type == store::RoomType::auditorium ? "muc_moderated"
+                                                                : "muc_unmoderated");
+    for (auto& f : features)
+        query.add_child("feature", std::string(ns::disco_info)).set_attr("var", f);
+    auto& form = query.add_child("x", std::string(ns::data_forms));
+    form.set_attr("type", "result");
+    add_field(form, "FORM_TYPE", "http://jabber.org/protocol/muc#roominfo", "hidden");
+    add_field(form, "muc#roominfo_description", meta.description, {}, "Description");
+    add_field(form, "muc#roominfo_subject", meta.subject, {}, "Subject");
+    add_field(form, "muc#roominfo_occupants", std::to_string(room.occupant_count()), {},
+              "Occupants");
+    return r;
+}
+
+xml::Element RoomContext::config_form() const {
+    xml::Element form("x", std::string(ns::data_forms));
+    form.set_attr("type", "form");
+    form.add_child("title", std::string(ns::data_forms))
+        .add_text("Configuration of " + room.meta().name);
+    add_field(form, "FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig", "hidden");
+    add_field(form, "muc#roomconfig_roomname", room.meta().name, "text-single", "Name");
+    add_field(form, "muc#roomconfig_roomdesc", room.meta().description, "text-single",
+              "Description");
+    add_field(form, "muc#roomconfig_persistentroom", "1", "fixed", "Rooms are always persistent");
+    return form;
+}
+
+void RoomContext::apply_config(const xml::Element& form) {
+    auto& meta = room.meta();
+    for (const auto& f : form.children()) {
+        if (f.is_text() || f.name() != "field") continue;
+        std::string value = f.child_text("value", ns::data_forms);
+        std::string var = f.attr_or("var");
+        if (var == "muc#roomconfig_roomname" && !value.empty()) meta.name = value;
+        if (var == "muc#roomconfig_roomdesc") meta.description = value;
+    }
+    auto copy = meta;
+    service.workers_.submit([copy](store::Store& s) { s.update_room(copy); });
+    service.directory_put(copy);
+}
+
+}  // namespace perch::xmpp

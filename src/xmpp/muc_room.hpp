@@ -1,0 +1,68 @@
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/room.hpp"
+#include "xml/element.hpp"
+#include "xmpp/muc_service.hpp"
+
+namespace perch::xmpp {
+
+// A slice of the rooms with the executor they all run on.
+struct MucService::Shard {
+    struct Slot {
+        std::unique_ptr<chat::Room> room;
+        std::vector<std::function<void(chat::Room*)>> waiting;
+        std::string creator;  // full JID whose join created the room, until that join completes
+    };
+    util::ExecutorPtr executor;
+    std::unordered_map<std::string, Slot> rooms;
+};
+
+// Handles one stanza for one loaded room, on the room's shard. Short-lived: built per stanza.
+struct MucService::RoomContext {
+    MucService& service;
+    Shard& shard;
+    chat::Room& room;
+
+    void dispatch(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    // Removes an occupant and tells everybody; `presence` is the client's unavailable presence
+    // (its status text is passed on), empty when the session simply went away.
+    void leave(const std::string& full_jid, const std::vector<xml::Element>& presence_children);
+
+  private:
+    std::string room_bare() const;
+    std::string nick_jid(std::string_view nick) const;
+    void reply(const SessionHandlePtr& to, const xml::Element& e) const;
+
+    void on_presence(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    void join(xml::Element stanza, const Jid& from, const std::string& nick,
+              SessionHandlePtr sender);
+    void complete_join(const xml::Element& stanza, const Jid& from, const std::string& nick,
+                       SessionHandlePtr sender, const chat::HistoryRequest& req,
+                       const std::vector<store::Message>* fetched);
+    void send_history(const SessionHandlePtr& to, const chat::HistoryRequest& req,
+                      const std::vector<store::Message>* fetched);
+    void broadcast_presence(const chat::Occupant& o, bool unavailable,
+                            const std::vector<int>& others_codes);
+
+    void on_message(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    void post(const xml::Element& stanza, const chat::Occupant& o, SessionHandlePtr sender);
+    void change_subject(const xml::Element& stanza, const chat::Occupant& o);
+    void broadcast(const std::shared_ptr<const PreparedStanza>& p);
+
+    void on_iq(const xml::Element& iq, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    xml::Element disco_info(const xml::Element& iq) const;
+    xml::Element config_form() const;
+    void apply_config(const xml::Element& form);
+
+    std::string occupant_id(const std::string& bare) const;
+};
+
+// XEP-0045 7.2.15: the <history/> element of a join, or defaults when absent.
+chat::HistoryRequest parse_history_request(const xml::Element* history, int max_history);
+
+}  // namespace perch::xmpp

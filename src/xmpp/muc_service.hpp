@@ -1,0 +1,82 @@
+#pragma once
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/room.hpp"
+#include "store/workers.hpp"
+#include "util/executor.hpp"
+#include "xml/element.hpp"
+#include "xmpp/jid.hpp"
+#include "xmpp/router.hpp"
+
+namespace perch::xmpp {
+
+struct MucConfig {
+    std::string domain;                        // e.g. chat.example.org
+    int default_history = 20;                  // messages sent on join when the client does not say
+    int max_history = 500;                     // the most a client may ask for on join
+    size_t history_cache = 50;                 // newest messages kept in memory per active room
+    bool allow_user_rooms = true;              // may a user create a room by joining it
+    std::string default_category = "General";  // where rooms created by clients go
+    std::string occupant_id_secret;            // keys XEP-0421 occupant ids
+};
+
+// XEP-0045 rooms on the chat service. Each room lives on one shard (an executor); every
+// operation on a room runs there, so room state needs no lock. Stanzas arrive from client
+// sessions on their own executors and are posted to the room's shard.
+class MucService {
+  public:
+    MucService(MucConfig config, Router& router, store::StoreWorkers& workers,
+               store::MessageWriter& writer, std::vector<util::ExecutorPtr> shards);
+    ~MucService();
+
+    const MucConfig& config() const { return config_; }
+
+    // Loads the room list (for discovery) at start.
+    void load_directory(store::Store& store);
+    // A stanza from a local user (`from` is the full JID) addressed to the chat service or a room.
+    void handle(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    // The session ended: it leaves every room it was in.
+    void session_gone(const Jid& full);
+
+    size_t room_count() const;
+    uint64_t messages_posted() const { return messages_posted_.load(); }
+
+    struct Shard;
+    struct RoomContext;
+
+  private:
+    friend struct RoomContext;
+    Shard& shard_for(const std::string& node);
+    void handle_service_iq(const xml::Element& iq, SessionHandlePtr sender);
+    // Runs `then` on the room's shard with the loaded room, or nullptr when it does not exist
+    // (and `create_for` is empty or creation is not allowed).
+    void with_room(Shard& shard, const std::string& node, const std::string& create_for,
+                   std::function<void(chat::Room*)> then);
+    void finish_load(Shard& shard, const std::string& node, std::optional<store::Room> meta,
+                     std::vector<store::Message> recent, const std::string& creator);
+    void note_joined(const std::string& full_jid, const std::string& node);
+    void note_left(const std::string& full_jid, const std::string& node);
+    void directory_put(const store::Room& room);
+
+    MucConfig config_;
+    Router& router_;
+    store::StoreWorkers& workers_;
+    store::MessageWriter& writer_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    std::atomic<uint64_t> messages_posted_{0};
+
+    mutable std::mutex directory_mutex_;
+    std::map<std::string, store::Room> directory_;  // node -> metadata, for discovery
+
+    std::mutex occupancy_mutex_;
+    std::unordered_map<std::string, std::vector<std::string>> occupancy_;  // full JID -> nodes
+};
+
+}  // namespace perch::xmpp

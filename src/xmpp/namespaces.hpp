@@ -1,0 +1,29 @@
+#pragma once
+#include <string_view>
+
+namespace perch::xmpp::ns {
+inline constexpr std::string_view client = "jabber:client";
+inline constexpr std::string_view stream = "http://etherx.jabber.org/streams";
+inline constexpr std::string_view streams_err = "urn:ietf:params:xml:ns:xmpp-streams";
+inline constexpr std::string_view stanzas_err = "urn:ietf:params:xml:ns:xmpp-stanzas";
+inline constexpr std::string_view tls = "urn:ietf:params:xml:ns:xmpp-tls";
+inline constexpr std::string_view sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+inline constexpr std::string_view bind = "urn:ietf:params:xml:ns:xmpp-bind";
+inline constexpr std::string_view session = "urn:ietf:params:xml:ns:xmpp-session";
+inline constexpr std::string_view roster = "jabber:iq:roster";
+inline constexpr std::string_view disco_info = "http://jabber.org/protocol/disco#info";
+inline constexpr std::string_view disco_items = "http://jabber.org/protocol/disco#items";
+inline constexpr std::string_view ping = "urn:xmpp:ping";
+inline constexpr std::string_view version = "jabber:iq:version";
+inline constexpr std::string_view muc = "http://jabber.org/protocol/muc";
+inline constexpr std::string_view muc_user = "http://jabber.org/protocol/muc#user";
+inline constexpr std::string_view muc_admin = "http://jabber.org/protocol/muc#admin";
+inline constexpr std::string_view muc_owner = "http://jabber.org/protocol/muc#owner";
+inline constexpr std::string_view data_forms = "jabber:x:data";
+inline constexpr std::string_view delay = "urn:xmpp:delay";
+inline constexpr std::string_view sid = "urn:xmpp:sid:0";
+inline constexpr std::string_view occupant_id = "urn:xmpp:occupant-id:0";
+inline constexpr std::string_view chat_states = "http://jabber.org/protocol/chatstates";
+inline constexpr std::string_view hints = "urn:xmpp:hints";
+inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
+}  // namespace perch::xmpp::ns

@@ -1,0 +1,58 @@
+#include "xmpp/router.hpp"
+
+#include <mutex>
+
+namespace perch::xmpp {
+
+SessionHandlePtr Router::bind(SessionHandlePtr session) {
+    SessionHandlePtr replaced;
+    std::unique_lock lock(mutex_);
+    auto& list = by_bare_[session->jid().bare_str()];
+    for (auto& s : list) {
+        if (s->jid().resource() == session->jid().resource()) {
+            replaced = std::move(s);
+            s = std::move(session);
+            return replaced;
+        }
+    }
+    list.push_back(std::move(session));
+    ++count_;
+    return nullptr;
+}
+
+void Router::unbind(const SessionHandle& session) {
+    std::unique_lock lock(mutex_);
+    auto it = by_bare_.find(session.jid().bare_str());
+    if (it == by_bare_.end()) return;
+    auto& list = it->second;
+    for (size_t i = 0; i < list.size(); ++i) {
+        if (list[i].get() == &session) {
+            list.erase(list.begin() + long(i));
+            --count_;
+            break;
+        }
+    }
+    if (list.empty()) by_bare_.erase(it);
+}
+
+SessionHandlePtr Router::find(const Jid& full) const {
+    std::shared_lock lock(mutex_);
+    auto it = by_bare_.find(full.bare_str());
+    if (it == by_bare_.end()) return nullptr;
+    for (const auto& s : it->second)
+        if (s->jid().resource() == full.resource()) return s;
+    return nullptr;
+}
+
+std::vector<SessionHandlePtr> Router::resources(const Jid& bare) const {
+    std::shared_lock lock(mutex_);
+    auto it = by_bare_.find(bare.bare_str());
+    return it == by_bare_.end() ? std::vector<SessionHandlePtr>{} : it->second;
+}
+
+size_t Router::session_count() const {
+    std::shared_lock lock(mutex_);
+    return count_;
+}
+
+}  // namespace perch::xmpp

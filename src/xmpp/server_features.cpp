@@ -1,0 +1,74 @@
+#include "xmpp/server_features.hpp"
+
+#include "xmpp/namespaces.hpp"
+#include "xmpp/stanza.hpp"
+
+namespace perch::xmpp {
+
+namespace {
+void identity(xml::Element& q, const char* category, const char* type, const char* name = nullptr) {
+    auto& id = q.add_child("identity", std::string(ns::disco_info));
+    id.set_attr("category", category);
+    id.set_attr("type", type);
+    if (name) id.set_attr("name", name);
+}
+void feature(xml::Element& q, std::string_view var) {
+    q.add_child("feature", std::string(ns::disco_info)).set_attr("var", std::string(var));
+}
+xml::Element result_for(const xml::Element& iq) {
+    auto r = make_iq_result(iq);
+    r.remove_attr("to");
+    return r;
+}
+}  // namespace
+
+std::optional<xml::Element> answer_server_iq(const xml::Element& iq, const std::string& domain,
+                                             const std::string& muc_domain,
+                                             const std::string& version) {
+    const xml::Element* q = iq.first_element();
+    if (iq.attr_or("type") != "get" || !q || q->attr("node")) return std::nullopt;
+    if (q->is("query", ns::disco_info)) {
+        auto r = result_for(iq);
+        r.set_attr("from", domain);
+        auto& query = r.add_child("query", std::string(ns::disco_info));
+        identity(query, "server", "im", "Perch");
+        for (auto f : {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster})
+            feature(query, f);
+        return r;
+    }
+    if (q->is("query", ns::disco_items)) {
+        auto r = result_for(iq);
+        r.set_attr("from", domain);
+        auto& item = r.add_child("query", std::string(ns::disco_items))
+                         .add_child("item", std::string(ns::disco_items));
+        item.set_attr("jid", muc_domain);
+        item.set_attr("name", "Chat rooms");
+        return r;
+    }
+    if (q->is("query", ns::version)) {
+        auto r = result_for(iq);
+        r.set_attr("from", domain);
+        auto& query = r.add_child("query", std::string(ns::version));
+        query.add_child("name", std::string(ns::version)).add_text("Perch");
+        query.add_child("version", std::string(ns::version)).add_text(version);
+        return r;
+    }
+    return std::nullopt;
+}
+
+std::optional<xml::Element> answer_account_iq(const xml::Element& iq) {
+    const xml::Element* q = iq.first_element();
+    if (iq.attr_or("type") != "get" || !q || q->attr("node")) return std::nullopt;
+    if (q->is("query", ns::disco_info)) {
+        auto r = make_iq_result(iq);
+        r.set_attr("from", iq.attr_or("to"));
+        r.remove_attr("to");
+        auto& query = r.add_child("query", std::string(ns::disco_info));
+        identity(query, "account", "registered");
+        feature(query, ns::disco_info);
+        return r;
+    }
+    return std::nullopt;
+}
+
+}  // namespace perch::xmpp

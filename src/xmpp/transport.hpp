@@ -1,0 +1,33 @@
+#pragma once
+#include <functional>
+#include <string>
+
+#include "xmpp/router.hpp"
+#include "xmpp/stanza.hpp"
+
+namespace perch::xmpp {
+
+// What a client session needs from the connection under it. TCP (net/c2s_listener) and
+// WebSocket implement it; Session never knows which, beyond the framing it must speak.
+class Transport {
+  public:
+    enum class Framing { tcp_stream, websocket };
+    virtual ~Transport() = default;
+
+    virtual Framing framing() const = 0;
+    virtual void send(Outgoing out) = 0;  // queue bytes; called on the connection's executor
+    virtual bool secure() const = 0;
+    virtual bool can_start_tls() const = 0;
+    virtual void start_tls() = 0;  // after what is queued now has been written
+    virtual void close() = 0;      // after what is queued now has been written
+    virtual bool loopback() const = 0;
+    virtual std::string peer() const = 0;
+    // A function, callable from any thread at any time, that runs work on the connection's
+    // executor if the connection still exists then. Store callbacks reach the session by it.
+    using Poster = std::function<void(std::function<void()>)>;
+    virtual Poster poster() = 0;
+    // The handle the router and rooms use to reach this session.
+    virtual SessionHandlePtr handle() = 0;
+};
+
+}  // namespace perch::xmpp

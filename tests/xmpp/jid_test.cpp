@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include "xmpp/jid.hpp"
+
+using perch::xmpp::Jid;
+
+TEST(Jid, ParsesAndNormalises) {
+    auto j = Jid::parse("Alice@Example.ORG/Phone");
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->local(), "alice");
+    EXPECT_EQ(j->domain(), "example.org");
+    EXPECT_EQ(j->resource(), "Phone");  // resources keep their case
+    EXPECT_EQ(j->str(), "alice@example.org/Phone");
+    EXPECT_EQ(j->bare_str(), "alice@example.org");
+}
+
+TEST(Jid, ResourceMayContainSlashAndAt) {
+    auto j = Jid::parse("room@chat.example.org/nick/with@at");
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->resource(), "nick/with@at");
+}
+
+TEST(Jid, RejectsInvalid) {
+    EXPECT_FALSE(Jid::parse(""));
+    EXPECT_FALSE(Jid::parse("@example.org"));
+    EXPECT_FALSE(Jid::parse("a@"));
+    EXPECT_FALSE(Jid::parse("a@example.org/"));
+    EXPECT_FALSE(Jid::parse("a b@example.org"));   // space is prohibited in nodeprep
+    EXPECT_FALSE(Jid::parse("a\"b@example.org"));  // so are quotes
+    EXPECT_FALSE(Jid::parse(std::string(1100, 'a') + "@example.org"));
+}
+
+TEST(Jid, DomainOnly) {
+    auto j = Jid::parse("chat.example.org");
+    ASSERT_TRUE(j);
+    EXPECT_TRUE(j->local().empty());
+    EXPECT_TRUE(j->is_bare());
+}
