@@ -109,6 +109,31 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         }));
     }
 
+    auto* bulk = user->add_subcommand(
+        "bulk-add", "Create PREFIX1..PREFIXn sharing one password and one salt (load tests only)");
+    static int count = 0;
+    bulk->add_option("prefix", name, "User name prefix")->required();
+    bulk->add_option("count", count, "How many users")
+        ->required()
+        ->check(CLI::Range(1, 10'000'000));
+    bulk->add_option("--password", password, "Password of every user")->required();
+    bulk->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        // One key derivation for all: the users share the salt, so a load generator can log
+        // all of them in with one PBKDF2 run. Never use this for real accounts.
+        store::User proto;
+        xmpp::Credentials::set_password(proto, password);
+        std::vector<store::User> users;
+        for (int i = 1; i <= count; ++i) {
+            store::User u = proto;
+            u.username = username_or_throw(name + std::to_string(i));
+            users.push_back(std::move(u));
+        }
+        size_t added = c.store->add_users(users);
+        std::cout << "created " << added << " users " << name << "1.." << name << count
+                  << " (existing ones left alone)\n";
+    }));
+
     auto* list = user->add_subcommand("list", "List users");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
@@ -173,6 +198,28 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         c.store->add_room(r);
         std::cout << "created room " << r.node << "@" << c.config.muc_domain() << "\n";
     }));
+    auto* bulk = room->add_subcommand("bulk-add", "Create rooms PREFIX1..PREFIXn (load tests)");
+    static int count = 0;
+    bulk->add_option("prefix", node, "Room address prefix")->required();
+    bulk->add_option("count", count, "How many rooms")
+        ->required()
+        ->check(CLI::Range(1, 10'000'000));
+    bulk->add_option("--category", category, "Category of the rooms")->required();
+    bulk->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto cat = c.store->find_category(category);
+        if (!cat) throw std::runtime_error("no category named " + category);
+        std::vector<store::Room> rooms;
+        for (int i = 1; i <= count; ++i) {
+            store::Room r;
+            auto n = xmpp::nodeprep(node + std::to_string(i));
+            if (!n) throw std::runtime_error("'" + node + "' is not a valid room address prefix");
+            r.node = r.name = *n;
+            r.category_id = cat->id;
+            rooms.push_back(std::move(r));
+        }
+        std::cout << "created " << c.store->add_rooms(rooms) << " rooms\n";
+    }));
     auto* list = room->add_subcommand("list", "List rooms");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
@@ -193,6 +240,7 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
     demo->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
         std::filesystem::path file = std::filesystem::path(c.config.data_dir) / "demo-users.txt";
+        // Each part is seeded only where that part is empty, so running it twice is harmless.
         if (c.store->list_users().empty()) {
             std::ofstream out(file);
             std::filesystem::permissions(
@@ -206,6 +254,8 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
                 c.store->add_user(u);
                 out << u.username << "@" << c.config.domain << "  " << pw << "\n";
             }
+        }
+        if (c.store->list_rooms().empty()) {
             store::Category cat;
             cat.name = "General";
             cat.description = "Rooms for everybody";
@@ -229,7 +279,8 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
                 c.store->add_room(r);
             }
         }
-        std::cout << "Demo accounts (from " << file.string() << "):\n";
+        if (std::filesystem::exists(file))
+            std::cout << "Demo accounts (from " << file.string() << "):\n";
         std::ifstream in(file);
         std::string line;
         while (std::getline(in, line)) std::cout << "  " << line << "\n";

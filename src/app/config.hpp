@@ -27,6 +27,7 @@ struct Config {
         int default_history = 20;
         int max_history = 500;
         int history_cache = 50;
+        int participant_update_limit = 75;
         bool allow_user_rooms = true;
         std::string default_category = "General";
         int shards = 0;  // 0: four per I/O thread

@@ -1,5 +1,6 @@
 #include "app/server.hpp"
 
+#include <sys/resource.h>
 #include <boost/asio/signal_set.hpp>
 
 #include <spdlog/spdlog.h>
@@ -21,7 +22,20 @@ namespace perch::app {
 
 namespace asio = boost::asio;
 
+namespace {
+// One socket per client: take every file descriptor the system allows this process.
+void raise_fd_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0) spdlog::info("open file limit: {}", r.rlim_cur);
+}
+}  // namespace
+
 int serve(Config config) {
+    raise_fd_limit();
     prepare_data_dir(config);
     net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
 
@@ -40,6 +54,7 @@ int serve(Config config) {
     muc_config.default_history = config.muc.default_history;
     muc_config.max_history = config.muc.max_history;
     muc_config.history_cache = size_t(config.muc.history_cache);
+    muc_config.participant_update_limit = size_t(config.muc.participant_update_limit);
     muc_config.allow_user_rooms = config.muc.allow_user_rooms;
     muc_config.default_category = config.muc.default_category;
     muc_config.occupant_id_secret = config.secret;

@@ -18,6 +18,8 @@ class Store {
     virtual std::optional<User> find_user(std::string_view username) = 0;
     virtual int64_t add_user(const User& user) = 0;  // Conflict when the name is taken
     virtual void update_user(const User& user) = 0;
+    // Adds many users in one transaction, skipping names that exist; returns how many were new.
+    virtual size_t add_users(const std::vector<User>& users) = 0;
     virtual std::vector<User> list_users() = 0;
 
     // Categories and rooms.
@@ -25,6 +27,8 @@ class Store {
     virtual std::optional<Category> find_category(std::string_view name) = 0;
     virtual std::vector<Category> list_categories() = 0;
     virtual int64_t add_room(const Room& room) = 0;  // Conflict on duplicate node/category
+    // Adds many rooms in one transaction, skipping nodes that exist; returns how many were new.
+    virtual size_t add_rooms(const std::vector<Room>& rooms) = 0;
     virtual std::optional<Room> find_room(std::string_view node) = 0;
     virtual std::vector<Room> list_rooms() = 0;
     virtual void update_room(const Room& room) = 0;  // name, description, privacy, type, disabled

@@ -70,6 +70,10 @@ chat::HistoryRequest parse_history_request(const xml::Element* history, int max_
     return req;
 }
 
+bool RoomContext::large() const {
+    return room.occupant_count() > service.config_.participant_update_limit;
+}
+
 std::string RoomContext::room_bare() const {
     return muc::room_jid(room, service.config_.domain);
 }
@@ -206,8 +210,10 @@ void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
     service.note_joined(me.full_jid, room.meta().node);
 
     // XEP-0045 7.2.3: existing occupants first, then the new one's presence to everybody
-    // (self-presence last, with its status codes), then history, then the subject.
+    // (self-presence last, with its status codes), then history, then the subject. In a large
+    // room only the self-presence is sent.
     for (const auto& [other_nick, other] : room.occupants()) {
+        if (large()) break;
         if (other.full_jid == me.full_jid) continue;
         auto p = muc::render_presence(other, nick_jid(other_nick), presence_of(other), {}, false);
         p.set_attr("to", me.full_jid);
@@ -246,6 +252,7 @@ void RoomContext::send_history(const SessionHandlePtr& to, const chat::HistoryRe
 
 void RoomContext::broadcast_presence(const chat::Occupant& o, bool unavailable,
                                      const std::vector<int>& codes) {
+    if (large()) return;
     auto p = PreparedStanza::from(
         muc::render_presence(o, nick_jid(o.nick), presence_of(o), codes, unavailable));
     for (const auto& [nick, other] : room.occupants()) {
@@ -322,7 +329,10 @@ void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
         if (c.ns() == ns::client &&
             (c.name() == "body" || c.name() == "subject" || c.name() == "thread"))
             continue;
-        if (c.ns() == ns::sid || c.ns() == ns::occupant_id || c.ns() == ns::delay) continue;
+        // A client may not forge the room's stanza-id or occupant-id (XEP-0359, XEP-0421); its
+        // origin-id stays: clients recognise their own reflected message by it.
+        if (c.is("stanza-id", ns::sid) || c.ns() == ns::occupant_id || c.ns() == ns::delay)
+            continue;
         xml::serialize(m.payload, c, ns::client);
     }
     auto* svc = &service;
@@ -390,8 +400,14 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
     if (type == "get" && q->is("query", ns::disco_info) && !q->attr("node"))
         return reply(sender, disco_info(iq));
     if (type == "get" && q->is("query", ns::disco_items)) {
+        // The occupant list (XEP-0045 6.5), for occupants only: it names who is there.
         auto r = make_iq_result(iq);
-        r.add_child("query", std::string(ns::disco_items));
+        auto& items = r.add_child("query", std::string(ns::disco_items));
+        if (me) {
+            for (const auto& [nick, o] : room.occupants())
+                items.add_child("item", std::string(ns::disco_items))
+                    .set_attr("jid", nick_jid(nick));
+        }
         return reply(sender, r);
     }
     if (q->is("query", ns::muc_owner)) {

@@ -35,6 +35,7 @@ struct MucService::RoomContext {
 
   private:
     std::string room_bare() const;
+    bool large() const;  // over the participant update limit
     std::string nick_jid(std::string_view nick) const;
     void reply(const SessionHandlePtr& to, const xml::Element& e) const;
 

@@ -18,11 +18,15 @@
 namespace perch::xmpp {
 
 struct MucConfig {
-    std::string domain;                        // e.g. chat.example.org
-    int default_history = 20;                  // messages sent on join when the client does not say
-    int max_history = 500;                     // the most a client may ask for on join
-    size_t history_cache = 50;                 // newest messages kept in memory per active room
-    bool allow_user_rooms = true;              // may a user create a room by joining it
+    std::string domain;            // e.g. chat.example.org
+    int default_history = 20;      // messages sent on join when the client does not say
+    int max_history = 500;         // the most a client may ask for on join
+    size_t history_cache = 50;     // newest messages kept in memory per active room
+    bool allow_user_rooms = true;  // may a user create a room by joining it
+    // Above this many occupants, joins and leaves are no longer broadcast (nor is the full
+    // occupant list sent to each joiner): a room of 16,000 stays fast. The list stays
+    // available through disco#items on the room.
+    size_t participant_update_limit = 75;
     std::string default_category = "General";  // where rooms created by clients go
     std::string occupant_id_secret;            // keys XEP-0421 occupant ids
 };

@@ -27,6 +27,21 @@ TEST_F(StoreTest, UsersAreUniqueAndUpdatable) {
     EXPECT_EQ(s->list_users().size(), 1u);
 }
 
+TEST_F(StoreTest, BulkAddSkipsExistingUsers) {
+    auto s = open();
+    User u;
+    u.username = "bench1";
+    u.scram_sha1 = u.scram_sha256 = "x";
+    s->add_user(u);
+    std::vector<User> many;
+    for (int i = 1; i <= 100; ++i) {
+        u.username = "bench" + std::to_string(i);
+        many.push_back(u);
+    }
+    EXPECT_EQ(s->add_users(many), 99u);
+    EXPECT_EQ(s->list_users().size(), 100u);
+}
+
 TEST_F(StoreTest, RoomsBelongToAnExistingCategory) {
     auto s = open();
     Room r;

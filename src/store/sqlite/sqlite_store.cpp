@@ -147,6 +147,29 @@ class SqliteStore final : public Store {
         return db_.last_insert_id();
     }
 
+    size_t add_users(const std::vector<User>& users) override {
+        Transaction tx(db_);
+        size_t added = 0;
+        auto& st = db_.prepare(
+            "INSERT INTO users (username, display_name, email, disabled, scram_sha1, "
+            "scram_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO "
+            "NOTHING");
+        int64_t now = util::now_us();
+        for (const auto& u : users) {
+            st.bind(0, u.username)
+                .bind(1, u.display_name)
+                .bind(2, u.email)
+                .bind(3, int64_t(u.disabled))
+                .bind(4, u.scram_sha1)
+                .bind(5, u.scram_sha256)
+                .bind(6, u.created_us ? u.created_us : now)
+                .run();
+            added += size_t(sqlite3_changes(db_.handle()));
+        }
+        tx.commit();
+        return added;
+    }
+
     void update_user(const User& u) override {
         db_.prepare(
                "UPDATE users SET display_name = ?, email = ?, disabled = ?, scram_sha1 = ?, "
@@ -225,6 +248,28 @@ class SqliteStore final : public Store {
             throw;
         }
         return db_.last_insert_id();
+    }
+
+    size_t add_rooms(const std::vector<Room>& rooms) override {
+        Transaction tx(db_);
+        size_t added = 0;
+        auto& st = db_.prepare(
+            "INSERT INTO rooms (node, name, description, category_id, privacy, type, created_us) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node) DO NOTHING");
+        int64_t now = util::now_us();
+        for (const auto& r : rooms) {
+            st.bind(0, r.node)
+                .bind(1, r.name.empty() ? r.node : r.name)
+                .bind(2, r.description)
+                .bind(3, r.category_id)
+                .bind(4, to_string(r.privacy))
+                .bind(5, to_string(r.type))
+                .bind(6, now)
+                .run();
+            added += size_t(sqlite3_changes(db_.handle()));
+        }
+        tx.commit();
+        return added;
     }
 
     std::optional<Room> find_room(std::string_view node) override {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs one perch-bench scenario against a fresh Perch server on loopback.
+#   bench/run-perch.sh BUILD_DIR connect --users 10000 --rooms 100 --rooms-per-user 2 --idle 10
+#   bench/run-perch.sh BUILD_DIR fanout --users 1000 --senders 10 --rate 20 --duration 20
+# Provisions USERS accounts (bench1..N, password "bench") and ROOMS rooms (benchroom1..N) in a
+# temporary data directory, starts the server, runs the load, stops the server, prints figures.
+set -euo pipefail
+build=${1:?build dir}; shift
+scenario=${1:?scenario}; shift
+users=1000; rooms=1
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --users) users=${args[$((i + 1))]} ;;
+    --rooms) rooms=${args[$((i + 1))]} ;;
+  esac
+done
+perch="$build/src/perch"
+bench="$build/bench/perch-bench"
+dir=$(mktemp -d /tmp/perch-bench.XXXXXX)
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$dir/perch.toml" <<TOML
+domain = "localhost"
+data_dir = "$dir/var"
+log_level = "warn"
+[c2s]
+bind = "127.0.0.1"
+port = $port
+direct_tls_port = 0
+TOML
+"$perch" -c "$dir/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
+"$perch" -c "$dir/perch.toml" category add Bench >/dev/null
+if [ "$rooms" -gt 0 ]; then "$perch" -c "$dir/perch.toml" room bulk-add benchroom "$rooms" --category Bench >/dev/null; fi
+"$perch" serve -c "$dir/perch.toml" > "$dir/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+  sleep 0.1
+done
+echo "perch $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+"$bench" "$scenario" --port "$port" --server-pid "$pid" "$@"
