@@ -143,9 +143,15 @@ class Run {
             std::map<std::string, int> states;
             for (auto& c : clients_) {
                 ++states[c->state_name()];
-                if (!c->ready() && std::string(c->state_name()) != "failed")
-                    std::cerr << "  stuck: " << c->local_endpoint() << " in " << c->state_name()
-                              << "\n";
+                if (!c->ready() && std::string(c->state_name()) != "failed") {
+                    std::string ep = c->local_endpoint();
+                    std::cerr << "  stuck: " << ep << " in " << c->state_name() << "\n";
+                    // Both ends of the stuck connection, with their queues, for diagnosis.
+                    auto port = ep.substr(ep.rfind(':') + 1);
+                    std::string cmd =
+                        "ss -tnie '( sport = :" + port + " or dport = :" + port + " )' >&2";
+                    if (std::system(cmd.c_str()) != 0) std::cerr << "  (ss failed)\n";
+                }
             }
             for (auto& [name, n] : states) std::cerr << "  " << n << " clients " << name << "\n";
             timed_out_ = true;
@@ -266,14 +272,19 @@ class Run {
               << ",\"server_rss_joined_kb\":" << kb(joined_rss)
               << ",\"server_bytes_per_session\":" << per_session;
             std::cout << "  server RSS " << before_.rss_kb / 1024 << " MB before, "
-                      << joined_rss / 1024 << " MB with all sessions: " << per_session / 1024
-                      << " KB per session\n";
+                      << joined_rss / 1024 << " MB when all had joined: " << per_session / 1024
+                      << " KB per session (includes the join burst)\n";
             if (o_.scenario == "connect" && after_idle_.cpu_s >= 0) {
                 double idle_cpu = (after_idle_.cpu_s - after_join_.cpu_s) / o_.idle * 100;
+                double idle_per_session =
+                    joined_ > 0 ? double(after_idle_.rss_kb - before_.rss_kb) * 1024.0 / joined_
+                                : 0;
                 j << ",\"idle_s\":" << o_.idle << ",\"server_idle_cpu_percent\":" << idle_cpu
-                  << ",\"server_rss_after_idle_kb\":" << kb(after_idle_.rss_kb);
+                  << ",\"server_rss_after_idle_kb\":" << kb(after_idle_.rss_kb)
+                  << ",\"server_idle_bytes_per_session\":" << idle_per_session;
                 std::cout << "  idle " << o_.idle << " s: server CPU " << idle_cpu << " %, RSS "
-                          << after_idle_.rss_kb / 1024 << " MB\n";
+                          << after_idle_.rss_kb / 1024 << " MB: " << idle_per_session / 1024
+                          << " KB per idle session\n";
             }
         }
         if (o_.scenario == "fanout") {

@@ -22,7 +22,8 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 cat > "$dir/perch.toml" <<TOML
 domain = "localhost"
 data_dir = "$dir/var"
-log_level = "warn"
+log_level = "${PERCH_LOG_LEVEL:-warn}"
+io_threads = ${PERCH_IO_THREADS:-0}
 [c2s]
 bind = "127.0.0.1"
 port = $port
@@ -39,4 +40,11 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 echo "perch $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-"$bench" "$scenario" --port "$port" --server-pid "$pid" "$@"
+rc=0
+"$bench" "$scenario" --port "$port" --server-pid "$pid" "$@" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  echo "run failed (exit $rc); sockets of the server port with queued bytes:"
+  ss -tnH "( sport = :$port or dport = :$port )" | awk '$2 > 0 || $3 > 0' | head -20 || true
+  [ -z "${PERCH_KEEP_BENCH:-}" ] || cp "$dir/server.log" "/tmp/failed-bench-server.$pid.log"
+fi
+exit "$rc"

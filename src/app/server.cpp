@@ -1,7 +1,9 @@
 #include "app/server.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -93,12 +95,31 @@ int serve(Config config) {
     }
     for (auto& l : listeners) l->start();
 
+    // Housekeeping: give memory freed after bursts (joins, floods) back to the system, so
+    // that the process size follows the live sessions.
+    asio::steady_timer housekeeping(io.context());
+    std::function<void()> tidy = [&] {
+        housekeeping.expires_after(std::chrono::seconds(10));
+        housekeeping.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            malloc_trim(0);
+            tidy();
+        });
+    };
+    tidy();
+
+    // Shutdown: stop accepting, tell every client (system-shutdown), give the goodbyes a moment
+    // to be written, then stop the I/O threads.
     asio::signal_set signals(io.context(), SIGINT, SIGTERM);
+    asio::steady_timer grace(io.context());
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
-        spdlog::info("signal {}: shutting down", sig);
+        spdlog::info("signal {}: shutting down ({} sessions)", sig, router.session_count());
         for (auto& l : listeners) l->stop();
-        io.stop();
+        housekeeping.cancel();
+        for (auto& s : router.all()) s->terminate("system-shutdown", "The server is shutting down");
+        grace.expires_after(std::chrono::milliseconds(300));
+        grace.async_wait([&](const boost::system::error_code&) { io.stop(); });
     });
     io.start();
     spdlog::info(

@@ -125,22 +125,18 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
         while (!closed_) {
             size_t n = 0;
             std::string_view data;
+            // One read at a time into the connection's own buffer. (A readiness wait followed
+            // by a synchronous read into a per-thread buffer saved the buffer, but lost input
+            // now and then with two I/O threads; see docs/BENCHMARKS.md.)
+            if (!read_buffer_) read_buffer_ = std::make_unique<std::array<char, kReadBuffer>>();
             if (tls_) {
-                if (!tls_buffer_) tls_buffer_ = std::make_unique<std::array<char, 4096>>();
-                n = co_await tls_->async_read_some(asio::buffer(*tls_buffer_),
+                n = co_await tls_->async_read_some(asio::buffer(*read_buffer_),
                                                    asio::redirect_error(use_awaitable, ec));
-                data = std::string_view(tls_buffer_->data(), n);
             } else {
-                // Wait for readability without holding a buffer, then read into one shared by
-                // every connection of this thread: idle connections own no read buffer.
-                co_await socket_.async_wait(tcp::socket::wait_read,
-                                            asio::redirect_error(use_awaitable, ec));
-                if (ec) break;
-                thread_local std::array<char, 16384> shared;
-                n = socket_.read_some(asio::buffer(shared), ec);
-                if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-                data = std::string_view(shared.data(), n);
+                n = co_await socket_.async_read_some(asio::buffer(*read_buffer_),
+                                                     asio::redirect_error(use_awaitable, ec));
             }
+            data = std::string_view(read_buffer_->data(), n);
             if (ec) break;
             if (!session_->feed(data)) break;
             if (tls_pending_) {
@@ -184,10 +180,12 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
         buffers_.clear();
         size_t bytes = 0;
         while (!queue_.empty() && inflight_.size() < 64 && bytes < 65536) {
+            bytes += queue_.front().size();
             inflight_.push_back(std::move(queue_.front()));
             queue_.pop_front();
-            const auto& o = inflight_.back();
-            bytes += o.size();
+        }
+        // Buffers point into the strings, so they are taken once inflight_ no longer grows.
+        for (const auto& o : inflight_) {
             buffers_.emplace_back(o.head.data(), o.head.size());
             if (o.shared)
                 buffers_.emplace_back(o.shared->text.data() + o.shared->split,
@@ -235,7 +233,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     ssl::context& tls_ctx_;
     C2sOptions options_;
     std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
-    std::unique_ptr<std::array<char, 4096>> tls_buffer_;
+    static constexpr size_t kReadBuffer = 4096;
+    std::unique_ptr<std::array<char, kReadBuffer>> read_buffer_;
     std::unique_ptr<xmpp::Session> session_;
     std::shared_ptr<Handle> handle_;
     std::deque<xmpp::Outgoing> queue_;

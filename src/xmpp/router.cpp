@@ -50,6 +50,14 @@ std::vector<SessionHandlePtr> Router::resources(const Jid& bare) const {
     return it == by_bare_.end() ? std::vector<SessionHandlePtr>{} : it->second;
 }
 
+std::vector<SessionHandlePtr> Router::all() const {
+    std::shared_lock lock(mutex_);
+    std::vector<SessionHandlePtr> out;
+    out.reserve(count_);
+    for (const auto& [bare, list] : by_bare_) out.insert(out.end(), list.begin(), list.end());
+    return out;
+}
+
 size_t Router::session_count() const {
     std::shared_lock lock(mutex_);
     return count_;

@@ -34,6 +34,7 @@ class Router {
     SessionHandlePtr find(const Jid& full) const;
     std::vector<SessionHandlePtr> resources(const Jid& bare) const;
     size_t session_count() const;
+    std::vector<SessionHandlePtr> all() const;
 
   private:
     mutable std::shared_mutex mutex_;

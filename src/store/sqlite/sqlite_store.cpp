@@ -127,19 +127,27 @@ class SqliteStore final : public Store {
         return u;
     }
 
+    // One INSERT for both the single and the bulk path; `skip_existing` turns a duplicate name
+    // into "nothing inserted" instead of a constraint error. Returns whether a row was added.
+    bool insert_user(const User& u, bool skip_existing, int64_t now) {
+        db_.prepare(
+               std::string("INSERT INTO users (username, display_name, email, disabled, "
+                           "scram_sha1, scram_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?)") +
+               (skip_existing ? " ON CONFLICT (username) DO NOTHING" : ""))
+            .bind(0, u.username)
+            .bind(1, u.display_name)
+            .bind(2, u.email)
+            .bind(3, int64_t(u.disabled))
+            .bind(4, u.scram_sha1)
+            .bind(5, u.scram_sha256)
+            .bind(6, u.created_us ? u.created_us : now)
+            .run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+
     int64_t add_user(const User& u) override {
         try {
-            db_.prepare(
-                   "INSERT INTO users (username, display_name, email, disabled, scram_sha1, "
-                   "scram_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(0, u.username)
-                .bind(1, u.display_name)
-                .bind(2, u.email)
-                .bind(3, int64_t(u.disabled))
-                .bind(4, u.scram_sha1)
-                .bind(5, u.scram_sha256)
-                .bind(6, u.created_us ? u.created_us : util::now_us())
-                .run();
+            insert_user(u, false, util::now_us());
         } catch (const Error& e) {
             if (is_constraint(e)) throw Conflict("user " + u.username + " already exists");
             throw;
@@ -150,22 +158,8 @@ class SqliteStore final : public Store {
     size_t add_users(const std::vector<User>& users) override {
         Transaction tx(db_);
         size_t added = 0;
-        auto& st = db_.prepare(
-            "INSERT INTO users (username, display_name, email, disabled, scram_sha1, "
-            "scram_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO "
-            "NOTHING");
         int64_t now = util::now_us();
-        for (const auto& u : users) {
-            st.bind(0, u.username)
-                .bind(1, u.display_name)
-                .bind(2, u.email)
-                .bind(3, int64_t(u.disabled))
-                .bind(4, u.scram_sha1)
-                .bind(5, u.scram_sha256)
-                .bind(6, u.created_us ? u.created_us : now)
-                .run();
-            added += size_t(sqlite3_changes(db_.handle()));
-        }
+        for (const auto& u : users) added += insert_user(u, true, now);
         tx.commit();
         return added;
     }
@@ -225,23 +219,28 @@ class SqliteStore final : public Store {
         return out;
     }
 
+    bool insert_room(const Room& r, bool skip_existing, int64_t now) {
+        db_.prepare(std::string("INSERT INTO rooms (node, name, description, category_id, privacy, "
+                                "type, subject, subject_nick, disabled, created_us) VALUES (?, ?, "
+                                "?, ?, ?, ?, ?, ?, ?, ?)") +
+                    (skip_existing ? " ON CONFLICT (node) DO NOTHING" : ""))
+            .bind(0, r.node)
+            .bind(1, r.name.empty() ? r.node : r.name)
+            .bind(2, r.description)
+            .bind(3, r.category_id)
+            .bind(4, to_string(r.privacy))
+            .bind(5, to_string(r.type))
+            .bind(6, r.subject)
+            .bind(7, r.subject_nick)
+            .bind(8, int64_t(r.disabled))
+            .bind(9, r.created_us ? r.created_us : now)
+            .run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+
     int64_t add_room(const Room& r) override {
         try {
-            db_.prepare(
-                   "INSERT INTO rooms (node, name, description, category_id, privacy, type, "
-                   "subject, subject_nick, disabled, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                   "?, ?)")
-                .bind(0, r.node)
-                .bind(1, r.name.empty() ? r.node : r.name)
-                .bind(2, r.description)
-                .bind(3, r.category_id)
-                .bind(4, to_string(r.privacy))
-                .bind(5, to_string(r.type))
-                .bind(6, r.subject)
-                .bind(7, r.subject_nick)
-                .bind(8, int64_t(r.disabled))
-                .bind(9, r.created_us ? r.created_us : util::now_us())
-                .run();
+            insert_room(r, false, util::now_us());
         } catch (const Error& e) {
             if (is_constraint(e))
                 throw Conflict("room " + r.node + " already exists or its category does not");
@@ -253,21 +252,8 @@ class SqliteStore final : public Store {
     size_t add_rooms(const std::vector<Room>& rooms) override {
         Transaction tx(db_);
         size_t added = 0;
-        auto& st = db_.prepare(
-            "INSERT INTO rooms (node, name, description, category_id, privacy, type, created_us) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node) DO NOTHING");
         int64_t now = util::now_us();
-        for (const auto& r : rooms) {
-            st.bind(0, r.node)
-                .bind(1, r.name.empty() ? r.node : r.name)
-                .bind(2, r.description)
-                .bind(3, r.category_id)
-                .bind(4, to_string(r.privacy))
-                .bind(5, to_string(r.type))
-                .bind(6, now)
-                .run();
-            added += size_t(sqlite3_changes(db_.handle()));
-        }
+        for (const auto& r : rooms) added += insert_room(r, true, now);
         tx.commit();
         return added;
     }
