@@ -41,6 +41,8 @@ class Store {
     // The newest `limit` messages of a room with ts >= since_us, oldest first.
     virtual std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) = 0;
     virtual int64_t count_messages(int64_t room_id) = 0;
+    // One page of a room's archive; throws UnknownId for an id not in the room.
+    virtual ArchivePage query_archive(const ArchiveQuery& query) = 0;
 
     // Roster (RFC 6121), per user.
     virtual std::vector<RosterItem> roster(std::string_view username) = 0;

@@ -74,6 +74,32 @@ struct Message : NewMessage {
     bool removed = false;
 };
 
+// A page request on one room's archive (XEP-0313 with XEP-0059 paging). Ids are stanza ids.
+struct ArchiveQuery {
+    int64_t room_id = 0;
+    std::optional<int64_t> start_us, end_us;
+    std::string with_nick;    // messages by this nickname
+    std::string with_sender;  // messages by this bare JID
+    std::string text;         // full-text search, see search_query.hpp
+    std::optional<std::string> after_id;   // strictly after this message
+    std::optional<std::string> before_id;  // strictly before this message
+    bool last_page = false;  // an empty RSM <before/>: the newest page
+    std::vector<std::string> ids;  // exactly these messages (urn:xmpp:mam:2#extended)
+    int max = 50;
+};
+
+struct ArchivePage {
+    std::vector<Message> messages;  // oldest first
+    bool complete = false;  // nothing further in the paging direction
+    int64_t count = 0;      // how many messages match the filters in all
+    int64_t first_index = 0;  // position of messages.front() among them
+};
+
+// Thrown when an RSM or #extended id names no message of the room.
+class UnknownId : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 struct RosterItem {
     std::string jid;
     std::string name;

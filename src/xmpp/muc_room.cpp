@@ -7,6 +7,7 @@
 #include "util/ids.hpp"
 #include "util/time.hpp"
 #include "xml/serializer.hpp"
+#include "xmpp/mam.hpp"
 #include "xmpp/muc_render.hpp"
 #include "xmpp/namespaces.hpp"
 
@@ -410,6 +411,7 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         }
         return reply(sender, r);
     }
+    if (q->is("query", ns::mam)) return on_mam(iq, *q, from, std::move(sender));
     if (q->is("query", ns::muc_owner)) {
         if (!me || me->affiliation != chat::Affiliation::owner)
             return reply(sender, make_error(iq, StanzaError::forbidden,
@@ -423,6 +425,41 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         return reply(sender, r);
     }
     reply(sender, make_error(iq, StanzaError::service_unavailable));
+}
+
+void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, const Jid& from,
+                         SessionHandlePtr sender) {
+    if (iq.attr_or("type") == "get") {
+        auto r = make_iq_result(iq);
+        r.add_child("query", std::string(ns::mam)).add(mam::query_form());
+        return reply(sender, r);
+    }
+    // Who may read: anybody for an open room, occupants otherwise (membership comes with
+    // categories and roles).
+    if (room.meta().privacy != store::Privacy::open && !room.by_jid(from.str()))
+        return reply(sender, make_error(iq, StanzaError::forbidden, "Only members may read this room"));
+    auto parsed = mam::parse_query(query, room_bare());
+    if (auto* err = std::get_if<mam::QueryError>(&parsed))
+        return reply(sender, make_error(iq, err->condition, err->text));
+    auto q = std::get<store::ArchiveQuery>(std::move(parsed));
+    q.room_id = room.meta().id;
+    // Results go straight from the store thread to the session, in order: every result message
+    // before the IQ result that ends the query (XEP-0313 section 4.2).
+    bool queued = service.workers_.submit(
+        [q = std::move(q), iq, sender, bare = room_bare(), to = from.str(),
+         query_id = query.attr_or("queryid")](store::Store& s) {
+            try {
+                auto page = s.query_archive(q);
+                for (const auto& m : page.messages) sender->deliver(mam::render_result(m, bare, to, query_id));
+                sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+            } catch (const store::UnknownId& e) {
+                sender->deliver(Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
+            } catch (const std::exception& e) {
+                spdlog::error("archive query on {} failed: {}", bare, e.what());
+                sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+            }
+        });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
 }
 
 namespace {
@@ -447,7 +484,7 @@ xml::Element RoomContext::disco_info(const xml::Element& iq) const {
     std::vector<std::string> features{
         std::string(ns::disco_info), std::string(ns::muc), "muc_persistent",
         "muc_nonanonymous",          "muc_unsecured",      std::string(ns::sid),
-        std::string(ns::occupant_id)};
+        std::string(ns::occupant_id), std::string(ns::mam), std::string(ns::mam_extended)};
     features.push_back(meta.privacy == store::Privacy::secret ? "muc_hidden" : "muc_public");
     features.push_back(meta.privacy == store::Privacy::open ? "muc_open" : "muc_membersonly");
     features.push_back(meta.type == store::RoomType::auditorium ? "muc_moderated"

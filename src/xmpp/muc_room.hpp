@@ -56,6 +56,8 @@ struct MucService::RoomContext {
     void broadcast(const std::shared_ptr<const PreparedStanza>& p);
 
     void on_iq(const xml::Element& iq, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    void on_mam(const xml::Element& iq, const xml::Element& query, const Jid& from,
+                SessionHandlePtr sender);
     xml::Element disco_info(const xml::Element& iq) const;
     xml::Element config_form() const;
     void apply_config(const xml::Element& form);

@@ -25,5 +25,10 @@ inline constexpr std::string_view sid = "urn:xmpp:sid:0";
 inline constexpr std::string_view occupant_id = "urn:xmpp:occupant-id:0";
 inline constexpr std::string_view chat_states = "http://jabber.org/protocol/chatstates";
 inline constexpr std::string_view hints = "urn:xmpp:hints";
+inline constexpr std::string_view mam = "urn:xmpp:mam:2";
+inline constexpr std::string_view mam_extended = "urn:xmpp:mam:2#extended";
+inline constexpr std::string_view rsm = "http://jabber.org/protocol/rsm";
+inline constexpr std::string_view forward = "urn:xmpp:forward:0";
+inline constexpr std::string_view fulltext = "urn:xmpp:fulltext:0";
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

@@ -68,6 +68,24 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (username, jid)
     ) WITHOUT ROWID;
     )sql",
+    // 2: full-text index of message bodies (FTS5, kept in step by triggers)
+    R"sql(
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body, content = 'messages', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2');
+    INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+    END;
+    CREATE INDEX messages_room_nick ON messages (room_id, nick, seq);
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

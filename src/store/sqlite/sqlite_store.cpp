@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <variant>
 
 #include "store/sqlite/db.hpp"
+#include "store/search_query.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "util/time.hpp"
 
@@ -354,6 +356,73 @@ class SqliteStore final : public Store {
         int64_t n = st.step() ? st.int_at(0) : 0;
         st.reset();
         return n;
+    }
+
+    ArchivePage query_archive(const ArchiveQuery& q) override {
+        // Filters shared by the page, the count and the index: built once, bound in order.
+        std::string where = " WHERE room_id = ?";
+        std::vector<std::variant<int64_t, std::string>> args{q.room_id};
+        if (q.start_us) where += " AND ts_us >= ?", args.emplace_back(*q.start_us);
+        if (q.end_us) where += " AND ts_us <= ?", args.emplace_back(*q.end_us);
+        if (!q.with_nick.empty()) where += " AND nick = ?", args.emplace_back(q.with_nick);
+        if (!q.with_sender.empty()) where += " AND sender = ?", args.emplace_back(q.with_sender);
+        if (auto terms = parse_search(q.text); !terms.empty()) {
+            where += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)";
+            args.emplace_back(to_fts5(terms));
+        }
+        if (!q.ids.empty()) {
+            where += " AND stanza_id IN (";
+            for (size_t i = 0; i < q.ids.size(); ++i) {
+                where += i ? ", ?" : "?";
+                args.emplace_back(q.ids[i]);
+            }
+            where += ")";
+        }
+        auto bind_all = [&](Statement& st, size_t extra_from) {
+            for (size_t i = 0; i < args.size(); ++i) {
+                if (auto* v = std::get_if<int64_t>(&args[i])) st.bind(int(i), *v);
+                else st.bind(int(i), std::get<std::string>(args[i]));
+            }
+            return int(extra_from);
+        };
+        auto seq_of = [&](const std::string& id) {
+            auto& st = db_.prepare("SELECT seq FROM messages WHERE room_id = ? AND stanza_id = ?");
+            st.bind(0, q.room_id).bind(1, id);
+            if (!st.step()) throw UnknownId("no message " + id + " in this room");
+            int64_t seq = st.int_at(0);
+            st.reset();
+            return seq;
+        };
+        std::string page_where = where;
+        std::vector<int64_t> bounds;
+        if (q.after_id) page_where += " AND seq > ?", bounds.push_back(seq_of(*q.after_id));
+        if (q.before_id) page_where += " AND seq < ?", bounds.push_back(seq_of(*q.before_id));
+        // Paging backwards (RSM <before>) reads newest first and flips the page.
+        bool backwards = q.before_id.has_value() || (q.last_page && !q.after_id);
+        int max = std::max(0, q.max);
+
+        ArchivePage page;
+        Statement st(db_.handle(), std::string("SELECT ") + kMessageColumns + " FROM messages" +
+                                        page_where + " ORDER BY seq " +
+                                        (backwards ? "DESC" : "ASC") + " LIMIT ?");
+        int next = bind_all(st, args.size());
+        for (int64_t b : bounds) st.bind(next++, b);
+        st.bind(next, int64_t(max) + 1);
+        while (st.step()) page.messages.push_back(read_message(st));
+        page.complete = page.messages.size() <= size_t(max);
+        if (!page.complete) page.messages.pop_back();
+        if (backwards) std::reverse(page.messages.begin(), page.messages.end());
+
+        Statement count(db_.handle(), "SELECT count(*) FROM messages" + where);
+        bind_all(count, 0);
+        page.count = count.step() ? count.int_at(0) : 0;
+        if (!page.messages.empty()) {
+            Statement index(db_.handle(), "SELECT count(*) FROM messages" + where + " AND seq < ?");
+            int at = bind_all(index, args.size());
+            index.bind(at, page.messages.front().seq);
+            page.first_index = index.step() ? index.int_at(0) : 0;
+        }
+        return page;
     }
 
     std::vector<RosterItem> roster(std::string_view username) override {

@@ -1,0 +1,21 @@
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The full-text query language shared by every back end: words are all required, a "quoted
+// phrase" must appear as written, matching ignores case and accents. Each back end turns the
+// parsed form into its own syntax (SQLite FTS5 MATCH, PostgreSQL tsquery), so the same text
+// finds the same messages everywhere.
+namespace perch::store {
+
+struct SearchTerm {
+    std::vector<std::string> words;  // one word, or the words of a phrase
+    bool phrase = false;
+};
+
+std::vector<SearchTerm> parse_search(std::string_view text);
+// FTS5 MATCH expression: every term quoted, so user text is never FTS5 syntax.
+std::string to_fts5(const std::vector<SearchTerm>& terms);
+
+}  // namespace perch::store

@@ -1,0 +1,33 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "store/types.hpp"
+#include "xml/element.hpp"
+#include "xmpp/stanza.hpp"
+
+// XEP-0313 (Message Archive Management) on room archives: parsing a query, rendering results.
+namespace perch::xmpp::mam {
+
+inline constexpr int kDefaultPage = 50;
+inline constexpr int kMaxPage = 500;
+
+struct QueryError {
+    StanzaError condition;
+    std::string text;
+};
+
+// Reads the data form (start, end, with, full-text, #extended ids) and the RSM set of a
+// <query xmlns='urn:xmpp:mam:2'/>. `room_bare` lets `with` name an occupant (room/nick).
+std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& query,
+                                                          const std::string& room_bare);
+// The form a client gets for <iq type='get'><query xmlns='urn:xmpp:mam:2'/></iq>.
+xml::Element query_form();
+// One result: the archived message, forwarded, addressed to the asking user.
+Outgoing render_result(const store::Message& m, const std::string& room_bare,
+                       const std::string& to, const std::string& query_id);
+// The final IQ result with <fin/> and the RSM summary.
+xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page);
+
+}  // namespace perch::xmpp::mam
