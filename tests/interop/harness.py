@@ -155,6 +155,50 @@ class Client(slixmpp.ClientXMPP):
                 pass
 
 
+MAM = "urn:xmpp:mam:2"
+RSM = "http://jabber.org/protocol/rsm"
+
+
+async def mam_query(client, to, fields=None, rsm=None, query_id="q1", timeout=30):
+    """One XEP-0313 query, built by hand (slixmpp's plugin has no full-text field).
+    Returns (results, fin): results as dicts in arrival order, fin as an ElementTree element."""
+    from slixmpp.xmlstream import ET
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    results = []
+
+    def on_result(msg):
+        result = msg.xml.find(f"{{{MAM}}}result")
+        if result is None or result.get("queryid") != query_id:
+            return
+        inner = result.find("{urn:xmpp:forward:0}forwarded/{jabber:client}message")
+        body = inner.find("{jabber:client}body")
+        results.append({"id": result.get("id"), "from": msg["from"].full,
+                        "body": body.text if body is not None else None,
+                        "nick": inner.get("from", "").split("/", 1)[-1]})
+
+    name = f"mam-{query_id}-{id(results)}"
+    client.register_handler(Callback(name, MatchXPath(f"{{jabber:client}}message/{{{MAM}}}result"), on_result))
+    try:
+        iq = client.make_iq_set(ito=to)
+        query = ET.SubElement(iq.xml, f"{{{MAM}}}query", {"queryid": query_id})
+        if fields:
+            form = ET.SubElement(query, "{jabber:x:data}x", {"type": "submit"})
+            field = ET.SubElement(form, "{jabber:x:data}field", {"var": "FORM_TYPE", "type": "hidden"})
+            ET.SubElement(field, "{jabber:x:data}value").text = MAM
+            for var, value in fields.items():
+                field = ET.SubElement(form, "{jabber:x:data}field", {"var": var})
+                ET.SubElement(field, "{jabber:x:data}value").text = value
+        if rsm:
+            s = ET.SubElement(query, f"{{{RSM}}}set")
+            for key, value in rsm.items():
+                ET.SubElement(s, f"{{{RSM}}}{key}").text = value
+        reply = await iq.send(timeout=timeout)
+        return results, reply.xml.find(f"{{{MAM}}}fin")
+    finally:
+        client.remove_handler(name)
+
+
 async def connect(server, user, password, **kw):
     start_kw = {k: kw.pop(k) for k in ("use_ssl",) if k in kw}
     return await Client(server, user, password, **kw).start(**start_kw)
@@ -238,4 +282,4 @@ def run(tests_module_globals, setup, teardown):
 
 
 __all__ = ["Server", "Client", "RawStream", "connect", "run", "IqError", "PresenceError",
-           "DOMAIN", "MUC", "free_port"]
+           "DOMAIN", "MUC", "free_port", "mam_query", "MAM", "RSM"]

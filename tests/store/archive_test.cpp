@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include "store/search_query.hpp"
+#include "store_fixture.hpp"
+
+using namespace perch::store;
+
+namespace {
+class ArchiveTest : public StoreTest {
+  protected:
+    void SetUp() override {
+        StoreTest::SetUp();
+        s_ = open();
+        room_ = make_room(*s_, "r");
+        other_ = make_room(*s_, "other");
+        std::vector<NewMessage> batch;
+        for (int i = 1; i <= 120; ++i) {
+            auto m = message(room_, "message number " + std::to_string(i), i * 1000);
+            m.stanza_id = "id" + std::to_string(i);
+            m.nick = i % 3 == 0 ? "carol" : "alice";
+            m.sender = m.nick + "@example.org";
+            if (i == 17) m.body = "Le café est prêt, said the Barista";
+            batch.push_back(std::move(m));
+        }
+        batch.push_back(message(other_, "café elsewhere", 5));
+        s_->append_messages(std::move(batch));
+    }
+
+    ArchiveQuery query() {
+        ArchiveQuery q;
+        q.room_id = room_;
+        q.max = 50;
+        return q;
+    }
+
+    static std::vector<int64_t> seqs(const ArchivePage& p) {
+        std::vector<int64_t> out;
+        for (const auto& m : p.messages) out.push_back(m.seq);
+        return out;
+    }
+
+    std::unique_ptr<Store> s_;
+    int64_t room_ = 0, other_ = 0;
+};
+}  // namespace
+
+TEST_F(ArchiveTest, ForwardPagingWithAfter) {
+    auto q = query();
+    auto p1 = s_->query_archive(q);
+    EXPECT_EQ(p1.messages.size(), 50u);
+    EXPECT_EQ(p1.messages.front().seq, 1);
+    EXPECT_FALSE(p1.complete);
+    EXPECT_EQ(p1.count, 120);
+    EXPECT_EQ(p1.first_index, 0);
+    q.after_id = p1.messages.back().stanza_id;
+    auto p2 = s_->query_archive(q);
+    EXPECT_EQ(p2.messages.front().seq, 51);
+    EXPECT_EQ(p2.first_index, 50);
+    q.after_id = "id100";
+    auto p3 = s_->query_archive(q);
+    EXPECT_EQ(p3.messages.size(), 20u);
+    EXPECT_TRUE(p3.complete);
+}
+
+TEST_F(ArchiveTest, EmptyBeforeIsTheNewestPageAndBackwardPagingHasNoGaps) {
+    auto q = query();
+    q.last_page = true;
+    std::vector<int64_t> all;
+    for (;;) {
+        auto p = s_->query_archive(q);
+        auto s = seqs(p);
+        all.insert(all.begin(), s.begin(), s.end());
+        if (p.complete) break;
+        q.last_page = false;
+        q.before_id = p.messages.front().stanza_id;
+    }
+    ASSERT_EQ(all.size(), 120u);
+    for (int i = 0; i < 120; ++i) EXPECT_EQ(all[size_t(i)], i + 1);
+}
+
+TEST_F(ArchiveTest, FiltersByTimeAuthorAndIds) {
+    auto q = query();
+    q.start_us = 10'000;
+    q.end_us = 19'000;
+    EXPECT_EQ(seqs(s_->query_archive(q)),
+              (std::vector<int64_t>{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}));
+    q = query();
+    q.with_nick = "carol";
+    EXPECT_EQ(s_->query_archive(q).count, 40);
+    q = query();
+    q.with_sender = "carol@example.org";
+    EXPECT_EQ(s_->query_archive(q).count, 40);
+    q = query();
+    q.ids = {"id5", "id7"};
+    EXPECT_EQ(seqs(s_->query_archive(q)), (std::vector<int64_t>{5, 7}));
+}
+
+TEST_F(ArchiveTest, FullTextIgnoresCaseAndAccentsAndStaysInTheRoom) {
+    auto q = query();
+    q.text = "CAFE";
+    auto p = s_->query_archive(q);
+    ASSERT_EQ(p.messages.size(), 1u);
+    EXPECT_EQ(p.messages[0].seq, 17);
+    q.text = "\"said the barista\"";
+    EXPECT_EQ(s_->query_archive(q).count, 1);
+    q.text = "\"the said barista\"";
+    EXPECT_EQ(s_->query_archive(q).count, 0);
+    q.text = "number 42";
+    EXPECT_EQ(s_->query_archive(q).count, 1);
+    q.text = "message\" OR 1=1 --";  // user text is never query syntax
+    EXPECT_NO_THROW(s_->query_archive(q));
+}
+
+TEST_F(ArchiveTest, UnknownIdIsReported) {
+    auto q = query();
+    q.after_id = "nope";
+    EXPECT_THROW(s_->query_archive(q), UnknownId);
+}
+
+TEST(SearchQuery, ParsesWordsAndPhrases) {
+    auto t = parse_search(R"(alpha "beta gamma" delta "solo")");
+    ASSERT_EQ(t.size(), 4u);
+    EXPECT_EQ(t[0].words, std::vector<std::string>{"alpha"});
+    EXPECT_TRUE(t[1].phrase);
+    EXPECT_EQ(t[1].words, (std::vector<std::string>{"beta", "gamma"}));
+    EXPECT_FALSE(t[3].phrase);
+    EXPECT_EQ(to_fts5(t), R"("alpha" AND "beta gamma" AND "delta" AND "solo")");
+    EXPECT_TRUE(parse_search("  ,.;  ").empty());
+}
