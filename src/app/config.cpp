@@ -92,6 +92,7 @@ Config load_config(const std::string& path) {
     r.get("c2s", "tls_required", c.c2s.tls_required);
     r.get("c2s", "max_stanza_kb", c.c2s.max_stanza_kb);
     r.get("c2s", "max_send_queue_kb", c.c2s.max_send_queue_kb);
+    r.get("c2s", "login_timeout_s", c.c2s.login_timeout_s);
     r.get("muc", "subdomain", c.muc.subdomain);
     r.get("muc", "default_history", c.muc.default_history);
     r.get("muc", "max_history", c.muc.max_history);
@@ -111,6 +112,7 @@ Config load_config(const std::string& path) {
     check_range("c2s.direct_tls_port", c.c2s.direct_tls_port, 0, 65535);
     check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);
     check_range("c2s.max_send_queue_kb", c.c2s.max_send_queue_kb, 16, 1024 * 1024);
+    check_range("c2s.login_timeout_s", c.c2s.login_timeout_s, 1, 3600);
     check_range("muc.default_history", c.muc.default_history, 0, 500);
     check_range("muc.max_history", c.muc.max_history, 0, 10000);
     check_range("muc.history_cache", c.muc.history_cache, 0, 10000);

@@ -20,6 +20,7 @@ struct Config {
         bool tls_required = true;    // outside loopback
         int max_stanza_kb = 256;
         int max_send_queue_kb = 1024;
+        int login_timeout_s = 60;
     } c2s;
 
     struct Muc {

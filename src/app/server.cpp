@@ -83,6 +83,7 @@ int serve(Config config) {
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;
     options.max_send_queue = size_t(config.c2s.max_send_queue_kb) * 1024;
+    options.login_timeout = std::chrono::seconds(config.c2s.login_timeout_s);
     std::vector<std::unique_ptr<net::C2sListener>> listeners;
     listeners.push_back(std::make_unique<net::C2sListener>(
         io, ctx, tls, asio::ip::tcp::endpoint(address, uint16_t(config.c2s.port)), options));

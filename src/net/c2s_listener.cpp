@@ -58,6 +58,15 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     ~Connection() override { --g_open; }
 
     void start() {
+        // A connection that has not bound a resource in time is closed (slow-loris and idle
+        // sockets). The timer exists only until then.
+        login_timer_ = std::make_unique<asio::steady_timer>(strand_, options_.login_timeout);
+        login_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || self->closed_) return;
+            if (self->session_->bound()) return;
+            self->session_->stream_error("connection-timeout", "Log in faster");
+        });
         asio::co_spawn(
             strand_, [self = shared_from_this()] { return self->run(); }, asio::detached);
     }
@@ -100,6 +109,10 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     }
 
     xmpp::SessionHandlePtr handle() override {
+        if (login_timer_) {
+            login_timer_->cancel();  // bound: the login deadline no longer applies
+            login_timer_.reset();
+        }
         if (!handle_)
             handle_ = std::make_shared<Handle>(weak_from_this(), session_->jid(), strand_);
         return handle_;
@@ -225,6 +238,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
         socket_.shutdown(tcp::socket::shutdown_both, ec);
         socket_.close(ec);
         if (flush_timer_) flush_timer_->cancel();
+        if (login_timer_) login_timer_->cancel();
         session_->closed();
     }
 
@@ -241,6 +255,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     std::vector<xmpp::Outgoing> inflight_;
     std::vector<asio::const_buffer> buffers_;
     std::unique_ptr<asio::steady_timer> flush_timer_;
+    std::unique_ptr<asio::steady_timer> login_timer_;
     size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool tls_pending_ = false;

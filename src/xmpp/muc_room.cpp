@@ -144,7 +144,13 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
     const xml::Element* x = stanza.child("x", ns::muc);
     auto req = parse_history_request(x ? x->child("history", ns::muc) : nullptr,
                                      service.config_.max_history);
-    switch (room.check_join(nick, from.str())) {
+    auto refusal = room.check_join(nick, from.str());
+    if (refusal != chat::JoinRefusal::none)
+        spdlog::info("join of {} to {} as '{}' refused ({})", from.str(), room.meta().node, nick,
+                     refusal == chat::JoinRefusal::nick_conflict   ? "nick in use"
+                     : refusal == chat::JoinRefusal::room_disabled ? "room disabled"
+                                                                   : "no nick");
+    switch (refusal) {
         case chat::JoinRefusal::nick_conflict:
             return reply(sender, make_error(stanza, StanzaError::conflict,
                                             "That nickname is already in use in this room"));
@@ -280,6 +286,8 @@ void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to
     std::string type = stanza.attr_or("type", "normal");
     const chat::Occupant* o = room.by_jid(from.str());
     if (!o) {
+        spdlog::info("message from {} to {} refused: not an occupant", from.str(),
+                     room.meta().node);
         return reply(sender, make_error(stanza, StanzaError::not_acceptable,
                                         "You are not an occupant of this room"));
     }
@@ -437,7 +445,8 @@ void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, cons
     // Who may read: anybody for an open room, occupants otherwise (membership comes with
     // categories and roles).
     if (room.meta().privacy != store::Privacy::open && !room.by_jid(from.str()))
-        return reply(sender, make_error(iq, StanzaError::forbidden, "Only members may read this room"));
+        return reply(sender,
+                     make_error(iq, StanzaError::forbidden, "Only members may read this room"));
     auto parsed = mam::parse_query(query, room_bare());
     if (auto* err = std::get_if<mam::QueryError>(&parsed))
         return reply(sender, make_error(iq, err->condition, err->text));
@@ -445,20 +454,22 @@ void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, cons
     q.room_id = room.meta().id;
     // Results go straight from the store thread to the session, in order: every result message
     // before the IQ result that ends the query (XEP-0313 section 4.2).
-    bool queued = service.workers_.submit(
-        [q = std::move(q), iq, sender, bare = room_bare(), to = from.str(),
-         query_id = query.attr_or("queryid")](store::Store& s) {
-            try {
-                auto page = s.query_archive(q);
-                for (const auto& m : page.messages) sender->deliver(mam::render_result(m, bare, to, query_id));
-                sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
-            } catch (const store::UnknownId& e) {
-                sender->deliver(Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
-            } catch (const std::exception& e) {
-                spdlog::error("archive query on {} failed: {}", bare, e.what());
-                sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
-            }
-        });
+    bool queued = service.workers_.submit([q = std::move(q), iq, sender, bare = room_bare(),
+                                           to = from.str(),
+                                           query_id = query.attr_or("queryid")](store::Store& s) {
+        try {
+            auto page = s.query_archive(q);
+            for (const auto& m : page.messages)
+                sender->deliver(mam::render_result(m, bare, to, query_id));
+            sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+        } catch (const store::UnknownId& e) {
+            sender->deliver(
+                Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
+        } catch (const std::exception& e) {
+            spdlog::error("archive query on {} failed: {}", bare, e.what());
+            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+    });
     if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
 }
 
@@ -482,8 +493,8 @@ xml::Element RoomContext::disco_info(const xml::Element& iq) const {
     id.set_attr("type", "text");
     id.set_attr("name", meta.name);
     std::vector<std::string> features{
-        std::string(ns::disco_info), std::string(ns::muc), "muc_persistent",
-        "muc_nonanonymous",          "muc_unsecured",      std::string(ns::sid),
+        std::string(ns::disco_info),  std::string(ns::muc), "muc_persistent",
+        "muc_nonanonymous",           "muc_unsecured",      std::string(ns::sid),
         std::string(ns::occupant_id), std::string(ns::mam), std::string(ns::mam_extended)};
     features.push_back(meta.privacy == store::Privacy::secret ? "muc_hidden" : "muc_public");
     features.push_back(meta.privacy == store::Privacy::open ? "muc_open" : "muc_membersonly");

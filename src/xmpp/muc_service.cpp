@@ -78,6 +78,8 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
                   [this, &shard, stanza = std::move(stanza), from, to,
                    sender = std::move(sender)](chat::Room* room) mutable {
                       if (!room) {
+                          spdlog::info("{} from {} to unknown room {}", stanza.name(), from.str(),
+                                       to.bare_str());
                           if (stanza.name() != "presence" || stanza.attr_or("type").empty())
                               sender->deliver(Outgoing::element(
                                   make_error(stanza, StanzaError::item_not_found)));

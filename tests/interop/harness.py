@@ -32,7 +32,7 @@ def free_port():
 class Server:
     """One perch process on its own data directory."""
 
-    def __init__(self, binary, extra_config=""):
+    def __init__(self, binary, extra_config="", c2s_config=""):
         self.binary = os.path.abspath(binary)
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-interop-"))
         self.port = free_port()
@@ -47,6 +47,7 @@ class Server:
             'bind = "127.0.0.1"\n'
             f"port = {self.port}\n"
             f"direct_tls_port = {self.tls_port}\n"
+            f"{c2s_config}\n"
         )
         self.proc = None
         self.log = open(self.dir / "server.log", "ab")

@@ -13,7 +13,7 @@ PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": 
 
 
 def setup():
-    server = Server(sys.argv[1])
+    server = Server(sys.argv[1], c2s_config="login_timeout_s = 2")
     for user, pw in PASSWORDS.items():
         server.add_user(user, pw)
     server.cli("category", "add", "General")
@@ -254,6 +254,14 @@ async def test_wrong_host_is_host_unknown(f):
              "xmlns:stream='http://etherx.jabber.org/streams' to='elsewhere.example' version='1.0'>")
     out = raw.read_all(timeout=3)
     assert "<host-unknown" in out, out
+    raw.close()
+
+
+async def test_a_connection_that_does_not_log_in_is_closed(f):
+    raw = RawStream(f.server)
+    raw.open()
+    out = raw.read_all(timeout=5)
+    assert "<connection-timeout" in out and "</stream:stream>" in out, out
     raw.close()
 
 
