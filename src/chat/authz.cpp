@@ -1,0 +1,88 @@
+#include "chat/authz.hpp"
+
+#include <algorithm>
+
+namespace perch::chat {
+
+std::string_view to_string(Action a) {
+    switch (a) {
+        case Action::find:
+            return "find";
+        case Action::join:
+            return "join";
+        case Action::post:
+            return "post";
+        case Action::invite:
+            return "invite";
+        case Action::configure:
+            return "configure";
+        case Action::read_history:
+            return "read-history";
+        case Action::search:
+            return "search";
+    }
+    return "?";
+}
+
+bool matches(const Subject& who, const std::vector<Principal>& list) {
+    return std::any_of(list.begin(), list.end(), [&](const Principal& p) {
+        switch (p.kind) {
+            case Principal::Kind::everyone:
+                return true;
+            case Principal::Kind::user:
+                return p.name == who.user;
+            case Principal::Kind::group:
+                return who.groups.count(p.name) > 0;
+        }
+        return false;
+    });
+}
+
+bool in_category(const Subject& who, const CategoryRules& category) {
+    return matches(who, category.allowed) && !matches(who, category.denied);
+}
+
+bool is_member(const Subject& who, const RoomRules& room) {
+    return matches(who, room.members) || matches(who, room.managers) ||
+           matches(who, room.presenters);
+}
+
+bool is_manager(const Subject& who, const RoomRules& room) {
+    return matches(who, room.managers);
+}
+
+bool may(const Subject& who, const CategoryRules& category, const RoomRules& room, Action action) {
+    if (who.administrator) return true;
+    // Without persistent chat, or outside the category (deny wins over every role), nothing.
+    if (!who.chat_enabled || !in_category(who, category)) return false;
+    bool member = is_member(who, room);
+    bool manager = is_manager(who, room);
+    bool open = room.privacy == store::Privacy::open;
+    // A secret room does not exist for a non-member; a closed one is listed to the category.
+    bool visible = room.privacy != store::Privacy::secret || member;
+    bool can_enter = !room.disabled && (open || member);
+    switch (action) {
+        case Action::find:
+            return visible;
+        case Action::join:
+            return can_enter;
+        case Action::post:
+            if (!can_enter) return false;
+            return room.type == store::RoomType::normal || manager || matches(who, room.presenters);
+        case Action::invite:
+            return can_enter && room.invitations && category.invitations;
+        case Action::configure:
+            return manager;
+        case Action::read_history:
+        case Action::search:
+            return (open || member) && category.chat_history;
+    }
+    return false;
+}
+
+bool may_create_room(const Subject& who, const CategoryRules& category) {
+    if (who.administrator) return true;
+    return who.chat_enabled && in_category(who, category) && matches(who, category.creators);
+}
+
+}  // namespace perch::chat

@@ -1,0 +1,208 @@
+#include <gtest/gtest.h>
+
+#include "chat/authz.hpp"
+
+using namespace perch::chat;
+using perch::store::Privacy;
+using perch::store::RoomType;
+
+namespace {
+
+// Expected answers, one letter per action in kAllActions order: f(ind) j(oin) p(ost)
+// i(nvite) c(onfigure) r(ead history) s(earch); '.' means refused.
+constexpr const char* kLetters = "fjpicrs";
+
+enum class Role { none, member, presenter, manager };
+constexpr Role kRoles[] = {Role::none, Role::member, Role::presenter, Role::manager};
+const char* name(Role r) {
+    const char* names[] = {"none", "member", "presenter", "manager"};
+    return names[int(r)];
+}
+
+// For a user allowed in the category, with persistent chat enabled.
+struct Row {
+    Privacy privacy;
+    RoomType type;
+    Role role;
+    const char* expected;
+};
+const Row kTable[] = {
+    {Privacy::open, RoomType::normal, Role::none, "fjpi.rs"},
+    {Privacy::open, RoomType::normal, Role::member, "fjpi.rs"},
+    {Privacy::open, RoomType::normal, Role::presenter, "fjpi.rs"},
+    {Privacy::open, RoomType::normal, Role::manager, "fjpicrs"},
+    {Privacy::closed, RoomType::normal, Role::none, "f......"},
+    {Privacy::closed, RoomType::normal, Role::member, "fjpi.rs"},
+    {Privacy::closed, RoomType::normal, Role::presenter, "fjpi.rs"},
+    {Privacy::closed, RoomType::normal, Role::manager, "fjpicrs"},
+    {Privacy::secret, RoomType::normal, Role::none, "......."},
+    {Privacy::secret, RoomType::normal, Role::member, "fjpi.rs"},
+    {Privacy::secret, RoomType::normal, Role::presenter, "fjpi.rs"},
+    {Privacy::secret, RoomType::normal, Role::manager, "fjpicrs"},
+    {Privacy::open, RoomType::auditorium, Role::none, "fj.i.rs"},
+    {Privacy::open, RoomType::auditorium, Role::member, "fj.i.rs"},
+    {Privacy::open, RoomType::auditorium, Role::presenter, "fjpi.rs"},
+    {Privacy::open, RoomType::auditorium, Role::manager, "fjpicrs"},
+    {Privacy::closed, RoomType::auditorium, Role::none, "f......"},
+    {Privacy::closed, RoomType::auditorium, Role::member, "fj.i.rs"},
+    {Privacy::closed, RoomType::auditorium, Role::presenter, "fjpi.rs"},
+    {Privacy::closed, RoomType::auditorium, Role::manager, "fjpicrs"},
+    {Privacy::secret, RoomType::auditorium, Role::none, "......."},
+    {Privacy::secret, RoomType::auditorium, Role::member, "fj.i.rs"},
+    {Privacy::secret, RoomType::auditorium, Role::presenter, "fjpi.rs"},
+    {Privacy::secret, RoomType::auditorium, Role::manager, "fjpicrs"},
+};
+
+// How the user stands in the category.
+enum class Standing {
+    allowed,
+    allowed_via_group,
+    allowed_via_everyone,
+    not_listed,
+    denied,
+    allowed_and_denied,
+    denied_via_group
+};
+constexpr Standing kStandings[] = {Standing::allowed,
+                                   Standing::allowed_via_group,
+                                   Standing::allowed_via_everyone,
+                                   Standing::not_listed,
+                                   Standing::denied,
+                                   Standing::allowed_and_denied,
+                                   Standing::denied_via_group};
+bool admitted(Standing s) {
+    return s == Standing::allowed || s == Standing::allowed_via_group ||
+           s == Standing::allowed_via_everyone;
+}
+
+Subject alice() {
+    Subject s;
+    s.user = "alice";
+    s.groups = {"staff", "engineering"};
+    return s;
+}
+
+CategoryRules category(Standing s, bool creator) {
+    CategoryRules c;
+    switch (s) {
+        case Standing::allowed:
+            c.allowed = {Principal::user("alice")};
+            break;
+        case Standing::allowed_via_group:
+            c.allowed = {Principal::group("staff")};
+            break;
+        case Standing::allowed_via_everyone:
+            c.allowed = {Principal::all()};
+            break;
+        case Standing::not_listed:
+            c.allowed = {Principal::user("bob"), Principal::group("sales")};
+            break;
+        case Standing::denied:
+            c.allowed = {Principal::user("bob")}, c.denied = {Principal::user("alice")};
+            break;
+        case Standing::allowed_and_denied:
+            c.allowed = {Principal::all()}, c.denied = {Principal::user("alice")};
+            break;
+        case Standing::denied_via_group:
+            c.allowed = {Principal::user("alice")}, c.denied = {Principal::group("engineering")};
+            break;
+    }
+    if (creator) c.creators = {Principal::user("alice")};
+    return c;
+}
+
+// Roles given by name or, to check group matching, through a group of the user.
+RoomRules room(const Row& row, bool via_group) {
+    RoomRules r;
+    r.privacy = row.privacy;
+    r.type = row.type;
+    Principal p = via_group ? Principal::group("engineering") : Principal::user("alice");
+    r.members = {Principal::user("zed")};
+    if (row.role == Role::member) r.members.push_back(p);
+    if (row.role == Role::presenter) r.presenters = {p};
+    if (row.role == Role::manager) r.managers = {p};
+    return r;
+}
+
+std::string answers(const Subject& s, const CategoryRules& c, const RoomRules& r) {
+    std::string out;
+    for (size_t i = 0; i < std::size(kAllActions); ++i)
+        out += may(s, c, r, kAllActions[i]) ? kLetters[i] : '.';
+    return out;
+}
+
+}  // namespace
+
+// Every category standing x creator x privacy x room type x role (by name and by group)
+// x policy, for every action.
+TEST(Authorization, EveryCombination) {
+    int cases = 0;
+    for (Standing standing : kStandings) {
+        for (bool creator : {false, true}) {
+            for (const Row& row : kTable) {
+                for (bool via_group : {false, true}) {
+                    for (bool enabled : {true, false}) {
+                        Subject s = alice();
+                        s.chat_enabled = enabled;
+                        std::string expected =
+                            admitted(standing) && enabled ? row.expected : ".......";
+                        EXPECT_EQ(answers(s, category(standing, creator), room(row, via_group)),
+                                  expected)
+                            << "standing " << int(standing) << (creator ? " creator" : "") << ", "
+                            << to_string(row.privacy) << " " << to_string(row.type) << ", role "
+                            << name(row.role) << (via_group ? " via group" : "")
+                            << (enabled ? "" : ", chat disabled by policy");
+                        ++cases;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_EQ(cases, 7 * 2 * 24 * 2 * 2);
+}
+
+TEST(Authorization, DisabledRoomKeepsItsHistoryButRefusesEntry) {
+    for (Role role : kRoles) {
+        Row row{Privacy::open, RoomType::normal, role, ""};
+        RoomRules r = room(row, false);
+        r.disabled = true;
+        std::string expected = role == Role::manager ? "f...crs" : "f....rs";
+        EXPECT_EQ(answers(alice(), category(Standing::allowed, false), r), expected) << name(role);
+    }
+}
+
+TEST(Authorization, CategorySwitchesTurnOffInvitationsAndHistory) {
+    Row row{Privacy::open, RoomType::normal, Role::member, ""};
+    CategoryRules c = category(Standing::allowed, false);
+    c.invitations = false;
+    EXPECT_EQ(answers(alice(), c, room(row, false)), "fjp..rs");
+    c = category(Standing::allowed, false);
+    c.chat_history = false;
+    EXPECT_EQ(answers(alice(), c, room(row, false)), "fjpi...");
+    RoomRules r = room(row, false);
+    r.invitations = false;
+    EXPECT_EQ(answers(alice(), category(Standing::allowed, false), r), "fjp..rs");
+}
+
+TEST(Authorization, AdministratorsMayDoAnything) {
+    Subject admin = alice();
+    admin.administrator = true;
+    admin.chat_enabled = false;
+    Row row{Privacy::secret, RoomType::auditorium, Role::none, ""};
+    EXPECT_EQ(answers(admin, category(Standing::denied, false), room(row, false)), "fjpicrs");
+    EXPECT_TRUE(may_create_room(admin, category(Standing::denied, false)));
+}
+
+TEST(Authorization, OnlyCreatorsInTheCategoryCreateRooms) {
+    for (Standing standing : kStandings) {
+        for (bool creator : {false, true}) {
+            for (bool enabled : {true, false}) {
+                Subject s = alice();
+                s.chat_enabled = enabled;
+                EXPECT_EQ(may_create_room(s, category(standing, creator)),
+                          admitted(standing) && creator && enabled)
+                    << int(standing) << creator << enabled;
+            }
+        }
+    }
+}
