@@ -44,6 +44,28 @@ class Store {
     // One page of a room's archive; throws UnknownId for an id not in the room.
     virtual ArchivePage query_archive(const ArchiveQuery& query) = 0;
 
+    // Groups (principals may name them) and their members.
+    virtual int64_t add_group(const Group& group) = 0;  // Conflict when the name is taken
+    virtual std::vector<Group> list_groups() = 0;
+    virtual void set_group_member(std::string_view group, std::string_view username,
+                                  bool member) = 0;
+    virtual std::vector<std::string> group_members(std::string_view group) = 0;
+    virtual std::vector<std::string> groups_of(std::string_view username) = 0;
+
+    // The principal lists of categories and rooms. `present` adds or removes one entry.
+    virtual void set_category_principal(int64_t category_id, CategoryList list, const Principal& p,
+                                        bool present) = 0;
+    virtual std::vector<std::pair<CategoryList, Principal>> category_principals(
+        int64_t category_id) = 0;
+    virtual void set_room_principal(int64_t room_id, RoomList list, const Principal& p,
+                                    bool present) = 0;
+    virtual std::vector<std::pair<RoomList, Principal>> room_principals(int64_t room_id) = 0;
+
+    // Persistent chat policy: scope "global" (name empty), "group" or "user"; nullopt unsets.
+    virtual void set_policy(std::string_view scope, std::string_view name,
+                            std::optional<bool> enabled) = 0;
+    virtual PolicySettings policy_for(std::string_view username) = 0;
+
     // Roster (RFC 6121), per user.
     virtual std::vector<RosterItem> roster(std::string_view username) = 0;
     virtual void set_roster_item(std::string_view username, const RosterItem& item) = 0;

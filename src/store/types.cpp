@@ -31,4 +31,45 @@ std::optional<RoomType> parse_room_type(std::string_view s) {
     return std::nullopt;
 }
 
+std::string to_string(const Principal& p) {
+    switch (p.kind) {
+        case Principal::Kind::user:
+            return "user:" + p.name;
+        case Principal::Kind::group:
+            return "group:" + p.name;
+        case Principal::Kind::everyone:
+            return "everyone";
+    }
+    return "everyone";
+}
+
+std::optional<Principal> parse_principal(std::string_view s) {
+    if (s == "everyone") return Principal::all();
+    if (s.substr(0, 5) == "user:" && s.size() > 5) return Principal::user(std::string(s.substr(5)));
+    if (s.substr(0, 6) == "group:" && s.size() > 6)
+        return Principal::group(std::string(s.substr(6)));
+    return std::nullopt;
+}
+
+std::string_view to_string(CategoryList l) {
+    return l == CategoryList::allowed  ? "allowed"
+           : l == CategoryList::denied ? "denied"
+                                       : "creator";
+}
+std::string_view to_string(RoomList l) {
+    return l == RoomList::member ? "member" : l == RoomList::manager ? "manager" : "presenter";
+}
+std::optional<CategoryList> parse_category_list(std::string_view s) {
+    if (s == "allowed") return CategoryList::allowed;
+    if (s == "denied") return CategoryList::denied;
+    if (s == "creator") return CategoryList::creator;
+    return std::nullopt;
+}
+std::optional<RoomList> parse_room_list(std::string_view s) {
+    if (s == "member") return RoomList::member;
+    if (s == "manager") return RoomList::manager;
+    if (s == "presenter") return RoomList::presenter;
+    return std::nullopt;
+}
+
 }  // namespace perch::store

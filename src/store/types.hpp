@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,8 +17,9 @@ struct User {
     std::string display_name;
     std::string email;
     bool disabled = false;
-    std::string scram_sha1;    // ScramCredential::encode()
-    std::string scram_sha256;  // ScramCredential::encode()
+    std::string scram_sha1;      // ScramCredential::encode()
+    std::string scram_sha256;    // ScramCredential::encode()
+    bool administrator = false;  // persistent chat administrator: every room, every action
     int64_t created_us = 0;
 };
 
@@ -38,6 +40,40 @@ std::string_view to_string(RoomType t);
 std::optional<Privacy> parse_privacy(std::string_view s);
 std::optional<RoomType> parse_room_type(std::string_view s);
 
+// A user or a group named in a category's or a room's lists; `everyone` matches every user.
+struct Principal {
+    enum class Kind { user, group, everyone } kind = Kind::user;
+    std::string name;  // username or group name; empty for everyone
+    static Principal user(std::string n) { return {Kind::user, std::move(n)}; }
+    static Principal group(std::string n) { return {Kind::group, std::move(n)}; }
+    static Principal all() { return {Kind::everyone, {}}; }
+    friend bool operator==(const Principal&, const Principal&) = default;
+};
+std::string to_string(const Principal& p);  // "user:alice", "group:staff", "everyone"
+std::optional<Principal> parse_principal(std::string_view s);
+
+// The lists a category keeps (allowed, denied, creator) and a room keeps (member, manager,
+// presenter).
+enum class CategoryList { allowed, denied, creator };
+enum class RoomList { member, manager, presenter };
+std::string_view to_string(CategoryList l);
+std::string_view to_string(RoomList l);
+std::optional<CategoryList> parse_category_list(std::string_view s);
+std::optional<RoomList> parse_room_list(std::string_view s);
+
+struct Group {
+    int64_t id = 0;
+    std::string name;
+    std::string description;
+};
+
+// Persistent chat policy as set at each level; unset levels say nothing.
+struct PolicySettings {
+    std::optional<bool> global;
+    std::map<std::string, bool> groups;  // group name -> enabled
+    std::optional<bool> user;
+};
+
 struct Room {
     int64_t id = 0;
     std::string node;  // the room JID's localpart, nodeprep'd
@@ -49,6 +85,8 @@ struct Room {
     std::string subject;
     std::string subject_nick;
     bool disabled = false;
+    bool invitations = true;
+    std::string addin;  // URL of the room's add-in, shown by clients that know it
     int64_t last_seq = 0;
     int64_t created_us = 0;
 };
@@ -78,21 +116,21 @@ struct Message : NewMessage {
 struct ArchiveQuery {
     int64_t room_id = 0;
     std::optional<int64_t> start_us, end_us;
-    std::string with_nick;    // messages by this nickname
-    std::string with_sender;  // messages by this bare JID
-    std::string text;         // full-text search, see search_query.hpp
+    std::string with_nick;                 // messages by this nickname
+    std::string with_sender;               // messages by this bare JID
+    std::string text;                      // full-text search, see search_query.hpp
     std::optional<std::string> after_id;   // strictly after this message
     std::optional<std::string> before_id;  // strictly before this message
-    bool last_page = false;  // an empty RSM <before/>: the newest page
-    std::vector<std::string> ids;  // exactly these messages (urn:xmpp:mam:2#extended)
+    bool last_page = false;                // an empty RSM <before/>: the newest page
+    std::vector<std::string> ids;          // exactly these messages (urn:xmpp:mam:2#extended)
     int max = 50;
 };
 
 struct ArchivePage {
     std::vector<Message> messages;  // oldest first
-    bool complete = false;  // nothing further in the paging direction
-    int64_t count = 0;      // how many messages match the filters in all
-    int64_t first_index = 0;  // position of messages.front() among them
+    bool complete = false;          // nothing further in the paging direction
+    int64_t count = 0;              // how many messages match the filters in all
+    int64_t first_index = 0;        // position of messages.front() among them
 };
 
 // Thrown when an RSM or #extended id names no message of the room.

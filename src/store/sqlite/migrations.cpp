@@ -86,6 +86,45 @@ constexpr const char* kMigrations[] = {
     END;
     CREATE INDEX messages_room_nick ON messages (room_id, nick, seq);
     )sql",
+    // 3: groups, the principal lists of categories and rooms, policies, administrators
+    R"sql(
+    CREATE TABLE groups (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        description   TEXT NOT NULL DEFAULT '',
+        created_us    INTEGER NOT NULL
+    );
+    CREATE TABLE group_members (
+        group_id      INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        username      TEXT NOT NULL,
+        PRIMARY KEY (group_id, username)
+    ) WITHOUT ROWID;
+    CREATE INDEX group_members_user ON group_members (username);
+    CREATE TABLE category_principals (
+        category_id   INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+        list          TEXT NOT NULL CHECK (list IN ('allowed', 'denied', 'creator')),
+        principal     TEXT NOT NULL,
+        PRIMARY KEY (category_id, list, principal)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_principals (
+        room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        list          TEXT NOT NULL CHECK (list IN ('member', 'manager', 'presenter')),
+        principal     TEXT NOT NULL,
+        PRIMARY KEY (room_id, list, principal)
+    ) WITHOUT ROWID;
+    CREATE TABLE policies (
+        scope         TEXT NOT NULL CHECK (scope IN ('global', 'group', 'user')),
+        name          TEXT NOT NULL DEFAULT '',
+        chat_enabled  INTEGER NOT NULL,
+        PRIMARY KEY (scope, name)
+    ) WITHOUT ROWID;
+    ALTER TABLE users ADD COLUMN administrator INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN invitations INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE rooms ADD COLUMN addin TEXT NOT NULL DEFAULT '';
+    -- Categories made before lists existed stay usable: everybody is allowed in them.
+    INSERT INTO category_principals (category_id, list, principal)
+        SELECT id, 'allowed', 'everyone' FROM categories;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -4,8 +4,8 @@
 #include <map>
 #include <variant>
 
-#include "store/sqlite/db.hpp"
 #include "store/search_query.hpp"
+#include "store/sqlite/db.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "util/time.hpp"
 
@@ -38,7 +38,8 @@ std::vector<std::string> split_groups(const std::string& s) {
 }
 
 constexpr const char* kUserColumns =
-    "id, username, display_name, email, disabled, scram_sha1, scram_sha256, created_us";
+    "id, username, display_name, email, disabled, scram_sha1, scram_sha256, created_us, "
+    "administrator";
 User read_user(Statement& st) {
     User u;
     u.id = st.int_at(0);
@@ -49,6 +50,7 @@ User read_user(Statement& st) {
     u.scram_sha1 = st.text_at(5);
     u.scram_sha256 = st.text_at(6);
     u.created_us = st.int_at(7);
+    u.administrator = st.int_at(8) != 0;
     return u;
 }
 
@@ -68,7 +70,7 @@ Category read_category(Statement& st) {
 
 constexpr const char* kRoomColumns =
     "id, node, name, description, category_id, privacy, type, subject, subject_nick, disabled, "
-    "last_seq, created_us";
+    "last_seq, created_us, invitations, addin";
 Room read_room(Statement& st) {
     Room r;
     r.id = st.int_at(0);
@@ -83,6 +85,8 @@ Room read_room(Statement& st) {
     r.disabled = st.int_at(9) != 0;
     r.last_seq = st.int_at(10);
     r.created_us = st.int_at(11);
+    r.invitations = st.int_at(12) != 0;
+    r.addin = st.text_at(13);
     return r;
 }
 
@@ -132,10 +136,10 @@ class SqliteStore final : public Store {
     // One INSERT for both the single and the bulk path; `skip_existing` turns a duplicate name
     // into "nothing inserted" instead of a constraint error. Returns whether a row was added.
     bool insert_user(const User& u, bool skip_existing, int64_t now) {
-        db_.prepare(
-               std::string("INSERT INTO users (username, display_name, email, disabled, "
-                           "scram_sha1, scram_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?)") +
-               (skip_existing ? " ON CONFLICT (username) DO NOTHING" : ""))
+        db_.prepare(std::string("INSERT INTO users (username, display_name, email, disabled, "
+                                "scram_sha1, scram_sha256, created_us, administrator) VALUES (?, "
+                                "?, ?, ?, ?, ?, ?, ?)") +
+                    (skip_existing ? " ON CONFLICT (username) DO NOTHING" : ""))
             .bind(0, u.username)
             .bind(1, u.display_name)
             .bind(2, u.email)
@@ -143,6 +147,7 @@ class SqliteStore final : public Store {
             .bind(4, u.scram_sha1)
             .bind(5, u.scram_sha256)
             .bind(6, u.created_us ? u.created_us : now)
+            .bind(7, int64_t(u.administrator))
             .run();
         return sqlite3_changes(db_.handle()) > 0;
     }
@@ -169,13 +174,14 @@ class SqliteStore final : public Store {
     void update_user(const User& u) override {
         db_.prepare(
                "UPDATE users SET display_name = ?, email = ?, disabled = ?, scram_sha1 = ?, "
-               "scram_sha256 = ? WHERE id = ?")
+               "scram_sha256 = ?, administrator = ? WHERE id = ?")
             .bind(0, u.display_name)
             .bind(1, u.email)
             .bind(2, int64_t(u.disabled))
             .bind(3, u.scram_sha1)
             .bind(4, u.scram_sha256)
-            .bind(5, u.id)
+            .bind(5, int64_t(u.administrator))
+            .bind(6, u.id)
             .run();
     }
 
@@ -223,8 +229,8 @@ class SqliteStore final : public Store {
 
     bool insert_room(const Room& r, bool skip_existing, int64_t now) {
         db_.prepare(std::string("INSERT INTO rooms (node, name, description, category_id, privacy, "
-                                "type, subject, subject_nick, disabled, created_us) VALUES (?, ?, "
-                                "?, ?, ?, ?, ?, ?, ?, ?)") +
+                                "type, subject, subject_nick, disabled, created_us, invitations, "
+                                "addin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
                     (skip_existing ? " ON CONFLICT (node) DO NOTHING" : ""))
             .bind(0, r.node)
             .bind(1, r.name.empty() ? r.node : r.name)
@@ -236,6 +242,8 @@ class SqliteStore final : public Store {
             .bind(7, r.subject_nick)
             .bind(8, int64_t(r.disabled))
             .bind(9, r.created_us ? r.created_us : now)
+            .bind(10, int64_t(r.invitations))
+            .bind(11, r.addin)
             .run();
         return sqlite3_changes(db_.handle()) > 0;
     }
@@ -278,14 +286,17 @@ class SqliteStore final : public Store {
 
     void update_room(const Room& r) override {
         db_.prepare(
-               "UPDATE rooms SET name = ?, description = ?, privacy = ?, type = ?, disabled = ? "
-               "WHERE id = ?")
+               "UPDATE rooms SET name = ?, description = ?, privacy = ?, type = ?, disabled = ?, "
+               "invitations = ?, addin = ?, category_id = ? WHERE id = ?")
             .bind(0, r.name)
             .bind(1, r.description)
             .bind(2, to_string(r.privacy))
             .bind(3, to_string(r.type))
             .bind(4, int64_t(r.disabled))
-            .bind(5, r.id)
+            .bind(5, int64_t(r.invitations))
+            .bind(6, r.addin)
+            .bind(7, r.category_id)
+            .bind(8, r.id)
             .run();
     }
 
@@ -380,8 +391,10 @@ class SqliteStore final : public Store {
         }
         auto bind_all = [&](Statement& st, size_t extra_from) {
             for (size_t i = 0; i < args.size(); ++i) {
-                if (auto* v = std::get_if<int64_t>(&args[i])) st.bind(int(i), *v);
-                else st.bind(int(i), std::get<std::string>(args[i]));
+                if (auto* v = std::get_if<int64_t>(&args[i]))
+                    st.bind(int(i), *v);
+                else
+                    st.bind(int(i), std::get<std::string>(args[i]));
             }
             return int(extra_from);
         };
@@ -403,8 +416,8 @@ class SqliteStore final : public Store {
 
         ArchivePage page;
         Statement st(db_.handle(), std::string("SELECT ") + kMessageColumns + " FROM messages" +
-                                        page_where + " ORDER BY seq " +
-                                        (backwards ? "DESC" : "ASC") + " LIMIT ?");
+                                       page_where + " ORDER BY seq " +
+                                       (backwards ? "DESC" : "ASC") + " LIMIT ?");
         int next = bind_all(st, args.size());
         for (int64_t b : bounds) st.bind(next++, b);
         st.bind(next, int64_t(max) + 1);
@@ -423,6 +436,133 @@ class SqliteStore final : public Store {
             page.first_index = index.step() ? index.int_at(0) : 0;
         }
         return page;
+    }
+
+    int64_t add_group(const Group& g) override {
+        try {
+            db_.prepare("INSERT INTO groups (name, description, created_us) VALUES (?, ?, ?)")
+                .bind(0, g.name)
+                .bind(1, g.description)
+                .bind(2, util::now_us())
+                .run();
+        } catch (const Error& e) {
+            if (is_constraint(e)) throw Conflict("group " + g.name + " already exists");
+            throw;
+        }
+        return db_.last_insert_id();
+    }
+
+    std::vector<Group> list_groups() override {
+        auto& st = db_.prepare("SELECT id, name, description FROM groups ORDER BY name");
+        std::vector<Group> out;
+        while (st.step()) out.push_back({st.int_at(0), st.text_at(1), st.text_at(2)});
+        return out;
+    }
+
+    int64_t group_id(std::string_view name) {
+        auto& st = db_.prepare("SELECT id FROM groups WHERE name = ?");
+        st.bind(0, name);
+        if (!st.step()) throw Conflict("no group named " + std::string(name));
+        int64_t id = st.int_at(0);
+        st.reset();
+        return id;
+    }
+
+    void set_group_member(std::string_view group, std::string_view username, bool member) override {
+        int64_t id = group_id(group);
+        if (member)
+            db_.prepare("INSERT OR IGNORE INTO group_members (group_id, username) VALUES (?, ?)")
+                .bind(0, id)
+                .bind(1, username)
+                .run();
+        else
+            db_.prepare("DELETE FROM group_members WHERE group_id = ? AND username = ?")
+                .bind(0, id)
+                .bind(1, username)
+                .run();
+    }
+
+    std::vector<std::string> group_members(std::string_view group) override {
+        int64_t id = group_id(group);
+        auto& st =
+            db_.prepare("SELECT username FROM group_members WHERE group_id = ? ORDER BY username");
+        st.bind(0, id);
+        std::vector<std::string> out;
+        while (st.step()) out.push_back(st.text_at(0));
+        return out;
+    }
+
+    std::vector<std::string> groups_of(std::string_view username) override {
+        auto& st = db_.prepare(
+            "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id "
+            "WHERE m.username = ? ORDER BY g.name");
+        st.bind(0, username);
+        std::vector<std::string> out;
+        while (st.step()) out.push_back(st.text_at(0));
+        return out;
+    }
+
+    void set_category_principal(int64_t category_id, CategoryList list, const Principal& p,
+                                bool present) override {
+        set_principal("category_principals", "category_id", category_id, to_string(list), p,
+                      present);
+    }
+
+    std::vector<std::pair<CategoryList, Principal>> category_principals(
+        int64_t category_id) override {
+        std::vector<std::pair<CategoryList, Principal>> out;
+        for (auto& [list, p] : principals("category_principals", "category_id", category_id))
+            if (auto l = parse_category_list(list)) out.emplace_back(*l, std::move(p));
+        return out;
+    }
+
+    void set_room_principal(int64_t room_id, RoomList list, const Principal& p,
+                            bool present) override {
+        set_principal("room_principals", "room_id", room_id, to_string(list), p, present);
+    }
+
+    std::vector<std::pair<RoomList, Principal>> room_principals(int64_t room_id) override {
+        std::vector<std::pair<RoomList, Principal>> out;
+        for (auto& [list, p] : principals("room_principals", "room_id", room_id))
+            if (auto l = parse_room_list(list)) out.emplace_back(*l, std::move(p));
+        return out;
+    }
+
+    void set_policy(std::string_view scope, std::string_view name,
+                    std::optional<bool> enabled) override {
+        if (enabled)
+            db_.prepare(
+                   "INSERT INTO policies (scope, name, chat_enabled) VALUES (?, ?, ?) ON CONFLICT "
+                   "(scope, name) DO UPDATE SET chat_enabled = excluded.chat_enabled")
+                .bind(0, scope)
+                .bind(1, name)
+                .bind(2, int64_t(*enabled))
+                .run();
+        else
+            db_.prepare("DELETE FROM policies WHERE scope = ? AND name = ?")
+                .bind(0, scope)
+                .bind(1, name)
+                .run();
+    }
+
+    PolicySettings policy_for(std::string_view username) override {
+        PolicySettings out;
+        auto& st = db_.prepare(
+            "SELECT scope, name, chat_enabled FROM policies WHERE scope = 'global' OR "
+            "(scope = 'user' AND name = ?) OR (scope = 'group' AND name IN (SELECT g.name FROM "
+            "group_members m JOIN groups g ON g.id = m.group_id WHERE m.username = ?))");
+        st.bind(0, username).bind(1, username);
+        while (st.step()) {
+            std::string scope = st.text_at(0);
+            bool enabled = st.int_at(2) != 0;
+            if (scope == "global")
+                out.global = enabled;
+            else if (scope == "user")
+                out.user = enabled;
+            else
+                out.groups[st.text_at(1)] = enabled;
+        }
+        return out;
     }
 
     std::vector<RosterItem> roster(std::string_view username) override {
@@ -458,6 +598,43 @@ class SqliteStore final : public Store {
     }
 
   private:
+    // Both principal tables share one shape: (owner id, list, principal).
+    void set_principal(const char* table, const char* owner, int64_t id, std::string_view list,
+                       const Principal& p, bool present) {
+        std::string principal = to_string(p);
+        try {
+            if (present)
+                db_.prepare(std::string("INSERT OR IGNORE INTO ") + table + " (" + owner +
+                            ", list, principal) VALUES (?, ?, ?)")
+                    .bind(0, id)
+                    .bind(1, list)
+                    .bind(2, principal)
+                    .run();
+            else
+                db_.prepare(std::string("DELETE FROM ") + table + " WHERE " + owner +
+                            " = ? AND list = ? AND principal = ?")
+                    .bind(0, id)
+                    .bind(1, list)
+                    .bind(2, principal)
+                    .run();
+        } catch (const Error& e) {
+            if (is_constraint(e)) throw Conflict("no such category or room");
+            throw;
+        }
+    }
+
+    std::vector<std::pair<std::string, Principal>> principals(const char* table, const char* owner,
+                                                              int64_t id) {
+        auto& st = db_.prepare(std::string("SELECT list, principal FROM ") + table + " WHERE " +
+                               owner + " = ? ORDER BY list, principal");
+        st.bind(0, id);
+        std::vector<std::pair<std::string, Principal>> out;
+        while (st.step())
+            if (auto p = parse_principal(st.text_at(1)))
+                out.emplace_back(st.text_at(0), std::move(*p));
+        return out;
+    }
+
     Connection db_;
 };
 
