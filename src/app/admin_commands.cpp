@@ -33,6 +33,21 @@ std::string username_or_throw(const std::string& raw) {
     return *node;
 }
 
+store::Principal principal_or_throw(const std::string& text) {
+    auto p = store::parse_principal(text);
+    if (!p)
+        throw std::runtime_error("'" + text +
+                                 "' is not a principal: use user:NAME, group:NAME or everyone");
+    if (p->kind == store::Principal::Kind::user) p->name = username_or_throw(p->name);
+    return *p;
+}
+
+std::optional<bool> on_off(const std::string& v) {
+    if (v == "on") return true;
+    if (v == "off") return false;
+    return std::nullopt;  // "unset"
+}
+
 std::string generated_password() {
     return util::random_id().substr(0, 16);
 }
@@ -134,11 +149,27 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
                   << " (existing ones left alone)\n";
     }));
 
+    auto* admin =
+        user->add_subcommand("admin", "Make a user a persistent chat administrator, or not");
+    static std::string admin_state;
+    admin->add_option("name", name)->required();
+    admin->add_option("state", admin_state, "on or off")
+        ->required()
+        ->check(CLI::IsMember({"on", "off"}));
+    admin->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto u = require_user(*c.store, name);
+        u.administrator = admin_state == "on";
+        c.store->update_user(u);
+        std::cout << u.username << (u.administrator ? " is" : " is not") << " an administrator\n";
+    }));
+
     auto* list = user->add_subcommand("list", "List users");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
         for (const auto& u : c.store->list_users()) {
-            std::cout << u.username << "@" << c.config.domain << (u.disabled ? "  (disabled)" : "");
+            std::cout << u.username << "@" << c.config.domain << (u.disabled ? "  (disabled)" : "")
+                      << (u.administrator ? "  (administrator)" : "");
             if (!u.display_name.empty()) std::cout << "  " << u.display_name;
             std::cout << "\n";
         }
@@ -149,16 +180,60 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* category = app.add_subcommand("category", "Manage categories")->require_subcommand(1);
     auto* add = category->add_subcommand("add", "Create a category");
     static std::string name, description;
+    static std::vector<std::string> allow, deny, creators;
+    static bool no_invitations = false, no_uploads = false, no_history = false;
     add->add_option("name", name)->required();
     add->add_option("--description", description);
+    add->add_option(
+        "--allow", allow,
+        "Who may find and join its rooms (user:NAME, group:NAME, everyone); default everyone");
+    add->add_option("--deny", deny, "Who never may, whatever else says so");
+    add->add_option("--creator", creators, "Who may create rooms in it");
+    add->add_flag("--no-invitations", no_invitations, "Turn invitations off in its rooms");
+    add->add_flag("--no-file-upload", no_uploads, "Turn file upload off in its rooms");
+    add->add_flag("--no-chat-history", no_history, "Turn chat history off in its rooms");
     add->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
         store::Category cat;
         cat.name = name;
         cat.description = description;
-        c.store->add_category(cat);
+        cat.invitations = !no_invitations;
+        cat.file_upload = !no_uploads;
+        cat.chat_history = !no_history;
+        // Check every principal before anything is written.
+        std::vector<std::pair<store::CategoryList, store::Principal>> lists;
+        for (const auto& a : allow.empty() ? std::vector<std::string>{"everyone"} : allow)
+            lists.emplace_back(store::CategoryList::allowed, principal_or_throw(a));
+        for (const auto& d : deny)
+            lists.emplace_back(store::CategoryList::denied, principal_or_throw(d));
+        for (const auto& k : creators)
+            lists.emplace_back(store::CategoryList::creator, principal_or_throw(k));
+        int64_t id = c.store->add_category(cat);
+        for (const auto& [list, p] : lists) c.store->set_category_principal(id, list, p, true);
         std::cout << "created category " << name << "\n";
     }));
+    for (bool grant : {true, false}) {
+        auto* cmd =
+            category->add_subcommand(grant ? "grant" : "revoke",
+                                     grant ? "Add a principal to a list: allowed, denied or creator"
+                                           : "Remove a principal from a list");
+        static std::string list, who;
+        cmd->add_option("category", name)->required();
+        cmd->add_option("list", list, "allowed, denied or creator")
+            ->required()
+            ->check(CLI::IsMember({"allowed", "denied", "creator"}));
+        cmd->add_option("principal", who, "user:NAME, group:NAME or everyone")->required();
+        cmd->callback(guarded(rc, [&cfg, grant] {
+            auto c = open(cfg);
+            auto cat = c.store->find_category(name);
+            if (!cat) throw std::runtime_error("no category named " + name);
+            c.store->set_category_principal(cat->id, *store::parse_category_list(list),
+                                            principal_or_throw(who), grant);
+            std::cout << (grant ? "added " : "removed ") << who << (grant ? " to " : " from ")
+                      << list << " of " << name
+                      << " (running servers apply it when they restart)\n";
+        }));
+    }
     auto* list = category->add_subcommand("list", "List categories");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
@@ -220,6 +295,28 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         }
         std::cout << "created " << c.store->add_rooms(rooms) << " rooms\n";
     }));
+    for (bool grant : {true, false}) {
+        auto* cmd =
+            room->add_subcommand(grant ? "grant" : "revoke",
+                                 grant ? "Add a principal to a list: member, manager or presenter"
+                                       : "Remove a principal from a list");
+        static std::string list, who;
+        cmd->add_option("node", node)->required();
+        cmd->add_option("list", list, "member, manager or presenter")
+            ->required()
+            ->check(CLI::IsMember({"member", "manager", "presenter"}));
+        cmd->add_option("principal", who, "user:NAME, group:NAME or everyone")->required();
+        cmd->callback(guarded(rc, [&cfg, grant] {
+            auto c = open(cfg);
+            auto r = c.store->find_room(node);
+            if (!r) throw std::runtime_error("no room " + node);
+            c.store->set_room_principal(r->id, *store::parse_room_list(list),
+                                        principal_or_throw(who), grant);
+            std::cout << (grant ? "added " : "removed ") << who << (grant ? " to " : " from ")
+                      << list << "s of " << node
+                      << " (running servers apply it when they restart)\n";
+        }));
+    }
     auto* list = room->add_subcommand("list", "List rooms");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
@@ -231,6 +328,63 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
                       << store::to_string(r.type) << (r.disabled ? " disabled" : "") << "  "
                       << r.last_seq << " messages\n";
         }
+    }));
+}
+
+void add_group_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* group = app.add_subcommand("group", "Manage groups of users")->require_subcommand(1);
+    static std::string name, description, user;
+    auto* add = group->add_subcommand("add", "Create a group");
+    add->add_option("name", name)->required();
+    add->add_option("--description", description);
+    add->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        c.store->add_group({0, name, description});
+        std::cout << "created group " << name << "\n";
+    }));
+    for (bool join : {true, false}) {
+        auto* cmd = group->add_subcommand(
+            join ? "join" : "leave", join ? "Add a user to a group" : "Remove a user from a group");
+        cmd->add_option("group", name)->required();
+        cmd->add_option("user", user)->required();
+        cmd->callback(guarded(rc, [&cfg, join] {
+            auto c = open(cfg);
+            auto u = require_user(*c.store, user);
+            c.store->set_group_member(name, u.username, join);
+            std::cout << u.username << (join ? " joined " : " left ") << name << "\n";
+        }));
+    }
+    auto* list = group->add_subcommand("list", "List groups and their members");
+    list->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        for (const auto& g : c.store->list_groups()) {
+            std::cout << g.name << (g.description.empty() ? "" : "  " + g.description) << "\n";
+            for (const auto& m : c.store->group_members(g.name)) std::cout << "  " << m << "\n";
+        }
+    }));
+}
+
+void add_policy_command(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* policy = app.add_subcommand(
+        "policy", "Turn persistent chat on or off globally, per group or per user");
+    static std::string scope, state;
+    policy->add_option("scope", scope, "global, group:NAME or user:NAME")->required();
+    policy->add_option("state", state, "on, off or unset")
+        ->required()
+        ->check(CLI::IsMember({"on", "off", "unset"}));
+    policy->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        std::string kind = scope, who;
+        if (scope != "global") {
+            auto p = principal_or_throw(scope);
+            if (p.kind == store::Principal::Kind::everyone)
+                throw std::runtime_error("use 'global' for everybody");
+            kind = p.kind == store::Principal::Kind::user ? "user" : "group";
+            who = p.name;
+        }
+        c.store->set_policy(kind, who, on_off(state));
+        std::cout << "persistent chat for " << scope << ": " << state
+                  << " (applies at the next login)\n";
     }));
 }
 
@@ -262,6 +416,11 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
             int64_t cat_id = c.store->find_category("General")
                                  ? c.store->find_category("General")->id
                                  : c.store->add_category(cat);
+            // Everybody may use the demo rooms and create new ones.
+            c.store->set_category_principal(cat_id, store::CategoryList::allowed,
+                                            store::Principal::all(), true);
+            c.store->set_category_principal(cat_id, store::CategoryList::creator,
+                                            store::Principal::all(), true);
             struct {
                 const char* node;
                 const char* name;
@@ -296,6 +455,8 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
     add_user_commands(app, config_path, exit_code);
     add_category_commands(app, config_path, exit_code);
     add_room_commands(app, config_path, exit_code);
+    add_group_commands(app, config_path, exit_code);
+    add_policy_command(app, config_path, exit_code);
     add_demo_command(app, config_path, exit_code);
 }
 

@@ -85,4 +85,58 @@ bool may_create_room(const Subject& who, const CategoryRules& category) {
     return who.chat_enabled && in_category(who, category) && matches(who, category.creators);
 }
 
+bool chat_enabled(const store::PolicySettings& policy) {
+    if (policy.user) return *policy.user;
+    bool any_on = false, any_off = false;
+    for (const auto& [group, on] : policy.groups) (on ? any_on : any_off) = true;
+    if (any_off) return false;
+    if (any_on) return true;
+    return policy.global.value_or(true);
+}
+
+CategoryRules category_rules(const store::Category& category,
+                             const std::vector<std::pair<store::CategoryList, Principal>>& lists) {
+    CategoryRules c;
+    c.invitations = category.invitations;
+    c.file_upload = category.file_upload;
+    c.chat_history = category.chat_history;
+    for (const auto& [list, p] : lists) {
+        switch (list) {
+            case store::CategoryList::allowed:
+                c.allowed.push_back(p);
+                break;
+            case store::CategoryList::denied:
+                c.denied.push_back(p);
+                break;
+            case store::CategoryList::creator:
+                c.creators.push_back(p);
+                break;
+        }
+    }
+    return c;
+}
+
+RoomRules room_rules(const store::Room& room,
+                     const std::vector<std::pair<store::RoomList, Principal>>& lists) {
+    RoomRules r;
+    r.privacy = room.privacy;
+    r.type = room.type;
+    r.disabled = room.disabled;
+    r.invitations = room.invitations;
+    for (const auto& [list, p] : lists) {
+        switch (list) {
+            case store::RoomList::member:
+                r.members.push_back(p);
+                break;
+            case store::RoomList::manager:
+                r.managers.push_back(p);
+                break;
+            case store::RoomList::presenter:
+                r.presenters.push_back(p);
+                break;
+        }
+    }
+    return r;
+}
+
 }  // namespace perch::chat

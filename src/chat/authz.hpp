@@ -9,15 +9,7 @@
 // functions so that every combination can be tested (tests/chat/authz_test.cpp).
 namespace perch::chat {
 
-// A user or a group named in a category's or a room's lists; `everyone` matches all users.
-struct Principal {
-    enum class Kind { user, group, everyone } kind = Kind::user;
-    std::string name;
-    static Principal user(std::string n) { return {Kind::user, std::move(n)}; }
-    static Principal group(std::string n) { return {Kind::group, std::move(n)}; }
-    static Principal all() { return {Kind::everyone, {}}; }
-    friend bool operator==(const Principal&, const Principal&) = default;
-};
+using store::Principal;
 
 // The one asking, as the server knows them at the time of the request.
 struct Subject {
@@ -67,5 +59,15 @@ bool is_member(const Subject& who, const RoomRules& room);  // member, manager o
 bool is_manager(const Subject& who, const RoomRules& room);
 bool may(const Subject& who, const CategoryRules& category, const RoomRules& room, Action action);
 bool may_create_room(const Subject& who, const CategoryRules& category);
+
+// The policy levels combined: the user's own setting wins; else a group that disables it wins
+// over one that enables it; else the global setting; persistent chat is on when nothing is set.
+bool chat_enabled(const store::PolicySettings& policy);
+
+// Rules from stored records and their principal lists.
+CategoryRules category_rules(const store::Category& category,
+                             const std::vector<std::pair<store::CategoryList, Principal>>& lists);
+RoomRules room_rules(const store::Room& room,
+                     const std::vector<std::pair<store::RoomList, Principal>>& lists);
 
 }  // namespace perch::chat

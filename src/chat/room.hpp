@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/authz.hpp"
 #include "store/types.hpp"
 
 namespace perch::chat {
@@ -47,6 +48,17 @@ class Room {
     const store::Room& meta() const { return meta_; }
     store::Room& meta() { return meta_; }
 
+    // Who may do what here: the room's own lists and its category's (shared, immutable).
+    const RoomRules& rules() const { return rules_; }
+    const CategoryRules& category() const { return *category_; }
+    void set_rules(RoomRules rules, std::shared_ptr<const CategoryRules> category) {
+        rules_ = std::move(rules);
+        category_ = std::move(category);
+    }
+    bool may(const Subject& who, Action action) const {
+        return chat::may(who, *category_, rules_, action);
+    }
+
     // Occupants, in join order of their nicknames' map.
     const Occupant* by_nick(const std::string& nick) const;
     const Occupant* by_jid(const std::string& full_jid) const;
@@ -73,6 +85,8 @@ class Room {
 
   private:
     store::Room meta_;
+    RoomRules rules_;
+    std::shared_ptr<const CategoryRules> category_ = std::make_shared<CategoryRules>();
     std::map<std::string, Occupant> occupants_;  // by nick
     std::map<std::string, std::string> nick_by_jid_;
     std::deque<store::Message> recent_;

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "chat/authz.hpp"
 #include "store/workers.hpp"
 #include "xmpp/scram.hpp"
 
@@ -12,6 +13,8 @@ struct UserCredentials {
     std::string username;
     bool disabled = false;
     std::optional<ScramCredential> sha1, sha256;
+    // Who the user is for authorization, read in the same trip to the store.
+    std::shared_ptr<const chat::Subject> subject;
 };
 
 // Looks users up for authentication, off the network threads.

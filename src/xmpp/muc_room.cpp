@@ -71,6 +71,16 @@ chat::HistoryRequest parse_history_request(const xml::Element* history, int max_
     return req;
 }
 
+std::optional<std::pair<StanzaError, std::string>> RoomContext::join_refusal() const {
+    if (may(chat::Action::join)) return std::nullopt;
+    if (!who->chat_enabled && !who->administrator)
+        return std::pair{StanzaError::forbidden, "Persistent chat is disabled for your account"};
+    // Outside the category, or a secret room one is not a member of: the room is not there.
+    if (!may(chat::Action::find)) return std::pair{StanzaError::item_not_found, std::string()};
+    if (room.rules().disabled) return std::pair{StanzaError::forbidden, "This room is disabled"};
+    return std::pair{StanzaError::registration_required, "This room is for members only"};
+}
+
 bool RoomContext::large() const {
     return room.occupant_count() > service.config_.participant_update_limit;
 }
@@ -94,7 +104,8 @@ std::string RoomContext::occupant_id(const std::string& bare) const {
 }
 
 void RoomContext::dispatch(xml::Element stanza, const Jid& from, const Jid& to,
-                           SessionHandlePtr sender) {
+                           SessionHandlePtr sender, const chat::Subject& subject) {
+    who = &subject;
     const std::string& kind = stanza.name();
     if (kind == "presence") return on_presence(std::move(stanza), from, to, std::move(sender));
     if (kind == "message") return on_message(std::move(stanza), from, to, std::move(sender));
@@ -144,6 +155,11 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
     const xml::Element* x = stanza.child("x", ns::muc);
     auto req = parse_history_request(x ? x->child("history", ns::muc) : nullptr,
                                      service.config_.max_history);
+    if (auto refused = join_refusal()) {
+        spdlog::info("join of {} to {} refused ({})", from.str(), room.meta().node,
+                     condition_name(refused->first));
+        return reply(sender, make_error(stanza, refused->first, refused->second));
+    }
     auto refusal = room.check_join(nick, from.str());
     if (refusal != chat::JoinRefusal::none)
         spdlog::info("join of {} to {} as '{}' refused ({})", from.str(), room.meta().node, nick,
@@ -208,11 +224,22 @@ void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
     o.occupant_id = occupant_id(o.bare_jid);
     o.session = sender;
     o.presence = keep_presence(stanza);
-    if (const chat::Occupant* before = room.by_jid(o.full_jid)) o.affiliation = before->affiliation;
-    if (created) {
+    // XEP-0045 roles from ours: managers own and moderate, presenters and members are members,
+    // and in an auditorium everybody else only listens.
+    const auto& rules = room.rules();
+    if (created || (who && (who->administrator || chat::is_manager(*who, rules)))) {
         o.affiliation = chat::Affiliation::owner;
         o.role = chat::Role::moderator;
+    } else if (who && chat::is_member(*who, rules)) {
+        o.affiliation = chat::Affiliation::member;
+        o.role = chat::Role::participant;
+    } else {
+        o.role = rules.type == store::RoomType::auditorium ? chat::Role::visitor
+                                                           : chat::Role::participant;
     }
+    if (rules.type == store::RoomType::auditorium && o.role == chat::Role::participant && who &&
+        !chat::matches(*who, rules.presenters))
+        o.role = chat::Role::visitor;
     const chat::Occupant& me = room.add(std::move(o));
     service.note_joined(me.full_jid, room.meta().node);
 
@@ -232,7 +259,7 @@ void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
     auto self = muc::render_presence(me, nick_jid(me.nick), presence_of(me), codes, false);
     self.set_attr("to", me.full_jid);
     reply(sender, self);
-    send_history(sender, req, fetched);
+    if (may(chat::Action::read_history)) send_history(sender, req, fetched);
     auto subject = muc::render_subject(room, service.config_.domain);
     subject.set_attr("to", me.full_jid);
     reply(sender, subject);
@@ -309,8 +336,14 @@ void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to
         // Mediated invitations and the like arrive as normal messages: not handled yet.
         return reply(sender, make_error(stanza, StanzaError::feature_not_implemented));
     }
-    if (o->role == chat::Role::visitor)
-        return reply(sender, make_error(stanza, StanzaError::forbidden, "Visitors may not speak"));
+    if (!may(chat::Action::post) || o->role == chat::Role::visitor) {
+        spdlog::info("message from {} to {} refused: may not post", from.str(), room.meta().node);
+        return reply(sender,
+                     make_error(stanza, StanzaError::forbidden,
+                                room.rules().type == store::RoomType::auditorium
+                                    ? "Only presenters and managers speak in this auditorium"
+                                    : "You may not post in this room"));
+    }
     bool has_body = stanza.child("body", ns::client) != nullptr;
     if (stanza.child("subject", ns::client) && !has_body) return change_subject(stanza, *o);
     bool no_store =
@@ -384,7 +417,7 @@ void RoomContext::change_subject(const xml::Element& stanza, const chat::Occupan
     auto meta = room.meta();
     service.workers_.submit(
         [meta](store::Store& s) { s.set_room_subject(meta.id, meta.subject, meta.subject_nick); });
-    service.directory_put(meta);
+    service.directory_put(meta, room.rules());
     broadcast(PreparedStanza::from(muc::render_subject(room, service.config_.domain)));
 }
 
@@ -406,6 +439,8 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         return reply(sender, make_error(iq, StanzaError::service_unavailable));
     }
     if (!q) return reply(sender, make_error(iq, StanzaError::bad_request));
+    // A room one may not find answers like a room that does not exist.
+    if (!may(chat::Action::find)) return reply(sender, make_error(iq, StanzaError::item_not_found));
     if (type == "get" && q->is("query", ns::disco_info) && !q->attr("node"))
         return reply(sender, disco_info(iq));
     if (type == "get" && q->is("query", ns::disco_items)) {
@@ -421,9 +456,9 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
     }
     if (q->is("query", ns::mam)) return on_mam(iq, *q, from, std::move(sender));
     if (q->is("query", ns::muc_owner)) {
-        if (!me || me->affiliation != chat::Affiliation::owner)
+        if (!may(chat::Action::configure))
             return reply(sender, make_error(iq, StanzaError::forbidden,
-                                            "Only the room owner may configure it"));
+                                            "Only the room's managers may configure it"));
         auto r = make_iq_result(iq);
         if (type == "get") {
             r.add_child("query", std::string(ns::muc_owner)).add(config_form());
@@ -442,11 +477,10 @@ void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, cons
         r.add_child("query", std::string(ns::mam)).add(mam::query_form());
         return reply(sender, r);
     }
-    // Who may read: anybody for an open room, occupants otherwise (membership comes with
-    // categories and roles).
-    if (room.meta().privacy != store::Privacy::open && !room.by_jid(from.str()))
-        return reply(sender,
-                     make_error(iq, StanzaError::forbidden, "Only members may read this room"));
+    (void)from;
+    if (!may(chat::Action::read_history))
+        return reply(
+            sender, make_error(iq, StanzaError::forbidden, "You may not read this room's history"));
     auto parsed = mam::parse_query(query, room_bare());
     if (auto* err = std::get_if<mam::QueryError>(&parsed))
         return reply(sender, make_error(iq, err->condition, err->text));
@@ -536,7 +570,7 @@ void RoomContext::apply_config(const xml::Element& form) {
     }
     auto copy = meta;
     service.workers_.submit([copy](store::Store& s) { s.update_room(copy); });
-    service.directory_put(copy);
+    service.directory_put(copy, room.rules());
 }
 
 }  // namespace perch::xmpp

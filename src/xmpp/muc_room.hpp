@@ -27,8 +27,10 @@ struct MucService::RoomContext {
     MucService& service;
     Shard& shard;
     chat::Room& room;
+    const chat::Subject* who = nullptr;  // the sender of the stanza being handled
 
-    void dispatch(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    void dispatch(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender,
+                  const chat::Subject& subject);
     // Removes an occupant and tells everybody; `presence` is the client's unavailable presence
     // (its status text is passed on), empty when the session simply went away.
     void leave(const std::string& full_jid, const std::vector<xml::Element>& presence_children);
@@ -36,6 +38,9 @@ struct MucService::RoomContext {
   private:
     std::string room_bare() const;
     bool large() const;  // over the participant update limit
+    bool may(chat::Action a) const { return !who || room.may(*who, a); }
+    // Why a join is refused, as the XMPP error the client gets; nullopt when it is allowed.
+    std::optional<std::pair<StanzaError, std::string>> join_refusal() const;
     std::string nick_jid(std::string_view nick) const;
     void reply(const SessionHandlePtr& to, const xml::Element& e) const;
 

@@ -24,12 +24,25 @@ MucService::~MucService() = default;
 
 void MucService::load_directory(store::Store& store) {
     std::lock_guard lock(directory_mutex_);
-    for (auto& r : store.list_rooms()) directory_[r.node] = r;
+    for (auto& c : store.list_categories()) {
+        categories_[c.id] = std::make_shared<const chat::CategoryRules>(
+            chat::category_rules(c, store.category_principals(c.id)));
+        category_ids_[c.name] = c.id;
+    }
+    for (auto& r : store.list_rooms())
+        directory_[r.node] = {r, chat::room_rules(r, store.room_principals(r.id))};
 }
 
-void MucService::directory_put(const store::Room& room) {
+void MucService::directory_put(const store::Room& room, const chat::RoomRules& rules) {
     std::lock_guard lock(directory_mutex_);
-    directory_[room.node] = room;
+    directory_[room.node] = {room, rules};
+}
+
+std::shared_ptr<const chat::CategoryRules> MucService::category_rules(int64_t category_id) const {
+    std::lock_guard lock(directory_mutex_);
+    auto it = categories_.find(category_id);
+    // A category unknown here (made after start) admits nobody until the server reloads it.
+    return it != categories_.end() ? it->second : std::make_shared<const chat::CategoryRules>();
 }
 
 size_t MucService::room_count() const {
@@ -56,11 +69,12 @@ void MucService::note_left(const std::string& full_jid, const std::string& node)
 }
 
 void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
-                        SessionHandlePtr sender) {
+                        SessionHandlePtr sender, std::shared_ptr<const chat::Subject> who) {
+    if (!who) return;  // only authenticated sessions get here
     const std::string& kind = stanza.name();
     std::string type = stanza.attr_or("type");
     if (to.local().empty()) {
-        if (kind == "iq") return handle_service_iq(stanza, sender);
+        if (kind == "iq") return handle_service_iq(stanza, sender, *who);
         if (type != "error" && !(kind == "presence"))
             sender->deliver(
                 Outgoing::element(make_error(stanza, StanzaError::service_unavailable)));
@@ -70,13 +84,23 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
     const std::string node = to.local();
     // Only a join (available presence to room/nick) may bring a room into being.
     bool is_join = kind == "presence" && type.empty() && !to.resource().empty();
-    std::string create_for = is_join && config_.allow_user_rooms ? from.str() : std::string();
+    std::string create_for;
+    if (is_join && config_.allow_user_rooms) {
+        // Rooms come into being only for creators of the category new rooms go to.
+        std::shared_ptr<const chat::CategoryRules> target;
+        {
+            std::lock_guard lock(directory_mutex_);
+            auto id = category_ids_.find(config_.default_category);
+            if (id != category_ids_.end()) target = categories_[id->second];
+        }
+        if (target && chat::may_create_room(*who, *target)) create_for = from.str();
+    }
     Shard& shard = shard_for(node);
     shard.executor->post([this, &shard, node, create_for, stanza = std::move(stanza), from, to,
-                          sender = std::move(sender)]() mutable {
+                          sender = std::move(sender), who = std::move(who)]() mutable {
         with_room(shard, node, create_for,
-                  [this, &shard, stanza = std::move(stanza), from, to,
-                   sender = std::move(sender)](chat::Room* room) mutable {
+                  [this, &shard, stanza = std::move(stanza), from, to, sender = std::move(sender),
+                   who = std::move(who)](chat::Room* room) mutable {
                       if (!room) {
                           spdlog::info("{} from {} to unknown room {}", stanza.name(), from.str(),
                                        to.bare_str());
@@ -86,7 +110,7 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
                           return;
                       }
                       RoomContext ctx{*this, shard, *room};
-                      ctx.dispatch(std::move(stanza), from, to, std::move(sender));
+                      ctx.dispatch(std::move(stanza), from, to, std::move(sender), *who);
                   });
     });
 }
@@ -104,56 +128,57 @@ void MucService::with_room(Shard& shard, const std::string& node, const std::str
     std::string category = config_.default_category;
     bool queued =
         workers_.submit([this, &shard, node, create_for, cache, category](store::Store& s) {
-            std::optional<store::Room> meta;
-            std::vector<store::Message> recent;
-            std::string creator;
+            Loaded loaded;
             try {
-                meta = s.find_room(node);
-                if (!meta && !create_for.empty()) {
-                    auto cat = s.find_category(category);
+                loaded.meta = s.find_room(node);
+                auto cat = create_for.empty() ? std::nullopt : s.find_category(category);
+                if (!loaded.meta && cat) {
                     store::Room r;
                     r.node = node;
                     r.name = node;
-                    if (cat) {
-                        r.category_id = cat->id;
-                    } else {
-                        store::Category c;
-                        c.name = category;
-                        r.category_id = s.add_category(c);
-                    }
+                    r.category_id = cat->id;
                     r.id = s.add_room(r);
-                    meta = s.find_room(node);
-                    creator = create_for;
+                    // The creator manages the room they made.
+                    auto creator = Jid::parse(create_for);
+                    if (creator)
+                        s.set_room_principal(r.id, store::RoomList::manager,
+                                             store::Principal::user(creator->local()), true);
+                    loaded.meta = s.find_room(node);
+                    loaded.creator = create_for;
                     spdlog::info("room {} created by {}", node, create_for);
                 }
-                if (meta) recent = s.recent_messages(meta->id, int(cache), 0);
+                if (loaded.meta) {
+                    loaded.rules =
+                        chat::room_rules(*loaded.meta, s.room_principals(loaded.meta->id));
+                    loaded.recent = s.recent_messages(loaded.meta->id, int(cache), 0);
+                }
             } catch (const std::exception& e) {
                 spdlog::error("loading room {} failed: {}", node, e.what());
-                meta.reset();
+                loaded.meta.reset();
             }
-            shard.executor->post([this, &shard, node, meta = std::move(meta),
-                                  recent = std::move(recent), creator]() mutable {
-                finish_load(shard, node, std::move(meta), std::move(recent), creator);
+            shard.executor->post([this, &shard, node, loaded = std::move(loaded)]() mutable {
+                finish_load(shard, node, std::move(loaded));
             });
         });
-    if (!queued) finish_load(shard, node, std::nullopt, {}, {});
+    if (!queued) finish_load(shard, node, {});
 }
 
-void MucService::finish_load(Shard& shard, const std::string& node, std::optional<store::Room> meta,
-                             std::vector<store::Message> recent, const std::string& creator) {
+void MucService::finish_load(Shard& shard, const std::string& node, Loaded loaded) {
     auto it = shard.rooms.find(node);
     if (it == shard.rooms.end()) return;
     auto waiting = std::move(it->second.waiting);
-    if (!meta) {
+    if (!loaded.meta) {
         shard.rooms.erase(it);
         for (auto& w : waiting) w(nullptr);
         return;
     }
-    directory_put(*meta);
+    directory_put(*loaded.meta, loaded.rules);
     size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
-    it->second.room = std::make_unique<chat::Room>(std::move(*meta), cache);
-    it->second.room->seed_history(std::move(recent));
-    it->second.creator = creator;
+    auto category = category_rules(loaded.meta->category_id);
+    it->second.room = std::make_unique<chat::Room>(std::move(*loaded.meta), cache);
+    it->second.room->set_rules(std::move(loaded.rules), std::move(category));
+    it->second.room->seed_history(std::move(loaded.recent));
+    it->second.creator = loaded.creator;
     chat::Room* room = it->second.room.get();
     for (auto& w : waiting) w(room);
 }
@@ -178,7 +203,8 @@ void MucService::session_gone(const Jid& full) {
     }
 }
 
-void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr sender) {
+void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr sender,
+                                   const chat::Subject& who) {
     std::string type = iq.attr_or("type");
     if (type != "get" && type != "set") return;
     const xml::Element* q = iq.first_element();
@@ -197,11 +223,15 @@ void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr send
         auto reply = make_iq_result(iq);
         auto& query = reply.add_child("query", std::string(ns::disco_items));
         std::lock_guard lock(directory_mutex_);
-        for (const auto& [node, room] : directory_) {
-            if (room.privacy == store::Privacy::secret || room.disabled) continue;
+        // Only the rooms this user may find: never a secret room to a non-member.
+        for (const auto& [node, listing] : directory_) {
+            auto category = categories_.find(listing.meta.category_id);
+            if (category == categories_.end() ||
+                !chat::may(who, *category->second, listing.rules, chat::Action::find))
+                continue;
             auto& item = query.add_child("item", std::string(ns::disco_items));
             item.set_attr("jid", node + "@" + config_.domain);
-            item.set_attr("name", room.name);
+            item.set_attr("name", listing.meta.name);
         }
         return sender->deliver(Outgoing::element(reply));
     }

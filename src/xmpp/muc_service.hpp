@@ -45,7 +45,8 @@ class MucService {
     // Loads the room list (for discovery) at start.
     void load_directory(store::Store& store);
     // A stanza from a local user (`from` is the full JID) addressed to the chat service or a room.
-    void handle(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    void handle(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender,
+                std::shared_ptr<const chat::Subject> who);
     // The session ended: it leaves every room it was in.
     void session_gone(const Jid& full);
 
@@ -58,16 +59,23 @@ class MucService {
   private:
     friend struct RoomContext;
     Shard& shard_for(const std::string& node);
-    void handle_service_iq(const xml::Element& iq, SessionHandlePtr sender);
+    void handle_service_iq(const xml::Element& iq, SessionHandlePtr sender,
+                           const chat::Subject& who);
+    std::shared_ptr<const chat::CategoryRules> category_rules(int64_t category_id) const;
     // Runs `then` on the room's shard with the loaded room, or nullptr when it does not exist
     // (and `create_for` is empty or creation is not allowed).
     void with_room(Shard& shard, const std::string& node, const std::string& create_for,
                    std::function<void(chat::Room*)> then);
-    void finish_load(Shard& shard, const std::string& node, std::optional<store::Room> meta,
-                     std::vector<store::Message> recent, const std::string& creator);
+    struct Loaded {
+        std::optional<store::Room> meta;
+        chat::RoomRules rules;
+        std::vector<store::Message> recent;
+        std::string creator;
+    };
+    void finish_load(Shard& shard, const std::string& node, Loaded loaded);
     void note_joined(const std::string& full_jid, const std::string& node);
     void note_left(const std::string& full_jid, const std::string& node);
-    void directory_put(const store::Room& room);
+    void directory_put(const store::Room& room, const chat::RoomRules& rules);
 
     MucConfig config_;
     Router& router_;
@@ -76,8 +84,14 @@ class MucService {
     std::vector<std::unique_ptr<Shard>> shards_;
     std::atomic<uint64_t> messages_posted_{0};
 
+    struct Listing {
+        store::Room meta;
+        chat::RoomRules rules;
+    };
     mutable std::mutex directory_mutex_;
-    std::map<std::string, store::Room> directory_;  // node -> metadata, for discovery
+    std::map<std::string, Listing> directory_;  // node -> what discovery needs
+    std::map<int64_t, std::shared_ptr<const chat::CategoryRules>> categories_;
+    std::map<std::string, int64_t> category_ids_;  // name -> id
 
     std::mutex occupancy_mutex_;
     std::unordered_map<std::string, std::vector<std::string>> occupancy_;  // full JID -> nodes

@@ -225,6 +225,7 @@ void Session::sasl_failure(std::string_view condition, std::string_view text) {
     transport_.send(Outgoing::raw(std::move(out)));
     state_ = State::negotiating;
     scram_.reset();
+    subject_.reset();
     if (condition == "not-authorized") {
         ctx_.stats.failed_logins.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("authentication failed for '{}' from {}", username_, transport_.peer());
@@ -261,6 +262,7 @@ void Session::on_auth(const xml::Element& e) {
             post([this, sha256, c = std::move(c)] {
                 if (state_ != State::auth_pending || !scram_) return;
                 state_ = State::negotiating;
+                subject_ = c ? c->subject : nullptr;  // used only if the proof is right
                 if (c && c->disabled)
                     return sasl_failure("account-disabled", "This account is disabled");
                 std::optional<ScramCredential> cred;
@@ -293,9 +295,10 @@ void Session::on_auth(const xml::Element& e) {
                           : c->disabled                                          ? 2
                           : (c->sha256 && c->sha256->matches_password(password)) ? 1
                                                                                  : 0;
-            post([this, verdict] {
+            post([this, verdict, subject = c ? c->subject : nullptr] {
                 if (state_ != State::auth_pending) return;
                 state_ = State::negotiating;
+                subject_ = subject;
                 if (verdict == 2)
                     return sasl_failure("account-disabled", "This account is disabled");
                 if (verdict == 0) return sasl_failure("not-authorized");
@@ -386,7 +389,7 @@ void Session::on_stanza(xml::Element e) {
         return;
     }
     if (to->domain() == ctx_.muc.config().domain)
-        return ctx_.muc.handle(std::move(e), jid_, *to, transport_.handle());
+        return ctx_.muc.handle(std::move(e), jid_, *to, transport_.handle(), subject_);
     if (to->domain() != ctx_.domain) {
         if (type == "get" || type == "set")
             send(make_error(e, StanzaError::remote_server_not_found));
@@ -498,7 +501,7 @@ void Session::on_presence(xml::Element& p, const std::optional<Jid>& to) {
         return;
     }
     if (to->domain() == ctx_.muc.config().domain)
-        return ctx_.muc.handle(std::move(p), jid_, *to, transport_.handle());
+        return ctx_.muc.handle(std::move(p), jid_, *to, transport_.handle(), subject_);
     if (to->domain() != ctx_.domain) {
         if (type != "error") send(make_error(p, StanzaError::remote_server_not_found));
         return;
@@ -513,7 +516,7 @@ void Session::on_message(xml::Element& m, const std::optional<Jid>& to) {
     if (!to || to->str() == ctx_.domain || *to == jid_.bare())
         return;  // nothing is stored for self
     if (to->domain() == ctx_.muc.config().domain)
-        return ctx_.muc.handle(std::move(m), jid_, *to, transport_.handle());
+        return ctx_.muc.handle(std::move(m), jid_, *to, transport_.handle(), subject_);
     if (to->domain() != ctx_.domain) {
         if (m.attr_or("type") != "error") send(make_error(m, StanzaError::remote_server_not_found));
         return;

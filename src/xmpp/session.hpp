@@ -89,6 +89,7 @@ class Session : public xml::StreamParser::Handler {
     std::unique_ptr<ScramServer> scram_;
     bool plain_ = false;
     std::string username_;
+    std::shared_ptr<const chat::Subject> subject_;  // set with the credentials, kept once bound
     Jid jid_;
     bool available_ = false;
     int failed_auth_ = 0;

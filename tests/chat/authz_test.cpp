@@ -193,6 +193,19 @@ TEST(Authorization, AdministratorsMayDoAnything) {
     EXPECT_TRUE(may_create_room(admin, category(Standing::denied, false)));
 }
 
+TEST(Authorization, PolicyLevels) {
+    perch::store::PolicySettings p;
+    EXPECT_TRUE(chat_enabled(p));
+    p.global = false;
+    EXPECT_FALSE(chat_enabled(p));
+    p.groups["staff"] = true;
+    EXPECT_TRUE(chat_enabled(p));
+    p.groups["contractors"] = false;  // a disabling group wins over an enabling one
+    EXPECT_FALSE(chat_enabled(p));
+    p.user = true;  // the user's own setting wins over everything
+    EXPECT_TRUE(chat_enabled(p));
+}
+
 TEST(Authorization, OnlyCreatorsInTheCategoryCreateRooms) {
     for (Standing standing : kStandings) {
         for (bool creator : {false, true}) {

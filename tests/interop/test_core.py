@@ -16,7 +16,7 @@ def setup():
     server = Server(sys.argv[1], c2s_config="login_timeout_s = 2")
     for user, pw in PASSWORDS.items():
         server.add_user(user, pw)
-    server.cli("category", "add", "General")
+    server.cli("category", "add", "General", "--creator", "everyone")
     for room in ("lobby", "history", "durable", "conflicts", "pm"):
         server.cli("room", "add", room, "--category", "General")
     server.start()
