@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Who may find, join, post in and read which room: categories (allowed/denied/creators),
+privacy (open/closed/secret), roles (members, managers, presenters; groups too) and the
+persistent chat policy, seen by real clients. Usage: test_rooms.py PATH/TO/perch [test ...]"""
+
+import asyncio
+import sys
+import types
+
+from harness import MUC, IqError, PresenceError, Server, connect, mam_query, run
+
+USERS = ("alice", "bob", "carol", "dave", "erin", "mallory", "olga")
+
+
+def setup():
+    s = Server(sys.argv[1])
+    for u in USERS:
+        s.add_user(u, f"{u}-pw")
+    s.cli("group", "add", "engineering")
+    s.cli("group", "join", "engineering", "dave")
+    s.cli("category", "add", "Projects", "--deny", "user:mallory", "--creator", "user:alice")
+    s.cli("category", "add", "Board", "--allow", "user:alice", "--allow", "user:bob")
+    s.cli("category", "add", "General", "--creator", "user:alice")  # where joined-into rooms go
+    s.cli("room", "add", "town", "--category", "Projects")
+    s.cli("room", "add", "inner", "--category", "Projects", "--privacy", "closed")
+    s.cli("room", "grant", "inner", "member", "user:bob")
+    s.cli("room", "grant", "inner", "member", "group:engineering")
+    s.cli("room", "add", "vault", "--category", "Projects", "--privacy", "secret")
+    s.cli("room", "grant", "vault", "member", "user:bob")
+    s.cli("room", "add", "keynote", "--category", "Projects", "--type", "auditorium")
+    s.cli("room", "grant", "keynote", "presenter", "user:carol")
+    s.cli("room", "add", "boardroom", "--category", "Board")
+    s.cli("policy", "user:olga", "off")
+    s.start()
+    return types.SimpleNamespace(server=s)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+async def login(f, user):
+    return await connect(f.server, user, f"{user}-pw")
+
+
+async def join_error(client, room, nick):
+    try:
+        await client["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=10)
+    except PresenceError as e:
+        return e.presence["error"]["condition"]
+    return None
+
+
+async def listed(client):
+    items = await client["xep_0030"].get_items(jid=MUC)
+    return {i[0].split("@")[0] for i in items["disco_items"]["items"]}
+
+
+async def test_closed_room_refuses_a_non_member_and_admits_members(f):
+    erin = await login(f, "erin")
+    assert await join_error(erin, f"inner@{MUC}", "erin") == "registration-required"
+    assert "inner" in await listed(erin)  # closed rooms are listed
+    await erin.close()
+    for member in ("bob", "dave"):  # by name, and through the engineering group
+        c = await login(f, member)
+        assert await join_error(c, f"inner@{MUC}", member) is None
+        await c.close()
+
+
+async def test_secret_room_is_invisible_to_non_members(f):
+    erin = await login(f, "erin")
+    assert "vault" not in await listed(erin)
+    assert await join_error(erin, f"vault@{MUC}", "erin") == "item-not-found"
+    for probe in (erin["xep_0030"].get_info(jid=f"vault@{MUC}"), mam_query(erin, f"vault@{MUC}")):
+        try:
+            await probe
+            raise AssertionError("a non-member learned the secret room exists")
+        except IqError as e:
+            assert e.iq["error"]["condition"] == "item-not-found"
+    await erin.close()
+    bob = await login(f, "bob")
+    assert "vault" in await listed(bob)
+    assert await join_error(bob, f"vault@{MUC}", "bob") is None
+    results, fin = await mam_query(bob, f"vault@{MUC}")
+    assert fin is not None
+    await bob.close()
+
+
+async def test_in_an_auditorium_only_presenters_speak(f):
+    room = f"keynote@{MUC}"
+    carol = await login(f, "carol")
+    erin = await login(f, "erin")
+    await carol["xep_0045"].join_muc_wait(room, "carol", maxstanzas=0, timeout=10)
+    presence, _, _, _ = await erin["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=10)
+    assert presence["muc"]["role"] == "visitor"
+    errors = asyncio.Queue()
+    erin.add_event_handler("message_error", errors.put_nowait)
+    erin.send_message(mto=room, mbody="may I?", mtype="groupchat")
+    err = await asyncio.wait_for(errors.get(), 10)
+    assert err["error"]["condition"] == "forbidden"
+    carol.send_message(mto=room, mbody="welcome to the keynote", mtype="groupchat")
+    got = await erin.next_groupchat()
+    assert got["body"] == "welcome to the keynote"
+    await carol.close()
+    await erin.close()
+
+
+async def test_denied_user_cannot_find_or_join(f):
+    mallory = await login(f, "mallory")
+    names = await listed(mallory)
+    assert not names & {"town", "inner", "vault", "keynote"}, names
+    assert await join_error(mallory, f"town@{MUC}", "mallory") == "item-not-found"
+    await mallory.close()
+
+
+async def test_category_allowed_list_is_enforced(f):
+    erin = await login(f, "erin")
+    assert "boardroom" not in await listed(erin)
+    assert await join_error(erin, f"boardroom@{MUC}", "erin") == "item-not-found"
+    await erin.close()
+    bob = await login(f, "bob")
+    assert await join_error(bob, f"boardroom@{MUC}", "bob") is None
+    await bob.close()
+
+
+async def test_policy_disabled_user_cannot_join_any_room(f):
+    olga = await login(f, "olga")
+    assert await join_error(olga, f"town@{MUC}", "olga") == "forbidden"
+    await olga.close()
+
+
+async def test_only_category_creators_create_rooms(f):
+    bob = await login(f, "bob")  # allowed in General, but not a creator there
+    assert await join_error(bob, f"brand-new@{MUC}", "bob") == "item-not-found"
+    await bob.close()
+    alice = await login(f, "alice")
+    presence, _, _, _ = await alice["xep_0045"].join_muc_wait(f"brand-new@{MUC}", "alice", maxstanzas=0, timeout=10)
+    assert "201" in {str(c) for c in presence["muc"]["status_codes"]}
+    assert presence["muc"]["affiliation"] == "owner"
+    await alice.close()
+    out = f.server.cli("room", "list").stdout
+    assert "brand-new@" in out and "manager user:alice" in out, out
+
+
+async def test_managers_are_owners_and_members_are_members(f):
+    room = f"inner@{MUC}"
+    bob = await login(f, "bob")
+    presence, _, _, _ = await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
+    assert presence["muc"]["affiliation"] == "member"
+    await bob.close()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)
