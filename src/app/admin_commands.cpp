@@ -237,9 +237,15 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* list = category->add_subcommand("list", "List categories");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        for (const auto& cat : c.store->list_categories())
+        for (const auto& cat : c.store->list_categories()) {
             std::cout << cat.name << (cat.description.empty() ? "" : "  " + cat.description)
                       << "\n";
+            for (const auto& [list, p] : c.store->category_principals(cat.id))
+                std::cout << "  " << store::to_string(list) << " " << store::to_string(p) << "\n";
+            if (!cat.invitations) std::cout << "  invitations off\n";
+            if (!cat.file_upload) std::cout << "  file upload off\n";
+            if (!cat.chat_history) std::cout << "  chat history off\n";
+        }
     }));
 }
 
@@ -327,6 +333,8 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
                       << categories[r.category_id] << "] " << store::to_string(r.privacy) << " "
                       << store::to_string(r.type) << (r.disabled ? " disabled" : "") << "  "
                       << r.last_seq << " messages\n";
+            for (const auto& [l, p] : c.store->room_principals(r.id))
+                std::cout << "  " << store::to_string(l) << " " << store::to_string(p) << "\n";
         }
     }));
 }
