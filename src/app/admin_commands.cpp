@@ -229,7 +229,7 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
             if (!cat) throw std::runtime_error("no category named " + name);
             c.store->set_category_principal(cat->id, *store::parse_category_list(list),
                                             principal_or_throw(who), grant);
-            std::cout << (grant ? "added " : "removed ") << who << (grant ? " to " : " from ")
+            std::cout << (grant ? "added " : "removed ") << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
                       << list << " of " << name
                       << " (running servers apply it when they restart)\n";
         }));
@@ -318,7 +318,7 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
             if (!r) throw std::runtime_error("no room " + node);
             c.store->set_room_principal(r->id, *store::parse_room_list(list),
                                         principal_or_throw(who), grant);
-            std::cout << (grant ? "added " : "removed ") << who << (grant ? " to " : " from ")
+            std::cout << (grant ? "added " : "removed ") << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
                       << list << "s of " << node
                       << " (running servers apply it when they restart)\n";
         }));
