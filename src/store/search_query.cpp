@@ -4,7 +4,9 @@ namespace perch::store {
 
 namespace {
 // Word characters: letters and digits in any script (bytes >= 0x80 belong to UTF-8 sequences).
-bool word_char(unsigned char c) { return c >= 0x80 || std::isalnum(c) || c == '_'; }
+bool word_char(unsigned char c) {
+    return c >= 0x80 || std::isalnum(c) || c == '_';
+}
 
 std::vector<std::string> words_of(std::string_view text) {
     std::vector<std::string> out;
@@ -27,24 +29,29 @@ std::vector<SearchTerm> parse_search(std::string_view text) {
     size_t pos = 0;
     while (pos < text.size()) {
         size_t quote = text.find('"', pos);
-        std::string_view plain = text.substr(pos, quote == std::string_view::npos ? std::string_view::npos : quote - pos);
+        std::string_view plain = text.substr(
+            pos, quote == std::string_view::npos ? std::string_view::npos : quote - pos);
         for (auto& w : words_of(plain)) terms.push_back({{std::move(w)}, false});
         if (quote == std::string_view::npos) break;
         size_t close = text.find('"', quote + 1);
-        std::string_view inside = text.substr(quote + 1, close == std::string_view::npos ? std::string_view::npos : close - quote - 1);
+        std::string_view inside =
+            text.substr(quote + 1, close == std::string_view::npos ? std::string_view::npos
+                                                                   : close - quote - 1);
         auto words = words_of(inside);
-        if (words.size() == 1) terms.push_back({std::move(words), false});
-        else if (!words.empty()) terms.push_back({std::move(words), true});
+        if (words.size() == 1)
+            terms.push_back({std::move(words), false});
+        else if (!words.empty())
+            terms.push_back({std::move(words), true});
         if (close == std::string_view::npos) break;
         pos = close + 1;
     }
     return terms;
 }
 
-std::string to_fts5(const std::vector<SearchTerm>& terms) {
+std::string to_fts5(const std::vector<SearchTerm>& terms, bool any) {
     std::string out;
     for (const auto& t : terms) {
-        if (!out.empty()) out += " AND ";
+        if (!out.empty()) out += any ? " OR " : " AND ";
         out += '"';
         for (size_t i = 0; i < t.words.size(); ++i) {
             if (i) out += ' ';

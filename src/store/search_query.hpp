@@ -16,6 +16,6 @@ struct SearchTerm {
 
 std::vector<SearchTerm> parse_search(std::string_view text);
 // FTS5 MATCH expression: every term quoted, so user text is never FTS5 syntax.
-std::string to_fts5(const std::vector<SearchTerm>& terms);
+std::string to_fts5(const std::vector<SearchTerm>& terms, bool any = false);
 
 }  // namespace perch::store

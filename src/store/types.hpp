@@ -115,6 +115,9 @@ struct Message : NewMessage {
 // A page request on one room's archive (XEP-0313 with XEP-0059 paging). Ids are stanza ids.
 struct ArchiveQuery {
     int64_t room_id = 0;
+    std::vector<int64_t> room_ids;  // when not empty: search all of these rooms instead
+    bool any_word = false;          // full-text: any of the terms instead of all of them
+    bool case_sensitive = false;    // full-text: words must match their case too
     std::optional<int64_t> start_us, end_us;
     std::string with_nick;                 // messages by this nickname
     std::string with_sender;               // messages by this bare JID

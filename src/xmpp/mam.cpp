@@ -38,6 +38,8 @@ xml::Element query_form() {
     add_field(form, "before-id", "text-single", nullptr);
     add_field(form, "after-id", "text-single", nullptr);
     add_field(form, "ids", "text-multi", nullptr);
+    add_field(form, "{urn:perch:search:0}any", "boolean", "Any of the words instead of all");
+    add_field(form, "{urn:perch:search:0}case-sensitive", "boolean", "Match the case of the words");
     return form;
 }
 
@@ -62,8 +64,10 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
                 if (v.empty()) continue;
                 auto j = Jid::parse(v);
                 if (!j) return QueryError{StanzaError::jid_malformed, "Bad JID in with"};
-                if (j->bare_str() == room_bare) q.with_nick = j->resource();
-                else q.with_sender = j->bare_str();
+                if (j->bare_str() == room_bare)
+                    q.with_nick = j->resource();
+                else
+                    q.with_sender = j->bare_str();
             } else if (var == "{urn:xmpp:fulltext:0}fulltext" || var == "withtext") {
                 q.text = v;
             } else if (var == "before-id") {
@@ -72,6 +76,10 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
                 if (!v.empty()) q.after_id = v;
             } else if (var == "ids") {
                 q.ids = vals;
+            } else if (var == "{urn:perch:search:0}any") {
+                q.any_word = v == "1" || v == "true";
+            } else if (var == "{urn:perch:search:0}case-sensitive") {
+                q.case_sensitive = v == "1" || v == "true";
             } else {
                 return QueryError{StanzaError::feature_not_implemented, "Unknown field " + var};
             }
@@ -87,12 +95,15 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
             if (q.max < 0) return QueryError{StanzaError::bad_request, "Bad RSM max"};
         }
         if (const xml::Element* after = set->child("after", ns::rsm)) {
-            if (after->text().empty()) return QueryError{StanzaError::bad_request, "Empty RSM after"};
+            if (after->text().empty())
+                return QueryError{StanzaError::bad_request, "Empty RSM after"};
             q.after_id = after->text();
         }
         if (const xml::Element* before = set->child("before", ns::rsm)) {
-            if (before->text().empty()) q.last_page = true;
-            else q.before_id = before->text();
+            if (before->text().empty())
+                q.last_page = true;
+            else
+                q.before_id = before->text();
         }
     }
     // The server caps a page; clients are told through RSM <count> and complete='false'.
@@ -101,8 +112,8 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
     return q;
 }
 
-Outgoing render_result(const store::Message& m, const std::string& room_bare,
-                       const std::string& to, const std::string& query_id) {
+Outgoing render_result(const store::Message& m, const std::string& room_bare, const std::string& to,
+                       const std::string& query_id, const std::string& archive) {
     auto inner = muc::render_message(m, room_bare, false);
     Outgoing o;
     std::string& s = o.head;
@@ -110,7 +121,7 @@ Outgoing render_result(const store::Message& m, const std::string& room_bare,
     s += "<message xmlns='jabber:client' to='";
     xml::escape_attr(s, to);
     s += "' from='";
-    xml::escape_attr(s, room_bare);
+    xml::escape_attr(s, archive.empty() ? room_bare : archive);
     s += "'><result xmlns='urn:xmpp:mam:2'";
     if (!query_id.empty()) {
         s += " queryid='";

@@ -25,8 +25,9 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
 // The form a client gets for <iq type='get'><query xmlns='urn:xmpp:mam:2'/></iq>.
 xml::Element query_form();
 // One result: the archived message, forwarded, addressed to the asking user.
-Outgoing render_result(const store::Message& m, const std::string& room_bare,
-                       const std::string& to, const std::string& query_id);
+// `archive` is the JID queried (the room, or the chat service for a search of all rooms).
+Outgoing render_result(const store::Message& m, const std::string& room_bare, const std::string& to,
+                       const std::string& query_id, const std::string& archive = {});
 // The final IQ result with <fin/> and the RSM summary.
 xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page);
 

@@ -4,6 +4,7 @@
 
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
+#include "xmpp/mam.hpp"
 #include "xmpp/muc_render.hpp"
 #include "xmpp/muc_room.hpp"
 #include "xmpp/namespaces.hpp"
@@ -215,7 +216,7 @@ void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr send
         id.set_attr("category", "conference");
         id.set_attr("type", "text");
         id.set_attr("name", "Chat rooms");
-        for (auto f : {ns::disco_info, ns::disco_items, ns::muc, ns::sid, ns::occupant_id})
+        for (auto f : {ns::disco_info, ns::disco_items, ns::muc, ns::sid, ns::occupant_id, ns::mam})
             query.add_child("feature", std::string(ns::disco_info)).set_attr("var", std::string(f));
         return sender->deliver(Outgoing::element(reply));
     }
@@ -236,7 +237,61 @@ void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr send
         return sender->deliver(Outgoing::element(reply));
     }
     if (q && q->is("ping", ns::ping)) return sender->deliver(Outgoing::element(make_iq_result(iq)));
+    if (q && q->is("query", ns::mam)) {
+        if (type == "get") {
+            auto r = make_iq_result(iq);
+            r.add_child("query", std::string(ns::mam)).add(mam::query_form());
+            return sender->deliver(Outgoing::element(r));
+        }
+        return search_all_rooms(iq, *q, std::move(sender), who);
+    }
     sender->deliver(Outgoing::element(make_error(iq, StanzaError::service_unavailable)));
+}
+
+void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& query,
+                                  SessionHandlePtr sender, const chat::Subject& who) {
+    auto parsed = mam::parse_query(query, config_.domain);
+    if (auto* err = std::get_if<mam::QueryError>(&parsed))
+        return sender->deliver(Outgoing::element(make_error(iq, err->condition, err->text)));
+    auto q = std::get<store::ArchiveQuery>(std::move(parsed));
+    // The rooms this user may search, and their addresses for the results.
+    auto addresses = std::make_shared<std::map<int64_t, std::string>>();
+    {
+        std::lock_guard lock(directory_mutex_);
+        for (const auto& [node, listing] : directory_) {
+            auto category = categories_.find(listing.meta.category_id);
+            if (category == categories_.end() ||
+                !chat::may(who, *category->second, listing.rules, chat::Action::search))
+                continue;
+            q.room_ids.push_back(listing.meta.id);
+            (*addresses)[listing.meta.id] = node + "@" + config_.domain;
+        }
+    }
+    if (q.room_ids.empty()) {
+        store::ArchivePage none;
+        none.complete = true;
+        return sender->deliver(Outgoing::element(mam::render_fin(iq, none)));
+    }
+    bool queued = workers_.submit([q = std::move(q), iq, sender, addresses,
+                                   service = config_.domain,
+                                   query_id = query.attr_or("queryid")](store::Store& s) {
+        try {
+            auto page = s.query_archive(q);
+            std::string to = iq.attr_or("from");
+            for (const auto& m : page.messages)
+                sender->deliver(
+                    mam::render_result(m, addresses->at(m.room_id), to, query_id, service));
+            sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+        } catch (const store::UnknownId& e) {
+            sender->deliver(
+                Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
+        } catch (const std::exception& e) {
+            spdlog::error("search across rooms failed: {}", e.what());
+            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+    });
+    if (!queued)
+        sender->deliver(Outgoing::element(make_error(iq, StanzaError::resource_constraint)));
 }
 
 }  // namespace perch::xmpp

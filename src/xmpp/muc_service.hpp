@@ -59,6 +59,9 @@ class MucService {
   private:
     friend struct RoomContext;
     Shard& shard_for(const std::string& node);
+    // "Search chat history": MAM on the service JID over every room the user may search.
+    void search_all_rooms(const xml::Element& iq, const xml::Element& query,
+                          SessionHandlePtr sender, const chat::Subject& who);
     void handle_service_iq(const xml::Element& iq, SessionHandlePtr sender,
                            const chat::Subject& who);
     std::shared_ptr<const chat::CategoryRules> category_rules(int64_t category_id) const;

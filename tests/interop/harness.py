@@ -176,7 +176,8 @@ async def mam_query(client, to, fields=None, rsm=None, query_id="q1", timeout=30
         body = inner.find("{jabber:client}body")
         results.append({"id": result.get("id"), "from": msg["from"].full,
                         "body": body.text if body is not None else None,
-                        "nick": inner.get("from", "").split("/", 1)[-1]})
+                        "nick": inner.get("from", "").split("/", 1)[-1],
+                        "room": inner.get("from", "").split("/", 1)[0]})
 
     name = f"mam-{query_id}-{id(results)}"
     client.register_handler(Callback(name, MatchXPath(f"{{jabber:client}}message/{{{MAM}}}result"), on_result))

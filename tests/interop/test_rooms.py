@@ -150,5 +150,34 @@ async def test_managers_are_owners_and_members_are_members(f):
     await bob.close()
 
 
+async def test_search_all_rooms_covers_exactly_the_rooms_one_may_read(f):
+    bob = await login(f, "bob")  # member of inner and vault
+    for node in ("town", "inner", "vault"):
+        room = f"{node}@{MUC}"
+        await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
+        bob.send_message(mto=room, mbody=f"the Zeppelin lands in {node}", mtype="groupchat")
+        await bob.next_groupchat()
+    results, fin = await mam_query(bob, MUC, fields={"{urn:xmpp:fulltext:0}fulltext": "zeppelin"},
+                                   rsm={"before": ""})
+    assert sorted(r["room"].split("@")[0] for r in results) == ["inner", "town", "vault"], results
+    assert all(r["from"] == MUC for r in results)
+    # Case-sensitive, and any-word.
+    results, _ = await mam_query(bob, MUC, fields={"{urn:xmpp:fulltext:0}fulltext": "zeppelin",
+                                                   "{urn:perch:search:0}case-sensitive": "1"})
+    assert results == []
+    results, _ = await mam_query(bob, MUC, fields={"{urn:xmpp:fulltext:0}fulltext": "Zeppelin vault",
+                                                   "{urn:perch:search:0}any": "1"})
+    assert len(results) == 3
+    await bob.close()
+    erin = await login(f, "erin")  # in the category, member of nothing
+    results, fin = await mam_query(erin, MUC, fields={"{urn:xmpp:fulltext:0}fulltext": "zeppelin"})
+    assert [r["room"].split("@")[0] for r in results] == ["town"], results
+    await erin.close()
+    mallory = await login(f, "mallory")  # denied in the category
+    results, fin = await mam_query(mallory, MUC, fields={"{urn:xmpp:fulltext:0}fulltext": "zeppelin"})
+    assert results == [] and fin.get("complete") == "true"
+    await mallory.close()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)

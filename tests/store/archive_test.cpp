@@ -117,6 +117,43 @@ TEST_F(ArchiveTest, UnknownIdIsReported) {
     EXPECT_THROW(s_->query_archive(q), UnknownId);
 }
 
+TEST_F(ArchiveTest, SearchAcrossRoomsNewestFirstPagesAndCounts) {
+    auto q = query();
+    q.room_ids = {room_, other_};
+    q.text = "café";
+    q.last_page = true;
+    auto p = s_->query_archive(q);
+    ASSERT_EQ(p.count, 2);
+    ASSERT_EQ(p.messages.size(), 2u);
+    EXPECT_EQ(p.messages[0].room_id, room_);   // oldest first within the page
+    EXPECT_EQ(p.messages[1].room_id, other_);  // posted last
+    q.room_ids = {other_};
+    EXPECT_EQ(s_->query_archive(q).count, 1);  // a room left out is not searched
+    q.room_ids = {room_, other_};
+    q.text.clear();
+    q.max = 100;
+    auto all = s_->query_archive(q);
+    EXPECT_EQ(all.count, 121);
+    EXPECT_FALSE(all.complete);
+    q.last_page = false;
+    q.before_id = all.messages.front().stanza_id;
+    EXPECT_EQ(s_->query_archive(q).messages.size(), 21u);
+}
+
+TEST_F(ArchiveTest, AnyWordAndCaseSensitiveSearch) {
+    auto q = query();
+    q.text = "barista pelican";
+    EXPECT_EQ(s_->query_archive(q).count, 0);  // all words by default
+    q.any_word = true;
+    EXPECT_EQ(s_->query_archive(q).count, 1);
+    q.any_word = false;
+    q.text = "barista";
+    q.case_sensitive = true;
+    EXPECT_EQ(s_->query_archive(q).count, 0);  // it was written "Barista"
+    q.text = "Barista";
+    EXPECT_EQ(s_->query_archive(q).count, 1);
+}
+
 TEST(SearchQuery, ParsesWordsAndPhrases) {
     auto t = parse_search(R"(alpha "beta gamma" delta "solo")");
     ASSERT_EQ(t.size(), 4u);
