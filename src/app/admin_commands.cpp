@@ -229,7 +229,8 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
             if (!cat) throw std::runtime_error("no category named " + name);
             c.store->set_category_principal(cat->id, *store::parse_category_list(list),
                                             principal_or_throw(who), grant);
-            std::cout << (grant ? "added " : "removed ") << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
+            std::cout << (grant ? "added " : "removed ")
+                      << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
                       << list << " of " << name
                       << " (running servers apply it when they restart)\n";
         }));
@@ -318,11 +319,27 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
             if (!r) throw std::runtime_error("no room " + node);
             c.store->set_room_principal(r->id, *store::parse_room_list(list),
                                         principal_or_throw(who), grant);
-            std::cout << (grant ? "added " : "removed ") << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
+            std::cout << (grant ? "added " : "removed ")
+                      << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
                       << list << "s of " << node
                       << " (running servers apply it when they restart)\n";
         }));
     }
+    auto* clear = room->add_subcommand("clear", "Delete a room's messages older than a date");
+    static std::string before;
+    clear->add_option("node", node)->required();
+    clear->add_option("--before", before, "XEP-0082 time, e.g. 2026-01-01T00:00:00Z")->required();
+    clear->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto r = c.store->find_room(node);
+        if (!r) throw std::runtime_error("no room " + node);
+        auto t = util::parse_timestamp(before);
+        if (!t)
+            throw std::runtime_error("'" + before + "' is not a time like 2026-01-01T00:00:00Z");
+        std::cout << "deleted " << c.store->clear_history(r->id, *t) << " messages of " << node
+                  << " older than " << before << " (a running server still shows those it holds in "
+                  << "memory until it restarts)\n";
+    }));
     auto* list = room->add_subcommand("list", "List rooms");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);

@@ -78,6 +78,15 @@ void Room::seed_history(std::vector<store::Message> messages) {
     for (auto& m : messages) remember(std::move(m));
 }
 
+void Room::replace_cached(const store::Message& m) {
+    for (auto& cached : recent_)
+        if (cached.seq == m.seq) cached = m;
+}
+
+void Room::forget_before(int64_t before_us) {
+    std::erase_if(recent_, [&](const store::Message& m) { return m.ts_us < before_us; });
+}
+
 bool Room::cache_covers(const HistoryRequest& req, int default_max) const {
     int wanted = req.max_stanzas.value_or(default_max);
     if (wanted <= 0) return true;
@@ -96,8 +105,7 @@ std::vector<const store::Message*> Room::select_history(
     int64_t chars = 0;
     // Walk back from the newest; stop at the first limit reached.
     for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
-        const store::Message* m = *it;
-        if (m->removed) continue;
+        const store::Message* m = *it;  // a removed message shows its removal notice
         if (req.since_us && m->ts_us < *req.since_us) break;
         if (int(out.size()) >= max) break;
         if (req.max_chars) {

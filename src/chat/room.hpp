@@ -73,6 +73,10 @@ class Room {
     // History cache.
     void remember(store::Message m);
     void seed_history(std::vector<store::Message> newest_oldest_first);
+    // A message changed in the store (moderated): the cached copy follows, if there is one.
+    void replace_cached(const store::Message& m);
+    // Forgets cached messages older than `before_us` (history cleared).
+    void forget_before(int64_t before_us);
     const std::deque<store::Message>& recent() const { return recent_; }
     size_t history_cache() const { return history_cache_; }
     // True when the cache alone can answer `req`, with `default_max` for an absent maxstanzas.

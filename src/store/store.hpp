@@ -41,6 +41,13 @@ class Store {
     // The newest `limit` messages of a room with ts >= since_us, oldest first.
     virtual std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) = 0;
     virtual int64_t count_messages(int64_t room_id) = 0;
+    // Moderation: the message's text becomes `notice` and `payload` (a tombstone), marked
+    // removed; nothing of the original stays in the content database. nullopt if no such message.
+    virtual std::optional<Message> remove_message(int64_t room_id, std::string_view stanza_id,
+                                                  const std::string& notice,
+                                                  const std::string& payload) = 0;
+    // Deletes a room's messages older than `before_us`; returns how many.
+    virtual int64_t clear_history(int64_t room_id, int64_t before_us) = 0;
     // One page of a room's archive; throws UnknownId for an id not in the room.
     virtual ArchivePage query_archive(const ArchiveQuery& query) = 0;
 

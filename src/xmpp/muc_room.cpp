@@ -455,6 +455,15 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         return reply(sender, r);
     }
     if (q->is("query", ns::mam)) return on_mam(iq, *q, from, std::move(sender));
+    if (type == "set" && q->is("apply-to", ns::fasten)) {  // XEP-0425 version 0.2
+        if (const xml::Element* m = q->child("moderate", ns::moderate0);
+            m && m->child("retract", ns::retract0))
+            return on_moderate(iq, q->attr_or("id"), m->child_text("reason", ns::moderate0),
+                               std::move(sender));
+    }
+    if (type == "set" && q->is("moderate", ns::moderate1) && q->child("retract", ns::retract1))
+        return on_moderate(iq, q->attr_or("id"), q->child_text("reason", ns::moderate1),
+                           std::move(sender));
     if (q->is("query", ns::muc_owner)) {
         if (!may(chat::Action::configure))
             return reply(sender, make_error(iq, StanzaError::forbidden,
@@ -468,6 +477,70 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         return reply(sender, r);
     }
     reply(sender, make_error(iq, StanzaError::service_unavailable));
+}
+
+void RoomContext::on_moderate(const xml::Element& iq, const std::string& stanza_id,
+                              const std::string& reason, SessionHandlePtr sender) {
+    if (!may(chat::Action::configure))
+        return reply(sender,
+                     make_error(iq, StanzaError::forbidden, "Only managers remove messages"));
+    if (stanza_id.empty()) return reply(sender, make_error(iq, StanzaError::bad_request));
+    const chat::Occupant* me = room.by_jid(iq.attr_or("from"));
+    std::string by = me ? nick_jid(me->nick) : room_bare();
+    std::string notice =
+        "This message was removed by a moderator" + (reason.empty() ? "" : ": " + reason);
+    // The archive keeps a tombstone (XEP-0425 section 6) in place of the text.
+    xml::Element tombstone("moderated", std::string(ns::moderate0));
+    tombstone.set_attr("by", by);
+    tombstone.add_child("retracted", std::string(ns::retract0))
+        .set_attr("stamp", util::format_timestamp(util::now_us()));
+    if (!reason.empty()) tombstone.add_child("reason", std::string(ns::moderate0)).add_text(reason);
+    std::string payload;
+    xml::serialize(payload, tombstone, ns::client);
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    int64_t room_id = room.meta().id;
+    bool queued = service.workers_.submit([=](store::Store& s) {
+        std::optional<store::Message> changed;
+        try {
+            changed = s.remove_message(room_id, stanza_id, notice, payload);
+        } catch (const std::exception& e) {
+            spdlog::error("removing {} from {} failed: {}", stanza_id, node, e.what());
+            return sender->deliver(
+                Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+        sh->executor->post([=] {
+            if (!changed)
+                return sender->deliver(
+                    Outgoing::element(make_error(iq, StanzaError::item_not_found)));
+            auto it = sh->rooms.find(node);
+            if (it == sh->rooms.end() || !it->second.room) return;
+            RoomContext ctx{*svc, *sh, *it->second.room};
+            ctx.room.replace_cached(*changed);
+            spdlog::info("message {} in {} removed by {}", stanza_id, node, by);
+            // Tell every occupant, in both versions of the protocol that clients speak.
+            xml::Element m("message", std::string(ns::client));
+            m.set_attr("from", ctx.room_bare());
+            m.set_attr("type", "groupchat");
+            m.set_attr("id", util::random_id());
+            auto& apply = m.add_child("apply-to", std::string(ns::fasten));
+            apply.set_attr("id", stanza_id);
+            auto& old_form = apply.add_child("moderated", std::string(ns::moderate0));
+            old_form.set_attr("by", by);
+            old_form.add_child("retract", std::string(ns::retract0));
+            if (!reason.empty())
+                old_form.add_child("reason", std::string(ns::moderate0)).add_text(reason);
+            auto& retract = m.add_child("retract", std::string(ns::retract1));
+            retract.set_attr("id", stanza_id);
+            retract.add_child("moderated", std::string(ns::moderate1)).set_attr("by", by);
+            if (!reason.empty())
+                retract.add_child("reason", std::string(ns::retract1)).add_text(reason);
+            ctx.broadcast(PreparedStanza::from(m));
+            sender->deliver(Outgoing::element(make_iq_result(iq)));
+        });
+    });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
 }
 
 void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, const Jid& from,
@@ -527,9 +600,10 @@ xml::Element RoomContext::disco_info(const xml::Element& iq) const {
     id.set_attr("type", "text");
     id.set_attr("name", meta.name);
     std::vector<std::string> features{
-        std::string(ns::disco_info),  std::string(ns::muc), "muc_persistent",
-        "muc_nonanonymous",           "muc_unsecured",      std::string(ns::sid),
-        std::string(ns::occupant_id), std::string(ns::mam), std::string(ns::mam_extended)};
+        std::string(ns::disco_info),  std::string(ns::muc),      "muc_persistent",
+        "muc_nonanonymous",           "muc_unsecured",           std::string(ns::sid),
+        std::string(ns::occupant_id), std::string(ns::mam),      std::string(ns::mam_extended),
+        std::string(ns::moderate0),   std::string(ns::moderate1)};
     features.push_back(meta.privacy == store::Privacy::secret ? "muc_hidden" : "muc_public");
     features.push_back(meta.privacy == store::Privacy::open ? "muc_open" : "muc_membersonly");
     features.push_back(meta.type == store::RoomType::auditorium ? "muc_moderated"

@@ -61,6 +61,9 @@ struct MucService::RoomContext {
     void broadcast(const std::shared_ptr<const PreparedStanza>& p);
 
     void on_iq(const xml::Element& iq, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    // XEP-0425: a manager (or administrator) removes a message for everybody.
+    void on_moderate(const xml::Element& iq, const std::string& stanza_id,
+                     const std::string& reason, SessionHandlePtr sender);
     void on_mam(const xml::Element& iq, const xml::Element& query, const Jid& from,
                 SessionHandlePtr sender);
     xml::Element disco_info(const xml::Element& iq) const;

@@ -30,5 +30,10 @@ inline constexpr std::string_view mam_extended = "urn:xmpp:mam:2#extended";
 inline constexpr std::string_view rsm = "http://jabber.org/protocol/rsm";
 inline constexpr std::string_view forward = "urn:xmpp:forward:0";
 inline constexpr std::string_view fulltext = "urn:xmpp:fulltext:0";
+inline constexpr std::string_view fasten = "urn:xmpp:fasten:0";
+inline constexpr std::string_view moderate0 = "urn:xmpp:message-moderate:0";
+inline constexpr std::string_view retract0 = "urn:xmpp:message-retract:0";
+inline constexpr std::string_view moderate1 = "urn:xmpp:message-moderate:1";
+inline constexpr std::string_view retract1 = "urn:xmpp:message-retract:1";
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

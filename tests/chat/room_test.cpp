@@ -94,13 +94,16 @@ TEST(Room, SinceAndMaxCharsLimit) {
     EXPECT_EQ(seqs(Room::select_history(cached(r), chars, 20)), (std::vector<int64_t>{9, 10}));
 }
 
-TEST(Room, RemovedMessagesAreNotReplayed) {
+TEST(Room, ModeratedMessagesStayInHistoryWithTheirNotice) {
     Room r = room_with(3, 50);
-    std::vector<store::Message> copy(r.recent().begin(), r.recent().end());
-    copy[1].removed = true;
-    std::vector<const store::Message*> ptrs;
-    for (auto& m : copy) ptrs.push_back(&m);
-    EXPECT_EQ(seqs(Room::select_history(ptrs, {}, 20)), (std::vector<int64_t>{1, 3}));
+    store::Message m = r.recent()[1];
+    m.removed = true;
+    m.body = "removed";
+    r.replace_cached(m);
+    EXPECT_EQ(seqs(Room::select_history(cached(r), {}, 20)), (std::vector<int64_t>{1, 2, 3}));
+    EXPECT_EQ(r.recent()[1].body, "removed");
+    r.forget_before(3000);
+    EXPECT_EQ(seqs(Room::select_history(cached(r), {}, 20)), (std::vector<int64_t>{3}));
 }
 
 TEST(Room, CacheCoversOnlyWhatItHolds) {

@@ -117,6 +117,11 @@ class Client(slixmpp.ClientXMPP):
             self.register_plugin(p)
         self.groupchat = asyncio.Queue()
         self.private = asyncio.Queue()
+        self.every_message = asyncio.Queue()  # all message stanzas, bodies or not
+        from slixmpp.xmlstream.handler import Callback
+        from slixmpp.xmlstream.matcher import MatchXPath
+        self.register_handler(Callback("every message", MatchXPath("{jabber:client}message"),
+                                       self.every_message.put_nowait))
         self.add_event_handler("groupchat_message", self.groupchat.put_nowait)
         self.add_event_handler("message", self._on_message)
         self.auth_failed = asyncio.Event()
@@ -133,6 +138,13 @@ class Client(slixmpp.ClientXMPP):
         self.connect(("127.0.0.1", port), use_ssl=use_ssl, force_starttls=not use_ssl)
         await started
         return self
+
+    async def next_message_with(self, path, timeout=10):
+        """The next message stanza holding the element at ElementTree `path`."""
+        while True:
+            msg = await asyncio.wait_for(self.every_message.get(), timeout)
+            if msg.xml.find(path) is not None:
+                return msg
 
     @property
     def secure(self):

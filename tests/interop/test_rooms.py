@@ -30,6 +30,8 @@ def setup():
     s.cli("room", "add", "keynote", "--category", "Projects", "--type", "auditorium")
     s.cli("room", "grant", "keynote", "presenter", "user:carol")
     s.cli("room", "add", "boardroom", "--category", "Board")
+    s.cli("room", "add", "forum", "--category", "Projects")
+    s.cli("room", "grant", "forum", "manager", "user:alice")
     s.cli("policy", "user:olga", "off")
     s.start()
     return types.SimpleNamespace(server=s)
@@ -177,6 +179,49 @@ async def test_search_all_rooms_covers_exactly_the_rooms_one_may_read(f):
     results, fin = await mam_query(mallory, MUC, fields={"{urn:xmpp:fulltext:0}fulltext": "zeppelin"})
     assert results == [] and fin.get("complete") == "true"
     await mallory.close()
+
+
+async def moderate(client, room, stanza_id, reason):
+    from slixmpp.xmlstream import ET
+    iq = client.make_iq_set(ito=room)
+    apply = ET.SubElement(iq.xml, "{urn:xmpp:fasten:0}apply-to", {"id": stanza_id})
+    mod = ET.SubElement(apply, "{urn:xmpp:message-moderate:0}moderate")
+    ET.SubElement(mod, "{urn:xmpp:message-retract:0}retract")
+    ET.SubElement(mod, "{urn:xmpp:message-moderate:0}reason").text = reason
+    return await iq.send(timeout=10)
+
+
+async def test_a_manager_removes_a_message_and_history_shows_the_notice(f):
+    room = f"forum@{MUC}"
+    bob, erin, alice = await login(f, "bob"), await login(f, "erin"), await login(f, "alice")
+    for c, nick in ((bob, "bob"), (erin, "erin"), (alice, "alice")):
+        await c["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=10)
+    bob.send_message(mto=room, mbody="something regrettable", mtype="groupchat")
+    posted = await erin.next_groupchat()
+    await alice.next_groupchat()
+    sid = posted["stanza_id"]["id"]
+    try:
+        await moderate(erin, room, sid, "not yours to remove")
+        raise AssertionError("a non-manager removed a message")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "forbidden"
+    await moderate(alice, room, sid, "off topic")
+    retraction = await erin.next_message_with("{urn:xmpp:fasten:0}apply-to")
+    assert retraction.xml.find("{urn:xmpp:message-retract:1}retract").get("id") == sid
+    applied = retraction.xml.find("{urn:xmpp:fasten:0}apply-to")
+    assert applied is not None and applied.get("id") == sid
+    assert applied.find("{urn:xmpp:message-moderate:0}moderated").get("by") == f"{room}/alice"
+    results, _ = await mam_query(erin, room)
+    assert [r["body"] for r in results] == ["This message was removed by a moderator: off topic"], results
+    carol = await login(f, "carol")
+    _, _, _, history = await carol["xep_0045"].join_muc_wait(room, "carol", timeout=10)
+    assert [m["body"] for m in history] == ["This message was removed by a moderator: off topic"]
+    for c in (bob, erin, alice, carol):
+        await c.close()
+    try:
+        await moderate(alice, room, "no-such-id", "x")
+    except Exception:
+        pass
 
 
 if __name__ == "__main__":

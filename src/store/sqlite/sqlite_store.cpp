@@ -369,6 +369,35 @@ class SqliteStore final : public Store {
         return n;
     }
 
+    std::optional<Message> remove_message(int64_t room_id, std::string_view stanza_id,
+                                          const std::string& notice,
+                                          const std::string& payload) override {
+        db_.prepare(
+               "UPDATE messages SET removed = 1, body = ?, payload = ? WHERE room_id = ? AND "
+               "stanza_id = ?")
+            .bind(0, notice)
+            .bind(1, payload)
+            .bind(2, room_id)
+            .bind(3, stanza_id)
+            .run();
+        if (sqlite3_changes(db_.handle()) == 0) return std::nullopt;
+        auto& st = db_.prepare(std::string("SELECT ") + kMessageColumns +
+                               " FROM messages WHERE room_id = ? AND stanza_id = ?");
+        st.bind(0, room_id).bind(1, stanza_id);
+        std::optional<Message> m;
+        if (st.step()) m = read_message(st);
+        st.reset();
+        return m;
+    }
+
+    int64_t clear_history(int64_t room_id, int64_t before_us) override {
+        db_.prepare("DELETE FROM messages WHERE room_id = ? AND ts_us < ?")
+            .bind(0, room_id)
+            .bind(1, before_us)
+            .run();
+        return sqlite3_changes(db_.handle());
+    }
+
     ArchivePage query_archive(const ArchiveQuery& q) override {
         // Filters shared by the page, the count and the index: built once, bound in order.
         // Pages follow the global insertion order (`id`), which within one room is the order
