@@ -98,6 +98,8 @@ Config load_config(const std::string& path) {
     r.get("muc", "max_history", c.muc.max_history);
     r.get("muc", "history_cache", c.muc.history_cache);
     r.get("muc", "participant_update_limit", c.muc.participant_update_limit);
+    r.get("muc", "max_message_chars", c.muc.max_message_chars);
+    r.get("muc", "max_story_chars", c.muc.max_story_chars);
     r.get("muc", "allow_user_rooms", c.muc.allow_user_rooms);
     r.get("muc", "default_category", c.muc.default_category);
     r.get("muc", "shards", c.muc.shards);
@@ -117,6 +119,8 @@ Config load_config(const std::string& path) {
     check_range("muc.max_history", c.muc.max_history, 0, 10000);
     check_range("muc.history_cache", c.muc.history_cache, 0, 10000);
     check_range("muc.participant_update_limit", c.muc.participant_update_limit, 0, 1'000'000);
+    check_range("muc.max_message_chars", c.muc.max_message_chars, 1, 1'000'000);
+    check_range("muc.max_story_chars", c.muc.max_story_chars, 1, 1'000'000);
     check_range("io_threads", c.io_threads, 0, 256);
     if (c.domain.empty()) throw std::runtime_error("domain must not be empty");
     return c;

@@ -29,6 +29,8 @@ struct Config {
         int max_history = 500;
         int history_cache = 50;
         int participant_update_limit = 75;
+        int max_message_chars = 8000;
+        int max_story_chars = 64000;
         bool allow_user_rooms = true;
         std::string default_category = "General";
         int shards = 0;  // 0: four per I/O thread

@@ -57,6 +57,8 @@ int serve(Config config) {
     muc_config.max_history = config.muc.max_history;
     muc_config.history_cache = size_t(config.muc.history_cache);
     muc_config.participant_update_limit = size_t(config.muc.participant_update_limit);
+    muc_config.max_message_chars = size_t(config.muc.max_message_chars);
+    muc_config.max_story_chars = size_t(config.muc.max_story_chars);
     muc_config.allow_user_rooms = config.muc.allow_user_rooms;
     muc_config.default_category = config.muc.default_category;
     muc_config.occupant_id_secret = config.secret;

@@ -97,6 +97,7 @@ bool chat_enabled(const store::PolicySettings& policy) {
 CategoryRules category_rules(const store::Category& category,
                              const std::vector<std::pair<store::CategoryList, Principal>>& lists) {
     CategoryRules c;
+    c.name = category.name;
     c.invitations = category.invitations;
     c.file_upload = category.file_upload;
     c.chat_history = category.chat_history;

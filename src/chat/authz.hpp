@@ -20,6 +20,7 @@ struct Subject {
 };
 
 struct CategoryRules {
+    std::string name;
     std::vector<Principal> allowed;   // may find and join rooms of the category
     std::vector<Principal> denied;    // never, whatever else says so (deny wins)
     std::vector<Principal> creators;  // may create rooms in the category

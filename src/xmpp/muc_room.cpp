@@ -355,9 +355,44 @@ void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to
     post(stanza, *o, std::move(sender));
 }
 
+namespace {
+size_t utf8_chars(std::string_view s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+}  // namespace
+
 void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
                        SessionHandlePtr sender) {
+    // The kind of message: <kind xmlns='urn:perch:kind:0' value='alert|story'>, kept with it.
+    store::MessageKind kind = store::MessageKind::normal;
+    if (const xml::Element* k = stanza.child("kind", ns::kind)) {
+        std::string value = k->attr_or("value");
+        if (value == "alert")
+            kind = store::MessageKind::alert;
+        else if (value == "story")
+            kind = store::MessageKind::story;
+        else if (value != "normal")
+            return reply(sender, make_error(stanza, StanzaError::bad_request,
+                                            "Unknown message kind " + value));
+        if (kind == store::MessageKind::story && k->child_text("title", ns::kind).empty())
+            return reply(sender,
+                         make_error(stanza, StanzaError::bad_request, "A story needs a title"));
+    }
+    size_t limit = kind == store::MessageKind::story ? service.config_.max_story_chars
+                                                     : service.config_.max_message_chars;
+    if (utf8_chars(stanza.child_text("body", ns::client)) > limit) {
+        spdlog::info("message from {} to {} refused: over {} characters", o.full_jid,
+                     room.meta().node, limit);
+        return reply(
+            sender,
+            make_error(stanza, StanzaError::not_acceptable,
+                       std::string(kind == store::MessageKind::story ? "Stories" : "Messages") +
+                           " are limited to " + std::to_string(limit) + " characters"));
+    }
     store::NewMessage m;
+    m.kind = kind;
     m.room_id = room.meta().id;
     m.stanza_id = util::random_id();
     m.origin_id = stanza.attr_or("id");
@@ -617,6 +652,11 @@ xml::Element RoomContext::disco_info(const xml::Element& iq) const {
     add_field(form, "muc#roominfo_subject", meta.subject, {}, "Subject");
     add_field(form, "muc#roominfo_occupants", std::to_string(room.occupant_count()), {},
               "Occupants");
+    add_field(form, "{urn:perch:room:0}category", room.category().name, {}, "Category");
+    add_field(form, "{urn:perch:limits:0}message-max-chars",
+              std::to_string(service.config_.max_message_chars), {}, "Longest message");
+    add_field(form, "{urn:perch:limits:0}story-max-chars",
+              std::to_string(service.config_.max_story_chars), {}, "Longest story");
     return r;
 }
 

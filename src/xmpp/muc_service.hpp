@@ -27,6 +27,9 @@ struct MucConfig {
     // occupant list sent to each joiner): a room of 16,000 stays fast. The list stays
     // available through disco#items on the room.
     size_t participant_update_limit = 75;
+    // Longest message and story bodies, in characters; advertised in each room's disco#info.
+    size_t max_message_chars = 8000;
+    size_t max_story_chars = 64000;
     std::string default_category = "General";  // where rooms created by clients go
     std::string occupant_id_secret;            // keys XEP-0421 occupant ids
 };

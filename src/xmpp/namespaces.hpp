@@ -35,5 +35,7 @@ inline constexpr std::string_view moderate0 = "urn:xmpp:message-moderate:0";
 inline constexpr std::string_view retract0 = "urn:xmpp:message-retract:0";
 inline constexpr std::string_view moderate1 = "urn:xmpp:message-moderate:1";
 inline constexpr std::string_view retract1 = "urn:xmpp:message-retract:1";
+inline constexpr std::string_view kind = "urn:perch:kind:0";      // alert / story
+inline constexpr std::string_view limits = "urn:perch:limits:0";  // size limits in disco
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

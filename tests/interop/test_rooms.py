@@ -13,7 +13,7 @@ USERS = ("alice", "bob", "carol", "dave", "erin", "mallory", "olga")
 
 
 def setup():
-    s = Server(sys.argv[1])
+    s = Server(sys.argv[1], extra_config="[muc]\nmax_message_chars = 100\nmax_story_chars = 300")
     for u in USERS:
         s.add_user(u, f"{u}-pw")
     s.cli("group", "add", "engineering")
@@ -222,6 +222,46 @@ async def test_a_manager_removes_a_message_and_history_shows_the_notice(f):
         await moderate(alice, room, "no-such-id", "x")
     except Exception:
         pass
+
+
+async def test_alerts_stories_and_size_limits(f):
+    from slixmpp.xmlstream import ET
+    room = f"town@{MUC}"
+    bob, erin = await login(f, "bob"), await login(f, "erin")
+    await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
+    await erin["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=10)
+    info = await erin["xep_0030"].get_info(jid=room)
+    form = info.xml.find(".//{jabber:x:data}x")
+    fields = {f.get("var"): f.findtext("{jabber:x:data}value") for f in form.findall("{jabber:x:data}field")}
+    assert fields["{urn:perch:limits:0}message-max-chars"] == "100", fields
+    assert fields["{urn:perch:limits:0}story-max-chars"] == "300"
+    assert fields["{urn:perch:room:0}category"] == "Projects"
+    errors = asyncio.Queue()
+    bob.add_event_handler("message_error", errors.put_nowait)
+
+    def post(body, kind=None, title=None):
+        msg = bob.make_message(mto=room, mbody=body, mtype="groupchat")
+        if kind:
+            k = ET.SubElement(msg.xml, "{urn:perch:kind:0}kind", {"value": kind})
+            if title:
+                ET.SubElement(k, "{urn:perch:kind:0}title").text = title
+        msg.send()
+
+    post("x" * 101)
+    assert (await asyncio.wait_for(errors.get(), 10))["error"]["condition"] == "not-acceptable"
+    post("a story without a title", "story")
+    assert (await asyncio.wait_for(errors.get(), 10))["error"]["condition"] == "bad-request"
+    post("y" * 250, "story", "The long read")  # over the message limit, within the story limit
+    got = await erin.next_groupchat()
+    kind = got.xml.find("{urn:perch:kind:0}kind")
+    assert kind.get("value") == "story" and kind.find("{urn:perch:kind:0}title").text == "The long read"
+    post("the building is on fire", "alert")
+    got = await erin.next_groupchat()
+    assert got.xml.find("{urn:perch:kind:0}kind").get("value") == "alert"
+    results, _ = await mam_query(erin, room, rsm={"max": "2", "before": ""})
+    assert [r["body"] for r in results] == ["y" * 250, "the building is on fire"]
+    await bob.close()
+    await erin.close()
 
 
 if __name__ == "__main__":
