@@ -53,6 +53,7 @@ int serve(Config config) {
     xmpp::Router router;
     xmpp::MucConfig muc_config;
     muc_config.domain = config.muc_domain();
+    muc_config.user_domain = config.domain;
     muc_config.default_history = config.muc.default_history;
     muc_config.max_history = config.muc.max_history;
     muc_config.history_cache = size_t(config.muc.history_cache);

@@ -490,6 +490,7 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         return reply(sender, r);
     }
     if (q->is("query", ns::mam)) return on_mam(iq, *q, from, std::move(sender));
+    if (q->is("query", ns::muc_admin)) return on_admin(iq, *q, std::move(sender));
     if (type == "set" && q->is("apply-to", ns::fasten)) {  // XEP-0425 version 0.2
         if (const xml::Element* m = q->child("moderate", ns::moderate0);
             m && m->child("retract", ns::retract0))
@@ -512,6 +513,105 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         return reply(sender, r);
     }
     reply(sender, make_error(iq, StanzaError::service_unavailable));
+}
+
+void RoomContext::on_admin(const xml::Element& iq, const xml::Element& query,
+                           SessionHandlePtr sender) {
+    if (!may(chat::Action::configure))
+        return reply(sender,
+                     make_error(iq, StanzaError::forbidden, "Only managers edit the member lists"));
+    // Our lists seen as XEP-0045 affiliations: managers are owners, members and presenters
+    // are members.
+    const std::string& user_domain = service.config_.user_domain;
+    auto& rules = room.rules();
+    if (iq.attr_or("type") == "get") {
+        const xml::Element* item = query.child("item", ns::muc_admin);
+        std::string wanted = item ? item->attr_or("affiliation") : "";
+        std::string role = item ? item->attr_or("role") : "";
+        auto r = make_iq_result(iq);
+        auto& q = r.add_child("query", std::string(ns::muc_admin));
+        auto list = [&](const std::vector<store::Principal>& people, const char* affiliation) {
+            for (const auto& p : people) {
+                if (p.kind != store::Principal::Kind::user) continue;  // groups have no JID
+                auto& i = q.add_child("item", std::string(ns::muc_admin));
+                i.set_attr("affiliation", affiliation);
+                i.set_attr("jid", p.name + "@" + user_domain);
+            }
+        };
+        if (wanted == "owner")
+            list(rules.managers, "owner");
+        else if (wanted == "member")
+            list(rules.members, "member"), list(rules.presenters, "member");
+        else if (role == "participant" && rules.type == store::RoomType::auditorium)
+            list(rules.presenters, "member");
+        else if (wanted != "admin" && wanted != "outcast" && role.empty())
+            return reply(sender,
+                         make_error(iq, StanzaError::bad_request, "Ask for one affiliation list"));
+        return reply(sender, r);
+    }
+    // set: each item moves one user between our lists.
+    std::vector<std::pair<std::optional<store::RoomList>, std::string>> changes;  // nullopt: none
+    for (const auto& item : query.children()) {
+        if (!item.is("item", ns::muc_admin)) continue;
+        std::string affiliation = item.attr_or("affiliation");
+        std::string role = item.attr_or("role");
+        std::string user;
+        if (auto j = Jid::parse(item.attr_or("jid"));
+            j && j->domain() == user_domain && !j->local().empty())
+            user = j->local();
+        else if (const chat::Occupant* o = room.by_nick(item.attr_or("nick")))
+            user = Jid::parse(o->bare_jid)->local();
+        if (user.empty())
+            return reply(sender, make_error(iq, StanzaError::item_not_found, "No such user here"));
+        if (affiliation == "owner" || affiliation == "admin")
+            changes.emplace_back(store::RoomList::manager, user);
+        else if (affiliation == "member")
+            changes.emplace_back(store::RoomList::member, user);
+        else if (affiliation == "none")
+            changes.emplace_back(std::nullopt, user);
+        else if (role == "participant")
+            changes.emplace_back(store::RoomList::presenter, user);
+        else if (role == "visitor")
+            changes.emplace_back(std::nullopt, user + "\npresenter");
+        else
+            return reply(sender, make_error(iq, StanzaError::not_allowed,
+                                            "Banning is done with the category's denied list"));
+    }
+    int64_t room_id = room.meta().id;
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    bool queued = service.workers_.submit([=](store::Store& s) {
+        try {
+            for (const auto& [list, who_] : changes) {
+                auto nl = who_.find('\n');
+                std::string user = who_.substr(0, nl);
+                auto p = store::Principal::user(user);
+                if (nl != std::string::npos) {
+                    s.set_room_principal(room_id, store::RoomList::presenter, p, false);
+                    continue;
+                }
+                for (auto l : {store::RoomList::member, store::RoomList::manager})
+                    if (!list || *list != l) s.set_room_principal(room_id, l, p, false);
+                if (list) s.set_room_principal(room_id, *list, p, true);
+            }
+            auto meta = s.find_room(node);
+            auto rules = chat::room_rules(*meta, s.room_principals(room_id));
+            sh->executor->post([=] {
+                auto it = sh->rooms.find(node);
+                if (it != sh->rooms.end() && it->second.room) {
+                    auto category = svc->category_rules(it->second.room->meta().category_id);
+                    it->second.room->set_rules(rules, category);
+                }
+                svc->directory_put(*meta, rules);
+                sender->deliver(Outgoing::element(make_iq_result(iq)));
+            });
+        } catch (const std::exception& e) {
+            spdlog::error("member list change in {} failed: {}", node, e.what());
+            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+    });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
 }
 
 void RoomContext::on_moderate(const xml::Element& iq, const std::string& stanza_id,

@@ -61,6 +61,8 @@ struct MucService::RoomContext {
     void broadcast(const std::shared_ptr<const PreparedStanza>& p);
 
     void on_iq(const xml::Element& iq, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    // XEP-0045 10.5-10.8: member lists as affiliation lists (managers are owners).
+    void on_admin(const xml::Element& iq, const xml::Element& query, SessionHandlePtr sender);
     // XEP-0425: a manager (or administrator) removes a message for everybody.
     void on_moderate(const xml::Element& iq, const std::string& stanza_id,
                      const std::string& reason, SessionHandlePtr sender);

@@ -19,6 +19,7 @@ namespace perch::xmpp {
 
 struct MucConfig {
     std::string domain;            // e.g. chat.example.org
+    std::string user_domain;       // e.g. example.org, where the users are
     int default_history = 20;      // messages sent on join when the client does not say
     int max_history = 500;         // the most a client may ask for on join
     size_t history_cache = 50;     // newest messages kept in memory per active room

@@ -9,7 +9,7 @@ import types
 
 from harness import MUC, IqError, PresenceError, Server, connect, mam_query, run
 
-USERS = ("alice", "bob", "carol", "dave", "erin", "mallory", "olga")
+USERS = ("alice", "bob", "carol", "dave", "erin", "mallory", "olga", "root")
 
 
 def setup():
@@ -33,6 +33,7 @@ def setup():
     s.cli("room", "add", "forum", "--category", "Projects")
     s.cli("room", "grant", "forum", "manager", "user:alice")
     s.cli("policy", "user:olga", "off")
+    s.cli("user", "admin", "root", "on")
     s.start()
     return types.SimpleNamespace(server=s)
 
@@ -261,6 +262,44 @@ async def test_alerts_stories_and_size_limits(f):
     results, _ = await mam_query(erin, room, rsm={"max": "2", "before": ""})
     assert [r["body"] for r in results] == ["y" * 250, "the building is on fire"]
     await bob.close()
+    await erin.close()
+
+
+async def admin_iq(client, room, items=None, affiliation=None):
+    from slixmpp.xmlstream import ET
+    iq = client.make_iq_set(ito=room) if items else client.make_iq_get(ito=room)
+    q = ET.SubElement(iq.xml, "{http://jabber.org/protocol/muc#admin}query")
+    for attrs in items or [{"affiliation": affiliation}]:
+        ET.SubElement(q, "{http://jabber.org/protocol/muc#admin}item", attrs)
+    reply = await iq.send(timeout=10)
+    return [(i.get("jid"), i.get("affiliation")) for i in reply.xml.iter("{http://jabber.org/protocol/muc#admin}item")]
+
+
+async def test_managers_edit_members_through_affiliation_lists(f):
+    room = f"inner@{MUC}"
+    bob = await login(f, "bob")  # a member, not a manager
+    try:
+        await admin_iq(bob, room, affiliation="member")
+        raise AssertionError("a member edited the lists")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "forbidden"
+    await bob.close()
+    root = await login(f, "root")  # an administrator
+    members = await admin_iq(root, room, affiliation="member")
+    assert ("bob@localhost", "member") in members, members
+    await admin_iq(root, room, items=[{"jid": "erin@localhost", "affiliation": "member"},
+                                      {"jid": "carol@localhost", "affiliation": "owner"}])
+    assert ("erin@localhost", "member") in await admin_iq(root, room, affiliation="member")
+    assert ("carol@localhost", "owner") in await admin_iq(root, room, affiliation="owner")
+    await root.close()
+    erin = await login(f, "erin")  # now admitted to the closed room
+    assert await join_error(erin, room, "erin") is None
+    await erin.close()
+    carol = await login(f, "carol")  # a manager now: she may edit the lists
+    await admin_iq(carol, room, items=[{"jid": "erin@localhost", "affiliation": "none"}])
+    await carol.close()
+    erin = await login(f, "erin")
+    assert await join_error(erin, room, "erin2") == "registration-required"
     await erin.close()
 
 
