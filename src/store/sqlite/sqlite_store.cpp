@@ -7,6 +7,7 @@
 #include "store/search_query.hpp"
 #include "store/sqlite/db.hpp"
 #include "store/sqlite/migrations.hpp"
+#include "store/sqlite/rows.hpp"
 #include "util/time.hpp"
 
 namespace perch::store::sqlite {
@@ -35,79 +36,6 @@ std::vector<std::string> split_groups(const std::string& s) {
         start = nl + 1;
     }
     return out;
-}
-
-constexpr const char* kUserColumns =
-    "id, username, display_name, email, disabled, scram_sha1, scram_sha256, created_us, "
-    "administrator";
-User read_user(Statement& st) {
-    User u;
-    u.id = st.int_at(0);
-    u.username = st.text_at(1);
-    u.display_name = st.text_at(2);
-    u.email = st.text_at(3);
-    u.disabled = st.int_at(4) != 0;
-    u.scram_sha1 = st.text_at(5);
-    u.scram_sha256 = st.text_at(6);
-    u.created_us = st.int_at(7);
-    u.administrator = st.int_at(8) != 0;
-    return u;
-}
-
-constexpr const char* kCategoryColumns =
-    "id, name, description, invitations, file_upload, chat_history, created_us";
-Category read_category(Statement& st) {
-    Category c;
-    c.id = st.int_at(0);
-    c.name = st.text_at(1);
-    c.description = st.text_at(2);
-    c.invitations = st.int_at(3) != 0;
-    c.file_upload = st.int_at(4) != 0;
-    c.chat_history = st.int_at(5) != 0;
-    c.created_us = st.int_at(6);
-    return c;
-}
-
-constexpr const char* kRoomColumns =
-    "id, node, name, description, category_id, privacy, type, subject, subject_nick, disabled, "
-    "last_seq, created_us, invitations, addin";
-Room read_room(Statement& st) {
-    Room r;
-    r.id = st.int_at(0);
-    r.node = st.text_at(1);
-    r.name = st.text_at(2);
-    r.description = st.text_at(3);
-    r.category_id = st.int_at(4);
-    r.privacy = parse_privacy(st.text_at(5)).value_or(Privacy::open);
-    r.type = parse_room_type(st.text_at(6)).value_or(RoomType::normal);
-    r.subject = st.text_at(7);
-    r.subject_nick = st.text_at(8);
-    r.disabled = st.int_at(9) != 0;
-    r.last_seq = st.int_at(10);
-    r.created_us = st.int_at(11);
-    r.invitations = st.int_at(12) != 0;
-    r.addin = st.text_at(13);
-    return r;
-}
-
-constexpr const char* kMessageColumns =
-    "room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
-    "removed";
-Message read_message(Statement& st) {
-    Message m;
-    m.room_id = st.int_at(0);
-    m.seq = st.int_at(1);
-    m.stanza_id = st.text_at(2);
-    m.origin_id = st.text_at(3);
-    m.sender = st.text_at(4);
-    m.nick = st.text_at(5);
-    m.occupant_id = st.text_at(6);
-    m.kind = MessageKind(st.int_at(7));
-    m.body = st.text_at(8);
-    m.payload = st.text_at(9);
-    m.ts_us = st.int_at(10);
-    m.removed = st.int_at(11) != 0;
-    return m;
 }
 
 std::string sql(std::string_view a, std::string_view b, std::string_view c = "") {

@@ -1,0 +1,352 @@
+// The IQs a room answers: discovery, configuration, member lists, moderation, its archive.
+#include "xmpp/muc_room.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <variant>
+
+#include "util/base64.hpp"
+#include "util/crypto.hpp"
+#include "util/ids.hpp"
+#include "util/time.hpp"
+#include "xml/serializer.hpp"
+#include "xmpp/mam.hpp"
+#include "xmpp/muc_render.hpp"
+#include "xmpp/namespaces.hpp"
+
+namespace perch::xmpp {
+
+using RoomContext = MucService::RoomContext;
+
+// IQs ------------------------------------------------------------------------------------
+
+void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
+                        SessionHandlePtr sender) {
+    std::string type = iq.attr_or("type");
+    if (type != "get" && type != "set") return;
+    const xml::Element* q = iq.first_element();
+    const chat::Occupant* me = room.by_jid(from.str());
+    if (!to.resource().empty()) {
+        // XEP-0410 self-ping: answered by the room for the occupant's own nickname.
+        if (q && q->is("ping", ns::ping)) {
+            if (me && me->nick == to.resource()) return reply(sender, make_iq_result(iq));
+            return reply(sender, make_error(iq, me ? StanzaError::feature_not_implemented
+                                                   : StanzaError::not_acceptable));
+        }
+        return reply(sender, make_error(iq, StanzaError::service_unavailable));
+    }
+    if (!q) return reply(sender, make_error(iq, StanzaError::bad_request));
+    // A room one may not find answers like a room that does not exist.
+    if (!may(chat::Action::find)) return reply(sender, make_error(iq, StanzaError::item_not_found));
+    if (type == "get" && q->is("query", ns::disco_info) && !q->attr("node"))
+        return reply(sender, disco_info(iq));
+    if (type == "get" && q->is("query", ns::disco_items)) {
+        // The occupant list (XEP-0045 6.5), for occupants only: it names who is there.
+        auto r = make_iq_result(iq);
+        auto& items = r.add_child("query", std::string(ns::disco_items));
+        if (me) {
+            for (const auto& [nick, o] : room.occupants())
+                items.add_child("item", std::string(ns::disco_items))
+                    .set_attr("jid", nick_jid(nick));
+        }
+        return reply(sender, r);
+    }
+    if (q->is("query", ns::mam)) return on_mam(iq, *q, from, std::move(sender));
+    if (q->is("query", ns::muc_admin)) return on_admin(iq, *q, std::move(sender));
+    if (type == "set" && q->is("apply-to", ns::fasten)) {  // XEP-0425 version 0.2
+        if (const xml::Element* m = q->child("moderate", ns::moderate0);
+            m && m->child("retract", ns::retract0))
+            return on_moderate(iq, q->attr_or("id"), m->child_text("reason", ns::moderate0),
+                               std::move(sender));
+    }
+    if (type == "set" && q->is("moderate", ns::moderate1) && q->child("retract", ns::retract1))
+        return on_moderate(iq, q->attr_or("id"), q->child_text("reason", ns::moderate1),
+                           std::move(sender));
+    if (q->is("query", ns::muc_owner)) {
+        if (!may(chat::Action::configure))
+            return reply(sender, make_error(iq, StanzaError::forbidden,
+                                            "Only the room's managers may configure it"));
+        auto r = make_iq_result(iq);
+        if (type == "get") {
+            r.add_child("query", std::string(ns::muc_owner)).add(config_form());
+        } else if (const xml::Element* form = q->child("x", ns::data_forms)) {
+            if (form->attr_or("type") == "submit") apply_config(*form);
+        }
+        return reply(sender, r);
+    }
+    reply(sender, make_error(iq, StanzaError::service_unavailable));
+}
+
+void RoomContext::on_admin(const xml::Element& iq, const xml::Element& query,
+                           SessionHandlePtr sender) {
+    if (!may(chat::Action::configure))
+        return reply(sender,
+                     make_error(iq, StanzaError::forbidden, "Only managers edit the member lists"));
+    // Our lists seen as XEP-0045 affiliations: managers are owners, members and presenters
+    // are members.
+    const std::string& user_domain = service.config_.user_domain;
+    auto& rules = room.rules();
+    if (iq.attr_or("type") == "get") {
+        const xml::Element* item = query.child("item", ns::muc_admin);
+        std::string wanted = item ? item->attr_or("affiliation") : "";
+        std::string role = item ? item->attr_or("role") : "";
+        auto r = make_iq_result(iq);
+        auto& q = r.add_child("query", std::string(ns::muc_admin));
+        auto list = [&](const std::vector<store::Principal>& people, const char* affiliation) {
+            for (const auto& p : people) {
+                if (p.kind != store::Principal::Kind::user) continue;  // groups have no JID
+                auto& i = q.add_child("item", std::string(ns::muc_admin));
+                i.set_attr("affiliation", affiliation);
+                i.set_attr("jid", p.name + "@" + user_domain);
+            }
+        };
+        if (wanted == "owner")
+            list(rules.managers, "owner");
+        else if (wanted == "member")
+            list(rules.members, "member"), list(rules.presenters, "member");
+        else if (role == "participant" && rules.type == store::RoomType::auditorium)
+            list(rules.presenters, "member");
+        else if (wanted != "admin" && wanted != "outcast" && role.empty())
+            return reply(sender,
+                         make_error(iq, StanzaError::bad_request, "Ask for one affiliation list"));
+        return reply(sender, r);
+    }
+    // set: each item moves one user between our lists.
+    std::vector<std::pair<std::optional<store::RoomList>, std::string>> changes;  // nullopt: none
+    for (const auto& item : query.children()) {
+        if (!item.is("item", ns::muc_admin)) continue;
+        std::string affiliation = item.attr_or("affiliation");
+        std::string role = item.attr_or("role");
+        std::string user;
+        if (auto j = Jid::parse(item.attr_or("jid"));
+            j && j->domain() == user_domain && !j->local().empty())
+            user = j->local();
+        else if (const chat::Occupant* o = room.by_nick(item.attr_or("nick")))
+            user = Jid::parse(o->bare_jid)->local();
+        if (user.empty())
+            return reply(sender, make_error(iq, StanzaError::item_not_found, "No such user here"));
+        if (affiliation == "owner" || affiliation == "admin")
+            changes.emplace_back(store::RoomList::manager, user);
+        else if (affiliation == "member")
+            changes.emplace_back(store::RoomList::member, user);
+        else if (affiliation == "none")
+            changes.emplace_back(std::nullopt, user);
+        else if (role == "participant")
+            changes.emplace_back(store::RoomList::presenter, user);
+        else if (role == "visitor")
+            changes.emplace_back(std::nullopt, user + "\npresenter");
+        else
+            return reply(sender, make_error(iq, StanzaError::not_allowed,
+                                            "Banning is done with the category's denied list"));
+    }
+    int64_t room_id = room.meta().id;
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    bool queued = service.workers_.submit([=](store::Store& s) {
+        try {
+            for (const auto& [list, who_] : changes) {
+                auto nl = who_.find('\n');
+                std::string user = who_.substr(0, nl);
+                auto p = store::Principal::user(user);
+                if (nl != std::string::npos) {
+                    s.set_room_principal(room_id, store::RoomList::presenter, p, false);
+                    continue;
+                }
+                for (auto l : {store::RoomList::member, store::RoomList::manager})
+                    if (!list || *list != l) s.set_room_principal(room_id, l, p, false);
+                if (list) s.set_room_principal(room_id, *list, p, true);
+            }
+            auto meta = s.find_room(node);
+            auto rules = chat::room_rules(*meta, s.room_principals(room_id));
+            sh->executor->post([=] {
+                auto it = sh->rooms.find(node);
+                if (it != sh->rooms.end() && it->second.room) {
+                    auto category = svc->category_rules(it->second.room->meta().category_id);
+                    it->second.room->set_rules(rules, category);
+                }
+                svc->directory_put(*meta, rules);
+                sender->deliver(Outgoing::element(make_iq_result(iq)));
+            });
+        } catch (const std::exception& e) {
+            spdlog::error("member list change in {} failed: {}", node, e.what());
+            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+    });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
+}
+
+void RoomContext::on_moderate(const xml::Element& iq, const std::string& stanza_id,
+                              const std::string& reason, SessionHandlePtr sender) {
+    if (!may(chat::Action::configure))
+        return reply(sender,
+                     make_error(iq, StanzaError::forbidden, "Only managers remove messages"));
+    if (stanza_id.empty()) return reply(sender, make_error(iq, StanzaError::bad_request));
+    const chat::Occupant* me = room.by_jid(iq.attr_or("from"));
+    std::string by = me ? nick_jid(me->nick) : room_bare();
+    std::string notice =
+        "This message was removed by a moderator" + (reason.empty() ? "" : ": " + reason);
+    // The archive keeps a tombstone (XEP-0425 section 6) in place of the text.
+    xml::Element tombstone("moderated", std::string(ns::moderate0));
+    tombstone.set_attr("by", by);
+    tombstone.add_child("retracted", std::string(ns::retract0))
+        .set_attr("stamp", util::format_timestamp(util::now_us()));
+    if (!reason.empty()) tombstone.add_child("reason", std::string(ns::moderate0)).add_text(reason);
+    std::string payload;
+    xml::serialize(payload, tombstone, ns::client);
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    int64_t room_id = room.meta().id;
+    bool queued = service.workers_.submit([=](store::Store& s) {
+        std::optional<store::Message> changed;
+        try {
+            changed = s.remove_message(room_id, stanza_id, notice, payload);
+        } catch (const std::exception& e) {
+            spdlog::error("removing {} from {} failed: {}", stanza_id, node, e.what());
+            return sender->deliver(
+                Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+        sh->executor->post([=] {
+            if (!changed)
+                return sender->deliver(
+                    Outgoing::element(make_error(iq, StanzaError::item_not_found)));
+            auto it = sh->rooms.find(node);
+            if (it == sh->rooms.end() || !it->second.room) return;
+            RoomContext ctx{*svc, *sh, *it->second.room};
+            ctx.room.replace_cached(*changed);
+            spdlog::info("message {} in {} removed by {}", stanza_id, node, by);
+            // Tell every occupant, in both versions of the protocol that clients speak.
+            xml::Element m("message", std::string(ns::client));
+            m.set_attr("from", ctx.room_bare());
+            m.set_attr("type", "groupchat");
+            m.set_attr("id", util::random_id());
+            auto& apply = m.add_child("apply-to", std::string(ns::fasten));
+            apply.set_attr("id", stanza_id);
+            auto& old_form = apply.add_child("moderated", std::string(ns::moderate0));
+            old_form.set_attr("by", by);
+            old_form.add_child("retract", std::string(ns::retract0));
+            if (!reason.empty())
+                old_form.add_child("reason", std::string(ns::moderate0)).add_text(reason);
+            auto& retract = m.add_child("retract", std::string(ns::retract1));
+            retract.set_attr("id", stanza_id);
+            retract.add_child("moderated", std::string(ns::moderate1)).set_attr("by", by);
+            if (!reason.empty())
+                retract.add_child("reason", std::string(ns::retract1)).add_text(reason);
+            ctx.broadcast(PreparedStanza::from(m));
+            sender->deliver(Outgoing::element(make_iq_result(iq)));
+        });
+    });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
+}
+
+void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, const Jid& from,
+                         SessionHandlePtr sender) {
+    if (iq.attr_or("type") == "get") {
+        auto r = make_iq_result(iq);
+        r.add_child("query", std::string(ns::mam)).add(mam::query_form());
+        return reply(sender, r);
+    }
+    (void)from;
+    if (!may(chat::Action::read_history))
+        return reply(
+            sender, make_error(iq, StanzaError::forbidden, "You may not read this room's history"));
+    auto parsed = mam::parse_query(query, room_bare());
+    if (auto* err = std::get_if<mam::QueryError>(&parsed))
+        return reply(sender, make_error(iq, err->condition, err->text));
+    auto q = std::get<store::ArchiveQuery>(std::move(parsed));
+    q.room_id = room.meta().id;
+    // Results go straight from the store thread to the session, in order: every result message
+    // before the IQ result that ends the query (XEP-0313 section 4.2).
+    bool queued = service.workers_.submit([q = std::move(q), iq, sender, bare = room_bare(),
+                                           to = from.str(),
+                                           query_id = query.attr_or("queryid")](store::Store& s) {
+        try {
+            auto page = s.query_archive(q);
+            for (const auto& m : page.messages)
+                sender->deliver(mam::render_result(m, bare, to, query_id));
+            sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+        } catch (const store::UnknownId& e) {
+            sender->deliver(
+                Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
+        } catch (const std::exception& e) {
+            spdlog::error("archive query on {} failed: {}", bare, e.what());
+            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+        }
+    });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
+}
+
+namespace {
+void add_field(xml::Element& form, std::string var, std::string value, std::string type = {},
+               std::string label = {}) {
+    auto& f = form.add_child("field", std::string(ns::data_forms));
+    f.set_attr("var", std::move(var));
+    if (!type.empty()) f.set_attr("type", std::move(type));
+    if (!label.empty()) f.set_attr("label", std::move(label));
+    f.add_child("value", std::string(ns::data_forms)).add_text(std::move(value));
+}
+}  // namespace
+
+xml::Element RoomContext::disco_info(const xml::Element& iq) const {
+    const auto& meta = room.meta();
+    auto r = make_iq_result(iq);
+    auto& query = r.add_child("query", std::string(ns::disco_info));
+    auto& id = query.add_child("identity", std::string(ns::disco_info));
+    id.set_attr("category", "conference");
+    id.set_attr("type", "text");
+    id.set_attr("name", meta.name);
+    std::vector<std::string> features{
+        std::string(ns::disco_info),  std::string(ns::muc),      "muc_persistent",
+        "muc_nonanonymous",           "muc_unsecured",           std::string(ns::sid),
+        std::string(ns::occupant_id), std::string(ns::mam),      std::string(ns::mam_extended),
+        std::string(ns::moderate0),   std::string(ns::moderate1)};
+    features.push_back(meta.privacy == store::Privacy::secret ? "muc_hidden" : "muc_public");
+    features.push_back(meta.privacy == store::Privacy::open ? "muc_open" : "muc_membersonly");
+    features.push_back(meta.type == store::RoomType::auditorium ? "muc_moderated"
+                                                                : "muc_unmoderated");
+    for (auto& f : features)
+        query.add_child("feature", std::string(ns::disco_info)).set_attr("var", f);
+    auto& form = query.add_child("x", std::string(ns::data_forms));
+    form.set_attr("type", "result");
+    add_field(form, "FORM_TYPE", "http://jabber.org/protocol/muc#roominfo", "hidden");
+    add_field(form, "muc#roominfo_description", meta.description, {}, "Description");
+    add_field(form, "muc#roominfo_subject", meta.subject, {}, "Subject");
+    add_field(form, "muc#roominfo_occupants", std::to_string(room.occupant_count()), {},
+              "Occupants");
+    add_field(form, "{urn:perch:room:0}category", room.category().name, {}, "Category");
+    add_field(form, "{urn:perch:limits:0}message-max-chars",
+              std::to_string(service.config_.max_message_chars), {}, "Longest message");
+    add_field(form, "{urn:perch:limits:0}story-max-chars",
+              std::to_string(service.config_.max_story_chars), {}, "Longest story");
+    return r;
+}
+
+xml::Element RoomContext::config_form() const {
+    xml::Element form("x", std::string(ns::data_forms));
+    form.set_attr("type", "form");
+    form.add_child("title", std::string(ns::data_forms))
+        .add_text("Configuration of " + room.meta().name);
+    add_field(form, "FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig", "hidden");
+    add_field(form, "muc#roomconfig_roomname", room.meta().name, "text-single", "Name");
+    add_field(form, "muc#roomconfig_roomdesc", room.meta().description, "text-single",
+              "Description");
+    add_field(form, "muc#roomconfig_persistentroom", "1", "fixed", "Rooms are always persistent");
+    return form;
+}
+
+void RoomContext::apply_config(const xml::Element& form) {
+    auto& meta = room.meta();
+    for (const auto& f : form.children()) {
+        if (f.is_text() || f.name() != "field") continue;
+        std::string value = f.child_text("value", ns::data_forms);
+        std::string var = f.attr_or("var");
+        if (var == "muc#roomconfig_roomname" && !value.empty()) meta.name = value;
+        if (var == "muc#roomconfig_roomdesc") meta.description = value;
+    }
+    auto copy = meta;
+    service.workers_.submit([copy](store::Store& s) { s.update_room(copy); });
+    service.directory_put(copy, room.rules());
+}
+
+}  // namespace perch::xmpp
