@@ -53,12 +53,8 @@ class SqliteStore final : public Store {
     }
 
     std::optional<User> find_user(std::string_view username) override {
-        auto& st = db_.prepare(sql("SELECT ", kUserColumns, " FROM users WHERE username = ?"));
-        st.bind(0, username);
-        std::optional<User> u;
-        if (st.step()) u = read_user(st);
-        st.reset();
-        return u;
+        return one(sql("SELECT ", kUserColumns, " FROM users WHERE username = ?"), username,
+                   read_user);
     }
 
     // One INSERT for both the single and the bulk path; `skip_existing` turns a duplicate name
@@ -114,10 +110,7 @@ class SqliteStore final : public Store {
     }
 
     std::vector<User> list_users() override {
-        auto& st = db_.prepare(sql("SELECT ", kUserColumns, " FROM users ORDER BY username"));
-        std::vector<User> out;
-        while (st.step()) out.push_back(read_user(st));
-        return out;
+        return all(sql("SELECT ", kUserColumns, " FROM users ORDER BY username"), read_user);
     }
 
     int64_t add_category(const Category& c) override {
@@ -140,19 +133,13 @@ class SqliteStore final : public Store {
     }
 
     std::optional<Category> find_category(std::string_view name) override {
-        auto& st = db_.prepare(sql("SELECT ", kCategoryColumns, " FROM categories WHERE name = ?"));
-        st.bind(0, name);
-        std::optional<Category> c;
-        if (st.step()) c = read_category(st);
-        st.reset();
-        return c;
+        return one(sql("SELECT ", kCategoryColumns, " FROM categories WHERE name = ?"), name,
+                   read_category);
     }
 
     std::vector<Category> list_categories() override {
-        auto& st = db_.prepare(sql("SELECT ", kCategoryColumns, " FROM categories ORDER BY name"));
-        std::vector<Category> out;
-        while (st.step()) out.push_back(read_category(st));
-        return out;
+        return all(sql("SELECT ", kCategoryColumns, " FROM categories ORDER BY name"),
+                   read_category);
     }
 
     bool insert_room(const Room& r, bool skip_existing, int64_t now) {
@@ -197,19 +184,11 @@ class SqliteStore final : public Store {
     }
 
     std::optional<Room> find_room(std::string_view node) override {
-        auto& st = db_.prepare(sql("SELECT ", kRoomColumns, " FROM rooms WHERE node = ?"));
-        st.bind(0, node);
-        std::optional<Room> r;
-        if (st.step()) r = read_room(st);
-        st.reset();
-        return r;
+        return one(sql("SELECT ", kRoomColumns, " FROM rooms WHERE node = ?"), node, read_room);
     }
 
     std::vector<Room> list_rooms() override {
-        auto& st = db_.prepare(sql("SELECT ", kRoomColumns, " FROM rooms ORDER BY node"));
-        std::vector<Room> out;
-        while (st.step()) out.push_back(read_room(st));
-        return out;
+        return all(sql("SELECT ", kRoomColumns, " FROM rooms ORDER BY node"), read_room);
     }
 
     void update_room(const Room& r) override {
@@ -592,6 +571,24 @@ class SqliteStore final : public Store {
     }
 
   private:
+    // The record a one-key SELECT finds, if any; and every record a SELECT returns.
+    template <typename Read>
+    auto one(const std::string& query, std::string_view key, Read read) {
+        auto& st = db_.prepare(query);
+        st.bind(0, key);
+        std::optional<decltype(read(st))> out;
+        if (st.step()) out = read(st);
+        st.reset();
+        return out;
+    }
+    template <typename Read>
+    auto all(const std::string& query, Read read) {
+        auto& st = db_.prepare(query);
+        std::vector<decltype(read(st))> out;
+        while (st.step()) out.push_back(read(st));
+        return out;
+    }
+
     // Both principal tables share one shape: (owner id, list, principal).
     void set_principal(const char* table, const char* owner, int64_t id, std::string_view list,
                        const Principal& p, bool present) {
