@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 #include <variant>
 
 #include "store/search_query.hpp"
@@ -572,19 +573,19 @@ class SqliteStore final : public Store {
 
   private:
     // The record a one-key SELECT finds, if any; and every record a SELECT returns.
-    template <typename Read>
-    auto one(const std::string& query, std::string_view key, Read read) {
+    template <typename Read, typename T = std::invoke_result_t<Read, Statement&>>
+    std::optional<T> one(const std::string& query, std::string_view key, Read read) {
         auto& st = db_.prepare(query);
         st.bind(0, key);
-        std::optional<decltype(read(st))> out;
+        std::optional<T> out;
         if (st.step()) out = read(st);
         st.reset();
         return out;
     }
-    template <typename Read>
-    auto all(const std::string& query, Read read) {
+    template <typename Read, typename T = std::invoke_result_t<Read, Statement&>>
+    std::vector<T> all(const std::string& query, Read read) {
         auto& st = db_.prepare(query);
-        std::vector<decltype(read(st))> out;
+        std::vector<T> out;
         while (st.step()) out.push_back(read(st));
         return out;
     }
