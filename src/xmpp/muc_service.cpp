@@ -151,6 +151,10 @@ void MucService::with_room(Shard& shard, const std::string& node, const std::str
                 if (loaded.meta) {
                     loaded.rules =
                         chat::room_rules(*loaded.meta, s.room_principals(loaded.meta->id));
+                    for (const auto& c : s.list_categories())
+                        if (c.id == loaded.meta->category_id)
+                            loaded.category = std::make_shared<const chat::CategoryRules>(
+                                chat::category_rules(c, s.category_principals(c.id)));
                     loaded.recent = s.recent_messages(loaded.meta->id, int(cache), 0);
                 }
             } catch (const std::exception& e) {
@@ -174,6 +178,12 @@ void MucService::finish_load(Shard& shard, const std::string& node, Loaded loade
         return;
     }
     directory_put(*loaded.meta, loaded.rules);
+    if (loaded.category) {
+        // The freshest word on the category, for this room and for discovery.
+        std::lock_guard lock(directory_mutex_);
+        categories_[loaded.meta->category_id] = loaded.category;
+        category_ids_[loaded.category->name] = loaded.meta->category_id;
+    }
     size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
     auto category = category_rules(loaded.meta->category_id);
     it->second.room = std::make_unique<chat::Room>(std::move(*loaded.meta), cache);

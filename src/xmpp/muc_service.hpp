@@ -76,6 +76,7 @@ class MucService {
     struct Loaded {
         std::optional<store::Room> meta;
         chat::RoomRules rules;
+        std::shared_ptr<const chat::CategoryRules> category;  // read fresh with the room
         std::vector<store::Message> recent;
         std::string creator;
     };

@@ -303,5 +303,14 @@ async def test_managers_edit_members_through_affiliation_lists(f):
     await erin.close()
 
 
+async def test_a_category_and_room_added_while_running_are_usable(f):
+    f.server.cli("category", "add", "Late")
+    f.server.cli("room", "add", "latecomer", "--category", "Late")
+    erin = await login(f, "erin")
+    assert await join_error(erin, f"latecomer@{MUC}", "erin") is None
+    assert "latecomer" in await listed(erin)
+    await erin.close()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)
