@@ -311,6 +311,23 @@ void RoomContext::leave(const std::string& full_jid, const PresenceChildren& chi
 void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to,
                              SessionHandlePtr sender) {
     std::string type = stanza.attr_or("type", "normal");
+    if (const xml::Element* x = stanza.child("x", ns::muc_user); x && type != "groupchat") {
+        if (x->child("invite", ns::muc_user)) return invite(stanza, *x, from, std::move(sender));
+        if (const xml::Element* decline = x->child("decline", ns::muc_user)) {
+            // An invitee's no-thanks goes back to whoever invited them (XEP-0045 7.8.2).
+            auto to_inviter = Jid::parse(decline->attr_or("to"));
+            if (!to_inviter) return reply(sender, make_error(stanza, StanzaError::jid_malformed));
+            xml::Element m("message", std::string(ns::client));
+            m.set_attr("from", room_bare());
+            auto& out = m.add_child("x", std::string(ns::muc_user))
+                            .add_child("decline", std::string(ns::muc_user));
+            out.set_attr("from", from.bare_str());
+            if (auto reason = decline->child_text("reason", ns::muc_user); !reason.empty())
+                out.add_child("reason", std::string(ns::muc_user)).add_text(reason);
+            deliver_to_user(m, *to_inviter);
+            return;
+        }
+    }
     const chat::Occupant* o = room.by_jid(from.str());
     if (!o) {
         spdlog::info("message from {} to {} refused: not an occupant", from.str(),
@@ -332,10 +349,9 @@ void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to
         handle_of(*target)->deliver(Outgoing::element(pm));
         return;
     }
-    if (type != "groupchat") {
-        // Mediated invitations and the like arrive as normal messages: not handled yet.
-        return reply(sender, make_error(stanza, StanzaError::feature_not_implemented));
-    }
+    if (type != "groupchat")
+        return reply(sender, make_error(stanza, StanzaError::bad_request,
+                                        "Messages to a room are of type groupchat"));
     if (!may(chat::Action::post) || o->role == chat::Role::visitor) {
         spdlog::info("message from {} to {} refused: may not post", from.str(), room.meta().node);
         return reply(sender,
@@ -362,6 +378,67 @@ size_t utf8_chars(std::string_view s) {
     return n;
 }
 }  // namespace
+
+void RoomContext::invite(const xml::Element& stanza, const xml::Element& x, const Jid& from,
+                         SessionHandlePtr sender) {
+    if (!may(chat::Action::invite)) {
+        spdlog::info("invitation from {} to {} refused", from.str(), room.meta().node);
+        return reply(sender, make_error(stanza, StanzaError::forbidden,
+                                        "Invitations are not allowed in this room"));
+    }
+    for (const auto& inv : x.children()) {
+        if (!inv.is("invite", ns::muc_user)) continue;
+        auto invitee = Jid::parse(inv.attr_or("to"));
+        if (!invitee || invitee->local().empty() ||
+            invitee->domain() != service.config_.user_domain)
+            return reply(sender, make_error(stanza, StanzaError::jid_malformed,
+                                            "Invite a user of this server"));
+        // A manager's invitation to a members-only room makes the invitee a member (7.8.2).
+        bool admit =
+            room.rules().privacy != store::Privacy::open && may(chat::Action::configure) &&
+            !chat::is_member(chat::Subject{invitee->local(), {}, false, true}, room.rules());
+        xml::Element m("message", std::string(ns::client));
+        m.set_attr("from", room_bare());
+        auto& mx = m.add_child("x", std::string(ns::muc_user));
+        auto& out = mx.add_child("invite", std::string(ns::muc_user));
+        out.set_attr("from", from.str());
+        if (auto reason = inv.child_text("reason", ns::muc_user); !reason.empty())
+            out.add_child("reason", std::string(ns::muc_user)).add_text(reason);
+        spdlog::info("{} invited {} to {}{}", from.str(), invitee->bare_str(), room.meta().node,
+                     admit ? " as a member" : "");
+        if (!admit) {
+            deliver_to_user(m, invitee->bare());
+            continue;
+        }
+        auto* svc = &service;
+        auto* sh = &shard;
+        std::string node = room.meta().node;
+        int64_t room_id = room.meta().id;
+        std::string user = invitee->local();
+        Jid to = invitee->bare();
+        service.workers_.submit([=](store::Store& s) {
+            s.set_room_principal(room_id, store::RoomList::member, store::Principal::user(user),
+                                 true);
+            auto meta = s.find_room(node);
+            auto rules = chat::room_rules(*meta, s.room_principals(room_id));
+            sh->executor->post([=] {
+                auto it = sh->rooms.find(node);
+                if (it == sh->rooms.end() || !it->second.room) return;
+                RoomContext ctx{*svc, *sh, *it->second.room};
+                ctx.room.set_rules(rules, svc->category_rules(meta->category_id));
+                svc->directory_put(*meta, rules);
+                xml::Element copy = m;
+                ctx.deliver_to_user(copy, to);  // only once the invitee may enter
+            });
+        });
+    }
+}
+
+void RoomContext::deliver_to_user(xml::Element& m, const Jid& to) {
+    auto targets = service.router_.resources(to.bare());
+    auto prepared = PreparedStanza::from(m);
+    for (auto& t : targets) t->deliver(Outgoing::addressed(prepared, t->jid().str()));
+}
 
 void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
                        SessionHandlePtr sender) {

@@ -57,6 +57,10 @@ struct MucService::RoomContext {
 
     void on_message(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
     void post(const xml::Element& stanza, const chat::Occupant& o, SessionHandlePtr sender);
+    void invite(const xml::Element& stanza, const xml::Element& x, const Jid& from,
+                SessionHandlePtr sender);
+    // To every online resource of a local user (invitations and declines are not stored).
+    void deliver_to_user(xml::Element& m, const Jid& to);
     void change_subject(const xml::Element& stanza, const chat::Occupant& o);
     void broadcast(const std::shared_ptr<const PreparedStanza>& p);
 

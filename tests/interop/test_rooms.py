@@ -32,6 +32,8 @@ def setup():
     s.cli("room", "add", "boardroom", "--category", "Board")
     s.cli("room", "add", "forum", "--category", "Projects")
     s.cli("room", "grant", "forum", "manager", "user:alice")
+    s.cli("category", "add", "Quiet", "--no-invitations")
+    s.cli("room", "add", "quiet", "--category", "Quiet")
     s.cli("policy", "user:olga", "off")
     s.cli("user", "admin", "root", "on")
     s.start()
@@ -310,6 +312,37 @@ async def test_a_category_and_room_added_while_running_are_usable(f):
     assert await join_error(erin, f"latecomer@{MUC}", "erin") is None
     assert "latecomer" in await listed(erin)
     await erin.close()
+
+
+def send_invite(client, room, invitee, reason="join us"):
+    from slixmpp.xmlstream import ET
+    msg = client.make_message(mto=room)
+    x = ET.SubElement(msg.xml, "{http://jabber.org/protocol/muc#user}x")
+    inv = ET.SubElement(x, "{http://jabber.org/protocol/muc#user}invite", {"to": invitee})
+    ET.SubElement(inv, "{http://jabber.org/protocol/muc#user}reason").text = reason
+    msg.send()
+
+
+async def test_mediated_invitations(f):
+    bob, erin, root = await login(f, "bob"), await login(f, "erin"), await login(f, "root")
+    invite_path = "{http://jabber.org/protocol/muc#user}x/{http://jabber.org/protocol/muc#user}invite"
+    send_invite(bob, f"town@{MUC}", "erin@localhost")
+    got = await erin.next_message_with(invite_path)
+    assert got["from"] == f"town@{MUC}"
+    assert got.xml.find(invite_path).get("from") == "bob@localhost/test"
+    # A manager's (here an administrator's) invitation to a secret room makes a member.
+    assert await join_error(erin, f"vault@{MUC}", "erin") == "item-not-found"
+    send_invite(root, f"vault@{MUC}", "erin@localhost")
+    await erin.next_message_with(invite_path)
+    assert await join_error(erin, f"vault@{MUC}", "erin") is None
+    # Invitations switched off in the category.
+    errors = asyncio.Queue()
+    bob.add_event_handler("message_error", errors.put_nowait)
+    send_invite(bob, f"quiet@{MUC}", "erin@localhost")
+    err = await bob.next_message_with("{jabber:client}error")
+    assert err["error"]["condition"] == "forbidden"
+    for c in (bob, erin, root):
+        await c.close()
 
 
 if __name__ == "__main__":
