@@ -331,22 +331,57 @@ xml::Element RoomContext::config_form() const {
     add_field(form, "muc#roomconfig_roomname", room.meta().name, "text-single", "Name");
     add_field(form, "muc#roomconfig_roomdesc", room.meta().description, "text-single",
               "Description");
+    const auto& meta = room.meta();
+    auto flag = [](bool b) { return std::string(b ? "1" : "0"); };
     add_field(form, "muc#roomconfig_persistentroom", "1", "fixed", "Rooms are always persistent");
+    // Privacy: open = public and open; closed = public, members only; secret = hidden, members
+    // only.
+    add_field(form, "muc#roomconfig_publicroom", flag(meta.privacy != store::Privacy::secret),
+              "boolean", "Listed in the room browser");
+    add_field(form, "muc#roomconfig_membersonly", flag(meta.privacy != store::Privacy::open),
+              "boolean", "Members only");
+    add_field(form, "muc#roomconfig_moderatedroom", flag(meta.type == store::RoomType::auditorium),
+              "boolean", "Auditorium: only presenters and managers speak");
+    add_field(form, "muc#roomconfig_allowinvites", flag(meta.invitations), "boolean",
+              "Invitations");
+    add_field(form, "{urn:perch:room:0}disabled", flag(meta.disabled), "boolean",
+              "Disabled: nobody may enter, history is kept");
     return form;
 }
 
 void RoomContext::apply_config(const xml::Element& form) {
     auto& meta = room.meta();
+    std::optional<bool> listed, members_only;
     for (const auto& f : form.children()) {
         if (f.is_text() || f.name() != "field") continue;
         std::string value = f.child_text("value", ns::data_forms);
         std::string var = f.attr_or("var");
-        if (var == "muc#roomconfig_roomname" && !value.empty()) meta.name = value;
+        bool on = value == "1" || value == "true";
+        if (var == "muc#roomconfig_roomname" && !value.empty()) meta.name = value.substr(0, 256);
         if (var == "muc#roomconfig_roomdesc") meta.description = value;
+        if (var == "muc#roomconfig_publicroom") listed = on;
+        if (var == "muc#roomconfig_membersonly") members_only = on;
+        if (var == "muc#roomconfig_moderatedroom")
+            meta.type = on ? store::RoomType::auditorium : store::RoomType::normal;
+        if (var == "muc#roomconfig_allowinvites") meta.invitations = on;
+        if (var == "{urn:perch:room:0}disabled") meta.disabled = on;
     }
+    if (listed && !*listed)
+        meta.privacy = store::Privacy::secret;
+    else if (members_only)
+        meta.privacy = *members_only ? store::Privacy::closed : store::Privacy::open;
+    else if (listed && meta.privacy == store::Privacy::secret)
+        meta.privacy = store::Privacy::closed;
+    // The rules follow the record at once; the store and discovery right after.
+    auto rules = room.rules();
+    rules.privacy = meta.privacy;
+    rules.type = meta.type;
+    rules.invitations = meta.invitations;
+    rules.disabled = meta.disabled;
+    room.set_rules(rules, service.category_rules(meta.category_id));
     auto copy = meta;
     service.workers_.submit([copy](store::Store& s) { s.update_room(copy); });
-    service.directory_put(copy, room.rules());
+    service.directory_put(copy, rules);
 }
 
 }  // namespace perch::xmpp

@@ -345,5 +345,42 @@ async def test_mediated_invitations(f):
         await c.close()
 
 
+async def configure(client, room, values):
+    from slixmpp.xmlstream import ET
+    iq = client.make_iq_set(ito=room)
+    q = ET.SubElement(iq.xml, "{http://jabber.org/protocol/muc#owner}query")
+    form = ET.SubElement(q, "{jabber:x:data}x", {"type": "submit"})
+    for var, value in {"FORM_TYPE": "http://jabber.org/protocol/muc#roomconfig", **values}.items():
+        field = ET.SubElement(form, "{jabber:x:data}field", {"var": var})
+        ET.SubElement(field, "{jabber:x:data}value").text = value
+    await iq.send(timeout=10)
+
+
+async def test_managers_change_privacy_and_disable_through_the_config_form(f):
+    room = f"forum@{MUC}"
+    alice, erin = await login(f, "alice"), await login(f, "erin")
+    iq = alice.make_iq_get(queryxmlns="http://jabber.org/protocol/muc#owner", ito=room)
+    form = (await iq.send(timeout=10)).xml.find(".//{jabber:x:data}x")
+    fields = {x.get("var") for x in form.findall("{jabber:x:data}field")}
+    assert {"muc#roomconfig_membersonly", "muc#roomconfig_moderatedroom", "{urn:perch:room:0}disabled"} <= fields
+    try:
+        await configure(erin, room, {"muc#roomconfig_membersonly": "1"})
+        raise AssertionError("a non-manager configured the room")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "forbidden"
+    await configure(alice, room, {"muc#roomconfig_membersonly": "1"})
+    assert await join_error(erin, room, "erin-again") == "registration-required"
+    await configure(alice, room, {"muc#roomconfig_publicroom": "0"})
+    assert "forum" not in await listed(erin)
+    await configure(alice, room, {"muc#roomconfig_publicroom": "1", "muc#roomconfig_membersonly": "0",
+                                  "{urn:perch:room:0}disabled": "1"})
+    assert await join_error(erin, room, "erin-again") == "forbidden"  # disabled
+    await configure(alice, room, {"{urn:perch:room:0}disabled": "0"})
+    assert await join_error(erin, room, "erin-again") is None
+    assert "forum@chat.localhost  [Projects] open normal" in f.server.cli("room", "list").stdout
+    await alice.close()
+    await erin.close()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)
