@@ -73,6 +73,20 @@ class Store {
                             std::optional<bool> enabled) = 0;
     virtual PolicySettings policy_for(std::string_view username) = 0;
 
+    // Personal eventing (XEP-0163): items of a user's nodes, payloads as serialized XML.
+    virtual void put_pep_item(std::string_view username, std::string_view node,
+                              std::string_view item_id, const std::string& payload) = 0;
+    virtual bool remove_pep_item(std::string_view username, std::string_view node,
+                                 std::string_view item_id) = 0;
+    // Newest first; an empty vector when the node has no items; nullopt when it does not exist.
+    virtual std::optional<std::vector<std::pair<std::string, std::string>>> pep_items(
+        std::string_view username, std::string_view node) = 0;
+    // Private XML storage (XEP-0049), one element per user and namespace.
+    virtual std::optional<std::string> private_xml(std::string_view username,
+                                                   std::string_view key) = 0;
+    virtual void set_private_xml(std::string_view username, std::string_view key,
+                                 const std::string& xml) = 0;
+
     // Roster (RFC 6121), per user.
     virtual std::vector<RosterItem> roster(std::string_view username) = 0;
     virtual void set_roster_item(std::string_view username, const RosterItem& item) = 0;

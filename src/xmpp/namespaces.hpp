@@ -37,5 +37,8 @@ inline constexpr std::string_view moderate1 = "urn:xmpp:message-moderate:1";
 inline constexpr std::string_view retract1 = "urn:xmpp:message-retract:1";
 inline constexpr std::string_view kind = "urn:perch:kind:0";      // alert / story
 inline constexpr std::string_view limits = "urn:perch:limits:0";  // size limits in disco
+inline constexpr std::string_view pubsub = "http://jabber.org/protocol/pubsub";
+inline constexpr std::string_view pubsub_event = "http://jabber.org/protocol/pubsub#event";
+inline constexpr std::string_view private_storage = "jabber:iq:private";
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

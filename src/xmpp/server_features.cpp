@@ -65,7 +65,15 @@ std::optional<xml::Element> answer_account_iq(const xml::Element& iq) {
         r.remove_attr("to");
         auto& query = r.add_child("query", std::string(ns::disco_info));
         identity(query, "account", "registered");
+        identity(query, "pubsub", "pep");
         feature(query, ns::disco_info);
+        for (auto f :
+             {"http://jabber.org/protocol/pubsub", "http://jabber.org/protocol/pubsub#publish",
+              "http://jabber.org/protocol/pubsub#publish-options",
+              "http://jabber.org/protocol/pubsub#retrieve-items",
+              "http://jabber.org/protocol/pubsub#retract-items",
+              "http://jabber.org/protocol/pubsub#auto-create", "jabber:iq:private"})
+            feature(query, f);
         return r;
     }
     return std::nullopt;

@@ -405,6 +405,8 @@ void Session::on_iq_to_server(const xml::Element& iq) {
     if (q->is("query", ns::roster)) return on_roster(iq);
     if (q->is("session", ns::session)) return send(make_iq_result(iq));
     if (q->is("ping", ns::ping)) return send(make_iq_result(iq));
+    if (q->is("pubsub", ns::pubsub)) return on_pubsub(iq, *q);
+    if (q->is("query", ns::private_storage)) return on_private(iq, *q);
     if (!to_self) {
         if (auto answer = answer_server_iq(iq, ctx_.domain, ctx_.muc.config().domain, ctx_.version))
             return send(*answer);

@@ -75,6 +75,10 @@ class Session : public xml::StreamParser::Handler {
     void on_stanza(xml::Element e);
     void on_iq_to_server(const xml::Element& iq);
     void on_roster(const xml::Element& iq);
+    // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
+    void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
+    void on_private(const xml::Element& iq, const xml::Element& query);
+    void notify_own_resources(std::string event_body);
     void on_presence(xml::Element& p, const std::optional<Jid>& to);
     void on_message(xml::Element& m, const std::optional<Jid>& to);
     void deliver_to_user(xml::Element& stanza, const Jid& to);

@@ -265,6 +265,64 @@ async def test_a_connection_that_does_not_log_in_is_closed(f):
     raw.close()
 
 
+async def test_pep_publish_items_retract_and_notifications(f):
+    from slixmpp.xmlstream import ET
+    PUBSUB = "http://jabber.org/protocol/pubsub"
+    a1 = await login(f, "dave", resource="one")
+    a2 = await login(f, "dave", resource="two")
+    info = await a1["xep_0030"].get_info(jid=f"dave@{DOMAIN}")
+    assert ("pubsub", "pep", None, None) in info["disco_info"]["identities"], info["disco_info"]["identities"]
+    assert "http://jabber.org/protocol/pubsub#publish-options" in info["disco_info"]["features"]
+    # A node that was never published to does not exist.
+    iq = a1.make_iq_get(ito=f"dave@{DOMAIN}")
+    ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}items", {"node": "urn:xmpp:bookmarks:1"})
+    try:
+        await iq.send(timeout=5)
+        raise AssertionError("expected item-not-found")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "item-not-found"
+    iq = a1.make_iq_set(ito=f"dave@{DOMAIN}")
+    pub = ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}publish", {"node": "urn:xmpp:bookmarks:1"})
+    item = ET.SubElement(pub, f"{{{PUBSUB}}}item", {"id": f"lobby@{MUC}"})
+    ET.SubElement(item, "{urn:xmpp:bookmarks:1}conference", {"name": "Lobby", "autojoin": "true"})
+    await iq.send(timeout=5)
+    event = await a2.next_message_with("{http://jabber.org/protocol/pubsub#event}event")
+    got = event.xml.find(".//{http://jabber.org/protocol/pubsub#event}item")
+    assert got.get("id") == f"lobby@{MUC}"
+    assert got.find("{urn:xmpp:bookmarks:1}conference").get("name") == "Lobby"
+    iq = a2.make_iq_get(ito=f"dave@{DOMAIN}")
+    ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}items", {"node": "urn:xmpp:bookmarks:1"})
+    reply = await iq.send(timeout=5)
+    items = reply.xml.findall(f".//{{{PUBSUB}}}item")
+    assert [i.get("id") for i in items] == [f"lobby@{MUC}"]
+    iq = a1.make_iq_set(ito=f"dave@{DOMAIN}")
+    r = ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}retract",
+                      {"node": "urn:xmpp:bookmarks:1", "notify": "true"})
+    ET.SubElement(r, f"{{{PUBSUB}}}item", {"id": f"lobby@{MUC}"})
+    await iq.send(timeout=5)
+    await a2.next_message_with(".//{http://jabber.org/protocol/pubsub#event}retract")
+    await a1.close()
+    await a2.close()
+
+
+async def test_private_storage_keeps_legacy_bookmarks(f):
+    from slixmpp.xmlstream import ET
+    c = await login(f, "erin")
+    iq = c.make_iq_set()
+    q = ET.SubElement(iq.xml, "{jabber:iq:private}query")
+    storage = ET.SubElement(q, "{storage:bookmarks}storage")
+    ET.SubElement(storage, "{storage:bookmarks}conference", {"jid": f"lobby@{MUC}", "autojoin": "true"})
+    await iq.send(timeout=5)
+    await c.close()
+    c = await login(f, "erin")
+    iq = c.make_iq_get()
+    ET.SubElement(ET.SubElement(iq.xml, "{jabber:iq:private}query"), "{storage:bookmarks}storage")
+    reply = await iq.send(timeout=5)
+    conf = reply.xml.find(".//{storage:bookmarks}conference")
+    assert conf is not None and conf.get("jid") == f"lobby@{MUC}"
+    await c.close()
+
+
 async def test_history_survives_restart_and_kill(f):
     room = f"durable@{MUC}"
     alice = await login(f, "alice")

@@ -125,6 +125,28 @@ constexpr const char* kMigrations[] = {
     INSERT INTO category_principals (category_id, list, principal)
         SELECT id, 'allowed', 'everyone' FROM categories;
     )sql",
+    // 4: personal eventing nodes and private XML storage
+    R"sql(
+    CREATE TABLE pep_nodes (
+        username      TEXT NOT NULL,
+        node          TEXT NOT NULL,
+        PRIMARY KEY (username, node)
+    ) WITHOUT ROWID;
+    CREATE TABLE pep_items (
+        username      TEXT NOT NULL,
+        node          TEXT NOT NULL,
+        item_id       TEXT NOT NULL,
+        payload       TEXT NOT NULL,
+        updated_us    INTEGER NOT NULL,
+        PRIMARY KEY (username, node, item_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE private_xml (
+        username      TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        xml           TEXT NOT NULL,
+        PRIMARY KEY (username, key)
+    ) WITHOUT ROWID;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -539,6 +539,73 @@ class SqliteStore final : public Store {
         return out;
     }
 
+    void put_pep_item(std::string_view username, std::string_view node, std::string_view item_id,
+                      const std::string& payload) override {
+        Transaction tx(db_);
+        db_.prepare("INSERT OR IGNORE INTO pep_nodes (username, node) VALUES (?, ?)")
+            .bind(0, username)
+            .bind(1, node)
+            .run();
+        db_.prepare(
+               "INSERT INTO pep_items (username, node, item_id, payload, updated_us) VALUES (?, ?, "
+               "?, ?, ?) ON CONFLICT (username, node, item_id) DO UPDATE SET payload = "
+               "excluded.payload, updated_us = excluded.updated_us")
+            .bind(0, username)
+            .bind(1, node)
+            .bind(2, item_id)
+            .bind(3, payload)
+            .bind(4, util::now_us())
+            .run();
+        tx.commit();
+    }
+
+    bool remove_pep_item(std::string_view username, std::string_view node,
+                         std::string_view item_id) override {
+        db_.prepare("DELETE FROM pep_items WHERE username = ? AND node = ? AND item_id = ?")
+            .bind(0, username)
+            .bind(1, node)
+            .bind(2, item_id)
+            .run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+
+    std::optional<std::vector<std::pair<std::string, std::string>>> pep_items(
+        std::string_view username, std::string_view node) override {
+        auto& exists = db_.prepare("SELECT 1 FROM pep_nodes WHERE username = ? AND node = ?");
+        exists.bind(0, username).bind(1, node);
+        bool found = exists.step();
+        exists.reset();
+        if (!found) return std::nullopt;
+        auto& st = db_.prepare(
+            "SELECT item_id, payload FROM pep_items WHERE username = ? AND node = ? ORDER BY "
+            "updated_us DESC");
+        st.bind(0, username).bind(1, node);
+        std::vector<std::pair<std::string, std::string>> out;
+        while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
+        return out;
+    }
+
+    std::optional<std::string> private_xml(std::string_view username,
+                                           std::string_view key) override {
+        auto& st = db_.prepare("SELECT xml FROM private_xml WHERE username = ? AND key = ?");
+        st.bind(0, username).bind(1, key);
+        std::optional<std::string> out;
+        if (st.step()) out = st.text_at(0);
+        st.reset();
+        return out;
+    }
+
+    void set_private_xml(std::string_view username, std::string_view key,
+                         const std::string& xml) override {
+        db_.prepare(
+               "INSERT INTO private_xml (username, key, xml) VALUES (?, ?, ?) ON CONFLICT "
+               "(username, key) DO UPDATE SET xml = excluded.xml")
+            .bind(0, username)
+            .bind(1, key)
+            .bind(2, xml)
+            .run();
+    }
+
     std::vector<RosterItem> roster(std::string_view username) override {
         auto& st = db_.prepare(
             "SELECT jid, name, subscription, groups FROM roster_items WHERE username = ? ORDER BY "

@@ -1,0 +1,160 @@
+// Personal eventing on the user's own bare JID (XEP-0163: publish, items, retract, with
+// notifications to the user's resources) and private XML storage (XEP-0049): what clients
+// keep bookmarks and settings in.
+#include <spdlog/spdlog.h>
+
+#include "util/ids.hpp"
+#include "xml/serializer.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/session.hpp"
+
+namespace perch::xmpp {
+
+namespace {
+std::string attr(std::string_view name, std::string_view value) {
+    std::string out = " ";
+    out += name;
+    out += "='";
+    xml::escape_attr(out, value);
+    out += '\'';
+    return out;
+}
+
+// An IQ result whose payload is already serialized.
+std::string iq_result(const xml::Element& iq, const std::string& payload) {
+    std::string out = "<iq xmlns='jabber:client' type='result'" + attr("id", iq.attr_or("id"));
+    if (auto* from = iq.attr("from")) out += attr("to", *from);
+    return out + ">" + payload + "</iq>";
+}
+}  // namespace
+
+void Session::notify_own_resources(std::string event_body) {
+    // One headline per resource, from the account itself (XEP-0163 section 4.3).
+    auto prepared = std::make_shared<PreparedStanza>();
+    prepared->text = "<message xmlns='jabber:client'" + attr("from", jid_.bare_str()) +
+                     " type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'>" +
+                     event_body + "</event></message>";
+    prepared->split = std::string_view("<message").size();
+    for (auto& r : ctx_.router.resources(jid_.bare()))
+        r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+}
+
+void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
+    std::string type = iq.attr_or("type");
+    const xml::Element* op = pubsub.first_element();
+    if (!op) return send(make_error(iq, StanzaError::bad_request));
+    std::string node = op->attr_or("node");
+    if (node.empty()) return send(make_error(iq, StanzaError::bad_request, "A node is required"));
+    std::string user = username_;
+
+    if (type == "set" && op->is("publish", ns::pubsub)) {
+        const xml::Element* item = op->child("item", ns::pubsub);
+        const xml::Element* payload = item ? item->first_element() : nullptr;
+        if (!payload)
+            return send(
+                make_error(iq, StanzaError::bad_request, "Publish one item with a payload"));
+        std::string id = item->attr_or("id");
+        if (id.empty()) id = util::random_id();
+        std::string xml_payload = xml::to_string(*payload);
+        // publish-options (access model, persistence) are accepted: a user's nodes are always
+        // persistent and only the user reads them.
+        bool queued = ctx_.workers.submit(
+            [this, post = transport_.poster(), user, node, id, xml_payload, iq](store::Store& s) {
+                s.put_pep_item(user, node, id, xml_payload);
+                post([this, node, id, xml_payload, iq] {
+                    transport_.send(Outgoing::raw(
+                        iq_result(iq, "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish" +
+                                          attr("node", node) + "><item" + attr("id", id) +
+                                          "/></publish></pubsub>")));
+                    notify_own_resources("<items" + attr("node", node) + "><item" + attr("id", id) +
+                                         ">" + xml_payload + "</item></items>");
+                });
+            });
+        if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+        return;
+    }
+    if (type == "set" && op->is("retract", ns::pubsub)) {
+        const xml::Element* item = op->child("item", ns::pubsub);
+        std::string id = item ? item->attr_or("id") : "";
+        if (id.empty())
+            return send(make_error(iq, StanzaError::bad_request, "Name the item to retract"));
+        bool notify = op->attr_or("notify") == "true" || op->attr_or("notify") == "1";
+        bool queued = ctx_.workers.submit(
+            [this, post = transport_.poster(), user, node, id, notify, iq](store::Store& s) {
+                bool removed = s.remove_pep_item(user, node, id);
+                post([this, removed, notify, node, id, iq] {
+                    if (!removed) return send(make_error(iq, StanzaError::item_not_found));
+                    send(make_iq_result(iq));
+                    if (notify)
+                        notify_own_resources("<items" + attr("node", node) + "><retract" +
+                                             attr("id", id) + "/></items>");
+                });
+            });
+        if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+        return;
+    }
+    if (type == "get" && op->is("items", ns::pubsub)) {
+        std::vector<std::string> wanted;
+        for (const auto& c : op->children())
+            if (c.is("item", ns::pubsub)) wanted.push_back(c.attr_or("id"));
+        size_t max = 0;
+        try {
+            if (auto* m = op->attr("max_items")) max = std::stoul(*m);
+        } catch (...) {
+            return send(make_error(iq, StanzaError::bad_request, "Bad max_items"));
+        }
+        bool queued = ctx_.workers.submit(
+            [this, post = transport_.poster(), user, node, wanted, max, iq](store::Store& s) {
+                auto items = s.pep_items(user, node);
+                post([this, items = std::move(items), node, wanted, max, iq] {
+                    if (!items) return send(make_error(iq, StanzaError::item_not_found));
+                    std::string body = "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items" +
+                                       attr("node", node) + ">";
+                    size_t n = 0;
+                    for (const auto& [id, payload] : *items) {
+                        if (!wanted.empty() &&
+                            std::find(wanted.begin(), wanted.end(), id) == wanted.end())
+                            continue;
+                        if (max && n++ >= max) break;
+                        body += "<item" + attr("id", id) + ">" + payload + "</item>";
+                    }
+                    body += "</items></pubsub>";
+                    transport_.send(Outgoing::raw(iq_result(iq, body)));
+                });
+            });
+        if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+        return;
+    }
+    send(make_error(iq, StanzaError::feature_not_implemented,
+                    "Only publish, items and retract are offered"));
+}
+
+void Session::on_private(const xml::Element& iq, const xml::Element& query) {
+    const xml::Element* child = query.first_element();
+    if (!child || child->ns() == ns::private_storage || child->ns() == ns::client)
+        return send(make_error(iq, StanzaError::not_acceptable));
+    std::string key = child->ns() + " " + child->name();
+    std::string user = username_;
+    if (iq.attr_or("type") == "set") {
+        std::string xml_text = xml::to_string(*child);
+        bool queued = ctx_.workers.submit(
+            [this, post = transport_.poster(), user, key, xml_text, iq](store::Store& s) {
+                s.set_private_xml(user, key, xml_text);
+                post([this, iq] { send(make_iq_result(iq)); });
+            });
+        if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+        return;
+    }
+    std::string empty = xml::to_string(xml::Element(child->name(), child->ns()));
+    bool queued = ctx_.workers.submit([this, post = transport_.poster(), user, key, empty,
+                                       iq](store::Store& s) {
+        auto stored = s.private_xml(user, key);
+        post([this, stored, empty, iq] {
+            transport_.send(Outgoing::raw(iq_result(
+                iq, "<query xmlns='jabber:iq:private'>" + stored.value_or(empty) + "</query>")));
+        });
+    });
+    if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+}
+
+}  // namespace perch::xmpp
