@@ -141,13 +141,46 @@ void RoomContext::on_presence(xml::Element stanza, const Jid& from, const Jid& t
         reply(sender, self);
         return;
     }
-    if (current && current->nick != to.resource()) {
-        reply(sender, make_error(stanza, StanzaError::not_acceptable,
-                                 "Changing nickname inside a room is not supported; leave and "
-                                 "join again with the new one"));
-        return;
-    }
+    if (current && current->nick != to.resource())
+        return change_nick(stanza, *current, to.resource(), sender);
     join(std::move(stanza), from, to.resource(), std::move(sender));
+}
+
+void RoomContext::change_nick(const xml::Element& stanza, const chat::Occupant& current,
+                              const std::string& nick, const SessionHandlePtr& sender) {
+    // XEP-0045 7.6: the old nick leaves with status 303 naming the new one, then the new one
+    // arrives; the occupant id stays.
+    if (room.by_nick(nick)) {
+        auto err = make_error(stanza, StanzaError::conflict,
+                              "That nickname is already in use in this room");
+        return reply(sender, err);
+    }
+    chat::Occupant o = current;
+    auto with_new_nick = [&](xml::Element p) {
+        if (auto* x = p.child("x", ns::muc_user))
+            if (auto* item = x->child("item", ns::muc_user)) item->set_attr("nick", nick);
+        return p;
+    };
+    auto leaving =
+        with_new_nick(muc::render_presence(o, nick_jid(o.nick), presence_of(o), {303}, true));
+    if (!large()) {
+        auto prepared = PreparedStanza::from(leaving);
+        for (const auto& [other_nick, other] : room.occupants())
+            if (other.full_jid != o.full_jid)
+                handle_of(other)->deliver(Outgoing::addressed(prepared, other.full_jid));
+    }
+    auto self_leaving =
+        with_new_nick(muc::render_presence(o, nick_jid(o.nick), presence_of(o), {303, 110}, true));
+    self_leaving.set_attr("to", o.full_jid);
+    reply(sender, self_leaving);
+    spdlog::debug("{} in {} is now {} (was {})", o.full_jid, room.meta().node, nick, o.nick);
+    o.nick = nick;
+    o.presence = keep_presence(stanza);
+    const chat::Occupant& now = room.add(std::move(o));
+    broadcast_presence(now, false, {});
+    auto self = muc::render_presence(now, nick_jid(now.nick), presence_of(now), {110}, false);
+    self.set_attr("to", now.full_jid);
+    reply(sender, self);
 }
 
 void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& nick,

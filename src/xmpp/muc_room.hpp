@@ -45,6 +45,8 @@ struct MucService::RoomContext {
     void reply(const SessionHandlePtr& to, const xml::Element& e) const;
 
     void on_presence(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
+    void change_nick(const xml::Element& stanza, const chat::Occupant& current,
+                     const std::string& nick, const SessionHandlePtr& sender);
     void join(xml::Element stanza, const Jid& from, const std::string& nick,
               SessionHandlePtr sender);
     void complete_join(const xml::Element& stanza, const Jid& from, const std::string& nick,

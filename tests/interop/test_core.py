@@ -208,6 +208,38 @@ async def test_private_message_between_occupants(f):
     await bob.close()
 
 
+async def test_changing_nickname_in_a_room(f):
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    room = f"pm@{MUC}"
+    alice = await login(f, "alice")
+    bob = await login(f, "bob")
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
+    await bob["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=0, timeout=10)
+    seen = asyncio.Queue()
+    bob.register_handler(Callback("presences", MatchXPath("{jabber:client}presence"), seen.put_nowait))
+    alice.send_presence(pto=f"{room}/Alicia")
+    gone = await asyncio.wait_for(seen.get(), 10)
+    assert gone["type"] == "unavailable" and gone["from"] == f"{room}/Alice"
+    item = gone.xml.find("{http://jabber.org/protocol/muc#user}x/{http://jabber.org/protocol/muc#user}item")
+    assert item.get("nick") == "Alicia"
+    codes = {s.get("code") for s in gone.xml.iter("{http://jabber.org/protocol/muc#user}status")}
+    assert "303" in codes
+    back = await asyncio.wait_for(seen.get(), 10)
+    assert back["type"] == "available" and back["from"] == f"{room}/Alicia"
+    alice.send_message(mto=room, mbody="new name, same me", mtype="groupchat")
+    got = await bob.next_groupchat()
+    assert got["from"] == f"{room}/Alicia"
+    # Taking a nickname in use is a conflict, and changes nothing.
+    errors = asyncio.Queue()
+    alice.register_handler(Callback("perr", MatchXPath("{jabber:client}presence/{jabber:client}error"), errors.put_nowait))
+    alice.send_presence(pto=f"{room}/Bob")
+    err = await asyncio.wait_for(errors.get(), 10)
+    assert err["error"]["condition"] == "conflict"
+    await alice.close()
+    await bob.close()
+
+
 async def test_user_created_room_reports_201(f):
     alice = await login(f, "alice")
     room = f"brand-new@{MUC}"
