@@ -3,8 +3,11 @@
 // keep bookmarks and settings in.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "util/ids.hpp"
 #include "xml/serializer.hpp"
+#include "xmpp/bookmarks.hpp"
 #include "xmpp/namespaces.hpp"
 #include "xmpp/session.hpp"
 
@@ -25,6 +28,38 @@ std::string iq_result(const xml::Element& iq, const std::string& payload) {
     std::string out = "<iq xmlns='jabber:client' type='result'" + attr("id", iq.attr_or("id"));
     if (auto* from = iq.attr("from")) out += attr("to", *from);
     return out + ">" + payload + "</iq>";
+}
+// After a change to one of the two bookmark nodes, rewrites the other (XEP-0402 section 5.3);
+// runs on a store thread and returns the events the user's resources must then get.
+std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& user,
+                                          const std::string& node) {
+    std::vector<std::string> events;
+    if (node == bookmarks::kNode) {
+        auto items = s.pep_items(user, bookmarks::kNode).value_or(bookmarks::Items{});
+        std::string legacy = bookmarks::to_legacy(items);
+        s.put_pep_item(user, bookmarks::kLegacyNode, "current", legacy);
+        events.push_back("<items" + attr("node", bookmarks::kLegacyNode) + "><item id='current'>" +
+                         legacy + "</item></items>");
+    } else if (node == bookmarks::kLegacyNode) {
+        auto legacy = s.pep_items(user, bookmarks::kLegacyNode).value_or(bookmarks::Items{});
+        auto wanted =
+            bookmarks::from_legacy(legacy.empty() ? std::string() : legacy.front().second);
+        auto existing = s.pep_items(user, bookmarks::kNode).value_or(bookmarks::Items{});
+        std::string event = "<items" + attr("node", bookmarks::kNode) + ">";
+        for (const auto& [id, payload] : existing) {
+            bool kept = std::any_of(wanted.begin(), wanted.end(),
+                                    [&](const auto& w) { return w.first == id; });
+            if (kept) continue;
+            s.remove_pep_item(user, bookmarks::kNode, id);
+            event += "<retract" + attr("id", id) + "/>";
+        }
+        for (const auto& [id, payload] : wanted) {
+            s.put_pep_item(user, bookmarks::kNode, id, payload);
+            event += "<item" + attr("id", id) + ">" + payload + "</item>";
+        }
+        events.push_back(event + "</items>");
+    }
+    return events;
 }
 }  // namespace
 
@@ -61,13 +96,15 @@ void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
         bool queued = ctx_.workers.submit(
             [this, post = transport_.poster(), user, node, id, xml_payload, iq](store::Store& s) {
                 s.put_pep_item(user, node, id, xml_payload);
-                post([this, node, id, xml_payload, iq] {
+                auto mirrored = mirror_bookmarks(s, user, node);
+                post([this, node, id, xml_payload, iq, mirrored] {
                     transport_.send(Outgoing::raw(
                         iq_result(iq, "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish" +
                                           attr("node", node) + "><item" + attr("id", id) +
                                           "/></publish></pubsub>")));
                     notify_own_resources("<items" + attr("node", node) + "><item" + attr("id", id) +
                                          ">" + xml_payload + "</item></items>");
+                    for (const auto& e : mirrored) notify_own_resources(e);
                 });
             });
         if (!queued) send(make_error(iq, StanzaError::resource_constraint));
@@ -79,17 +116,19 @@ void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
         if (id.empty())
             return send(make_error(iq, StanzaError::bad_request, "Name the item to retract"));
         bool notify = op->attr_or("notify") == "true" || op->attr_or("notify") == "1";
-        bool queued = ctx_.workers.submit(
-            [this, post = transport_.poster(), user, node, id, notify, iq](store::Store& s) {
-                bool removed = s.remove_pep_item(user, node, id);
-                post([this, removed, notify, node, id, iq] {
-                    if (!removed) return send(make_error(iq, StanzaError::item_not_found));
-                    send(make_iq_result(iq));
-                    if (notify)
-                        notify_own_resources("<items" + attr("node", node) + "><retract" +
-                                             attr("id", id) + "/></items>");
-                });
+        bool queued = ctx_.workers.submit([this, post = transport_.poster(), user, node, id, notify,
+                                           iq](store::Store& s) {
+            bool removed = s.remove_pep_item(user, node, id);
+            auto mirrored = removed ? mirror_bookmarks(s, user, node) : std::vector<std::string>{};
+            post([this, removed, notify, node, id, iq, mirrored] {
+                if (!removed) return send(make_error(iq, StanzaError::item_not_found));
+                send(make_iq_result(iq));
+                if (notify)
+                    notify_own_resources("<items" + attr("node", node) + "><retract" +
+                                         attr("id", id) + "/></items>");
+                for (const auto& e : mirrored) notify_own_resources(e);
             });
+        });
         if (!queued) send(make_error(iq, StanzaError::resource_constraint));
         return;
     }

@@ -72,7 +72,8 @@ std::optional<xml::Element> answer_account_iq(const xml::Element& iq) {
               "http://jabber.org/protocol/pubsub#publish-options",
               "http://jabber.org/protocol/pubsub#retrieve-items",
               "http://jabber.org/protocol/pubsub#retract-items",
-              "http://jabber.org/protocol/pubsub#auto-create", "jabber:iq:private"})
+              "http://jabber.org/protocol/pubsub#auto-create", "jabber:iq:private",
+              "urn:xmpp:bookmarks:1#compat"})
             feature(query, f);
         return r;
     }

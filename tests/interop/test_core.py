@@ -337,6 +337,39 @@ async def test_pep_publish_items_retract_and_notifications(f):
     await a2.close()
 
 
+async def test_bookmarks_are_kept_in_both_forms(f):
+    from slixmpp.xmlstream import ET
+    PUBSUB = "http://jabber.org/protocol/pubsub"
+    me = f"carol@{DOMAIN}"
+    c = await login(f, "carol")
+    info = await c["xep_0030"].get_info(jid=me)
+    assert "urn:xmpp:bookmarks:1#compat" in info["disco_info"]["features"]
+
+    async def publish(node, item_id, payload):
+        iq = c.make_iq_set(ito=me)
+        pub = ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}publish", {"node": node})
+        ET.SubElement(pub, f"{{{PUBSUB}}}item", {"id": item_id}).append(payload)
+        await iq.send(timeout=5)
+
+    async def items(node):
+        iq = c.make_iq_get(ito=me)
+        ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}items", {"node": node})
+        return (await iq.send(timeout=5)).xml.findall(f".//{{{PUBSUB}}}item")
+
+    conf = ET.Element("{urn:xmpp:bookmarks:1}conference", {"name": "Lobby", "autojoin": "true"})
+    ET.SubElement(conf, "{urn:xmpp:bookmarks:1}nick").text = "caz"
+    await publish("urn:xmpp:bookmarks:1", f"lobby@{MUC}", conf)
+    legacy = (await items("storage:bookmarks"))[0].find("{storage:bookmarks}storage/{storage:bookmarks}conference")
+    assert legacy.get("jid") == f"lobby@{MUC}" and legacy.get("autojoin") == "true"
+    assert legacy.findtext("{storage:bookmarks}nick") == "caz"
+    # An old client rewrites the whole list: the per-room items follow.
+    storage = ET.Element("{storage:bookmarks}storage")
+    ET.SubElement(storage, "{storage:bookmarks}conference", {"jid": f"history@{MUC}", "name": "History", "autojoin": "false"})
+    await publish("storage:bookmarks", "current", storage)
+    assert [i.get("id") for i in await items("urn:xmpp:bookmarks:1")] == [f"history@{MUC}"]
+    await c.close()
+
+
 async def test_private_storage_keeps_legacy_bookmarks(f):
     from slixmpp.xmlstream import ET
     c = await login(f, "erin")

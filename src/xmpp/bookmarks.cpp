@@ -1,0 +1,64 @@
+#include "xmpp/bookmarks.hpp"
+
+#include <optional>
+
+#include "xml/serializer.hpp"
+#include "xml/stream_parser.hpp"
+
+namespace perch::xmpp::bookmarks {
+
+namespace {
+constexpr const char* kLegacyNs = "storage:bookmarks";
+
+// Parses one stored payload back into an element.
+std::optional<xml::Element> parse(const std::string& payload) {
+    struct One : xml::StreamParser::Handler {
+        std::optional<xml::Element> got;
+        void on_stream_open(const xml::Element&) override {}
+        void on_element(xml::Element&& e) override { got = std::move(e); }
+        void on_stream_close() override {}
+    } h;
+    xml::StreamParser p(h);
+    if (!p.feed("<root>" + payload + "</root>")) return std::nullopt;
+    return std::move(h.got);
+}
+}  // namespace
+
+std::string to_legacy(const Items& items) {
+    xml::Element storage("storage", kLegacyNs);
+    for (const auto& [jid, payload] : items) {
+        auto c = parse(payload);
+        if (!c) continue;
+        auto& conf = storage.add_child("conference", kLegacyNs);
+        conf.set_attr("jid", jid);
+        if (auto* name = c->attr("name")) conf.set_attr("name", *name);
+        std::string autojoin = c->attr_or("autojoin", "false");
+        conf.set_attr("autojoin", autojoin == "1" || autojoin == "true" ? "true" : "false");
+        if (auto nick = c->child_text("nick", kNode); !nick.empty())
+            conf.add_child("nick", kLegacyNs).add_text(nick);
+        if (auto pw = c->child_text("password", kNode); !pw.empty())
+            conf.add_child("password", kLegacyNs).add_text(pw);
+    }
+    return xml::to_string(storage);
+}
+
+Items from_legacy(const std::string& storage_xml) {
+    Items out;
+    auto storage = parse(storage_xml);
+    if (!storage || !storage->is("storage", kLegacyNs)) return out;
+    for (const auto& conf : storage->children()) {
+        if (!conf.is("conference", kLegacyNs) || conf.attr_or("jid").empty()) continue;
+        xml::Element c("conference", kNode);
+        if (auto* name = conf.attr("name")) c.set_attr("name", *name);
+        std::string autojoin = conf.attr_or("autojoin", "false");
+        c.set_attr("autojoin", autojoin == "1" || autojoin == "true" ? "true" : "false");
+        if (auto nick = conf.child_text("nick", kLegacyNs); !nick.empty())
+            c.add_child("nick", kNode).add_text(nick);
+        if (auto pw = conf.child_text("password", kLegacyNs); !pw.empty())
+            c.add_child("password", kNode).add_text(pw);
+        out.emplace_back(conf.attr_or("jid"), xml::to_string(c));
+    }
+    return out;
+}
+
+}  // namespace perch::xmpp::bookmarks
