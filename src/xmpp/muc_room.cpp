@@ -223,6 +223,8 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
     auto* svc = &service;
     auto* sh = &shard;
     std::string node = room.meta().node;
+    // The join finishes later, on the shard, for the same subject (who may read, which role).
+    auto subject = std::make_shared<const chat::Subject>(who ? *who : chat::Subject{});
     bool queued = service.workers_.submit([=, stanza = std::move(stanza)](store::Store& s) mutable {
         auto fetched = std::make_shared<std::vector<store::Message>>();
         try {
@@ -233,7 +235,9 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
         sh->executor->post([=, stanza = std::move(stanza)]() mutable {
             auto it = sh->rooms.find(node);
             if (it == sh->rooms.end() || !it->second.room) return;
-            RoomContext ctx{*svc, *sh, *it->second.room};
+            RoomContext ctx{*svc, *sh, *it->second.room, subject.get()};
+            if (auto refused = ctx.join_refusal())  // the rules may have changed meanwhile
+                return ctx.reply(sender, make_error(stanza, refused->first, refused->second));
             if (ctx.room.check_join(nick, from.str()) != chat::JoinRefusal::none)
                 return ctx.reply(sender, make_error(stanza, StanzaError::conflict));
             ctx.complete_join(stanza, from, nick, sender, req, fetched.get());

@@ -34,6 +34,9 @@ def setup():
     s.cli("room", "grant", "forum", "manager", "user:alice")
     s.cli("category", "add", "Quiet", "--no-invitations")
     s.cli("room", "add", "quiet", "--category", "Quiet")
+    s.cli("category", "add", "Ephemeral", "--no-chat-history")
+    s.cli("room", "add", "ephemeral", "--category", "Ephemeral")
+    s.cli("room", "grant", "ephemeral", "manager", "user:alice")
     s.cli("policy", "user:olga", "off")
     s.cli("user", "admin", "root", "on")
     s.start()
@@ -380,6 +383,22 @@ async def test_managers_change_privacy_and_disable_through_the_config_form(f):
     assert "forum@chat.localhost  [Projects] open normal" in f.server.cli("room", "list").stdout
     await alice.close()
     await erin.close()
+
+
+async def test_long_history_requests_keep_roles_and_the_history_switch(f):
+    room = f"ephemeral@{MUC}"
+    bob = await login(f, "bob")
+    await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
+    for i in range(60):  # more than the 50 a room keeps in memory
+        bob.send_message(mto=room, mbody=f"fleeting {i}", mtype="groupchat")
+    for i in range(60):
+        await bob.next_groupchat()
+    alice = await login(f, "alice")  # a manager, asking for more than the cache holds
+    presence, _, _, history = await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=60, timeout=10)
+    assert presence["muc"]["affiliation"] == "owner"
+    assert history == []  # the category keeps no chat history for readers
+    await alice.close()
+    await bob.close()
 
 
 if __name__ == "__main__":
