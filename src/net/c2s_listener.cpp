@@ -219,7 +219,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
         queued_bytes_ -= std::min(queued_bytes_, bytes);
         inflight_.clear();
         if (queue_.empty()) {
-            // Give the memory of a burst back once the client has caught up.
+            // Give the memory back once the client has caught up. This costs an allocation per
+            // drained write (libstdc++'s empty deque allocates), about 1 % CPU at 100,000
+            // deliveries/s; keeping it costs ~640 bytes per idle session, the scarcer resource.
             std::deque<xmpp::Outgoing>().swap(queue_);
             std::vector<asio::const_buffer>().swap(buffers_);
             std::vector<xmpp::Outgoing>().swap(inflight_);
