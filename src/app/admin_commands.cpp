@@ -176,6 +176,37 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
     }));
 }
 
+// `grant` and `revoke` for one kind of principal list (a category's or a room's): the same
+// arguments, checks and report; `apply` finds the owner and changes its list.
+using ApplyGrant =
+    std::function<void(store::Store&, const std::string& owner, const std::string& list,
+                       const store::Principal&, bool grant)>;
+void add_grant_commands(CLI::App& parent, const std::string& cfg, int& rc,
+                        const std::string& owner_kind, const std::vector<std::string>& lists,
+                        ApplyGrant apply) {
+    std::string names;
+    for (const auto& l : lists) names += (names.empty() ? "" : ", ") + l;
+    for (bool grant : {true, false}) {
+        auto* cmd = parent.add_subcommand(
+            grant ? "grant" : "revoke",
+            grant ? "Add a principal to a list: " + names : "Remove a principal from a list");
+        auto owner = std::make_shared<std::string>(), list = std::make_shared<std::string>(),
+             who = std::make_shared<std::string>();
+        cmd->add_option(owner_kind, *owner)->required();
+        cmd->add_option("list", *list, names)->required()->check(CLI::IsMember(lists));
+        cmd->add_option("principal", *who, "user:NAME, group:NAME or everyone")->required();
+        cmd->callback(guarded(rc, [&cfg, grant, owner, list, who, apply] {
+            auto c = open(cfg);
+            auto p = principal_or_throw(*who);
+            apply(*c.store, *owner, *list, p, grant);
+            std::cout << (grant ? "added " : "removed ") << store::to_string(p)
+                      << (grant ? " to " : " from ") << *list << " of " << *owner
+                      << " (a running server applies it to rooms it has not used yet; active rooms "
+                         "keep their lists until it restarts)\n";
+        }));
+    }
+}
+
 void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* category = app.add_subcommand("category", "Manage categories")->require_subcommand(1);
     auto* add = category->add_subcommand("add", "Create a category");
@@ -212,29 +243,14 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
         for (const auto& [list, p] : lists) c.store->set_category_principal(id, list, p, true);
         std::cout << "created category " << name << "\n";
     }));
-    for (bool grant : {true, false}) {
-        auto* cmd =
-            category->add_subcommand(grant ? "grant" : "revoke",
-                                     grant ? "Add a principal to a list: allowed, denied or creator"
-                                           : "Remove a principal from a list");
-        static std::string list, who;
-        cmd->add_option("category", name)->required();
-        cmd->add_option("list", list, "allowed, denied or creator")
-            ->required()
-            ->check(CLI::IsMember({"allowed", "denied", "creator"}));
-        cmd->add_option("principal", who, "user:NAME, group:NAME or everyone")->required();
-        cmd->callback(guarded(rc, [&cfg, grant] {
-            auto c = open(cfg);
-            auto cat = c.store->find_category(name);
-            if (!cat) throw std::runtime_error("no category named " + name);
-            c.store->set_category_principal(cat->id, *store::parse_category_list(list),
-                                            principal_or_throw(who), grant);
-            std::cout << (grant ? "added " : "removed ")
-                      << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
-                      << list << " of " << name
-                      << " (running servers apply it when they restart)\n";
-        }));
-    }
+    add_grant_commands(*category, cfg, rc, "category", {"allowed", "denied", "creator"},
+                       [](store::Store& s, const std::string& owner, const std::string& list,
+                          const store::Principal& p, bool grant) {
+                           auto cat = s.find_category(owner);
+                           if (!cat) throw std::runtime_error("no category named " + owner);
+                           s.set_category_principal(cat->id, *store::parse_category_list(list), p,
+                                                    grant);
+                       });
     auto* list = category->add_subcommand("list", "List categories");
     list->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
@@ -302,29 +318,13 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         }
         std::cout << "created " << c.store->add_rooms(rooms) << " rooms\n";
     }));
-    for (bool grant : {true, false}) {
-        auto* cmd =
-            room->add_subcommand(grant ? "grant" : "revoke",
-                                 grant ? "Add a principal to a list: member, manager or presenter"
-                                       : "Remove a principal from a list");
-        static std::string list, who;
-        cmd->add_option("node", node)->required();
-        cmd->add_option("list", list, "member, manager or presenter")
-            ->required()
-            ->check(CLI::IsMember({"member", "manager", "presenter"}));
-        cmd->add_option("principal", who, "user:NAME, group:NAME or everyone")->required();
-        cmd->callback(guarded(rc, [&cfg, grant] {
-            auto c = open(cfg);
-            auto r = c.store->find_room(node);
-            if (!r) throw std::runtime_error("no room " + node);
-            c.store->set_room_principal(r->id, *store::parse_room_list(list),
-                                        principal_or_throw(who), grant);
-            std::cout << (grant ? "added " : "removed ")
-                      << store::to_string(principal_or_throw(who)) << (grant ? " to " : " from ")
-                      << list << "s of " << node
-                      << " (running servers apply it when they restart)\n";
-        }));
-    }
+    add_grant_commands(*room, cfg, rc, "room", {"member", "manager", "presenter"},
+                       [](store::Store& s, const std::string& owner, const std::string& list,
+                          const store::Principal& p, bool grant) {
+                           auto r = s.find_room(owner);
+                           if (!r) throw std::runtime_error("no room " + owner);
+                           s.set_room_principal(r->id, *store::parse_room_list(list), p, grant);
+                       });
     auto* clear = room->add_subcommand("clear", "Delete a room's messages older than a date");
     static std::string before;
     clear->add_option("node", node)->required();
