@@ -115,7 +115,7 @@ Config load_config(const std::string& path) {
     check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);
     check_range("c2s.max_send_queue_kb", c.c2s.max_send_queue_kb, 16, 1024 * 1024);
     check_range("c2s.login_timeout_s", c.c2s.login_timeout_s, 1, 3600);
-    check_range("muc.default_history", c.muc.default_history, 0, 500);
+    check_range("muc.default_history", c.muc.default_history, 1, 500);
     check_range("muc.max_history", c.muc.max_history, 0, 10000);
     check_range("muc.history_cache", c.muc.history_cache, 0, 10000);
     check_range("muc.participant_update_limit", c.muc.participant_update_limit, 0, 1'000'000);

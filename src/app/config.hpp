@@ -25,7 +25,7 @@ struct Config {
 
     struct Muc {
         std::string subdomain = "chat";
-        int default_history = 20;
+        int default_history = 30;
         int max_history = 500;
         int history_cache = 50;
         int participant_update_limit = 75;

@@ -42,6 +42,27 @@ bool in_category(const Subject& who, const CategoryRules& category) {
     return matches(who, category.allowed) && !matches(who, category.denied);
 }
 
+std::vector<std::pair<store::RoomList, Principal>> outside_category(
+    const std::vector<std::pair<store::RoomList, Principal>>& lists, const CategoryRules& category,
+    const std::function<std::set<std::string>(const std::string&)>& groups_of) {
+    std::vector<std::pair<store::RoomList, Principal>> out;
+    for (const auto& [list, p] : lists) {
+        Subject who;
+        if (p.kind == Principal::Kind::user) {
+            who.user = p.name;
+            who.groups = groups_of(p.name);
+        } else if (p.kind == Principal::Kind::group) {
+            who.groups = {p.name};
+        }
+        // "everyone" stays only where everyone is allowed and nobody is denied.
+        bool admitted = p.kind == Principal::Kind::everyone
+                            ? matches(who, category.allowed) && category.denied.empty()
+                            : in_category(who, category);
+        if (!admitted) out.emplace_back(list, p);
+    }
+    return out;
+}
+
 bool is_member(const Subject& who, const RoomRules& room) {
     return matches(who, room.members) || matches(who, room.managers) ||
            matches(who, room.presenters);

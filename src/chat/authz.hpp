@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,6 +61,12 @@ bool is_member(const Subject& who, const RoomRules& room);  // member, manager o
 bool is_manager(const Subject& who, const RoomRules& room);
 bool may(const Subject& who, const CategoryRules& category, const RoomRules& room, Action action);
 bool may_create_room(const Subject& who, const CategoryRules& category);
+
+// The entries of a room's member lists that `category` would not let in, for moving a room
+// there: a user is judged with their groups (`groups_of`), a group by its name alone.
+std::vector<std::pair<store::RoomList, Principal>> outside_category(
+    const std::vector<std::pair<store::RoomList, Principal>>& lists, const CategoryRules& category,
+    const std::function<std::set<std::string>(const std::string&)>& groups_of);
 
 // The policy levels combined: the user's own setting wins; else a group that disables it wins
 // over one that enables it; else the global setting; persistent chat is on when nothing is set.

@@ -28,6 +28,9 @@ struct Occupant {
     Affiliation affiliation = Affiliation::none;
     std::shared_ptr<void> session;
     std::shared_ptr<void> presence;  // the XMPP layer's copy of the occupant's presence payload
+    // Who they are as the rules see them (groups, policy), shared with their session; kept so
+    // that a change of the rules can tell who may stay.
+    std::shared_ptr<const Subject> subject;
 };
 
 // What a joining client asked for (XEP-0045 7.2.15), with the room's default applied.

@@ -73,6 +73,14 @@ class Store {
                             std::optional<bool> enabled) = 0;
     virtual PolicySettings policy_for(std::string_view username) = 0;
 
+    // Following: how far users have read in rooms, in one transaction. A mark only moves
+    // forward: one older than the stored one changes nothing.
+    virtual void mark_read(const std::vector<ReadMark>& marks) = 0;
+    // For each room: the user's read mark, unread count (at most `cap`) and newest message.
+    virtual std::vector<RoomActivity> room_activity(std::string_view username,
+                                                    const std::vector<int64_t>& room_ids,
+                                                    int64_t cap) = 0;
+
     // Personal eventing (XEP-0163): items of a user's nodes, payloads as serialized XML.
     virtual void put_pep_item(std::string_view username, std::string_view node,
                               std::string_view item_id, const std::string& payload) = 0;

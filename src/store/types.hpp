@@ -112,6 +112,21 @@ struct Message : NewMessage {
     bool removed = false;
 };
 
+// How far a user has read in a room: the sequence number of the last message seen.
+struct ReadMark {
+    std::string username;
+    int64_t room_id = 0;
+    int64_t seq = 0;
+};
+
+// Where a user stands in a room they follow.
+struct RoomActivity {
+    int64_t room_id = 0;
+    int64_t read_seq = 0;           // the last message they have seen (0: none)
+    int64_t unread = 0;             // messages after it, counted up to a cap
+    std::optional<Message> newest;  // the room's newest message, if any
+};
+
 // A page request on one room's archive (XEP-0313 with XEP-0059 paging). Ids are stanza ids.
 struct ArchiveQuery {
     int64_t room_id = 0;

@@ -25,7 +25,17 @@ std::vector<std::string> values(const xml::Element& field) {
 }
 }  // namespace
 
-xml::Element query_form() {
+bool followed_only(const xml::Element& query) {
+    if (const xml::Element* form = query.child("x", ns::data_forms))
+        for (const auto& f : form->children())
+            if (f.is("field", ns::data_forms) && f.attr_or("var") == kFollowedField) {
+                auto v = f.child_text("value", ns::data_forms);
+                return v == "1" || v == "true";
+            }
+    return false;
+}
+
+xml::Element query_form(bool service) {
     xml::Element form("x", std::string(ns::data_forms));
     form.set_attr("type", "form");
     add_field(form, "FORM_TYPE", "hidden", nullptr)
@@ -40,6 +50,7 @@ xml::Element query_form() {
     add_field(form, "ids", "text-multi", nullptr);
     add_field(form, "{urn:perch:search:0}any", "boolean", "Any of the words instead of all");
     add_field(form, "{urn:perch:search:0}case-sensitive", "boolean", "Match the case of the words");
+    if (service) add_field(form, kFollowedField, "boolean", "Only the rooms I follow");
     return form;
 }
 
@@ -80,6 +91,8 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
                 q.any_word = v == "1" || v == "true";
             } else if (var == "{urn:perch:search:0}case-sensitive") {
                 q.case_sensitive = v == "1" || v == "true";
+            } else if (var == kFollowedField) {
+                continue;  // the chat service's business: see followed_only()
             } else {
                 return QueryError{StanzaError::feature_not_implemented, "Unknown field " + var};
             }

@@ -22,8 +22,12 @@ struct QueryError {
 // <query xmlns='urn:xmpp:mam:2'/>. `room_bare` lets `with` name an occupant (room/nick).
 std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& query,
                                                           const std::string& room_bare);
-// The form a client gets for <iq type='get'><query xmlns='urn:xmpp:mam:2'/></iq>.
-xml::Element query_form();
+// The form a client gets for <iq type='get'><query xmlns='urn:xmpp:mam:2'/></iq>; the chat
+// service's (a search of all rooms) has the followed-rooms switch too.
+xml::Element query_form(bool service = false);
+// The activity feed: a search of all rooms limited to the ones the user follows.
+inline constexpr const char* kFollowedField = "{urn:perch:following:0}followed";
+bool followed_only(const xml::Element& query);
 // One result: the archived message, forwarded, addressed to the asking user.
 // `archive` is the JID queried (the room, or the chat service for a search of all rooms).
 Outgoing render_result(const store::Message& m, const std::string& room_bare, const std::string& to,

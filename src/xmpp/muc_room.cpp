@@ -6,6 +6,7 @@
 #include "util/crypto.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
+#include "util/utf8.hpp"
 #include "xml/serializer.hpp"
 #include "xmpp/mam.hpp"
 #include "xmpp/muc_render.hpp"
@@ -81,6 +82,12 @@ std::optional<std::pair<StanzaError, std::string>> RoomContext::join_refusal() c
     return std::pair{StanzaError::registration_required, "This room is for members only"};
 }
 
+int64_t RoomContext::last_seq() const {
+    int64_t seq = room.meta().last_seq;
+    if (!room.recent().empty()) seq = std::max(seq, room.recent().back().seq);
+    return seq;
+}
+
 bool RoomContext::large() const {
     return room.occupant_count() > service.config_.participant_update_limit;
 }
@@ -104,8 +111,7 @@ std::string RoomContext::occupant_id(const std::string& bare) const {
 }
 
 void RoomContext::dispatch(xml::Element stanza, const Jid& from, const Jid& to,
-                           SessionHandlePtr sender, const chat::Subject& subject) {
-    who = &subject;
+                           SessionHandlePtr sender) {
     const std::string& kind = stanza.name();
     if (kind == "presence") return on_presence(std::move(stanza), from, to, std::move(sender));
     if (kind == "message") return on_message(std::move(stanza), from, to, std::move(sender));
@@ -224,7 +230,7 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
     auto* sh = &shard;
     std::string node = room.meta().node;
     // The join finishes later, on the shard, for the same subject (who may read, which role).
-    auto subject = std::make_shared<const chat::Subject>(who ? *who : chat::Subject{});
+    auto subject = who ? who : std::make_shared<const chat::Subject>();
     bool queued = service.workers_.submit([=, stanza = std::move(stanza)](store::Store& s) mutable {
         auto fetched = std::make_shared<std::vector<store::Message>>();
         try {
@@ -235,7 +241,7 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
         sh->executor->post([=, stanza = std::move(stanza)]() mutable {
             auto it = sh->rooms.find(node);
             if (it == sh->rooms.end() || !it->second.room) return;
-            RoomContext ctx{*svc, *sh, *it->second.room, subject.get()};
+            RoomContext ctx{*svc, *sh, *it->second.room, subject};
             if (auto refused = ctx.join_refusal())  // the rules may have changed meanwhile
                 return ctx.reply(sender, make_error(stanza, refused->first, refused->second));
             if (ctx.room.check_join(nick, from.str()) != chat::JoinRefusal::none)
@@ -261,6 +267,7 @@ void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
     o.occupant_id = occupant_id(o.bare_jid);
     o.session = sender;
     o.presence = keep_presence(stanza);
+    o.subject = who;
     // XEP-0045 roles from ours: managers own and moderate, presenters and members are members,
     // and in an auditorium everybody else only listens.
     const auto& rules = room.rules();
@@ -279,6 +286,7 @@ void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
         o.role = chat::Role::visitor;
     const chat::Occupant& me = room.add(std::move(o));
     service.note_joined(me.full_jid, room.meta().node);
+    if (who) service.note_read(who->user, room.meta().id, last_seq());
 
     // XEP-0045 7.2.3: existing occupants first, then the new one's presence to everybody
     // (self-presence last, with its status codes), then history, then the subject. In a large
@@ -336,11 +344,41 @@ void RoomContext::leave(const std::string& full_jid, const PresenceChildren& chi
     auto gone = room.remove(full_jid);
     if (!gone) return;
     service.note_left(full_jid, room.meta().node);
+    // Everything said while they were in the room, they have seen.
+    if (gone->subject) service.note_read(gone->subject->user, room.meta().id, last_seq());
     gone->presence = std::make_shared<PresenceChildren>(children);
     broadcast_presence(*gone, true, {});
     auto self = muc::render_presence(*gone, nick_jid(gone->nick), children, {110}, true);
     self.set_attr("to", full_jid);
     handle_of(*gone)->deliver(Outgoing::element(self));
+}
+
+void RoomContext::apply_rules(chat::RoomRules rules,
+                              std::shared_ptr<const chat::CategoryRules> category, int code,
+                              const std::string& reason) {
+    room.set_rules(std::move(rules), std::move(category));
+    std::vector<std::string> unwelcome;
+    for (const auto& [nick, o] : room.occupants())
+        if (o.subject && !room.may(*o.subject, chat::Action::join)) unwelcome.push_back(o.full_jid);
+    for (const auto& full_jid : unwelcome) {
+        auto gone = room.remove(full_jid);
+        service.note_left(full_jid, room.meta().node);
+        auto p = muc::render_presence(*gone, nick_jid(gone->nick), {}, {code}, true);
+        xml::Element* x = p.child("x", ns::muc_user);
+        if (!reason.empty())
+            x->child("item", ns::muc_user)
+                ->add_child("reason", std::string(ns::muc_user))
+                .add_text(reason);
+        if (!large()) {
+            auto prepared = PreparedStanza::from(p);
+            for (const auto& [nick, other] : room.occupants())
+                handle_of(other)->deliver(Outgoing::addressed(prepared, other.full_jid));
+        }
+        x->add_child("status", std::string(ns::muc_user)).set_attr("code", "110");
+        p.set_attr("to", full_jid);
+        handle_of(*gone)->deliver(Outgoing::element(p));
+        spdlog::info("{} removed from {} ({})", full_jid, room.meta().node, code);
+    }
 }
 
 // Messages -------------------------------------------------------------------------------
@@ -408,14 +446,6 @@ void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to
     post(stanza, *o, std::move(sender));
 }
 
-namespace {
-size_t utf8_chars(std::string_view s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-}  // namespace
-
 void RoomContext::invite(const xml::Element& stanza, const xml::Element& x, const Jid& from,
                          SessionHandlePtr sender) {
     if (!may(chat::Action::invite)) {
@@ -461,7 +491,7 @@ void RoomContext::invite(const xml::Element& stanza, const xml::Element& x, cons
             sh->executor->post([=] {
                 auto it = sh->rooms.find(node);
                 if (it == sh->rooms.end() || !it->second.room) return;
-                RoomContext ctx{*svc, *sh, *it->second.room};
+                RoomContext ctx{*svc, *sh, *it->second.room, {}};
                 ctx.room.set_rules(rules, svc->category_rules(meta->category_id));
                 svc->directory_put(*meta, rules);
                 xml::Element copy = m;
@@ -496,7 +526,7 @@ void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
     }
     size_t limit = kind == store::MessageKind::story ? service.config_.max_story_chars
                                                      : service.config_.max_message_chars;
-    if (utf8_chars(stanza.child_text("body", ns::client)) > limit) {
+    if (util::utf8_length(stanza.child_text("body", ns::client)) > limit) {
         spdlog::info("message from {} to {} refused: over {} characters", o.full_jid,
                      room.meta().node, limit);
         return reply(
@@ -544,7 +574,7 @@ void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
                 }
                 auto it = sh->rooms.find(node);
                 if (it == sh->rooms.end() || !it->second.room) return;
-                RoomContext ctx{*svc, *sh, *it->second.room};
+                RoomContext ctx{*svc, *sh, *it->second.room, {}};
                 ctx.broadcast(muc::render_message(*stored, ctx.room_bare(), false));
                 ctx.room.remember(std::move(*stored));
                 svc->messages_posted_.fetch_add(1, std::memory_order_relaxed);

@@ -27,17 +27,24 @@ struct MucService::RoomContext {
     MucService& service;
     Shard& shard;
     chat::Room& room;
-    const chat::Subject* who = nullptr;  // the sender of the stanza being handled
+    // The sender of the stanza being handled; empty for work the room does on its own.
+    std::shared_ptr<const chat::Subject> who;
 
-    void dispatch(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender,
-                  const chat::Subject& subject);
+    void dispatch(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
     // Removes an occupant and tells everybody; `presence` is the client's unavailable presence
     // (its status text is passed on), empty when the session simply went away.
     void leave(const std::string& full_jid, const std::vector<xml::Element>& presence_children);
 
+    // New rules for the room (from its config form, member lists or an invitation). Occupants
+    // who may no longer be there leave, told why with `code` (XEP-0045: 321 affiliation lost,
+    // 322 room made members-only) and `reason`.
+    void apply_rules(chat::RoomRules rules, std::shared_ptr<const chat::CategoryRules> category,
+                     int code, const std::string& reason);
+
   private:
     std::string room_bare() const;
-    bool large() const;  // over the participant update limit
+    bool large() const;        // over the participant update limit
+    int64_t last_seq() const;  // of the newest message posted
     bool may(chat::Action a) const { return !who || room.may(*who, a); }
     // Why a join is refused, as the XMPP error the client gets; nullopt when it is allowed.
     std::optional<std::pair<StanzaError, std::string>> join_refusal() const;
@@ -76,7 +83,8 @@ struct MucService::RoomContext {
                 SessionHandlePtr sender);
     xml::Element disco_info(const xml::Element& iq) const;
     xml::Element config_form() const;
-    void apply_config(const xml::Element& form);
+    // A submitted config form: checked, stored, then applied; answers the IQ.
+    void configure(const xml::Element& iq, const xml::Element& form, SessionHandlePtr sender);
 
     std::string occupant_id(const std::string& bare) const;
 };

@@ -3,12 +3,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <variant>
 
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
+#include "util/utf8.hpp"
 #include "xml/serializer.hpp"
 #include "xmpp/mam.hpp"
 #include "xmpp/muc_render.hpp"
@@ -69,8 +71,12 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         auto r = make_iq_result(iq);
         if (type == "get") {
             r.add_child("query", std::string(ns::muc_owner)).add(config_form());
-        } else if (const xml::Element* form = q->child("x", ns::data_forms)) {
-            if (form->attr_or("type") == "submit") apply_config(*form);
+        } else if (q->child("destroy", ns::muc_owner)) {
+            return reply(sender, make_error(iq, StanzaError::forbidden,
+                                            "Managers cannot delete a room; they can disable it"));
+        } else if (const xml::Element* form = q->child("x", ns::data_forms);
+                   form && form->attr_or("type") == "submit") {
+            return configure(iq, *form, std::move(sender));
         }
         return reply(sender, r);
     }
@@ -162,8 +168,9 @@ void RoomContext::on_admin(const xml::Element& iq, const xml::Element& query,
             sh->executor->post([=] {
                 auto it = sh->rooms.find(node);
                 if (it != sh->rooms.end() && it->second.room) {
-                    auto category = svc->category_rules(it->second.room->meta().category_id);
-                    it->second.room->set_rules(rules, category);
+                    RoomContext ctx{*svc, *sh, *it->second.room, {}};
+                    ctx.apply_rules(rules, svc->category_rules(ctx.room.meta().category_id), 321,
+                                    "You are no longer a member of this room");
                 }
                 svc->directory_put(*meta, rules);
                 sender->deliver(Outgoing::element(make_iq_result(iq)));
@@ -213,7 +220,7 @@ void RoomContext::on_moderate(const xml::Element& iq, const std::string& stanza_
                     Outgoing::element(make_error(iq, StanzaError::item_not_found)));
             auto it = sh->rooms.find(node);
             if (it == sh->rooms.end() || !it->second.room) return;
-            RoomContext ctx{*svc, *sh, *it->second.room};
+            RoomContext ctx{*svc, *sh, *it->second.room, {}};
             ctx.room.replace_cached(*changed);
             spdlog::info("message {} in {} removed by {}", stanza_id, node, by);
             // Tell every occupant, in both versions of the protocol that clients speak.
@@ -346,42 +353,184 @@ xml::Element RoomContext::config_form() const {
               "Invitations");
     add_field(form, "{urn:perch:room:0}disabled", flag(meta.disabled), "boolean",
               "Disabled: nobody may enter, history is kept");
+    // The category: where the room is, or one where this manager may create rooms.
+    add_field(form, "{urn:perch:room:0}category", room.category().name, "list-single", "Category");
+    auto& category = form.children().back();
+    std::set<std::string> choices{room.category().name};
+    if (who)
+        for (auto& name : service.creatable_categories(*who)) choices.insert(name);
+    for (const auto& name : choices) {
+        auto& option = category.add_child("option", std::string(ns::data_forms));
+        option.set_attr("label", name);
+        option.add_child("value", std::string(ns::data_forms)).add_text(name);
+    }
+    add_field(form, "{urn:perch:room:0}drop-outsiders", "0", "boolean",
+              "When moving: remove members the new category does not admit");
     return form;
 }
 
-void RoomContext::apply_config(const xml::Element& form) {
-    auto& meta = room.meta();
-    std::optional<bool> listed, members_only;
+namespace {
+
+// What a submitted configuration form asks for; fields left out change nothing.
+struct ConfigChange {
+    std::optional<std::string> name, description, category;
+    std::optional<bool> listed, members_only, auditorium, invitations, disabled;
+    bool drop_outsiders = false;  // moving: remove members the new category does not admit
+};
+
+constexpr size_t kMaxRoomName = 256;
+
+std::variant<ConfigChange, std::string> parse_config(const xml::Element& form) {
+    ConfigChange c;
     for (const auto& f : form.children()) {
-        if (f.is_text() || f.name() != "field") continue;
+        if (!f.is("field", ns::data_forms)) continue;
         std::string value = f.child_text("value", ns::data_forms);
         std::string var = f.attr_or("var");
         bool on = value == "1" || value == "true";
-        if (var == "muc#roomconfig_roomname" && !value.empty()) meta.name = value.substr(0, 256);
-        if (var == "muc#roomconfig_roomdesc") meta.description = value;
-        if (var == "muc#roomconfig_publicroom") listed = on;
-        if (var == "muc#roomconfig_membersonly") members_only = on;
-        if (var == "muc#roomconfig_moderatedroom")
-            meta.type = on ? store::RoomType::auditorium : store::RoomType::normal;
-        if (var == "muc#roomconfig_allowinvites") meta.invitations = on;
-        if (var == "{urn:perch:room:0}disabled") meta.disabled = on;
+        if (var == "muc#roomconfig_roomname") {
+            if (value.empty()) continue;
+            if (util::utf8_length(value) > kMaxRoomName)
+                return "A room name has at most " + std::to_string(kMaxRoomName) + " characters";
+            c.name = value;
+        } else if (var == "muc#roomconfig_roomdesc") {
+            c.description = value;
+        } else if (var == "muc#roomconfig_publicroom") {
+            c.listed = on;
+        } else if (var == "muc#roomconfig_membersonly") {
+            c.members_only = on;
+        } else if (var == "muc#roomconfig_moderatedroom") {
+            c.auditorium = on;
+        } else if (var == "muc#roomconfig_allowinvites") {
+            c.invitations = on;
+        } else if (var == "{urn:perch:room:0}disabled") {
+            c.disabled = on;
+        } else if (var == "{urn:perch:room:0}category") {
+            if (!value.empty()) c.category = value;
+        } else if (var == "{urn:perch:room:0}drop-outsiders") {
+            c.drop_outsiders = on;
+        }
     }
-    if (listed && !*listed)
+    return c;
+}
+
+// The room record with the change applied (the category is the caller's business).
+store::Room applied(store::Room meta, const ConfigChange& c) {
+    if (c.name) meta.name = *c.name;
+    if (c.description) meta.description = *c.description;
+    if (c.auditorium)
+        meta.type = *c.auditorium ? store::RoomType::auditorium : store::RoomType::normal;
+    if (c.invitations) meta.invitations = *c.invitations;
+    if (c.disabled) meta.disabled = *c.disabled;
+    // Privacy: open = listed and open; closed = listed, members only; secret = unlisted,
+    // members only.
+    if (c.listed && !*c.listed)
         meta.privacy = store::Privacy::secret;
-    else if (members_only)
-        meta.privacy = *members_only ? store::Privacy::closed : store::Privacy::open;
-    else if (listed && meta.privacy == store::Privacy::secret)
+    else if (c.members_only)
+        meta.privacy = *c.members_only ? store::Privacy::closed : store::Privacy::open;
+    else if (c.listed && meta.privacy == store::Privacy::secret)
         meta.privacy = store::Privacy::closed;
-    // The rules follow the record at once; the store and discovery right after.
-    auto rules = room.rules();
-    rules.privacy = meta.privacy;
-    rules.type = meta.type;
-    rules.invitations = meta.invitations;
-    rules.disabled = meta.disabled;
-    room.set_rules(rules, service.category_rules(meta.category_id));
-    auto copy = meta;
-    service.workers_.submit([copy](store::Store& s) { s.update_room(copy); });
-    service.directory_put(copy, rules);
+    return meta;
+}
+
+std::string describe(const std::vector<std::pair<store::RoomList, store::Principal>>& entries) {
+    std::string out;
+    for (const auto& [list, p] : entries) {
+        if (!out.empty()) out += ", ";
+        out += store::to_string(p) + " (" + std::string(store::to_string(list)) + ")";
+    }
+    return out;
+}
+
+}  // namespace
+
+void RoomContext::configure(const xml::Element& iq, const xml::Element& form,
+                            SessionHandlePtr sender) {
+    auto parsed = parse_config(form);
+    if (auto* err = std::get_if<std::string>(&parsed))
+        return reply(sender, make_error(iq, StanzaError::not_acceptable, *err));
+    const auto& change = std::get<ConfigChange>(parsed);
+    store::Room meta = applied(room.meta(), change);
+    auto target = service.category_rules(meta.category_id);
+    bool moving = change.category && *change.category != room.category().name;
+    if (moving) {
+        auto found = service.category_named(*change.category);
+        if (!found)
+            return reply(sender, make_error(iq, StanzaError::not_acceptable,
+                                            "There is no category named " + *change.category));
+        if (!who->administrator && !chat::may_create_room(*who, *found->second))
+            return reply(sender,
+                         make_error(iq, StanzaError::forbidden,
+                                    "A room moves only into a category where you create rooms"));
+        meta.category_id = found->first;
+        target = found->second;
+    }
+    // Why those who must leave are leaving.
+    const store::Room& before = room.meta();
+    int code = 321;
+    std::string reason;
+    if (meta.disabled && !before.disabled) {
+        code = 322;
+        reason = "This room has been disabled";
+    } else if (meta.privacy != store::Privacy::open && before.privacy == store::Privacy::open) {
+        code = 322;
+        reason = "This room is now for members only";
+    } else if (moving) {
+        reason = "This room moved to a category you are not allowed in";
+    }
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = meta.node;
+    bool drop = change.drop_outsiders;
+    bool queued = service.workers_.submit([=](store::Store& s) {
+        auto answer = [&](xml::Element e) { sender->deliver(Outgoing::element(e)); };
+        try {
+            std::vector<std::pair<store::RoomList, store::Principal>> outside;
+            if (moving) {
+                outside = chat::outside_category(
+                    s.room_principals(meta.id), *target, [&](const std::string& user) {
+                        auto groups = s.groups_of(user);
+                        return std::set<std::string>(groups.begin(), groups.end());
+                    });
+                if (!outside.empty() && !drop)
+                    return answer(make_error(
+                        iq, StanzaError::not_acceptable,
+                        "Category " + target->name + " does not admit " + describe(outside) +
+                            ". Nothing was changed; to move the room and remove them from it, "
+                            "submit again with {urn:perch:room:0}drop-outsiders set"));
+            }
+            s.update_room(meta);
+            for (const auto& [list, p] : outside) s.set_room_principal(meta.id, list, p, false);
+            auto rules = chat::room_rules(meta, s.room_principals(meta.id));
+            if (moving)
+                spdlog::info("room {} moved to category {}{}", node, target->name,
+                             outside.empty() ? "" : ", dropping " + describe(outside));
+            sh->executor->post([=] {
+                auto it = sh->rooms.find(node);
+                if (it != sh->rooms.end() && it->second.room) {
+                    RoomContext ctx{*svc, *sh, *it->second.room, {}};
+                    auto& m = ctx.room.meta();  // the subject may have moved on meanwhile
+                    m.name = meta.name;
+                    m.description = meta.description;
+                    m.privacy = meta.privacy;
+                    m.type = meta.type;
+                    m.invitations = meta.invitations;
+                    m.disabled = meta.disabled;
+                    m.category_id = meta.category_id;
+                    ctx.apply_rules(rules, target, code, reason);
+                    svc->directory_put(m, rules);
+                } else {
+                    svc->directory_put(meta, rules);
+                }
+                sender->deliver(Outgoing::element(make_iq_result(iq)));
+            });
+        } catch (const store::Conflict& e) {
+            answer(make_error(iq, StanzaError::conflict, e.what()));
+        } catch (const std::exception& e) {
+            spdlog::error("configuring {} failed: {}", node, e.what());
+            answer(make_error(iq, StanzaError::internal_server_error));
+        }
+    });
+    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
 }
 
 }  // namespace perch::xmpp

@@ -4,12 +4,19 @@
 
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
+#include "xmpp/bookmarks.hpp"
 #include "xmpp/mam.hpp"
 #include "xmpp/muc_render.hpp"
 #include "xmpp/muc_room.hpp"
 #include "xmpp/namespaces.hpp"
 
 namespace perch::xmpp {
+
+namespace {
+// disco#items nodes of the chat service: the category list, and one node per category.
+constexpr const char* kCategoriesNode = "categories";
+constexpr const char* kCategoryNodePrefix = "category/";
+}  // namespace
 
 MucService::MucService(MucConfig config, Router& router, store::StoreWorkers& workers,
                        store::MessageWriter& writer, std::vector<util::ExecutorPtr> shards)
@@ -44,6 +51,28 @@ std::shared_ptr<const chat::CategoryRules> MucService::category_rules(int64_t ca
     auto it = categories_.find(category_id);
     // A category unknown here (made after start) admits nobody until the server reloads it.
     return it != categories_.end() ? it->second : std::make_shared<const chat::CategoryRules>();
+}
+
+std::optional<std::pair<int64_t, std::shared_ptr<const chat::CategoryRules>>>
+MucService::category_named(const std::string& name) const {
+    std::lock_guard lock(directory_mutex_);
+    auto id = category_ids_.find(name);
+    if (id == category_ids_.end()) return std::nullopt;
+    auto rules = categories_.find(id->second);
+    if (rules == categories_.end()) return std::nullopt;
+    return std::pair{id->second, rules->second};
+}
+
+std::vector<std::string> MucService::creatable_categories(const chat::Subject& who) const {
+    std::lock_guard lock(directory_mutex_);
+    std::vector<std::string> out;
+    for (const auto& [name, id] : category_ids_) {
+        auto rules = categories_.find(id);
+        if (rules != categories_.end() &&
+            (who.administrator || chat::may_create_room(who, *rules->second)))
+            out.push_back(name);
+    }
+    return out;
 }
 
 size_t MucService::room_count() const {
@@ -85,21 +114,22 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
     const std::string node = to.local();
     // Only a join (available presence to room/nick) may bring a room into being.
     bool is_join = kind == "presence" && type.empty() && !to.resource().empty();
-    std::string create_for;
+    std::string create_for, create_in;
     if (is_join && config_.allow_user_rooms) {
-        // Rooms come into being only for creators of the category new rooms go to.
-        std::shared_ptr<const chat::CategoryRules> target;
-        {
-            std::lock_guard lock(directory_mutex_);
-            auto id = category_ids_.find(config_.default_category);
-            if (id != category_ids_.end()) target = categories_[id->second];
-        }
-        if (target && chat::may_create_room(*who, *target)) create_for = from.str();
+        // Rooms come into being only for category creators: in the default category when they
+        // create rooms there, else in the first one where they do (the owner's config form
+        // moves the room to any other of theirs).
+        auto mine = creatable_categories(*who);
+        if (std::find(mine.begin(), mine.end(), config_.default_category) != mine.end())
+            create_in = config_.default_category;
+        else if (!mine.empty())
+            create_in = mine.front();
+        if (!create_in.empty()) create_for = from.str();
     }
     Shard& shard = shard_for(node);
-    shard.executor->post([this, &shard, node, create_for, stanza = std::move(stanza), from, to,
-                          sender = std::move(sender), who = std::move(who)]() mutable {
-        with_room(shard, node, create_for,
+    shard.executor->post([this, &shard, node, create_for, create_in, stanza = std::move(stanza),
+                          from, to, sender = std::move(sender), who = std::move(who)]() mutable {
+        with_room(shard, node, create_for, create_in,
                   [this, &shard, stanza = std::move(stanza), from, to, sender = std::move(sender),
                    who = std::move(who)](chat::Room* room) mutable {
                       if (!room) {
@@ -110,14 +140,14 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
                                   make_error(stanza, StanzaError::item_not_found)));
                           return;
                       }
-                      RoomContext ctx{*this, shard, *room};
-                      ctx.dispatch(std::move(stanza), from, to, std::move(sender), *who);
+                      RoomContext ctx{*this, shard, *room, std::move(who)};
+                      ctx.dispatch(std::move(stanza), from, to, std::move(sender));
                   });
     });
 }
 
 void MucService::with_room(Shard& shard, const std::string& node, const std::string& create_for,
-                           std::function<void(chat::Room*)> then) {
+                           const std::string& category, std::function<void(chat::Room*)> then) {
     auto it = shard.rooms.find(node);
     if (it != shard.rooms.end()) {
         if (it->second.room) return then(it->second.room.get());
@@ -126,7 +156,6 @@ void MucService::with_room(Shard& shard, const std::string& node, const std::str
     }
     shard.rooms[node].waiting.push_back(std::move(then));
     size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
-    std::string category = config_.default_category;
     bool queued =
         workers_.submit([this, &shard, node, create_for, cache, category](store::Store& s) {
             Loaded loaded;
@@ -208,7 +237,7 @@ void MucService::session_gone(const Jid& full) {
         shard.executor->post([this, &shard, node, full] {
             auto it = shard.rooms.find(node);
             if (it == shard.rooms.end() || !it->second.room) return;
-            RoomContext ctx{*this, shard, *it->second.room};
+            RoomContext ctx{*this, shard, *it->second.room, {}};
             ctx.leave(full.str(), {});
         });
     }
@@ -226,36 +255,71 @@ void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr send
         id.set_attr("category", "conference");
         id.set_attr("type", "text");
         id.set_attr("name", "Chat rooms");
-        for (auto f : {ns::disco_info, ns::disco_items, ns::muc, ns::sid, ns::occupant_id, ns::mam})
+        for (auto f : {ns::disco_info, ns::disco_items, ns::muc, ns::sid, ns::occupant_id, ns::mam,
+                       ns::following})
             query.add_child("feature", std::string(ns::disco_info)).set_attr("var", std::string(f));
         return sender->deliver(Outgoing::element(reply));
     }
-    if (type == "get" && q && q->is("query", ns::disco_items) && !q->attr("node")) {
-        auto reply = make_iq_result(iq);
-        auto& query = reply.add_child("query", std::string(ns::disco_items));
-        std::lock_guard lock(directory_mutex_);
-        // Only the rooms this user may find: never a secret room to a non-member.
-        for (const auto& [node, listing] : directory_) {
-            auto category = categories_.find(listing.meta.category_id);
-            if (category == categories_.end() ||
-                !chat::may(who, *category->second, listing.rules, chat::Action::find))
-                continue;
-            auto& item = query.add_child("item", std::string(ns::disco_items));
-            item.set_attr("jid", node + "@" + config_.domain);
-            item.set_attr("name", listing.meta.name);
+    if (type == "get" && q && q->is("query", ns::disco_items)) {
+        const std::string* node = q->attr("node");
+        if (!node) return sender->deliver(Outgoing::element(list_rooms(iq, who, nullptr)));
+        if (*node == kCategoriesNode) {
+            // The categories this user is allowed in, each a node listing its rooms.
+            auto reply = make_iq_result(iq);
+            auto& query = reply.add_child("query", std::string(ns::disco_items));
+            query.set_attr("node", *node);
+            std::lock_guard lock(directory_mutex_);
+            for (const auto& [name, id] : category_ids_) {
+                auto rules = categories_.find(id);
+                if (rules == categories_.end() ||
+                    !(who.administrator || chat::in_category(who, *rules->second)))
+                    continue;
+                auto& item = query.add_child("item", std::string(ns::disco_items));
+                item.set_attr("jid", config_.domain);
+                item.set_attr("node", std::string(kCategoryNodePrefix) + name);
+                item.set_attr("name", name);
+            }
+            return sender->deliver(Outgoing::element(reply));
         }
-        return sender->deliver(Outgoing::element(reply));
+        if (node->starts_with(kCategoryNodePrefix)) {
+            std::string name = node->substr(std::string_view(kCategoryNodePrefix).size());
+            return sender->deliver(Outgoing::element(list_rooms(iq, who, &name)));
+        }
+        return sender->deliver(Outgoing::element(make_error(iq, StanzaError::item_not_found)));
     }
     if (q && q->is("ping", ns::ping)) return sender->deliver(Outgoing::element(make_iq_result(iq)));
     if (q && q->is("query", ns::mam)) {
         if (type == "get") {
             auto r = make_iq_result(iq);
-            r.add_child("query", std::string(ns::mam)).add(mam::query_form());
+            r.add_child("query", std::string(ns::mam)).add(mam::query_form(true));
             return sender->deliver(Outgoing::element(r));
         }
         return search_all_rooms(iq, *q, std::move(sender), who);
     }
+    if (q && type == "get" && q->is("following", ns::following))
+        return on_following(iq, std::move(sender), who);
+    if (q && type == "set" && q->is("read", ns::following))
+        return on_mark_read(iq, *q, std::move(sender), who);
     sender->deliver(Outgoing::element(make_error(iq, StanzaError::service_unavailable)));
+}
+
+xml::Element MucService::list_rooms(const xml::Element& iq, const chat::Subject& who,
+                                    const std::string* category) const {
+    auto reply = make_iq_result(iq);
+    auto& query = reply.add_child("query", std::string(ns::disco_items));
+    if (const std::string* node = iq.first_element()->attr("node")) query.set_attr("node", *node);
+    std::lock_guard lock(directory_mutex_);
+    // Only the rooms this user may find: never a secret room to a non-member.
+    for (const auto& [node, listing] : directory_) {
+        auto rules = categories_.find(listing.meta.category_id);
+        if (rules == categories_.end() || (category && rules->second->name != *category) ||
+            !chat::may(who, *rules->second, listing.rules, chat::Action::find))
+            continue;
+        auto& item = query.add_child("item", std::string(ns::disco_items));
+        item.set_attr("jid", node + "@" + config_.domain);
+        item.set_attr("name", listing.meta.name);
+    }
+    return reply;
 }
 
 void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& query,
@@ -283,9 +347,23 @@ void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& qu
         return sender->deliver(Outgoing::element(mam::render_fin(iq, none)));
     }
     bool queued = workers_.submit([q = std::move(q), iq, sender, addresses,
-                                   service = config_.domain,
-                                   query_id = query.attr_or("queryid")](store::Store& s) {
+                                   service = config_.domain, followed = mam::followed_only(query),
+                                   user = who.user,
+                                   query_id = query.attr_or("queryid")](store::Store& s) mutable {
         try {
+            if (followed) {
+                // The activity feed: only the rooms the user follows (has bookmarked).
+                std::set<std::string> bookmarked;
+                if (auto items = s.pep_items(user, bookmarks::kNode))
+                    for (const auto& [room_jid, payload] : *items) bookmarked.insert(room_jid);
+                std::erase_if(q.room_ids,
+                              [&](int64_t id) { return !bookmarked.count(addresses->at(id)); });
+                if (q.room_ids.empty()) {
+                    store::ArchivePage none;
+                    none.complete = true;
+                    return sender->deliver(Outgoing::element(mam::render_fin(iq, none)));
+                }
+            }
             auto page = s.query_archive(q);
             std::string to = iq.attr_or("from");
             for (const auto& m : page.messages)

@@ -4,6 +4,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,7 +22,7 @@ namespace perch::xmpp {
 struct MucConfig {
     std::string domain;            // e.g. chat.example.org
     std::string user_domain;       // e.g. example.org, where the users are
-    int default_history = 20;      // messages sent on join when the client does not say
+    int default_history = 30;      // messages sent on join when the client does not say
     int max_history = 500;         // the most a client may ask for on join
     size_t history_cache = 50;     // newest messages kept in memory per active room
     bool allow_user_rooms = true;  // may a user create a room by joining it
@@ -54,6 +56,13 @@ class MucService {
     // The session ended: it leaves every room it was in.
     void session_gone(const Jid& full);
 
+    // XEP-0249 direct invitations pass only where `who` may invite into the room.
+    std::optional<StanzaError> check_direct_invitation(const chat::Subject& who,
+                                                       const Jid& room) const;
+    // Following: the user has seen a room's messages up to `seq` (joined it, was in it).
+    // Marks are gathered and written in batches.
+    void note_read(const std::string& user, int64_t room_id, int64_t seq);
+
     size_t room_count() const;
     uint64_t messages_posted() const { return messages_posted_.load(); }
 
@@ -68,11 +77,29 @@ class MucService {
                           SessionHandlePtr sender, const chat::Subject& who);
     void handle_service_iq(const xml::Element& iq, SessionHandlePtr sender,
                            const chat::Subject& who);
+    // disco#items: the rooms `who` may find, all or those of one category.
+    xml::Element list_rooms(const xml::Element& iq, const chat::Subject& who,
+                            const std::string* category) const;
+    // Following (muc_following.cpp): unread counts of the followed rooms, and marking read.
+    void on_following(const xml::Element& iq, SessionHandlePtr sender, const chat::Subject& who);
+    void on_mark_read(const xml::Element& iq, const xml::Element& read, SessionHandlePtr sender,
+                      const chat::Subject& who);
+    void flush_read_marks(store::Store& s);
+    // The rooms (nodes) one of the user's sessions is in right now.
+    std::set<std::string> rooms_in_now(const Jid& bare);
+    // A room of the directory by its JID, when `who` may do `action` there.
+    std::optional<store::Room> visible_room(const std::string& room_jid, const chat::Subject& who,
+                                            chat::Action action) const;
     std::shared_ptr<const chat::CategoryRules> category_rules(int64_t category_id) const;
+    // A category by name, with its id; nullopt when the service does not know it.
+    std::optional<std::pair<int64_t, std::shared_ptr<const chat::CategoryRules>>> category_named(
+        const std::string& name) const;
+    // The categories where `who` may create rooms, by name.
+    std::vector<std::string> creatable_categories(const chat::Subject& who) const;
     // Runs `then` on the room's shard with the loaded room, or nullptr when it does not exist
-    // (and `create_for` is empty or creation is not allowed).
+    // (and `create_for`, the creator's full JID, is empty or `category` does not exist).
     void with_room(Shard& shard, const std::string& node, const std::string& create_for,
-                   std::function<void(chat::Room*)> then);
+                   const std::string& category, std::function<void(chat::Room*)> then);
     struct Loaded {
         std::optional<store::Room> meta;
         chat::RoomRules rules;
@@ -100,6 +127,10 @@ class MucService {
     std::map<std::string, Listing> directory_;  // node -> what discovery needs
     std::map<int64_t, std::shared_ptr<const chat::CategoryRules>> categories_;
     std::map<std::string, int64_t> category_ids_;  // name -> id
+
+    std::mutex marks_mutex_;
+    std::map<std::pair<std::string, int64_t>, int64_t> pending_marks_;  // (user, room) -> seq
+    bool marks_flush_queued_ = false;
 
     std::mutex occupancy_mutex_;
     std::unordered_map<std::string, std::vector<std::string>> occupancy_;  // full JID -> nodes

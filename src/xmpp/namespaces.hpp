@@ -40,5 +40,7 @@ inline constexpr std::string_view limits = "urn:perch:limits:0";  // size limits
 inline constexpr std::string_view pubsub = "http://jabber.org/protocol/pubsub";
 inline constexpr std::string_view pubsub_event = "http://jabber.org/protocol/pubsub#event";
 inline constexpr std::string_view private_storage = "jabber:iq:private";
+inline constexpr std::string_view following = "urn:perch:following:0";  // unread counts
+inline constexpr std::string_view conference = "jabber:x:conference";   // XEP-0249
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

@@ -523,6 +523,20 @@ void Session::on_message(xml::Element& m, const std::optional<Jid>& to) {
         if (m.attr_or("type") != "error") send(make_error(m, StanzaError::remote_server_not_found));
         return;
     }
+    // A direct invitation (XEP-0249) into a room passes only where the sender may invite.
+    if (const xml::Element* invite = m.child("x", ns::conference)) {
+        auto room = Jid::parse(invite->attr_or("jid"));
+        if (room && room->domain() == ctx_.muc.config().domain && subject_) {
+            if (auto refused = ctx_.muc.check_direct_invitation(*subject_, *room)) {
+                spdlog::info("direct invitation from {} to {} refused", jid_.str(),
+                             room->bare_str());
+                return send(make_error(m, *refused,
+                                       *refused == StanzaError::forbidden
+                                           ? "Invitations are not allowed in this room"
+                                           : "No such room"));
+            }
+        }
+    }
     deliver_to_user(m, *to);
 }
 

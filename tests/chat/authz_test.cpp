@@ -219,3 +219,32 @@ TEST(Authorization, OnlyCreatorsInTheCategoryCreateRooms) {
         }
     }
 }
+
+TEST(Authorization, MovingARoomNamesTheMembersTheNewCategoryWouldNotAdmit) {
+    using perch::store::RoomList;
+    CategoryRules target;
+    target.allowed = {Principal::group("staff"), Principal::user("carol")};
+    target.denied = {Principal::user("dave")};
+    std::vector<std::pair<RoomList, Principal>> lists = {
+        {RoomList::manager, Principal::user("alice")},   // in staff: stays
+        {RoomList::member, Principal::user("bob")},      // in no allowed group: named
+        {RoomList::member, Principal::user("carol")},    // allowed by name: stays
+        {RoomList::presenter, Principal::user("dave")},  // staff, but denied: named
+        {RoomList::member, Principal::group("staff")},   // allowed group: stays
+        {RoomList::member, Principal::group("guests")},  // not allowed: named
+        {RoomList::member, Principal::all()},            // not everyone is allowed: named
+    };
+    auto groups_of = [](const std::string& user) -> std::set<std::string> {
+        if (user == "alice" || user == "dave") return {"staff"};
+        return {};
+    };
+    auto out = outside_category(lists, target, groups_of);
+    std::vector<std::string> named;
+    for (const auto& [list, p] : out) named.push_back(perch::store::to_string(p));
+    EXPECT_EQ(named,
+              (std::vector<std::string>{"user:bob", "user:dave", "group:guests", "everyone"}));
+
+    target.allowed = {Principal::all()};
+    target.denied.clear();
+    EXPECT_TRUE(outside_category(lists, target, groups_of).empty());
+}

@@ -142,20 +142,20 @@ async def test_late_joiner_gets_history_then_subject(f):
     room = f"history@{MUC}"
     alice = await login(f, "alice")
     await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=10)
-    for i in range(25):
+    for i in range(35):
         alice.send_message(mto=room, mbody=f"history {i}", mtype="groupchat")
-    for i in range(25):
+    for i in range(35):
         await alice.next_groupchat()
     carol = await login(f, "carol")
     _, subject, _, history = await carol["xep_0045"].join_muc_wait(room, "Carol", timeout=10)
     bodies = [m["body"] for m in history]
-    assert bodies == [f"history {i}" for i in range(5, 25)], bodies  # default: the last 20
+    assert bodies == [f"history {i}" for i in range(5, 35)], bodies  # default: the last 30
     assert all(m["delay"]["from"] == room for m in history)
     assert subject is not None
     await carol.close()
     dave = await login(f, "dave")
     _, _, _, history = await dave["xep_0045"].join_muc_wait(room, "Dave", maxstanzas=3, timeout=10)
-    assert [m["body"] for m in history] == ["history 22", "history 23", "history 24"]
+    assert [m["body"] for m in history] == ["history 32", "history 33", "history 34"]
     await dave.close()
     await alice.close()
 

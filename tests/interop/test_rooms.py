@@ -37,6 +37,15 @@ def setup():
     s.cli("category", "add", "Ephemeral", "--no-chat-history")
     s.cli("room", "add", "ephemeral", "--category", "Ephemeral")
     s.cli("room", "grant", "ephemeral", "manager", "user:alice")
+    s.cli("category", "add", "Labs", "--allow", "group:engineering", "--allow", "user:alice",
+          "--allow", "user:carol", "--creator", "user:alice", "--creator", "user:carol")
+    s.cli("room", "add", "workshop", "--category", "Projects")
+    s.cli("room", "grant", "workshop", "manager", "user:alice")
+    s.cli("room", "grant", "workshop", "member", "user:bob")
+    s.cli("room", "grant", "workshop", "member", "user:dave")
+    s.cli("room", "add", "plaza", "--category", "Projects")
+    s.cli("room", "add", "hideaway", "--category", "Projects", "--privacy", "secret")
+    s.cli("room", "grant", "plaza", "manager", "user:alice")
     s.cli("policy", "user:olga", "off")
     s.cli("user", "admin", "root", "on")
     s.start()
@@ -399,6 +408,151 @@ async def test_long_history_requests_keep_roles_and_the_history_switch(f):
     assert history == []  # the category keeps no chat history for readers
     await alice.close()
     await bob.close()
+
+
+def presences(client):
+    """A queue of every presence stanza the client gets from now on."""
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    q = asyncio.Queue()
+    client.register_handler(Callback(f"presences-{id(q)}", MatchXPath("{jabber:client}presence"), q.put_nowait))
+    return q
+
+
+async def removal(queue, room, timeout=10):
+    """Status codes and reason of the next unavailable self-presence from `room`."""
+    ns = "{http://jabber.org/protocol/muc#user}"
+    while True:
+        p = await asyncio.wait_for(queue.get(), timeout)
+        codes = {st.get("code") for st in p.xml.iter(f"{ns}status")}
+        if p["type"] == "unavailable" and p["from"].bare == room and "110" in codes:
+            reason = p.xml.find(f"{ns}x/{ns}item/{ns}reason")
+            return codes, reason.text if reason is not None else None
+
+
+async def config_error(client, room, values):
+    try:
+        await configure(client, room, values)
+    except IqError as e:
+        return e.iq["error"]["condition"], e.iq["error"]["text"]
+    return None
+
+
+async def test_moving_a_room_names_or_drops_members_the_new_category_refuses(f):
+    room = f"workshop@{MUC}"
+    alice, bob, erin = await login(f, "alice"), await login(f, "bob"), await login(f, "erin")
+    bob_presences = presences(bob)
+    await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
+    iq = alice.make_iq_get(queryxmlns="http://jabber.org/protocol/muc#owner", ito=room)
+    form = (await iq.send(timeout=10)).xml.find(".//{jabber:x:data}x")
+    category = [x for x in form.findall("{jabber:x:data}field") if x.get("var") == "{urn:perch:room:0}category"][0]
+    options = {o.find("{jabber:x:data}value").text for o in category.findall("{jabber:x:data}option")}
+    assert {"Projects", "Labs", "General"} <= options and "Board" not in options, options
+    assert (await config_error(erin, room, {"{urn:perch:room:0}category": "Labs"}))[0] == "forbidden"
+    # Alice creates no rooms in Board: she may not move one there.
+    assert (await config_error(alice, room, {"{urn:perch:room:0}category": "Board"}))[0] == "forbidden"
+    assert (await config_error(alice, room, {"{urn:perch:room:0}category": "Nowhere"}))[0] == "not-acceptable"
+    # Labs admits engineering (dave) and alice, not bob: refused, naming him, nothing changed.
+    condition, text = await config_error(alice, room, {"{urn:perch:room:0}category": "Labs",
+                                                       "muc#roomconfig_roomdesc": "moved"})
+    assert condition == "not-acceptable" and "user:bob (member)" in text and "dave" not in text, text
+    assert "workshop@chat.localhost  [Projects]" in f.server.cli("room", "list").stdout
+    # Asked explicitly: bob is dropped from the members and leaves the room.
+    await configure(alice, room, {"{urn:perch:room:0}category": "Labs",
+                                  "{urn:perch:room:0}drop-outsiders": "1"})
+    codes, _ = await removal(bob_presences, room)
+    assert "321" in codes, codes
+    assert "workshop@chat.localhost  [Labs]" in f.server.cli("room", "list").stdout
+    assert await join_error(bob, room, "bob") == "item-not-found"
+    info = await alice["xep_0030"].get_info(jid=room)
+    category = info.xml.find(".//{jabber:x:data}field[@var='{urn:perch:room:0}category']")
+    assert category.find("{jabber:x:data}value").text == "Labs"
+    for c in (alice, bob, erin):
+        await c.close()
+
+
+async def test_members_only_and_disabled_rooms_remove_who_may_not_stay(f):
+    room = f"plaza@{MUC}"
+    alice, erin = await login(f, "alice"), await login(f, "erin")
+    alice_presences, erin_presences = presences(alice), presences(erin)
+    await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=0, timeout=10)
+    await erin["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=10)
+    await configure(alice, room, {"muc#roomconfig_membersonly": "1"})
+    codes, reason = await removal(erin_presences, room)
+    assert "322" in codes and "members only" in reason, (codes, reason)
+    await configure(alice, room, {"{urn:perch:room:0}disabled": "1"})
+    codes, reason = await removal(alice_presences, room)  # nobody stays in a disabled room
+    assert "322" in codes and "disabled" in reason, (codes, reason)
+    await alice.close()
+    await erin.close()
+
+
+async def test_managers_cannot_destroy_a_room(f):
+    from slixmpp.xmlstream import ET
+    alice = await login(f, "alice")
+    iq = alice.make_iq_set(ito=f"forum@{MUC}")
+    q = ET.SubElement(iq.xml, "{http://jabber.org/protocol/muc#owner}query")
+    ET.SubElement(q, "{http://jabber.org/protocol/muc#owner}destroy")
+    try:
+        await iq.send(timeout=10)
+        raise AssertionError("a manager destroyed a room")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "forbidden"
+    assert "forum@chat.localhost" in f.server.cli("room", "list").stdout
+    await alice.close()
+
+
+def send_direct_invite(client, invitee, room):
+    from slixmpp.xmlstream import ET
+    msg = client.make_message(mto=invitee)
+    ET.SubElement(msg.xml, "{jabber:x:conference}x", {"jid": room, "reason": "come along"})
+    msg.send()
+
+
+async def test_direct_invitations_follow_the_rooms_rules(f):
+    bob, erin, mallory = await login(f, "bob"), await login(f, "erin"), await login(f, "mallory")
+    path = "{jabber:x:conference}x"
+    send_direct_invite(bob, "erin@localhost", f"town@{MUC}")
+    got = await erin.next_message_with(path)
+    assert got.xml.find(path).get("jid") == f"town@{MUC}"
+    send_direct_invite(bob, "erin@localhost", f"quiet@{MUC}")  # invitations off in Quiet
+    err = await bob.next_message_with("{jabber:client}error")
+    assert err["error"]["condition"] == "forbidden"
+    send_direct_invite(mallory, "erin@localhost", f"town@{MUC}")  # denied in Projects
+    err = await mallory.next_message_with("{jabber:client}error")
+    assert err["error"]["condition"] == "item-not-found"
+    await asyncio.sleep(0.2)
+    while not erin.every_message.empty():
+        assert erin.every_message.get_nowait().xml.find(path) is None
+    for c in (bob, erin, mallory):
+        await c.close()
+
+
+async def disco_items(client, node):
+    items = await client["xep_0030"].get_items(jid=MUC, node=node)
+    return items["disco_items"]["items"]
+
+
+async def test_categories_are_disco_nodes(f):
+    erin = await login(f, "erin")
+    categories = {name: node for _, node, name in await disco_items(erin, "categories")}
+    assert {"Projects", "General", "Quiet"} <= set(categories) and "Board" not in categories, categories
+    assert categories["Projects"] == "category/Projects"
+    rooms = {jid.split("@")[0] for jid, _, _ in await disco_items(erin, "category/Projects")}
+    assert {"town", "inner", "keynote"} <= rooms, rooms
+    assert "hideaway" not in rooms and "boardroom" not in rooms and "quiet" not in rooms, rooms
+    assert len(await disco_items(erin, "category/Board")) == 0
+    await erin.close()
+
+
+async def test_clients_create_rooms_where_they_are_creators(f):
+    carol = await login(f, "carol")  # a creator in Labs only
+    await carol["xep_0045"].join_muc_wait(f"carols-lab@{MUC}", "carol", maxstanzas=0, timeout=10)
+    assert "carols-lab@chat.localhost  [Labs]" in f.server.cli("room", "list").stdout
+    await carol.close()
+    erin = await login(f, "erin")  # a creator nowhere
+    assert await join_error(erin, f"erins-room@{MUC}", "erin") == "item-not-found"
+    await erin.close()
 
 
 if __name__ == "__main__":

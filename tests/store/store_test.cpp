@@ -76,6 +76,47 @@ TEST_F(StoreTest, MessagesGetPerRoomSequenceNumbers) {
     EXPECT_EQ(s->find_room("a")->last_seq, 3);
 }
 
+TEST_F(StoreTest, RoomNamesAreUniqueWhateverTheirCase) {
+    auto s = open();
+    int64_t a = make_room(*s, "a");
+    make_room(*s, "b");
+    auto b = *s->find_room("b");
+    b.name = "A";  // room "a" is named "a"
+    EXPECT_THROW(s->update_room(b), Conflict);
+    b.name = "Bee";
+    s->update_room(b);
+    EXPECT_EQ(s->find_room("b")->name, "Bee");
+    Room c;
+    c.node = "c";
+    c.name = "bee";
+    c.category_id = s->find_room("a")->category_id;
+    EXPECT_THROW(s->add_room(c), Conflict);
+    EXPECT_GT(a, 0);
+}
+
+TEST_F(StoreTest, ReadMarksCountUnreadAndOnlyMoveForward) {
+    auto s = open();
+    int64_t room = make_room(*s, "r"), quiet = make_room(*s, "q");
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(message(room, "m" + std::to_string(i), 100 + i));
+    s->append_messages(std::move(batch));
+    auto activity = s->room_activity("alice", {room, quiet}, 1000);
+    ASSERT_EQ(activity.size(), 2u);
+    EXPECT_EQ(activity[0].room_id, room);
+    EXPECT_EQ(activity[0].read_seq, 0);
+    EXPECT_EQ(activity[0].unread, 10);
+    ASSERT_TRUE(activity[0].newest);
+    EXPECT_EQ(activity[0].newest->body, "m9");
+    EXPECT_EQ(activity[1].unread, 0);
+    EXPECT_FALSE(activity[1].newest);
+    s->mark_read({{"alice", room, 7}});
+    s->mark_read({{"alice", room, 4}, {"bob", quiet, 0}});  // older: ignored
+    activity = s->room_activity("alice", {room}, 1000);
+    EXPECT_EQ(activity[0].read_seq, 7);
+    EXPECT_EQ(activity[0].unread, 3);
+    EXPECT_EQ(s->room_activity("bob", {room}, 5)[0].unread, 5);  // capped
+}
+
 TEST_F(StoreTest, RecentMessagesAreTheNewestOldestFirst) {
     auto s = open();
     int64_t room = make_room(*s, "r");

@@ -147,6 +147,16 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (username, key)
     ) WITHOUT ROWID;
     )sql",
+    // 5: read marks of followed rooms; room names unique whatever their case
+    R"sql(
+    CREATE TABLE read_marks (
+        username      TEXT NOT NULL,
+        room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        seq           INTEGER NOT NULL,
+        PRIMARY KEY (username, room_id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX rooms_name ON rooms (name COLLATE NOCASE);
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

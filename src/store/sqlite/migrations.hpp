@@ -5,7 +5,7 @@ namespace perch::store::sqlite {
 
 // The schema version this build writes. Each migration moves the database one version forward;
 // a database newer than this build is refused rather than touched.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 void migrate(Connection& db);
 int schema_version(Connection& db);

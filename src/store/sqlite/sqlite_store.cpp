@@ -194,19 +194,26 @@ class SqliteStore final : public Store {
     }
 
     void update_room(const Room& r) override {
-        db_.prepare(
-               "UPDATE rooms SET name = ?, description = ?, privacy = ?, type = ?, disabled = ?, "
-               "invitations = ?, addin = ?, category_id = ? WHERE id = ?")
-            .bind(0, r.name)
-            .bind(1, r.description)
-            .bind(2, to_string(r.privacy))
-            .bind(3, to_string(r.type))
-            .bind(4, int64_t(r.disabled))
-            .bind(5, int64_t(r.invitations))
-            .bind(6, r.addin)
-            .bind(7, r.category_id)
-            .bind(8, r.id)
-            .run();
+        try {
+            db_.prepare(
+                   "UPDATE rooms SET name = ?, description = ?, privacy = ?, type = ?, disabled = "
+                   "?, invitations = ?, addin = ?, category_id = ? WHERE id = ?")
+                .bind(0, r.name)
+                .bind(1, r.description)
+                .bind(2, to_string(r.privacy))
+                .bind(3, to_string(r.type))
+                .bind(4, int64_t(r.disabled))
+                .bind(5, int64_t(r.invitations))
+                .bind(6, r.addin)
+                .bind(7, r.category_id)
+                .bind(8, r.id)
+                .run();
+        } catch (const Error& e) {
+            if (is_constraint(e))
+                throw Conflict("a room named " + r.name +
+                               " already exists, or its category does not");
+            throw;
+        }
     }
 
     void set_room_subject(int64_t room_id, const std::string& subject,
@@ -276,6 +283,44 @@ class SqliteStore final : public Store {
         int64_t n = st.step() ? st.int_at(0) : 0;
         st.reset();
         return n;
+    }
+
+    void mark_read(const std::vector<ReadMark>& marks) override {
+        Transaction tx(db_);
+        for (const auto& m : marks)
+            db_.prepare(
+                   "INSERT INTO read_marks (username, room_id, seq) VALUES (?, ?, ?) ON CONFLICT "
+                   "(username, room_id) DO UPDATE SET seq = max(seq, excluded.seq)")
+                .bind(0, m.username)
+                .bind(1, m.room_id)
+                .bind(2, m.seq)
+                .run();
+        tx.commit();
+    }
+
+    std::vector<RoomActivity> room_activity(std::string_view username,
+                                            const std::vector<int64_t>& room_ids,
+                                            int64_t cap) override {
+        std::vector<RoomActivity> out;
+        for (int64_t room_id : room_ids) {
+            RoomActivity a;
+            a.room_id = room_id;
+            auto& mark =
+                db_.prepare("SELECT seq FROM read_marks WHERE username = ? AND room_id = ?");
+            mark.bind(0, username).bind(1, room_id);
+            if (mark.step()) a.read_seq = mark.int_at(0);
+            mark.reset();
+            auto& count = db_.prepare(
+                "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room_id = ? AND seq > ? "
+                "LIMIT ?)");
+            count.bind(0, room_id).bind(1, a.read_seq).bind(2, cap);
+            if (count.step()) a.unread = count.int_at(0);
+            count.reset();
+            auto newest = recent_messages(room_id, 1, 0);
+            if (!newest.empty()) a.newest = std::move(newest.front());
+            out.push_back(std::move(a));
+        }
+        return out;
     }
 
     std::optional<Message> remove_message(int64_t room_id, std::string_view stanza_id,
