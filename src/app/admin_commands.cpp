@@ -8,6 +8,7 @@
 #include "store/store.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
+#include "util/utf8.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/jid.hpp"
 
@@ -289,6 +290,8 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         store::Room r;
         r.node = *n;
         r.name = name.empty() ? *n : name;
+        if (util::utf8_length(r.name) > 256)
+            throw std::runtime_error("a room name has at most 256 characters");
         r.description = description;
         r.category_id = cat->id;
         r.privacy = *store::parse_privacy(privacy);
