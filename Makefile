@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= 2
 CONFIG ?= var/perch.toml
 
-.PHONY: all deps test-deps build run test unit interop format clean
+.PHONY: all deps test-deps web build run test unit interop format clean
 
 all: build
 
@@ -13,20 +13,23 @@ deps:
 test-deps:
 	@./scripts/install-deps.sh --test
 
+web:
+	@./scripts/install-web.sh
+
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+run: build web
 	@./scripts/run-demo.sh $(BUILD)/src/perch $(CONFIG)
 
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
-interop: build test-deps
+interop: build test-deps web
 	@./tests/interop/run.sh $(BUILD)/src/perch
 
-test: test-deps build
+test: test-deps build web
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 format:

@@ -28,6 +28,9 @@ io_threads = ${PERCH_IO_THREADS:-0}
 bind = "127.0.0.1"
 port = $port
 direct_tls_port = 0
+[http]
+port = 0
+tls_port = 0
 TOML
 "$perch" -c "$dir/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
 "$perch" -c "$dir/perch.toml" category add Bench >/dev/null

@@ -16,13 +16,21 @@ data_dir = "$dir"
 bind = "127.0.0.1"
 port = 5222
 direct_tls_port = 5223
+
+[http]
+bind = "127.0.0.1"
+port = 8080
+tls_port = 8443
+public_url = "http://localhost:8080"
 TOML
   echo "wrote $config"
 fi
 "$perch" demo --config "$config"
 cat <<TEXT
 
-Connect any XMPP client to 127.0.0.1 port 5222 (STARTTLS; the certificate is self-signed,
+In a browser: http://localhost:8080/chat/ (web chat) and http://localhost:8080/rooms/
+(room management); sign in with one of the accounts above.
+Or connect any XMPP client to 127.0.0.1 port 5222 (STARTTLS; the certificate is self-signed,
 in $dir/tls/cert.pem) with one of the accounts above, and join a room, e.g.
   profanity:  /connect alice@localhost server 127.0.0.1 port 5222 tls trust
               /join lobby@chat.localhost

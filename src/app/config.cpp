@@ -103,6 +103,16 @@ Config load_config(const std::string& path) {
     r.get("muc", "allow_user_rooms", c.muc.allow_user_rooms);
     r.get("muc", "default_category", c.muc.default_category);
     r.get("muc", "shards", c.muc.shards);
+    r.get("http", "bind", c.http.bind);
+    r.get("http", "port", c.http.port);
+    r.get("http", "tls_port", c.http.tls_port);
+    r.get("http", "public_url", c.http.public_url);
+    r.get("http", "www_dir", c.http.www_dir);
+    r.get("http", "converse_dir", c.http.converse_dir);
+    r.get("http", "max_body_kb", c.http.max_body_kb);
+    r.get("files", "dir", c.files.dir);
+    r.get("files", "max_file_size_kb", c.files.max_file_size_kb);
+    r.get("files", "slot_lifetime_s", c.files.slot_lifetime_s);
     r.get("tls", "cert", c.tls.cert);
     r.get("tls", "key", c.tls.key);
     r.get("store", "backend", c.store.backend);
@@ -122,6 +132,11 @@ Config load_config(const std::string& path) {
     check_range("muc.max_message_chars", c.muc.max_message_chars, 1, 1'000'000);
     check_range("muc.max_story_chars", c.muc.max_story_chars, 1, 1'000'000);
     check_range("io_threads", c.io_threads, 0, 256);
+    check_range("http.port", c.http.port, 0, 65535);
+    check_range("http.tls_port", c.http.tls_port, 0, 65535);
+    check_range("http.max_body_kb", c.http.max_body_kb, 1, 16384);
+    check_range("files.max_file_size_kb", c.files.max_file_size_kb, 1, 4 * 1024 * 1024);
+    check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
     if (c.domain.empty()) throw std::runtime_error("domain must not be empty");
     return c;
 }
@@ -135,6 +150,15 @@ void prepare_data_dir(Config& c) {
     };
     c.tls.cert = in_data(c.tls.cert, "tls/cert.pem");
     c.tls.key = in_data(c.tls.key, "tls/key.pem");
+    c.files.dir = in_data(c.files.dir, "files");
+    fs::create_directories(c.files.dir);
+    if (c.http.public_url.empty()) {
+        bool plain = c.http.port > 0;
+        c.http.public_url = std::string(plain ? "http://" : "https://") + c.domain + ":" +
+                            std::to_string(plain ? c.http.port : c.http.tls_port);
+    }
+    while (!c.http.public_url.empty() && c.http.public_url.back() == '/')
+        c.http.public_url.pop_back();
     if (c.store.path == store::StoreConfig{}.path)
         c.store.path = (fs::path(c.data_dir) / "perch.db").string();
     if (c.secret.empty()) {

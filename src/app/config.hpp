@@ -36,6 +36,24 @@ struct Config {
         int shards = 0;  // 0: four per I/O thread
     } muc;
 
+    struct Http {
+        std::string bind = "0.0.0.0";
+        int port = 8080;      // 0 disables plain HTTP
+        int tls_port = 8443;  // 0 disables HTTPS (same certificate as XMPP)
+        // Where uploads and downloads are reached from clients, e.g. https://chat.example.org;
+        // default: http://DOMAIN:PORT (or https on the TLS port when plain HTTP is off).
+        std::string public_url;
+        std::string www_dir = "www";                                 // our pages
+        std::string converse_dir = "node_modules/converse.js/dist";  // Converse.js dist/
+        int max_body_kb = 64;                                        // JSON requests
+    } http;
+
+    struct Files {
+        std::string dir;               // default: DATA_DIR/files
+        int max_file_size_kb = 20000;  // the original's MaxFileSizeKB
+        int slot_lifetime_s = 300;     // an upload slot is usable this long
+    } files;
+
     struct Tls {
         std::string cert;  // default: DATA_DIR/tls/cert.pem, generated when missing
         std::string key;

@@ -8,9 +8,11 @@
 #include <spdlog/spdlog.h>
 
 #include "net/c2s_listener.hpp"
+#include "net/http.hpp"
 #include "net/io.hpp"
 #include "net/tls.hpp"
 #include "store/workers.hpp"
+#include "web/app.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/muc_service.hpp"
 #include "xmpp/router.hpp"
@@ -63,6 +65,8 @@ int serve(Config config) {
     muc_config.allow_user_rooms = config.muc.allow_user_rooms;
     muc_config.default_category = config.muc.default_category;
     muc_config.occupant_id_secret = config.secret;
+    bool web = config.http.port > 0 || config.http.tls_port > 0;
+    if (web) muc_config.files_url = config.http.public_url + "/files/";
     std::vector<util::ExecutorPtr> shards;
     int shard_count = config.muc.shards > 0 ? config.muc.shards : threads * 4;
     for (int i = 0; i < shard_count; ++i) shards.push_back(io.make_executor());
@@ -71,6 +75,8 @@ int serve(Config config) {
 
     xmpp::Credentials credentials(workers);
     xmpp::ServerStats stats;
+    chat::UploadSlots uploads(uint64_t(config.files.max_file_size_kb) * 1024,
+                              int64_t(config.files.slot_lifetime_s) * 1'000'000);
     xmpp::ServerContext ctx{
         config.domain,
         router,
@@ -80,7 +86,9 @@ int serve(Config config) {
         xml::ParserLimits{.max_stanza_bytes = size_t(config.c2s.max_stanza_kb) * 1024},
         config.c2s.tls_required,
         PERCH_VERSION,
-        stats};
+        stats,
+        web ? &uploads : nullptr,
+        config.http.public_url};
 
     auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
     auto address = asio::ip::make_address(config.c2s.bind);
@@ -98,6 +106,28 @@ int serve(Config config) {
             direct));
     }
     for (auto& l : listeners) l->start();
+
+    // The web services: HTTP and HTTPS on the same I/O threads.
+    web::WebApp web_app(web::WebConfig{config.domain, config.muc_domain(), config.http.public_url,
+                                       config.http.www_dir, config.http.converse_dir,
+                                       config.files.dir, uint64_t(config.http.max_body_kb) * 1024},
+                        web::WebDeps{router, muc, credentials, workers, writer, stats, uploads});
+    std::vector<std::unique_ptr<net::HttpListener>> http_listeners;
+    auto http_address = asio::ip::make_address(config.http.bind);
+    net::HttpOptions http_options;
+    http_options.max_send_queue = options.max_send_queue;
+    http_options.login_timeout = options.login_timeout;
+    std::string http_ports;
+    for (auto [port, secure] : {std::pair{config.http.port, false}, {config.http.tls_port, true}}) {
+        if (port <= 0) continue;
+        http_options.tls = secure;
+        http_listeners.push_back(std::make_unique<net::HttpListener>(
+            io, ctx, web_app, tls, asio::ip::tcp::endpoint(http_address, uint16_t(port)),
+            http_options));
+        http_listeners.back()->start();
+        http_ports += fmt::format(", {} on {}:{}", secure ? "HTTPS" : "HTTP", config.http.bind,
+                                  http_listeners.back()->port());
+    }
 
     // Housekeeping: give memory freed after bursts (joins, floods) back to the system, so
     // that the process size follows the live sessions.
@@ -120,6 +150,7 @@ int serve(Config config) {
         if (ec) return;
         spdlog::info("signal {}: shutting down ({} sessions)", sig, router.session_count());
         for (auto& l : listeners) l->stop();
+        for (auto& l : http_listeners) l->stop();
         housekeeping.cancel();
         for (auto& s : router.all()) s->terminate("system-shutdown", "The server is shutting down");
         grace.expires_after(std::chrono::milliseconds(300));
@@ -127,11 +158,11 @@ int serve(Config config) {
     });
     io.start();
     spdlog::info(
-        "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}, {} rooms, {} I/O threads, store {}",
+        "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}{}, {} rooms, {} I/O threads, store {}",
         PERCH_VERSION, config.domain, config.muc_domain(), config.c2s.bind, listeners[0]->port(),
         config.c2s.direct_tls_port > 0 ? fmt::format(", direct TLS on {}", listeners[1]->port())
                                        : "",
-        muc.room_count(), threads, config.store.path);
+        http_ports, muc.room_count(), threads, config.store.path);
     io.join();
     // Posts already accepted are committed before the process ends.
     writer.stop();

@@ -13,6 +13,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/connection_handle.hpp"
+
 namespace perch::net {
 
 namespace ssl = asio::ssl;
@@ -26,21 +28,7 @@ namespace {
 std::atomic<size_t> g_open{0};
 
 class Connection;
-
-// The router's view of a bound connection: may outlive it, and then drops what it is given.
-class Handle final : public xmpp::SessionHandle {
-  public:
-    Handle(std::weak_ptr<Connection> conn, xmpp::Jid jid, Strand strand)
-        : conn_(std::move(conn)), jid_(std::move(jid)), strand_(strand) {}
-    const xmpp::Jid& jid() const override { return jid_; }
-    void deliver(xmpp::Outgoing out) override;
-    void terminate(std::string_view condition, std::string_view text) override;
-
-  private:
-    std::weak_ptr<Connection> conn_;
-    xmpp::Jid jid_;
-    Strand strand_;
-};
+using Handle = ConnectionHandle<Connection, Strand>;
 
 class Connection final : public std::enable_shared_from_this<Connection>, public xmpp::Transport {
   public:
@@ -266,21 +254,6 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     bool loopback_ = false;
     std::string peer_;
 };
-
-void Handle::deliver(xmpp::Outgoing out) {
-    auto conn = conn_.lock();
-    if (!conn) return;
-    asio::post(strand_, [conn = std::move(conn), out = std::move(out)]() mutable {
-        conn->send(std::move(out));
-    });
-}
-
-void Handle::terminate(std::string_view condition, std::string_view text) {
-    auto conn = conn_.lock();
-    if (!conn) return;
-    asio::post(strand_, [conn = std::move(conn), c = std::string(condition),
-                         t = std::string(text)] { conn->terminate(c, t); });
-}
 
 }  // namespace
 

@@ -73,6 +73,13 @@ class Store {
                             std::optional<bool> enabled) = 0;
     virtual PolicySettings policy_for(std::string_view username) = 0;
 
+    // Files: metadata of uploads, and the rooms each was posted into (whose readers may
+    // download it).
+    virtual void add_file(const FileRecord& file) = 0;
+    virtual std::optional<FileRecord> find_file(std::string_view id) = 0;
+    virtual void attach_file(std::string_view id, int64_t room_id) = 0;
+    virtual std::vector<int64_t> file_rooms(std::string_view id) = 0;
+
     // Following: how far users have read in rooms, in one transaction. A mark only moves
     // forward: one older than the stored one changes nothing.
     virtual void mark_read(const std::vector<ReadMark>& marks) = 0;

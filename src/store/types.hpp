@@ -112,6 +112,17 @@ struct Message : NewMessage {
     bool removed = false;
 };
 
+// A file posted into rooms (XEP-0363). Its bytes live in the file store under their SHA-256.
+struct FileRecord {
+    std::string id;      // unguessable, in the download URL
+    std::string sha256;  // hex
+    uint64_t size = 0;
+    std::string content_type;
+    std::string name;
+    std::string owner;  // username of the uploader
+    int64_t created_us = 0;
+};
+
 // How far a user has read in a room: the sequence number of the last message seen.
 struct ReadMark {
     std::string username;

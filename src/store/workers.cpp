@@ -18,7 +18,7 @@ bool StoreWorkers::submit(Job job) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || jobs_.size() >= max_queue_) return false;
-        jobs_.push_back(std::move(job));
+        jobs_.push_back({std::move(job), std::chrono::steady_clock::now()});
     }
     cv_.notify_one();
     return true;
@@ -34,21 +34,35 @@ void StoreWorkers::stop() {
         if (t.joinable()) t.join();
 }
 
+StoreWorkers::Stats StoreWorkers::stats() {
+    std::lock_guard lock(mutex_);
+    Stats s = stats_;
+    s.queued = jobs_.size();
+    return s;
+}
+
 void StoreWorkers::run(std::unique_ptr<Store> store) {
+    using Clock = std::chrono::steady_clock;
     for (;;) {
-        Job job;
+        Queued next;
         {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
             if (jobs_.empty()) return;
-            job = std::move(jobs_.front());
+            next = std::move(jobs_.front());
             jobs_.pop_front();
         }
+        auto started = Clock::now();
         try {
-            job(*store);
+            next.job(*store);
         } catch (const std::exception& e) {
             spdlog::error("store job failed: {}", e.what());
         }
+        auto ended = Clock::now();
+        std::lock_guard lock(mutex_);
+        ++stats_.jobs;
+        stats_.wait_seconds += std::chrono::duration<double>(started - next.since).count();
+        stats_.run_seconds += std::chrono::duration<double>(ended - started).count();
     }
 }
 
@@ -104,11 +118,15 @@ void MessageWriter::run(std::unique_ptr<Store> store) {
         messages.reserve(batch.size());
         for (auto& p : batch) messages.push_back(std::move(p.message));
         try {
+            auto started = std::chrono::steady_clock::now();
             auto stored = store->append_messages(std::move(messages));
             {
                 std::lock_guard lock(mutex_);
                 ++stats_.commits;
                 stats_.messages += stored.size();
+                stats_.commit_seconds +=
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count();
             }
             for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(stored[i]), {});
         } catch (const std::exception& e) {

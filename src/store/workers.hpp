@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -23,13 +24,27 @@ class StoreWorkers {
     bool submit(Job job);
     void stop();
 
+    // For the metrics: jobs run, and the seconds they waited in the queue and ran, in all.
+    struct Stats {
+        uint64_t jobs = 0;
+        double wait_seconds = 0;
+        double run_seconds = 0;
+        size_t queued = 0;
+    };
+    Stats stats();
+
   private:
     void run(std::unique_ptr<Store> store);
+    struct Queued {
+        Job job;
+        std::chrono::steady_clock::time_point since;
+    };
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<Job> jobs_;
+    std::deque<Queued> jobs_;
     size_t max_queue_;
+    Stats stats_;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };
@@ -50,6 +65,7 @@ class MessageWriter {
     struct Stats {
         uint64_t commits = 0;
         uint64_t messages = 0;
+        double commit_seconds = 0;  // spent in commits, in all
     };
     Stats stats();
 

@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <fstream>
+#include <memory>
 #include <stdexcept>
 
 namespace perch::util {
@@ -24,6 +26,24 @@ std::string digest(Hash h, std::string_view data) {
     if (!EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
                     md(h), nullptr))
         throw std::runtime_error("EVP_Digest failed");
+    out.resize(len);
+    return out;
+}
+
+std::string file_digest(Hash h, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || !EVP_DigestInit_ex(ctx.get(), md(h), nullptr))
+        throw std::runtime_error("EVP_DigestInit failed");
+    std::string chunk(64 * 1024, '\0');
+    while (in) {
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), chunk.data(), size_t(in.gcount()));
+    }
+    std::string out(EVP_MAX_MD_SIZE, '\0');
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len);
     out.resize(len);
     return out;
 }

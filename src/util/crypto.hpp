@@ -9,6 +9,8 @@ enum class Hash { sha1, sha256 };
 
 size_t digest_size(Hash h);
 std::string digest(Hash h, std::string_view data);
+// The digest of a whole file, read in pieces; throws when it cannot be read.
+std::string file_digest(Hash h, const std::string& path);
 std::string hmac(Hash h, std::string_view key, std::string_view data);
 std::string pbkdf2(Hash h, std::string_view password, std::string_view salt, int iterations);
 std::string random_bytes(size_t n);

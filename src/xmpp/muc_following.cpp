@@ -32,6 +32,17 @@ std::optional<store::Room> MucService::visible_room(const std::string& room_jid,
     return listing->second.meta;
 }
 
+bool MucService::may_read_room(const chat::Subject& who, int64_t room_id) const {
+    std::lock_guard lock(directory_mutex_);
+    for (const auto& [node, listing] : directory_) {
+        if (listing.meta.id != room_id) continue;
+        auto category = categories_.find(listing.meta.category_id);
+        return category != categories_.end() &&
+               chat::may(who, *category->second, listing.rules, chat::Action::read_history);
+    }
+    return false;
+}
+
 std::optional<StanzaError> MucService::check_direct_invitation(const chat::Subject& who,
                                                                const Jid& room) const {
     if (!visible_room(room.bare_str(), who, chat::Action::find)) return StanzaError::item_not_found;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <set>
+
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
 #include "util/ids.hpp"
@@ -50,6 +53,25 @@ std::optional<int> parse_int(const std::string* s) {
     } catch (...) {
         return std::nullopt;
     }
+}
+
+// The ids of this server's files a message links to, in its body or XEP-0066 URL.
+std::set<std::string> linked_files(const xml::Element& stanza, const std::string& files_url) {
+    std::set<std::string> ids;
+    if (files_url.empty()) return ids;
+    std::vector<std::string> texts{stanza.child_text("body", ns::client)};
+    if (const xml::Element* oob = stanza.child("x", ns::oob))
+        texts.push_back(oob->child_text("url", ns::oob));
+    for (const auto& text : texts) {
+        for (size_t at = text.find(files_url); at != std::string::npos;
+             at = text.find(files_url, at + 1)) {
+            size_t start = at + files_url.size();
+            size_t end = text.find_first_of("/ \t\r\n", start);
+            if (end == std::string::npos) end = text.size();
+            if (end > start) ids.insert(text.substr(start, end - start));
+        }
+    }
+    return ids;
 }
 
 }  // namespace
@@ -556,6 +578,56 @@ void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
             continue;
         xml::serialize(m.payload, c, ns::client);
     }
+    // A link to a file uploaded here (XEP-0363) needs the category's file switch, and makes the
+    // file readable by the room's readers: recorded before the message is.
+    auto files = linked_files(stanza, service.config_.files_url);
+    if (files.empty()) return commit(std::move(m), stanza, std::move(sender));
+    if (!room.category().file_upload)
+        return reply(sender, make_error(stanza, StanzaError::not_allowed,
+                                        "Files cannot be posted in the rooms of category " +
+                                            room.category().name));
+    auto* svc = &service;
+    auto* sh = &shard;
+    std::string node = room.meta().node;
+    bool queued = service.workers_.submit([=, m = std::move(m)](store::Store& s) mutable {
+        std::optional<std::pair<StanzaError, std::string>> refused;
+        try {
+            std::string user = Jid::parse(m.sender)->local();
+            for (const auto& id : files) {
+                auto file = s.find_file(id);
+                if (!file) {
+                    refused = {StanzaError::item_not_found, "No uploaded file has that link"};
+                    break;
+                }
+                auto rooms = s.file_rooms(id);
+                if (file->owner != user &&
+                    std::find(rooms.begin(), rooms.end(), m.room_id) == rooms.end()) {
+                    refused = {StanzaError::forbidden, "You may post only files you uploaded"};
+                    break;
+                }
+            }
+            if (!refused)
+                for (const auto& id : files) s.attach_file(id, m.room_id);
+        } catch (const std::exception& e) {
+            spdlog::error("attaching files to {} failed: {}", node, e.what());
+            refused = {StanzaError::internal_server_error, "Message not stored"};
+        }
+        sh->executor->post([=, m = std::move(m)]() mutable {
+            if (refused)
+                return sender->deliver(
+                    Outgoing::element(make_error(stanza, refused->first, refused->second)));
+            auto it = sh->rooms.find(node);
+            if (it == sh->rooms.end() || !it->second.room) return;
+            RoomContext ctx{*svc, *sh, *it->second.room, {}};
+            ctx.commit(std::move(m), stanza, sender);
+        });
+    });
+    if (!queued)
+        reply(sender,
+              make_error(stanza, StanzaError::resource_constraint, "Server busy, try again"));
+}
+
+void RoomContext::commit(store::NewMessage m, const xml::Element& stanza, SessionHandlePtr sender) {
     auto* svc = &service;
     auto* sh = &shard;
     std::string node = room.meta().node;

@@ -66,6 +66,8 @@ struct MucService::RoomContext {
 
     void on_message(xml::Element stanza, const Jid& from, const Jid& to, SessionHandlePtr sender);
     void post(const xml::Element& stanza, const chat::Occupant& o, SessionHandlePtr sender);
+    // Writes a checked message to the store; the broadcast follows the commit.
+    void commit(store::NewMessage m, const xml::Element& stanza, SessionHandlePtr sender);
     void invite(const xml::Element& stanza, const xml::Element& x, const Jid& from,
                 SessionHandlePtr sender);
     // To every online resource of a local user (invitations and declines are not stored).

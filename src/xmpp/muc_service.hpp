@@ -35,6 +35,8 @@ struct MucConfig {
     size_t max_story_chars = 64000;
     std::string default_category = "General";  // where rooms created by clients go
     std::string occupant_id_secret;            // keys XEP-0421 occupant ids
+    // Download URLs of uploaded files start with this (XEP-0363); empty: no uploads.
+    std::string files_url;
 };
 
 // XEP-0045 rooms on the chat service. Each room lives on one shard (an executor); every
@@ -56,6 +58,8 @@ class MucService {
     // The session ended: it leaves every room it was in.
     void session_gone(const Jid& full);
 
+    // May `who` read the room with this id (its history, and so the files posted there)?
+    bool may_read_room(const chat::Subject& who, int64_t room_id) const;
     // XEP-0249 direct invitations pass only where `who` may invite into the room.
     std::optional<StanzaError> check_direct_invitation(const chat::Subject& who,
                                                        const Jid& room) const;

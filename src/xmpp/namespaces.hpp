@@ -42,5 +42,7 @@ inline constexpr std::string_view pubsub_event = "http://jabber.org/protocol/pub
 inline constexpr std::string_view private_storage = "jabber:iq:private";
 inline constexpr std::string_view following = "urn:perch:following:0";  // unread counts
 inline constexpr std::string_view conference = "jabber:x:conference";   // XEP-0249
+inline constexpr std::string_view upload = "urn:xmpp:http:upload:0";    // XEP-0363
+inline constexpr std::string_view oob = "jabber:x:oob";                 // XEP-0066
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

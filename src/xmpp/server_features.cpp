@@ -24,7 +24,8 @@ xml::Element result_for(const xml::Element& iq) {
 
 std::optional<xml::Element> answer_server_iq(const xml::Element& iq, const std::string& domain,
                                              const std::string& muc_domain,
-                                             const std::string& version) {
+                                             const std::string& version,
+                                             uint64_t upload_max_bytes) {
     const xml::Element* q = iq.first_element();
     if (iq.attr_or("type") != "get" || !q || q->attr("node")) return std::nullopt;
     if (q->is("query", ns::disco_info)) {
@@ -34,6 +35,19 @@ std::optional<xml::Element> answer_server_iq(const xml::Element& iq, const std::
         identity(query, "server", "im", "Perch");
         for (auto f : {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster})
             feature(query, f);
+        if (upload_max_bytes > 0) {
+            feature(query, ns::upload);
+            auto& form = query.add_child("x", std::string(ns::data_forms));
+            form.set_attr("type", "result");
+            auto field = [&](const char* var, std::string value, const char* type) {
+                auto& f = form.add_child("field", std::string(ns::data_forms));
+                f.set_attr("var", var);
+                if (type) f.set_attr("type", type);
+                f.add_child("value", std::string(ns::data_forms)).add_text(std::move(value));
+            };
+            field("FORM_TYPE", std::string(ns::upload), "hidden");
+            field("max-file-size", std::to_string(upload_max_bytes), nullptr);
+        }
         return r;
     }
     if (q->is("query", ns::disco_items)) {

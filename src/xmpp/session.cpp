@@ -4,6 +4,8 @@
 
 #include "util/base64.hpp"
 #include "util/ids.hpp"
+#include "util/time.hpp"
+#include "util/url.hpp"
 #include "xml/serializer.hpp"
 #include "xmpp/namespaces.hpp"
 #include "xmpp/server_features.hpp"
@@ -407,13 +409,56 @@ void Session::on_iq_to_server(const xml::Element& iq) {
     if (q->is("ping", ns::ping)) return send(make_iq_result(iq));
     if (q->is("pubsub", ns::pubsub)) return on_pubsub(iq, *q);
     if (q->is("query", ns::private_storage)) return on_private(iq, *q);
+    if (q->is("request", ns::upload) && !to_self) return on_upload_request(iq, *q);
     if (!to_self) {
-        if (auto answer = answer_server_iq(iq, ctx_.domain, ctx_.muc.config().domain, ctx_.version))
+        if (auto answer = answer_server_iq(iq, ctx_.domain, ctx_.muc.config().domain, ctx_.version,
+                                           ctx_.uploads ? ctx_.uploads->max_bytes() : 0))
             return send(*answer);
     } else if (auto answer = answer_account_iq(iq)) {
         return send(*answer);
     }
     send(make_error(iq, StanzaError::service_unavailable));
+}
+
+void Session::on_upload_request(const xml::Element& iq, const xml::Element& request) {
+    if (!ctx_.uploads) return send(make_error(iq, StanzaError::service_unavailable));
+    if (iq.attr_or("type") != "get") return send(make_error(iq, StanzaError::bad_request));
+    uint64_t size = 0;
+    try {
+        size_t used = 0;
+        std::string text = request.attr_or("size");
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+            throw std::invalid_argument(text);
+        size = std::stoull(text, &used);
+    } catch (...) {
+        return send(make_error(iq, StanzaError::bad_request, "The size must be a number"));
+    }
+    auto issued = ctx_.uploads->issue(username_, request.attr_or("filename"), size,
+                                      request.attr_or("content-type"), util::now_us());
+    if (auto* refused = std::get_if<chat::SlotRefusal>(&issued)) {
+        if (refused->why == chat::SlotRefusal::Why::bad_request)
+            return send(make_error(iq, StanzaError::bad_request, refused->text));
+        auto err = make_error(iq, StanzaError::not_acceptable, refused->text);
+        if (auto* e = err.child("error", ns::client))
+            e->add_child("file-too-large", std::string(ns::upload))
+                .add_child("max-file-size", std::string(ns::upload))
+                .add_text(std::to_string(ctx_.uploads->max_bytes()));
+        return send(err);
+    }
+    const auto& slot = std::get<chat::UploadSlot>(issued);
+    spdlog::info("{} may upload {} ({} bytes)", username_, slot.name, slot.size);
+    auto reply = make_iq_result(iq);
+    reply.remove_attr("to");
+    reply.set_attr("from", ctx_.domain);
+    auto& s = reply.add_child("slot", std::string(ns::upload));
+    std::string name = slot.name;
+    s.add_child("put", std::string(ns::upload))
+        .set_attr("url",
+                  ctx_.public_url + "/upload/" + slot.token + "/" + util::url_path_segment(name));
+    s.add_child("get", std::string(ns::upload))
+        .set_attr("url",
+                  ctx_.public_url + "/files/" + slot.file_id + "/" + util::url_path_segment(name));
+    send(reply);
 }
 
 void Session::on_roster(const xml::Element& iq) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "chat/files.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/jid.hpp"
@@ -31,6 +32,9 @@ struct ServerContext {
     bool tls_required = true;  // outside loopback, authentication waits for TLS
     std::string version;
     ServerStats& stats;
+    // HTTP file upload (XEP-0363): slots, and the base URL of the web service; none: off.
+    chat::UploadSlots* uploads = nullptr;
+    std::string public_url;
 };
 
 // One client-to-server stream (RFC 6120/6121): negotiation, SASL, binding, then stanzas to
@@ -78,6 +82,8 @@ class Session : public xml::StreamParser::Handler {
     // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
     void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
     void on_private(const xml::Element& iq, const xml::Element& query);
+    // XEP-0363: a slot to upload one file over HTTP.
+    void on_upload_request(const xml::Element& iq, const xml::Element& request);
     void notify_own_resources(std::string event_body);
     void on_presence(xml::Element& p, const std::optional<Jid>& to);
     void on_message(xml::Element& m, const std::optional<Jid>& to);

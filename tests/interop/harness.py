@@ -19,6 +19,7 @@ import traceback
 import slixmpp
 from slixmpp.exceptions import IqError, PresenceError
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
 DOMAIN = "localhost"
 MUC = "chat.localhost"
 
@@ -32,11 +33,14 @@ def free_port():
 class Server:
     """One perch process on its own data directory."""
 
-    def __init__(self, binary, extra_config="", c2s_config=""):
+    def __init__(self, binary, extra_config="", c2s_config="", http_config=""):
         self.binary = os.path.abspath(binary)
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-interop-"))
         self.port = free_port()
         self.tls_port = free_port()
+        self.http_port = free_port()
+        self.https_port = free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
         self.config = self.dir / "perch.toml"
         self.config.write_text(
             f'domain = "{DOMAIN}"\n'
@@ -48,6 +52,14 @@ class Server:
             f"port = {self.port}\n"
             f"direct_tls_port = {self.tls_port}\n"
             f"{c2s_config}\n"
+            "[http]\n"
+            'bind = "127.0.0.1"\n'
+            f"port = {self.http_port}\n"
+            f"tls_port = {self.https_port}\n"
+            f'public_url = "{self.url}"\n'
+            f'www_dir = "{REPO / "www"}"\n'
+            f'converse_dir = "{REPO / "node_modules" / "converse.js" / "dist"}"\n'
+            f"{http_config}\n"
         )
         self.proc = None
         self.log = open(self.dir / "server.log", "ab")
@@ -257,6 +269,117 @@ if os.environ.get("PERCH_CLIENT_DEBUG"):
     logging.basicConfig(level=logging.DEBUG)
 
 
+class WsXmpp:
+    """A bare XMPP-over-WebSocket client (RFC 7395), to see the frames exactly as sent."""
+
+    def __init__(self, server, protocols=("xmpp",), path="/xmpp-websocket"):
+        import base64
+        self.sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.http_port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
+        if protocols:
+            head += f"Sec-WebSocket-Protocol: {', '.join(protocols)}\r\n"
+        self.sock.sendall((head + "\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        header, _, self.buf = data.partition(b"\r\n\r\n")
+        lines = header.decode().split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {k.strip().lower(): v.strip() for k, v in
+                        (line.split(":", 1) for line in lines[1:] if ":" in line)}
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def send(self, text):
+        payload = text.encode()
+        mask = os.urandom(4)
+        frame = bytes([0x81])
+        if len(payload) < 126:
+            frame += bytes([0x80 | len(payload)])
+        elif len(payload) < 65536:
+            frame += bytes([0x80 | 126]) + len(payload).to_bytes(2, "big")
+        else:
+            frame += bytes([0x80 | 127]) + len(payload).to_bytes(8, "big")
+        frame += mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(frame)
+
+    def recv(self):
+        """The next text frame, or None when the server closes."""
+        first, second = self._read(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(self._read(2), "big")
+        elif length == 127:
+            length = int.from_bytes(self._read(8), "big")
+        payload = self._read(length)
+        opcode = first & 0x0F
+        if opcode == 8:
+            return None
+        if opcode in (9, 10):
+            return self.recv()
+        return payload.decode()
+
+    def recv_until(self, marker):
+        frames = []
+        while True:
+            f = self.recv()
+            frames.append(f)
+            if f is None or marker in f:
+                return frames
+
+    def login(self, user, password, resource="ws"):
+        """SCRAM-SHA-256, then bind; returns every frame received."""
+        import base64, hashlib, hmac
+        frames = []
+        self.send(f"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{DOMAIN}' version='1.0'/>")
+        frames += self.recv_until("</stream:features>")
+        nonce = base64.b64encode(os.urandom(18)).decode()
+        first_bare = f"n={user},r={nonce}"
+        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>"
+                  + base64.b64encode(("n,," + first_bare).encode()).decode() + "</auth>")
+        challenge = self.recv_until("challenge")[-1]
+        frames.append(challenge)
+        server_first = base64.b64decode(challenge.split(">", 1)[1].split("<", 1)[0]).decode()
+        fields = dict(kv.split("=", 1) for kv in server_first.split(","))
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
+        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+        stored = hashlib.sha256(client_key).digest()
+        final_bare = f"c=biws,r={fields['r']}"
+        auth_message = f"{first_bare},{server_first},{final_bare}".encode()
+        signature = hmac.new(stored, auth_message, hashlib.sha256).digest()
+        proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
+        self.send("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                  + base64.b64encode(f"{final_bare},p={proof}".encode()).decode() + "</response>")
+        frames += self.recv_until("success")
+        if "<success" not in frames[-1]:
+            raise RuntimeError("login failed: " + str(frames[-1]))
+        self.send(f"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{DOMAIN}' version='1.0'/>")
+        frames += self.recv_until("</stream:features>")
+        self.send("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                  f"<resource>{resource}</resource></bind></iq>")
+        frames += self.recv_until("</iq>")
+        return frames
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 def run(tests_module_globals, setup, teardown):
     """Runs every `test_*` coroutine of a module, in file order, each with the fixture that
     `setup` returns; prints one line per test and the closing summary."""
@@ -295,5 +418,5 @@ def run(tests_module_globals, setup, teardown):
     sys.exit(1 if failed else 0)
 
 
-__all__ = ["Server", "Client", "RawStream", "connect", "run", "IqError", "PresenceError",
+__all__ = ["Server", "Client", "RawStream", "WsXmpp", "connect", "run", "IqError", "PresenceError",
            "DOMAIN", "MUC", "free_port", "mam_query", "MAM", "RSM"]

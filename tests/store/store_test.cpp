@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 
@@ -115,6 +116,34 @@ TEST_F(StoreTest, ReadMarksCountUnreadAndOnlyMoveForward) {
     EXPECT_EQ(activity[0].read_seq, 7);
     EXPECT_EQ(activity[0].unread, 3);
     EXPECT_EQ(s->room_activity("bob", {room}, 5)[0].unread, 5);  // capped
+}
+
+TEST_F(StoreTest, FilesAndTheRoomsTheyWerePostedInto) {
+    auto s = open();
+    int64_t a = make_room(*s, "a"), b = make_room(*s, "b");
+    FileRecord f;
+    f.id = "abc";
+    f.sha256 = std::string(64, 'f');
+    f.size = 42;
+    f.content_type = "image/png";
+    f.name = "cat.png";
+    f.owner = "alice";
+    f.created_us = 7;
+    s->add_file(f);
+    EXPECT_ANY_THROW(s->add_file(f));
+    auto found = s->find_file("abc");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->size, 42u);
+    EXPECT_EQ(found->name, "cat.png");
+    EXPECT_EQ(found->owner, "alice");
+    EXPECT_FALSE(s->find_file("nope"));
+    EXPECT_TRUE(s->file_rooms("abc").empty());
+    s->attach_file("abc", a);
+    s->attach_file("abc", a);  // twice: once
+    s->attach_file("abc", b);
+    auto rooms = s->file_rooms("abc");
+    std::sort(rooms.begin(), rooms.end());
+    EXPECT_EQ(rooms, (std::vector<int64_t>{a, b}));
 }
 
 TEST_F(StoreTest, RecentMessagesAreTheNewestOldestFirst) {

@@ -147,7 +147,7 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (username, key)
     ) WITHOUT ROWID;
     )sql",
-    // 5: read marks of followed rooms; room names unique whatever their case
+    // 5: read marks of followed rooms; room names unique whatever their case; files
     R"sql(
     CREATE TABLE read_marks (
         username      TEXT NOT NULL,
@@ -156,6 +156,20 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (username, room_id)
     ) WITHOUT ROWID;
     CREATE UNIQUE INDEX rooms_name ON rooms (name COLLATE NOCASE);
+    CREATE TABLE files (
+        id            TEXT PRIMARY KEY,
+        sha256        TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        content_type  TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        owner         TEXT NOT NULL,
+        created_us    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE file_rooms (
+        file_id       TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        PRIMARY KEY (file_id, room_id)
+    ) WITHOUT ROWID;
     )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

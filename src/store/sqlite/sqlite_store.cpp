@@ -285,6 +285,56 @@ class SqliteStore final : public Store {
         return n;
     }
 
+    void add_file(const FileRecord& f) override {
+        db_.prepare(
+               "INSERT INTO files (id, sha256, size, content_type, name, owner, created_us) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(0, f.id)
+            .bind(1, f.sha256)
+            .bind(2, int64_t(f.size))
+            .bind(3, f.content_type)
+            .bind(4, f.name)
+            .bind(5, f.owner)
+            .bind(6, f.created_us)
+            .run();
+    }
+
+    std::optional<FileRecord> find_file(std::string_view id) override {
+        auto& st = db_.prepare(
+            "SELECT id, sha256, size, content_type, name, owner, created_us FROM files WHERE id "
+            "= ?");
+        st.bind(0, id);
+        std::optional<FileRecord> out;
+        if (st.step()) {
+            FileRecord f;
+            f.id = st.text_at(0);
+            f.sha256 = st.text_at(1);
+            f.size = uint64_t(st.int_at(2));
+            f.content_type = st.text_at(3);
+            f.name = st.text_at(4);
+            f.owner = st.text_at(5);
+            f.created_us = st.int_at(6);
+            out = std::move(f);
+        }
+        st.reset();
+        return out;
+    }
+
+    void attach_file(std::string_view id, int64_t room_id) override {
+        db_.prepare("INSERT OR IGNORE INTO file_rooms (file_id, room_id) VALUES (?, ?)")
+            .bind(0, id)
+            .bind(1, room_id)
+            .run();
+    }
+
+    std::vector<int64_t> file_rooms(std::string_view id) override {
+        auto& st = db_.prepare("SELECT room_id FROM file_rooms WHERE file_id = ?");
+        st.bind(0, id);
+        std::vector<int64_t> out;
+        while (st.step()) out.push_back(st.int_at(0));
+        return out;
+    }
+
     void mark_read(const std::vector<ReadMark>& marks) override {
         Transaction tx(db_);
         for (const auto& m : marks)

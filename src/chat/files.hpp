@@ -1,0 +1,58 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+// Files posted into rooms (XEP-0363): the upload slots handed out and not used yet. A slot
+// request names no room; the room's rules apply when the link is posted into it.
+namespace perch::chat {
+
+struct UploadSlot {
+    std::string token;    // secret part of the PUT URL
+    std::string file_id;  // secret part of the GET URL
+    std::string owner;    // username of who asked
+    std::string name;     // file name, made safe
+    uint64_t size = 0;    // exactly this many bytes must be uploaded
+    std::string content_type;
+    int64_t expires_us = 0;
+};
+
+struct SlotRefusal {
+    enum class Why { too_large, bad_request } why;
+    std::string text;
+};
+
+// Thread-safe; slots live in memory only (a restart voids them, the client asks again).
+class UploadSlots {
+  public:
+    UploadSlots(uint64_t max_bytes, int64_t lifetime_us)
+        : max_bytes_(max_bytes), lifetime_us_(lifetime_us) {}
+    uint64_t max_bytes() const { return max_bytes_; }
+
+    std::variant<UploadSlot, SlotRefusal> issue(const std::string& owner, std::string_view name,
+                                                uint64_t size, std::string_view content_type,
+                                                int64_t now_us);
+    // The slot of a PUT URL, while it is valid; not consumed.
+    std::optional<UploadSlot> find(const std::string& token, int64_t now_us) const;
+    // Uses the slot up: a second upload to the same URL finds nothing.
+    std::optional<UploadSlot> take(const std::string& token, int64_t now_us);
+
+  private:
+    uint64_t max_bytes_;
+    int64_t lifetime_us_;
+    mutable std::mutex mutex_;
+    std::map<std::string, UploadSlot> slots_;  // by token
+};
+
+// A file name that is safe as a URL path segment and in Content-Disposition: the last path
+// component only, no control characters, no quotes or slashes, at most 200 bytes; "file" when
+// nothing is left.
+std::string safe_file_name(std::string_view name);
+// A media type of the form type/subtype with safe characters, or application/octet-stream.
+std::string safe_content_type(std::string_view type);
+
+}  // namespace perch::chat

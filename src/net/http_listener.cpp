@@ -1,0 +1,492 @@
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <deque>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "net/connection_handle.hpp"
+#include "net/http.hpp"
+#include "util/url.hpp"
+#include "xmpp/ws_framing.hpp"
+
+namespace perch::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+namespace {
+
+struct Shared {
+    xmpp::ServerContext& xmpp;
+    HttpHandler& handler;
+    HttpOptions options;
+};
+
+template <class Stream>
+constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+std::string peer_of(const tcp::socket& s, bool* loopback) {
+    boost::system::error_code ec;
+    auto remote = s.remote_endpoint(ec);
+    if (loopback) *loopback = !ec && remote.address().is_loopback();
+    return ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+// An XMPP session over WebSocket (RFC 7395): every text frame is one element for the session;
+// what the session writes is cut into one frame per element.
+template <class Stream>
+class WsConnection final : public std::enable_shared_from_this<WsConnection<Stream>>,
+                           public xmpp::Transport {
+  public:
+    WsConnection(Stream&& stream, Strand strand, Shared& shared, std::string peer, bool loopback)
+        : ws_(std::move(stream)),
+          strand_(strand),
+          shared_(shared),
+          peer_(std::move(peer)),
+          loopback_(loopback) {}
+
+    awaitable<void> run(http::request<http::empty_body> request) {
+        auto self = this->shared_from_this();
+        boost::system::error_code ec;
+        // The client must offer the xmpp subprotocol (RFC 7395 section 3.2).
+        bool offered = false;
+        std::string protocols(request[http::field::sec_websocket_protocol]);
+        for (size_t start = 0; start <= protocols.size();) {
+            size_t comma = protocols.find(',', start);
+            if (comma == std::string::npos) comma = protocols.size();
+            std::string token = protocols.substr(start, comma - start);
+            token.erase(0, token.find_first_not_of(' '));
+            token.erase(token.find_last_not_of(' ') + 1);
+            offered |= token == "xmpp";
+            start = comma + 1;
+        }
+        if (!offered) {
+            http::response<http::string_body> res{http::status::bad_request, request.version()};
+            res.set(http::field::content_type, "application/json");
+            res.body() = R"({"error":"the WebSocket subprotocol xmpp is required"})";
+            res.prepare_payload();
+            res.keep_alive(false);
+            co_await http::async_write(ws_.next_layer(), res,
+                                       asio::redirect_error(use_awaitable, ec));
+            shared_.handler.count(400);
+            co_return;
+        }
+        beast::get_lowest_layer(ws_).expires_never();
+        ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            res.set(http::field::sec_websocket_protocol, "xmpp");
+            res.set(http::field::server, "Perch");
+        }));
+        ws_.read_message_max(shared_.xmpp.limits.max_stanza_bytes + 4096);
+        co_await ws_.async_accept(request, asio::redirect_error(use_awaitable, ec));
+        shared_.handler.count(101);
+        if (ec) co_return;
+        ws_.text(true);
+        session_ = std::make_unique<xmpp::Session>(shared_.xmpp, *this);
+        login_timer_ = std::make_unique<asio::steady_timer>(strand_, shared_.options.login_timeout);
+        login_timer_->async_wait([weak = this->weak_from_this()](boost::system::error_code e) {
+            auto me = weak.lock();
+            if (e || !me || me->closed_ || me->session_->bound()) return;
+            me->session_->stream_error("connection-timeout", "Log in faster");
+        });
+        // Frames carry whole elements; the parser sees them inside a synthetic root that gives
+        // stanzas without a declaration the client namespace.
+        session_->feed("<stream xmlns='jabber:client'>");
+        beast::flat_buffer buffer;
+        while (!closed_) {
+            buffer.clear();
+            co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+            if (ec) break;
+            if (!session_->feed(beast::buffers_to_string(buffer.data()))) break;
+        }
+        session_->closed();
+        if (!writing_)
+            abort();
+        else
+            close_after_flush_ = true;
+    }
+
+    // Transport
+    Framing framing() const override { return Framing::websocket; }
+    bool secure() const override { return kTls<Stream>; }
+    bool can_start_tls() const override { return false; }
+    void start_tls() override {}
+    bool loopback() const override { return loopback_; }
+    std::string peer() const override { return peer_; }
+
+    void send(xmpp::Outgoing out) override {
+        if (closed_) return;
+        std::string bytes = std::move(out.head);
+        if (out.shared) bytes.append(out.shared->text, out.shared->split);
+        for (auto& frame : xmpp::websocket_frames(bytes)) {
+            queued_bytes_ += frame.size();
+            queue_.push_back(std::move(frame));
+        }
+        if (queued_bytes_ > shared_.options.max_send_queue) {
+            spdlog::warn("{} reads too slowly ({} bytes queued): disconnecting", peer_,
+                         queued_bytes_);
+            return abort();
+        }
+        if (!writing_) write_next();
+    }
+
+    void close() override {
+        close_after_flush_ = true;
+        if (!writing_ && queue_.empty()) finish_close();
+    }
+
+    Poster poster() override {
+        return [weak = this->weak_from_this(), strand = strand_](std::function<void()> work) {
+            auto self = weak.lock();
+            if (!self) return;
+            asio::post(strand, [self = std::move(self), work = std::move(work)] {
+                if (!self->closed_) work();
+            });
+        };
+    }
+
+    xmpp::SessionHandlePtr handle() override {
+        if (login_timer_) {
+            login_timer_->cancel();
+            login_timer_.reset();
+        }
+        if (!handle_)
+            handle_ = std::make_shared<ConnectionHandle<WsConnection, Strand>>(
+                this->weak_from_this(), session_->jid(), strand_);
+        return handle_;
+    }
+
+    void terminate(std::string_view condition, std::string_view text) {
+        if (!closed_) session_->stream_error(condition, text);
+    }
+
+  private:
+    void write_next() {
+        if (closed_ || queue_.empty()) return;
+        writing_ = true;
+        ws_.async_write(asio::buffer(queue_.front()),
+                        asio::bind_executor(strand_, [self = this->shared_from_this()](
+                                                         boost::system::error_code ec, size_t) {
+                            self->on_written(ec);
+                        }));
+    }
+
+    void on_written(boost::system::error_code ec) {
+        writing_ = false;
+        if (!queue_.empty()) {
+            queued_bytes_ -= std::min(queued_bytes_, queue_.front().size());
+            queue_.pop_front();
+        }
+        if (ec) return abort();
+        if (!queue_.empty()) return write_next();
+        std::deque<std::string>().swap(queue_);
+        if (close_after_flush_) finish_close();
+    }
+
+    void finish_close() {
+        if (closed_ || closing_) return;
+        closing_ = true;
+        writing_ = true;
+        ws_.async_close(websocket::close_code::normal,
+                        asio::bind_executor(
+                            strand_, [self = this->shared_from_this()](boost::system::error_code) {
+                                self->writing_ = false;
+                                self->abort();
+                            }));
+    }
+
+    void abort() {
+        if (closed_) return;
+        closed_ = true;
+        queue_.clear();
+        boost::system::error_code ec;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(ws_).close();
+        if (login_timer_) login_timer_->cancel();
+        if (session_) session_->closed();
+    }
+
+    websocket::stream<Stream> ws_;
+    Strand strand_;
+    Shared& shared_;
+    std::string peer_;
+    bool loopback_;
+    std::unique_ptr<xmpp::Session> session_;
+    std::shared_ptr<xmpp::SessionHandle> handle_;
+    std::unique_ptr<asio::steady_timer> login_timer_;
+    std::deque<std::string> queue_;
+    size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool close_after_flush_ = false;
+    bool closing_ = false;
+    bool closed_ = false;
+};
+
+HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
+                     const std::string& peer) {
+    HttpRequest r;
+    r.method = std::string(head.method_string());
+    r.target = std::string(head.target());
+    size_t q = r.target.find('?');
+    r.path = util::url_decode(r.target.substr(0, q)).value_or(std::string());
+    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    for (const auto& field : head) {
+        std::string name(field.name_string());
+        for (auto& c : name) c = char(std::tolower(uint8_t(c)));
+        r.headers[name] = std::string(field.value());
+    }
+    r.secure = secure;
+    r.peer = peer;
+    return r;
+}
+
+HttpResponse plain_error(unsigned status, std::string message) {
+    HttpResponse r;
+    r.status = status;
+    r.set("Content-Type", "application/json");
+    r.body = "{\"error\":\"" + message + "\"}";
+    return r;
+}
+
+// One HTTP/1.1 connection: requests one after the other (keep-alive), each answered by the
+// handler; an upgrade at the WebSocket path hands the connection over to an XMPP session.
+template <class Stream>
+class HttpConnection final : public std::enable_shared_from_this<HttpConnection<Stream>> {
+  public:
+    HttpConnection(Stream stream, Strand strand, Shared& shared, std::string peer, bool loopback)
+        : stream_(std::move(stream)),
+          strand_(strand),
+          shared_(shared),
+          peer_(std::move(peer)),
+          loopback_(loopback) {}
+
+    awaitable<void> run() {
+        auto self = this->shared_from_this();
+        boost::system::error_code ec;
+        const auto& options = shared_.options;
+        if constexpr (kTls<Stream>) {
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+            co_await stream_.async_handshake(ssl::stream_base::server,
+                                             asio::redirect_error(use_awaitable, ec));
+            if (ec) co_return;
+        }
+        for (;;) {
+            beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);
+            http::request_parser<http::empty_body> head;
+            head.header_limit(16 * 1024);
+            co_await http::async_read_header(stream_, buffer_, head,
+                                             asio::redirect_error(use_awaitable, ec));
+            if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+                ec == asio::error::eof || ec == asio::error::connection_reset)
+                break;
+            if (ec) {
+                co_await write(plain_error(400, "malformed request"), false);
+                break;
+            }
+            HttpRequest request = describe(head.get(), kTls<Stream>, peer_);
+            if (websocket::is_upgrade(head.get())) {
+                if (request.path != options.websocket_path) {
+                    co_await write(plain_error(404, "no WebSocket service here"), false);
+                    break;
+                }
+                auto ws = std::make_shared<WsConnection<Stream>>(std::move(stream_), strand_,
+                                                                 shared_, peer_, loopback_);
+                asio::co_spawn(
+                    strand_,
+                    [ws, req = head.release()]() mutable { return ws->run(std::move(req)); },
+                    asio::detached);
+                co_return;
+            }
+            bool keep_alive = head.get().keep_alive();
+            BodyPlan plan = shared_.handler.plan_body(request);
+            if (plan.refuse) {
+                co_await write(std::move(*plan.refuse), false);
+                break;
+            }
+            beast::get_lowest_layer(stream_).expires_after(options.transfer_timeout);
+            std::optional<HttpResponse> failed;
+            if (!plan.to_file.empty()) {
+                http::request_parser<http::file_body> parser(std::move(head));
+                parser.body_limit(plan.limit);
+                parser.get().body().open(plan.to_file.c_str(), beast::file_mode::write_new, ec);
+                if (ec) {
+                    spdlog::error("cannot write {}: {}", plan.to_file, ec.message());
+                    co_await write(plain_error(500, "storage unavailable"), false);
+                    break;
+                }
+                if (!parser.is_done())
+                    co_await http::async_read(stream_, buffer_, parser,
+                                              asio::redirect_error(use_awaitable, ec));
+                parser.get().body().close();
+                if (ec) {
+                    std::filesystem::remove(plan.to_file);
+                    if (ec != http::error::body_limit) break;
+                    co_await write(plain_error(413, "the body is too large"), false);
+                    break;
+                }
+                request.body_file = plan.to_file;
+                request.body_bytes = std::filesystem::file_size(plan.to_file);
+            } else {
+                http::request_parser<http::string_body> parser(std::move(head));
+                parser.body_limit(plan.limit);
+                if (!parser.is_done())
+                    co_await http::async_read(stream_, buffer_, parser,
+                                              asio::redirect_error(use_awaitable, ec));
+                if (ec) {
+                    if (ec != http::error::body_limit) break;
+                    co_await write(plain_error(413, "the body is too large"), false);
+                    break;
+                }
+                request.body = std::move(parser.get().body());
+                request.body_bytes = request.body.size();
+            }
+            HttpResponse response = co_await call(std::move(request));
+            if (!co_await write(std::move(response), keep_alive) || !keep_alive) break;
+        }
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+  private:
+    // The handler's answer, whichever thread it comes from.
+    awaitable<HttpResponse> call(HttpRequest request) {
+        auto wake =
+            std::make_shared<asio::steady_timer>(strand_, asio::steady_timer::time_point::max());
+        auto answer = std::make_shared<std::optional<HttpResponse>>();
+        shared_.handler.handle(std::move(request),
+                               [wake, answer, strand = strand_](HttpResponse r) {
+                                   asio::post(strand, [wake, answer, r = std::move(r)]() mutable {
+                                       *answer = std::move(r);
+                                       wake->cancel();
+                                   });
+                               });
+        boost::system::error_code ec;
+        while (!*answer) co_await wake->async_wait(asio::redirect_error(use_awaitable, ec));
+        co_return std::move(**answer);
+    }
+
+    awaitable<bool> write(HttpResponse r, bool keep_alive) {
+        boost::system::error_code ec;
+        shared_.handler.count(r.status);
+        beast::get_lowest_layer(stream_).expires_after(shared_.options.transfer_timeout);
+        auto fill = [&](auto& res) {
+            res.set(http::field::server, "Perch");
+            for (auto& [name, value] : r.headers) res.set(name, value);
+            res.keep_alive(keep_alive);
+            res.prepare_payload();
+        };
+        if (!r.file.empty()) {
+            http::response<http::file_body> res{http::status(r.status), 11};
+            res.body().open(r.file.c_str(), beast::file_mode::scan, ec);
+            if (!ec) {
+                fill(res);
+                co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));
+                co_return !ec;
+            }
+            spdlog::error("cannot read {}: {}", r.file, ec.message());
+            r = plain_error(500, "file unavailable");
+        }
+        http::response<http::string_body> res{http::status(r.status), 11};
+        res.body() = std::move(r.body);
+        fill(res);
+        co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));
+        co_return !ec;
+    }
+
+    Stream stream_;
+    Strand strand_;
+    Shared& shared_;
+    std::string peer_;
+    bool loopback_;
+    beast::flat_buffer buffer_;
+};
+
+}  // namespace
+
+struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
+    IoPool& io;
+    ssl::context& tls;
+    tcp::acceptor acceptor;
+    Shared shared;
+
+    State(IoPool& io, xmpp::ServerContext& xmpp, HttpHandler& handler, ssl::context& tls,
+          const tcp::endpoint& ep, HttpOptions options)
+        : io(io), tls(tls), acceptor(io.context()), shared{xmpp, handler, std::move(options)} {
+        acceptor.open(ep.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+        acceptor.bind(ep);
+        acceptor.listen(asio::socket_base::max_listen_connections);
+    }
+
+    awaitable<void> accept_loop() {
+        auto self = shared_from_this();
+        for (;;) {
+            Strand strand = asio::make_strand(io.context());
+            boost::system::error_code ec;
+            tcp::socket socket =
+                co_await acceptor.async_accept(strand, asio::redirect_error(use_awaitable, ec));
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            if (ec) {
+                spdlog::warn("HTTP accept failed: {}", ec.message());
+                asio::steady_timer pause(io.context(), std::chrono::milliseconds(100));
+                co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+                continue;
+            }
+            bool loopback = false;
+            std::string peer = peer_of(socket, &loopback);
+            socket.set_option(tcp::no_delay(true), ec);
+            if (shared.options.tls) {
+                auto c = std::make_shared<HttpConnection<TlsStream>>(
+                    TlsStream(PlainStream(std::move(socket)), tls), strand, shared, peer, loopback);
+                asio::co_spawn(
+                    strand, [c] { return c->run(); }, asio::detached);
+            } else {
+                auto c = std::make_shared<HttpConnection<PlainStream>>(
+                    PlainStream(std::move(socket)), strand, shared, peer, loopback);
+                asio::co_spawn(
+                    strand, [c] { return c->run(); }, asio::detached);
+            }
+        }
+    }
+};
+
+HttpListener::HttpListener(IoPool& io, xmpp::ServerContext& xmpp, HttpHandler& handler,
+                           ssl::context& tls, const tcp::endpoint& endpoint, HttpOptions options)
+    : state_(std::make_shared<State>(io, xmpp, handler, tls, endpoint, std::move(options))) {}
+
+HttpListener::~HttpListener() = default;
+
+void HttpListener::start() {
+    asio::co_spawn(
+        state_->acceptor.get_executor(), [s = state_] { return s->accept_loop(); }, asio::detached);
+}
+
+void HttpListener::stop() {
+    boost::system::error_code ec;
+    state_->acceptor.close(ec);
+}
+
+uint16_t HttpListener::port() const {
+    return state_->acceptor.local_endpoint().port();
+}
+
+}  // namespace perch::net

@@ -1,0 +1,13 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace perch::util {
+
+// Percent-encodes everything but unreserved characters (RFC 3986), for one URL path segment.
+std::string url_path_segment(std::string_view s);
+// Percent-decoding of a URL path or query part ('+' stays '+'); nullopt when malformed.
+std::optional<std::string> url_decode(std::string_view s);
+
+}  // namespace perch::util

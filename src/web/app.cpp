@@ -1,0 +1,273 @@
+#include "web/app.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "util/time.hpp"
+
+namespace perch::web {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+namespace {
+
+// What our pages may load: only this server (Converse.js's sponsor logos on other sites are
+// blocked), WebSockets to it, and Converse's WebAssembly.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' "
+    "'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' "
+    "ws: wss:; worker-src 'self' blob:; media-src 'self' data: blob:; object-src 'none'; "
+    "base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
+
+HttpResponse redirect(const std::string& to) {
+    HttpResponse r;
+    r.status = 302;
+    r.set("Location", to);
+    return r;
+}
+
+}  // namespace
+
+HttpResponse json_error(unsigned status, const std::string& text) {
+    return json_response(status, json{{"error", text}}.dump());
+}
+
+HttpResponse json_response(unsigned status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.set("Content-Type", "application/json");
+    r.set("Cache-Control", "no-store");
+    r.body = std::move(body);
+    return r;
+}
+
+std::string mime_type(const std::string& path) {
+    static const std::map<std::string, std::string> types = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".map", "application/json"},
+        {".wasm", "application/wasm"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".ico", "image/x-icon"},
+        {".webp", "image/webp"},
+        {".woff", "font/woff"},
+        {".woff2", "font/woff2"},
+        {".ttf", "font/ttf"},
+        {".eot", "application/vnd.ms-fontobject"},
+        {".mp3", "audio/mpeg"},
+        {".ogg", "audio/ogg"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".yaml", "application/yaml"},
+    };
+    auto ext = fs::path(path).extension().string();
+    for (auto& c : ext) c = char(std::tolower(uint8_t(c)));
+    auto it = types.find(ext);
+    return it == types.end() ? "application/octet-stream" : it->second;
+}
+
+WebApp::WebApp(WebConfig config, WebDeps deps) : config_(std::move(config)), deps_(deps) {
+    fs::create_directories(fs::path(config_.files_dir) / "tmp");
+}
+
+void WebApp::count(unsigned status) {
+    size_t cls = std::min<size_t>(status / 100, 5);
+    responses_[cls].fetch_add(1, std::memory_order_relaxed);
+}
+
+net::BodyPlan WebApp::plan_body(const HttpRequest& head) {
+    net::BodyPlan plan;
+    if (head.method == "PUT" && head.path.starts_with("/upload/")) {
+        // The slot decides: its size exactly, into a temporary file of the file store.
+        std::string rest = head.path.substr(8);
+        std::string token = rest.substr(0, rest.find('/'));
+        auto slot = deps_.uploads.find(token, util::now_us());
+        if (!slot) {
+            plan.refuse =
+                json_error(404, "No such upload slot: it expired, was used, or never existed");
+            return plan;
+        }
+        const std::string* length = head.header("content-length");
+        std::optional<uint64_t> declared;
+        try {
+            if (length && !length->empty() &&
+                length->find_first_not_of("0123456789") == std::string::npos)
+                declared = std::stoull(*length);
+        } catch (...) {
+        }
+        if (!declared || *declared != slot->size) {
+            plan.refuse =
+                json_error(declared && *declared > slot->size ? 413 : (declared ? 400 : 411),
+                           "Content-Length must be " + std::to_string(slot->size) +
+                               ", the size the slot was requested for");
+            return plan;
+        }
+        plan.limit = slot->size;
+        plan.to_file = upload_temp_path(token);
+        std::error_code ec;
+        fs::remove(plan.to_file, ec);  // a failed earlier attempt
+        return plan;
+    }
+    plan.limit = head.path.starts_with("/api/") ? config_.max_body_bytes : 8 * 1024;
+    return plan;
+}
+
+void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respond) {
+    const std::string& path = request.path;
+    const std::string& method = request.method;
+    if (path.find("..") != std::string::npos || path.find('\0') != std::string::npos)
+        return respond(json_error(400, "Bad path"));
+    if (path == "/healthz") {
+        json body{{"status", "ok"},
+                  {"sessions", deps_.router.session_count()},
+                  {"rooms", deps_.muc.room_count()}};
+        return respond(json_response(200, body.dump()));
+    }
+    if (path == "/metrics") return respond(metrics());
+    if (path == "/.well-known/host-meta") return respond(host_meta(false));
+    if (path == "/.well-known/host-meta.json") return respond(host_meta(true));
+    if (path.starts_with("/upload/")) {
+        if (method == "OPTIONS") {
+            HttpResponse r;
+            r.status = 204;
+            r.set("Access-Control-Allow-Origin", "*");
+            r.set("Access-Control-Allow-Methods", "PUT, OPTIONS");
+            r.set("Access-Control-Allow-Headers", "Content-Type");
+            r.set("Access-Control-Max-Age", "86400");
+            return respond(std::move(r));
+        }
+        if (method != "PUT") return respond(json_error(405, "Upload with PUT"));
+        return upload(std::move(request), respond);
+    }
+    if (path.starts_with("/files/")) {
+        if (method != "GET" && method != "HEAD")
+            return respond(json_error(405, "Download with GET"));
+        return download(std::move(request), respond);
+    }
+    if (path == "/api/v1/info") return respond(info());
+    if (path.starts_with("/api/")) return api(std::move(request), respond);
+    if (method != "GET" && method != "HEAD") return respond(json_error(405, "Method not allowed"));
+    if (path == "/") return respond(redirect("/chat/"));
+    if (path == "/chat" || path == "/rooms") return respond(redirect(path + "/"));
+    if (path.starts_with("/chat/") || path.starts_with("/rooms/") || path.starts_with("/static/"))
+        return serve_static(config_.www_dir, path.substr(1), respond, "no-cache");
+    if (path.starts_with("/dist/"))
+        return serve_static(config_.converse_dir, path.substr(6), respond, "max-age=3600");
+    respond(json_error(404, "Not found"));
+}
+
+void WebApp::serve_static(const std::string& root, std::string relative, const Respond& respond,
+                          const std::string& cache_control) {
+    if (relative.empty() || relative.back() == '/') relative += "index.html";
+    // No path from the client is trusted: the file must resolve inside the root.
+    std::error_code ec;
+    fs::path base = fs::weakly_canonical(root, ec);
+    fs::path file = fs::weakly_canonical(base / relative, ec);
+    auto [b, f] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
+    if (ec || b != base.end() || !fs::is_regular_file(file, ec))
+        return respond(json_error(404, "Not found"));
+    HttpResponse r;
+    r.file = file.string();
+    r.set("Content-Type", mime_type(r.file));
+    r.set("Cache-Control", cache_control);
+    r.set("X-Content-Type-Options", "nosniff");
+    if (r.file.ends_with(".html")) {
+        r.set("Content-Security-Policy", kPagePolicy);
+        r.set("Referrer-Policy", "same-origin");
+    }
+    respond(std::move(r));
+}
+
+HttpResponse WebApp::host_meta(bool as_json) const {
+    // XEP-0156: where the WebSocket endpoint is. Relative to the public URL of this server.
+    std::string ws = config_.public_url;
+    if (ws.starts_with("https://"))
+        ws = "wss://" + ws.substr(8);
+    else if (ws.starts_with("http://"))
+        ws = "ws://" + ws.substr(7);
+    ws += config_.websocket_path;
+    HttpResponse r;
+    r.set("Access-Control-Allow-Origin", "*");
+    r.set("Cache-Control", "max-age=3600");
+    if (as_json) {
+        r.set("Content-Type", "application/json");
+        r.body =
+            json{{"links",
+                  json::array({json{{"rel", "urn:xmpp:alt-connections:websocket"}, {"href", ws}}})}}
+                .dump();
+    } else {
+        r.set("Content-Type", "application/xrd+xml");
+        r.body =
+            "<?xml version='1.0' encoding='utf-8'?>\n<XRD "
+            "xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n  <Link "
+            "rel='urn:xmpp:alt-connections:websocket' href='" +
+            ws + "'/>\n</XRD>\n";
+    }
+    return r;
+}
+
+HttpResponse WebApp::info() const {
+    json body{{"domain", config_.domain},
+              {"muc_domain", config_.muc_domain},
+              {"websocket_path", config_.websocket_path},
+              {"max_file_size", deps_.uploads.max_bytes()}};
+    return json_response(200, body.dump());
+}
+
+HttpResponse WebApp::metrics() const {
+    // Prometheus text exposition format 0.0.4.
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, auto value) {
+        out +=
+            fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+    };
+    metric("perch_sessions", "gauge", "Bound XMPP sessions (TCP and WebSocket).",
+           deps_.router.session_count());
+    metric("perch_rooms", "gauge", "Rooms known to the chat service.", deps_.muc.room_count());
+    metric("perch_messages_posted_total", "counter", "Room messages stored and delivered.",
+           deps_.muc.messages_posted());
+    metric("perch_logins_total", "counter", "Successful logins.", deps_.stats.logins.load());
+    metric("perch_failed_logins_total", "counter", "Failed logins.",
+           deps_.stats.failed_logins.load());
+    metric("perch_stream_errors_total", "counter", "Streams ended by an error.",
+           deps_.stats.stream_errors.load());
+    auto writer = deps_.writer.stats();
+    metric("perch_store_commits_total", "counter", "Group commits of room messages.",
+           writer.commits);
+    metric("perch_store_commit_seconds_total", "counter", "Time spent in group commits.",
+           writer.commit_seconds);
+    auto workers = deps_.workers.stats();
+    metric("perch_store_jobs_total", "counter", "Store jobs run (reads, admin writes).",
+           workers.jobs);
+    metric("perch_store_job_wait_seconds_total", "counter", "Time store jobs waited in queue.",
+           workers.wait_seconds);
+    metric("perch_store_job_run_seconds_total", "counter", "Time store jobs ran.",
+           workers.run_seconds);
+    metric("perch_store_jobs_queued", "gauge", "Store jobs waiting.", workers.queued);
+    metric("perch_file_uploads_total", "counter", "Files uploaded.", uploads_.load());
+    metric("perch_file_downloads_total", "counter", "Files downloaded.", downloads_.load());
+    out +=
+        "# HELP perch_http_responses_total HTTP responses by status class.\n"
+        "# TYPE perch_http_responses_total counter\n";
+    for (size_t c = 1; c < responses_.size(); ++c)
+        out += fmt::format("perch_http_responses_total{{class=\"{}xx\"}} {}\n", c,
+                           responses_[c].load());
+    HttpResponse r;
+    r.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.set("Cache-Control", "no-store");
+    r.body = std::move(out);
+    return r;
+}
+
+}  // namespace perch::web

@@ -1,0 +1,78 @@
+#pragma once
+#include <array>
+#include <atomic>
+#include <string>
+
+#include "chat/files.hpp"
+#include "net/http.hpp"
+#include "store/workers.hpp"
+#include "web/auth.hpp"
+#include "xmpp/muc_service.hpp"
+#include "xmpp/router.hpp"
+#include "xmpp/session.hpp"
+
+// The web services behind the HTTP listeners: pages (/chat with Converse.js, /rooms), the
+// REST API (/api/v1), file upload and download (XEP-0363), host-meta, health and metrics.
+namespace perch::web {
+
+struct WebConfig {
+    std::string domain;
+    std::string muc_domain;
+    std::string public_url;    // base of upload and download URLs
+    std::string www_dir;       // our pages
+    std::string converse_dir;  // Converse.js dist/, served at /dist/
+    std::string files_dir;     // content-addressed file store
+    uint64_t max_body_bytes = 64 * 1024;
+    std::string websocket_path = "/xmpp-websocket";
+};
+
+struct WebDeps {
+    xmpp::Router& router;
+    xmpp::MucService& muc;
+    xmpp::Credentials& credentials;
+    store::StoreWorkers& workers;
+    store::MessageWriter& writer;
+    xmpp::ServerStats& stats;
+    chat::UploadSlots& uploads;
+};
+
+class WebApp final : public net::HttpHandler {
+  public:
+    WebApp(WebConfig config, WebDeps deps);
+
+    net::BodyPlan plan_body(const net::HttpRequest& head) override;
+    void handle(net::HttpRequest request, std::function<void(net::HttpResponse)> respond) override;
+    void count(unsigned status) override;
+
+    using Respond = std::function<void(net::HttpResponse)>;
+
+  private:
+    void serve_static(const std::string& root, std::string relative, const Respond& respond,
+                      const std::string& cache_control);
+    net::HttpResponse host_meta(bool json) const;
+    net::HttpResponse metrics() const;
+    net::HttpResponse info() const;
+
+    // Files (web/files.cpp).
+    void upload(net::HttpRequest request, const Respond& respond);
+    void download(net::HttpRequest request, const Respond& respond);
+    std::string upload_temp_path(const std::string& token) const;
+
+    // REST API (web/api.cpp).
+    void api(net::HttpRequest request, const Respond& respond);
+
+    WebConfig config_;
+    WebDeps deps_;
+    WebSessions sessions_{std::chrono::hours(12)};
+    std::array<std::atomic<uint64_t>, 6> responses_{};  // by status class, 1xx to 5xx
+    std::atomic<uint64_t> uploads_{0}, downloads_{0};
+};
+
+// A JSON error body {"error": text} with the status.
+net::HttpResponse json_error(unsigned status, const std::string& text);
+// A JSON body.
+net::HttpResponse json_response(unsigned status, std::string body);
+// Content type by file extension (what the static pages and Converse.js need).
+std::string mime_type(const std::string& path);
+
+}  // namespace perch::web

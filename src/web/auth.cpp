@@ -1,0 +1,93 @@
+#include "web/auth.hpp"
+
+#include "util/base64.hpp"
+#include "util/ids.hpp"
+#include "xmpp/jid.hpp"
+
+namespace perch::web {
+
+std::string WebSessions::open(WebUser user) {
+    std::string token = util::random_id();
+    user.csrf = util::random_id();
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.second.expires <= now; });
+    sessions_[token] = {std::move(user), now + lifetime_};
+    return token;
+}
+
+std::optional<WebUser> WebSessions::find(const std::string& token) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(token);
+    if (it == sessions_.end()) return std::nullopt;
+    if (it->second.expires <= now) {
+        sessions_.erase(it);
+        return std::nullopt;
+    }
+    it->second.expires = now + lifetime_;  // sliding: an active user stays signed in
+    return it->second.user;
+}
+
+void WebSessions::close(const std::string& token) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(token);
+}
+
+std::optional<std::string> cookie(const net::HttpRequest& request, const std::string& name) {
+    const std::string* header = request.header("cookie");
+    if (!header) return std::nullopt;
+    std::string_view rest = *header;
+    while (!rest.empty()) {
+        size_t semi = rest.find(';');
+        std::string_view pair = rest.substr(0, semi);
+        rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name)
+            return std::string(pair.substr(eq + 1));
+    }
+    return std::nullopt;
+}
+
+void check_password(xmpp::Credentials& credentials, const std::string& username,
+                    const std::string& password,
+                    std::function<void(AuthResult, std::optional<WebUser>)> done) {
+    auto node = xmpp::nodeprep(username);
+    if (!node || password.empty()) return done(AuthResult::bad_credentials, std::nullopt);
+    credentials.lookup(*node, [done = std::move(done), password,
+                               user = *node](std::optional<xmpp::UserCredentials> c) {
+        // A PBKDF2 run: here on the store thread, never on an I/O thread.
+        if (!c || !c->sha256 || !c->sha256->matches_password(password))
+            return done(AuthResult::bad_credentials, std::nullopt);
+        if (c->disabled) return done(AuthResult::disabled, std::nullopt);
+        done(AuthResult::ok, WebUser{user, c->subject, {}});
+    });
+}
+
+void authenticate(const net::HttpRequest& request, WebSessions& sessions,
+                  xmpp::Credentials& credentials,
+                  std::function<void(AuthResult, std::optional<WebUser>)> done) {
+    bool safe = request.method == "GET" || request.method == "HEAD";
+    if (auto token = cookie(request, kSessionCookie)) {
+        if (auto user = sessions.find(*token)) {
+            // A request that changes something must prove it comes from our pages.
+            const std::string* csrf = request.header("x-csrf-token");
+            if (!safe && (!csrf || *csrf != user->csrf))
+                return done(AuthResult::csrf, std::nullopt);
+            return done(AuthResult::ok, std::move(user));
+        }
+    }
+    const std::string* authorization = request.header("authorization");
+    if (!authorization || !authorization->starts_with("Basic "))
+        return done(AuthResult::missing, std::nullopt);
+    // Browsers replay Basic credentials on their own: accepted only where nothing changes.
+    if (!safe) return done(AuthResult::csrf, std::nullopt);
+    auto decoded = util::base64_decode(authorization->substr(6));
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) return done(AuthResult::bad_credentials, std::nullopt);
+    check_password(credentials, decoded->substr(0, colon), decoded->substr(colon + 1),
+                   std::move(done));
+}
+
+}  // namespace perch::web

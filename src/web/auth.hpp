@@ -1,0 +1,61 @@
+#pragma once
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "chat/authz.hpp"
+#include "net/http.hpp"
+#include "xmpp/credentials.hpp"
+
+// Who is asking, for the web services: the chat credentials, checked either from a signed-in
+// session (a cookie, with a CSRF token for every request that changes something) or from
+// HTTP Basic authentication on requests that change nothing (downloads, reads).
+namespace perch::web {
+
+struct WebUser {
+    std::string username;
+    std::shared_ptr<const chat::Subject> subject;
+    std::string csrf;  // of the session; empty for Basic authentication
+};
+
+// Signed-in browser sessions, in memory (a restart signs everybody out).
+class WebSessions {
+  public:
+    explicit WebSessions(std::chrono::seconds lifetime) : lifetime_(lifetime) {}
+    // A new session; returns its cookie token.
+    std::string open(WebUser user);
+    std::optional<WebUser> find(const std::string& token);
+    void close(const std::string& token);
+
+  private:
+    struct Entry {
+        WebUser user;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::chrono::seconds lifetime_;
+    std::mutex mutex_;
+    std::map<std::string, Entry> sessions_;
+};
+
+inline constexpr const char* kSessionCookie = "perch_session";
+
+// The value of one cookie of a request, if present.
+std::optional<std::string> cookie(const net::HttpRequest& request, const std::string& name);
+
+enum class AuthResult { ok, missing, bad_credentials, disabled, csrf };
+
+// Authenticates a request; `done` runs on some thread with the user or why not.
+void authenticate(const net::HttpRequest& request, WebSessions& sessions,
+                  xmpp::Credentials& credentials,
+                  std::function<void(AuthResult, std::optional<WebUser>)> done);
+
+// Checks a username and password (sign-in); `done` runs on a store thread.
+void check_password(xmpp::Credentials& credentials, const std::string& username,
+                    const std::string& password,
+                    std::function<void(AuthResult, std::optional<WebUser>)> done);
+
+}  // namespace perch::web

@@ -1,0 +1,43 @@
+#include <gtest/gtest.h>
+
+#include "chat/files.hpp"
+
+using namespace perch::chat;
+
+TEST(Files, NamesLoseTheirPathsAndUnsafeCharacters) {
+    EXPECT_EQ(safe_file_name("../../etc/passwd"), "passwd");
+    EXPECT_EQ(safe_file_name("C:\\\\Users\\\\x\\\\report.pdf"), "report.pdf");
+    EXPECT_EQ(safe_file_name("a\"b'c%d?e#f;g<h>i&j\nk.txt"), "a_b_c_d_e_f_g_h_i_j_k.txt");
+    EXPECT_EQ(safe_file_name("..."), "file");
+    EXPECT_EQ(safe_file_name(".hidden"), "hidden");
+    EXPECT_EQ(safe_file_name(""), "file");
+    EXPECT_EQ(safe_file_name("café.png"), "café.png");
+    EXPECT_LE(safe_file_name(std::string(300, 'x')).size(), 200u);
+}
+
+TEST(Files, ContentTypesAreCheckedOrReplaced) {
+    EXPECT_EQ(safe_content_type("image/png"), "image/png");
+    EXPECT_EQ(safe_content_type("application/vnd.ms-excel"), "application/vnd.ms-excel");
+    EXPECT_EQ(safe_content_type("text/html\r\nX-Evil: 1"), "application/octet-stream");
+    EXPECT_EQ(safe_content_type("nonsense"), "application/octet-stream");
+    EXPECT_EQ(safe_content_type(""), "application/octet-stream");
+}
+
+TEST(Files, SlotsAreLimitedAndUsedOnce) {
+    UploadSlots slots(1000, 60'000'000);
+    auto refused = slots.issue("alice", "big.bin", 1001, "application/octet-stream", 0);
+    ASSERT_TRUE(std::holds_alternative<SlotRefusal>(refused));
+    EXPECT_EQ(std::get<SlotRefusal>(refused).why, SlotRefusal::Why::too_large);
+    EXPECT_TRUE(std::holds_alternative<SlotRefusal>(slots.issue("alice", "x", 0, "", 0)));
+    auto issued = slots.issue("alice", "../cat.png", 1000, "image/png", 0);
+    ASSERT_TRUE(std::holds_alternative<UploadSlot>(issued));
+    auto slot = std::get<UploadSlot>(issued);
+    EXPECT_EQ(slot.name, "cat.png");
+    EXPECT_NE(slot.token, slot.file_id);
+    EXPECT_GE(slot.token.size(), 22u);
+    EXPECT_TRUE(slots.find(slot.token, 1));
+    EXPECT_FALSE(slots.find(slot.token, 60'000'001));  // expired
+    EXPECT_TRUE(slots.take(slot.token, 2));
+    EXPECT_FALSE(slots.take(slot.token, 3));  // used
+    EXPECT_FALSE(slots.find("guess", 1));
+}

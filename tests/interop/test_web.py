@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""The web services: XMPP over WebSocket (RFC 7395), host-meta (XEP-0156), health and metrics,
+and HTTP file upload (XEP-0363) with downloads for the readers of the room the link was
+posted in. Usage: test_web.py PATH/TO/perch [test ...]"""
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import re
+import sys
+import types
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+
+from harness import MUC, IqError, Server, WsXmpp, connect, run
+
+UPLOAD = "urn:xmpp:http:upload:0"
+
+
+def setup():
+    s = Server(sys.argv[1], http_config="", extra_config="[files]\nmax_file_size_kb = 64")
+    for u in ("alice", "bob", "mallory"):
+        s.add_user(u, f"{u}-pw")
+    s.cli("category", "add", "Projects")
+    s.cli("category", "add", "Paperless", "--no-file-upload")
+    s.cli("room", "add", "design", "--category", "Projects", "--privacy", "closed")
+    s.cli("room", "grant", "design", "member", "user:alice")
+    s.cli("room", "grant", "design", "member", "user:bob")
+    s.cli("room", "add", "memo", "--category", "Paperless")
+    s.start()
+    return types.SimpleNamespace(server=s)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+def fetch(f, method, path, body=None, headers=None, auth=None):
+    """(status, headers, body bytes) of one request."""
+    conn = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=10)
+    headers = dict(headers or {})
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    conn.request(method, path, body=body, headers=headers)
+    r = conn.getresponse()
+    out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    conn.close()
+    return out
+
+
+def local(url, f):
+    assert url.startswith(f.server.url), url
+    return url[len(f.server.url):]
+
+
+async def login(f, user):
+    return await connect(f.server, user, f"{user}-pw")
+
+
+async def test_health_and_metrics(f):
+    status, headers, body = fetch(f, "GET", "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok", body
+    alice = await login(f, "alice")
+    status, headers, body = fetch(f, "GET", "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = body.decode()
+    sessions = re.search(r"^perch_sessions (\d+)$", text, re.M)
+    assert sessions and int(sessions.group(1)) >= 1, text
+    for name in ("perch_rooms", "perch_messages_posted_total", "perch_store_commit_seconds_total",
+                 "perch_store_job_wait_seconds_total", 'perch_http_responses_total{class="2xx"}'):
+        assert name in text, name
+    await alice.close()
+    assert fetch(f, "GET", "/nothing-here")[0] == 404
+    assert fetch(f, "GET", "/chat/../../etc/passwd")[0] in (400, 404)
+
+
+async def test_host_meta_names_the_websocket_endpoint(f):
+    status, headers, body = fetch(f, "GET", "/.well-known/host-meta")
+    assert status == 200 and headers["access-control-allow-origin"] == "*"
+    link = ET.fromstring(body).find("{http://docs.oasis-open.org/ns/xri/xrd-1.0}Link")
+    assert link.get("rel") == "urn:xmpp:alt-connections:websocket"
+    assert link.get("href") == f"ws://127.0.0.1:{f.server.http_port}/xmpp-websocket"
+    status, headers, body = fetch(f, "GET", "/.well-known/host-meta.json")
+    assert json.loads(body)["links"][0]["href"] == link.get("href")
+
+
+async def test_websocket_session_speaks_rfc7395(f):
+    refused = WsXmpp(f.server, protocols=())
+    assert refused.status == 400  # no xmpp subprotocol offered
+    refused.close()
+    ws = WsXmpp(f.server)
+    assert ws.status == 101 and ws.headers["sec-websocket-protocol"] == "xmpp"
+    frames = ws.login("alice", "alice-pw")
+    assert frames[0].startswith("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'"), frames[0]
+    for frame in frames:  # one complete element per frame, namespaces declared on it
+        root = ET.fromstring(frame)
+        assert root.tag.startswith("{"), frame
+    assert "xmlns:stream='http://etherx.jabber.org/streams'" in frames[1]
+    assert "SCRAM-SHA-256" in frames[1]
+    assert "alice@localhost/ws" in frames[-1]
+    # The same session core as TCP: a room joined over WebSocket talks to a slixmpp client.
+    bob = await login(f, "bob")
+    await bob["xep_0045"].join_muc_wait(f"design@{MUC}", "bob", maxstanzas=0, timeout=10)
+    ws.send(f"<presence xmlns='jabber:client' to='design@{MUC}/alice'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>")
+    joined = ws.recv_until("code='110'")
+    assert all(ET.fromstring(fr).tag == "{jabber:client}presence" for fr in joined if fr), joined
+    ws.send(f"<message xmlns='jabber:client' to='design@{MUC}' type='groupchat' id='w1'><body>over the web</body></message>")
+    got = await bob.next_groupchat()
+    assert got["body"] == "over the web" and got["from"].resource == "alice"
+    bob.send_message(mto=f"design@{MUC}", mbody="back to you", mtype="groupchat")
+    await bob.next_groupchat()  # (lets slixmpp write it: the WebSocket reads below block)
+    frames = ws.recv_until("back to you")
+    assert ET.fromstring(frames[-1]).find("{jabber:client}body").text == "back to you"
+    ws.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+    assert ws.recv_until("close")[-1].startswith("<close")
+    ws.close()
+    await bob.close()
+
+
+async def request_slot(client, name, size, content_type="application/octet-stream"):
+    from slixmpp.xmlstream import ET as SET
+    iq = client.make_iq_get(ito="localhost")
+    SET.SubElement(iq.xml, f"{{{UPLOAD}}}request", {"filename": name, "size": str(size), "content-type": content_type})
+    reply = await iq.send(timeout=10)
+    slot = reply.xml.find(f"{{{UPLOAD}}}slot")
+    return slot.find(f"{{{UPLOAD}}}put").get("url"), slot.find(f"{{{UPLOAD}}}get").get("url")
+
+
+def post_link(client, room, url):
+    from slixmpp.xmlstream import ET as SET
+    msg = client.make_message(mto=room, mbody=url, mtype="groupchat")
+    SET.SubElement(SET.SubElement(msg.xml, "{jabber:x:oob}x"), "{jabber:x:oob}url").text = url
+    msg.send()
+
+
+async def test_upload_post_and_download(f):
+    alice, bob = await login(f, "alice"), await login(f, "bob")
+    info = await alice["xep_0030"].get_info(jid="localhost")
+    assert UPLOAD in info["disco_info"]["features"]
+    form = info.xml.find(".//{jabber:x:data}x")
+    sizes = [fl.find("{jabber:x:data}value").text for fl in form.findall("{jabber:x:data}field") if fl.get("var") == "max-file-size"]
+    assert sizes == [str(64 * 1024)], sizes
+    data = os.urandom(40000)
+    put, get = await request_slot(alice, "../../etc/report v1.bin", len(data))
+    assert put.startswith(f.server.url + "/upload/") and get.startswith(f.server.url + "/files/")
+    assert get.endswith("/report%20v1.bin"), get  # no path taken from the client
+    assert fetch(f, "OPTIONS", local(put, f))[1]["access-control-allow-methods"].startswith("PUT")
+    # A wrong Content-Length is refused before anything is stored.
+    conn = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=10)
+    conn.putrequest("PUT", local(put, f))
+    conn.putheader("Content-Length", str(len(data) - 1))
+    conn.endheaders()
+    conn.send(data[:-1])
+    assert conn.getresponse().status == 400
+    conn.close()
+    assert fetch(f, "PUT", local(put, f), body=data + b"x")[0] == 413
+    status, _, _ = fetch(f, "PUT", local(put, f), body=data)
+    assert status == 201
+    assert fetch(f, "PUT", local(put, f), body=data)[0] == 404  # a slot is used once
+    # Not readable by anybody but the uploader until posted in a room.
+    assert fetch(f, "GET", local(get, f))[0] == 401
+    assert fetch(f, "GET", local(get, f), auth=("bob", "bob-pw"))[0] == 403
+    status, headers, body = fetch(f, "GET", local(get, f), auth=("alice", "alice-pw"))
+    assert status == 200 and body == data
+    for c, nick in ((alice, "alice"), (bob, "bob")):
+        await c["xep_0045"].join_muc_wait(f"design@{MUC}", nick, maxstanzas=0, timeout=10)
+    post_link(alice, f"design@{MUC}", get)
+    got = await bob.next_groupchat()
+    assert got.xml.find("{jabber:x:oob}x/{jabber:x:oob}url").text == get
+    status, headers, body = fetch(f, "GET", local(get, f), auth=("bob", "bob-pw"))
+    assert status == 200 and hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
+    assert headers["content-disposition"] == "attachment; filename*=UTF-8''report%20v1.bin"
+    assert headers["x-content-type-options"] == "nosniff"
+    # Mallory is no member of the closed room: refused.
+    assert fetch(f, "GET", local(get, f), auth=("mallory", "mallory-pw"))[0] == 403
+    assert fetch(f, "GET", local(get, f), auth=("bob", "wrong"))[0] == 401
+    await alice.close()
+    await bob.close()
+
+
+async def test_bad_uploads_are_refused(f):
+    alice, mallory = await login(f, "alice"), await login(f, "mallory")
+    try:
+        await request_slot(alice, "huge.iso", 64 * 1024 + 1)
+        raise AssertionError("an oversized slot was given")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "not-acceptable"
+        assert e.iq.xml.find(f".//{{{UPLOAD}}}file-too-large/{{{UPLOAD}}}max-file-size").text == str(64 * 1024)
+    try:
+        await request_slot(alice, "x.bin", "-3")
+        raise AssertionError("a negative size was accepted")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "bad-request"
+    assert fetch(f, "PUT", "/upload/not-a-slot/x.bin", body=b"abc")[0] == 404
+    # Uploads are off in the Paperless category: the link is refused there.
+    put, get = await request_slot(alice, "memo.txt", 5, "text/plain")
+    assert fetch(f, "PUT", local(put, f), body=b"hello")[0] == 201
+    await alice["xep_0045"].join_muc_wait(f"memo@{MUC}", "alice", maxstanzas=0, timeout=10)
+    post_link(alice, f"memo@{MUC}", get)
+    err = await alice.next_message_with("{jabber:client}error")
+    assert err["error"]["condition"] == "not-allowed", err
+    # Nobody may post a link to somebody else's file to make it readable.
+    put2, get2 = await request_slot(alice, "secret.txt", 3, "text/plain")
+    assert fetch(f, "PUT", local(put2, f), body=b"abc")[0] == 201
+    bob = await login(f, "bob")
+    await bob["xep_0045"].join_muc_wait(f"design@{MUC}", "bob2", maxstanzas=0, timeout=10)
+    post_link(bob, f"design@{MUC}", get2)
+    err = await bob.next_message_with("{jabber:client}error")
+    assert err["error"]["condition"] == "forbidden", err
+    assert fetch(f, "GET", local(get2, f), auth=("bob", "bob-pw"))[0] == 403
+    for c in (alice, bob, mallory):
+        await c.close()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)
