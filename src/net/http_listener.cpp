@@ -322,8 +322,13 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 co_await write(std::move(*plan.refuse), false);
                 break;
             }
+            // A declared length is checked here (the parser applies its limit to it only while
+            // reading the header); chunked bodies meet the limit as they arrive.
+            if (auto length = head.content_length(); length && *length > plan.limit) {
+                co_await write(plain_error(413, "the body is too large"), false);
+                break;
+            }
             beast::get_lowest_layer(stream_).expires_after(options.transfer_timeout);
-            std::optional<HttpResponse> failed;
             if (!plan.to_file.empty()) {
                 http::request_parser<http::file_body> parser(std::move(head));
                 parser.body_limit(plan.limit);

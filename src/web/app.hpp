@@ -1,7 +1,9 @@
 #pragma once
 #include <array>
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "chat/files.hpp"
 #include "net/http.hpp"
@@ -60,6 +62,10 @@ class WebApp final : public net::HttpHandler {
 
     // REST API (web/api.cpp).
     void api(net::HttpRequest request, const Respond& respond);
+    void api_as(const WebUser& user, const net::HttpRequest& request,
+                const std::vector<std::string>& parts, const nlohmann::json& body,
+                const Respond& respond);
+    void search(const chat::Subject& who, const net::HttpRequest& request, const Respond& respond);
 
     WebConfig config_;
     WebDeps deps_;

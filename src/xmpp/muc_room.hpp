@@ -35,6 +35,11 @@ struct MucService::RoomContext {
     // (its status text is passed on), empty when the session simply went away.
     void leave(const std::string& full_jid, const std::vector<xml::Element>& presence_children);
 
+    bool may(chat::Action a) const { return !who || room.may(*who, a); }
+    // A submitted config form: checked, stored, then applied; `done` (any thread) gets the
+    // refusal, or nullopt once the change is in force.
+    void configure(const xml::Element& form, MucService::Done done);
+
     // New rules for the room (from its config form, member lists or an invitation). Occupants
     // who may no longer be there leave, told why with `code` (XEP-0045: 321 affiliation lost,
     // 322 room made members-only) and `reason`.
@@ -45,7 +50,6 @@ struct MucService::RoomContext {
     std::string room_bare() const;
     bool large() const;        // over the participant update limit
     int64_t last_seq() const;  // of the newest message posted
-    bool may(chat::Action a) const { return !who || room.may(*who, a); }
     // Why a join is refused, as the XMPP error the client gets; nullopt when it is allowed.
     std::optional<std::pair<StanzaError, std::string>> join_refusal() const;
     std::string nick_jid(std::string_view nick) const;
@@ -85,8 +89,6 @@ struct MucService::RoomContext {
                 SessionHandlePtr sender);
     xml::Element disco_info(const xml::Element& iq) const;
     xml::Element config_form() const;
-    // A submitted config form: checked, stored, then applied; answers the IQ.
-    void configure(const xml::Element& iq, const xml::Element& form, SessionHandlePtr sender);
 
     std::string occupant_id(const std::string& bare) const;
 };

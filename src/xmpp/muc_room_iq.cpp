@@ -76,7 +76,11 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
                                             "Managers cannot delete a room; they can disable it"));
         } else if (const xml::Element* form = q->child("x", ns::data_forms);
                    form && form->attr_or("type") == "submit") {
-            return configure(iq, *form, std::move(sender));
+            return configure(*form, [iq, sender](std::optional<MucService::Refusal> refused) {
+                sender->deliver(
+                    Outgoing::element(refused ? make_error(iq, refused->first, refused->second)
+                                              : make_iq_result(iq)));
+            });
         }
         return reply(sender, r);
     }
@@ -443,11 +447,11 @@ std::string describe(const std::vector<std::pair<store::RoomList, store::Princip
 
 }  // namespace
 
-void RoomContext::configure(const xml::Element& iq, const xml::Element& form,
-                            SessionHandlePtr sender) {
+void RoomContext::configure(const xml::Element& form, MucService::Done done) {
+    using Refusal = MucService::Refusal;
     auto parsed = parse_config(form);
     if (auto* err = std::get_if<std::string>(&parsed))
-        return reply(sender, make_error(iq, StanzaError::not_acceptable, *err));
+        return done(Refusal{StanzaError::not_acceptable, *err});
     const auto& change = std::get<ConfigChange>(parsed);
     store::Room meta = applied(room.meta(), change);
     auto target = service.category_rules(meta.category_id);
@@ -455,12 +459,11 @@ void RoomContext::configure(const xml::Element& iq, const xml::Element& form,
     if (moving) {
         auto found = service.category_named(*change.category);
         if (!found)
-            return reply(sender, make_error(iq, StanzaError::not_acceptable,
-                                            "There is no category named " + *change.category));
+            return done(Refusal{StanzaError::not_acceptable,
+                                "There is no category named " + *change.category});
         if (!who->administrator && !chat::may_create_room(*who, *found->second))
-            return reply(sender,
-                         make_error(iq, StanzaError::forbidden,
-                                    "A room moves only into a category where you create rooms"));
+            return done(Refusal{StanzaError::forbidden,
+                                "A room moves only into a category where you create rooms"});
         meta.category_id = found->first;
         target = found->second;
     }
@@ -482,7 +485,6 @@ void RoomContext::configure(const xml::Element& iq, const xml::Element& form,
     std::string node = meta.node;
     bool drop = change.drop_outsiders;
     bool queued = service.workers_.submit([=](store::Store& s) {
-        auto answer = [&](xml::Element e) { sender->deliver(Outgoing::element(e)); };
         try {
             std::vector<std::pair<store::RoomList, store::Principal>> outside;
             if (moving) {
@@ -492,11 +494,11 @@ void RoomContext::configure(const xml::Element& iq, const xml::Element& form,
                         return std::set<std::string>(groups.begin(), groups.end());
                     });
                 if (!outside.empty() && !drop)
-                    return answer(make_error(
-                        iq, StanzaError::not_acceptable,
+                    return done(Refusal{
+                        StanzaError::not_acceptable,
                         "Category " + target->name + " does not admit " + describe(outside) +
                             ". Nothing was changed; to move the room and remove them from it, "
-                            "submit again with {urn:perch:room:0}drop-outsiders set"));
+                            "submit again with {urn:perch:room:0}drop-outsiders set"});
             }
             s.update_room(meta);
             for (const auto& [list, p] : outside) s.set_room_principal(meta.id, list, p, false);
@@ -521,16 +523,16 @@ void RoomContext::configure(const xml::Element& iq, const xml::Element& form,
                 } else {
                     svc->directory_put(meta, rules);
                 }
-                sender->deliver(Outgoing::element(make_iq_result(iq)));
+                done(std::nullopt);
             });
         } catch (const store::Conflict& e) {
-            answer(make_error(iq, StanzaError::conflict, e.what()));
+            done(Refusal{StanzaError::conflict, e.what()});
         } catch (const std::exception& e) {
             spdlog::error("configuring {} failed: {}", node, e.what());
-            answer(make_error(iq, StanzaError::internal_server_error));
+            done(Refusal{StanzaError::internal_server_error, "The change was not stored"});
         }
     });
-    if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
+    if (!queued) done(Refusal{StanzaError::resource_constraint, "Server busy, try again"});
 }
 
 }  // namespace perch::xmpp

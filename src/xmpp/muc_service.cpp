@@ -329,18 +329,8 @@ void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& qu
         return sender->deliver(Outgoing::element(make_error(iq, err->condition, err->text)));
     auto q = std::get<store::ArchiveQuery>(std::move(parsed));
     // The rooms this user may search, and their addresses for the results.
-    auto addresses = std::make_shared<std::map<int64_t, std::string>>();
-    {
-        std::lock_guard lock(directory_mutex_);
-        for (const auto& [node, listing] : directory_) {
-            auto category = categories_.find(listing.meta.category_id);
-            if (category == categories_.end() ||
-                !chat::may(who, *category->second, listing.rules, chat::Action::search))
-                continue;
-            q.room_ids.push_back(listing.meta.id);
-            (*addresses)[listing.meta.id] = node + "@" + config_.domain;
-        }
-    }
+    auto addresses = std::make_shared<std::map<int64_t, std::string>>(searchable_rooms(who));
+    for (const auto& [id, jid] : *addresses) q.room_ids.push_back(id);
     if (q.room_ids.empty()) {
         store::ArchivePage none;
         none.complete = true;

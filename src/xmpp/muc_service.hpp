@@ -67,6 +67,33 @@ class MucService {
     // Marks are gathered and written in batches.
     void note_read(const std::string& user, int64_t room_id, int64_t seq);
 
+    // Room administration for the web API (muc_admin.cpp); each runs the same checks as the
+    // XMPP forms and lists. `Done` runs on any thread with the refusal, or nullopt.
+    using Refusal = std::pair<StanzaError, std::string>;
+    using Done = std::function<void(std::optional<Refusal>)>;
+    void configure_room(std::shared_ptr<const chat::Subject> who, const std::string& node,
+                        xml::Element form, Done done);
+    void change_room_list(std::shared_ptr<const chat::Subject> who, const std::string& node,
+                          store::RoomList list, store::Principal principal, bool add, Done done);
+    void create_room(std::shared_ptr<const chat::Subject> who, store::Room room,
+                     const std::string& category, Done done);
+    // What the web pages show of rooms and categories, from the directory.
+    struct RoomView {
+        store::Room meta;
+        chat::RoomRules rules;
+        std::string category;
+        bool manager = false, member = false, presenter = false;
+    };
+    std::vector<RoomView> rooms_for(const chat::Subject& who) const;  // the ones it may find
+    std::optional<RoomView> room_for(const chat::Subject& who, const std::string& node) const;
+    struct CategoryView {
+        std::string name;
+        bool may_create = false;
+    };
+    std::vector<CategoryView> categories_for(const chat::Subject& who) const;
+    // The rooms `who` may search, by id, with their JIDs.
+    std::map<int64_t, std::string> searchable_rooms(const chat::Subject& who) const;
+
     size_t room_count() const;
     uint64_t messages_posted() const { return messages_posted_.load(); }
 
@@ -112,6 +139,9 @@ class MucService {
         std::string creator;
     };
     void finish_load(Shard& shard, const std::string& node, Loaded loaded);
+    // Runs `then` on the room's shard when `who` manages the room; else tells `done` why not.
+    void with_managed_room(std::shared_ptr<const chat::Subject> who, const std::string& node,
+                           Done done, std::function<void(RoomContext&)> then);
     void note_joined(const std::string& full_jid, const std::string& node);
     void note_left(const std::string& full_jid, const std::string& node);
     void directory_put(const store::Room& room, const chat::RoomRules& rules);
