@@ -51,7 +51,7 @@ void MucService::change_room_list(std::shared_ptr<const chat::Subject> who, cons
                 s.set_room_principal(room_id, list, principal, add);
                 auto meta = s.find_room(node);
                 auto rules = chat::room_rules(*meta, s.room_principals(room_id));
-                spdlog::info("{} {} {} as {} of {}", add ? "added" : "removed",
+                spdlog::info("{} {} {} the {}s of {}", add ? "added" : "removed",
                              store::to_string(principal), add ? "to" : "from",
                              store::to_string(list), node);
                 shard->executor->post([=, this] {

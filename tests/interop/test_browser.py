@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""The web pages in a real browser (Debian's Chromium, driven by playwright-core from
+tests/browser/web_pages.mjs) with a slixmpp client on the other side: sign in at /rooms, create
+a room and add a member; open /chat, join the room and post; the slixmpp client receives it and
+its reply appears on the page. Screenshots go to test-artifacts/browser/.
+Usage: test_browser.py PATH/TO/perch [test ...]"""
+
+import asyncio
+import sys
+import types
+
+from harness import MUC, REPO, Server, connect, run
+
+SCRIPT = REPO / "tests" / "browser" / "web_pages.mjs"
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+
+
+def setup():
+    s = Server(sys.argv[1])
+    for u in ("alice", "bob"):
+        s.add_user(u, f"{u}-pw")
+    s.cli("category", "add", "Projects", "--creator", "user:alice")
+    s.start()
+    return types.SimpleNamespace(server=s)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+async def test_rooms_page_then_web_chat_with_a_slixmpp_client(f):
+    node = await asyncio.create_subprocess_exec(
+        "node", str(SCRIPT), f.server.url, str(ARTIFACTS), cwd=str(REPO),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+
+    async def expect(step, timeout=60):
+        while True:
+            line = await asyncio.wait_for(node.stdout.readline(), timeout)
+            if not line:
+                raise AssertionError(f"the browser script ended before {step} (exit {await node.wait()})")
+            text = line.decode().strip()
+            print("  browser:", text, flush=True)
+            if text == f"STEP {step}":
+                return
+
+    def tell(line):
+        node.stdin.write((line + "\n").encode())
+
+    try:
+        await expect("room-ready")
+        bob = await connect(f.server, "bob", "bob-pw")  # made a member of the closed room above
+        await bob["xep_0045"].join_muc_wait(f"garden@{MUC}", "bob", maxstanzas=0, timeout=10)
+        tell("bob-joined")
+        await expect("posted")
+        got = await bob.next_groupchat(timeout=20)
+        assert got["body"] == "hello from the browser" and got["from"].resource == "alice", got
+        bob.send_message(mto=f"garden@{MUC}", mbody="hello from slixmpp", mtype="groupchat")
+        tell("replied")
+        await expect("done")
+        assert await asyncio.wait_for(node.wait(), 30) == 0
+        await bob.close()
+        for name in ("rooms-sign-in", "rooms-list", "rooms-room", "rooms-room-phone", "chat-sign-in", "chat-room"):
+            assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
+    finally:
+        if node.returncode is None:
+            node.kill()
+            await node.wait()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)
