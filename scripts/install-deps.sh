@@ -10,7 +10,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev
 )
 test_pkgs=(
-  python3-slixmpp profanity tmux postgresql sqlite3 procps chromium fonts-dejavu-core
+  python3-slixmpp python3-yaml profanity tmux postgresql sqlite3 procps chromium fonts-dejavu-core
 )
 
 want=("${build_pkgs[@]}")

@@ -223,5 +223,25 @@ async def test_unknown_endpoints_and_methods(f):
     assert status == 200 and body["muc_domain"] == MUC
 
 
+async def test_the_openapi_file_describes_every_route(f):
+    import yaml
+    from harness import REPO
+    spec = yaml.safe_load((REPO / "docs" / "openapi.yaml").read_text())
+    w = signed_in(f, "root")
+    values = {"{node}": "town", "{list}": "presenters", "{principal}": "user:erin"}
+    bodies = {"post": {"username": "root", "password": "root-pw"}, "patch": {"description": "Town square"}}
+    for path, ops in spec["paths"].items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method not in ops or (path, method) == ("/session", "delete"):
+                continue
+            url = "/api/v1" + path
+            for key, value in values.items():
+                url = url.replace(key, value)
+            body = bodies.get(method) if path != "/rooms" else {"address": "from-spec", "category": "Projects"}
+            status, answer, _ = w.call(method.upper(), url, body)
+            assert status != 405 and not (status == 404 and answer == {"error": "Not found"}), (method, path, status, answer)
+            assert str(status) in ops[method]["responses"], (method, path, status, "undocumented status")
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)

@@ -77,6 +77,16 @@ async def test_health_and_metrics(f):
     assert fetch(f, "GET", "/chat/../../etc/passwd")[0] in (400, 404)
 
 
+async def test_https_serves_with_the_xmpp_certificate(f):
+    import ssl
+    context = ssl.create_default_context(cafile=str(f.server.cert))
+    conn = http.client.HTTPSConnection("localhost", f.server.https_port, timeout=10, context=context)
+    conn.request("GET", "/healthz")
+    r = conn.getresponse()
+    assert r.status == 200 and json.loads(r.read())["status"] == "ok"
+    conn.close()
+
+
 async def test_host_meta_names_the_websocket_endpoint(f):
     status, headers, body = fetch(f, "GET", "/.well-known/host-meta")
     assert status == 200 and headers["access-control-allow-origin"] == "*"
