@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/acceptor.hpp"
 #include "net/connection_handle.hpp"
 
 namespace perch::net {
@@ -21,7 +22,6 @@ namespace ssl = asio::ssl;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
 
 namespace {
 
@@ -267,29 +267,14 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
     State(IoPool& io, xmpp::ServerContext& ctx, ssl::context& tls, const tcp::endpoint& ep,
           C2sOptions o)
         : io(io), ctx(ctx), tls(tls), acceptor(io.context()), options(o) {
-        acceptor.open(ep.protocol());
-        acceptor.set_option(tcp::acceptor::reuse_address(true));
-        acceptor.bind(ep);
-        acceptor.listen(asio::socket_base::max_listen_connections);
+        open_acceptor(acceptor, ep);
     }
 
-    awaitable<void> accept_loop() {
+    awaitable<void> run() {
         auto self = shared_from_this();
-        for (;;) {
-            Strand strand = asio::make_strand(io.context());
-            boost::system::error_code ec;
-            tcp::socket socket =
-                co_await acceptor.async_accept(strand, asio::redirect_error(use_awaitable, ec));
-            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-            if (ec) {
-                // Out of file descriptors or similar: say so once per pause, then retry.
-                spdlog::warn("accept failed: {}", ec.message());
-                asio::steady_timer pause(io.context(), std::chrono::milliseconds(100));
-                co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
-                continue;
-            }
+        co_await accept_loop(acceptor, io, "XMPP", [this](tcp::socket socket, Strand strand) {
             std::make_shared<Connection>(strand, std::move(socket), ctx, tls, options)->start();
-        }
+        });
     }
 };
 
@@ -301,7 +286,7 @@ C2sListener::~C2sListener() = default;
 
 void C2sListener::start() {
     asio::co_spawn(
-        state_->acceptor.get_executor(), [s = state_] { return s->accept_loop(); }, asio::detached);
+        state_->acceptor.get_executor(), [s = state_] { return s->run(); }, asio::detached);
 }
 
 void C2sListener::stop() {

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/acceptor.hpp"
 #include "net/connection_handle.hpp"
 #include "net/http.hpp"
 #include "util/url.hpp"
@@ -29,7 +30,6 @@ namespace ssl = asio::ssl;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -436,28 +436,15 @@ struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
     State(IoPool& io, xmpp::ServerContext& xmpp, HttpHandler& handler, ssl::context& tls,
           const tcp::endpoint& ep, HttpOptions options)
         : io(io), tls(tls), acceptor(io.context()), shared{xmpp, handler, std::move(options)} {
-        acceptor.open(ep.protocol());
-        acceptor.set_option(tcp::acceptor::reuse_address(true));
-        acceptor.bind(ep);
-        acceptor.listen(asio::socket_base::max_listen_connections);
+        open_acceptor(acceptor, ep);
     }
 
-    awaitable<void> accept_loop() {
+    awaitable<void> run() {
         auto self = shared_from_this();
-        for (;;) {
-            Strand strand = asio::make_strand(io.context());
-            boost::system::error_code ec;
-            tcp::socket socket =
-                co_await acceptor.async_accept(strand, asio::redirect_error(use_awaitable, ec));
-            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-            if (ec) {
-                spdlog::warn("HTTP accept failed: {}", ec.message());
-                asio::steady_timer pause(io.context(), std::chrono::milliseconds(100));
-                co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
-                continue;
-            }
+        co_await accept_loop(acceptor, io, "HTTP", [this](tcp::socket socket, Strand strand) {
             bool loopback = false;
             std::string peer = peer_of(socket, &loopback);
+            boost::system::error_code ec;
             socket.set_option(tcp::no_delay(true), ec);
             if (shared.options.tls) {
                 auto c = std::make_shared<HttpConnection<TlsStream>>(
@@ -470,7 +457,7 @@ struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
                 asio::co_spawn(
                     strand, [c] { return c->run(); }, asio::detached);
             }
-        }
+        });
     }
 };
 
@@ -482,7 +469,7 @@ HttpListener::~HttpListener() = default;
 
 void HttpListener::start() {
     asio::co_spawn(
-        state_->acceptor.get_executor(), [s = state_] { return s->accept_loop(); }, asio::detached);
+        state_->acceptor.get_executor(), [s = state_] { return s->run(); }, asio::detached);
 }
 
 void HttpListener::stop() {

@@ -268,16 +268,11 @@ void MucService::handle_service_iq(const xml::Element& iq, SessionHandlePtr send
             auto reply = make_iq_result(iq);
             auto& query = reply.add_child("query", std::string(ns::disco_items));
             query.set_attr("node", *node);
-            std::lock_guard lock(directory_mutex_);
-            for (const auto& [name, id] : category_ids_) {
-                auto rules = categories_.find(id);
-                if (rules == categories_.end() ||
-                    !(who.administrator || chat::in_category(who, *rules->second)))
-                    continue;
+            for (const auto& category : categories_for(who)) {
                 auto& item = query.add_child("item", std::string(ns::disco_items));
                 item.set_attr("jid", config_.domain);
-                item.set_attr("node", std::string(kCategoryNodePrefix) + name);
-                item.set_attr("name", name);
+                item.set_attr("node", std::string(kCategoryNodePrefix) + category.name);
+                item.set_attr("name", category.name);
             }
             return sender->deliver(Outgoing::element(reply));
         }
