@@ -59,19 +59,6 @@ store::User require_user(store::Store& s, const std::string& name) {
     return *u;
 }
 
-// Wraps a command body: errors become one line on stderr and exit code 1.
-std::function<void()> guarded(int& exit_code, std::function<void()> body) {
-    return [&exit_code, body = std::move(body)] {
-        try {
-            body();
-            exit_code = 0;
-        } catch (const std::exception& e) {
-            std::cerr << "perch: " << e.what() << "\n";
-            exit_code = 1;
-        }
-    };
-}
-
 void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* user = app.add_subcommand("user", "Manage users")->require_subcommand(1);
 
@@ -196,10 +183,18 @@ void add_grant_commands(CLI::App& parent, const std::string& cfg, int& rc,
         cmd->add_option(owner_kind, *owner)->required();
         cmd->add_option("list", *list, names)->required()->check(CLI::IsMember(lists));
         cmd->add_option("principal", *who, "user:NAME, group:NAME or everyone")->required();
-        cmd->callback(guarded(rc, [&cfg, grant, owner, list, who, apply] {
+        cmd->callback(guarded(rc, [&cfg, grant, owner, list, who, apply, owner_kind] {
             auto c = open(cfg);
             auto p = principal_or_throw(*who);
-            apply(*c.store, *owner, *list, p, grant);
+            bool room = owner_kind == "room";
+            // Changes made here are compliance events like those made from clients.
+            c.store->with_events({store::make_event(room ? "MEMBERSHIP" : "CATEGORYCHANGE", {},
+                                                    room ? *owner : "", room ? "" : *owner,
+                                                    {{"principal", store::to_string(p)},
+                                                     {"list", *list},
+                                                     {"change", grant ? "added" : "removed"},
+                                                     {"by", "command line"}})},
+                                 [&] { apply(*c.store, *owner, *list, p, grant); });
             std::cout << (grant ? "added " : "removed ") << store::to_string(p)
                       << (grant ? " to " : " from ") << *list << " of " << *owner
                       << " (a running server applies it to rooms it has not used yet; active rooms "
@@ -240,8 +235,13 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
             lists.emplace_back(store::CategoryList::denied, principal_or_throw(d));
         for (const auto& k : creators)
             lists.emplace_back(store::CategoryList::creator, principal_or_throw(k));
-        int64_t id = c.store->add_category(cat);
-        for (const auto& [list, p] : lists) c.store->set_category_principal(id, list, p, true);
+        c.store->with_events({store::make_event("CATEGORYCHANGE", {}, {}, name,
+                                                {{"change", "created"}, {"by", "command line"}})},
+                             [&] {
+                                 int64_t id = c.store->add_category(cat);
+                                 for (const auto& [list, p] : lists)
+                                     c.store->set_category_principal(id, list, p, true);
+                             });
         std::cout << "created category " << name << "\n";
     }));
     add_grant_commands(*category, cfg, rc, "category", {"allowed", "denied", "creator"},
@@ -296,7 +296,12 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         r.category_id = cat->id;
         r.privacy = *store::parse_privacy(privacy);
         r.type = *store::parse_room_type(type);
-        c.store->add_room(r);
+        c.store->with_events({store::make_event("ROOMCREATE", {}, r.node, cat->name,
+                                                {{"name", r.name},
+                                                 {"privacy", std::string(to_string(r.privacy))},
+                                                 {"type", std::string(to_string(r.type))},
+                                                 {"by", "command line"}})},
+                             [&] { c.store->add_room(r); });
         std::cout << "created room " << r.node << "@" << c.config.muc_domain() << "\n";
     }));
     auto* bulk = room->add_subcommand("bulk-add", "Create rooms PREFIX1..PREFIXn (load tests)");
@@ -339,8 +344,12 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         auto t = util::parse_timestamp(before);
         if (!t)
             throw std::runtime_error("'" + before + "' is not a time like 2026-01-01T00:00:00Z");
-        std::cout << "deleted " << c.store->clear_history(r->id, *t) << " messages of " << node
-                  << " older than " << before << " (a running server still shows those it holds in "
+        int64_t deleted = 0;
+        c.store->with_events({store::make_event("CLEARHISTORY", {}, node, {},
+                                                {{"before", before}, {"by", "command line"}})},
+                             [&] { deleted = c.store->clear_history(r->id, *t); });
+        std::cout << "deleted " << deleted << " messages of " << node << " older than " << before
+                  << " (a running server still shows those it holds in "
                   << "memory until it restarts)\n";
     }));
     auto* list = room->add_subcommand("list", "List rooms");
@@ -410,7 +419,9 @@ void add_policy_command(CLI::App& app, const std::string& cfg, int& rc) {
             kind = p.kind == store::Principal::Kind::user ? "user" : "group";
             who = p.name;
         }
-        c.store->set_policy(kind, who, on_off(state));
+        c.store->with_events(
+            {store::make_event("POLICYCHANGE", {}, {}, {}, {{"scope", scope}, {"chat", state}})},
+            [&] { c.store->set_policy(kind, who, on_off(state)); });
         std::cout << "persistent chat for " << scope << ": " << state
                   << " (applies at the next login)\n";
     }));
@@ -479,6 +490,18 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
 
 }  // namespace
 
+std::function<void()> guarded(int& exit_code, std::function<void()> body) {
+    return [&exit_code, body = std::move(body)] {
+        try {
+            body();
+            exit_code = 0;
+        } catch (const std::exception& e) {
+            std::cerr << "perch: " << e.what() << "\n";
+            exit_code = 1;
+        }
+    };
+}
+
 void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit_code) {
     add_user_commands(app, config_path, exit_code);
     add_category_commands(app, config_path, exit_code);
@@ -486,6 +509,7 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
     add_group_commands(app, config_path, exit_code);
     add_policy_command(app, config_path, exit_code);
     add_demo_command(app, config_path, exit_code);
+    add_compliance_commands(app, config_path, exit_code);
 }
 
 }  // namespace perch::app

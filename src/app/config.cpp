@@ -113,6 +113,17 @@ Config load_config(const std::string& path) {
     r.get("files", "dir", c.files.dir);
     r.get("files", "max_file_size_kb", c.files.max_file_size_kb);
     r.get("files", "slot_lifetime_s", c.files.slot_lifetime_s);
+    r.get("compliance", "enabled", c.compliance.enabled);
+    r.get("compliance", "path", c.compliance.path);
+    r.get("compliance", "export_dir", c.compliance.export_dir);
+    r.get("compliance", "run_interval_s", c.compliance.run_interval_s);
+    r.get("compliance", "xml", c.compliance.xml);
+    r.get("compliance", "jsonl", c.compliance.jsonl);
+    r.get("compliance", "one_room_per_file", c.compliance.one_room_per_file);
+    r.get("compliance", "user_details", c.compliance.user_details);
+    r.get("compliance", "room_details", c.compliance.room_details);
+    r.get("compliance", "file_manifest", c.compliance.file_manifest);
+    r.get("compliance", "on_failure", c.compliance.on_failure);
     r.get("tls", "cert", c.tls.cert);
     r.get("tls", "key", c.tls.key);
     r.get("store", "backend", c.store.backend);
@@ -137,6 +148,10 @@ Config load_config(const std::string& path) {
     check_range("http.max_body_kb", c.http.max_body_kb, 1, 16384);
     check_range("files.max_file_size_kb", c.files.max_file_size_kb, 1, 4 * 1024 * 1024);
     check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
+    check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
+    if (c.compliance.on_failure != "queue" && c.compliance.on_failure != "refuse")
+        throw std::runtime_error("compliance.on_failure must be \"queue\" or \"refuse\"");
+    c.store.compliance = c.compliance.enabled;
     if (c.domain.empty()) throw std::runtime_error("domain must not be empty");
     return c;
 }
@@ -151,6 +166,8 @@ void prepare_data_dir(Config& c) {
     c.tls.cert = in_data(c.tls.cert, "tls/cert.pem");
     c.tls.key = in_data(c.tls.key, "tls/key.pem");
     c.files.dir = in_data(c.files.dir, "files");
+    c.compliance.path = in_data(c.compliance.path, "compliance.db");
+    c.compliance.export_dir = in_data(c.compliance.export_dir, "compliance-export");
     fs::create_directories(c.files.dir);
     if (c.http.public_url.empty()) {
         bool plain = c.http.port > 0;

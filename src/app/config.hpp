@@ -54,6 +54,22 @@ struct Config {
         int slot_lifetime_s = 300;     // an upload slot is usable this long
     } files;
 
+    struct Compliance {
+        bool enabled = false;
+        std::string path;          // default: DATA_DIR/compliance.db (a separate database)
+        std::string export_dir;    // default: DATA_DIR/compliance-export
+        int run_interval_s = 900;  // the original's RunInterval: 1 minute to 30 days
+        bool xml = true;
+        bool jsonl = true;
+        bool one_room_per_file = false;  // the original's OneChatRoomPerOutputFile
+        bool user_details = false;
+        bool room_details = false;
+        bool file_manifest = false;
+        // When the compliance database cannot be written: "queue" (events wait in the
+        // outbox, posting goes on) or "refuse" (room posts are refused until it recovers).
+        std::string on_failure = "queue";
+    } compliance;
+
     struct Tls {
         std::string cert;  // default: DATA_DIR/tls/cert.pem, generated when missing
         std::string key;

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/compliance_setup.hpp"
+#include "compliance/service.hpp"
 #include "net/c2s_listener.hpp"
 #include "net/http.hpp"
 #include "net/io.hpp"
@@ -45,6 +47,22 @@ int serve(Config config) {
 
     // Opening the store applies migrations before anything listens.
     auto store = store::open_store(config.store);
+    // Compliance: events move from the content database's outbox to the compliance database.
+    std::unique_ptr<compliance::Service> compliance_service;
+    if (config.compliance.enabled) {
+        compliance::ServiceConfig cc;
+        cc.path = config.compliance.path;
+        cc.export_dir = config.compliance.export_dir;
+        cc.run_interval = std::chrono::seconds(config.compliance.run_interval_s);
+        cc.xml = config.compliance.xml;
+        cc.jsonl = config.compliance.jsonl;
+        cc.one_room_per_file = config.compliance.one_room_per_file;
+        cc.xml_options = xml_options(config, *store);
+        compliance_service = std::make_unique<compliance::Service>(cc, config.store);
+        compliance_service->start();
+        spdlog::info("compliance on: log {}, exports every {} s to {}", cc.path,
+                     config.compliance.run_interval_s, cc.export_dir);
+    }
     store::StoreWorkers workers(config.store, 2);
     store::MessageWriter writer(config.store);
 
@@ -65,6 +83,9 @@ int serve(Config config) {
     muc_config.allow_user_rooms = config.muc.allow_user_rooms;
     muc_config.default_category = config.muc.default_category;
     muc_config.occupant_id_secret = config.secret;
+    muc_config.compliance = config.compliance.enabled;
+    if (compliance_service && config.compliance.on_failure == "refuse")
+        muc_config.posts_allowed = [&compliance_service] { return compliance_service->healthy(); };
     bool web = config.http.port > 0 || config.http.tls_port > 0;
     if (web) muc_config.files_url = config.http.public_url + "/files/";
     std::vector<util::ExecutorPtr> shards;
@@ -164,9 +185,10 @@ int serve(Config config) {
                                        : "",
         http_ports, muc.room_count(), threads, config.store.path);
     io.join();
-    // Posts already accepted are committed before the process ends.
+    // Posts already accepted are committed before the process ends, and their events moved.
     writer.stop();
     workers.stop();
+    if (compliance_service) compliance_service->stop();
     spdlog::info("stopped");
     return 0;
 }

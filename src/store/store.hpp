@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "store/types.hpp"
 
 namespace perch::store {
@@ -73,6 +75,19 @@ class Store {
                             std::optional<bool> enabled) = 0;
     virtual PolicySettings policy_for(std::string_view username) = 0;
 
+    // Compliance: when on (StoreConfig::compliance), every message appended is captured as a
+    // CHAT event in the same transaction, and with_events() makes other changes carry theirs.
+    // `work` runs calls on this same store; it and the events commit together or not at all.
+    // Off, the events are dropped and `work` just runs.
+    virtual void with_events(std::vector<ComplianceEvent> events,
+                             const std::function<void()>& work) = 0;
+    void record(std::vector<ComplianceEvent> events) {
+        with_events(std::move(events), [] {});
+    }
+    // The oldest events still waiting for the compliance service, and their removal once moved.
+    virtual std::vector<ComplianceEvent> outbox(int limit) = 0;
+    virtual void outbox_done(int64_t up_to_id) = 0;
+
     // Files: metadata of uploads, and the rooms each was posted into (whose readers may
     // download it).
     virtual void add_file(const FileRecord& file) = 0;
@@ -112,6 +127,7 @@ struct StoreConfig {
     std::string backend = "sqlite";
     std::string path = "var/perch.db";  // SQLite file
     bool synchronous_full = true;       // fsync each commit (group commit amortises it)
+    bool compliance = false;            // capture compliance events (see Store::with_events)
 };
 
 // Opens a connection, creating the database and applying migrations when needed. Throws with a

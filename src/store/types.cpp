@@ -1,5 +1,8 @@
 #include "store/types.hpp"
 
+#include "util/json.hpp"
+#include "util/time.hpp"
+
 namespace perch::store {
 
 std::string_view to_string(Privacy p) {
@@ -29,6 +32,19 @@ std::optional<RoomType> parse_room_type(std::string_view s) {
     if (s == "normal") return RoomType::normal;
     if (s == "auditorium") return RoomType::auditorium;
     return std::nullopt;
+}
+
+ComplianceEvent make_event(std::string type, std::string actor, std::string room,
+                           std::string category,
+                           const std::vector<std::pair<std::string, std::string>>& details) {
+    ComplianceEvent e;
+    e.ts_us = util::now_us();
+    e.type = std::move(type);
+    e.actor = std::move(actor);
+    e.room = std::move(room);
+    e.category = std::move(category);
+    e.content = util::json_object(details);
+    return e;
 }
 
 std::string to_string(const Principal& p) {

@@ -123,6 +123,23 @@ struct FileRecord {
     int64_t created_us = 0;
 };
 
+// A compliance event (issue 5) as captured in the content database's outbox, in the same
+// transaction as the change it describes; the compliance service moves it on.
+struct ComplianceEvent {
+    int64_t id = 0;  // outbox id: the order of capture
+    int64_t ts_us = 0;
+    std::string type;      // CHAT, JOIN, PART, BACKCHAT, FILEUPLOAD, … (docs/COMPLIANCE.md)
+    std::string actor;     // username; empty for the system or an administrator's command
+    std::string room;      // room node, when the event concerns a room
+    std::string category;  // the room's category, or the category concerned
+    std::string content;   // JSON object with the details (message text, changes …)
+};
+
+// An event stamped now, its details a flat JSON object.
+ComplianceEvent make_event(std::string type, std::string actor, std::string room,
+                           std::string category,
+                           const std::vector<std::pair<std::string, std::string>>& details);
+
 // How far a user has read in a room: the sequence number of the last message seen.
 struct ReadMark {
     std::string username;

@@ -79,7 +79,13 @@ void WebApp::upload(HttpRequest request, const Respond& respond) {
                 f.name = slot.name;
                 f.owner = slot.owner;
                 f.created_us = util::now_us();
-                s.add_file(f);
+                s.with_events({store::make_event("FILEUPLOAD", f.owner, {}, {},
+                                                 {{"id", f.id},
+                                                  {"name", f.name},
+                                                  {"size", std::to_string(f.size)},
+                                                  {"type", f.content_type},
+                                                  {"sha256", sha}})},
+                              [&] { s.add_file(f); });
                 uploads_.fetch_add(1, std::memory_order_relaxed);
                 spdlog::info("{} uploaded {} ({} bytes, sha256 {})", f.owner, f.name, f.size, sha);
                 auto r = json_response(201, nlohmann::json{{"id", f.id}, {"sha256", sha}}.dump());
@@ -113,6 +119,13 @@ void WebApp::download(HttpRequest request, const Respond& respond) {
                              if (!allowed)
                                  return respond(json_error(
                                      403, "This file was not posted in a room you may read"));
+                             // On record before a byte leaves (the store drops it when compliance
+                             // is off).
+                             s.record({store::make_event("FILEDOWNLOAD", user.username, {}, {},
+                                                         {{"id", id},
+                                                          {"name", file->name},
+                                                          {"size", std::to_string(file->size)},
+                                                          {"sha256", file->sha256}})});
                              downloads_.fetch_add(1, std::memory_order_relaxed);
                              spdlog::info("{} downloaded {} ({})", user.username, file->name, id);
                              HttpResponse r;

@@ -46,9 +46,13 @@ void MucService::change_room_list(std::shared_ptr<const chat::Subject> who, cons
         int64_t room_id = ctx.room.meta().id;
         std::string node = ctx.room.meta().node;
         Shard* shard = &ctx.shard;
+        auto membership = ctx.event("MEMBERSHIP", {{"principal", store::to_string(principal)},
+                                                   {"list", std::string(store::to_string(list))},
+                                                   {"change", add ? "added" : "removed"}});
         bool queued = workers_.submit([=, this](store::Store& s) {
             try {
-                s.set_room_principal(room_id, list, principal, add);
+                s.with_events({membership},
+                              [&] { s.set_room_principal(room_id, list, principal, add); });
                 auto meta = s.find_room(node);
                 auto rules = chat::room_rules(*meta, s.room_principals(room_id));
                 spdlog::info("{} {} {} the {}s of {}", add ? "added" : "removed",
@@ -82,12 +86,19 @@ void MucService::create_room(std::shared_ptr<const chat::Subject> who, store::Ro
         return done(Refusal{StanzaError::forbidden,
                             "Only the creators of category " + category + " create rooms in it"});
     room.category_id = found->first;
-    bool queued = workers_.submit([this, who, room, done](store::Store& s) {
+    auto created = store::make_event("ROOMCREATE", who->user, room.node, category,
+                                     {{"name", room.name},
+                                      {"privacy", std::string(store::to_string(room.privacy))},
+                                      {"type", std::string(store::to_string(room.type))},
+                                      {"by", "web"}});
+    bool queued = workers_.submit([this, who, room, done, created](store::Store& s) {
         try {
             store::Room r = room;
-            r.id = s.add_room(r);
-            s.set_room_principal(r.id, store::RoomList::manager, store::Principal::user(who->user),
-                                 true);
+            s.with_events({created}, [&] {
+                r.id = s.add_room(r);
+                s.set_room_principal(r.id, store::RoomList::manager,
+                                     store::Principal::user(who->user), true);
+            });
             auto meta = s.find_room(r.node);
             directory_put(*meta, chat::room_rules(*meta, s.room_principals(r.id)));
             spdlog::info("room {} created by {} from the web", r.node, who->user);

@@ -104,6 +104,13 @@ std::optional<std::pair<StanzaError, std::string>> RoomContext::join_refusal() c
     return std::pair{StanzaError::registration_required, "This room is for members only"};
 }
 
+store::ComplianceEvent RoomContext::event(std::string type, const util::JsonFields& details,
+                                          std::string actor) const {
+    if (actor.empty() && who) actor = who->user;
+    return store::make_event(std::move(type), std::move(actor), room.meta().node,
+                             room.category().name, details);
+}
+
 int64_t RoomContext::last_seq() const {
     int64_t seq = room.meta().last_seq;
     if (!room.recent().empty()) seq = std::max(seq, room.recent().back().seq);
@@ -240,11 +247,21 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
         case chat::JoinRefusal::none:
             break;
     }
-    if (room.cache_covers(req, service.config_.default_history))
+    bool covered = room.cache_covers(req, service.config_.default_history);
+    bool record = service.config_.compliance && who;
+    if (covered && !record)
         return complete_join(stanza, from, nick, std::move(sender), req, nullptr);
 
     // More history than the cache holds: read it first, then join on the shard with the fresh
-    // read merged with whatever arrived in the meantime.
+    // read merged with whatever arrived in the meantime. With compliance on, the join (and the
+    // history it shows) is on record before the joiner is in.
+    std::vector<store::ComplianceEvent> events;
+    if (record) {
+        events.push_back(event("JOIN", {{"nick", nick}, {"jid", from.str()}}));
+        int shown = req.max_stanzas.value_or(service.config_.default_history);
+        if (may(chat::Action::read_history) && shown > 0)
+            events.push_back(event("BACKCHAT", {{"on", "join"}, {"max", std::to_string(shown)}}));
+    }
     int limit = req.max_stanzas.value_or(service.config_.default_history);
     int64_t since = req.since_us.value_or(0);
     int64_t room_id = room.meta().id;
@@ -256,9 +273,17 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
     bool queued = service.workers_.submit([=, stanza = std::move(stanza)](store::Store& s) mutable {
         auto fetched = std::make_shared<std::vector<store::Message>>();
         try {
-            *fetched = s.recent_messages(room_id, limit, since);
+            if (!covered) *fetched = s.recent_messages(room_id, limit, since);
         } catch (const std::exception& e) {
             spdlog::error("history read for {} failed: {}", node, e.what());
+        }
+        try {
+            if (record) s.record(events);
+        } catch (const std::exception& e) {
+            spdlog::error("join of {} to {} not recorded: {}", from.str(), node, e.what());
+            sender->deliver(Outgoing::element(make_error(stanza, StanzaError::internal_server_error,
+                                                         "The join could not be recorded")));
+            return;
         }
         sh->executor->post([=, stanza = std::move(stanza)]() mutable {
             auto it = sh->rooms.find(node);
@@ -268,7 +293,7 @@ void RoomContext::join(xml::Element stanza, const Jid& from, const std::string& 
                 return ctx.reply(sender, make_error(stanza, refused->first, refused->second));
             if (ctx.room.check_join(nick, from.str()) != chat::JoinRefusal::none)
                 return ctx.reply(sender, make_error(stanza, StanzaError::conflict));
-            ctx.complete_join(stanza, from, nick, sender, req, fetched.get());
+            ctx.complete_join(stanza, from, nick, sender, req, covered ? nullptr : fetched.get());
         });
     });
     if (!queued) reply(sender, make_error(stanza, StanzaError::resource_constraint));
@@ -368,6 +393,10 @@ void RoomContext::leave(const std::string& full_jid, const PresenceChildren& chi
     service.note_left(full_jid, room.meta().node);
     // Everything said while they were in the room, they have seen.
     if (gone->subject) service.note_read(gone->subject->user, room.meta().id, last_seq());
+    if (service.config_.compliance && gone->subject) {
+        auto part = event("PART", {{"nick", gone->nick}, {"jid", full_jid}}, gone->subject->user);
+        service.workers_.submit([part](store::Store& s) { s.record({part}); });
+    }
     gone->presence = std::make_shared<PresenceChildren>(children);
     broadcast_presence(*gone, true, {});
     auto self = muc::render_presence(*gone, nick_jid(gone->nick), children, {110}, true);
@@ -505,9 +534,15 @@ void RoomContext::invite(const xml::Element& stanza, const xml::Element& x, cons
         int64_t room_id = room.meta().id;
         std::string user = invitee->local();
         Jid to = invitee->bare();
+        auto membership = event("MEMBERSHIP", {{"list", "member"},
+                                               {"principal", "user:" + invitee->local()},
+                                               {"change", "added"},
+                                               {"by", "invitation"}});
         service.workers_.submit([=](store::Store& s) {
-            s.set_room_principal(room_id, store::RoomList::member, store::Principal::user(user),
-                                 true);
+            s.with_events({membership}, [&] {
+                s.set_room_principal(room_id, store::RoomList::member, store::Principal::user(user),
+                                     true);
+            });
             auto meta = s.find_room(node);
             auto rules = chat::room_rules(*meta, s.room_principals(room_id));
             sh->executor->post([=] {
@@ -531,6 +566,10 @@ void RoomContext::deliver_to_user(xml::Element& m, const Jid& to) {
 
 void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
                        SessionHandlePtr sender) {
+    if (service.config_.posts_allowed && !service.config_.posts_allowed())
+        return reply(sender, make_error(stanza, StanzaError::resource_constraint,
+                                        "Posting is paused: the compliance record cannot be "
+                                        "written. Try again later"));
     // The kind of message: <kind xmlns='urn:perch:kind:0' value='alert|story'>, kept with it.
     store::MessageKind kind = store::MessageKind::normal;
     if (const xml::Element* k = stanza.child("kind", ns::kind)) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "chat/room.hpp"
+#include "util/json.hpp"
 #include "xml/element.hpp"
 #include "xmpp/muc_service.hpp"
 
@@ -36,6 +37,9 @@ struct MucService::RoomContext {
     void leave(const std::string& full_jid, const std::vector<xml::Element>& presence_children);
 
     bool may(chat::Action a) const { return !who || room.may(*who, a); }
+    // A compliance event about this room, by `actor` (default: the sender of the stanza).
+    store::ComplianceEvent event(std::string type, const util::JsonFields& details,
+                                 std::string actor = {}) const;
     // A submitted config form: checked, stored, then applied; `done` (any thread) gets the
     // refusal, or nullopt once the change is in force.
     void configure(const xml::Element& form, MucService::Done done);
@@ -50,6 +54,7 @@ struct MucService::RoomContext {
     std::string room_bare() const;
     bool large() const;        // over the participant update limit
     int64_t last_seq() const;  // of the newest message posted
+
     // Why a join is refused, as the XMPP error the client gets; nullopt when it is allowed.
     std::optional<std::pair<StanzaError, std::string>> join_refusal() const;
     std::string nick_jid(std::string_view nick) const;

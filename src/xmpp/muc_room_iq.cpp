@@ -153,20 +153,31 @@ void RoomContext::on_admin(const xml::Element& iq, const xml::Element& query,
     auto* svc = &service;
     auto* sh = &shard;
     std::string node = room.meta().node;
+    std::vector<store::ComplianceEvent> events;
+    for (const auto& [list, who_] : changes)
+        events.push_back(
+            event("MEMBERSHIP",
+                  {{"principal", "user:" + who_.substr(0, who_.find('\n'))},
+                   {"list", who_.find('\n') != std::string::npos ? "presenter"
+                            : list ? std::string(store::to_string(*list))
+                                   : "none"},
+                   {"change", who_.find('\n') != std::string::npos || !list ? "removed" : "set"}}));
     bool queued = service.workers_.submit([=](store::Store& s) {
         try {
-            for (const auto& [list, who_] : changes) {
-                auto nl = who_.find('\n');
-                std::string user = who_.substr(0, nl);
-                auto p = store::Principal::user(user);
-                if (nl != std::string::npos) {
-                    s.set_room_principal(room_id, store::RoomList::presenter, p, false);
-                    continue;
+            s.with_events(events, [&] {
+                for (const auto& [list, who_] : changes) {
+                    auto nl = who_.find('\n');
+                    std::string user = who_.substr(0, nl);
+                    auto p = store::Principal::user(user);
+                    if (nl != std::string::npos) {
+                        s.set_room_principal(room_id, store::RoomList::presenter, p, false);
+                        continue;
+                    }
+                    for (auto l : {store::RoomList::member, store::RoomList::manager})
+                        if (!list || *list != l) s.set_room_principal(room_id, l, p, false);
+                    if (list) s.set_room_principal(room_id, *list, p, true);
                 }
-                for (auto l : {store::RoomList::member, store::RoomList::manager})
-                    if (!list || *list != l) s.set_room_principal(room_id, l, p, false);
-                if (list) s.set_room_principal(room_id, *list, p, true);
-            }
+            });
             auto meta = s.find_room(node);
             auto rules = chat::room_rules(*meta, s.room_principals(room_id));
             sh->executor->post([=] {
@@ -209,10 +220,16 @@ void RoomContext::on_moderate(const xml::Element& iq, const std::string& stanza_
     auto* sh = &shard;
     std::string node = room.meta().node;
     int64_t room_id = room.meta().id;
+    auto removal = event("MODERATE", {{"id", stanza_id}, {"reason", reason}, {"by", by}});
     bool queued = service.workers_.submit([=](store::Store& s) {
         std::optional<store::Message> changed;
         try {
-            changed = s.remove_message(room_id, stanza_id, notice, payload);
+            s.with_events({removal}, [&] {
+                changed = s.remove_message(room_id, stanza_id, notice, payload);
+                if (!changed) throw store::UnknownId("no such message");
+            });
+        } catch (const store::UnknownId&) {
+            changed.reset();
         } catch (const std::exception& e) {
             spdlog::error("removing {} from {} failed: {}", stanza_id, node, e.what());
             return sender->deliver(
@@ -269,10 +286,15 @@ void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, cons
     q.room_id = room.meta().id;
     // Results go straight from the store thread to the session, in order: every result message
     // before the IQ result that ends the query (XEP-0313 section 4.2).
+    std::optional<store::ComplianceEvent> viewed;
+    if (service.config_.compliance)
+        viewed = event("BACKCHAT",
+                       {{"on", "archive"}, {"text", q.text}, {"max", std::to_string(q.max)}});
     bool queued = service.workers_.submit([q = std::move(q), iq, sender, bare = room_bare(),
-                                           to = from.str(),
+                                           to = from.str(), viewed,
                                            query_id = query.attr_or("queryid")](store::Store& s) {
         try {
+            if (viewed) s.record({*viewed});  // on record before anything is shown
             auto page = s.query_archive(q);
             for (const auto& m : page.messages)
                 sender->deliver(mam::render_result(m, bare, to, query_id));
@@ -484,6 +506,14 @@ void RoomContext::configure(const xml::Element& form, MucService::Done done) {
     auto* sh = &shard;
     std::string node = meta.node;
     bool drop = change.drop_outsiders;
+    auto change_event = event(meta.disabled && !before.disabled ? "ROOMDISABLE" : "ROOMCHANGE",
+                              {{"name", meta.name},
+                               {"description", meta.description},
+                               {"privacy", std::string(store::to_string(meta.privacy))},
+                               {"type", std::string(store::to_string(meta.type))},
+                               {"invitations", meta.invitations ? "true" : "false"},
+                               {"disabled", meta.disabled ? "true" : "false"},
+                               {"category", target->name}});
     bool queued = service.workers_.submit([=](store::Store& s) {
         try {
             std::vector<std::pair<store::RoomList, store::Principal>> outside;
@@ -500,8 +530,17 @@ void RoomContext::configure(const xml::Element& form, MucService::Done done) {
                             ". Nothing was changed; to move the room and remove them from it, "
                             "submit again with {urn:perch:room:0}drop-outsiders set"});
             }
-            s.update_room(meta);
-            for (const auto& [list, p] : outside) s.set_room_principal(meta.id, list, p, false);
+            auto recorded = change_event;
+            if (!outside.empty()) {
+                recorded.content.pop_back();  // '}'
+                recorded.content += ",\"dropped\":";
+                util::json_string(recorded.content, describe(outside));
+                recorded.content += '}';
+            }
+            s.with_events({recorded}, [&] {
+                s.update_room(meta);
+                for (const auto& [list, p] : outside) s.set_room_principal(meta.id, list, p, false);
+            });
             auto rules = chat::room_rules(meta, s.room_principals(meta.id));
             if (moving)
                 spdlog::info("room {} moved to category {}{}", node, target->name,

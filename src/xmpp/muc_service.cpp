@@ -156,44 +156,50 @@ void MucService::with_room(Shard& shard, const std::string& node, const std::str
     }
     shard.rooms[node].waiting.push_back(std::move(then));
     size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
-    bool queued =
-        workers_.submit([this, &shard, node, create_for, cache, category](store::Store& s) {
-            Loaded loaded;
-            try {
+    bool queued = workers_.submit([this, &shard, node, create_for, cache,
+                                   category](store::Store& s) {
+        Loaded loaded;
+        try {
+            loaded.meta = s.find_room(node);
+            auto cat = create_for.empty() ? std::nullopt : s.find_category(category);
+            if (!loaded.meta && cat) {
+                store::Room r;
+                r.node = node;
+                r.name = node;
+                r.category_id = cat->id;
+                auto creator = Jid::parse(create_for);
+                std::string user = creator ? creator->local() : std::string();
+                s.with_events(
+                    {store::make_event(
+                        "ROOMCREATE", user, node, cat->name,
+                        {{"name", node}, {"privacy", "open"}, {"type", "normal"}, {"by", "join"}})},
+                    [&] {
+                        r.id = s.add_room(r);
+                        // The creator manages the room they made.
+                        if (creator)
+                            s.set_room_principal(r.id, store::RoomList::manager,
+                                                 store::Principal::user(user), true);
+                    });
                 loaded.meta = s.find_room(node);
-                auto cat = create_for.empty() ? std::nullopt : s.find_category(category);
-                if (!loaded.meta && cat) {
-                    store::Room r;
-                    r.node = node;
-                    r.name = node;
-                    r.category_id = cat->id;
-                    r.id = s.add_room(r);
-                    // The creator manages the room they made.
-                    auto creator = Jid::parse(create_for);
-                    if (creator)
-                        s.set_room_principal(r.id, store::RoomList::manager,
-                                             store::Principal::user(creator->local()), true);
-                    loaded.meta = s.find_room(node);
-                    loaded.creator = create_for;
-                    spdlog::info("room {} created by {}", node, create_for);
-                }
-                if (loaded.meta) {
-                    loaded.rules =
-                        chat::room_rules(*loaded.meta, s.room_principals(loaded.meta->id));
-                    for (const auto& c : s.list_categories())
-                        if (c.id == loaded.meta->category_id)
-                            loaded.category = std::make_shared<const chat::CategoryRules>(
-                                chat::category_rules(c, s.category_principals(c.id)));
-                    loaded.recent = s.recent_messages(loaded.meta->id, int(cache), 0);
-                }
-            } catch (const std::exception& e) {
-                spdlog::error("loading room {} failed: {}", node, e.what());
-                loaded.meta.reset();
+                loaded.creator = create_for;
+                spdlog::info("room {} created by {}", node, create_for);
             }
-            shard.executor->post([this, &shard, node, loaded = std::move(loaded)]() mutable {
-                finish_load(shard, node, std::move(loaded));
-            });
+            if (loaded.meta) {
+                loaded.rules = chat::room_rules(*loaded.meta, s.room_principals(loaded.meta->id));
+                for (const auto& c : s.list_categories())
+                    if (c.id == loaded.meta->category_id)
+                        loaded.category = std::make_shared<const chat::CategoryRules>(
+                            chat::category_rules(c, s.category_principals(c.id)));
+                loaded.recent = s.recent_messages(loaded.meta->id, int(cache), 0);
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("loading room {} failed: {}", node, e.what());
+            loaded.meta.reset();
+        }
+        shard.executor->post([this, &shard, node, loaded = std::move(loaded)]() mutable {
+            finish_load(shard, node, std::move(loaded));
         });
+    });
     if (!queued) finish_load(shard, node, {});
 }
 
@@ -331,11 +337,17 @@ void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& qu
         none.complete = true;
         return sender->deliver(Outgoing::element(mam::render_fin(iq, none)));
     }
+    std::optional<store::ComplianceEvent> viewed;
+    if (config_.compliance)
+        viewed =
+            store::make_event("BACKCHAT", who.user, {}, {},
+                              {{"on", "search"}, {"text", q.text}, {"max", std::to_string(q.max)}});
     bool queued = workers_.submit([q = std::move(q), iq, sender, addresses,
                                    service = config_.domain, followed = mam::followed_only(query),
-                                   user = who.user,
+                                   user = who.user, viewed,
                                    query_id = query.attr_or("queryid")](store::Store& s) mutable {
         try {
+            if (viewed) s.record({*viewed});
             if (followed) {
                 // The activity feed: only the rooms the user follows (has bookmarked).
                 std::set<std::string> bookmarked;

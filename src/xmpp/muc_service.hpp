@@ -37,6 +37,10 @@ struct MucConfig {
     std::string occupant_id_secret;            // keys XEP-0421 occupant ids
     // Download URLs of uploaded files start with this (XEP-0363); empty: no uploads.
     std::string files_url;
+    // Compliance: record joins, leaves and history views as events (posts are captured by the
+    // store itself); with `posts_allowed` set, posts are refused while it says no.
+    bool compliance = false;
+    std::function<bool()> posts_allowed;
 };
 
 // XEP-0045 rooms on the chat service. Each room lives on one shard (an executor); every

@@ -98,6 +98,10 @@ void Session::finish() {
     if (!was_bound) return;
     ctx_.router.unbind(*transport_.handle());
     ctx_.muc.session_gone(jid_);
+    if (ctx_.muc.config().compliance) {
+        auto signout = store::make_event("SIGNOUT", username_, {}, {}, {{"jid", jid_.str()}});
+        ctx_.workers.submit([signout](store::Store& s) { s.record({signout}); });
+    }
     if (available_) {
         auto p = make_stanza("presence", jid_.str(), {}, "unavailable");
         auto prepared = PreparedStanza::from(p);
@@ -324,6 +328,37 @@ void Session::on_sasl_response(const xml::Element& e) {
 }
 
 void Session::sasl_success(const std::string& username, std::string_view additional) {
+    if (ctx_.muc.config().compliance) {
+        // With compliance on, a sign-in is on record before the client is told it succeeded.
+        state_ = State::auth_pending;
+        auto signin = store::make_event(
+            "SIGNIN", username, {}, {},
+            {{"from", transport_.peer()},
+             {"transport",
+              transport_.framing() == Transport::Framing::websocket ? "websocket" : "tcp"}});
+        bool queued = ctx_.workers.submit([this, signin, username, post = transport_.poster(),
+                                           additional = std::string(additional)](store::Store& s) {
+            bool recorded = true;
+            try {
+                s.record({signin});
+            } catch (const std::exception& e) {
+                spdlog::error("sign-in of {} not recorded: {}", username, e.what());
+                recorded = false;
+            }
+            post([this, recorded, username, additional] {
+                if (state_ != State::auth_pending) return;
+                state_ = State::negotiating;
+                if (!recorded) return sasl_failure("temporary-auth-failure");
+                complete_sasl(username, additional);
+            });
+        });
+        if (!queued) sasl_failure("temporary-auth-failure");
+        return;
+    }
+    complete_sasl(username, additional);
+}
+
+void Session::complete_sasl(const std::string& username, std::string_view additional) {
     scram_.reset();
     authenticated_ = true;
     state_ = State::authenticated;

@@ -74,6 +74,7 @@ class Session : public xml::StreamParser::Handler {
     void on_sasl_response(const xml::Element& e);
     void sasl_failure(std::string_view condition, std::string_view text = {});
     void sasl_success(const std::string& username, std::string_view additional);
+    void complete_sasl(const std::string& username, std::string_view additional);
     void on_bind(const xml::Element& iq);
 
     void on_stanza(xml::Element e);

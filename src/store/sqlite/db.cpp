@@ -105,21 +105,22 @@ Statement& Connection::prepare(std::string_view sql) {
     return *it->second;
 }
 
-Transaction::Transaction(Connection& c, bool immediate) : c_(c) {
-    c_.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+Transaction::Transaction(Connection& c, bool immediate)
+    : c_(c), nested_(sqlite3_get_autocommit(c.handle()) == 0) {
+    c_.exec(nested_ ? "SAVEPOINT nested" : immediate ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 Transaction::~Transaction() {
     if (!done_) {
         try {
-            c_.exec("ROLLBACK");
+            c_.exec(nested_ ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
         } catch (...) {
         }
     }
 }
 
 void Transaction::commit() {
-    c_.exec("COMMIT");
+    c_.exec(nested_ ? "RELEASE nested" : "COMMIT");
     done_ = true;
 }
 

@@ -63,6 +63,7 @@ class Connection {
 };
 
 // Begins on construction, rolls back unless commit() was called.
+// A transaction; inside another one it is a savepoint, so that store methods compose.
 class Transaction {
   public:
     explicit Transaction(Connection& c, bool immediate = true);
@@ -71,6 +72,7 @@ class Transaction {
 
   private:
     Connection& c_;
+    bool nested_ = false;
     bool done_ = false;
 };
 

@@ -147,7 +147,8 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (username, key)
     ) WITHOUT ROWID;
     )sql",
-    // 5: read marks of followed rooms; room names unique whatever their case; files
+    // 5: read marks of followed rooms; room names unique whatever their case; files; the
+    // compliance outbox
     R"sql(
     CREATE TABLE read_marks (
         username      TEXT NOT NULL,
@@ -165,6 +166,15 @@ constexpr const char* kMigrations[] = {
         owner         TEXT NOT NULL,
         created_us    INTEGER NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE compliance_outbox (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_us         INTEGER NOT NULL,
+        type          TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        room          TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        content       TEXT NOT NULL
+    );
     CREATE TABLE file_rooms (
         file_id       TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
         room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,

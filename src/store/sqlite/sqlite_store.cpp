@@ -10,6 +10,7 @@
 #include "store/sqlite/db.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/rows.hpp"
+#include "util/json.hpp"
 #include "util/time.hpp"
 
 namespace perch::store::sqlite {
@@ -46,7 +47,8 @@ std::string sql(std::string_view a, std::string_view b, std::string_view c = "")
 
 class SqliteStore final : public Store {
   public:
-    explicit SqliteStore(const StoreConfig& config) : db_(config.path) {
+    explicit SqliteStore(const StoreConfig& config)
+        : db_(config.path), compliance_(config.compliance) {
         db_.exec("PRAGMA journal_mode = WAL");
         db_.exec(config.synchronous_full ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");
@@ -244,6 +246,7 @@ class SqliteStore final : public Store {
         auto& insert = db_.prepare(
             "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, "
             "kind, body, payload, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        std::vector<ComplianceEvent> events;
         for (auto& m : batch) {
             Message done;
             static_cast<NewMessage&>(done) = std::move(m);
@@ -260,8 +263,10 @@ class SqliteStore final : public Store {
                 .bind(9, done.payload)
                 .bind(10, done.ts_us)
                 .run();
+            if (compliance_) events.push_back(chat_event(done));
             out.push_back(std::move(done));
         }
+        insert_events(events);
         tx.commit();
         return out;
     }
@@ -283,6 +288,30 @@ class SqliteStore final : public Store {
         int64_t n = st.step() ? st.int_at(0) : 0;
         st.reset();
         return n;
+    }
+
+    void with_events(std::vector<ComplianceEvent> events,
+                     const std::function<void()>& work) override {
+        Transaction tx(db_);
+        work();
+        if (compliance_) insert_events(events);
+        tx.commit();
+    }
+
+    std::vector<ComplianceEvent> outbox(int limit) override {
+        auto& st = db_.prepare(
+            "SELECT id, ts_us, type, actor, room, category, content FROM compliance_outbox ORDER "
+            "BY id LIMIT ?");
+        st.bind(0, int64_t(limit));
+        std::vector<ComplianceEvent> out;
+        while (st.step())
+            out.push_back({st.int_at(0), st.int_at(1), st.text_at(2), st.text_at(3), st.text_at(4),
+                           st.text_at(5), st.text_at(6)});
+        return out;
+    }
+
+    void outbox_done(int64_t up_to_id) override {
+        db_.prepare("DELETE FROM compliance_outbox WHERE id <= ?").bind(0, up_to_id).run();
     }
 
     void add_file(const FileRecord& f) override {
@@ -633,6 +662,47 @@ class SqliteStore final : public Store {
     }
 
   private:
+    // A posted message as a CHAT event: who, where, what (the stored ids and text).
+    ComplianceEvent chat_event(const Message& m) {
+        ComplianceEvent e;
+        e.ts_us = m.ts_us;
+        e.type = "CHAT";
+        e.actor = m.sender.substr(0, m.sender.find('@'));
+        auto& st = db_.prepare(
+            "SELECT r.node, c.name FROM rooms r JOIN categories c ON c.id = r.category_id WHERE "
+            "r.id = ?");
+        st.bind(0, m.room_id);
+        if (st.step()) {
+            e.room = st.text_at(0);
+            e.category = st.text_at(1);
+        }
+        st.reset();
+        e.content = util::json_object({{"id", m.stanza_id},
+                                       {"seq", std::to_string(m.seq)},
+                                       {"sender", m.sender},
+                                       {"nick", m.nick},
+                                       {"kind", m.kind == MessageKind::alert   ? "alert"
+                                                : m.kind == MessageKind::story ? "story"
+                                                                               : "normal"},
+                                       {"body", m.body}});
+        return e;
+    }
+
+    void insert_events(const std::vector<ComplianceEvent>& events) {
+        if (events.empty()) return;
+        auto& st = db_.prepare(
+            "INSERT INTO compliance_outbox (ts_us, type, actor, room, category, content) VALUES "
+            "(?, ?, ?, ?, ?, ?)");
+        for (const auto& e : events)
+            st.bind(0, e.ts_us ? e.ts_us : util::now_us())
+                .bind(1, e.type)
+                .bind(2, e.actor)
+                .bind(3, e.room)
+                .bind(4, e.category)
+                .bind(5, e.content.empty() ? std::string("{}") : e.content)
+                .run();
+    }
+
     // The record a one-key SELECT finds, if any; and every record a SELECT returns.
     template <typename Read, typename T = std::invoke_result_t<Read, Statement&>>
     std::optional<T> one(const std::string& query, std::string_view key, Read read) {
@@ -689,6 +759,7 @@ class SqliteStore final : public Store {
     }
 
     Connection db_;
+    bool compliance_;
 };
 
 }  // namespace

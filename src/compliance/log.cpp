@@ -1,0 +1,200 @@
+#include "compliance/log.hpp"
+
+#include "util/crypto.hpp"
+
+namespace perch::compliance {
+
+using store::sqlite::Transaction;
+
+namespace {
+const std::string kGenesis(64, '0');
+
+constexpr const char* kSchema = R"sql(
+    CREATE TABLE IF NOT EXISTS events (
+        seq           INTEGER PRIMARY KEY,
+        outbox_id     INTEGER NOT NULL UNIQUE,
+        ts_us         INTEGER NOT NULL,
+        type          TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        room          TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        content       TEXT NOT NULL,
+        prev_hash     TEXT NOT NULL,
+        hash          TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_room ON events (room, seq);
+    CREATE INDEX IF NOT EXISTS events_actor ON events (actor, seq);
+    CREATE TABLE IF NOT EXISTS cursors (
+        adapter       TEXT PRIMARY KEY,
+        seq           INTEGER NOT NULL
+    );
+)sql";
+
+LoggedEvent read_row(store::sqlite::Statement& st) {
+    LoggedEvent e;
+    e.seq = st.int_at(0);
+    e.outbox_id = st.int_at(1);
+    e.event.id = e.outbox_id;
+    e.event.ts_us = st.int_at(2);
+    e.event.type = st.text_at(3);
+    e.event.actor = st.text_at(4);
+    e.event.room = st.text_at(5);
+    e.event.category = st.text_at(6);
+    e.event.content = st.text_at(7);
+    e.prev_hash = st.text_at(8);
+    e.hash = st.text_at(9);
+    return e;
+}
+}  // namespace
+
+std::string chain_hash(const std::string& prev_hash, int64_t seq, const store::ComplianceEvent& e) {
+    // Fields joined by a separator no field can hold unescaped (content is JSON, names are
+    // usernames and room nodes).
+    std::string data = prev_hash;
+    for (const std::string& field : {std::to_string(seq), std::to_string(e.ts_us), e.type, e.actor,
+                                     e.room, e.category, e.content}) {
+        data += '\x1f';
+        data += field;
+    }
+    return util::hex(util::digest(util::Hash::sha256, data));
+}
+
+Log::Log(const std::string& path) : db_(path) {
+    db_.exec("PRAGMA journal_mode = WAL");
+    db_.exec("PRAGMA synchronous = FULL");
+    db_.exec(kSchema);
+}
+
+int64_t Log::last_outbox_id() {
+    auto& st = db_.prepare("SELECT coalesce(max(outbox_id), 0) FROM events");
+    int64_t v = st.step() ? st.int_at(0) : 0;
+    st.reset();
+    return v;
+}
+
+int64_t Log::last_seq() {
+    auto& st = db_.prepare("SELECT coalesce(max(seq), 0) FROM events");
+    int64_t v = st.step() ? st.int_at(0) : 0;
+    st.reset();
+    return v;
+}
+
+int64_t Log::append(const std::vector<store::ComplianceEvent>& events) {
+    Transaction tx(db_);
+    int64_t taken = last_outbox_id();
+    auto& last = db_.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1");
+    int64_t seq = 0;
+    std::string prev = kGenesis;
+    if (last.step()) {
+        seq = last.int_at(0);
+        prev = last.text_at(1);
+    }
+    last.reset();
+    auto& insert = db_.prepare(
+        "INSERT INTO events (seq, outbox_id, ts_us, type, actor, room, category, content, "
+        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& e : events) {
+        if (e.id <= taken) continue;  // moved before a crash, not yet forgotten by the outbox
+        ++seq;
+        std::string hash = chain_hash(prev, seq, e);
+        insert.bind(0, seq)
+            .bind(1, e.id)
+            .bind(2, e.ts_us)
+            .bind(3, e.type)
+            .bind(4, e.actor)
+            .bind(5, e.room)
+            .bind(6, e.category)
+            .bind(7, e.content)
+            .bind(8, prev)
+            .bind(9, hash)
+            .run();
+        prev = std::move(hash);
+        taken = e.id;
+    }
+    tx.commit();
+    return taken;
+}
+
+std::vector<LoggedEvent> Log::read(const Selection& s) {
+    std::string sql =
+        "SELECT seq, outbox_id, ts_us, type, actor, room, category, content, prev_hash, hash "
+        "FROM events WHERE seq > ? AND ts_us >= ? AND ts_us <= ?";
+    if (!s.room.empty()) sql += " AND room = ?";
+    if (!s.user.empty()) sql += " AND actor = ?";
+    sql += " ORDER BY seq";
+    if (s.limit > 0) sql += " LIMIT " + std::to_string(s.limit);
+    auto& st = db_.prepare(sql);
+    st.bind(0, s.after_seq);
+    st.bind(1, s.start_us.value_or(INT64_MIN));
+    st.bind(2, s.end_us.value_or(INT64_MAX));
+    int next = 3;
+    if (!s.room.empty()) st.bind(next++, s.room);
+    if (!s.user.empty()) st.bind(next++, s.user);
+    std::vector<LoggedEvent> out;
+    while (st.step()) out.push_back(read_row(st));
+    return out;
+}
+
+VerifyResult Log::verify() {
+    VerifyResult r;
+    auto& st = db_.prepare(
+        "SELECT seq, outbox_id, ts_us, type, actor, room, category, content, prev_hash, hash "
+        "FROM events ORDER BY seq");
+    std::string prev = kGenesis;
+    int64_t expected = 1;
+    while (st.step()) {
+        auto e = read_row(st);
+        ++r.checked;
+        auto broken = [&](std::string why) {
+            r.ok = false;
+            r.broken_at = e.seq;
+            r.reason = std::move(why);
+        };
+        if (e.seq != expected) {
+            broken("event " + std::to_string(expected) + " is missing (next is " +
+                   std::to_string(e.seq) + ")");
+            r.broken_at = expected;
+        } else if (e.prev_hash != prev)
+            broken(
+                "its link to the event before does not match (an event was removed or "
+                "inserted before it)");
+        else if (chain_hash(prev, e.seq, e.event) != e.hash)
+            broken("its content does not match its hash (it was changed)");
+        if (!r.ok) {
+            st.reset();
+            return r;
+        }
+        prev = e.hash;
+        ++expected;
+    }
+    // Events cut off at the end leave no broken link; an export that went further shows it.
+    auto& cursors = db_.prepare("SELECT coalesce(max(seq), 0) FROM cursors");
+    int64_t exported = cursors.step() ? cursors.int_at(0) : 0;
+    cursors.reset();
+    if (exported > expected - 1) {
+        r.ok = false;
+        r.broken_at = expected;
+        r.reason =
+            "events from here on are missing (export went up to " + std::to_string(exported) + ")";
+    }
+    return r;
+}
+
+int64_t Log::cursor(const std::string& adapter) {
+    auto& st = db_.prepare("SELECT seq FROM cursors WHERE adapter = ?");
+    st.bind(0, adapter);
+    int64_t v = st.step() ? st.int_at(0) : 0;
+    st.reset();
+    return v;
+}
+
+void Log::set_cursor(const std::string& adapter, int64_t seq) {
+    db_.prepare(
+           "INSERT INTO cursors (adapter, seq) VALUES (?, ?) ON CONFLICT (adapter) DO UPDATE SET "
+           "seq = excluded.seq")
+        .bind(0, adapter)
+        .bind(1, seq)
+        .run();
+}
+
+}  // namespace perch::compliance

@@ -1,0 +1,65 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/sqlite/db.hpp"
+#include "store/types.hpp"
+
+// The compliance database: an append-only log of events, each chained to the one before by a
+// SHA-256 hash, so that a changed, removed or inserted event shows (see verify()). Events come
+// from the content database's outbox; each outbox id is taken once, whatever crashes between.
+namespace perch::compliance {
+
+struct LoggedEvent {
+    int64_t seq = 0;        // 1, 2, 3 … in the order of capture
+    int64_t outbox_id = 0;  // where it came from in the content database
+    store::ComplianceEvent event;
+    std::string prev_hash;  // hex; the first event's is 64 zeros
+    std::string hash;       // hex SHA-256 of prev_hash and the event's fields
+};
+
+// The hash of an event given the one before it (hex in, hex out).
+std::string chain_hash(const std::string& prev_hash, int64_t seq, const store::ComplianceEvent& e);
+
+struct Selection {
+    int64_t after_seq = 0;  // only events after this one
+    std::optional<int64_t> start_us, end_us;
+    std::string room, user;  // only this room's / this actor's events
+    int limit = 0;           // 0: all
+};
+
+struct VerifyResult {
+    bool ok = true;
+    int64_t checked = 0;
+    int64_t broken_at = 0;  // the first broken link's seq
+    std::string reason;
+};
+
+class Log {
+  public:
+    // Opens (creating when missing) the compliance database at `path`.
+    explicit Log(const std::string& path);
+
+    // Appends outbox events in order, skipping those already taken; one transaction. Returns
+    // the highest outbox id now in the log (what the outbox may forget).
+    int64_t append(const std::vector<store::ComplianceEvent>& events);
+    int64_t last_outbox_id();
+    int64_t last_seq();
+
+    std::vector<LoggedEvent> read(const Selection& selection);
+    VerifyResult verify();
+
+    // Durable per-adapter export position.
+    int64_t cursor(const std::string& adapter);
+    void set_cursor(const std::string& adapter, int64_t seq);
+
+    store::sqlite::Connection& connection() { return db_; }
+
+  private:
+    store::sqlite::Connection db_;
+};
+
+}  // namespace perch::compliance

@@ -1,0 +1,147 @@
+#include "compliance/service.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+namespace perch::compliance {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr int kBatch = 1000;
+}  // namespace
+
+Service::Service(ServiceConfig config, store::StoreConfig content)
+    : config_(std::move(config)), content_(std::move(content)) {}
+
+Service::~Service() {
+    stop();
+}
+
+void Service::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void Service::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Service::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    cv_.notify_all();
+}
+
+bool Service::move_events(store::Store& content, Log& log) {
+    auto batch = content.outbox(kBatch);
+    if (batch.empty()) return false;
+    // Into the log first; the outbox forgets only what the log holds. A crash in between
+    // leaves events in both, and append() skips them next time.
+    int64_t taken = log.append(batch);
+    content.outbox_done(taken);
+    return batch.size() == size_t(kBatch);
+}
+
+void Service::run() {
+    std::unique_ptr<store::Store> content;
+    std::unique_ptr<Log> log;
+    auto next_export = std::chrono::steady_clock::now() + config_.run_interval;
+    for (;;) {
+        bool more = false;
+        try {
+            if (!content) content = store::open_store(content_);
+            if (!log) log = std::make_unique<Log>(config_.path);
+            more = move_events(*content, *log);
+            if (std::chrono::steady_clock::now() >= next_export) {
+                export_now(*log, *content);
+                next_export = std::chrono::steady_clock::now() + config_.run_interval;
+            }
+            if (!healthy_.exchange(true)) spdlog::info("compliance database usable again");
+        } catch (const std::exception& e) {
+            if (healthy_.exchange(false))
+                spdlog::error("compliance: {} (events wait in the outbox)", e.what());
+            log.reset();  // reopened on the next round
+            more = false;
+        }
+        std::unique_lock lock(mutex_);
+        if (stopping_ && !more) {
+            if (content && log) {
+                lock.unlock();
+                try {
+                    while (move_events(*content, *log)) {
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::error("compliance at shutdown: {}", e.what());
+                }
+            }
+            return;
+        }
+        if (more) continue;
+        cv_.wait_for(lock, healthy_ ? std::chrono::milliseconds(200) : std::chrono::seconds(1),
+                     [&] { return stopping_ || woken_; });
+        woken_ = false;
+    }
+}
+
+std::vector<std::string> Service::export_now(Log& log, store::Store& content) {
+    auto options = config_.xml_options;
+    options.user_lookup = [&content](const std::string& name) -> std::optional<UserDetails> {
+        auto u = content.find_user(name);
+        if (!u) return std::nullopt;
+        return UserDetails{u->display_name, u->email};
+    };
+    std::vector<std::string> written;
+    for (auto [adapter, on] : {std::pair{"xml", config_.xml}, {"jsonl", config_.jsonl}}) {
+        if (!on) continue;
+        Selection s;
+        s.after_seq = log.cursor(adapter);
+        auto events = log.read(s);
+        if (events.empty()) continue;
+        fs::path dir = fs::path(config_.export_dir) / adapter;
+        fs::create_directories(dir);
+        // Named by the events it holds: a run repeated after a crash rewrites the same file.
+        std::string base = "events-" + std::to_string(events.front().seq) + "-" +
+                           std::to_string(events.back().seq);
+        if (std::string(adapter) == "jsonl") {
+            write_file((dir / (base + ".jsonl")).string(), to_jsonl(events));
+            written.push_back((dir / (base + ".jsonl")).string());
+        } else if (config_.one_room_per_file) {
+            std::map<std::string, std::vector<LoggedEvent>> rooms;
+            for (auto& e : events) rooms[e.event.room].push_back(e);
+            for (auto& [room, list] : rooms) {
+                auto file = dir / (base + "-" + (room.empty() ? "server" : room) + ".xml");
+                write_file(file.string(), to_xml(list, options));
+                written.push_back(file.string());
+            }
+        } else {
+            write_file((dir / (base + ".xml")).string(), to_xml(events, options));
+            written.push_back((dir / (base + ".xml")).string());
+        }
+        log.set_cursor(adapter, events.back().seq);
+        spdlog::info("compliance: exported events {} to {} as {}", events.front().seq,
+                     events.back().seq, adapter);
+    }
+    return written;
+}
+
+size_t export_selection(Log& log, const Selection& selection, const std::string& format,
+                        const XmlOptions& options, const std::string& path) {
+    auto events = log.read(selection);
+    if (format == "jsonl")
+        write_file(path, to_jsonl(events));
+    else if (format == "xml")
+        write_file(path, to_xml(events, options));
+    else
+        throw std::runtime_error("unknown export format " + format + " (xml or jsonl)");
+    return events.size();
+}
+
+}  // namespace perch::compliance

@@ -1,0 +1,58 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "compliance/export.hpp"
+#include "compliance/log.hpp"
+#include "store/store.hpp"
+
+namespace perch::compliance {
+
+struct ServiceConfig {
+    std::string path;        // the compliance database (SQLite)
+    std::string export_dir;  // one subdirectory per adapter: xml/, jsonl/
+    std::chrono::seconds run_interval{900};
+    bool xml = true, jsonl = true;
+    bool one_room_per_file = false;
+    XmlOptions xml_options;
+};
+
+// Moves events from the content database's outbox into the compliance log (each once, in
+// order, chained), and runs the export adapters every run interval. One thread.
+class Service {
+  public:
+    Service(ServiceConfig config, store::StoreConfig content);
+    ~Service();
+    void start();
+    void stop();  // moves what is queued, then returns
+    void wake();  // there are new events
+    // False while the compliance database cannot be written (events wait in the outbox).
+    bool healthy() const { return healthy_.load(); }
+
+    // One export of everything after the adapters' cursors, now. Returns the files written.
+    std::vector<std::string> export_now(Log& log, store::Store& content);
+
+  private:
+    void run();
+    bool move_events(store::Store& content, Log& log);
+
+    ServiceConfig config_;
+    store::StoreConfig content_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    bool woken_ = false;
+    std::atomic<bool> healthy_{true};
+    std::thread thread_;
+};
+
+// Export of a selection to one file, outside the schedule (legal hold, discovery); cursors are
+// not moved. `format` is "xml" or "jsonl". Returns how many events were written.
+size_t export_selection(Log& log, const Selection& selection, const std::string& format,
+                        const XmlOptions& options, const std::string& path);
+
+}  // namespace perch::compliance

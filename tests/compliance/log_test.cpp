@@ -1,0 +1,238 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "compliance/export.hpp"
+#include "compliance/log.hpp"
+#include "compliance/service.hpp"
+#include "store/store.hpp"
+
+using namespace perch;
+using compliance::Log;
+using store::ComplianceEvent;
+
+namespace {
+
+class LogTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("perch-compliance-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+    // A known scenario with fixed times: two rooms, a join, posts, a file, a server event.
+    static std::vector<ComplianceEvent> scenario() {
+        int64_t t = 1'780'000'000'000'000;  // 2026-05-28T20:26:40Z
+        auto e = [&](int64_t id, std::string type, std::string actor, std::string room,
+                     std::string content) {
+            std::string category = room.empty() ? "" : "Projects";
+            return ComplianceEvent{id,
+                                   t + id * 1'000'000,
+                                   std::move(type),
+                                   std::move(actor),
+                                   std::move(room),
+                                   std::move(category),
+                                   std::move(content)};
+        };
+        return {
+            e(1, "SIGNIN", "alice", "", R"({"from":"127.0.0.1:5000","transport":"tcp"})"),
+            e(2, "JOIN", "alice", "garden", R"({"nick":"alice","jid":"alice@example.org/pc"})"),
+            e(3, "CHAT", "alice", "garden",
+              R"({"id":"m1","seq":"1","sender":"alice@example.org","nick":"alice","kind":"normal","body":"Tomatoes & <basil>"})"),
+            e(4, "FILEUPLOAD", "bob", "",
+              R"({"id":"f1","name":"plan.pdf","size":"1234","type":"application/pdf","sha256":"ab12"})"),
+            e(5, "CHAT", "bob", "shed",
+              R"({"id":"m2","seq":"1","sender":"bob@example.org","nick":"bob","kind":"alert","body":"Hail tonight"})"),
+            e(6, "PART", "alice", "garden", R"({"nick":"alice","jid":"alice@example.org/pc"})"),
+        };
+    }
+
+    std::filesystem::path dir_;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+TEST_F(LogTest, EventsAreTakenOnceInOrderAndChained) {
+    Log log(path("c.db"));
+    auto events = scenario();
+    EXPECT_EQ(log.append({events[0], events[1], events[2]}), 3);
+    // After a crash the outbox still holds what was moved: taking it again adds nothing.
+    EXPECT_EQ(log.append(events), 6);
+    EXPECT_EQ(log.append(events), 6);
+    auto logged = log.read({});
+    ASSERT_EQ(logged.size(), 6u);
+    for (size_t i = 0; i < logged.size(); ++i) {
+        EXPECT_EQ(logged[i].seq, int64_t(i + 1));
+        EXPECT_EQ(logged[i].outbox_id, int64_t(i + 1));
+        EXPECT_EQ(logged[i].hash,
+                  compliance::chain_hash(logged[i].prev_hash, logged[i].seq, logged[i].event));
+        if (i > 0) {
+            EXPECT_EQ(logged[i].prev_hash, logged[i - 1].hash);
+        }
+    }
+    EXPECT_EQ(logged[0].prev_hash, std::string(64, '0'));
+    auto v = log.verify();
+    EXPECT_TRUE(v.ok) << v.reason;
+    EXPECT_EQ(v.checked, 6);
+    compliance::Selection garden;
+    garden.room = "garden";
+    EXPECT_EQ(log.read(garden).size(), 3u);
+    compliance::Selection bob;
+    bob.user = "bob";
+    bob.start_us = scenario()[4].ts_us;
+    EXPECT_EQ(log.read(bob).size(), 1u);
+}
+
+TEST_F(LogTest, VerifyNamesTheFirstBrokenLink) {
+    for (const char* tamper : {"modified", "deleted", "inserted", "truncated"}) {
+        std::string file = path(std::string(tamper) + ".db");
+        Log log(file);
+        log.append(scenario());
+        log.set_cursor("jsonl", 6);
+        auto& db = log.connection();
+        std::string what = tamper;
+        if (what == "modified") {
+            db.exec("UPDATE events SET content = replace(content, 'Hail', 'Rain') WHERE seq = 5");
+        } else if (what == "deleted") {
+            db.exec("DELETE FROM events WHERE seq = 3");
+        } else if (what == "inserted") {
+            // A forged event with a hash that fits the one before it, slipped in at 3.
+            auto before = log.read({})[1];
+            db.exec("UPDATE events SET seq = seq + 100 WHERE seq >= 3");
+            db.exec("UPDATE events SET seq = seq - 99 WHERE seq >= 103");
+            ComplianceEvent forged{99, 1, "CHAT", "mallory", "garden", "Projects", "{}"};
+            std::string hash = compliance::chain_hash(before.hash, 3, forged);
+            db.exec(
+                "INSERT INTO events VALUES (3, 99, 1, 'CHAT', 'mallory', 'garden', "
+                "'Projects', '{}', '" +
+                before.hash + "', '" + hash + "')");
+        } else {
+            db.exec("DELETE FROM events WHERE seq = 6");
+        }
+        auto v = log.verify();
+        EXPECT_FALSE(v.ok) << tamper;
+        int64_t expected = what == "modified"   ? 5
+                           : what == "deleted"  ? 3
+                           : what == "inserted" ? 4
+                                                : 6;
+        EXPECT_EQ(v.broken_at, expected) << tamper << ": " << v.reason;
+    }
+}
+
+TEST_F(LogTest, XmlExportOfAKnownScenarioMatchesTheCheckedInFile) {
+    Log log(path("c.db"));
+    log.append(scenario());
+    compliance::XmlOptions o;
+    o.domain = "example.org";
+    o.muc_domain = "chat.example.org";
+    o.room_details = true;
+    o.file_manifest = true;
+    o.user_details = true;
+    o.user_lookup = [](const std::string& name) -> std::optional<compliance::UserDetails> {
+        if (name == "alice") return compliance::UserDetails{"Alice Liddell", "alice@example.org"};
+        return std::nullopt;
+    };
+    std::string xml = compliance::to_xml(log.read({}), o);
+    std::string expected = slurp(std::string(PERCH_TEST_DATA) + "/compliance/expected_export.xml");
+    EXPECT_EQ(xml, expected);
+    if (xml != expected) {
+        auto actual = std::filesystem::temp_directory_path() / "perch-actual-export.xml";
+        std::ofstream(actual) << xml;
+        ADD_FAILURE() << "actual written to " << actual;
+    }
+}
+
+TEST_F(LogTest, JsonLinesCarryEveryEventAndItsChain) {
+    Log log(path("c.db"));
+    log.append(scenario());
+    std::istringstream lines(compliance::to_jsonl(log.read({})));
+    std::string line;
+    int n = 0;
+    std::string prev(64, '0');
+    while (std::getline(lines, line)) {
+        auto j = nlohmann::json::parse(line);
+        ++n;
+        EXPECT_EQ(j["seq"], n);
+        EXPECT_EQ(j["prev_hash"], prev);
+        prev = j["hash"];
+        if (n == 3) {
+            EXPECT_EQ(j["content"]["body"], "Tomatoes & <basil>");
+        }
+    }
+    EXPECT_EQ(n, 6);
+}
+
+TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
+    store::StoreConfig content;
+    content.path = path("content.db");
+    content.compliance = true;
+    auto s = store::open_store(content);
+    store::Category cat;
+    cat.name = "Projects";
+    store::Room room;
+    room.node = "garden";
+    room.category_id = s->add_category(cat);
+    room.id = s->add_room(room);
+    store::NewMessage m;
+    m.room_id = room.id;
+    m.stanza_id = "s1";
+    m.sender = "alice@example.org";
+    m.nick = "alice";
+    m.body = "first";
+    m.ts_us = 5;
+    s->append_messages({m});
+    // An event and a change go together, or neither does.
+    EXPECT_THROW(
+        s->with_events({store::make_event("ROOMCHANGE", "alice", "garden", "Projects", {})},
+                       [&] { throw std::runtime_error("change failed"); }),
+        std::runtime_error);
+    s->record({store::make_event("JOIN", "bob", "garden", "Projects", {{"nick", "bob"}})});
+    auto queued = s->outbox(10);
+    ASSERT_EQ(queued.size(), 2u);
+    EXPECT_EQ(queued[0].type, "CHAT");
+    EXPECT_EQ(queued[0].room, "garden");
+    EXPECT_EQ(queued[0].category, "Projects");
+    EXPECT_EQ(nlohmann::json::parse(queued[0].content)["body"], "first");
+    EXPECT_EQ(queued[1].type, "JOIN");
+
+    compliance::ServiceConfig sc;
+    sc.path = path("compliance.db");
+    sc.export_dir = path("export");
+    sc.run_interval = std::chrono::seconds(1);
+    {
+        compliance::Service service(sc, content);
+        service.start();
+        for (int i = 0; i < 50 && !std::filesystem::exists(path("export") + "/jsonl"); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        service.stop();
+    }
+    EXPECT_TRUE(s->outbox(10).empty());
+    Log log(sc.path);
+    EXPECT_EQ(log.read({}).size(), 2u);
+    EXPECT_TRUE(std::filesystem::exists(path("export") + "/jsonl/events-1-2.jsonl"));
+    EXPECT_TRUE(std::filesystem::exists(path("export") + "/xml/events-1-2.xml"));
+    EXPECT_EQ(log.cursor("xml"), 2);
+
+    // Off, nothing is captured.
+    store::StoreConfig off = content;
+    off.path = path("off.db");
+    off.compliance = false;
+    auto quiet = store::open_store(off);
+    quiet->record({store::make_event("JOIN", "bob", "", "", {})});
+    EXPECT_TRUE(quiet->outbox(10).empty());
+}
