@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""The compliance service with real clients: events of a session on record in order, a crash
+test (posting while the server is killed with SIGKILL, three times) after which every
+acknowledged message is stored and every event is in the compliance database exactly once with
+a valid chain, tamper detection by `perch compliance verify`, exports, and posting refused while
+the compliance database is unusable when so configured. Usage: test_compliance.py PATH/TO/perch"""
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+import types
+import xml.etree.ElementTree as ET
+
+from harness import MUC, Server, connect, mam_query, run
+
+CONFIG = "[compliance]\nenabled = true\nfile_manifest = true\nroom_details = true"
+
+
+def setup():
+    s = Server(sys.argv[1], extra_config=CONFIG)
+    for u in ("alice", "bob"):
+        s.add_user(u, f"{u}-pw")
+    s.cli("category", "add", "Projects")
+    s.cli("room", "add", "garden", "--category", "Projects")
+    s.cli("room", "add", "stress", "--category", "Projects")
+    s.start()
+    return types.SimpleNamespace(server=s)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+def query(path, sql, *args):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
+def compliance_db(f):
+    return f.server.dir / "var" / "compliance.db"
+
+
+def content_db(f):
+    return f.server.dir / "var" / "perch.db"
+
+
+async def drained(f, timeout=15):
+    """Waits until the outbox is empty: everything captured is in the compliance database."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if query(content_db(f), "SELECT count(*) FROM compliance_outbox")[0][0] == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the outbox did not drain")
+
+
+def events(f, **where):
+    sql = "SELECT seq, type, actor, room, content FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(f"{k} = ?" for k in where)
+    return query(compliance_db(f), sql + " ORDER BY seq", *where.values())
+
+
+async def test_a_session_is_on_record_in_order(f):
+    alice = await connect(f.server, "alice", "alice-pw")
+    await alice["xep_0045"].join_muc_wait(f"garden@{MUC}", "alice", maxstanzas=5, timeout=10)
+    for body in ("first words", "second words"):
+        alice.send_message(mto=f"garden@{MUC}", mbody=body, mtype="groupchat")
+        await alice.next_groupchat()
+    bob = await connect(f.server, "bob", "bob-pw")
+    await mam_query(bob, f"garden@{MUC}")
+    alice["xep_0045"].leave_muc(f"garden@{MUC}", "alice")
+    await asyncio.sleep(0.2)
+    await alice.close()
+    await bob.close()
+    await asyncio.sleep(0.3)
+    await drained(f)
+    mine = [(t, json.loads(c)) for _, t, _, _, c in events(f, actor="alice")]
+    types_ = [t for t, _ in mine]
+    for earlier, later in (("SIGNIN", "JOIN"), ("JOIN", "BACKCHAT"), ("BACKCHAT", "CHAT"),
+                           ("CHAT", "PART"), ("PART", "SIGNOUT")):
+        assert types_.index(earlier) < types_.index(later), types_
+    chats = [c["body"] for t, c in mine if t == "CHAT"]
+    assert chats == ["first words", "second words"], chats
+    bobs = [(t, json.loads(c)) for _, t, _, _, c in events(f, actor="bob")]
+    assert ("BACKCHAT", "archive") in [(t, c.get("on")) for t, c in bobs], bobs
+    r = f.server.cli("compliance", "verify")
+    assert "intact" in r.stdout, r.stdout
+
+
+async def test_posting_through_three_kills_loses_and_doubles_nothing(f):
+    acked = set()
+    for round_ in range(3):
+        client = await connect(f.server, "bob", "bob-pw")
+        await client["xep_0045"].join_muc_wait(f"stress@{MUC}", "bob", maxstanzas=0, timeout=10)
+        for i in range(2000):
+            client.send_message(mto=f"stress@{MUC}", mbody=f"round {round_} post {i}", mtype="groupchat")
+        # Collect acknowledgements (the room's echo with its stanza-id); kill the server while
+        # posts are still arriving, at a different point each round.
+        in_round = 0
+        while in_round < 150 + 250 * round_:
+            try:
+                msg = await client.next_groupchat(timeout=5)
+            except asyncio.TimeoutError:
+                break
+            acked.add(msg["stanza_id"]["id"])
+            in_round += 1
+        f.server.stop(kill=True)
+        await client.close()
+        f.server.start()
+    assert len(acked) > 100, len(acked)
+    print(f"  {len(acked)} of 6000 posts acknowledged before the kills", flush=True)
+    await drained(f)
+    stored = {row[0] for row in query(content_db(f), "SELECT m.stanza_id FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.node = 'stress'")}
+    assert acked <= stored, f"{len(acked - stored)} acknowledged messages lost"
+    chats = [json.loads(c) for _, _, _, _, c in events(f, type="CHAT", room="stress")]
+    ids = [c["id"] for c in chats]
+    assert len(ids) == len(set(ids)), "an event was recorded twice"
+    assert set(ids) == stored, f"{len(stored - set(ids))} stored messages have no event"
+    print(f"  {len(stored)} stored, {len(ids)} CHAT events, each once, in order", flush=True)
+    seqs = [int(c["seq"]) for c in chats]
+    assert seqs == sorted(seqs), "events out of order"
+    assert query(compliance_db(f), "SELECT count(*), count(DISTINCT outbox_id) FROM events")[0] in [(n, n) for n in range(1, 10**6)]
+    r = f.server.cli("compliance", "verify")
+    assert "intact" in r.stdout, r.stdout
+
+
+def verify_copy(f, mutate):
+    copy = f.server.dir / "tampered.db"
+    source = sqlite3.connect(f"file:{compliance_db(f)}?mode=ro", uri=True)
+    db = sqlite3.connect(copy)
+    source.backup(db)  # the live database is in WAL mode: copy it through SQLite
+    source.close()
+    mutate(db)
+    db.commit()
+    db.close()
+    config = f.server.dir / "tampered.toml"
+    text = f.server.config.read_text().replace("[compliance]\n", f'[compliance]\npath = "{copy}"\n')
+    config.write_text(text)
+    r = subprocess.run([f.server.binary, "--config", str(config), "compliance", "verify"],
+                       capture_output=True, text=True, timeout=60)
+    copy.unlink()
+    return r
+
+
+async def test_verify_finds_modified_deleted_and_inserted_events(f):
+    assert verify_copy(f, lambda db: None).returncode == 0
+    r = verify_copy(f, lambda db: db.execute("UPDATE events SET content = replace(content, 'first', 'final') WHERE type = 'CHAT'"))
+    assert r.returncode != 0 and "BROKEN at event" in r.stdout and "changed" in r.stdout, r.stdout
+    r = verify_copy(f, lambda db: db.execute("DELETE FROM events WHERE seq = 3"))
+    assert r.returncode != 0 and "BROKEN at event 3" in r.stdout, r.stdout
+
+    def insert(db):
+        db.execute("UPDATE events SET seq = seq + 1000000 WHERE seq >= 4")
+        db.execute("UPDATE events SET seq = seq - 999999 WHERE seq >= 1000000")
+        prev = db.execute("SELECT hash FROM events WHERE seq = 3").fetchone()[0]
+        db.execute("INSERT INTO events VALUES (4, 999999, 1, 'CHAT', 'mallory', 'garden', 'Projects', '{}', ?, ?)", (prev, "0" * 64))
+    r = verify_copy(f, insert)
+    assert r.returncode != 0 and "BROKEN at event 4" in r.stdout, r.stdout
+
+
+async def test_exports_by_room_and_user(f):
+    out = f.server.dir / "garden.xml"
+    r = f.server.cli("compliance", "export", "--format", "xml", "--room", "garden", "--out", str(out))
+    assert "exported" in r.stdout
+    doc = ET.parse(out).getroot()
+    assert doc.tag == "Conversations"
+    conversation = doc.find("Conversation")
+    assert conversation.find("Channel").get("uri") == f"garden@{MUC}"
+    assert conversation.find("Channel").get("category") == "Projects"
+    messages = conversation.findall("Messages/Message")
+    contents = [m.get("content") for m in messages if m.get("type") == "CHAT"]
+    assert contents == ["first words", "second words"], contents
+    chat = [m for m in messages if m.get("type") == "CHAT"][0]
+    assert chat.find("Sender").get("Uri") == "alice@localhost"
+    assert chat.find("DateTimeUTC").text.endswith("Z")
+    out = f.server.dir / "alice.jsonl"
+    f.server.cli("compliance", "export", "--format", "jsonl", "--user", "alice", "--out", str(out))
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines and all(e["actor"] == "alice" for e in lines)
+    r = f.server.cli("compliance", "export", "--format", "xml", "--from", "yesterday", "--out", str(out), check=False)
+    assert r.returncode != 0 and "not a time" in r.stderr
+
+
+async def test_posting_is_refused_while_the_compliance_database_is_unusable(f):
+    s = Server(sys.argv[1], extra_config='[compliance]\nenabled = true\non_failure = "refuse"\n'
+               'path = "/nonexistent/perch-compliance.db"')
+    try:
+        s.add_user("erin", "erin-pw")
+        s.cli("category", "add", "Projects")
+        s.cli("room", "add", "town", "--category", "Projects")
+        s.start()
+        await asyncio.sleep(0.5)
+        erin = await connect(s, "erin", "erin-pw")
+        await erin["xep_0045"].join_muc_wait(f"town@{MUC}", "erin", maxstanzas=0, timeout=10)
+        erin.send_message(mto=f"town@{MUC}", mbody="is anybody recording?", mtype="groupchat")
+        err = await erin.next_message_with("{jabber:client}error")
+        assert err["error"]["condition"] == "resource-constraint", err
+        assert "compliance" in err["error"]["text"]
+        await erin.close()
+        assert "compliance" in s.log_text() and "outbox" in s.log_text()
+    finally:
+        s.cleanup()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)
