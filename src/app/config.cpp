@@ -129,6 +129,8 @@ Config load_config(const std::string& path) {
     r.get("store", "backend", c.store.backend);
     r.get("store", "path", c.store.path);
     r.get("store", "synchronous_full", c.store.synchronous_full);
+    r.get("store", "retention_days", c.store.retention_days);
+    r.get("compliance", "retention_days", c.compliance.retention_days);
     r.refuse_unknown();
 
     check_range("c2s.port", c.c2s.port, 0, 65535);
@@ -149,6 +151,8 @@ Config load_config(const std::string& path) {
     check_range("files.max_file_size_kb", c.files.max_file_size_kb, 1, 4 * 1024 * 1024);
     check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
     check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
+    check_range("store.retention_days", c.store.retention_days, 0, 36500);
+    check_range("compliance.retention_days", c.compliance.retention_days, 0, 36500);
     if (c.compliance.on_failure != "queue" && c.compliance.on_failure != "refuse")
         throw std::runtime_error("compliance.on_failure must be \"queue\" or \"refuse\"");
     c.store.compliance = c.compliance.enabled;

@@ -68,6 +68,7 @@ struct Config {
         // When the compliance database cannot be written: "queue" (events wait in the
         // outbox, posting goes on) or "refuse" (room posts are refused until it recovers).
         std::string on_failure = "queue";
+        int retention_days = 0;  // purge exported events older than this; 0 keeps everything
     } compliance;
 
     struct Tls {

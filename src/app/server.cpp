@@ -14,6 +14,7 @@
 #include "net/io.hpp"
 #include "net/tls.hpp"
 #include "store/workers.hpp"
+#include "util/time.hpp"
 #include "web/app.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/muc_service.hpp"
@@ -57,6 +58,7 @@ int serve(Config config) {
         cc.xml = config.compliance.xml;
         cc.jsonl = config.compliance.jsonl;
         cc.one_room_per_file = config.compliance.one_room_per_file;
+        cc.retention_days = config.compliance.retention_days;
         cc.xml_options = xml_options(config, *store);
         compliance_service = std::make_unique<compliance::Service>(cc, config.store);
         compliance_service->start();
@@ -152,12 +154,27 @@ int serve(Config config) {
 
     // Housekeeping: give memory freed after bursts (joins, floods) back to the system, so
     // that the process size follows the live sessions.
+    // Retention (store.retention_days): once an hour, messages older than that go from the
+    // database and from the rooms' caches.
     asio::steady_timer housekeeping(io.context());
+    int ticks = 0;
+    auto retention = [&] {
+        if (config.store.retention_days <= 0) return;
+        int64_t cutoff = util::now_us() - int64_t(config.store.retention_days) * 86'400'000'000;
+        workers.submit([cutoff, &muc](store::Store& s) {
+            if (int64_t n = s.purge_before(cutoff)) {
+                spdlog::info("retention: {} messages older than {} purged", n,
+                             util::format_timestamp(cutoff));
+                muc.forget_before(cutoff);
+            }
+        });
+    };
     std::function<void()> tidy = [&] {
         housekeeping.expires_after(std::chrono::seconds(10));
         housekeeping.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
             malloc_trim(0);
+            if (++ticks % 360 == 1) retention();
             tidy();
         });
     };

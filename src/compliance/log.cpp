@@ -1,5 +1,7 @@
 #include "compliance/log.hpp"
 
+#include <tuple>
+
 #include "util/crypto.hpp"
 
 namespace perch::compliance {
@@ -24,6 +26,11 @@ constexpr const char* kSchema = R"sql(
     );
     CREATE INDEX IF NOT EXISTS events_room ON events (room, seq);
     CREATE INDEX IF NOT EXISTS events_actor ON events (actor, seq);
+    CREATE TABLE IF NOT EXISTS anchor (
+        one           INTEGER PRIMARY KEY CHECK (one = 1),
+        seq           INTEGER NOT NULL,
+        hash          TEXT NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS cursors (
         adapter       TEXT PRIMARY KEY,
         seq           INTEGER NOT NULL
@@ -88,6 +95,8 @@ int64_t Log::append(const std::vector<store::ComplianceEvent>& events) {
     if (last.step()) {
         seq = last.int_at(0);
         prev = last.text_at(1);
+    } else if (auto a = anchor()) {
+        std::tie(seq, prev) = *a;
     }
     last.reset();
     auto& insert = db_.prepare(
@@ -142,6 +151,10 @@ VerifyResult Log::verify() {
         "FROM events ORDER BY seq");
     std::string prev = kGenesis;
     int64_t expected = 1;
+    if (auto a = anchor()) {  // events before it were purged by retention
+        expected = a->first + 1;
+        prev = a->second;
+    }
     while (st.step()) {
         auto e = read_row(st);
         ++r.checked;
@@ -178,6 +191,38 @@ VerifyResult Log::verify() {
             "events from here on are missing (export went up to " + std::to_string(exported) + ")";
     }
     return r;
+}
+
+std::optional<std::pair<int64_t, std::string>> Log::anchor() {
+    auto& st = db_.prepare("SELECT seq, hash FROM anchor WHERE one = 1");
+    std::optional<std::pair<int64_t, std::string>> out;
+    if (st.step()) out = std::pair{st.int_at(0), st.text_at(1)};
+    st.reset();
+    return out;
+}
+
+int64_t Log::purge(int64_t before_us, int64_t up_to_seq) {
+    Transaction tx(db_);
+    auto& last = db_.prepare(
+        "SELECT seq, hash FROM events WHERE ts_us < ? AND seq <= ? ORDER BY seq DESC LIMIT 1");
+    last.bind(0, before_us).bind(1, up_to_seq);
+    if (!last.step()) {
+        last.reset();
+        return 0;
+    }
+    int64_t seq = last.int_at(0);
+    std::string hash = last.text_at(1);
+    last.reset();
+    db_.prepare(
+           "INSERT INTO anchor (one, seq, hash) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET "
+           "seq = excluded.seq, hash = excluded.hash")
+        .bind(0, seq)
+        .bind(1, hash)
+        .run();
+    db_.prepare("DELETE FROM events WHERE seq <= ?").bind(0, seq).run();
+    int64_t n = sqlite3_changes(db_.handle());
+    tx.commit();
+    return n;
 }
 
 int64_t Log::cursor(const std::string& adapter) {

@@ -52,6 +52,11 @@ class Log {
     std::vector<LoggedEvent> read(const Selection& selection);
     VerifyResult verify();
 
+    // Retention: forgets the events older than `before_us` up to `up_to_seq` (what every
+    // adapter has exported); the last one forgotten stays as the anchor the chain continues
+    // from. Returns how many went.
+    int64_t purge(int64_t before_us, int64_t up_to_seq);
+
     // Durable per-adapter export position.
     int64_t cursor(const std::string& adapter);
     void set_cursor(const std::string& adapter, int64_t seq);
@@ -59,6 +64,9 @@ class Log {
     store::sqlite::Connection& connection() { return db_; }
 
   private:
+    // The last purged event (seq, hash), if retention has purged any.
+    std::optional<std::pair<int64_t, std::string>> anchor();
+
     store::sqlite::Connection db_;
 };
 

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/time.hpp"
+
 namespace perch::compliance {
 
 namespace fs = std::filesystem;
@@ -62,6 +64,7 @@ void Service::run() {
             more = move_events(*content, *log);
             if (std::chrono::steady_clock::now() >= next_export) {
                 export_now(*log, *content);
+                purge_expired(*log);
                 next_export = std::chrono::steady_clock::now() + config_.run_interval;
             }
             if (!healthy_.exchange(true)) spdlog::info("compliance database usable again");
@@ -130,6 +133,17 @@ std::vector<std::string> Service::export_now(Log& log, store::Store& content) {
                      events.back().seq, adapter);
     }
     return written;
+}
+
+void Service::purge_expired(Log& log) {
+    if (config_.retention_days <= 0) return;
+    // Only what every adapter has exported may go.
+    int64_t exported = log.last_seq();
+    if (config_.xml) exported = std::min(exported, log.cursor("xml"));
+    if (config_.jsonl) exported = std::min(exported, log.cursor("jsonl"));
+    int64_t cutoff = util::now_us() - int64_t(config_.retention_days) * 86'400'000'000;
+    if (int64_t n = log.purge(cutoff, exported))
+        spdlog::info("compliance: {} events older than {} days purged", n, config_.retention_days);
 }
 
 size_t export_selection(Log& log, const Selection& selection, const std::string& format,

@@ -18,6 +18,7 @@ struct ServiceConfig {
     std::chrono::seconds run_interval{900};
     bool xml = true, jsonl = true;
     bool one_room_per_file = false;
+    int retention_days = 0;  // exported events older than this are purged; 0 keeps them
     XmlOptions xml_options;
 };
 
@@ -39,6 +40,7 @@ class Service {
   private:
     void run();
     bool move_events(store::Store& content, Log& log);
+    void purge_expired(Log& log);
 
     ServiceConfig config_;
     store::StoreConfig content_;

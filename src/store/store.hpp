@@ -50,6 +50,9 @@ class Store {
                                                   const std::string& payload) = 0;
     // Deletes a room's messages older than `before_us`; returns how many.
     virtual int64_t clear_history(int64_t room_id, int64_t before_us) = 0;
+    // Retention: every room's messages older than `before_us` go, each room's purge recorded
+    // as a CLEARHISTORY event. Returns how many messages went.
+    virtual int64_t purge_before(int64_t before_us) = 0;
     // One page of a room's archive; throws UnknownId for an id not in the room.
     virtual ArchivePage query_archive(const ArchiveQuery& query) = 0;
 
@@ -128,6 +131,7 @@ struct StoreConfig {
     std::string path = "var/perch.db";  // SQLite file
     bool synchronous_full = true;       // fsync each commit (group commit amortises it)
     bool compliance = false;            // capture compliance events (see Store::with_events)
+    int retention_days = 0;             // purge messages older than this; 0 keeps everything
 };
 
 // Opens a connection, creating the database and applying migrations when needed. Throws with a

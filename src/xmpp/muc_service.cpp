@@ -229,6 +229,16 @@ void MucService::finish_load(Shard& shard, const std::string& node, Loaded loade
     for (auto& w : waiting) w(room);
 }
 
+void MucService::forget_before(int64_t before_us) {
+    for (auto& shard : shards_) {
+        Shard* s = shard.get();
+        s->executor->post([s, before_us] {
+            for (auto& [node, slot] : s->rooms)
+                if (slot.room) slot.room->forget_before(before_us);
+        });
+    }
+}
+
 void MucService::session_gone(const Jid& full) {
     std::vector<std::string> nodes;
     {

@@ -98,6 +98,10 @@ class MucService {
     // The rooms `who` may search, by id, with their JIDs.
     std::map<int64_t, std::string> searchable_rooms(const chat::Subject& who) const;
 
+    // Retention: rooms in memory drop cached messages older than `before_us` (the store has
+    // purged them).
+    void forget_before(int64_t before_us);
+
     size_t room_count() const;
     uint64_t messages_posted() const { return messages_posted_.load(); }
 

@@ -134,6 +134,27 @@ TEST_F(LogTest, VerifyNamesTheFirstBrokenLink) {
     }
 }
 
+TEST_F(LogTest, RetentionKeepsTheChainVerifiable) {
+    Log log(path("c.db"));
+    auto events = scenario();
+    log.append({events[0], events[1], events[2], events[3]});
+    int64_t cutoff = events[3].ts_us;    // events 1-3 are older
+    EXPECT_EQ(log.purge(cutoff, 2), 2);  // only what was exported (up to 2) may go
+    EXPECT_EQ(log.read({}).front().seq, 3);
+    auto v = log.verify();
+    EXPECT_TRUE(v.ok) << v.reason;
+    EXPECT_EQ(log.purge(cutoff, 10), 1);
+    log.append({events[4], events[5]});
+    auto rest = log.read({});
+    ASSERT_EQ(rest.size(), 3u);
+    EXPECT_EQ(rest.front().seq, 4);
+    v = log.verify();
+    EXPECT_TRUE(v.ok) << v.reason;
+    EXPECT_EQ(v.checked, 3);
+    log.connection().exec("DELETE FROM events WHERE seq = 4");  // still caught after a purge
+    EXPECT_FALSE(log.verify().ok);
+}
+
 TEST_F(LogTest, XmlExportOfAKnownScenarioMatchesTheCheckedInFile) {
     Log log(path("c.db"));
     log.append(scenario());

@@ -209,5 +209,42 @@ async def test_posting_is_refused_while_the_compliance_database_is_unusable(f):
         s.cleanup()
 
 
+async def test_retention_purges_old_messages_and_says_so(f):
+    s = Server(sys.argv[1], extra_config="[store]\nretention_days = 30\n" + CONFIG)
+    try:
+        s.add_user("erin", "erin-pw")
+        s.cli("category", "add", "Projects")
+        s.cli("room", "add", "attic", "--category", "Projects")
+        # Messages from long ago, as an old installation would have them.
+        db = sqlite3.connect(s.dir / "var" / "perch.db")
+        room = db.execute("SELECT id FROM rooms WHERE node = 'attic'").fetchone()[0]
+        for seq, ts in ((1, 1_000_000), (2, 2_000_000)):
+            db.execute("INSERT INTO messages (room_id, seq, stanza_id, sender, nick, body, payload, ts_us) "
+                       "VALUES (?, ?, ?, 'erin@localhost', 'erin', 'dusty', '', ?)", (room, seq, f"old{seq}", ts))
+        db.execute("UPDATE rooms SET last_seq = 2 WHERE id = ?", (room,))
+        db.commit()
+        db.close()
+        s.start()
+        erin = await connect(s, "erin", "erin-pw")
+        await erin["xep_0045"].join_muc_wait(f"attic@{MUC}", "erin", maxstanzas=0, timeout=10)
+        erin.send_message(mto=f"attic@{MUC}", mbody="fresh", mtype="groupchat")
+        await erin.next_groupchat()
+        await erin.close()
+        deadline = time.time() + 20  # the first retention run comes ten seconds after start
+        while time.time() < deadline:
+            left = query(s.dir / "var" / "perch.db", "SELECT body FROM messages ORDER BY seq")
+            if left == [("fresh",)]:
+                break
+            await asyncio.sleep(0.5)
+        assert left == [("fresh",)], left
+        await asyncio.sleep(0.5)
+        cleared = query(s.dir / "var" / "compliance.db", "SELECT room, content FROM events WHERE type = 'CLEARHISTORY'")
+        assert cleared and cleared[0][0] == "attic" and '"by":"retention"' in cleared[0][1], cleared
+        chats = query(s.dir / "var" / "compliance.db", "SELECT count(*) FROM events WHERE type = 'CHAT'")
+        assert chats == [(1,)]  # the compliance record keeps what it has
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)

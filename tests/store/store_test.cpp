@@ -146,6 +146,26 @@ TEST_F(StoreTest, FilesAndTheRoomsTheyWerePostedInto) {
     EXPECT_EQ(rooms, (std::vector<int64_t>{a, b}));
 }
 
+TEST_F(StoreTest, RetentionPurgesOldMessagesEverywhereAndRecordsIt) {
+    StoreConfig with_compliance = config();
+    with_compliance.compliance = true;
+    auto s = open_store(with_compliance);
+    int64_t a = make_room(*s, "a"), b = make_room(*s, "b"), c = make_room(*s, "c");
+    s->append_messages({message(a, "old a", 100), message(a, "new a", 5000),
+                        message(b, "old b", 200), message(c, "new c", 6000)});
+    s->outbox_done(1'000'000);  // forget the CHAT events
+    EXPECT_EQ(s->purge_before(1000), 2);
+    EXPECT_EQ(s->count_messages(a), 1);
+    EXPECT_EQ(s->count_messages(b), 0);
+    EXPECT_EQ(s->count_messages(c), 1);
+    auto events = s->outbox(10);
+    ASSERT_EQ(events.size(), 2u);  // one per room that lost messages
+    EXPECT_EQ(events[0].type, "CLEARHISTORY");
+    EXPECT_EQ(events[0].room, "a");
+    EXPECT_EQ(events[1].room, "b");
+    EXPECT_EQ(s->purge_before(1000), 0);
+}
+
 TEST_F(StoreTest, RecentMessagesAreTheNewestOldestFirst) {
     auto s = open();
     int64_t room = make_room(*s, "r");

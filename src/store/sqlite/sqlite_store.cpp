@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
@@ -429,6 +430,30 @@ class SqliteStore final : public Store {
             .bind(1, before_us)
             .run();
         return sqlite3_changes(db_.handle());
+    }
+
+    int64_t purge_before(int64_t before_us) override {
+        Transaction tx(db_);
+        auto& rooms = db_.prepare(
+            "SELECT r.id, r.node, c.name FROM rooms r JOIN categories c ON c.id = r.category_id "
+            "WHERE EXISTS (SELECT 1 FROM messages m WHERE m.room_id = r.id AND m.ts_us < ?)");
+        rooms.bind(0, before_us);
+        std::vector<std::tuple<int64_t, std::string, std::string>> found;
+        while (rooms.step())
+            found.emplace_back(rooms.int_at(0), rooms.text_at(1), rooms.text_at(2));
+        int64_t total = 0;
+        std::vector<ComplianceEvent> events;
+        for (const auto& [id, node, category] : found) {
+            int64_t n = clear_history(id, before_us);
+            total += n;
+            events.push_back(make_event("CLEARHISTORY", {}, node, category,
+                                        {{"before", util::format_timestamp(before_us)},
+                                         {"messages", std::to_string(n)},
+                                         {"by", "retention"}}));
+        }
+        if (compliance_) insert_events(events);
+        tx.commit();
+        return total;
     }
 
     ArchivePage query_archive(const ArchiveQuery& q) override {
