@@ -510,6 +510,7 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
     add_policy_command(app, config_path, exit_code);
     add_demo_command(app, config_path, exit_code);
     add_compliance_commands(app, config_path, exit_code);
+    add_data_commands(app, config_path, exit_code);
 }
 
 }  // namespace perch::app

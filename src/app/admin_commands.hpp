@@ -10,6 +10,8 @@ namespace perch::app {
 // directly on the configured database. Each registers its subcommands on `app`; `config_path`
 // is filled by the global --config option before the callbacks run.
 void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit_code);
+// `perch data export|import` (data_commands.cpp).
+void add_data_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 // `perch compliance verify|export` (compliance_commands.cpp).
 void add_compliance_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 

@@ -98,6 +98,22 @@ class Store {
     virtual void attach_file(std::string_view id, int64_t room_id) = 0;
     virtual std::vector<int64_t> file_rooms(std::string_view id) = 0;
 
+    // Whole-database copy (`perch data export/import`): what the other methods do not list.
+    struct PolicyEntry {
+        std::string scope, name;
+        bool enabled = true;
+    };
+    virtual std::vector<PolicyEntry> list_policies() = 0;
+    // A room's messages after `after_seq`, in order, at most `limit`.
+    virtual std::vector<Message> messages_after(int64_t room_id, int64_t after_seq, int limit) = 0;
+    // Messages exactly as given (sequence numbers, ids, removal); rooms' counters follow.
+    virtual void import_messages(const std::vector<Message>& messages) = 0;
+    virtual std::vector<FileRecord> list_files() = 0;
+    virtual std::vector<std::string> pep_nodes(std::string_view username) = 0;
+    virtual std::vector<std::pair<std::string, std::string>> private_entries(
+        std::string_view username) = 0;
+    virtual std::vector<ReadMark> list_read_marks() = 0;
+
     // Following: how far users have read in rooms, in one transaction. A mark only moves
     // forward: one older than the stored one changes nothing.
     virtual void mark_read(const std::vector<ReadMark>& marks) = 0;

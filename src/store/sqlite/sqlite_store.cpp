@@ -365,6 +365,90 @@ class SqliteStore final : public Store {
         return out;
     }
 
+    std::vector<PolicyEntry> list_policies() override {
+        auto& st =
+            db_.prepare("SELECT scope, name, chat_enabled FROM policies ORDER BY scope, name");
+        std::vector<PolicyEntry> out;
+        while (st.step()) out.push_back({st.text_at(0), st.text_at(1), st.int_at(2) != 0});
+        return out;
+    }
+
+    std::vector<Message> messages_after(int64_t room_id, int64_t after_seq, int limit) override {
+        auto& st = db_.prepare(sql("SELECT ", kMessageColumns,
+                                   " FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq "
+                                   "LIMIT ?"));
+        st.bind(0, room_id).bind(1, after_seq).bind(2, int64_t(limit));
+        std::vector<Message> out;
+        while (st.step()) out.push_back(read_message(st));
+        return out;
+    }
+
+    void import_messages(const std::vector<Message>& messages) override {
+        Transaction tx(db_);
+        auto& insert = db_.prepare(
+            "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, "
+            "kind, body, payload, ts_us, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        std::map<int64_t, int64_t> last;
+        for (const auto& m : messages) {
+            insert.bind(0, m.room_id)
+                .bind(1, m.seq)
+                .bind(2, m.stanza_id)
+                .bind(3, m.origin_id)
+                .bind(4, m.sender)
+                .bind(5, m.nick)
+                .bind(6, m.occupant_id)
+                .bind(7, int64_t(m.kind))
+                .bind(8, m.body)
+                .bind(9, m.payload)
+                .bind(10, m.ts_us)
+                .bind(11, int64_t(m.removed))
+                .run();
+            last[m.room_id] = std::max(last[m.room_id], m.seq);
+        }
+        for (auto [room, seq] : last)
+            db_.prepare("UPDATE rooms SET last_seq = max(last_seq, ?) WHERE id = ?")
+                .bind(0, seq)
+                .bind(1, room)
+                .run();
+        tx.commit();
+    }
+
+    std::vector<FileRecord> list_files() override {
+        auto& st = db_.prepare(
+            "SELECT id, sha256, size, content_type, name, owner, created_us FROM files ORDER BY "
+            "created_us, id");
+        std::vector<FileRecord> out;
+        while (st.step())
+            out.push_back({st.text_at(0), st.text_at(1), uint64_t(st.int_at(2)), st.text_at(3),
+                           st.text_at(4), st.text_at(5), st.int_at(6)});
+        return out;
+    }
+
+    std::vector<std::string> pep_nodes(std::string_view username) override {
+        auto& st = db_.prepare("SELECT node FROM pep_nodes WHERE username = ? ORDER BY node");
+        st.bind(0, username);
+        std::vector<std::string> out;
+        while (st.step()) out.push_back(st.text_at(0));
+        return out;
+    }
+
+    std::vector<std::pair<std::string, std::string>> private_entries(
+        std::string_view username) override {
+        auto& st = db_.prepare("SELECT key, xml FROM private_xml WHERE username = ? ORDER BY key");
+        st.bind(0, username);
+        std::vector<std::pair<std::string, std::string>> out;
+        while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
+        return out;
+    }
+
+    std::vector<ReadMark> list_read_marks() override {
+        auto& st =
+            db_.prepare("SELECT username, room_id, seq FROM read_marks ORDER BY username, room_id");
+        std::vector<ReadMark> out;
+        while (st.step()) out.push_back({st.text_at(0), st.int_at(1), st.int_at(2)});
+        return out;
+    }
+
     void mark_read(const std::vector<ReadMark>& marks) override {
         Transaction tx(db_);
         for (const auto& m : marks)

@@ -1,0 +1,443 @@
+// `perch data export DIR` writes the whole content database — users and groups, policies,
+// categories, rooms and their lists, every message, files (metadata and bytes), rosters,
+// personal storage and read marks — to a directory of JSON-lines files with a manifest of
+// counts and SHA-256 sums; `perch data import DIR` checks the sums and loads it into an empty
+// database of the configured back end, then compares the counts. Everything goes through the
+// store interface, so the archive moves data between back ends.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/admin_commands.hpp"
+#include "app/config.hpp"
+#include "store/store.hpp"
+#include "util/crypto.hpp"
+#include "util/time.hpp"
+
+namespace perch::app {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+const char* const kParts[] = {"users",    "groups", "policies",  "categories", "rooms",
+                              "messages", "files",  "user_data", "read_marks"};
+
+json principals_json(const auto& lists) {
+    json out = json::array();
+    for (const auto& [list, p] : lists)
+        out.push_back(json::array({std::string(store::to_string(list)), store::to_string(p)}));
+    return out;
+}
+
+// The counts a database holds, as the manifest records them.
+std::map<std::string, int64_t> count_all(store::Store& s) {
+    std::map<std::string, int64_t> n;
+    auto users = s.list_users();
+    n["users"] = int64_t(users.size());
+    n["groups"] = int64_t(s.list_groups().size());
+    n["policies"] = int64_t(s.list_policies().size());
+    n["categories"] = int64_t(s.list_categories().size());
+    auto rooms = s.list_rooms();
+    n["rooms"] = int64_t(rooms.size());
+    n["messages"] = 0;
+    for (const auto& r : rooms) n["messages"] += s.count_messages(r.id);
+    n["files"] = int64_t(s.list_files().size());
+    n["user_data"] = int64_t(users.size());
+    n["read_marks"] = int64_t(s.list_read_marks().size());
+    return n;
+}
+
+class Writer {
+  public:
+    Writer(const fs::path& dir, const std::string& part)
+        : path_(dir / (part + ".jsonl")), out_(path_) {
+        if (!out_) throw std::runtime_error("cannot write " + path_.string());
+    }
+    void add(const json& line) { out_ << line.dump() << '\n'; }
+    void close() {
+        out_.close();
+        if (!out_) throw std::runtime_error("writing " + path_.string() + " failed");
+    }
+
+  private:
+    fs::path path_;
+    std::ofstream out_;
+};
+
+void export_all(store::Store& s, const Config& config, const fs::path& dir) {
+    if (fs::exists(dir) && !fs::is_empty(dir))
+        throw std::runtime_error(dir.string() + " exists and is not empty");
+    fs::create_directories(dir / "files");
+    std::map<int64_t, std::string> room_nodes;
+    {
+        Writer w(dir, "users");
+        for (const auto& u : s.list_users())
+            w.add({{"username", u.username},
+                   {"display_name", u.display_name},
+                   {"email", u.email},
+                   {"disabled", u.disabled},
+                   {"scram_sha1", u.scram_sha1},
+                   {"scram_sha256", u.scram_sha256},
+                   {"administrator", u.administrator},
+                   {"created_us", u.created_us}});
+        w.close();
+    }
+    {
+        Writer w(dir, "groups");
+        for (const auto& g : s.list_groups())
+            w.add({{"name", g.name},
+                   {"description", g.description},
+                   {"members", s.group_members(g.name)}});
+        w.close();
+    }
+    {
+        Writer w(dir, "policies");
+        for (const auto& p : s.list_policies())
+            w.add({{"scope", p.scope}, {"name", p.name}, {"enabled", p.enabled}});
+        w.close();
+    }
+    std::map<int64_t, std::string> category_names;
+    {
+        Writer w(dir, "categories");
+        for (const auto& c : s.list_categories()) {
+            category_names[c.id] = c.name;
+            w.add({{"name", c.name},
+                   {"description", c.description},
+                   {"invitations", c.invitations},
+                   {"file_upload", c.file_upload},
+                   {"chat_history", c.chat_history},
+                   {"created_us", c.created_us},
+                   {"principals", principals_json(s.category_principals(c.id))}});
+        }
+        w.close();
+    }
+    auto rooms = s.list_rooms();
+    {
+        Writer w(dir, "rooms");
+        for (const auto& r : rooms) {
+            room_nodes[r.id] = r.node;
+            w.add({{"node", r.node},
+                   {"name", r.name},
+                   {"description", r.description},
+                   {"category", category_names[r.category_id]},
+                   {"privacy", std::string(store::to_string(r.privacy))},
+                   {"type", std::string(store::to_string(r.type))},
+                   {"subject", r.subject},
+                   {"subject_nick", r.subject_nick},
+                   {"disabled", r.disabled},
+                   {"invitations", r.invitations},
+                   {"addin", r.addin},
+                   {"created_us", r.created_us},
+                   {"principals", principals_json(s.room_principals(r.id))}});
+        }
+        w.close();
+    }
+    {
+        Writer w(dir, "messages");
+        int64_t written = 0;
+        for (const auto& r : rooms) {
+            for (int64_t after = 0;;) {
+                auto page = s.messages_after(r.id, after, 5000);
+                if (page.empty()) break;
+                for (const auto& m : page)
+                    w.add({{"room", r.node},
+                           {"seq", m.seq},
+                           {"stanza_id", m.stanza_id},
+                           {"origin_id", m.origin_id},
+                           {"sender", m.sender},
+                           {"nick", m.nick},
+                           {"occupant_id", m.occupant_id},
+                           {"kind", int(m.kind)},
+                           {"body", m.body},
+                           {"payload", m.payload},
+                           {"ts_us", m.ts_us},
+                           {"removed", m.removed}});
+                after = page.back().seq;
+                written += int64_t(page.size());
+                if (written % 100000 < int64_t(page.size()))
+                    std::cerr << "  " << written << " messages\n";
+            }
+        }
+        w.close();
+    }
+    {
+        Writer w(dir, "files");
+        for (const auto& f : s.list_files()) {
+            json rooms_of = json::array();
+            for (int64_t id : s.file_rooms(f.id)) rooms_of.push_back(room_nodes[id]);
+            w.add({{"id", f.id},
+                   {"sha256", f.sha256},
+                   {"size", f.size},
+                   {"content_type", f.content_type},
+                   {"name", f.name},
+                   {"owner", f.owner},
+                   {"created_us", f.created_us},
+                   {"rooms", rooms_of}});
+            fs::path blob = fs::path(config.files.dir) / f.sha256.substr(0, 2) / f.sha256;
+            if (!fs::exists(dir / "files" / f.sha256))
+                fs::copy_file(blob, dir / "files" / f.sha256);
+        }
+        w.close();
+    }
+    {
+        Writer w(dir, "user_data");
+        for (const auto& u : s.list_users()) {
+            json roster = json::array();
+            for (const auto& item : s.roster(u.username))
+                roster.push_back({{"jid", item.jid},
+                                  {"name", item.name},
+                                  {"subscription", item.subscription},
+                                  {"groups", item.groups}});
+            json pep = json::object();
+            for (const auto& node : s.pep_nodes(u.username)) {
+                json items = json::array();
+                // Oldest first, so that an import gives them the same order.
+                auto list = s.pep_items(u.username, node);
+                if (list)
+                    for (auto it = list->rbegin(); it != list->rend(); ++it)
+                        items.push_back(json::array({it->first, it->second}));
+                pep[node] = items;
+            }
+            json priv = json::array();
+            for (const auto& [key, xml] : s.private_entries(u.username))
+                priv.push_back(json::array({key, xml}));
+            w.add({{"username", u.username}, {"roster", roster}, {"pep", pep}, {"private", priv}});
+        }
+        w.close();
+    }
+    {
+        Writer w(dir, "read_marks");
+        for (const auto& m : s.list_read_marks())
+            w.add({{"username", m.username}, {"room", room_nodes[m.room_id]}, {"seq", m.seq}});
+        w.close();
+    }
+    json manifest{{"format", "perch-data"},
+                  {"version", kFormatVersion},
+                  {"created", util::format_timestamp(util::now_us())},
+                  {"domain", config.domain}};
+    for (auto [part, n] : count_all(s)) manifest["counts"][part] = n;
+    for (const char* part : kParts)
+        manifest["sha256"][std::string(part) + ".jsonl"] = util::hex(
+            util::file_digest(util::Hash::sha256, (dir / (std::string(part) + ".jsonl")).string()));
+    std::ofstream(dir / "manifest.json") << manifest.dump(2) << '\n';
+    std::cout << "exported to " << dir.string() << ":";
+    for (auto& [part, n] : manifest["counts"].items()) std::cout << " " << n << " " << part;
+    std::cout << "\n";
+}
+
+template <class F>
+void each_line(const fs::path& dir, const std::string& part, F f) {
+    std::ifstream in(dir / (part + ".jsonl"));
+    std::string line;
+    int64_t n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        try {
+            f(json::parse(line));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(part + ".jsonl line " + std::to_string(n) + ": " + e.what());
+        }
+    }
+}
+
+store::Principal principal_of(const json& j) {
+    auto p = store::parse_principal(j.get<std::string>());
+    if (!p) throw std::runtime_error("bad principal " + j.dump());
+    return *p;
+}
+
+void import_all(store::Store& s, const Config& config, const fs::path& dir) {
+    std::ifstream mf(dir / "manifest.json");
+    if (!mf) throw std::runtime_error("no manifest.json in " + dir.string());
+    json manifest = json::parse(mf);
+    if (manifest.value("format", "") != "perch-data" ||
+        manifest.value("version", 0) != kFormatVersion)
+        throw std::runtime_error("not a Perch data export of version " +
+                                 std::to_string(kFormatVersion));
+    // Nothing is loaded from a damaged archive.
+    for (const char* part : kParts) {
+        std::string name = std::string(part) + ".jsonl";
+        std::string sum = util::hex(util::file_digest(util::Hash::sha256, (dir / name).string()));
+        if (sum != manifest["sha256"].value(name, ""))
+            throw std::runtime_error(name + " does not match its checksum in the manifest");
+    }
+    auto before = count_all(s);
+    if (before["users"] || before["categories"] || before["rooms"] || before["groups"])
+        throw std::runtime_error("the target database is not empty; import into a new one");
+
+    each_line(dir, "users", [&](const json& j) {
+        store::User u;
+        u.username = j["username"];
+        u.display_name = j["display_name"];
+        u.email = j["email"];
+        u.disabled = j["disabled"];
+        u.scram_sha1 = j["scram_sha1"];
+        u.scram_sha256 = j["scram_sha256"];
+        u.administrator = j["administrator"];
+        u.created_us = j["created_us"];
+        s.add_user(u);
+    });
+    each_line(dir, "groups", [&](const json& j) {
+        store::Group g;
+        g.name = j["name"];
+        g.description = j["description"];
+        s.add_group(g);
+        for (const auto& m : j["members"]) s.set_group_member(g.name, m.get<std::string>(), true);
+    });
+    each_line(dir, "policies", [&](const json& j) {
+        s.set_policy(j["scope"].get<std::string>(), j["name"].get<std::string>(),
+                     j["enabled"].get<bool>());
+    });
+    std::map<std::string, int64_t> category_ids, room_ids;
+    each_line(dir, "categories", [&](const json& j) {
+        store::Category c;
+        c.name = j["name"];
+        c.description = j["description"];
+        c.invitations = j["invitations"];
+        c.file_upload = j["file_upload"];
+        c.chat_history = j["chat_history"];
+        c.created_us = j["created_us"];
+        int64_t id = s.add_category(c);
+        category_ids[c.name] = id;
+        for (const auto& p : j["principals"])
+            s.set_category_principal(id, *store::parse_category_list(p[0].get<std::string>()),
+                                     principal_of(p[1]), true);
+    });
+    each_line(dir, "rooms", [&](const json& j) {
+        store::Room r;
+        r.node = j["node"];
+        r.name = j["name"];
+        r.description = j["description"];
+        r.category_id = category_ids.at(j["category"].get<std::string>());
+        r.privacy = *store::parse_privacy(j["privacy"].get<std::string>());
+        r.type = *store::parse_room_type(j["type"].get<std::string>());
+        r.subject = j["subject"];
+        r.subject_nick = j["subject_nick"];
+        r.disabled = j["disabled"];
+        r.invitations = j["invitations"];
+        r.addin = j["addin"];
+        r.created_us = j["created_us"];
+        int64_t id = s.add_room(r);
+        room_ids[r.node] = id;
+        for (const auto& p : j["principals"])
+            s.set_room_principal(id, *store::parse_room_list(p[0].get<std::string>()),
+                                 principal_of(p[1]), true);
+    });
+    std::vector<store::Message> batch;
+    int64_t loaded = 0;
+    auto flush = [&] {
+        s.import_messages(batch);
+        loaded += int64_t(batch.size());
+        batch.clear();
+        if (loaded % 100000 == 0) std::cerr << "  " << loaded << " messages\n";
+    };
+    each_line(dir, "messages", [&](const json& j) {
+        store::Message m;
+        m.room_id = room_ids.at(j["room"].get<std::string>());
+        m.seq = j["seq"];
+        m.stanza_id = j["stanza_id"];
+        m.origin_id = j["origin_id"];
+        m.sender = j["sender"];
+        m.nick = j["nick"];
+        m.occupant_id = j["occupant_id"];
+        m.kind = store::MessageKind(j["kind"].get<int>());
+        m.body = j["body"];
+        m.payload = j["payload"];
+        m.ts_us = j["ts_us"];
+        m.removed = j["removed"];
+        batch.push_back(std::move(m));
+        if (batch.size() == 5000) flush();
+    });
+    if (!batch.empty()) flush();
+    each_line(dir, "files", [&](const json& j) {
+        store::FileRecord f;
+        f.id = j["id"];
+        f.sha256 = j["sha256"];
+        f.size = j["size"];
+        f.content_type = j["content_type"];
+        f.name = j["name"];
+        f.owner = j["owner"];
+        f.created_us = j["created_us"];
+        fs::path blob = dir / "files" / f.sha256;
+        if (util::hex(util::file_digest(util::Hash::sha256, blob.string())) != f.sha256)
+            throw std::runtime_error("file " + f.name + " does not match its SHA-256");
+        fs::path target = fs::path(config.files.dir) / f.sha256.substr(0, 2) / f.sha256;
+        fs::create_directories(target.parent_path());
+        if (!fs::exists(target)) fs::copy_file(blob, target);
+        s.add_file(f);
+        for (const auto& room : j["rooms"])
+            s.attach_file(f.id, room_ids.at(room.get<std::string>()));
+    });
+    each_line(dir, "user_data", [&](const json& j) {
+        std::string user = j["username"];
+        for (const auto& r : j["roster"]) {
+            store::RosterItem item;
+            item.jid = r["jid"];
+            item.name = r["name"];
+            item.subscription = r["subscription"];
+            item.groups = r["groups"].get<std::vector<std::string>>();
+            s.set_roster_item(user, item);
+        }
+        for (const auto& [node, items] : j["pep"].items())
+            for (const auto& item : items)
+                s.put_pep_item(user, node, item[0].get<std::string>(), item[1].get<std::string>());
+        for (const auto& p : j["private"])
+            s.set_private_xml(user, p[0].get<std::string>(), p[1].get<std::string>());
+    });
+    std::vector<store::ReadMark> marks;
+    each_line(dir, "read_marks", [&](const json& j) {
+        marks.push_back({j["username"], room_ids.at(j["room"].get<std::string>()), j["seq"]});
+    });
+    s.mark_read(marks);
+
+    // Nothing lost: the counts must be those of the exported database.
+    auto after = count_all(s);
+    for (auto& [part, n] : manifest["counts"].items())
+        if (after[part] != n.get<int64_t>())
+            throw std::runtime_error("after import " + part + " number " +
+                                     std::to_string(after[part]) + ", the export had " + n.dump());
+    std::cout << "imported " << dir.string() << ":";
+    for (auto& [part, n] : manifest["counts"].items()) std::cout << " " << n << " " << part;
+    std::cout << " (counts and checksums match)\n";
+}
+
+}  // namespace
+
+void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* db = app.add_subcommand("db", "The content database")->require_subcommand(1);
+    db->add_subcommand("migrate", "Bring the schema up to date (the server also does at start)")
+        ->callback(guarded(rc, [&cfg] {
+            auto config = load_config(cfg);
+            prepare_data_dir(config);
+            // Opening applies every missing migration, and refuses a newer schema.
+            store::open_store(config.store);
+            std::cout << config.store.backend << " database " << config.store.path
+                      << " is at the current schema\n";
+        }));
+
+    auto* data =
+        app.add_subcommand("data", "Move all data between databases")->require_subcommand(1);
+    static std::string dir;
+    auto* exp = data->add_subcommand("export", "Write everything to a new directory");
+    exp->add_option("dir", dir, "Directory to create")->required();
+    exp->callback(guarded(rc, [&cfg] {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        auto s = store::open_store(config.store);
+        export_all(*s, config, dir);
+    }));
+    auto* imp = data->add_subcommand("import", "Load an export into an empty database");
+    imp->add_option("dir", dir, "Directory written by perch data export")->required();
+    imp->callback(guarded(rc, [&cfg] {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        auto s = store::open_store(config.store);
+        import_all(*s, config, dir);
+    }));
+}
+
+}  // namespace perch::app
