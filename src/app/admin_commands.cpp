@@ -53,6 +53,14 @@ std::string generated_password() {
     return util::random_id().substr(0, 16);
 }
 
+// An account change made here, with its compliance event (dropped when compliance is off).
+void user_change(store::Store& s, const std::string& user, const std::string& change,
+                 const std::function<void()>& work) {
+    s.with_events({store::make_event("USERCHANGE", {}, {}, {},
+                                     {{"user", user}, {"change", change}, {"by", "command line"}})},
+                  work);
+}
+
 store::User require_user(store::Store& s, const std::string& name) {
     auto u = s.find_user(username_or_throw(name));
     if (!u) throw std::runtime_error("no user named " + name);
@@ -77,7 +85,7 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         bool generated = password.empty();
         std::string pw = generated ? generated_password() : password;
         xmpp::Credentials::set_password(u, pw);
-        c.store->add_user(u);
+        user_change(*c.store, u.username, "created", [&] { c.store->add_user(u); });
         std::cout << "created " << u.username << "@" << c.config.domain;
         if (generated) std::cout << " with password " << pw;
         std::cout << "\n";
@@ -92,7 +100,7 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         bool generated = password.empty();
         std::string pw = generated ? generated_password() : password;
         xmpp::Credentials::set_password(u, pw);
-        c.store->update_user(u);
+        user_change(*c.store, u.username, "password", [&] { c.store->update_user(u); });
         std::cout << "password of " << u.username << " changed";
         if (generated) std::cout << " to " << pw;
         std::cout << "\n";
@@ -107,7 +115,8 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
             auto c = open(cfg);
             auto u = require_user(*c.store, name);
             u.disabled = disable;
-            c.store->update_user(u);
+            user_change(*c.store, u.username, disable ? "disabled" : "enabled",
+                        [&] { c.store->update_user(u); });
             std::cout << u.username << (disable ? " disabled" : " enabled") << "\n";
         }));
     }
@@ -148,7 +157,8 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         auto c = open(cfg);
         auto u = require_user(*c.store, name);
         u.administrator = admin_state == "on";
-        c.store->update_user(u);
+        user_change(*c.store, u.username, "administrator " + admin_state,
+                    [&] { c.store->update_user(u); });
         std::cout << u.username << (u.administrator ? " is" : " is not") << " an administrator\n";
     }));
 
@@ -387,7 +397,12 @@ void add_group_commands(CLI::App& app, const std::string& cfg, int& rc) {
         cmd->callback(guarded(rc, [&cfg, join] {
             auto c = open(cfg);
             auto u = require_user(*c.store, user);
-            c.store->set_group_member(name, u.username, join);
+            c.store->with_events({store::make_event("GROUPCHANGE", {}, {}, {},
+                                                    {{"group", name},
+                                                     {"user", u.username},
+                                                     {"change", join ? "joined" : "left"},
+                                                     {"by", "command line"}})},
+                                 [&] { c.store->set_group_member(name, u.username, join); });
             std::cout << u.username << (join ? " joined " : " left ") << name << "\n";
         }));
     }

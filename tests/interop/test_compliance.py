@@ -92,6 +92,12 @@ async def test_a_session_is_on_record_in_order(f):
     assert ("BACKCHAT", "archive") in [(t, c.get("on")) for t, c in bobs], bobs
     r = f.server.cli("compliance", "verify")
     assert "intact" in r.stdout, r.stdout
+    # Account changes from the command line are events too.
+    f.server.cli("user", "disable", "bob")
+    f.server.cli("user", "enable", "bob")
+    await drained(f)
+    changes = [json.loads(c)["change"] for _, _, _, _, c in events(f, type="USERCHANGE")]
+    assert changes[-2:] == ["disabled", "enabled"] and "created" in changes, changes
 
 
 async def test_posting_through_three_kills_loses_and_doubles_nothing(f):
