@@ -244,26 +244,12 @@ class SqliteStore final : public Store {
             next_seq[room] = st.int_at(0) - count + 1;
             st.reset();
         }
-        auto& insert = db_.prepare(
-            "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, "
-            "kind, body, payload, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         std::vector<ComplianceEvent> events;
         for (auto& m : batch) {
             Message done;
             static_cast<NewMessage&>(done) = std::move(m);
             done.seq = next_seq[done.room_id]++;
-            insert.bind(0, done.room_id)
-                .bind(1, done.seq)
-                .bind(2, done.stanza_id)
-                .bind(3, done.origin_id)
-                .bind(4, done.sender)
-                .bind(5, done.nick)
-                .bind(6, done.occupant_id)
-                .bind(7, int64_t(done.kind))
-                .bind(8, done.body)
-                .bind(9, done.payload)
-                .bind(10, done.ts_us)
-                .run();
+            insert_message(done);
             if (compliance_) events.push_back(chat_event(done));
             out.push_back(std::move(done));
         }
@@ -385,24 +371,9 @@ class SqliteStore final : public Store {
 
     void import_messages(const std::vector<Message>& messages) override {
         Transaction tx(db_);
-        auto& insert = db_.prepare(
-            "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, "
-            "kind, body, payload, ts_us, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         std::map<int64_t, int64_t> last;
         for (const auto& m : messages) {
-            insert.bind(0, m.room_id)
-                .bind(1, m.seq)
-                .bind(2, m.stanza_id)
-                .bind(3, m.origin_id)
-                .bind(4, m.sender)
-                .bind(5, m.nick)
-                .bind(6, m.occupant_id)
-                .bind(7, int64_t(m.kind))
-                .bind(8, m.body)
-                .bind(9, m.payload)
-                .bind(10, m.ts_us)
-                .bind(11, int64_t(m.removed))
-                .run();
+            insert_message(m);
             last[m.room_id] = std::max(last[m.room_id], m.seq);
         }
         for (auto [room, seq] : last)
@@ -771,6 +742,26 @@ class SqliteStore final : public Store {
     }
 
   private:
+    void insert_message(const Message& m) {
+        db_.prepare(
+               "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
+               "occupant_id, kind, body, payload, ts_us, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+               "?, ?, ?, ?)")
+            .bind(0, m.room_id)
+            .bind(1, m.seq)
+            .bind(2, m.stanza_id)
+            .bind(3, m.origin_id)
+            .bind(4, m.sender)
+            .bind(5, m.nick)
+            .bind(6, m.occupant_id)
+            .bind(7, int64_t(m.kind))
+            .bind(8, m.body)
+            .bind(9, m.payload)
+            .bind(10, m.ts_us)
+            .bind(11, int64_t(m.removed))
+            .run();
+    }
+
     // A posted message as a CHAT event: who, where, what (the stored ids and text).
     ComplianceEvent chat_event(const Message& m) {
         ComplianceEvent e;
