@@ -38,14 +38,21 @@ const Occupant* Room::by_nick(const std::string& nick) const {
 
 const Occupant* Room::by_jid(const std::string& full_jid) const {
     auto it = nick_by_jid_.find(full_jid);
-    return it == nick_by_jid_.end() ? nullptr : by_nick(it->second);
+    if (it == nick_by_jid_.end()) return nullptr;
+    auto [first, last] = occupants_.equal_range(it->second);
+    for (auto o = first; o != last; ++o)
+        if (o->second.full_jid == full_jid) return &o->second;
+    return nullptr;
 }
 
 JoinRefusal Room::check_join(const std::string& nick, const std::string& full_jid) const {
     if (nick.empty()) return JoinRefusal::nick_missing;
     if (meta_.disabled) return JoinRefusal::room_disabled;
-    const Occupant* holder = by_nick(nick);
-    if (holder && holder->full_jid != full_jid) return JoinRefusal::nick_conflict;
+    // The nickname is free, or held by the same user from another resource.
+    std::string_view bare = std::string_view(full_jid).substr(0, full_jid.find('/'));
+    auto [first, last] = occupants_.equal_range(nick);
+    for (auto o = first; o != last; ++o)
+        if (o->second.bare_jid != bare) return JoinRefusal::nick_conflict;
     return JoinRefusal::none;
 }
 
@@ -53,18 +60,21 @@ const Occupant& Room::add(Occupant o) {
     remove(o.full_jid);  // a rejoin replaces the previous entry
     nick_by_jid_[o.full_jid] = o.nick;
     auto nick = o.nick;
-    return occupants_.insert_or_assign(nick, std::move(o)).first->second;
+    return occupants_.emplace(nick, std::move(o))->second;
 }
 
 std::optional<Occupant> Room::remove(const std::string& full_jid) {
     auto it = nick_by_jid_.find(full_jid);
     if (it == nick_by_jid_.end()) return std::nullopt;
-    auto occ = occupants_.find(it->second);
+    auto [first, last] = occupants_.equal_range(it->second);
     nick_by_jid_.erase(it);
-    if (occ == occupants_.end()) return std::nullopt;
-    Occupant o = std::move(occ->second);
-    occupants_.erase(occ);
-    return o;
+    for (auto occ = first; occ != last; ++occ) {
+        if (occ->second.full_jid != full_jid) continue;
+        Occupant o = std::move(occ->second);
+        occupants_.erase(occ);
+        return o;
+    }
+    return std::nullopt;
 }
 
 void Room::remember(store::Message m) {

@@ -62,10 +62,11 @@ class Room {
         return chat::may(who, *category_, rules_, action);
     }
 
-    // Occupants, in join order of their nicknames' map.
+    // Occupants by nickname. One user may be in the room from several resources under the same
+    // nickname (XEP-0045 multi-session nick): one entry per resource, side by side.
     const Occupant* by_nick(const std::string& nick) const;
     const Occupant* by_jid(const std::string& full_jid) const;
-    const std::map<std::string, Occupant>& occupants() const { return occupants_; }
+    const std::multimap<std::string, Occupant>& occupants() const { return occupants_; }
     size_t occupant_count() const { return occupants_.size(); }
 
     JoinRefusal check_join(const std::string& nick, const std::string& full_jid) const;
@@ -94,7 +95,7 @@ class Room {
     store::Room meta_;
     RoomRules rules_;
     std::shared_ptr<const CategoryRules> category_ = std::make_shared<CategoryRules>();
-    std::map<std::string, Occupant> occupants_;  // by nick
+    std::multimap<std::string, Occupant> occupants_;  // by nick
     std::map<std::string, std::string> nick_by_jid_;
     std::deque<store::Message> recent_;
     size_t history_cache_;

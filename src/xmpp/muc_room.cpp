@@ -338,9 +338,11 @@ void RoomContext::complete_join(const xml::Element& stanza, const Jid& from,
     // XEP-0045 7.2.3: existing occupants first, then the new one's presence to everybody
     // (self-presence last, with its status codes), then history, then the subject. In a large
     // room only the self-presence is sent.
+    std::string_view listed;  // one presence per nickname, whatever its resources
     for (const auto& [other_nick, other] : room.occupants()) {
         if (large()) break;
-        if (other.full_jid == me.full_jid) continue;
+        if (other_nick == me.nick || other_nick == listed) continue;
+        listed = other_nick;
         auto p = muc::render_presence(other, nick_jid(other_nick), presence_of(other), {}, false);
         p.set_attr("to", me.full_jid);
         reply(sender, p);
@@ -382,7 +384,7 @@ void RoomContext::broadcast_presence(const chat::Occupant& o, bool unavailable,
     auto p = PreparedStanza::from(
         muc::render_presence(o, nick_jid(o.nick), presence_of(o), codes, unavailable));
     for (const auto& [nick, other] : room.occupants()) {
-        if (other.full_jid == o.full_jid) continue;
+        if (nick == o.nick) continue;  // itself, or the same user's other resources
         handle_of(other)->deliver(Outgoing::addressed(p, other.full_jid));
     }
 }
@@ -398,7 +400,8 @@ void RoomContext::leave(const std::string& full_jid, const PresenceChildren& chi
         service.workers_.submit([part](store::Store& s) { s.record({part}); });
     }
     gone->presence = std::make_shared<PresenceChildren>(children);
-    broadcast_presence(*gone, true, {});
+    // The others see the nickname leave only when its last resource does.
+    if (!room.by_nick(gone->nick)) broadcast_presence(*gone, true, {});
     auto self = muc::render_presence(*gone, nick_jid(gone->nick), children, {110}, true);
     self.set_attr("to", full_jid);
     handle_of(*gone)->deliver(Outgoing::element(self));
@@ -462,17 +465,19 @@ void RoomContext::on_message(xml::Element stanza, const Jid& from, const Jid& to
                                         "You are not an occupant of this room"));
     }
     if (!to.resource().empty()) {
-        // A private message to one occupant (XEP-0045 7.5).
-        const chat::Occupant* target = room.by_nick(to.resource());
-        if (!target)
+        // A private message to one occupant (XEP-0045 7.5), at each of its resources.
+        if (!room.by_nick(to.resource()))
             return reply(sender,
                          make_error(stanza, StanzaError::item_not_found, "No such occupant"));
         if (type == "groupchat") return reply(sender, make_error(stanza, StanzaError::bad_request));
         xml::Element pm = stanza;
         pm.set_attr("from", nick_jid(o->nick));
-        pm.set_attr("to", target->full_jid);
         if (!pm.child("x", ns::muc_user)) pm.add_child("x", std::string(ns::muc_user));
-        handle_of(*target)->deliver(Outgoing::element(pm));
+        auto [first, last] = room.occupants().equal_range(to.resource());
+        for (auto target = first; target != last; ++target) {
+            pm.set_attr("to", target->second.full_jid);
+            handle_of(target->second)->deliver(Outgoing::element(pm));
+        }
         return;
     }
     if (type != "groupchat")

@@ -47,9 +47,13 @@ void RoomContext::on_iq(const xml::Element& iq, const Jid& from, const Jid& to,
         auto r = make_iq_result(iq);
         auto& items = r.add_child("query", std::string(ns::disco_items));
         if (me) {
-            for (const auto& [nick, o] : room.occupants())
+            std::string_view listed;
+            for (const auto& [nick, o] : room.occupants()) {
+                if (nick == listed) continue;  // one item per nickname
+                listed = nick;
                 items.add_child("item", std::string(ns::disco_items))
                     .set_attr("jid", nick_jid(nick));
+            }
         }
         return reply(sender, r);
     }

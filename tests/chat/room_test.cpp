@@ -42,10 +42,23 @@ TEST(Room, NickConflictOnlyForSomebodyElse) {
     chat::Occupant a;
     a.nick = "alice";
     a.full_jid = "alice@x/1";
+    a.bare_jid = "alice@x";
     r.add(a);
     EXPECT_EQ(r.check_join("alice", "bob@x/1"), chat::JoinRefusal::nick_conflict);
     EXPECT_EQ(r.check_join("alice", "alice@x/1"), chat::JoinRefusal::none);  // rejoin
     EXPECT_EQ(r.check_join("", "bob@x/1"), chat::JoinRefusal::nick_missing);
+    // The same user from another device shares the nickname (multi-session nick).
+    EXPECT_EQ(r.check_join("alice", "alice@x/phone"), chat::JoinRefusal::none);
+    chat::Occupant phone = a;
+    phone.full_jid = "alice@x/phone";
+    r.add(phone);
+    EXPECT_EQ(r.occupants().count("alice"), 2u);
+    EXPECT_EQ(r.by_jid("alice@x/phone")->full_jid, "alice@x/phone");
+    EXPECT_EQ(r.by_jid("alice@x/1")->full_jid, "alice@x/1");
+    EXPECT_EQ(r.remove("alice@x/1")->full_jid, "alice@x/1");
+    ASSERT_TRUE(r.by_nick("alice"));  // still there from the phone
+    EXPECT_EQ(r.by_nick("alice")->full_jid, "alice@x/phone");
+    EXPECT_EQ(r.check_join("alice", "bob@x/1"), chat::JoinRefusal::nick_conflict);
     r.meta().disabled = true;
     EXPECT_EQ(r.check_join("bob", "bob@x/1"), chat::JoinRefusal::room_disabled);
 }
