@@ -9,9 +9,12 @@
 #include "store/search_query.hpp"
 #include "store/sqlite/archive.hpp"
 #include "store/sqlite/db.hpp"
+#include "store/sqlite/files.hpp"
+#include "store/sqlite/following.hpp"
 #include "store/sqlite/migrations.hpp"
+#include "store/sqlite/outbox.hpp"
+#include "store/sqlite/personal.hpp"
 #include "store/sqlite/rows.hpp"
-#include "util/json.hpp"
 #include "util/time.hpp"
 
 namespace perch::store::sqlite {
@@ -250,10 +253,10 @@ class SqliteStore final : public Store {
             static_cast<NewMessage&>(done) = std::move(m);
             done.seq = next_seq[done.room_id]++;
             insert_message(done);
-            if (compliance_) events.push_back(chat_event(done));
+            if (compliance_) events.push_back(outbox::chat_event(db_, done));
             out.push_back(std::move(done));
         }
-        insert_events(events);
+        outbox::insert(db_, events);
         tx.commit();
         return out;
     }
@@ -281,75 +284,24 @@ class SqliteStore final : public Store {
                      const std::function<void()>& work) override {
         Transaction tx(db_);
         work();
-        if (compliance_) insert_events(events);
+        if (compliance_) outbox::insert(db_, events);
         tx.commit();
     }
 
-    std::vector<ComplianceEvent> outbox(int limit) override {
-        auto& st = db_.prepare(
-            "SELECT id, ts_us, type, actor, room, category, content FROM compliance_outbox ORDER "
-            "BY id LIMIT ?");
-        st.bind(0, int64_t(limit));
-        std::vector<ComplianceEvent> out;
-        while (st.step())
-            out.push_back({st.int_at(0), st.int_at(1), st.text_at(2), st.text_at(3), st.text_at(4),
-                           st.text_at(5), st.text_at(6)});
-        return out;
-    }
+    std::vector<ComplianceEvent> outbox(int limit) override { return outbox::oldest(db_, limit); }
+    void outbox_done(int64_t up_to_id) override { outbox::forget_up_to(db_, up_to_id); }
 
-    void outbox_done(int64_t up_to_id) override {
-        db_.prepare("DELETE FROM compliance_outbox WHERE id <= ?").bind(0, up_to_id).run();
-    }
-
-    void add_file(const FileRecord& f) override {
-        db_.prepare(
-               "INSERT INTO files (id, sha256, size, content_type, name, owner, created_us) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(0, f.id)
-            .bind(1, f.sha256)
-            .bind(2, int64_t(f.size))
-            .bind(3, f.content_type)
-            .bind(4, f.name)
-            .bind(5, f.owner)
-            .bind(6, f.created_us)
-            .run();
-    }
-
+    void add_file(const FileRecord& f) override { files::add(db_, f); }
     std::optional<FileRecord> find_file(std::string_view id) override {
-        auto& st = db_.prepare(
-            "SELECT id, sha256, size, content_type, name, owner, created_us FROM files WHERE id "
-            "= ?");
-        st.bind(0, id);
-        std::optional<FileRecord> out;
-        if (st.step()) {
-            FileRecord f;
-            f.id = st.text_at(0);
-            f.sha256 = st.text_at(1);
-            f.size = uint64_t(st.int_at(2));
-            f.content_type = st.text_at(3);
-            f.name = st.text_at(4);
-            f.owner = st.text_at(5);
-            f.created_us = st.int_at(6);
-            out = std::move(f);
-        }
-        st.reset();
-        return out;
+        return files::find(db_, id);
     }
-
     void attach_file(std::string_view id, int64_t room_id) override {
-        db_.prepare("INSERT OR IGNORE INTO file_rooms (file_id, room_id) VALUES (?, ?)")
-            .bind(0, id)
-            .bind(1, room_id)
-            .run();
+        files::attach(db_, id, room_id);
     }
-
     std::vector<int64_t> file_rooms(std::string_view id) override {
-        auto& st = db_.prepare("SELECT room_id FROM file_rooms WHERE file_id = ?");
-        st.bind(0, id);
-        std::vector<int64_t> out;
-        while (st.step()) out.push_back(st.int_at(0));
-        return out;
+        return files::rooms_of(db_, id);
     }
+    std::vector<FileRecord> list_files() override { return files::list(db_); }
 
     std::vector<PolicyEntry> list_policies() override {
         auto& st =
@@ -384,78 +336,22 @@ class SqliteStore final : public Store {
         tx.commit();
     }
 
-    std::vector<FileRecord> list_files() override {
-        auto& st = db_.prepare(
-            "SELECT id, sha256, size, content_type, name, owner, created_us FROM files ORDER BY "
-            "created_us, id");
-        std::vector<FileRecord> out;
-        while (st.step())
-            out.push_back({st.text_at(0), st.text_at(1), uint64_t(st.int_at(2)), st.text_at(3),
-                           st.text_at(4), st.text_at(5), st.int_at(6)});
-        return out;
-    }
-
     std::vector<std::string> pep_nodes(std::string_view username) override {
-        auto& st = db_.prepare("SELECT node FROM pep_nodes WHERE username = ? ORDER BY node");
-        st.bind(0, username);
-        std::vector<std::string> out;
-        while (st.step()) out.push_back(st.text_at(0));
-        return out;
+        return personal::nodes(db_, username);
     }
-
     std::vector<std::pair<std::string, std::string>> private_entries(
         std::string_view username) override {
-        auto& st = db_.prepare("SELECT key, xml FROM private_xml WHERE username = ? ORDER BY key");
-        st.bind(0, username);
-        std::vector<std::pair<std::string, std::string>> out;
-        while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
-        return out;
+        return personal::private_entries(db_, username);
     }
 
-    std::vector<ReadMark> list_read_marks() override {
-        auto& st =
-            db_.prepare("SELECT username, room_id, seq FROM read_marks ORDER BY username, room_id");
-        std::vector<ReadMark> out;
-        while (st.step()) out.push_back({st.text_at(0), st.int_at(1), st.int_at(2)});
-        return out;
-    }
-
+    std::vector<ReadMark> list_read_marks() override { return following::all_marks(db_); }
     void mark_read(const std::vector<ReadMark>& marks) override {
-        Transaction tx(db_);
-        for (const auto& m : marks)
-            db_.prepare(
-                   "INSERT INTO read_marks (username, room_id, seq) VALUES (?, ?, ?) ON CONFLICT "
-                   "(username, room_id) DO UPDATE SET seq = max(seq, excluded.seq)")
-                .bind(0, m.username)
-                .bind(1, m.room_id)
-                .bind(2, m.seq)
-                .run();
-        tx.commit();
+        following::mark_read(db_, marks);
     }
-
     std::vector<RoomActivity> room_activity(std::string_view username,
                                             const std::vector<int64_t>& room_ids,
                                             int64_t cap) override {
-        std::vector<RoomActivity> out;
-        for (int64_t room_id : room_ids) {
-            RoomActivity a;
-            a.room_id = room_id;
-            auto& mark =
-                db_.prepare("SELECT seq FROM read_marks WHERE username = ? AND room_id = ?");
-            mark.bind(0, username).bind(1, room_id);
-            if (mark.step()) a.read_seq = mark.int_at(0);
-            mark.reset();
-            auto& count = db_.prepare(
-                "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room_id = ? AND seq > ? "
-                "LIMIT ?)");
-            count.bind(0, room_id).bind(1, a.read_seq).bind(2, cap);
-            if (count.step()) a.unread = count.int_at(0);
-            count.reset();
-            auto newest = recent_messages(room_id, 1, 0);
-            if (!newest.empty()) a.newest = std::move(newest.front());
-            out.push_back(std::move(a));
-        }
-        return out;
+        return following::activity(db_, username, room_ids, cap);
     }
 
     std::optional<Message> remove_message(int64_t room_id, std::string_view stanza_id,
@@ -506,7 +402,7 @@ class SqliteStore final : public Store {
                                          {"messages", std::to_string(n)},
                                          {"by", "retention"}}));
         }
-        if (compliance_) insert_events(events);
+        if (compliance_) outbox::insert(db_, events);
         tx.commit();
         return total;
     }
@@ -644,69 +540,23 @@ class SqliteStore final : public Store {
 
     void put_pep_item(std::string_view username, std::string_view node, std::string_view item_id,
                       const std::string& payload) override {
-        Transaction tx(db_);
-        db_.prepare("INSERT OR IGNORE INTO pep_nodes (username, node) VALUES (?, ?)")
-            .bind(0, username)
-            .bind(1, node)
-            .run();
-        db_.prepare(
-               "INSERT INTO pep_items (username, node, item_id, payload, updated_us) VALUES (?, ?, "
-               "?, ?, ?) ON CONFLICT (username, node, item_id) DO UPDATE SET payload = "
-               "excluded.payload, updated_us = excluded.updated_us")
-            .bind(0, username)
-            .bind(1, node)
-            .bind(2, item_id)
-            .bind(3, payload)
-            .bind(4, util::now_us())
-            .run();
-        tx.commit();
+        personal::put_item(db_, username, node, item_id, payload);
     }
-
     bool remove_pep_item(std::string_view username, std::string_view node,
                          std::string_view item_id) override {
-        db_.prepare("DELETE FROM pep_items WHERE username = ? AND node = ? AND item_id = ?")
-            .bind(0, username)
-            .bind(1, node)
-            .bind(2, item_id)
-            .run();
-        return sqlite3_changes(db_.handle()) > 0;
+        return personal::remove_item(db_, username, node, item_id);
     }
-
     std::optional<std::vector<std::pair<std::string, std::string>>> pep_items(
         std::string_view username, std::string_view node) override {
-        auto& exists = db_.prepare("SELECT 1 FROM pep_nodes WHERE username = ? AND node = ?");
-        exists.bind(0, username).bind(1, node);
-        bool found = exists.step();
-        exists.reset();
-        if (!found) return std::nullopt;
-        auto& st = db_.prepare(
-            "SELECT item_id, payload FROM pep_items WHERE username = ? AND node = ? ORDER BY "
-            "updated_us DESC");
-        st.bind(0, username).bind(1, node);
-        std::vector<std::pair<std::string, std::string>> out;
-        while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
-        return out;
+        return personal::items(db_, username, node);
     }
-
     std::optional<std::string> private_xml(std::string_view username,
                                            std::string_view key) override {
-        auto& st = db_.prepare("SELECT xml FROM private_xml WHERE username = ? AND key = ?");
-        st.bind(0, username).bind(1, key);
-        std::optional<std::string> out;
-        if (st.step()) out = st.text_at(0);
-        st.reset();
-        return out;
+        return personal::private_xml(db_, username, key);
     }
-
     void set_private_xml(std::string_view username, std::string_view key,
                          const std::string& xml) override {
-        db_.prepare(
-               "INSERT INTO private_xml (username, key, xml) VALUES (?, ?, ?) ON CONFLICT "
-               "(username, key) DO UPDATE SET xml = excluded.xml")
-            .bind(0, username)
-            .bind(1, key)
-            .bind(2, xml)
-            .run();
+        personal::set_private_xml(db_, username, key, xml);
     }
 
     std::vector<RosterItem> roster(std::string_view username) override {
@@ -760,47 +610,6 @@ class SqliteStore final : public Store {
             .bind(10, m.ts_us)
             .bind(11, int64_t(m.removed))
             .run();
-    }
-
-    // A posted message as a CHAT event: who, where, what (the stored ids and text).
-    ComplianceEvent chat_event(const Message& m) {
-        ComplianceEvent e;
-        e.ts_us = m.ts_us;
-        e.type = "CHAT";
-        e.actor = m.sender.substr(0, m.sender.find('@'));
-        auto& st = db_.prepare(
-            "SELECT r.node, c.name FROM rooms r JOIN categories c ON c.id = r.category_id WHERE "
-            "r.id = ?");
-        st.bind(0, m.room_id);
-        if (st.step()) {
-            e.room = st.text_at(0);
-            e.category = st.text_at(1);
-        }
-        st.reset();
-        e.content = util::json_object({{"id", m.stanza_id},
-                                       {"seq", std::to_string(m.seq)},
-                                       {"sender", m.sender},
-                                       {"nick", m.nick},
-                                       {"kind", m.kind == MessageKind::alert   ? "alert"
-                                                : m.kind == MessageKind::story ? "story"
-                                                                               : "normal"},
-                                       {"body", m.body}});
-        return e;
-    }
-
-    void insert_events(const std::vector<ComplianceEvent>& events) {
-        if (events.empty()) return;
-        auto& st = db_.prepare(
-            "INSERT INTO compliance_outbox (ts_us, type, actor, room, category, content) VALUES "
-            "(?, ?, ?, ?, ?, ?)");
-        for (const auto& e : events)
-            st.bind(0, e.ts_us ? e.ts_us : util::now_us())
-                .bind(1, e.type)
-                .bind(2, e.actor)
-                .bind(3, e.room)
-                .bind(4, e.category)
-                .bind(5, e.content.empty() ? std::string("{}") : e.content)
-                .run();
     }
 
     // The record a one-key SELECT finds, if any; and every record a SELECT returns.

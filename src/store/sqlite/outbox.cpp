@@ -1,0 +1,64 @@
+#include "store/sqlite/outbox.hpp"
+
+#include "util/json.hpp"
+#include "util/time.hpp"
+
+namespace perch::store::sqlite::outbox {
+
+ComplianceEvent chat_event(Connection& db, const Message& m) {
+    ComplianceEvent e;
+    e.ts_us = m.ts_us;
+    e.type = "CHAT";
+    e.actor = m.sender.substr(0, m.sender.find('@'));
+    auto& st = db.prepare(
+        "SELECT r.node, c.name FROM rooms r JOIN categories c ON c.id = r.category_id WHERE "
+        "r.id = ?");
+    st.bind(0, m.room_id);
+    if (st.step()) {
+        e.room = st.text_at(0);
+        e.category = st.text_at(1);
+    }
+    st.reset();
+    e.content = util::json_object({{"id", m.stanza_id},
+                                   {"seq", std::to_string(m.seq)},
+                                   {"sender", m.sender},
+                                   {"nick", m.nick},
+                                   {"kind", m.kind == MessageKind::alert   ? "alert"
+                                            : m.kind == MessageKind::story ? "story"
+                                                                           : "normal"},
+                                   {"body", m.body}});
+    return e;
+}
+
+void insert(Connection& db, const std::vector<ComplianceEvent>& events) {
+    if (events.empty()) return;
+    auto& st = db.prepare(
+        "INSERT INTO compliance_outbox (ts_us, type, actor, room, category, content) VALUES "
+        "(?, ?, ?, ?, ?, ?)");
+    for (const auto& e : events)
+        st.bind(0, e.ts_us ? e.ts_us : util::now_us())
+            .bind(1, e.type)
+            .bind(2, e.actor)
+            .bind(3, e.room)
+            .bind(4, e.category)
+            .bind(5, e.content.empty() ? std::string("{}") : e.content)
+            .run();
+}
+
+std::vector<ComplianceEvent> oldest(Connection& db, int limit) {
+    auto& st = db.prepare(
+        "SELECT id, ts_us, type, actor, room, category, content FROM compliance_outbox ORDER "
+        "BY id LIMIT ?");
+    st.bind(0, int64_t(limit));
+    std::vector<ComplianceEvent> out;
+    while (st.step())
+        out.push_back({st.int_at(0), st.int_at(1), st.text_at(2), st.text_at(3), st.text_at(4),
+                       st.text_at(5), st.text_at(6)});
+    return out;
+}
+
+void forget_up_to(Connection& db, int64_t id) {
+    db.prepare("DELETE FROM compliance_outbox WHERE id <= ?").bind(0, id).run();
+}
+
+}  // namespace perch::store::sqlite::outbox

@@ -1,0 +1,93 @@
+#include "store/sqlite/personal.hpp"
+
+#include "util/time.hpp"
+
+namespace perch::store::sqlite::personal {
+
+namespace {
+Items pairs(Statement& st) {
+    Items out;
+    while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
+    return out;
+}
+}  // namespace
+
+void put_item(Connection& db, std::string_view user, std::string_view node,
+              std::string_view item_id, const std::string& payload) {
+    Transaction tx(db);
+    db.prepare("INSERT OR IGNORE INTO pep_nodes (username, node) VALUES (?, ?)")
+        .bind(0, user)
+        .bind(1, node)
+        .run();
+    db.prepare(
+          "INSERT INTO pep_items (username, node, item_id, payload, updated_us) VALUES (?, ?, ?, "
+          "?, ?) ON CONFLICT (username, node, item_id) DO UPDATE SET payload = "
+          "excluded.payload, updated_us = excluded.updated_us")
+        .bind(0, user)
+        .bind(1, node)
+        .bind(2, item_id)
+        .bind(3, payload)
+        .bind(4, util::now_us())
+        .run();
+    tx.commit();
+}
+
+bool remove_item(Connection& db, std::string_view user, std::string_view node,
+                 std::string_view item_id) {
+    db.prepare("DELETE FROM pep_items WHERE username = ? AND node = ? AND item_id = ?")
+        .bind(0, user)
+        .bind(1, node)
+        .bind(2, item_id)
+        .run();
+    return sqlite3_changes(db.handle()) > 0;
+}
+
+std::optional<Items> items(Connection& db, std::string_view user, std::string_view node) {
+    auto& exists = db.prepare("SELECT 1 FROM pep_nodes WHERE username = ? AND node = ?");
+    exists.bind(0, user).bind(1, node);
+    bool found = exists.step();
+    exists.reset();
+    if (!found) return std::nullopt;
+    auto& st = db.prepare(
+        "SELECT item_id, payload FROM pep_items WHERE username = ? AND node = ? ORDER BY "
+        "updated_us DESC");
+    st.bind(0, user).bind(1, node);
+    return pairs(st);
+}
+
+std::vector<std::string> nodes(Connection& db, std::string_view user) {
+    auto& st = db.prepare("SELECT node FROM pep_nodes WHERE username = ? ORDER BY node");
+    st.bind(0, user);
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.text_at(0));
+    return out;
+}
+
+std::optional<std::string> private_xml(Connection& db, std::string_view user,
+                                       std::string_view key) {
+    auto& st = db.prepare("SELECT xml FROM private_xml WHERE username = ? AND key = ?");
+    st.bind(0, user).bind(1, key);
+    std::optional<std::string> out;
+    if (st.step()) out = st.text_at(0);
+    st.reset();
+    return out;
+}
+
+void set_private_xml(Connection& db, std::string_view user, std::string_view key,
+                     const std::string& xml) {
+    db.prepare(
+          "INSERT INTO private_xml (username, key, xml) VALUES (?, ?, ?) ON CONFLICT "
+          "(username, key) DO UPDATE SET xml = excluded.xml")
+        .bind(0, user)
+        .bind(1, key)
+        .bind(2, xml)
+        .run();
+}
+
+Items private_entries(Connection& db, std::string_view user) {
+    auto& st = db.prepare("SELECT key, xml FROM private_xml WHERE username = ? ORDER BY key");
+    st.bind(0, user);
+    return pairs(st);
+}
+
+}  // namespace perch::store::sqlite::personal
