@@ -98,6 +98,11 @@ struct MucService::RoomContext {
     std::string occupant_id(const std::string& bare) const;
 };
 
+// The session an occupant's stanzas go to.
+inline SessionHandlePtr handle_of(const chat::Occupant& o) {
+    return std::static_pointer_cast<SessionHandle>(o.session);
+}
+
 // XEP-0045 7.2.15: the <history/> element of a join, or defaults when absent.
 chat::HistoryRequest parse_history_request(const xml::Element* history, int max_history);
 
