@@ -126,7 +126,9 @@ net::BodyPlan WebApp::plan_body(const HttpRequest& head) {
 void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respond) {
     const std::string& path = request.path;
     const std::string& method = request.method;
-    if (path.find("..") != std::string::npos || path.find('\0') != std::string::npos)
+    // No ".." segment and no NUL anywhere ("a..b.txt" is a fine file name).
+    if (path.find("/../") != std::string::npos || path.ends_with("/..") ||
+        path.find('\0') != std::string::npos)
         return respond(json_error(400, "Bad path"));
     if (path == "/healthz") {
         json body{{"status", "ok"},

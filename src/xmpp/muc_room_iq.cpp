@@ -510,14 +510,15 @@ void RoomContext::configure(const xml::Element& form, MucService::Done done) {
     auto* sh = &shard;
     std::string node = meta.node;
     bool drop = change.drop_outsiders;
-    auto change_event = event(meta.disabled && !before.disabled ? "ROOMDISABLE" : "ROOMCHANGE",
-                              {{"name", meta.name},
-                               {"description", meta.description},
-                               {"privacy", std::string(store::to_string(meta.privacy))},
-                               {"type", std::string(store::to_string(meta.type))},
-                               {"invitations", meta.invitations ? "true" : "false"},
-                               {"disabled", meta.disabled ? "true" : "false"},
-                               {"category", target->name}});
+    // The event's details are completed on the store thread (who was dropped, if anybody).
+    auto change_event = event(meta.disabled && !before.disabled ? "ROOMDISABLE" : "ROOMCHANGE", {});
+    util::JsonFields change_details{{"name", meta.name},
+                                    {"description", meta.description},
+                                    {"privacy", std::string(store::to_string(meta.privacy))},
+                                    {"type", std::string(store::to_string(meta.type))},
+                                    {"invitations", meta.invitations ? "true" : "false"},
+                                    {"disabled", meta.disabled ? "true" : "false"},
+                                    {"category", target->name}};
     bool queued = service.workers_.submit([=](store::Store& s) {
         try {
             std::vector<std::pair<store::RoomList, store::Principal>> outside;
@@ -534,13 +535,10 @@ void RoomContext::configure(const xml::Element& form, MucService::Done done) {
                             ". Nothing was changed; to move the room and remove them from it, "
                             "submit again with {urn:perch:room:0}drop-outsiders set"});
             }
+            auto details = change_details;
+            if (!outside.empty()) details.emplace_back("dropped", describe(outside));
             auto recorded = change_event;
-            if (!outside.empty()) {
-                recorded.content.pop_back();  // '}'
-                recorded.content += ",\"dropped\":";
-                util::json_string(recorded.content, describe(outside));
-                recorded.content += '}';
-            }
+            recorded.content = util::json_object(details);
             s.with_events({recorded}, [&] {
                 s.update_room(meta);
                 for (const auto& [list, p] : outside) s.set_room_principal(meta.id, list, p, false);

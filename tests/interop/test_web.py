@@ -205,6 +205,10 @@ async def test_bad_uploads_are_refused(f):
     except IqError as e:
         assert e.iq["error"]["condition"] == "bad-request"
     assert fetch(f, "PUT", "/upload/not-a-slot/x.bin", body=b"abc")[0] == 404
+    # Two dots inside a name are no path trick.
+    put, get = await request_slot(alice, "notes..v2.txt", 3, "text/plain")
+    assert fetch(f, "PUT", local(put, f), body=b"v2!")[0] == 201
+    assert fetch(f, "GET", local(get, f), auth=("alice", "alice-pw"))[2] == b"v2!"
     # Uploads are off in the Paperless category: the link is refused there.
     put, get = await request_slot(alice, "memo.txt", 5, "text/plain")
     assert fetch(f, "PUT", local(put, f), body=b"hello")[0] == 201
