@@ -6,7 +6,7 @@
 
 namespace perch::compliance {
 
-using store::sqlite::Transaction;
+using store::sql::Transaction;
 
 namespace {
 const std::string kGenesis(64, '0');
@@ -37,7 +37,7 @@ constexpr const char* kSchema = R"sql(
     );
 )sql";
 
-LoggedEvent read_row(store::sqlite::Statement& st) {
+LoggedEvent read_row(store::sql::Statement& st) {
     LoggedEvent e;
     e.seq = st.int_at(0);
     e.outbox_id = st.int_at(1);
@@ -220,7 +220,7 @@ int64_t Log::purge(int64_t before_us, int64_t up_to_seq) {
         .bind(1, hash)
         .run();
     db_.prepare("DELETE FROM events WHERE seq <= ?").bind(0, seq).run();
-    int64_t n = sqlite3_changes(db_.handle());
+    int64_t n = db_.changes();
     tx.commit();
     return n;
 }

@@ -143,9 +143,11 @@ class Store {
 };
 
 struct StoreConfig {
-    std::string backend = "sqlite";
+    std::string backend = "sqlite";     // or "postgres"
     std::string path = "var/perch.db";  // SQLite file
-    bool synchronous_full = true;       // fsync each commit (group commit amortises it)
+    std::string url;                    // PostgreSQL connection string (libpq keywords or URI)
+    int pool_size = 2;                  // connections of the store's worker threads
+    bool synchronous_full = true;       // durable commits (group commit amortises them)
     bool compliance = false;            // capture compliance events (see Store::with_events)
     int retention_days = 0;             // purge messages older than this; 0 keeps everything
 };

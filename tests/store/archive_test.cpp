@@ -111,6 +111,27 @@ TEST_F(ArchiveTest, FullTextIgnoresCaseAndAccentsAndStaysInTheRoom) {
     EXPECT_NO_THROW(s_->query_archive(q));
 }
 
+// Both back ends cut words where SQLite's tokenizer does: at punctuation, inside links and
+// hyphenated words too, and find non-Latin words whatever their case.
+TEST_F(ArchiveTest, WordsAreCutAtPunctuationOnEveryBackEnd) {
+    s_->append_messages({message(room_, "see https://example.com/a_page and well-known foo.bar", 1),
+                         message(room_, "Привет, МИР (ünïcödé)", 2)});
+    auto q = query();
+    auto count = [&](const char* text) {
+        q.text = text;
+        return s_->query_archive(q).count;
+    };
+    EXPECT_EQ(count("example"), 1);
+    EXPECT_EQ(count("page"), 1);
+    EXPECT_EQ(count("\"well known\""), 1);
+    EXPECT_EQ(count("known"), 1);
+    EXPECT_EQ(count("bar"), 1);
+    EXPECT_EQ(count("\"example com\""), 1);
+    EXPECT_EQ(count("мир"), 1);
+    EXPECT_EQ(count("unicode"), 1);
+    EXPECT_EQ(count("examples"), 0);  // no stemming: words as written
+}
+
 TEST_F(ArchiveTest, UnknownIdIsReported) {
     auto q = query();
     q.after_id = "nope";

@@ -261,3 +261,21 @@ TEST_F(StoreTest, RefusesANewerSchema) {
     bump_schema_version();
     EXPECT_ANY_THROW(open());
 }
+
+// PostgreSQL: a connection the server dropped (restart, failover, idle timeout) is reopened on
+// the next call when no transaction was open, prepared statements included.
+TEST_F(StoreTest, ReconnectsAfterTheServerDroppedTheConnection) {
+    if (!on_postgres()) GTEST_SKIP() << "PostgreSQL only";
+    auto s = open();
+    User u;
+    u.username = "alice";
+    u.scram_sha1 = u.scram_sha256 = "x";
+    s->add_user(u);
+    ASSERT_TRUE(s->find_user("alice"));
+    postgres("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                 database_ + "' AND pid <> pg_backend_pid()",
+             "postgres");
+    EXPECT_TRUE(s->find_user("alice"));
+    u.username = "bob";
+    EXPECT_GT(s->add_user(u), 0);
+}

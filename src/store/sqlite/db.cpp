@@ -5,9 +5,13 @@
 namespace perch::store::sqlite {
 
 namespace {
+bool is_constraint(int code) {
+    return (code & 0xff) == SQLITE_CONSTRAINT;
+}
+
 [[noreturn]] void fail(sqlite3* db, int code, std::string_view context) {
-    throw Error(std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)),
-                code);
+    throw sql::Error(std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)),
+                     is_constraint(code));
 }
 }  // namespace
 
@@ -46,13 +50,7 @@ bool Statement::step() {
     int ext = sqlite3_extended_errcode(db_);
     std::string msg = sqlite3_errmsg(db_);
     sqlite3_reset(stmt_);
-    throw Error(msg, ext);
-}
-
-void Statement::run() {
-    while (step()) {
-    }
-    reset();
+    throw sql::Error(msg, is_constraint(ext));
 }
 
 void Statement::reset() {
@@ -75,7 +73,7 @@ Connection::Connection(const std::string& path) {
         std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);
         db_ = nullptr;
-        throw Error("cannot open database " + path + ": " + msg, rc);
+        throw sql::Error("cannot open database " + path + ": " + msg, false);
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, 10000);
@@ -93,7 +91,7 @@ void Connection::exec(std::string_view sql) {
     if (rc != SQLITE_OK) {
         std::string msg = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
-        throw Error(msg, rc);
+        throw sql::Error(msg, is_constraint(rc));
     }
 }
 
@@ -105,23 +103,8 @@ Statement& Connection::prepare(std::string_view sql) {
     return *it->second;
 }
 
-Transaction::Transaction(Connection& c, bool immediate)
-    : c_(c), nested_(sqlite3_get_autocommit(c.handle()) == 0) {
-    c_.exec(nested_ ? "SAVEPOINT nested" : immediate ? "BEGIN IMMEDIATE" : "BEGIN");
-}
-
-Transaction::~Transaction() {
-    if (!done_) {
-        try {
-            c_.exec(nested_ ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
-        } catch (...) {
-        }
-    }
-}
-
-void Transaction::commit() {
-    c_.exec(nested_ ? "RELEASE nested" : "COMMIT");
-    done_ = true;
+std::unique_ptr<sql::Statement> Connection::statement(std::string_view sql) {
+    return std::make_unique<Statement>(db_, sql);
 }
 
 }  // namespace perch::store::sqlite

@@ -1,7 +1,5 @@
 #include "store/sqlite/migrations.hpp"
 
-#include <string>
-
 namespace perch::store::sqlite {
 namespace {
 
@@ -182,35 +180,11 @@ constexpr const char* kMigrations[] = {
     ) WITHOUT ROWID;
     )sql",
 };
-static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace
 
-int schema_version(Connection& db) {
-    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    auto& st = db.prepare("SELECT version FROM schema_version");
-    int v = st.step() ? int(st.int_at(0)) : 0;
-    st.reset();
-    return v;
-}
-
-void migrate(Connection& db) {
-    Transaction tx(db);
-    int current = schema_version(db);
-    if (current > kSchemaVersion)
-        throw Error("database schema version " + std::to_string(current) +
-                        " is newer than this build understands (" + std::to_string(kSchemaVersion) +
-                        "); upgrade Perch",
-                    SQLITE_ERROR);
-    for (int v = current; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
-    if (current == 0) {
-        db.prepare("INSERT INTO schema_version (version) VALUES (?)")
-            .bind(0, int64_t(kSchemaVersion))
-            .run();
-    } else if (current < kSchemaVersion) {
-        db.prepare("UPDATE schema_version SET version = ?").bind(0, int64_t(kSchemaVersion)).run();
-    }
-    tx.commit();
+std::span<const char* const> migrations() {
+    return kMigrations;
 }
 
 }  // namespace perch::store::sqlite

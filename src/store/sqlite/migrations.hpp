@@ -1,13 +1,10 @@
 #pragma once
-#include "store/sqlite/db.hpp"
+#include <span>
 
 namespace perch::store::sqlite {
 
-// The schema version this build writes. Each migration moves the database one version forward;
-// a database newer than this build is refused rather than touched.
-inline constexpr int kSchemaVersion = 5;
-
-void migrate(Connection& db);
-int schema_version(Connection& db);
+// The SQLite schema, one step per version (see sql::migrate). Never edit a step that has
+// shipped; add one.
+std::span<const char* const> migrations();
 
 }  // namespace perch::store::sqlite

@@ -1,4 +1,4 @@
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 #include <algorithm>
 #include <map>
@@ -7,21 +7,28 @@
 #include <variant>
 
 #include "store/search_query.hpp"
-#include "store/sqlite/archive.hpp"
-#include "store/sqlite/db.hpp"
-#include "store/sqlite/files.hpp"
-#include "store/sqlite/following.hpp"
-#include "store/sqlite/migrations.hpp"
-#include "store/sqlite/outbox.hpp"
-#include "store/sqlite/personal.hpp"
-#include "store/sqlite/rows.hpp"
+#include "store/sql/archive.hpp"
+#include "store/sql/db.hpp"
+#include "store/sql/files.hpp"
+#include "store/sql/following.hpp"
+#include "store/sql/outbox.hpp"
+#include "store/sql/personal.hpp"
+#include "store/sql/rows.hpp"
 #include "util/time.hpp"
 
-namespace perch::store::sqlite {
+namespace perch::store::sql {
 namespace {
 
 bool is_constraint(const Error& e) {
-    return (e.code() & 0xff) == SQLITE_CONSTRAINT;
+    return e.constraint();
+}
+
+// The id an `INSERT ... RETURNING id` gave, or nullopt when it inserted nothing.
+std::optional<int64_t> inserted_id(Statement& st) {
+    std::optional<int64_t> id;
+    if (st.step()) id = st.int_at(0);
+    st.reset();
+    return id;
 }
 
 std::string join_groups(const std::vector<std::string>& groups) {
@@ -49,15 +56,12 @@ std::string sql(std::string_view a, std::string_view b, std::string_view c = "")
     return std::string(a) + std::string(b) + std::string(c);
 }
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
   public:
-    explicit SqliteStore(const StoreConfig& config)
-        : db_(config.path), compliance_(config.compliance) {
-        db_.exec("PRAGMA journal_mode = WAL");
-        db_.exec(config.synchronous_full ? "PRAGMA synchronous = FULL"
-                                         : "PRAGMA synchronous = NORMAL");
-        db_.exec("PRAGMA foreign_keys = ON");
-        migrate(db_);
+    SqlStore(std::unique_ptr<Connection> connection, std::span<const char* const> migrations,
+             bool compliance)
+        : connection_(std::move(connection)), db_(*connection_), compliance_(compliance) {
+        migrate(db_, migrations);
     }
 
     std::optional<User> find_user(std::string_view username) override {
@@ -66,39 +70,38 @@ class SqliteStore final : public Store {
     }
 
     // One INSERT for both the single and the bulk path; `skip_existing` turns a duplicate name
-    // into "nothing inserted" instead of a constraint error. Returns whether a row was added.
-    bool insert_user(const User& u, bool skip_existing, int64_t now) {
-        db_.prepare(std::string("INSERT INTO users (username, display_name, email, disabled, "
-                                "scram_sha1, scram_sha256, created_us, administrator) VALUES (?, "
-                                "?, ?, ?, ?, ?, ?, ?)") +
-                    (skip_existing ? " ON CONFLICT (username) DO NOTHING" : ""))
-            .bind(0, u.username)
+    // into "nothing inserted" instead of a constraint error. Returns the new row's id, if any.
+    std::optional<int64_t> insert_user(const User& u, bool skip_existing, int64_t now) {
+        auto& st = db_.prepare(
+            std::string("INSERT INTO users (username, display_name, email, disabled, "
+                        "scram_sha1, scram_sha256, created_us, administrator) VALUES (?, "
+                        "?, ?, ?, ?, ?, ?, ?)") +
+            (skip_existing ? " ON CONFLICT (username) DO NOTHING" : "") + " RETURNING id");
+        st.bind(0, u.username)
             .bind(1, u.display_name)
             .bind(2, u.email)
             .bind(3, int64_t(u.disabled))
             .bind(4, u.scram_sha1)
             .bind(5, u.scram_sha256)
             .bind(6, u.created_us ? u.created_us : now)
-            .bind(7, int64_t(u.administrator))
-            .run();
-        return sqlite3_changes(db_.handle()) > 0;
+            .bind(7, int64_t(u.administrator));
+        return inserted_id(st);
     }
 
     int64_t add_user(const User& u) override {
         try {
-            insert_user(u, false, util::now_us());
+            return insert_user(u, false, util::now_us()).value();
         } catch (const Error& e) {
             if (is_constraint(e)) throw Conflict("user " + u.username + " already exists");
             throw;
         }
-        return db_.last_insert_id();
     }
 
     size_t add_users(const std::vector<User>& users) override {
         Transaction tx(db_);
         size_t added = 0;
         int64_t now = util::now_us();
-        for (const auto& u : users) added += insert_user(u, true, now);
+        for (const auto& u : users) added += insert_user(u, true, now).has_value();
         tx.commit();
         return added;
     }
@@ -123,21 +126,20 @@ class SqliteStore final : public Store {
 
     int64_t add_category(const Category& c) override {
         try {
-            db_.prepare(
-                   "INSERT INTO categories (name, description, invitations, file_upload, "
-                   "chat_history, created_us) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(0, c.name)
+            auto& st = db_.prepare(
+                "INSERT INTO categories (name, description, invitations, file_upload, "
+                "chat_history, created_us) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+            st.bind(0, c.name)
                 .bind(1, c.description)
                 .bind(2, int64_t(c.invitations))
                 .bind(3, int64_t(c.file_upload))
                 .bind(4, int64_t(c.chat_history))
-                .bind(5, c.created_us ? c.created_us : util::now_us())
-                .run();
+                .bind(5, c.created_us ? c.created_us : util::now_us());
+            return inserted_id(st).value();
         } catch (const Error& e) {
             if (is_constraint(e)) throw Conflict("category " + c.name + " already exists");
             throw;
         }
-        return db_.last_insert_id();
     }
 
     std::optional<Category> find_category(std::string_view name) override {
@@ -150,12 +152,13 @@ class SqliteStore final : public Store {
                    read_category);
     }
 
-    bool insert_room(const Room& r, bool skip_existing, int64_t now) {
-        db_.prepare(std::string("INSERT INTO rooms (node, name, description, category_id, privacy, "
-                                "type, subject, subject_nick, disabled, created_us, invitations, "
-                                "addin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
-                    (skip_existing ? " ON CONFLICT (node) DO NOTHING" : ""))
-            .bind(0, r.node)
+    std::optional<int64_t> insert_room(const Room& r, bool skip_existing, int64_t now) {
+        auto& st = db_.prepare(
+            std::string("INSERT INTO rooms (node, name, description, category_id, privacy, "
+                        "type, subject, subject_nick, disabled, created_us, invitations, "
+                        "addin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
+            (skip_existing ? " ON CONFLICT (node) DO NOTHING" : "") + " RETURNING id");
+        st.bind(0, r.node)
             .bind(1, r.name.empty() ? r.node : r.name)
             .bind(2, r.description)
             .bind(3, r.category_id)
@@ -166,27 +169,25 @@ class SqliteStore final : public Store {
             .bind(8, int64_t(r.disabled))
             .bind(9, r.created_us ? r.created_us : now)
             .bind(10, int64_t(r.invitations))
-            .bind(11, r.addin)
-            .run();
-        return sqlite3_changes(db_.handle()) > 0;
+            .bind(11, r.addin);
+        return inserted_id(st);
     }
 
     int64_t add_room(const Room& r) override {
         try {
-            insert_room(r, false, util::now_us());
+            return insert_room(r, false, util::now_us()).value();
         } catch (const Error& e) {
             if (is_constraint(e))
                 throw Conflict("room " + r.node + " already exists or its category does not");
             throw;
         }
-        return db_.last_insert_id();
     }
 
     size_t add_rooms(const std::vector<Room>& rooms) override {
         Transaction tx(db_);
         size_t added = 0;
         int64_t now = util::now_us();
-        for (const auto& r : rooms) added += insert_room(r, true, now);
+        for (const auto& r : rooms) added += insert_room(r, true, now).has_value();
         tx.commit();
         return added;
     }
@@ -329,9 +330,12 @@ class SqliteStore final : public Store {
             last[m.room_id] = std::max(last[m.room_id], m.seq);
         }
         for (auto [room, seq] : last)
-            db_.prepare("UPDATE rooms SET last_seq = max(last_seq, ?) WHERE id = ?")
+            db_.prepare(
+                   "UPDATE rooms SET last_seq = CASE WHEN ? > last_seq THEN ? ELSE last_seq END "
+                   "WHERE id = ?")
                 .bind(0, seq)
-                .bind(1, room)
+                .bind(1, seq)
+                .bind(2, room)
                 .run();
         tx.commit();
     }
@@ -365,7 +369,7 @@ class SqliteStore final : public Store {
             .bind(2, room_id)
             .bind(3, stanza_id)
             .run();
-        if (sqlite3_changes(db_.handle()) == 0) return std::nullopt;
+        if (db_.changes() == 0) return std::nullopt;
         auto& st = db_.prepare(std::string("SELECT ") + kMessageColumns +
                                " FROM messages WHERE room_id = ? AND stanza_id = ?");
         st.bind(0, room_id).bind(1, stanza_id);
@@ -380,7 +384,7 @@ class SqliteStore final : public Store {
             .bind(0, room_id)
             .bind(1, before_us)
             .run();
-        return sqlite3_changes(db_.handle());
+        return db_.changes();
     }
 
     int64_t purge_before(int64_t before_us) override {
@@ -407,22 +411,18 @@ class SqliteStore final : public Store {
         return total;
     }
 
-    ArchivePage query_archive(const ArchiveQuery& q) override {
-        return sqlite::query_archive(db_, q);
-    }
+    ArchivePage query_archive(const ArchiveQuery& q) override { return sql::query_archive(db_, q); }
 
     int64_t add_group(const Group& g) override {
         try {
-            db_.prepare("INSERT INTO groups (name, description, created_us) VALUES (?, ?, ?)")
-                .bind(0, g.name)
-                .bind(1, g.description)
-                .bind(2, util::now_us())
-                .run();
+            auto& st = db_.prepare(
+                "INSERT INTO groups (name, description, created_us) VALUES (?, ?, ?) RETURNING id");
+            st.bind(0, g.name).bind(1, g.description).bind(2, util::now_us());
+            return inserted_id(st).value();
         } catch (const Error& e) {
             if (is_constraint(e)) throw Conflict("group " + g.name + " already exists");
             throw;
         }
-        return db_.last_insert_id();
     }
 
     std::vector<Group> list_groups() override {
@@ -444,7 +444,9 @@ class SqliteStore final : public Store {
     void set_group_member(std::string_view group, std::string_view username, bool member) override {
         int64_t id = group_id(group);
         if (member)
-            db_.prepare("INSERT OR IGNORE INTO group_members (group_id, username) VALUES (?, ?)")
+            db_.prepare(
+                   "INSERT INTO group_members (group_id, username) VALUES (?, ?) ON CONFLICT DO "
+                   "NOTHING")
                 .bind(0, id)
                 .bind(1, username)
                 .run();
@@ -636,8 +638,8 @@ class SqliteStore final : public Store {
         std::string principal = to_string(p);
         try {
             if (present)
-                db_.prepare(std::string("INSERT OR IGNORE INTO ") + table + " (" + owner +
-                            ", list, principal) VALUES (?, ?, ?)")
+                db_.prepare(std::string("INSERT INTO ") + table + " (" + owner +
+                            ", list, principal) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                     .bind(0, id)
                     .bind(1, list)
                     .bind(2, principal)
@@ -667,14 +669,16 @@ class SqliteStore final : public Store {
         return out;
     }
 
-    Connection db_;
+    std::unique_ptr<Connection> connection_;
+    Connection& db_;
     bool compliance_;
 };
 
 }  // namespace
 
-std::unique_ptr<Store> open(const StoreConfig& config) {
-    return std::make_unique<SqliteStore>(config);
+std::unique_ptr<Store> make_store(std::unique_ptr<Connection> connection,
+                                  std::span<const char* const> migrations, bool compliance) {
+    return std::make_unique<SqlStore>(std::move(connection), migrations, compliance);
 }
 
-}  // namespace perch::store::sqlite
+}  // namespace perch::store::sql

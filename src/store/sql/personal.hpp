@@ -5,10 +5,10 @@
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/db.hpp"
+#include "store/sql/db.hpp"
 
 // A user's personal storage: PEP nodes and items (XEP-0163) and private XML (XEP-0049).
-namespace perch::store::sqlite::personal {
+namespace perch::store::sql::personal {
 
 using Items = std::vector<std::pair<std::string, std::string>>;  // (item id, payload)
 
@@ -23,4 +23,4 @@ void set_private_xml(Connection& db, std::string_view user, std::string_view key
                      const std::string& xml);
 Items private_entries(Connection& db, std::string_view user);  // (key, xml)
 
-}  // namespace perch::store::sqlite::personal
+}  // namespace perch::store::sql::personal

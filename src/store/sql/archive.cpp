@@ -1,12 +1,12 @@
-#include "store/sqlite/archive.hpp"
+#include "store/sql/archive.hpp"
 
 #include <algorithm>
 #include <variant>
 
 #include "store/search_query.hpp"
-#include "store/sqlite/rows.hpp"
+#include "store/sql/rows.hpp"
 
-namespace perch::store::sqlite {
+namespace perch::store::sql {
 
 ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     // Filters shared by the page, the count and the index: built once, bound in order.
@@ -32,10 +32,26 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     if (!q.with_nick.empty()) where += " AND nick = ?", args.emplace_back(q.with_nick);
     if (!q.with_sender.empty()) where += " AND sender = ?", args.emplace_back(q.with_sender);
     if (auto terms = parse_search(q.text); !terms.empty()) {
-        where += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)";
-        args.emplace_back(to_fts5(terms, q.any_word));
+        bool postgres = db.dialect() == Dialect::postgres;
+        if (postgres) {
+            // Each term a phrase query over the same words the index holds (see the
+            // PostgreSQL schema's perch_search_words), joined by && or ||.
+            where += " AND words @@ (";
+            for (size_t i = 0; i < terms.size(); ++i) {
+                if (i) where += q.any_word ? " || " : " && ";
+                where += "phraseto_tsquery('simple', perch_search_words(?))";
+                std::string words;
+                for (size_t w = 0; w < terms[i].words.size(); ++w)
+                    words += (w ? " " : "") + terms[i].words[w];
+                args.emplace_back(std::move(words));
+            }
+            where += ")";
+        } else {
+            where += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)";
+            args.emplace_back(to_fts5(terms, q.any_word));
+        }
         if (q.case_sensitive) {
-            // FTS5 matched regardless of case; instr() then insists on the exact case.
+            // The index matched regardless of case; the body must hold the exact text.
             std::string clause;
             for (const auto& t : terms) {
                 std::string words;
@@ -43,7 +59,7 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
                 clause += std::string(clause.empty() ? ""
                                       : q.any_word   ? " OR "
                                                      : " AND ") +
-                          "instr(body, ?) > 0";
+                          (postgres ? "strpos(body, ?) > 0" : "instr(body, ?) > 0");
                 args.emplace_back(words);
             }
             where += " AND (" + clause + ")";
@@ -67,11 +83,11 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
         return int(count);
     };
     auto id_of = [&](const std::string& stanza_id) {
-        Statement st(db.handle(), "SELECT id FROM messages WHERE " + rooms + " AND stanza_id = ?");
-        int at = bind_all(st, room_args);
-        st.bind(at, stanza_id);
-        if (!st.step()) throw UnknownId("no message " + stanza_id + " here");
-        return st.int_at(0);
+        auto st = db.statement("SELECT id FROM messages WHERE " + rooms + " AND stanza_id = ?");
+        int at = bind_all(*st, room_args);
+        st->bind(at, stanza_id);
+        if (!st->step()) throw UnknownId("no message " + stanza_id + " here");
+        return st->int_at(0);
     };
     std::string page_where = where;
     std::vector<int64_t> bounds;
@@ -82,9 +98,10 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     int max = std::max(0, q.max);
 
     ArchivePage page;
-    Statement st(db.handle(), std::string("SELECT ") + kMessageColumns + ", id FROM messages" +
-                                  page_where + " ORDER BY id " + (backwards ? "DESC" : "ASC") +
-                                  " LIMIT ?");
+    auto page_query =
+        db.statement(std::string("SELECT ") + kMessageColumns + ", id FROM messages" + page_where +
+                     " ORDER BY id " + (backwards ? "DESC" : "ASC") + " LIMIT ?");
+    auto& st = *page_query;
     int next = bind_all(st, args.size());
     for (int64_t b : bounds) st.bind(next++, b);
     st.bind(next, int64_t(max) + 1);
@@ -100,16 +117,16 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
         std::reverse(ids.begin(), ids.end());
     }
 
-    Statement count(db.handle(), "SELECT count(*) FROM messages" + where);
-    bind_all(count, args.size());
-    page.count = count.step() ? count.int_at(0) : 0;
+    auto count = db.statement("SELECT count(*) FROM messages" + where);
+    bind_all(*count, args.size());
+    page.count = count->step() ? count->int_at(0) : 0;
     if (!ids.empty()) {
-        Statement index(db.handle(), "SELECT count(*) FROM messages" + where + " AND id < ?");
-        int at = bind_all(index, args.size());
-        index.bind(at, ids.front());
-        page.first_index = index.step() ? index.int_at(0) : 0;
+        auto index = db.statement("SELECT count(*) FROM messages" + where + " AND id < ?");
+        int at = bind_all(*index, args.size());
+        index->bind(at, ids.front());
+        page.first_index = index->step() ? index->int_at(0) : 0;
     }
     return page;
 }
 
-}  // namespace perch::store::sqlite
+}  // namespace perch::store::sql

@@ -1,6 +1,6 @@
-#include "store/sqlite/rows.hpp"
+#include "store/sql/rows.hpp"
 
-namespace perch::store::sqlite {
+namespace perch::store::sql {
 
 User read_user(Statement& st) {
     User u;
@@ -64,4 +64,4 @@ Message read_message(Statement& st) {
     return m;
 }
 
-}  // namespace perch::store::sqlite
+}  // namespace perch::store::sql

@@ -1,8 +1,8 @@
-#include "store/sqlite/personal.hpp"
+#include "store/sql/personal.hpp"
 
 #include "util/time.hpp"
 
-namespace perch::store::sqlite::personal {
+namespace perch::store::sql::personal {
 
 namespace {
 Items pairs(Statement& st) {
@@ -15,7 +15,7 @@ Items pairs(Statement& st) {
 void put_item(Connection& db, std::string_view user, std::string_view node,
               std::string_view item_id, const std::string& payload) {
     Transaction tx(db);
-    db.prepare("INSERT OR IGNORE INTO pep_nodes (username, node) VALUES (?, ?)")
+    db.prepare("INSERT INTO pep_nodes (username, node) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(0, user)
         .bind(1, node)
         .run();
@@ -39,7 +39,7 @@ bool remove_item(Connection& db, std::string_view user, std::string_view node,
         .bind(1, node)
         .bind(2, item_id)
         .run();
-    return sqlite3_changes(db.handle()) > 0;
+    return db.changes() > 0;
 }
 
 std::optional<Items> items(Connection& db, std::string_view user, std::string_view node) {
@@ -90,4 +90,4 @@ Items private_entries(Connection& db, std::string_view user) {
     return pairs(st);
 }
 
-}  // namespace perch::store::sqlite::personal
+}  // namespace perch::store::sql::personal

@@ -1,15 +1,17 @@
-#include "store/sqlite/following.hpp"
+#include "store/sql/following.hpp"
 
-#include "store/sqlite/rows.hpp"
+#include "store/sql/rows.hpp"
 
-namespace perch::store::sqlite::following {
+namespace perch::store::sql::following {
 
 void mark_read(Connection& db, const std::vector<ReadMark>& marks) {
     Transaction tx(db);
     for (const auto& m : marks)
         db.prepare(
               "INSERT INTO read_marks (username, room_id, seq) VALUES (?, ?, ?) ON CONFLICT "
-              "(username, room_id) DO UPDATE SET seq = max(seq, excluded.seq)")
+              "(username, room_id) DO UPDATE SET seq = CASE WHEN excluded.seq > read_marks.seq "
+              "THEN "
+              "excluded.seq ELSE read_marks.seq END")
             .bind(0, m.username)
             .bind(1, m.room_id)
             .bind(2, m.seq)
@@ -28,7 +30,9 @@ std::vector<RoomActivity> activity(Connection& db, std::string_view username,
         if (mark.step()) a.read_seq = mark.int_at(0);
         mark.reset();
         auto& count = db.prepare(
-            "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room_id = ? AND seq > ? LIMIT ?)");
+            "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room_id = ? AND seq > ? LIMIT ?) "
+            "AS "
+            "unread");
         count.bind(0, room_id).bind(1, a.read_seq).bind(2, cap);
         if (count.step()) a.unread = count.int_at(0);
         count.reset();
@@ -50,4 +54,4 @@ std::vector<ReadMark> all_marks(Connection& db) {
     return out;
 }
 
-}  // namespace perch::store::sqlite::following
+}  // namespace perch::store::sql::following

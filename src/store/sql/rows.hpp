@@ -1,9 +1,9 @@
 #pragma once
-#include "store/sqlite/db.hpp"
+#include "store/sql/db.hpp"
 #include "store/types.hpp"
 
 // How records map to rows: the column lists of SELECTs and the readers that go with them.
-namespace perch::store::sqlite {
+namespace perch::store::sql {
 
 inline constexpr const char* kUserColumns =
     "id, username, display_name, email, disabled, scram_sha1, scram_sha256, created_us, "
@@ -21,4 +21,4 @@ Category read_category(Statement& st);
 Room read_room(Statement& st);
 Message read_message(Statement& st);
 
-}  // namespace perch::store::sqlite
+}  // namespace perch::store::sql

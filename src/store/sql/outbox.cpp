@@ -1,9 +1,9 @@
-#include "store/sqlite/outbox.hpp"
+#include "store/sql/outbox.hpp"
 
 #include "util/json.hpp"
 #include "util/time.hpp"
 
-namespace perch::store::sqlite::outbox {
+namespace perch::store::sql::outbox {
 
 ComplianceEvent chat_event(Connection& db, const Message& m) {
     ComplianceEvent e;
@@ -61,4 +61,4 @@ void forget_up_to(Connection& db, int64_t id) {
     db.prepare("DELETE FROM compliance_outbox WHERE id <= ?").bind(0, id).run();
 }
 
-}  // namespace perch::store::sqlite::outbox
+}  // namespace perch::store::sql::outbox

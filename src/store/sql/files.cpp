@@ -1,6 +1,6 @@
-#include "store/sqlite/files.hpp"
+#include "store/sql/files.hpp"
 
-namespace perch::store::sqlite::files {
+namespace perch::store::sql::files {
 
 namespace {
 constexpr const char* kColumns = "id, sha256, size, content_type, name, owner, created_us";
@@ -41,7 +41,7 @@ std::vector<FileRecord> list(Connection& db) {
 }
 
 void attach(Connection& db, std::string_view id, int64_t room_id) {
-    db.prepare("INSERT OR IGNORE INTO file_rooms (file_id, room_id) VALUES (?, ?)")
+    db.prepare("INSERT INTO file_rooms (file_id, room_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
         .bind(0, id)
         .bind(1, room_id)
         .run();
@@ -55,4 +55,4 @@ std::vector<int64_t> rooms_of(Connection& db, std::string_view id) {
     return out;
 }
 
-}  // namespace perch::store::sqlite::files
+}  // namespace perch::store::sql::files
