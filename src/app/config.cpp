@@ -128,6 +128,8 @@ Config load_config(const std::string& path) {
     r.get("tls", "key", c.tls.key);
     r.get("store", "backend", c.store.backend);
     r.get("store", "path", c.store.path);
+    r.get("store", "url", c.store.url);
+    r.get("store", "pool_size", c.store.pool_size);
     r.get("store", "synchronous_full", c.store.synchronous_full);
     r.get("store", "retention_days", c.store.retention_days);
     r.get("compliance", "retention_days", c.compliance.retention_days);
@@ -152,6 +154,13 @@ Config load_config(const std::string& path) {
     check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
     check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
     check_range("store.retention_days", c.store.retention_days, 0, 36500);
+    check_range("store.pool_size", c.store.pool_size, 1, 64);
+    if (c.store.backend != "sqlite" && c.store.backend != "postgres")
+        throw std::runtime_error("store.backend must be \"sqlite\" or \"postgres\"");
+    if (c.store.backend == "postgres" && c.store.url.empty())
+        throw std::runtime_error(
+            "store.url must give the PostgreSQL connection string when store.backend is "
+            "\"postgres\" (e.g. \"host=db.example.org dbname=perch user=perch\")");
     check_range("compliance.retention_days", c.compliance.retention_days, 0, 36500);
     if (c.compliance.on_failure != "queue" && c.compliance.on_failure != "refuse")
         throw std::runtime_error("compliance.on_failure must be \"queue\" or \"refuse\"");

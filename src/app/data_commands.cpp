@@ -139,28 +139,27 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
     {
         Writer w(dir, "messages");
         int64_t written = 0;
-        for (const auto& r : rooms) {
-            for (int64_t after = 0;;) {
-                auto page = s.messages_after(r.id, after, 5000);
-                if (page.empty()) break;
-                for (const auto& m : page)
-                    w.add({{"room", r.node},
-                           {"seq", m.seq},
-                           {"stanza_id", m.stanza_id},
-                           {"origin_id", m.origin_id},
-                           {"sender", m.sender},
-                           {"nick", m.nick},
-                           {"occupant_id", m.occupant_id},
-                           {"kind", int(m.kind)},
-                           {"body", m.body},
-                           {"payload", m.payload},
-                           {"ts_us", m.ts_us},
-                           {"removed", m.removed}});
-                after = page.back().seq;
-                written += int64_t(page.size());
-                if (written % 100000 < int64_t(page.size()))
-                    std::cerr << "  " << written << " messages\n";
-            }
+        // In the archive's order across rooms, which the import keeps.
+        for (int64_t after = 0;;) {
+            auto page = s.messages_in_order(after, 5000);
+            if (page.empty()) break;
+            for (const auto& [position, m] : page)
+                w.add({{"room", room_nodes.at(m.room_id)},
+                       {"seq", m.seq},
+                       {"stanza_id", m.stanza_id},
+                       {"origin_id", m.origin_id},
+                       {"sender", m.sender},
+                       {"nick", m.nick},
+                       {"occupant_id", m.occupant_id},
+                       {"kind", int(m.kind)},
+                       {"body", m.body},
+                       {"payload", m.payload},
+                       {"ts_us", m.ts_us},
+                       {"removed", m.removed}});
+            after = page.back().first;
+            written += int64_t(page.size());
+            if (written % 100000 < int64_t(page.size()))
+                std::cerr << "  " << written << " messages\n";
         }
         w.close();
     }
@@ -415,7 +414,7 @@ void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
             prepare_data_dir(config);
             // Opening applies every missing migration, and refuses a newer schema.
             store::open_store(config.store);
-            std::cout << config.store.backend << " database " << config.store.path
+            std::cout << "database " << store::describe(config.store)
                       << " is at the current schema\n";
         }));
 

@@ -65,7 +65,7 @@ int serve(Config config) {
         spdlog::info("compliance on: log {}, exports every {} s to {}", cc.path,
                      config.compliance.run_interval_s, cc.export_dir);
     }
-    store::StoreWorkers workers(config.store, 2);
+    store::StoreWorkers workers(config.store, config.store.pool_size);
     store::MessageWriter writer(config.store);
 
     int threads = config.io_threads > 0 ? config.io_threads
@@ -200,7 +200,7 @@ int serve(Config config) {
         PERCH_VERSION, config.domain, config.muc_domain(), config.c2s.bind, listeners[0]->port(),
         config.c2s.direct_tls_port > 0 ? fmt::format(", direct TLS on {}", listeners[1]->port())
                                        : "",
-        http_ports, muc.room_count(), threads, config.store.path);
+        http_ports, muc.room_count(), threads, store::describe(config.store));
     io.join();
     // Posts already accepted are committed before the process ends, and their events moved.
     writer.stop();

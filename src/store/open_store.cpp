@@ -29,4 +29,10 @@ std::unique_ptr<Store> open_store(const StoreConfig& config) {
                              "' (known: sqlite, postgres)");
 }
 
+std::string describe(const StoreConfig& config) {
+    if (config.backend == "postgres")
+        return "postgres (" + postgres::printable_conninfo(config.url) + ")";
+    return config.backend + " " + config.path;
+}
+
 }  // namespace perch::store

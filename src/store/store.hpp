@@ -104,9 +104,12 @@ class Store {
         bool enabled = true;
     };
     virtual std::vector<PolicyEntry> list_policies() = 0;
-    // A room's messages after `after_seq`, in order, at most `limit`.
-    virtual std::vector<Message> messages_after(int64_t room_id, int64_t after_seq, int limit) = 0;
-    // Messages exactly as given (sequence numbers, ids, removal); rooms' counters follow.
+    // Every room's messages in the order they were stored (the order the archive pages across
+    // rooms in), each with its position there: those after position `after`, at most `limit`.
+    virtual std::vector<std::pair<int64_t, Message>> messages_in_order(int64_t after,
+                                                                       int limit) = 0;
+    // Messages exactly as given (sequence numbers, ids, removal), stored in the order given;
+    // rooms' counters follow.
     virtual void import_messages(const std::vector<Message>& messages) = 0;
     virtual std::vector<FileRecord> list_files() = 0;
     virtual std::vector<std::string> pep_nodes(std::string_view username) = 0;
@@ -155,5 +158,8 @@ struct StoreConfig {
 // Opens a connection, creating the database and applying migrations when needed. Throws with a
 // readable message when the database cannot be used (unknown back end, newer schema …).
 std::unique_ptr<Store> open_store(const StoreConfig& config);
+// Where the content lives, for logs and messages: the SQLite file, or the PostgreSQL server and
+// database (never the password).
+std::string describe(const StoreConfig& config);
 
 }  // namespace perch::store

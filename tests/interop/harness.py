@@ -30,12 +30,39 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """One perch process on its own data directory."""
+def postgres_server():
+    """The connection string of the test PostgreSQL cluster when ctest runs a suite against it
+    (PERCH_TEST_PG_FILE, from scripts/pg-cluster.sh), else None."""
+    path = os.environ.get("PERCH_TEST_PG_FILE")
+    return pathlib.Path(path).read_text().strip() if path else None
 
-    def __init__(self, binary, extra_config="", c2s_config="", http_config=""):
+
+def psql(conninfo, sql):
+    subprocess.run(["psql", conninfo, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                   check=True, capture_output=True, text=True, timeout=60)
+
+
+class Server:
+    """One perch process on its own data directory. Its content goes to SQLite, or to a new
+    database of the test PostgreSQL cluster when the suite runs against it (backend=None picks
+    by the environment)."""
+
+    def __init__(self, binary, extra_config="", c2s_config="", http_config="", backend=None):
         self.binary = os.path.abspath(binary)
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-interop-"))
+        self.pg_server, self.pg_database = postgres_server(), None
+        if backend is None:
+            backend = "postgres" if self.pg_server else "sqlite"
+        self.backend = backend
+        if backend == "postgres":
+            self.pg_database = "perch_" + self.dir.name.replace("-", "_").lower()
+            psql(self.pg_server + " dbname=postgres", f'CREATE DATABASE "{self.pg_database}"')
+            store = ('backend = "postgres"\n'
+                     f'url = "{self.pg_server} dbname={self.pg_database}"\n')
+            if "[store]\n" in extra_config:
+                extra_config = extra_config.replace("[store]\n", "[store]\n" + store, 1)
+            else:
+                http_config += "\n[store]\n" + store
         self.port = free_port()
         self.tls_port = free_port()
         self.http_port = free_port()
@@ -112,6 +139,9 @@ class Server:
             print("kept", self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.pg_database:
+                psql(self.pg_server + " dbname=postgres",
+                     f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
 
     @property
     def cert(self):

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """`perch data export` and `perch data import`: a server's whole content moved into a new
 database gives identical history, MAM paging, search, logins, files, lists and bookmarks.
+The source is always SQLite; the target is SQLite, or PostgreSQL when ctest runs the suite
+against the test cluster (interop_data_postgres): the move from the embedded database.
 Usage: test_data.py PATH/TO/perch [test ...]"""
 
 import base64
@@ -16,7 +18,7 @@ PUBSUB = "http://jabber.org/protocol/pubsub"
 
 
 def setup():
-    s = Server(sys.argv[1])
+    s = Server(sys.argv[1], backend="sqlite")
     for u in ("alice", "bob"):
         s.add_user(u, f"{u}-pw")
     s.cli("group", "add", "staff")
@@ -26,6 +28,7 @@ def setup():
     s.cli("room", "add", "garden", "--category", "Projects", "--privacy", "closed", "--name", "Garden club")
     s.cli("room", "grant", "garden", "member", "group:staff")
     s.cli("room", "grant", "garden", "manager", "user:alice")
+    s.cli("room", "add", "patch", "--category", "Projects")
     s.start()
     return types.SimpleNamespace(server=s, target=None)
 
@@ -74,6 +77,13 @@ async def test_export_then_import_into_a_new_database_changes_nothing(f):
         alice.send_message(mto=f"garden@{MUC}", mbody=f"tomato number {i}" if i % 50 == 0 else f"line {i}", mtype="groupchat")
     for _ in range(250):
         await alice.next_groupchat()
+    # A second room whose messages interleave with the first's: search across rooms pages in
+    # the order of storage, which the move must keep.
+    await alice["xep_0045"].join_muc_wait(f"patch@{MUC}", "alice", maxstanzas=0, timeout=10)
+    for i in range(20):
+        room = "patch" if i % 2 else "garden"
+        alice.send_message(mto=f"{room}@{MUC}", mbody=f"tomato in {room} {i}", mtype="groupchat")
+        await alice.next_groupchat()
     # A file posted in the room, a bookmark, a roster entry.
     from slixmpp.xmlstream import ET
     data = os.urandom(3000)
@@ -95,19 +105,21 @@ async def test_export_then_import_into_a_new_database_changes_nothing(f):
     alice.update_roster("bob@localhost", name="Bob")
     await alice.close()
     before = await snapshot(f.server)
-    assert len(before["history"]) == 251 and len(before["search"]) == 5, (len(before["history"]), before["search"])
+    assert len(before["history"]) == 261 and len(before["search"]) == 25, (len(before["history"]), before["search"])
+    assert {r for _, r, _ in before["search"]} == {f"garden@{MUC}", f"patch@{MUC}"}, before["search"]
     assert before["bookmarks"] == [f"garden@{MUC}"] and any("bob@localhost" in j for j in before["roster"]), before
     assert "Garden club" in before["rooms"] or "garden" in before["rooms"]
 
     export = f.server.dir / "export"
     r = f.server.cli("data", "export", str(export))
-    assert "251 messages" in r.stdout and "1 files" in r.stdout, r.stdout
+    assert "271 messages" in r.stdout and "1 files" in r.stdout, r.stdout
     assert f.server.cli("data", "export", str(export), check=False).returncode != 0  # never over an export
 
     f.target = Server(sys.argv[1])
     r = f.target.cli("data", "import", str(export))
     assert "counts and checksums match" in r.stdout, r.stdout
     assert f.target.cli("data", "import", str(export), check=False).returncode != 0  # not empty now
+    assert f.target.backend in f.target.cli("db", "migrate").stdout  # the database we meant
     f.target.start()
     after = await snapshot(f.target)
     for key in before:

@@ -22,6 +22,23 @@ bool is_constraint(const PGresult* result) {
 }
 }  // namespace
 
+std::string printable_conninfo(const std::string& conninfo) {
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+    if (!options) {
+        PQfreemem(error);
+        return "(unreadable connection string)";
+    }
+    std::string out;
+    for (auto* o = options; o->keyword; ++o) {
+        if (!o->val || !*o->val || std::strcmp(o->keyword, "password") == 0) continue;
+        if (!out.empty()) out += ' ';
+        out += std::string(o->keyword) + "=" + o->val;
+    }
+    PQconninfoFree(options);
+    return out;
+}
+
 std::string numbered_placeholders(std::string_view sql, int& count) {
     std::string out;
     out.reserve(sql.size() + 16);

@@ -79,6 +79,9 @@ class Connection final : public sql::Connection {
     std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
 };
 
+// The connection string without its password, for logs.
+std::string printable_conninfo(const std::string& conninfo);
+
 // `?` placeholders as PostgreSQL's `$1, $2 …` (outside quoted literals); sets `count`.
 std::string numbered_placeholders(std::string_view sql, int& count);
 

@@ -312,13 +312,12 @@ class SqlStore final : public Store {
         return out;
     }
 
-    std::vector<Message> messages_after(int64_t room_id, int64_t after_seq, int limit) override {
-        auto& st = db_.prepare(sql("SELECT ", kMessageColumns,
-                                   " FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq "
-                                   "LIMIT ?"));
-        st.bind(0, room_id).bind(1, after_seq).bind(2, int64_t(limit));
-        std::vector<Message> out;
-        while (st.step()) out.push_back(read_message(st));
+    std::vector<std::pair<int64_t, Message>> messages_in_order(int64_t after, int limit) override {
+        auto& st = db_.prepare(
+            sql("SELECT ", kMessageColumns, ", id FROM messages WHERE id > ? ORDER BY id LIMIT ?"));
+        st.bind(0, after).bind(1, int64_t(limit));
+        std::vector<std::pair<int64_t, Message>> out;
+        while (st.step()) out.emplace_back(st.int_at(12), read_message(st));
         return out;
     }
 
