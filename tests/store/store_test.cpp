@@ -166,6 +166,32 @@ TEST_F(StoreTest, RetentionPurgesOldMessagesEverywhereAndRecordsIt) {
     EXPECT_EQ(s->purge_before(1000), 0);
 }
 
+TEST_F(StoreTest, EveryStoredMessageIsOneChatEventInOrder) {
+    StoreConfig with_compliance = config();
+    with_compliance.compliance = true;
+    auto s = open_store(with_compliance);
+    int64_t a = make_room(*s, "a"), b = make_room(*s, "b");
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < 10; ++i)
+        batch.push_back(message(i % 3 ? a : b, "quote \" and \\ {" + std::to_string(i), i));
+    auto stored = s->append_messages(std::move(batch));
+    auto events = s->outbox(100);
+    ASSERT_EQ(events.size(), 10u);
+    for (size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].type, "CHAT");
+        EXPECT_EQ(events[i].room, i % 3 ? "a" : "b");
+        EXPECT_EQ(events[i].category, i % 3 ? "cat-a" : "cat-b");
+        EXPECT_EQ(events[i].actor, "alice");
+        EXPECT_NE(events[i].content.find(stored[i].stanza_id), std::string::npos);
+        if (i) {
+            EXPECT_GT(events[i].id, events[i - 1].id);
+        }
+    }
+    // Bodies with quotes, backslashes and braces come back as written.
+    EXPECT_EQ(s->recent_messages(b, 1, 0).at(0).body, "quote \" and \\ {9");
+    EXPECT_EQ(stored[9].seq, 4);
+}
+
 TEST_F(StoreTest, RecentMessagesAreTheNewestOldestFirst) {
     auto s = open();
     int64_t room = make_room(*s, "r");

@@ -1,4 +1,6 @@
 #pragma once
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "store/sql/db.hpp"
@@ -8,8 +10,9 @@
 // change they describe, until the compliance service has moved them (docs/COMPLIANCE.md).
 namespace perch::store::sql::outbox {
 
-// A stored message as its CHAT event: who, where (room and category), what.
-ComplianceEvent chat_event(Connection& db, const Message& m);
+// Stored messages as their CHAT events: who, where (room and category), what.
+std::vector<ComplianceEvent> chat_events(Connection& db, const std::vector<Message>& messages);
+ComplianceEvent chat_event(const Message& m, const std::pair<std::string, std::string>& where);
 void insert(Connection& db, const std::vector<ComplianceEvent>& events);
 std::vector<ComplianceEvent> oldest(Connection& db, int limit);
 void forget_up_to(Connection& db, int64_t id);
