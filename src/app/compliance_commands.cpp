@@ -19,7 +19,7 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
     verify->callback(guarded(rc, [&cfg, &rc] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
-        compliance::Log log(config.compliance.path);
+        compliance::Log log(config.compliance.path, config.compliance.url);
         auto r = log.verify();
         if (r.ok) {
             std::cout << "compliance log intact: " << r.checked << " events, chain verified\n";
@@ -42,7 +42,7 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
     exp->callback(guarded(rc, [&cfg] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
-        compliance::Log log(config.compliance.path);
+        compliance::Log log(config.compliance.path, config.compliance.url);
         compliance::Selection s;
         for (auto [text, target] : {std::pair{&from, &s.start_us}, {&to, &s.end_us}}) {
             if (text->empty()) continue;

@@ -115,6 +115,7 @@ Config load_config(const std::string& path) {
     r.get("files", "slot_lifetime_s", c.files.slot_lifetime_s);
     r.get("compliance", "enabled", c.compliance.enabled);
     r.get("compliance", "path", c.compliance.path);
+    r.get("compliance", "url", c.compliance.url);
     r.get("compliance", "export_dir", c.compliance.export_dir);
     r.get("compliance", "run_interval_s", c.compliance.run_interval_s);
     r.get("compliance", "xml", c.compliance.xml);

@@ -57,6 +57,7 @@ struct Config {
     struct Compliance {
         bool enabled = false;
         std::string path;          // default: DATA_DIR/compliance.db (a separate database)
+        std::string url;           // PostgreSQL connection string: the log goes there instead
         std::string export_dir;    // default: DATA_DIR/compliance-export
         int run_interval_s = 900;  // the original's RunInterval: 1 minute to 30 days
         bool xml = true;

@@ -53,6 +53,7 @@ int serve(Config config) {
     if (config.compliance.enabled) {
         compliance::ServiceConfig cc;
         cc.path = config.compliance.path;
+        cc.url = config.compliance.url;
         cc.export_dir = config.compliance.export_dir;
         cc.run_interval = std::chrono::seconds(config.compliance.run_interval_s);
         cc.xml = config.compliance.xml;

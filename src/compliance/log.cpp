@@ -2,6 +2,8 @@
 
 #include <tuple>
 
+#include "store/postgres/db.hpp"
+#include "store/sqlite/db.hpp"
 #include "util/crypto.hpp"
 
 namespace perch::compliance {
@@ -10,6 +12,33 @@ using store::sql::Transaction;
 
 namespace {
 const std::string kGenesis(64, '0');
+
+// The same tables on PostgreSQL, with its 64-bit integers.
+constexpr const char* kPostgresSchema = R"sql(
+    CREATE TABLE IF NOT EXISTS events (
+        seq           BIGINT PRIMARY KEY,
+        outbox_id     BIGINT NOT NULL UNIQUE,
+        ts_us         BIGINT NOT NULL,
+        type          TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        room          TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        content       TEXT NOT NULL,
+        prev_hash     TEXT NOT NULL,
+        hash          TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_room ON events (room, seq);
+    CREATE INDEX IF NOT EXISTS events_actor ON events (actor, seq);
+    CREATE TABLE IF NOT EXISTS anchor (
+        one           INTEGER PRIMARY KEY CHECK (one = 1),
+        seq           BIGINT NOT NULL,
+        hash          TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS cursors (
+        adapter       TEXT PRIMARY KEY,
+        seq           BIGINT NOT NULL
+    );
+)sql";
 
 constexpr const char* kSchema = R"sql(
     CREATE TABLE IF NOT EXISTS events (
@@ -66,11 +95,24 @@ std::string chain_hash(const std::string& prev_hash, int64_t seq, const store::C
     return util::hex(util::digest(util::Hash::sha256, data));
 }
 
-Log::Log(const std::string& path) : db_(path) {
-    db_.exec("PRAGMA journal_mode = WAL");
-    db_.exec("PRAGMA synchronous = FULL");
-    db_.exec(kSchema);
+namespace {
+std::unique_ptr<store::sql::Connection> open_database(const std::string& path,
+                                                      const std::string& url) {
+    if (!url.empty()) {
+        auto db = std::make_unique<store::postgres::Connection>(url);
+        db->exec(kPostgresSchema);
+        return db;
+    }
+    auto db = std::make_unique<store::sqlite::Connection>(path);
+    db->exec("PRAGMA journal_mode = WAL");
+    db->exec("PRAGMA synchronous = FULL");
+    db->exec(kSchema);
+    return db;
 }
+}  // namespace
+
+Log::Log(const std::string& path, const std::string& url)
+    : connection_(open_database(path, url)), db_(*connection_) {}
 
 int64_t Log::last_outbox_id() {
     auto& st = db_.prepare("SELECT coalesce(max(outbox_id), 0) FROM events");

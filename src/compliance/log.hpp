@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/db.hpp"
+#include <memory>
+
+#include "store/sql/db.hpp"
 #include "store/types.hpp"
 
 // The compliance database: an append-only log of events, each chained to the one before by a
@@ -40,8 +42,9 @@ struct VerifyResult {
 
 class Log {
   public:
-    // Opens (creating when missing) the compliance database at `path`.
-    explicit Log(const std::string& path);
+    // Opens (creating when missing) the compliance database: the SQLite file at `path`, or the
+    // PostgreSQL database `url` names when it is not empty.
+    explicit Log(const std::string& path, const std::string& url = "");
 
     // Appends outbox events in order, skipping those already taken; one transaction. Returns
     // the highest outbox id now in the log (what the outbox may forget).
@@ -61,13 +64,14 @@ class Log {
     int64_t cursor(const std::string& adapter);
     void set_cursor(const std::string& adapter, int64_t seq);
 
-    store::sqlite::Connection& connection() { return db_; }
+    store::sql::Connection& connection() { return db_; }
 
   private:
     // The last purged event (seq, hash), if retention has purged any.
     std::optional<std::pair<int64_t, std::string>> anchor();
 
-    store::sqlite::Connection db_;
+    std::unique_ptr<store::sql::Connection> connection_;
+    store::sql::Connection& db_;
 };
 
 }  // namespace perch::compliance

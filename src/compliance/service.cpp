@@ -60,7 +60,7 @@ void Service::run() {
         bool more = false;
         try {
             if (!content) content = store::open_store(content_);
-            if (!log) log = std::make_unique<Log>(config_.path);
+            if (!log) log = std::make_unique<Log>(config_.path, config_.url);
             more = move_events(*content, *log);
             if (std::chrono::steady_clock::now() >= next_export) {
                 export_now(*log, *content);

@@ -13,7 +13,8 @@
 namespace perch::compliance {
 
 struct ServiceConfig {
-    std::string path;        // the compliance database (SQLite)
+    std::string path;        // the compliance database: a SQLite file,
+    std::string url;         // or PostgreSQL when this connection string is set
     std::string export_dir;  // one subdirectory per adapter: xml/, jsonl/
     std::chrono::seconds run_interval{900};
     bool xml = true, jsonl = true;

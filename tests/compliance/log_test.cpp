@@ -8,6 +8,7 @@
 #include "compliance/export.hpp"
 #include "compliance/log.hpp"
 #include "compliance/service.hpp"
+#include "pg_test_db.hpp"
 #include "store/store.hpp"
 
 using namespace perch;
@@ -27,6 +28,9 @@ class LogTest : public ::testing::Test {
     }
     void TearDown() override { std::filesystem::remove_all(dir_); }
     std::string path(const std::string& name) const { return (dir_ / name).string(); }
+    // Where a log goes besides its path: a new PostgreSQL database when the suite runs against
+    // the test cluster (compliance_test_postgres), else nowhere (SQLite at the path).
+    std::string url() { return databases_.active() ? databases_.create() : std::string(); }
 
     // A known scenario with fixed times: two rooms, a join, posts, a file, a server event.
     static std::vector<ComplianceEvent> scenario() {
@@ -56,6 +60,7 @@ class LogTest : public ::testing::Test {
     }
 
     std::filesystem::path dir_;
+    TestDatabases databases_;
 };
 
 std::string slurp(const std::string& path) {
@@ -68,7 +73,7 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 TEST_F(LogTest, EventsAreTakenOnceInOrderAndChained) {
-    Log log(path("c.db"));
+    Log log(path("c.db"), url());
     auto events = scenario();
     EXPECT_EQ(log.append({events[0], events[1], events[2]}), 3);
     // After a crash the outbox still holds what was moved: taking it again adds nothing.
@@ -101,7 +106,7 @@ TEST_F(LogTest, EventsAreTakenOnceInOrderAndChained) {
 TEST_F(LogTest, VerifyNamesTheFirstBrokenLink) {
     for (const char* tamper : {"modified", "deleted", "inserted", "truncated"}) {
         std::string file = path(std::string(tamper) + ".db");
-        Log log(file);
+        Log log(file, url());
         log.append(scenario());
         log.set_cursor("jsonl", 6);
         auto& db = log.connection();
@@ -135,7 +140,7 @@ TEST_F(LogTest, VerifyNamesTheFirstBrokenLink) {
 }
 
 TEST_F(LogTest, RetentionKeepsTheChainVerifiable) {
-    Log log(path("c.db"));
+    Log log(path("c.db"), url());
     auto events = scenario();
     log.append({events[0], events[1], events[2], events[3]});
     int64_t cutoff = events[3].ts_us;    // events 1-3 are older
@@ -156,7 +161,7 @@ TEST_F(LogTest, RetentionKeepsTheChainVerifiable) {
 }
 
 TEST_F(LogTest, XmlExportOfAKnownScenarioMatchesTheCheckedInFile) {
-    Log log(path("c.db"));
+    Log log(path("c.db"), url());
     log.append(scenario());
     compliance::XmlOptions o;
     o.domain = "example.org";
@@ -179,7 +184,7 @@ TEST_F(LogTest, XmlExportOfAKnownScenarioMatchesTheCheckedInFile) {
 }
 
 TEST_F(LogTest, JsonLinesCarryEveryEventAndItsChain) {
-    Log log(path("c.db"));
+    Log log(path("c.db"), url());
     log.append(scenario());
     std::istringstream lines(compliance::to_jsonl(log.read({})));
     std::string line;
@@ -202,6 +207,10 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
     store::StoreConfig content;
     content.path = path("content.db");
     content.compliance = true;
+    if (databases_.active()) {  // the content database on PostgreSQL too
+        content.backend = "postgres";
+        content.url = url();
+    }
     auto s = store::open_store(content);
     store::Category cat;
     cat.name = "Projects";
@@ -233,6 +242,7 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
 
     compliance::ServiceConfig sc;
     sc.path = path("compliance.db");
+    sc.url = url();
     sc.export_dir = path("export");
     sc.run_interval = std::chrono::seconds(1);
     {
@@ -243,7 +253,7 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
         service.stop();
     }
     EXPECT_TRUE(s->outbox(10).empty());
-    Log log(sc.path);
+    Log log(sc.path, sc.url);
     EXPECT_EQ(log.read({}).size(), 2u);
     EXPECT_TRUE(std::filesystem::exists(path("export") + "/jsonl/events-1-2.jsonl"));
     EXPECT_TRUE(std::filesystem::exists(path("export") + "/xml/events-1-2.xml"));
@@ -252,6 +262,7 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
     // Off, nothing is captured.
     store::StoreConfig off = content;
     off.path = path("off.db");
+    if (databases_.active()) off.url = url();
     off.compliance = false;
     auto quiet = store::open_store(off);
     quiet->record({store::make_event("JOIN", "bob", "", "", {})});

@@ -91,6 +91,31 @@ class Server:
         self.proc = None
         self.log = open(self.dir / "server.log", "ab")
 
+    def content_query(self, sql, *args):
+        """Runs one statement on the content database, whichever back end holds it; `?`
+        placeholders. Returns the rows (numbers as int) of a query, [] otherwise."""
+        if self.backend != "postgres":
+            import sqlite3
+            db = sqlite3.connect(self.dir / "var" / "perch.db", timeout=10)
+            try:
+                rows = db.execute(sql, args).fetchall()
+                db.commit()
+                return rows
+            finally:
+                db.close()
+        parts = sql.split("?")
+        assert len(parts) == len(args) + 1, sql
+        text = parts[0]
+        for arg, rest in zip(args, parts[1:]):
+            text += (str(int(arg)) if isinstance(arg, int) else "'" + str(arg).replace("'", "''") + "'") + rest
+        out = subprocess.run(["psql", f"{self.pg_server} dbname={self.pg_database}", "-qAt", "-F", "\x1f",
+                              "-v", "ON_ERROR_STOP=1", "-c", text],
+                             check=True, capture_output=True, text=True, timeout=60).stdout
+        rows = []
+        for line in out.splitlines():
+            rows.append(tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("\x1f")))
+        return rows
+
     def cli(self, *args, check=True):
         r = subprocess.run([self.binary, "--config", str(self.config), *args],
                            capture_output=True, text=True, timeout=60)

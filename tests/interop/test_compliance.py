@@ -46,15 +46,11 @@ def compliance_db(f):
     return f.server.dir / "var" / "compliance.db"
 
 
-def content_db(f):
-    return f.server.dir / "var" / "perch.db"
-
-
 async def drained(f, timeout=15):
     """Waits until the outbox is empty: everything captured is in the compliance database."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if query(content_db(f), "SELECT count(*) FROM compliance_outbox")[0][0] == 0:
+        if f.server.content_query("SELECT count(*) FROM compliance_outbox")[0][0] == 0:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the outbox did not drain")
@@ -123,7 +119,7 @@ async def test_posting_through_three_kills_loses_and_doubles_nothing(f):
     assert len(acked) > 100, len(acked)
     print(f"  {len(acked)} of 6000 posts acknowledged before the kills", flush=True)
     await drained(f)
-    stored = {row[0] for row in query(content_db(f), "SELECT m.stanza_id FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.node = 'stress'")}
+    stored = {row[0] for row in f.server.content_query("SELECT m.stanza_id FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.node = 'stress'")}
     assert acked <= stored, f"{len(acked - stored)} acknowledged messages lost"
     chats = [json.loads(c) for _, _, _, _, c in events(f, type="CHAT", room="stress")]
     ids = [c["id"] for c in chats]
@@ -222,14 +218,11 @@ async def test_retention_purges_old_messages_and_says_so(f):
         s.cli("category", "add", "Projects")
         s.cli("room", "add", "attic", "--category", "Projects")
         # Messages from long ago, as an old installation would have them.
-        db = sqlite3.connect(s.dir / "var" / "perch.db")
-        room = db.execute("SELECT id FROM rooms WHERE node = 'attic'").fetchone()[0]
+        room = s.content_query("SELECT id FROM rooms WHERE node = 'attic'")[0][0]
         for seq, ts in ((1, 1_000_000), (2, 2_000_000)):
-            db.execute("INSERT INTO messages (room_id, seq, stanza_id, sender, nick, body, payload, ts_us) "
-                       "VALUES (?, ?, ?, 'erin@localhost', 'erin', 'dusty', '', ?)", (room, seq, f"old{seq}", ts))
-        db.execute("UPDATE rooms SET last_seq = 2 WHERE id = ?", (room,))
-        db.commit()
-        db.close()
+            s.content_query("INSERT INTO messages (room_id, seq, stanza_id, sender, nick, body, payload, ts_us) "
+                            "VALUES (?, ?, ?, 'erin@localhost', 'erin', 'dusty', '', ?)", room, seq, f"old{seq}", ts)
+        s.content_query("UPDATE rooms SET last_seq = 2 WHERE id = ?", room)
         s.start()
         erin = await connect(s, "erin", "erin-pw")
         await erin["xep_0045"].join_muc_wait(f"attic@{MUC}", "erin", maxstanzas=0, timeout=10)
@@ -238,7 +231,7 @@ async def test_retention_purges_old_messages_and_says_so(f):
         await erin.close()
         deadline = time.time() + 20  # the first retention run comes ten seconds after start
         while time.time() < deadline:
-            left = query(s.dir / "var" / "perch.db", "SELECT body FROM messages ORDER BY seq")
+            left = s.content_query("SELECT body FROM messages ORDER BY seq")
             if left == [("fresh",)]:
                 break
             await asyncio.sleep(0.5)

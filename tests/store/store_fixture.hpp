@@ -1,49 +1,35 @@
 #pragma once
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
+#include "pg_test_db.hpp"
 #include "store/store.hpp"
 #include "util/ids.hpp"
 
-// Each test gets a fresh database: a SQLite file in its own temporary directory or, when
-// PERCH_TEST_PG_FILE names a file holding a PostgreSQL connection string (ctest's
-// store_test_postgres, with the cluster of scripts/pg-cluster.sh), a new PostgreSQL database.
+// Each test gets a fresh database: a SQLite file in its own temporary directory, or a new
+// PostgreSQL database when the suite runs against the test cluster (see pg_test_db.hpp).
 class StoreTest : public ::testing::Test {
   protected:
     void SetUp() override {
         dir_ = std::filesystem::temp_directory_path() / ("perch-store-" + perch::util::random_id());
         std::filesystem::create_directories(dir_);
-        if (const char* file = std::getenv("PERCH_TEST_PG_FILE")) {
-            std::ifstream in(file);
-            std::getline(in, server_);
-            ASSERT_FALSE(server_.empty()) << "no connection string in " << file;
-            database_ = "perch_test_" + perch::util::random_id();
-            for (auto& c : database_)
-                c = std::isalnum(static_cast<unsigned char>(c))
-                        ? char(std::tolower(static_cast<unsigned char>(c)))
-                        : '_';
-            postgres("CREATE DATABASE " + database_, "postgres");
+        if (databases_.active()) {
+            url_ = databases_.create();
+            database_ = url_.substr(url_.rfind("dbname=") + 7);
         }
     }
-    void TearDown() override {
-        std::filesystem::remove_all(dir_);
-        if (!database_.empty())
-            postgres("DROP DATABASE " + database_ + " WITH (FORCE)", "postgres");
-    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
 
-    bool on_postgres() const { return !database_.empty(); }
+    bool on_postgres() const { return databases_.active(); }
 
     perch::store::StoreConfig config() const {
         perch::store::StoreConfig c;
         c.path = (dir_ / "content.db").string();
         if (on_postgres()) {
             c.backend = "postgres";
-            c.url = server_ + " dbname=" + database_;
+            c.url = url_;
         }
         return c;
     }
@@ -72,7 +58,7 @@ class StoreTest : public ::testing::Test {
     void bump_schema_version() {
         const char* sql = "UPDATE schema_version SET version = version + 1";
         if (on_postgres()) {
-            postgres(sql, database_);
+            databases_.run(sql, database_);
             return;
         }
         sqlite3* db = nullptr;
@@ -81,17 +67,11 @@ class StoreTest : public ::testing::Test {
         sqlite3_close(db);
     }
 
-    // One statement on the test server, as its superuser.
     void postgres(const std::string& sql, const std::string& dbname) const {
-        PGconn* c = PQconnectdb((server_ + " dbname=" + dbname).c_str());
-        ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-        PGresult* r = PQexec(c, sql.c_str());
-        EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
-            << PQresultErrorMessage(r);
-        PQclear(r);
-        PQfinish(c);
+        databases_.run(sql, dbname);
     }
 
     std::filesystem::path dir_;
-    std::string server_, database_;
+    TestDatabases databases_;
+    std::string url_, database_;
 };
