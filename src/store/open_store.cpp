@@ -16,6 +16,7 @@ std::unique_ptr<Store> open_store(const StoreConfig& config) {
         db->exec(config.synchronous_full ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");
         db->exec("PRAGMA foreign_keys = ON");
+        db->exec("PRAGMA cache_size = -65536");
         return sql::make_store(std::move(db), sqlite::migrations(), config.compliance);
     }
     if (config.backend == "postgres") {
