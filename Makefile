@@ -24,7 +24,7 @@ run: build web
 	@./scripts/run-demo.sh $(BUILD)/src/perch $(CONFIG)
 
 unit: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit -LE postgres
 
 interop: build test-deps web
 	@./tests/interop/run.sh $(BUILD)/src/perch

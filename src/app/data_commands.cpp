@@ -392,6 +392,8 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
         marks.push_back({j["username"], room_ids.at(j["room"].get<std::string>()), j["seq"]});
     });
     s.mark_read(marks);
+    // Fresh statistics, so that the first queries after a move plan with the real sizes.
+    s.analyze();
 
     // Nothing lost: the counts must be those of the exported database.
     auto after = count_all(s);

@@ -116,6 +116,8 @@ class Store {
     virtual std::vector<std::pair<std::string, std::string>> private_entries(
         std::string_view username) = 0;
     virtual std::vector<ReadMark> list_read_marks() = 0;
+    // Refreshes the query planner's statistics (after a bulk load).
+    virtual void analyze() = 0;
 
     // Following: how far users have read in rooms, in one transaction. A mark only moves
     // forward: one older than the stored one changes nothing.

@@ -337,6 +337,7 @@ class SqlStore final : public Store {
     }
 
     std::vector<ReadMark> list_read_marks() override { return following::all_marks(db_); }
+    void analyze() override { db_.exec("ANALYZE"); }
     void mark_read(const std::vector<ReadMark>& marks) override {
         following::mark_read(db_, marks);
     }
