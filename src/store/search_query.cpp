@@ -48,10 +48,11 @@ std::vector<SearchTerm> parse_search(std::string_view text) {
     return terms;
 }
 
-std::string to_fts5(const std::vector<SearchTerm>& terms, bool any) {
-    std::string out;
+std::string to_fts5(const std::vector<SearchTerm>& terms, bool any,
+                    const std::vector<int64_t>& rooms) {
+    std::string out = "body : (";
     for (const auto& t : terms) {
-        if (!out.empty()) out += any ? " OR " : " AND ";
+        if (&t != &terms.front()) out += any ? " OR " : " AND ";
         out += '"';
         for (size_t i = 0; i < t.words.size(); ++i) {
             if (i) out += ' ';
@@ -59,6 +60,10 @@ std::string to_fts5(const std::vector<SearchTerm>& terms, bool any) {
         }
         out += '"';
     }
+    out += ')';
+    for (size_t i = 0; i < rooms.size(); ++i)
+        out += (i ? " OR r" : " AND room : (r") + std::to_string(rooms[i]);
+    if (!rooms.empty()) out += ')';
     return out;
 }
 

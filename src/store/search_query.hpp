@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +16,9 @@ struct SearchTerm {
 };
 
 std::vector<SearchTerm> parse_search(std::string_view text);
-// FTS5 MATCH expression: every term quoted, so user text is never FTS5 syntax.
-std::string to_fts5(const std::vector<SearchTerm>& terms, bool any = false);
+// FTS5 MATCH expression over the `body` column: every term quoted, so user text is never FTS5
+// syntax; with `rooms`, only messages of those rooms (the index's `room` column).
+std::string to_fts5(const std::vector<SearchTerm>& terms, bool any = false,
+                    const std::vector<int64_t>& rooms = {});
 
 }  // namespace perch::store

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "store/search_query.hpp"
+#include "store/sqlite/migrations.hpp"
 #include "store_fixture.hpp"
 
 using namespace perch::store;
@@ -132,6 +133,42 @@ TEST_F(ArchiveTest, WordsAreCutAtPunctuationOnEveryBackEnd) {
     EXPECT_EQ(count("examples"), 0);  // no stemming: words as written
 }
 
+// SQLite schema 6 rebuilt the full-text index with each message's room: an archive written at
+// schema 5 is searchable, room by room, after the upgrade.
+TEST_F(StoreTest, SearchWorksAfterTheUpgradeThatAddedRoomsToTheIndex) {
+    if (on_postgres()) GTEST_SKIP() << "SQLite's index only";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "content.db").c_str(), &db), SQLITE_OK);
+    std::string v5 = "CREATE TABLE schema_version (version INTEGER NOT NULL);";
+    auto steps = perch::store::sqlite::migrations();
+    for (size_t i = 0; i < 5; ++i) v5 += steps[i];
+    v5 += R"(INSERT INTO schema_version VALUES (5);
+        INSERT INTO categories (id, name, created_us) VALUES (1, 'c', 0);
+        INSERT INTO rooms (id, node, name, category_id, last_seq, created_us)
+            VALUES (1, 'a', 'a', 1, 1, 0), (2, 'b', 'b', 1, 1, 0);
+        INSERT INTO messages (room_id, seq, stanza_id, sender, nick, body, ts_us) VALUES
+            (1, 1, 'x1', 's', 'n', 'tomato soup', 1), (2, 1, 'x2', 's', 'n', 'tomato salad', 2);)";
+    ASSERT_EQ(sqlite3_exec(db, v5.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    auto s = open();
+    ArchiveQuery q;
+    q.room_id = 2;
+    q.text = "tomato";
+    auto page = s->query_archive(q);
+    ASSERT_EQ(page.messages.size(), 1u);
+    EXPECT_EQ(page.messages[0].body, "tomato salad");
+    q.room_ids = {1, 2};
+    EXPECT_EQ(s->query_archive(q).count, 2);
+    s->append_messages({message(1, "tomato again", 3)});
+    q.room_ids.clear();
+    q.room_id = 1;
+    EXPECT_EQ(s->query_archive(q).count, 2);
+    // Removing a message takes it out of the index with its room.
+    s->remove_message(1, "x1", "removed", "");
+    EXPECT_EQ(s->query_archive(q).count, 1);
+}
+
 TEST_F(ArchiveTest, UnknownIdIsReported) {
     auto q = query();
     q.after_id = "nope";
@@ -182,6 +219,8 @@ TEST(SearchQuery, ParsesWordsAndPhrases) {
     EXPECT_TRUE(t[1].phrase);
     EXPECT_EQ(t[1].words, (std::vector<std::string>{"beta", "gamma"}));
     EXPECT_FALSE(t[3].phrase);
-    EXPECT_EQ(to_fts5(t), R"("alpha" AND "beta gamma" AND "delta" AND "solo")");
+    EXPECT_EQ(to_fts5(t), R"(body : ("alpha" AND "beta gamma" AND "delta" AND "solo"))");
+    EXPECT_EQ(to_fts5(parse_search("x y"), true, {7, 9}),
+              R"(body : ("x" OR "y") AND room : (r7 OR r9))");
     EXPECT_TRUE(parse_search("  ,.;  ").empty());
 }

@@ -47,8 +47,14 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
             }
             where += ")";
         } else {
+            // A few rooms narrow the index search itself; many would make a huge expression,
+            // and then the word's matches are filtered by room afterwards.
+            constexpr size_t kRoomsInIndexQuery = 64;
+            std::vector<int64_t> in_rooms = q.room_ids;
+            if (in_rooms.empty()) in_rooms.push_back(q.room_id);
+            if (in_rooms.size() > kRoomsInIndexQuery) in_rooms.clear();
             where += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)";
-            args.emplace_back(to_fts5(terms, q.any_word));
+            args.emplace_back(to_fts5(terms, q.any_word, in_rooms));
         }
         if (q.case_sensitive) {
             // The index matched regardless of case; the body must hold the exact text.

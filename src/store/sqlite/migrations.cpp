@@ -179,6 +179,32 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (file_id, room_id)
     ) WITHOUT ROWID;
     )sql",
+    // 6: the full-text index knows each message's room (a token `r<room id>`), so a search in
+    // a few rooms intersects the word's and the rooms' lists inside FTS5 instead of reading
+    // every match in the archive
+    R"sql(
+    DROP TRIGGER messages_fts_insert;
+    DROP TRIGGER messages_fts_delete;
+    DROP TRIGGER messages_fts_update;
+    DROP TABLE messages_fts;
+    CREATE VIEW messages_fts_source AS SELECT id, body, 'r' || room_id AS room FROM messages;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body, room, content = 'messages_fts_source', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2');
+    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, body, room) VALUES (new.id, new.body, 'r' || new.room_id);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body, room)
+            VALUES ('delete', old.id, old.body, 'r' || old.room_id);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body, room)
+            VALUES ('delete', old.id, old.body, 'r' || old.room_id);
+        INSERT INTO messages_fts (rowid, body, room) VALUES (new.id, new.body, 'r' || new.room_id);
+    END;
+    )sql",
 };
 
 }  // namespace
