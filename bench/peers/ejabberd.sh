@@ -90,6 +90,7 @@ modules:
     default_room_options:
       persistent: true
       mam: true
+      max_users: 20000
 YML
   if [ "$(id -u)" = 0 ]; then chown -R ejabberd: "$dir"; chmod 755 "$dir"; fi
   ctl foreground > "$dir/stdout.log" 2>&1 &

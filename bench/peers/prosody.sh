@@ -45,6 +45,7 @@ s2s_ports = {}
 http_ports = {}
 https_ports = {}
 network_backend = "epoll"
+network_settings = { tcp_backlog = 4096 }  -- default 128 resets connections under a login burst
 c2s_require_encryption = false
 authentication = "internal_hashed"
 password_hash = "SHA-256"
