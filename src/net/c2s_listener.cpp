@@ -129,17 +129,24 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
             // One read at a time into the connection's own buffer. (A readiness wait followed
             // by a synchronous read into a per-thread buffer saved the buffer, but lost input
             // now and then with two I/O threads; see docs/BENCHMARKS.md.)
-            if (!read_buffer_) read_buffer_ = std::make_unique<std::array<char, kReadBuffer>>();
+            // Its size follows the traffic: a read that fills it gets the large size next, a
+            // small one the small size, so the many idle connections hold 512 bytes each.
+            if (!read_buffer_) read_buffer_ = std::make_unique_for_overwrite<char[]>(read_size_);
+            auto buffer = asio::buffer(read_buffer_.get(), read_size_);
             if (tls_) {
-                n = co_await tls_->async_read_some(asio::buffer(*read_buffer_),
-                                                   asio::redirect_error(use_awaitable, ec));
+                n = co_await tls_->async_read_some(buffer, asio::redirect_error(use_awaitable, ec));
             } else {
-                n = co_await socket_.async_read_some(asio::buffer(*read_buffer_),
+                n = co_await socket_.async_read_some(buffer,
                                                      asio::redirect_error(use_awaitable, ec));
             }
-            data = std::string_view(read_buffer_->data(), n);
+            data = std::string_view(read_buffer_.get(), n);
             if (ec) break;
             if (!session_->feed(data)) break;
+            size_t next = n == read_size_ ? kLargeRead : n <= kSmallRead ? kSmallRead : read_size_;
+            if (next != read_size_) {
+                read_size_ = next;
+                read_buffer_.reset();
+            }
             if (tls_pending_) {
                 if (!co_await upgrade_to_tls()) break;
             }
@@ -237,8 +244,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     ssl::context& tls_ctx_;
     C2sOptions options_;
     std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
-    static constexpr size_t kReadBuffer = 4096;
-    std::unique_ptr<std::array<char, kReadBuffer>> read_buffer_;
+    static constexpr size_t kSmallRead = 512, kLargeRead = 4096;
+    size_t read_size_ = kSmallRead;
+    std::unique_ptr<char[]> read_buffer_;
     std::unique_ptr<xmpp::Session> session_;
     std::shared_ptr<Handle> handle_;
     std::deque<xmpp::Outgoing> queue_;

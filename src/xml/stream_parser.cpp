@@ -11,7 +11,8 @@ struct StreamParser::State {
     std::vector<Element> stack;  // open elements below the root; back() is the innermost
     size_t depth = 0;            // 1 inside the root element
     XML_Index stanza_start = 0;  // byte offset where the current top-level child began
-    XML_Index fed_total = 0;     // bytes given to this document so far
+    XML_Index fed_total = 0;     // bytes given to this parser so far
+    XML_Index settled = 0;       // offset up to which input ended in whole stanzas
 
     ~State() {
         if (parser) XML_ParserFree(parser);
@@ -39,11 +40,38 @@ struct ParserCallbacks {
         return true;
     }
 
+    // expat names namespaced elements "uri local prefix" (triplets are on, so that a stand-in
+    // root can be written as the real one was). Returns local name and namespace.
     static std::pair<std::string, std::string> split_name(const char* expat_name) {
         std::string_view n(expat_name);
         auto space = n.find(' ');
         if (space == std::string_view::npos) return {std::string(n), std::string()};
-        return {std::string(n.substr(space + 1)), std::string(n.substr(0, space))};
+        std::string_view local = n.substr(space + 1);
+        local = local.substr(0, local.find(' '));
+        return {std::string(local), std::string(n.substr(0, space))};
+    }
+
+    // The element's name as written: prefix:local or local.
+    static std::string written_name(const char* expat_name) {
+        std::string_view n(expat_name);
+        auto first = n.find(' ');
+        if (first == std::string_view::npos) return std::string(n);
+        auto second = n.find(' ', first + 1);
+        std::string_view local =
+            n.substr(first + 1, second == n.npos ? n.npos : second - first - 1);
+        if (second == n.npos) return std::string(local);
+        return std::string(n.substr(second + 1)) + ":" + std::string(local);
+    }
+
+    static void namespace_decl(void* data, const char* prefix, const char* uri) {
+        StreamParser& p = self(data);
+        if (p.state_->depth == 0 && !p.resuming_)
+            p.root_namespaces_.emplace_back(prefix ? prefix : "", uri ? uri : "");
+    }
+
+    // Marks the input up to the end of the current event as complete at the top level.
+    static void settle(StreamParser::State& s) {
+        s.settled = XML_GetCurrentByteIndex(s.parser) + XML_GetCurrentByteCount(s.parser);
     }
 
     static void start(void* data, const char* name, const char** atts) {
@@ -65,10 +93,18 @@ struct ParserCallbacks {
                 fail(p, ParseError::too_deep, "too many attributes");
                 return;
             }
-            e.set_attr(a[0], a[1]);  // namespaced ones arrive as "uri local"
+            // Namespaced ones arrive as "uri local prefix"; they are kept as "uri local".
+            std::string_view attr(a[0]);
+            auto first = attr.find(' ');
+            if (first != std::string_view::npos) attr = attr.substr(0, attr.find(' ', first + 1));
+            e.set_attr(attr, a[1]);
         }
         if (s.depth == 1) {
-            p.handler_.on_stream_open(e);
+            settle(s);
+            if (!p.resuming_) {
+                p.root_name_ = written_name(name);
+                p.handler_.on_stream_open(e);
+            }
             return;
         }
         s.stack.push_back(std::move(e));
@@ -88,6 +124,7 @@ struct ParserCallbacks {
         Element done = std::move(s.stack.back());
         s.stack.pop_back();
         if (s.stack.empty()) {
+            settle(s);
             p.handler_.on_element(std::move(done));
             if (p.reset_requested_) XML_StopParser(s.parser, XML_FALSE);
         } else {
@@ -99,7 +136,10 @@ struct ParserCallbacks {
         StreamParser& p = self(data);
         if (p.error_ != ParseError::none || p.reset_requested_) return;
         auto& s = *p.state_;
-        if (s.stack.empty()) return;  // whitespace between stanzas (keepalives)
+        if (s.stack.empty()) {  // whitespace between stanzas (keepalives)
+            if (s.depth == 1) settle(s);
+            return;
+        }
         if (!check_size(p)) return;
         auto& children = s.stack.back().children();
         if (!children.empty() && children.back().is_text()) {
@@ -135,6 +175,14 @@ StreamParser::~StreamParser() = default;
 
 void StreamParser::create() {
     state_ = std::make_unique<State>();
+    root_namespaces_.clear();
+    root_name_ = "stream";
+    build_parser();
+    error_ = ParseError::none;
+    error_text_.clear();
+}
+
+void StreamParser::build_parser() {
     XML_Parser x = XML_ParserCreateNS("UTF-8", ' ');
     state_->parser = x;
     XML_SetUserData(x, this);
@@ -145,8 +193,44 @@ void StreamParser::create() {
     XML_SetCommentHandler(x, &ParserCallbacks::comment);
     XML_SetProcessingInstructionHandler(x, &ParserCallbacks::pi);
     XML_SetParamEntityParsing(x, XML_PARAM_ENTITY_PARSING_NEVER);
-    error_ = ParseError::none;
-    error_text_.clear();
+    XML_SetStartNamespaceDeclHandler(x, &ParserCallbacks::namespace_decl);
+    XML_SetReturnNSTriplet(x, XML_TRUE);
+}
+
+bool StreamParser::holds_parser() const {
+    return state_->parser != nullptr;
+}
+
+void StreamParser::release_if_idle() {
+    auto& s = *state_;
+    if (!s.parser || in_feed_ || error_ != ParseError::none || s.depth != 1 || !s.stack.empty() ||
+        s.settled != s.fed_total)
+        return;
+    XML_ParserFree(s.parser);
+    s.parser = nullptr;
+    std::vector<Element>().swap(s.stack);
+}
+
+// A released parser comes back inside a stand-in root that declares what the real stream
+// header declared, so the stanzas that follow resolve to the same namespaces.
+static std::string stand_in_header(const std::string& name,
+                                   const std::vector<std::pair<std::string, std::string>>& ns) {
+    std::string out = "<" + name;
+    for (const auto& [prefix, uri] : ns) {
+        out += prefix.empty() ? " xmlns='" : " xmlns:" + prefix + "='";
+        for (char c : uri) {
+            if (c == '\'')
+                out += "&apos;";
+            else if (c == '&')
+                out += "&amp;";
+            else if (c == '<')
+                out += "&lt;";
+            else
+                out += c;
+        }
+        out += '\'';
+    }
+    return out + '>';
 }
 
 void StreamParser::reset() {
@@ -159,6 +243,22 @@ void StreamParser::reset() {
 
 bool StreamParser::feed(std::string_view data) {
     if (error_ != ParseError::none) return false;
+    if (!state_->parser) {
+        auto& s = *state_;
+        build_parser();
+        s.depth = 0;
+        std::string header = stand_in_header(root_name_, root_namespaces_);
+        s.fed_total = XML_Index(header.size());
+        s.settled = 0;
+        resuming_ = true;
+        XML_Status ok = XML_Parse(s.parser, header.data(), int(header.size()), XML_FALSE);
+        resuming_ = false;
+        if (ok != XML_STATUS_OK || s.depth != 1) {
+            error_ = ParseError::not_well_formed;
+            error_text_ = "cannot resume the stream";
+            return false;
+        }
+    }
     state_->fed_total += XML_Index(data.size());
     in_feed_ = true;
     XML_Status status = XML_Parse(state_->parser, data.data(), int(data.size()), XML_FALSE);

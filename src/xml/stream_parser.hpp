@@ -3,6 +3,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "xml/element.hpp"
 
@@ -48,6 +50,12 @@ class StreamParser {
     // those points until it has the server's answer).
     void reset();
 
+    // Between stanzas, frees the XML parser's memory (several KB per stream) when the input so
+    // far ends exactly at a stanza boundary; the next feed() builds a new parser that carries on
+    // in the same namespaces. Idle connections then hold no parser at all.
+    void release_if_idle();
+    bool holds_parser() const;
+
     ParseError error() const { return error_; }
     const std::string& error_text() const { return error_text_; }
 
@@ -61,8 +69,14 @@ class StreamParser {
     std::string error_text_;
     bool reset_requested_ = false;
     bool in_feed_ = false;
+    bool resuming_ = false;  // parsing the stand-in stream header of a resumed parser
+    // The stream header's namespace declarations (prefix, uri; empty prefix: the default),
+    // replayed in a stand-in header when a released parser is built again.
+    std::vector<std::pair<std::string, std::string>> root_namespaces_;
+    std::string root_name_;  // as written, e.g. "stream:stream"
 
     void create();
+    void build_parser();
     friend struct ParserCallbacks;
 };
 

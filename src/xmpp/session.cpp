@@ -39,6 +39,8 @@ bool Session::feed(std::string_view bytes) {
         if (state_ == State::start) send_stream_open();
         stream_error(stream_condition(parser_.error()), parser_.error_text());
     }
+    // Most connections are idle most of the time: they keep no parser between stanzas.
+    if (state_ != State::closed) parser_.release_if_idle();
     return state_ != State::closed;
 }
 

@@ -141,3 +141,52 @@ TEST(StreamParser, ResetFromInsideAHandlerStartsANewDocument) {
     ASSERT_TRUE(p.feed(kHeader));
     EXPECT_EQ(r.headers.size(), 2u);
 }
+
+// Idle streams give their parser back between stanzas; the next stanza parses in the same
+// namespaces, the stream is not reopened, and limits still hold.
+TEST(StreamParser, ReleasesItsParserBetweenStanzasAndCarriesOn) {
+    Recorder r;
+    ParserLimits limits;
+    limits.max_stanza_bytes = 200;
+    StreamParser p(r, limits);
+    ASSERT_TRUE(p.feed(
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+        "xmlns:db='jabber:server:dialback'>"));
+    p.release_if_idle();
+    EXPECT_FALSE(p.holds_parser());
+    ASSERT_TRUE(p.feed("<message><body>one</body></message>"));
+    EXPECT_TRUE(p.holds_parser());
+    p.release_if_idle();
+    EXPECT_FALSE(p.holds_parser());
+    // A stanza that ends in the next read: the parser stays until it is whole.
+    ASSERT_TRUE(p.feed("<db:result from='a'>k"));
+    p.release_if_idle();
+    EXPECT_TRUE(p.holds_parser());
+    ASSERT_TRUE(p.feed("ey</db:result> "));  // a keepalive space after it
+    p.release_if_idle();
+    EXPECT_FALSE(p.holds_parser());
+    ASSERT_TRUE(p.feed("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>"));
+    ASSERT_EQ(r.headers.size(), 1u);
+    ASSERT_EQ(r.stanzas.size(), 3u);
+    EXPECT_TRUE(r.stanzas[0].is("message", "jabber:client"));
+    EXPECT_EQ(r.stanzas[0].child_text("body", "jabber:client"), "one");
+    EXPECT_TRUE(r.stanzas[1].is("result", "jabber:server:dialback"));
+    EXPECT_EQ(r.stanzas[1].text(), "key");
+    EXPECT_TRUE(r.stanzas[2].first_element()->is("ping", "urn:xmpp:ping"));
+    p.release_if_idle();
+    EXPECT_FALSE(p.feed("<message><body>" + std::string(300, 'x') + "</body></message>"));
+    EXPECT_EQ(p.error(), ParseError::too_large);
+}
+
+TEST(StreamParser, ClosesAndRestartsAfterARelease) {
+    Recorder r;
+    StreamParser p(r);
+    ASSERT_TRUE(p.feed(kHeader));
+    p.release_if_idle();
+    ASSERT_TRUE(p.feed("</stream:stream>"));
+    EXPECT_EQ(r.closes, 1);
+    p.reset();
+    ASSERT_TRUE(p.feed(kHeader));
+    EXPECT_EQ(r.headers.size(), 2u);
+    EXPECT_FALSE(p.feed("<message><unclosed></message>"));
+}
