@@ -2,6 +2,7 @@
 //
 //   perch-bench connect --users 10000 --rooms 100 --rooms-per-user 2 --idle 10 --server-pid PID
 //   perch-bench fanout  --users 1000 --senders 10 --rate 20 --duration 20
+//   perch-bench post    --users 2000 --rooms 2000 --rate 20000 --duration 20
 //
 // Plain TCP on loopback, from many source addresses (127.0.0.1 … 127.0.0.N) so that no single
 // address runs out of ephemeral ports. Bounded in count and time; prints a summary and, with
@@ -170,9 +171,12 @@ class Run {
             a.password = o_.password;
             a.domain = o_.domain;
             a.muc_domain = o_.muc_domain;
-            for (int k = 0; k < o_.rooms_per_user && o_.rooms > 0; ++k)
+            for (int k = 0; k < o_.rooms_per_user && o_.rooms > 0; ++k) {
                 a.rooms.push_back(o_.room_prefix +
                                   std::to_string(1 + (i * o_.rooms_per_user + k) % o_.rooms));
+                ++occupants_[a.rooms.back()];
+            }
+            first_room_.push_back(a.rooms.empty() ? std::string() : a.rooms.front());
             auto c = std::make_shared<Client>(io_, std::move(a), observer_);
             auto source = asio::ip::make_address_v4(
                 "127.0.0." + std::to_string(1 + i % std::max(1, std::min(o_.sources, 254))));
@@ -214,8 +218,16 @@ class Run {
         // Catch up to where the schedule says we should be.
         auto due = int64_t(elapsed * o_.rate) + 1;
         while (sent_ < due) {
-            auto& c = clients_[size_t(sent_ % std::min(o_.senders, o_.users))];
-            c->send_groupchat(o_.room_prefix + "1", sent_);
+            if (o_.scenario == "post") {
+                // Every session posts into its own first room, in turn.
+                size_t k = size_t(sent_ % o_.users);
+                clients_[k]->send_groupchat(first_room_[k], sent_);
+                expected_ += occupants_[first_room_[k]];
+            } else {
+                auto& c = clients_[size_t(sent_ % std::min(o_.senders, o_.users))];
+                c->send_groupchat(o_.room_prefix + "1", sent_);
+                expected_ += o_.users;
+            }
             ++sent_;
         }
         timer_.expires_after(std::chrono::milliseconds(std::max(1, int(1000.0 / o_.rate / 2))));
@@ -225,7 +237,6 @@ class Run {
     }
 
     void drain_tick() {
-        expected_ = sent_ * int64_t(o_.users);
         if (received_ >= expected_ || seconds_since(drain_start_) > o_.drain) return finish();
         wait(0.05, [this] { drain_tick(); });
     }
@@ -287,8 +298,7 @@ class Run {
                           << " KB per idle session\n";
             }
         }
-        if (o_.scenario == "fanout") {
-            expected_ = sent_ * int64_t(o_.users);
+        if (o_.scenario == "fanout" || o_.scenario == "post") {
             std::vector<int64_t> lat = latencies_;
             double p50 = percentile(lat, 50), p99 = percentile(lat, 99), max = percentile(lat, 100);
             double rate =
@@ -303,8 +313,14 @@ class Run {
             if (after_send_.cpu_s >= 0 && after_join_.cpu_s >= 0)
                 j << ",\"server_cpu_percent\":"
                   << (after_send_.cpu_s - after_join_.cpu_s) / send_s_ * 100;
-            std::cout << "  " << sent_ << " messages by " << o_.senders << " senders at " << o_.rate
-                      << "/s for " << send_s_ << " s into a room of " << o_.users << "\n";
+            if (o_.scenario == "post")
+                std::cout << "  " << sent_ << " posts by " << o_.users << " sessions at " << o_.rate
+                          << "/s for " << send_s_ << " s into " << o_.rooms
+                          << " rooms; each post acknowledged by its echo after the commit\n";
+            else
+                std::cout << "  " << sent_ << " messages by " << o_.senders << " senders at "
+                          << o_.rate << "/s for " << send_s_ << " s into a room of " << o_.users
+                          << "\n";
             std::cout << "  deliveries " << received_ << "/" << expected_ << " (" << lost
                       << " lost), " << rate << "/s; latency p50 " << p50 << " ms, p99 " << p99
                       << " ms, max " << max << " ms\n";
@@ -315,7 +331,7 @@ class Run {
         j << "}";
         if (!o_.json.empty()) std::ofstream(o_.json) << j.str() << "\n";
         bool ok = !timed_out_ && failures_ == 0 && joined_ == o_.users &&
-                  (o_.scenario != "fanout" || received_ == expected_);
+                  (o_.scenario == "connect" || received_ == expected_);
         return ok ? 0 : 1;
     }
 
@@ -332,6 +348,8 @@ class Run {
     int64_t sent_ = 0, received_ = 0, expected_ = 0;
     bool measuring_ = false, finished_ = false, timed_out_ = false;
     std::vector<int64_t> latencies_;
+    std::map<std::string, int64_t> occupants_;  // sessions in each room
+    std::vector<std::string> first_room_;       // each session's first room
     ProcSample before_, after_join_, after_idle_, after_send_;
 };
 
@@ -366,8 +384,13 @@ int main(int argc, char** argv) {
     fanout->add_option("--rate", o.rate, "Messages per second, all senders together");
     fanout->add_option("--duration", o.duration, "Seconds of posting");
     fanout->add_option("--drain", o.drain, "Seconds to wait for the last deliveries");
+    auto* post = app.add_subcommand(
+        "post", "Every session posts into its own room: durable posts/s, acknowledged by echo");
+    post->add_option("--rate", o.rate, "Posts per second, all sessions together");
+    post->add_option("--duration", o.duration, "Seconds of posting");
+    post->add_option("--drain", o.drain, "Seconds to wait for the last acknowledgements");
     CLI11_PARSE(app, argc, argv);
-    o.scenario = connect->parsed() ? "connect" : "fanout";
+    o.scenario = connect->parsed() ? "connect" : post->parsed() ? "post" : "fanout";
     if (o.scenario == "fanout") {
         o.rooms = 1;
         o.rooms_per_user = 1;
