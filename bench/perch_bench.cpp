@@ -3,6 +3,7 @@
 //   perch-bench connect --users 10000 --rooms 100 --rooms-per-user 2 --idle 10 --server-pid PID
 //   perch-bench fanout  --users 1000 --senders 10 --rate 20 --duration 20
 //   perch-bench post    --users 2000 --rooms 2000 --rate 20000 --duration 20
+//   perch-bench lync-model --factor 0.24 --duration 60
 //
 // Plain TCP on loopback, from many source addresses (127.0.0.1 … 127.0.0.N) so that no single
 // address runs out of ephemeral ports. Bounded in count and time; prints a summary and, with
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "bench_client.hpp"
@@ -47,6 +49,7 @@ struct Options {
     int server_pid = 0;
     double timeout = 300;
     std::string json;
+    double factor = 0.24;  // lync-model
 };
 
 struct ProcSample {
@@ -171,7 +174,13 @@ class Run {
             a.password = o_.password;
             a.domain = o_.domain;
             a.muc_domain = o_.muc_domain;
-            for (int k = 0; k < o_.rooms_per_user && o_.rooms > 0; ++k) {
+            if (!model_rooms_.empty()) {
+                for (int room : model_rooms_[size_t(i)]) {
+                    a.rooms.push_back(o_.room_prefix + std::to_string(room));
+                    ++occupants_[a.rooms.back()];
+                }
+            }
+            for (int k = 0; k < o_.rooms_per_user && o_.rooms > 0 && model_rooms_.empty(); ++k) {
                 a.rooms.push_back(o_.room_prefix +
                                   std::to_string(1 + (i * o_.rooms_per_user + k) % o_.rooms));
                 ++occupants_[a.rooms.back()];
@@ -218,7 +227,15 @@ class Run {
         // Catch up to where the schedule says we should be.
         auto due = int64_t(elapsed * o_.rate) + 1;
         while (sent_ < due) {
-            if (o_.scenario == "post") {
+            if (o_.scenario == "lync-model") {
+                // A random room; its first member posts; every member receives it.
+                std::uniform_int_distribution<size_t> pick(0, model_members_.size() - 1);
+                size_t room = pick(rng_);
+                int sender = model_members_[room].front();
+                std::string name = o_.room_prefix + std::to_string(room + 1);
+                clients_[size_t(sender)]->send_groupchat(name, sent_);
+                expected_ += occupants_[name];
+            } else if (o_.scenario == "post") {
                 // Every session posts into its own first room, in turn.
                 size_t k = size_t(sent_ % o_.users);
                 clients_[k]->send_groupchat(first_room_[k], sent_);
@@ -270,8 +287,10 @@ class Run {
           << ",\"login_rate_per_s\":" << login_rate
           << ",\"timed_out\":" << (timed_out_ ? "true" : "false");
         std::cout << "scenario " << o_.scenario << ": " << joined_ << "/" << o_.users
-                  << " sessions joined " << o_.rooms_per_user << " room(s) each, " << failures_
-                  << " failed\n";
+                  << " sessions joined "
+                  << (model_rooms_.empty() ? std::to_string(o_.rooms_per_user) + " room(s) each"
+                                           : "their rooms of the model")
+                  << ", " << failures_ << " failed\n";
         std::cout << "  logins: " << bound_ << " in " << bound_s_ << " s = " << login_rate
                   << "/s (concurrency " << o_.concurrency << ")\n";
         std::cout << "  all joined after " << joined_s_ << " s\n";
@@ -298,7 +317,7 @@ class Run {
                           << " KB per idle session\n";
             }
         }
-        if (o_.scenario == "fanout" || o_.scenario == "post") {
+        if (o_.scenario != "connect") {
             std::vector<int64_t> lat = latencies_;
             double p50 = percentile(lat, 50), p99 = percentile(lat, 99), max = percentile(lat, 100);
             double rate =
@@ -313,7 +332,11 @@ class Run {
             if (after_send_.cpu_s >= 0 && after_join_.cpu_s >= 0)
                 j << ",\"server_cpu_percent\":"
                   << (after_send_.cpu_s - after_join_.cpu_s) / send_s_ * 100;
-            if (o_.scenario == "post")
+            if (o_.scenario == "lync-model")
+                std::cout << "  " << sent_ << " posts at " << o_.rate << "/s for " << send_s_
+                          << " s, each into a random room of the model (" << o_.rooms
+                          << " rooms)\n";
+            else if (o_.scenario == "post")
                 std::cout << "  " << sent_ << " posts by " << o_.users << " sessions at " << o_.rate
                           << "/s for " << send_s_ << " s into " << o_.rooms
                           << " rooms; each post acknowledged by its echo after the commit\n";
@@ -348,6 +371,39 @@ class Run {
     int64_t sent_ = 0, received_ = 0, expected_ = 0;
     bool measuring_ = false, finished_ = false, timed_out_ = false;
     std::vector<int64_t> latencies_;
+
+  public:
+    // The original's capacity model scaled by `factor`: rooms of 30, 150 and 16,000 in the
+    // proportions 32,000 : 1,067 : 10 for 80,000 users, memberships dealt to users in turn
+    // (about 16 each). Sets o.users, o.rooms and o.rate (24 posts/s at factor 1).
+    static std::vector<std::vector<int>> lync_model(Options& o,
+                                                    std::vector<std::vector<int>>& members) {
+        int users = int(std::lround(80000 * o.factor));
+        std::vector<int> sizes;
+        for (auto [count, size] : {std::pair{32000.0, 30}, {1067.0, 150}, {10.0, 16000}})
+            for (int k = 0; k < int(count * o.factor); ++k) sizes.push_back(std::min(size, users));
+        std::vector<std::vector<int>> rooms_of(static_cast<size_t>(users));
+        members.assign(sizes.size(), {});
+        int next = 0;
+        for (size_t r = 0; r < sizes.size(); ++r)
+            for (int k = 0; k < sizes[r]; ++k) {
+                int u = next++ % users;
+                rooms_of[size_t(u)].push_back(int(r) + 1);
+                members[r].push_back(u);
+            }
+        o.users = users;
+        o.rooms = int(sizes.size());
+        o.rate = 24 * o.factor;
+        return rooms_of;
+    }
+    void set_model(std::vector<std::vector<int>> rooms_of, std::vector<std::vector<int>> members) {
+        model_rooms_ = std::move(rooms_of);
+        model_members_ = std::move(members);
+    }
+
+  private:
+    std::vector<std::vector<int>> model_rooms_, model_members_;
+    std::mt19937 rng_{7};
     std::map<std::string, int64_t> occupants_;  // sessions in each room
     std::vector<std::string> first_room_;       // each session's first room
     ProcSample before_, after_join_, after_idle_, after_send_;
@@ -389,13 +445,35 @@ int main(int argc, char** argv) {
     post->add_option("--rate", o.rate, "Posts per second, all sessions together");
     post->add_option("--duration", o.duration, "Seconds of posting");
     post->add_option("--drain", o.drain, "Seconds to wait for the last acknowledgements");
+    auto* model = app.add_subcommand(
+        "lync-model", "The original's capacity model scaled by a factor (users, rooms, posts/s)");
+    model->add_option("--factor", o.factor, "Scale: 1.0 is 80,000 users")
+        ->check(CLI::Range(0.0001, 1.0));
+    model->add_option("--duration", o.duration, "Seconds of posting");
+    model->add_option("--drain", o.drain, "Seconds to wait for the last deliveries");
+    bool plan = false;
+    model->add_flag("--plan", plan, "Print the accounts and rooms to provision, and exit");
     CLI11_PARSE(app, argc, argv);
-    o.scenario = connect->parsed() ? "connect" : post->parsed() ? "post" : "fanout";
+    o.scenario = connect->parsed() ? "connect"
+                 : post->parsed()  ? "post"
+                 : model->parsed() ? "lync-model"
+                                   : "fanout";
+    std::vector<std::vector<int>> rooms_of, members;
+    if (o.scenario == "lync-model") {
+        rooms_of = Run::lync_model(o, members);
+        if (plan) {
+            std::cout << o.users << " " << o.rooms << "\n";
+            return 0;
+        }
+        std::cerr << "lync-model x" << o.factor << ": " << o.users << " users, " << o.rooms
+                  << " rooms, " << o.rate << " posts/s\n";
+    }
     if (o.scenario == "fanout") {
         o.rooms = 1;
         o.rooms_per_user = 1;
     }
     if (o.muc_domain.empty()) o.muc_domain = "chat." + o.domain;
     Run run(o);
+    if (!rooms_of.empty()) run.set_model(std::move(rooms_of), std::move(members));
     return run.execute();
 }

@@ -17,6 +17,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --rooms) rooms=${args[$((i + 1))]} ;;
   esac
 done
+if [ "$scenario" = lync-model ]; then  # the model decides how many accounts and rooms
+  read -r users rooms < <("$build/bench/perch-bench" lync-model "$@" --plan)
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 bench="$build/bench/perch-bench"
 dir=$(mktemp -d /tmp/perch-peer.XXXXXX)

@@ -15,6 +15,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --rooms) rooms=${args[$((i + 1))]} ;;
   esac
 done
+if [ "$scenario" = lync-model ]; then  # the model decides how many accounts and rooms
+  read -r users rooms < <("$build/bench/perch-bench" lync-model "$@" --plan)
+fi
 perch="$build/src/perch"
 bench="$build/bench/perch-bench"
 dir=$(mktemp -d /tmp/perch-bench.XXXXXX)
