@@ -253,9 +253,11 @@ class SqlStore final : public Store {
         return out;
     }
 
+    // Walks the room's sequence index backwards and stops after `limit` rows; the unary `+`
+    // keeps the planner off the (room, time) index, which would sort all the room's messages.
     std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) override {
         auto& st = db_.prepare(sql("SELECT ", kMessageColumns,
-                                   " FROM messages WHERE room_id = ? AND ts_us >= ? "
+                                   " FROM messages WHERE room_id = ? AND +ts_us >= ? "
                                    "ORDER BY seq DESC LIMIT ?"));
         st.bind(0, room_id).bind(1, since_us).bind(2, int64_t(limit));
         std::vector<Message> out;
