@@ -9,17 +9,7 @@ set -euo pipefail
 build=${1:?build dir}; shift
 peer=${1:?prosody or ejabberd}; shift
 scenario=${1:?scenario}; shift
-users=1000; rooms=1
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[$i]}" in
-    --users) users=${args[$((i + 1))]} ;;
-    --rooms) rooms=${args[$((i + 1))]} ;;
-  esac
-done
-if [ "$scenario" = lync-model ]; then  # the model decides how many accounts and rooms
-  read -r users rooms < <("$build/bench/perch-bench" lync-model "$@" --plan)
-fi
+source "$(dirname "$0")/load-size.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 bench="$build/bench/perch-bench"
 dir=$(mktemp -d /tmp/perch-peer.XXXXXX)

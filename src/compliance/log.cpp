@@ -13,33 +13,6 @@ using store::sql::Transaction;
 namespace {
 const std::string kGenesis(64, '0');
 
-// The same tables on PostgreSQL, with its 64-bit integers.
-constexpr const char* kPostgresSchema = R"sql(
-    CREATE TABLE IF NOT EXISTS events (
-        seq           BIGINT PRIMARY KEY,
-        outbox_id     BIGINT NOT NULL UNIQUE,
-        ts_us         BIGINT NOT NULL,
-        type          TEXT NOT NULL,
-        actor         TEXT NOT NULL,
-        room          TEXT NOT NULL,
-        category      TEXT NOT NULL,
-        content       TEXT NOT NULL,
-        prev_hash     TEXT NOT NULL,
-        hash          TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS events_room ON events (room, seq);
-    CREATE INDEX IF NOT EXISTS events_actor ON events (actor, seq);
-    CREATE TABLE IF NOT EXISTS anchor (
-        one           INTEGER PRIMARY KEY CHECK (one = 1),
-        seq           BIGINT NOT NULL,
-        hash          TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS cursors (
-        adapter       TEXT PRIMARY KEY,
-        seq           BIGINT NOT NULL
-    );
-)sql";
-
 constexpr const char* kSchema = R"sql(
     CREATE TABLE IF NOT EXISTS events (
         seq           INTEGER PRIMARY KEY,
@@ -99,8 +72,12 @@ namespace {
 std::unique_ptr<store::sql::Connection> open_database(const std::string& path,
                                                       const std::string& url) {
     if (!url.empty()) {
+        // The same tables; PostgreSQL's INTEGER is 32 bits, so every one becomes BIGINT.
+        std::string schema = kSchema;
+        for (size_t at = 0; (at = schema.find("INTEGER", at)) != std::string::npos;)
+            schema.replace(at, 7, "BIGINT");
         auto db = std::make_unique<store::postgres::Connection>(url);
-        db->exec(kPostgresSchema);
+        db->exec(schema);
         return db;
     }
     auto db = std::make_unique<store::sqlite::Connection>(path);

@@ -11,9 +11,9 @@
 #include "store/sql/db.hpp"
 #include "store/sql/files.hpp"
 #include "store/sql/following.hpp"
+#include "store/sql/messages.hpp"
 #include "store/sql/outbox.hpp"
 #include "store/sql/personal.hpp"
-#include "store/sql/pg_array.hpp"
 #include "store/sql/rows.hpp"
 #include "util/time.hpp"
 
@@ -240,14 +240,14 @@ class SqlStore final : public Store {
         std::map<int64_t, int64_t> per_room;
         for (const auto& m : batch) ++per_room[m.room_id];
         Transaction tx(db_);
-        std::map<int64_t, int64_t> next_seq = reserve_sequence(per_room);
+        std::map<int64_t, int64_t> next_seq = messages::reserve_sequence(db_, per_room);
         for (auto& m : batch) {
             Message done;
             static_cast<NewMessage&>(done) = std::move(m);
             done.seq = next_seq[done.room_id]++;
             out.push_back(std::move(done));
         }
-        insert_messages(out);
+        messages::insert(db_, out);
         if (compliance_) outbox::insert(db_, outbox::chat_events(db_, out));
         tx.commit();
         return out;
@@ -318,7 +318,7 @@ class SqlStore final : public Store {
         Transaction tx(db_);
         std::map<int64_t, int64_t> last;
         for (const auto& m : messages) last[m.room_id] = std::max(last[m.room_id], m.seq);
-        insert_messages(messages);
+        messages::insert(db_, messages);
         for (auto [room, seq] : last)
             db_.prepare(
                    "UPDATE rooms SET last_seq = CASE WHEN ? > last_seq THEN ? ELSE last_seq END "
@@ -585,83 +585,6 @@ class SqlStore final : public Store {
     }
 
   private:
-    // Bumps each room's counter by its count of new messages; returns each room's first new
-    // sequence number. PostgreSQL: all rooms in one statement.
-    std::map<int64_t, int64_t> reserve_sequence(const std::map<int64_t, int64_t>& per_room) {
-        std::map<int64_t, int64_t> next;
-        if (db_.dialect() == Dialect::postgres) {
-            PgArray ids, counts;
-            for (auto [room, count] : per_room) ids.add(room), counts.add(count);
-            auto& st = db_.prepare(
-                "UPDATE rooms AS r SET last_seq = r.last_seq + b.n FROM unnest(?::bigint[], "
-                "?::bigint[]) AS b(id, n) WHERE r.id = b.id RETURNING r.id, r.last_seq");
-            st.bind(0, ids.str()).bind(1, counts.str());
-            while (st.step()) next[st.int_at(0)] = st.int_at(1) - per_room.at(st.int_at(0)) + 1;
-            st.reset();
-        } else {
-            for (auto [room, count] : per_room) {
-                auto& st = db_.prepare(
-                    "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq");
-                st.bind(0, count).bind(1, room);
-                if (st.step()) next[room] = st.int_at(0) - count + 1;
-                st.reset();
-            }
-        }
-        for (auto [room, count] : per_room)
-            if (!next.count(room)) throw Conflict("no room with id " + std::to_string(room));
-        return next;
-    }
-
-    // PostgreSQL: many rows per statement (one round trip each); SQLite: row by row, which
-    // costs nothing more in process.
-    void insert_messages(const std::vector<Message>& messages) {
-        if (db_.dialect() != Dialect::postgres) {
-            for (const auto& m : messages) insert_message(m);
-            return;
-        }
-        constexpr size_t kRows = 4096;
-        for (size_t at = 0; at < messages.size(); at += kRows) {
-            PgArray a[12];
-            for (size_t i = at; i < std::min(messages.size(), at + kRows); ++i) {
-                const auto& m = messages[i];
-                a[0].add(m.room_id), a[1].add(m.seq), a[2].add(m.stanza_id);
-                a[3].add(m.origin_id), a[4].add(m.sender), a[5].add(m.nick);
-                a[6].add(m.occupant_id), a[7].add(int64_t(m.kind)), a[8].add(m.body);
-                a[9].add(m.payload), a[10].add(m.ts_us), a[11].add(int64_t(m.removed));
-            }
-            auto& st = db_.prepare(
-                "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
-                "occupant_id, kind, body, payload, ts_us, removed) SELECT room_id, seq, "
-                "stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
-                "removed FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], "
-                "?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[], "
-                "?::int[]) WITH ORDINALITY AS m(room_id, seq, stanza_id, origin_id, sender, "
-                "nick, occupant_id, kind, body, payload, ts_us, removed, n) ORDER BY n");
-            for (int i = 0; i < 12; ++i) st.bind(i, a[i].str());
-            st.run();
-        }
-    }
-
-    void insert_message(const Message& m) {
-        db_.prepare(
-               "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
-               "occupant_id, kind, body, payload, ts_us, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-               "?, ?, ?, ?)")
-            .bind(0, m.room_id)
-            .bind(1, m.seq)
-            .bind(2, m.stanza_id)
-            .bind(3, m.origin_id)
-            .bind(4, m.sender)
-            .bind(5, m.nick)
-            .bind(6, m.occupant_id)
-            .bind(7, int64_t(m.kind))
-            .bind(8, m.body)
-            .bind(9, m.payload)
-            .bind(10, m.ts_us)
-            .bind(11, int64_t(m.removed))
-            .run();
-    }
-
     // The record a one-key SELECT finds, if any; and every record a SELECT returns.
     template <typename Read, typename T = std::invoke_result_t<Read, Statement&>>
     std::optional<T> one(const std::string& query, std::string_view key, Read read) {

@@ -1,0 +1,89 @@
+#include "store/sql/messages.hpp"
+
+#include <algorithm>
+
+#include "store/sql/pg_array.hpp"
+
+namespace perch::store::sql::messages {
+
+namespace {
+void insert_one(Connection& db, const Message& m) {
+    db.prepare(
+          "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
+          "occupant_id, kind, body, payload, ts_us, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+          "?, ?, ?, ?)")
+        .bind(0, m.room_id)
+        .bind(1, m.seq)
+        .bind(2, m.stanza_id)
+        .bind(3, m.origin_id)
+        .bind(4, m.sender)
+        .bind(5, m.nick)
+        .bind(6, m.occupant_id)
+        .bind(7, int64_t(m.kind))
+        .bind(8, m.body)
+        .bind(9, m.payload)
+        .bind(10, m.ts_us)
+        .bind(11, int64_t(m.removed))
+        .run();
+}
+}  // namespace
+
+// Bumps each room's counter by its count of new messages; returns each room's first new
+// sequence number. PostgreSQL: all rooms in one statement.
+std::map<int64_t, int64_t> reserve_sequence(Connection& db,
+                                            const std::map<int64_t, int64_t>& per_room) {
+    std::map<int64_t, int64_t> next;
+    if (db.dialect() == Dialect::postgres) {
+        PgArray ids, counts;
+        for (auto [room, count] : per_room) ids.add(room), counts.add(count);
+        auto& st = db.prepare(
+            "UPDATE rooms AS r SET last_seq = r.last_seq + b.n FROM unnest(?::bigint[], "
+            "?::bigint[]) AS b(id, n) WHERE r.id = b.id RETURNING r.id, r.last_seq");
+        st.bind(0, ids.str()).bind(1, counts.str());
+        while (st.step()) next[st.int_at(0)] = st.int_at(1) - per_room.at(st.int_at(0)) + 1;
+        st.reset();
+    } else {
+        for (auto [room, count] : per_room) {
+            auto& st = db.prepare(
+                "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq");
+            st.bind(0, count).bind(1, room);
+            if (st.step()) next[room] = st.int_at(0) - count + 1;
+            st.reset();
+        }
+    }
+    for (auto [room, count] : per_room)
+        if (!next.count(room)) throw Conflict("no room with id " + std::to_string(room));
+    return next;
+}
+
+// PostgreSQL: many rows per statement (one round trip each); SQLite: row by row, which
+// costs nothing more in process.
+void insert(Connection& db, const std::vector<Message>& messages) {
+    if (db.dialect() != Dialect::postgres) {
+        for (const auto& m : messages) insert_one(db, m);
+        return;
+    }
+    constexpr size_t kRows = 4096;
+    for (size_t at = 0; at < messages.size(); at += kRows) {
+        PgArray a[12];
+        for (size_t i = at; i < std::min(messages.size(), at + kRows); ++i) {
+            const auto& m = messages[i];
+            a[0].add(m.room_id), a[1].add(m.seq), a[2].add(m.stanza_id);
+            a[3].add(m.origin_id), a[4].add(m.sender), a[5].add(m.nick);
+            a[6].add(m.occupant_id), a[7].add(int64_t(m.kind)), a[8].add(m.body);
+            a[9].add(m.payload), a[10].add(m.ts_us), a[11].add(int64_t(m.removed));
+        }
+        auto& st = db.prepare(
+            "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
+            "occupant_id, kind, body, payload, ts_us, removed) SELECT room_id, seq, "
+            "stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
+            "removed FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], "
+            "?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[], "
+            "?::int[]) WITH ORDINALITY AS m(room_id, seq, stanza_id, origin_id, sender, "
+            "nick, occupant_id, kind, body, payload, ts_us, removed, n) ORDER BY n");
+        for (int i = 0; i < 12; ++i) st.bind(i, a[i].str());
+        st.run();
+    }
+}
+
+}  // namespace perch::store::sql::messages
