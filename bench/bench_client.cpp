@@ -65,9 +65,10 @@ void Client::read() {
 }
 
 void Client::on_data(std::string_view data) {
-    if (state_ == State::ready) return scan(data);
+    if (state_ == State::ready && !stanza_handler_) return scan(data);
     if (!parser_->feed(data)) return fail("bad XML from server: " + parser_->error_text());
-    if (state_ == State::ready) parser_.reset();  // joined: only the byte scan from now on
+    if (state_ == State::ready && !stanza_handler_)
+        parser_.reset();  // joined: only the byte scan from now on
 }
 
 void Client::scan(std::string_view data) {
@@ -168,6 +169,9 @@ void Client::on_element(xml::Element&& e) {
                     observer_.on_joined();
                 }
             }
+            return;
+        case State::ready:
+            if (stanza_handler_) stanza_handler_(e);
             return;
         default:
             return;

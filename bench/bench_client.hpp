@@ -46,6 +46,14 @@ class Client : public std::enable_shared_from_this<Client>, public xml::StreamPa
     Client(asio::io_context& io, Account account, const Observer& observer);
     void start(const asio::ip::address& source, const asio::ip::tcp::endpoint& server);
     void send_groupchat(const std::string& room, int64_t seq);
+    // Any stanza, as written.
+    void send(std::string stanza) { write(std::move(stanza)); }
+    // Once joined, hand every stanza to `handler` (parsed) instead of only scanning for bench
+    // bodies: for scenarios that wait for answers. Set before start().
+    void on_stanza(std::function<void(const xml::Element&)> handler) {
+        stanza_handler_ = std::move(handler);
+    }
+    const Account& account() const { return account_; }
     void close();
     bool ready() const { return state_ == State::ready; }
     const char* state_name() const;
@@ -91,6 +99,7 @@ class Client : public std::enable_shared_from_this<Client>, public xml::StreamPa
     std::string client_first_bare_, server_signature_;
     size_t joined_ = 0;
     std::string carry_;  // unscanned tail of the previous read
+    std::function<void(const xml::Element&)> stanza_handler_;
 };
 
 }  // namespace perch::bench

@@ -4,6 +4,7 @@
 //   perch-bench fanout  --users 1000 --senders 10 --rate 20 --duration 20
 //   perch-bench post    --users 2000 --rooms 2000 --rate 20000 --duration 20
 //   perch-bench lync-model --factor 0.24 --duration 60
+//   perch-bench history --users 20 --rooms 100 --fill 100 --queries 1000
 //
 // Plain TCP on loopback, from many source addresses (127.0.0.1 … 127.0.0.N) so that no single
 // address runs out of ephemeral ports. Bounded in count and time; prints a summary and, with
@@ -21,8 +22,11 @@
 #include <sstream>
 
 #include "bench_client.hpp"
+#include "bodies.hpp"
+#include "xml/serializer.hpp"
 
 using namespace perch::bench;
+namespace xml = perch::xml;
 
 namespace {
 
@@ -50,6 +54,9 @@ struct Options {
     double timeout = 300;
     std::string json;
     double factor = 0.24;  // lync-model
+    int fill = 0;          // history: messages to post into each room first
+    int queries = 1000;    // history: rounds of join, MAM pages and searches
+    int search_every = 4;  // history: one search across all rooms every N rounds
 };
 
 struct ProcSample {
@@ -187,6 +194,8 @@ class Run {
             }
             first_room_.push_back(a.rooms.empty() ? std::string() : a.rooms.front());
             auto c = std::make_shared<Client>(io_, std::move(a), observer_);
+            if (o_.scenario == "history")
+                c->on_stanza([this, i](const xml::Element& e) { history_stanza(size_t(i), e); });
             auto source = asio::ip::make_address_v4(
                 "127.0.0." + std::to_string(1 + i % std::max(1, std::min(o_.sources, 254))));
             c->start(source, server_);
@@ -208,6 +217,8 @@ class Run {
                 after_idle_ = sample(o_.server_pid);
                 finish();
             });
+        } else if (o_.scenario == "history") {
+            start_history();
         } else {
             // fanout: senders post at the given total rate for `duration` seconds.
             measuring_ = true;
@@ -317,7 +328,8 @@ class Run {
                           << " KB per idle session\n";
             }
         }
-        if (o_.scenario != "connect") {
+        if (o_.scenario == "history") report_history(j);
+        if (o_.scenario != "connect" && o_.scenario != "history") {
             std::vector<int64_t> lat = latencies_;
             double p50 = percentile(lat, 50), p99 = percentile(lat, 99), max = percentile(lat, 100);
             double rate =
@@ -354,9 +366,321 @@ class Run {
         j << "}";
         if (!o_.json.empty()) std::ofstream(o_.json) << j.str() << "\n";
         bool ok = !timed_out_ && failures_ == 0 && joined_ == o_.users &&
-                  (o_.scenario == "connect" || received_ == expected_);
+                  (o_.scenario == "connect" || received_ == expected_) && join_errors_ == 0 &&
+                  (o_.scenario != "history" || rounds_started_ >= o_.queries);
         return ok ? 0 : 1;
     }
+
+    // history: every session first posts `fill` messages into each of its share of the rooms
+    // (one at a time, each acknowledged by its echo), then the sessions run rounds until
+    // `queries` rounds are done: join a random room asking for 30 messages of history (timed
+    // to the subject, which ends the history), the newest MAM page of 50, the page before it,
+    // a word search in the room, and leave; every `search_every`-th round also searches all
+    // rooms through the chat service. An answer that is an error, or a search whose results do
+    // not hold the words, counts as "not supported".
+    enum class Step {
+        fill_join,
+        fill_post,
+        fill_leave,
+        join,
+        newest,
+        older,
+        search_room,
+        search_all,
+        leave,
+        done
+    };
+    struct Timing {
+        std::vector<int64_t> ns;
+        int64_t items = 0;
+        int64_t unsupported = 0;
+        std::string why;  // the first refusal
+    };
+    struct HistorySession {
+        Step step = Step::done;
+        Clock::time_point t;
+        std::string room;  // bare JID of the current room
+        std::vector<std::string> fill_rooms;
+        int posted = 0;
+        int64_t items = 0;
+        std::string first_id;  // of the newest MAM page
+        std::string words;     // of the current search
+        bool mismatch = false;
+        int64_t round = 0;
+        std::unique_ptr<Bodies> bodies;
+    };
+
+    std::string room_jid(int k) const {
+        return o_.room_prefix + std::to_string(k) + "@" + o_.muc_domain;
+    }
+
+    void start_history() {
+        history_.resize(clients_.size());
+        for (int k = 1; k <= o_.rooms && o_.fill > 0; ++k)
+            history_[size_t(k - 1) % history_.size()].fill_rooms.push_back(room_jid(k));
+        fill_total_ = int64_t(o_.fill) * o_.rooms;
+        history_start_ = Clock::now();
+        if (fill_total_ > 0)
+            std::cerr << "filling " << o_.rooms << " rooms with " << o_.fill << " messages each\n";
+        for (size_t i = 0; i < history_.size(); ++i) {
+            history_[i].bodies = std::make_unique<Bodies>(uint32_t(1000 + i));
+            next_history_step(i);
+        }
+    }
+
+    // Where the session goes next once its current step is over.
+    void next_history_step(size_t i) {
+        auto& h = history_[i];
+        auto& c = *clients_[i];
+        const std::string& nick = c.account().user;
+        if (!h.fill_rooms.empty()) {
+            h.room = h.fill_rooms.back();
+            h.fill_rooms.pop_back();
+            h.posted = 0;
+            h.step = Step::fill_join;
+            c.send("<presence to='" + h.room + "/" + nick +
+                   "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x>"
+                   "</presence>");
+            return;
+        }
+        if (fill_total_ > 0 && filled_ < fill_total_) {
+            h.step = Step::done;  // wait for the other sessions' fill
+            return;
+        }
+        if (rounds_started_ >= o_.queries) {
+            h.step = Step::done;
+            if (++sessions_done_ == int64_t(history_.size())) finish();
+            return;
+        }
+        h.round = rounds_started_++;
+        std::uniform_int_distribution<int> pick(1, std::max(1, o_.rooms));
+        h.room = room_jid(pick(rng_));
+        h.step = Step::join;
+        h.items = 0;
+        h.t = Clock::now();
+        c.send("<presence to='" + h.room + "/" + nick +
+               "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='30'/></x>"
+               "</presence>");
+    }
+
+    void send_mam(size_t i, const std::string& to, const std::string& before,
+                  const std::string& words) {
+        auto& h = history_[i];
+        h.items = 0;
+        h.words = words;
+        h.mismatch = false;
+        std::string id = "h" + std::to_string(i);
+        std::string form;
+        if (!words.empty())
+            form =
+                "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+                "<value>urn:xmpp:mam:2</value></field><field var='{urn:xmpp:fulltext:0}fulltext'>"
+                "<value>" +
+                xml_escape(words) + "</value></field></x>";
+        h.t = Clock::now();
+        clients_[i]->send("<iq type='set' id='" + id + "' to='" + to +
+                          "'><query xmlns='urn:xmpp:mam:2' queryid='" + id + "'>" + form +
+                          "<set xmlns='http://jabber.org/protocol/rsm'><max>50</max>" +
+                          (before.empty() ? "<before/>" : "<before>" + before + "</before>") +
+                          "</set></query></iq>");
+    }
+
+    static std::string xml_escape(const std::string& text) {
+        std::string out;
+        for (char ch : text) out += ch == '"' ? "&quot;" : ch == '<' ? "&lt;" : std::string(1, ch);
+        return out;
+    }
+
+    // Does a found message hold every word of the search (a phrase's words count singly)?
+    static bool holds_words(const std::string& body, const std::string& words) {
+        std::string lower = body;
+        for (auto& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        std::istringstream in(words);
+        std::string w;
+        while (in >> w) {
+            std::erase(w, '"');
+            if (!w.empty() && lower.find(w) == std::string::npos) return false;
+        }
+        return true;
+    }
+
+    void record(Timing& t, const HistorySession& h) {
+        t.ns.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - h.t).count());
+        t.items += h.items;
+    }
+
+    void refuse(Timing& t, const std::string& why) {
+        if (t.unsupported++ == 0) t.why = why;
+    }
+
+    void history_stanza(size_t i, const xml::Element& e) {
+        if (i >= history_.size()) return;
+        auto& h = history_[i];
+        auto& c = *clients_[i];
+        const std::string& nick = c.account().user;
+        std::string from = e.attr_or("from");
+        std::string from_bare = from.substr(0, from.find('/'));
+        bool self_presence = false;
+        if (e.name() == "presence")
+            if (const xml::Element* x = e.child("x", "http://jabber.org/protocol/muc#user"))
+                for (const auto& s : x->children())
+                    if (s.name() == "status" && s.attr_or("code") == "110") self_presence = true;
+        auto leave = [&](Step next) {
+            h.step = next;
+            c.send("<presence type='unavailable' to='" + h.room + "/" + nick + "'/>");
+        };
+        switch (h.step) {
+            case Step::fill_join:
+            case Step::join:
+                if (e.name() == "presence" && from_bare == h.room && e.attr_or("type") == "error") {
+                    std::cerr << "join refused: " << xml::to_string(e) << "\n";
+                    ++join_errors_;
+                    return finish();
+                }
+                if (h.step == Step::fill_join && self_presence) {
+                    h.step = Step::fill_post;
+                    post_fill(i);
+                } else if (h.step == Step::join && e.name() == "message" && from_bare == h.room) {
+                    if (e.child("delay", "urn:xmpp:delay")) ++h.items;
+                    if (e.child("subject", "jabber:client") && !e.child("body", "jabber:client")) {
+                        record(join_history_, h);
+                        send_mam(i, h.room, "", "");
+                        h.step = Step::newest;
+                    }
+                }
+                return;
+            case Step::fill_post:
+                if (e.name() == "message" && from == h.room + "/" + nick &&
+                    e.child("body", "jabber:client")) {
+                    if (++filled_ % std::max<int64_t>(1, fill_total_ / 10) == 0)
+                        std::cerr << "  " << filled_ << "/" << fill_total_ << " posted, "
+                                  << int64_t(double(filled_) / seconds_since(history_start_))
+                                  << "/s\n";
+                    if (h.posted < o_.fill) return post_fill(i);
+                    leave(Step::fill_leave);
+                }
+                return;
+            case Step::fill_leave:
+            case Step::leave:
+                if (e.name() == "presence" && self_presence && e.attr_or("type") == "unavailable") {
+                    bool fill_over = h.step == Step::fill_leave && h.fill_rooms.empty() &&
+                                     filled_ >= fill_total_ && fill_s_ == 0;
+                    next_history_step(i);
+                    if (fill_over) {
+                        fill_s_ = seconds_since(history_start_);
+                        std::cerr << "filled in " << fill_s_ << " s\n";
+                        for (size_t k = 0; k < history_.size(); ++k)
+                            if (k != i && history_[k].step == Step::done) next_history_step(k);
+                    }
+                }
+                return;
+            case Step::newest:
+            case Step::older:
+            case Step::search_room:
+            case Step::search_all:
+                return mam_stanza(i, e);
+            case Step::done:
+                return;
+        }
+    }
+
+    void post_fill(size_t i) {
+        auto& h = history_[i];
+        ++h.posted;
+        clients_[i]->send("<message type='groupchat' to='" + h.room + "'><body>" +
+                          h.bodies->next() + "</body></message>");
+    }
+
+    void mam_stanza(size_t i, const xml::Element& e) {
+        auto& h = history_[i];
+        Timing& timing = h.step == Step::newest        ? mam_newest_
+                         : h.step == Step::older       ? mam_older_
+                         : h.step == Step::search_room ? search_room_
+                                                       : search_all_;
+        if (e.name() == "message") {
+            const xml::Element* result = e.child("result", "urn:xmpp:mam:2");
+            if (!result) return;
+            ++h.items;
+            if (h.words.empty()) return;
+            const xml::Element* fwd = result->child("forwarded", "urn:xmpp:forward:0");
+            const xml::Element* m = fwd ? fwd->child("message", "jabber:client") : nullptr;
+            if (!m || !holds_words(m->child_text("body", "jabber:client"), h.words))
+                h.mismatch = true;
+            return;
+        }
+        if (e.name() != "iq" || e.attr_or("id") != "h" + std::to_string(i)) return;
+        if (e.attr_or("type") == "result" && !h.mismatch) {
+            record(timing, h);
+        } else {
+            refuse(timing, h.mismatch ? "results without the searched words (search ignored)"
+                                      : xml::to_string(e));
+        }
+        if (h.step == Step::newest) {
+            const xml::Element* fin = e.child("fin", "urn:xmpp:mam:2");
+            const xml::Element* set =
+                fin ? fin->child("set", "http://jabber.org/protocol/rsm") : nullptr;
+            h.first_id = set ? set->child_text("first", "http://jabber.org/protocol/rsm") : "";
+            if (!h.first_id.empty()) {
+                h.step = Step::older;
+                return send_mam(i, h.room, h.first_id, "");
+            }
+            h.step = Step::older;  // an empty room: no older page to ask for
+        }
+        if (h.step == Step::older) {
+            h.step = Step::search_room;
+            return send_mam(i, h.room, "",
+                            kRoomSearches[size_t(h.round) % std::size(kRoomSearches)]);
+        }
+        if (h.step == Step::search_room && o_.search_every > 0 && h.round % o_.search_every == 0) {
+            h.step = Step::search_all;
+            return send_mam(i, o_.muc_domain, "",
+                            kEverywhereSearches[size_t(h.round / o_.search_every) %
+                                                std::size(kEverywhereSearches)]);
+        }
+        h.step = Step::leave;
+        clients_[i]->send("<presence type='unavailable' to='" + h.room + "/" +
+                          clients_[i]->account().user + "'/>");
+    }
+
+    void report_history(std::ostringstream& j) {
+        std::cout << "  " << rounds_started_ << " rounds by " << history_.size()
+                  << " sessions over " << o_.rooms << " rooms";
+        if (fill_total_ > 0)
+            std::cout << ", after posting " << filled_ << " messages in " << fill_s_ << " s ("
+                      << double(filled_) / std::max(1e-9, fill_s_) << "/s)";
+        std::cout << "\n";
+        j << ",\"queries\":" << o_.queries << ",\"fill_per_room\":" << o_.fill
+          << ",\"filled\":" << filled_ << ",\"fill_s\":" << fill_s_;
+        for (auto [name, t] : {std::pair<const char*, Timing*>{"join_history_30", &join_history_},
+                               {"mam_newest_page_50", &mam_newest_},
+                               {"mam_older_page_50", &mam_older_},
+                               {"search_one_room", &search_room_},
+                               {"search_all_rooms", &search_all_}}) {
+            std::vector<int64_t> v = t->ns;
+            double p50 = percentile(v, 50), p99 = percentile(v, 99), max = percentile(v, 100);
+            double per = v.empty() ? 0 : double(t->items) / double(v.size());
+            std::printf(
+                "  %-20s %6zu answered  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  %5.1f "
+                "items each",
+                name, v.size(), p50, p99, max, per);
+            if (t->unsupported) std::printf("  %lld not supported", (long long)t->unsupported);
+            std::printf("\n");
+            if (!t->why.empty())
+                std::cout << "    first refusal: " << t->why.substr(0, 300) << "\n";
+            j << ",\"" << name << "\":{\"n\":" << v.size() << ",\"p50_ms\":" << p50
+              << ",\"p99_ms\":" << p99 << ",\"max_ms\":" << max << ",\"items_each\":" << per
+              << ",\"not_supported\":" << t->unsupported << "}";
+        }
+        std::cout.flush();
+    }
+
+    std::vector<HistorySession> history_;
+    Timing join_history_, mam_newest_, mam_older_, search_room_, search_all_;
+    int64_t fill_total_ = 0, filled_ = 0, rounds_started_ = 0, sessions_done_ = 0;
+    int64_t join_errors_ = 0;
+    double fill_s_ = 0;
+    Clock::time_point history_start_;
 
     const Options& o_;
     asio::io_context io_{1};
@@ -451,13 +775,20 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0001, 1.0));
     model->add_option("--duration", o.duration, "Seconds of posting");
     model->add_option("--drain", o.drain, "Seconds to wait for the last deliveries");
+    auto* history = app.add_subcommand(
+        "history", "Join history, MAM pages and full-text search latency (after an optional fill)");
+    history->add_option("--fill", o.fill, "Messages to post into each room first (0: none)");
+    history->add_option("--queries", o.queries, "Rounds of join + 2 MAM pages + a search");
+    history->add_option("--search-every", o.search_every,
+                        "One search across all rooms every N rounds (0: never)");
     bool plan = false;
     model->add_flag("--plan", plan, "Print the accounts and rooms to provision, and exit");
     CLI11_PARSE(app, argc, argv);
-    o.scenario = connect->parsed() ? "connect"
-                 : post->parsed()  ? "post"
-                 : model->parsed() ? "lync-model"
-                                   : "fanout";
+    o.scenario = connect->parsed()   ? "connect"
+                 : post->parsed()    ? "post"
+                 : model->parsed()   ? "lync-model"
+                 : history->parsed() ? "history"
+                                     : "fanout";
     std::vector<std::vector<int>> rooms_of, members;
     if (o.scenario == "lync-model") {
         rooms_of = Run::lync_model(o, members);
@@ -472,6 +803,7 @@ int main(int argc, char** argv) {
         o.rooms = 1;
         o.rooms_per_user = 1;
     }
+    if (o.scenario == "history") o.rooms_per_user = 0;  // rooms are joined round by round
     if (o.muc_domain.empty()) o.muc_domain = "chat." + o.domain;
     Run run(o);
     if (!rooms_of.empty()) run.set_model(std::move(rooms_of), std::move(members));

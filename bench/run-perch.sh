@@ -4,6 +4,9 @@
 #   bench/run-perch.sh BUILD_DIR fanout --users 1000 --senders 10 --rate 20 --duration 20
 # Provisions USERS accounts (bench1..N, password "bench") and ROOMS rooms (benchroom1..N) in a
 # temporary data directory, starts the server, runs the load, stops the server, prints figures.
+# PERCH_BENCH_STORE=FILE runs on an existing SQLite content database instead (for example one
+# perch-store-bench loaded with millions of messages; its rooms are room1..N, so pass
+# --room-prefix room): accounts are added to it, rooms are not.
 set -euo pipefail
 build=${1:?build dir}; shift
 scenario=${1:?scenario}; shift
@@ -25,8 +28,12 @@ direct_tls_port = 0
 port = 0
 tls_port = 0
 TOML
+if [ -n "${PERCH_BENCH_STORE:-}" ]; then
+  printf '[store]\npath = "%s"\n' "$PERCH_BENCH_STORE" >> "$dir/perch.toml"
+  rooms=0
+fi
 "$perch" -c "$dir/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
-"$perch" -c "$dir/perch.toml" category add Bench >/dev/null
+[ -n "${PERCH_BENCH_STORE:-}" ] || "$perch" -c "$dir/perch.toml" category add Bench >/dev/null
 if [ "$rooms" -gt 0 ]; then "$perch" -c "$dir/perch.toml" room bulk-add benchroom "$rooms" --category Bench >/dev/null; fi
 "$perch" serve -c "$dir/perch.toml" > "$dir/server.log" 2>&1 &
 pid=$!

@@ -17,10 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "bodies.hpp"
 #include "store/store.hpp"
 #include "store/workers.hpp"
+#include "util/ids.hpp"
 
 using namespace perch::store;
+using perch::bench::Bodies;
+using perch::bench::kEverywhereSearches;
+using perch::bench::kRoomSearches;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -32,6 +37,8 @@ struct Options {
     int window = 20000;  // posts in flight at most
     int queries = 2000;
     int search_queries = 200;
+    bool reads_only = false;  // time the reads on a database loaded before
+    bool random_ids = false;  // stanza ids as before time-ordered ones, for comparison
     std::string json;
 };
 
@@ -57,38 +64,83 @@ Summary summarize(std::vector<double> v) {
     return s;
 }
 
-// Bodies drawn from a vocabulary with a few very common words and a long tail, like chat.
-class Bodies {
-  public:
-    explicit Bodies(uint32_t seed) : rng_(seed) {
-        for (int i = 0; i < 5000; ++i) words_.push_back("w" + std::to_string(i));
-        const char* common[] = {"the",    "deploy", "meeting", "review",   "release",
-                                "coffee", "build",  "ticket",  "customer", "today"};
-        for (size_t i = 0; i < std::size(common); ++i) words_[i] = common[i];
+// Times the reads the server makes, each on a random room, and appends them to the summary.
+int time_reads(const Options& o, Store& store, bool after_load) {
+    // Reads, each on a random room, as the server makes them.
+    std::vector<int64_t> room_ids;
+    for (const auto& r : store.list_rooms()) room_ids.push_back(r.id);
+    if (room_ids.empty()) {
+        std::cerr << "the database holds no rooms\n";
+        return 1;
     }
-    std::string next() {
-        std::uniform_int_distribution<int> length(6, 20);
-        // Zipf-like: squaring a uniform draw favours the low (common) ranks.
-        std::uniform_real_distribution<double> u(0, 1);
-        std::string out;
-        for (int i = length(rng_); i > 0; --i) {
-            double x = u(rng_);
-            if (!out.empty()) out += ' ';
-            out += words_[size_t(x * x * x * double(words_.size() - 1))];
-        }
-        return out;
-    }
-    std::mt19937& rng() { return rng_; }
+    std::uniform_int_distribution<size_t> pick(0, room_ids.size() - 1);
+    std::vector<double> history, newest, older, search_room, search_all;
+    std::mt19937 rng(7);
+    for (int i = 0; i < o.queries; ++i) {
+        int64_t room = room_ids[pick(rng)];
+        auto t = Clock::now();
+        store.recent_messages(room, 30, 0);
+        history.push_back(ms_since(t));
 
-  private:
-    std::mt19937 rng_;
-    std::vector<std::string> words_;
-};
+        ArchiveQuery q;
+        q.room_id = room;
+        q.max = 50;
+        q.last_page = true;
+        t = Clock::now();
+        auto page = store.query_archive(q);
+        newest.push_back(ms_since(t));
+
+        if (!page.messages.empty()) {
+            q.last_page = false;
+            q.before_id = page.messages[page.messages.size() / 2].stanza_id;
+            t = Clock::now();
+            store.query_archive(q);
+            older.push_back(ms_since(t));
+        }
+
+        ArchiveQuery s;
+        s.room_id = room;
+        s.max = 50;
+        s.last_page = true;
+        s.text = kRoomSearches[size_t(i) % std::size(kRoomSearches)];
+        t = Clock::now();
+        store.query_archive(s);
+        search_room.push_back(ms_since(t));
+    }
+    for (int i = 0; i < o.search_queries; ++i) {
+        ArchiveQuery s;
+        s.room_ids = room_ids;  // a user who may read every room
+        s.max = 50;
+        s.last_page = true;
+        s.text = kEverywhereSearches[size_t(i) % std::size(kEverywhereSearches)];
+        auto t = Clock::now();
+        store.query_archive(s);
+        search_all.push_back(ms_since(t));
+    }
+    std::ofstream json(o.json.empty() ? "/dev/null" : o.json,
+                       after_load ? std::ios::app : std::ios::trunc);
+    if (!after_load)
+        json << "{\"backend\":\"" << o.store.backend << "\",\"rooms\":" << room_ids.size();
+    auto report = [&](const char* name, const std::vector<double>& v) {
+        auto s = summarize(v);
+        std::printf("%-28s %6zu queries  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", name,
+                    v.size(), s.p50, s.p99, s.max);
+        json << ",\"" << name << "\":{\"n\":" << v.size() << ",\"p50_ms\":" << s.p50
+             << ",\"p99_ms\":" << s.p99 << ",\"max_ms\":" << s.max << "}";
+    };
+    report("history_30", history);
+    report("mam_newest_page_50", newest);
+    report("mam_older_page_50", older);
+    report("search_one_room", search_room);
+    report("search_all_rooms", search_all);
+    json << "}\n";
+    return 0;
+}
 
 int usage() {
     std::cerr << "usage: perch-store-bench (--backend sqlite --path FILE | --backend postgres "
                  "--url CONNINFO) [--rooms N] [--messages N] [--queries N] "
-                 "[--search-queries N] [--window N] [--json FILE]\n";
+                 "[--search-queries N] [--window N] [--reads-only] [--random-ids] [--json FILE]\n";
     return 2;
 }
 
@@ -121,6 +173,10 @@ int main(int argc, char** argv) {
                 o.window = std::stoi(value());
             else if (a == "--json")
                 o.json = value();
+            else if (a == "--reads-only")
+                o.reads_only = true;
+            else if (a == "--random-ids")
+                o.random_ids = true;
             else
                 return usage();
         } catch (const std::exception& e) {
@@ -131,11 +187,12 @@ int main(int argc, char** argv) {
     if (o.rooms < 1 || o.messages < 1 || o.window < 1) return usage();
 
     auto store = open_store(o.store);
+    std::cerr << "store: " << describe(o.store) << "\n";
+    if (o.reads_only) return time_reads(o, *store, false);
     if (!store->list_rooms().empty()) {
-        std::cerr << "the database already holds rooms: give an empty one\n";
+        std::cerr << "the database already holds rooms: give an empty one, or --reads-only\n";
         return 1;
     }
-    std::cerr << "store: " << describe(o.store) << "\n";
     Category category;
     category.name = "bench";
     int64_t category_id = store->add_category(category);
@@ -167,7 +224,8 @@ int main(int argc, char** argv) {
             }
             NewMessage m;
             m.room_id = room_ids[pick(bodies.rng())];
-            m.stanza_id = "m" + std::to_string(i);
+            // The server's stanza ids (time-ordered), or fully random ones as before.
+            m.stanza_id = o.random_ids ? perch::util::random_id() : perch::util::ordered_id();
             m.sender = "user" + std::to_string(i % 997) + "@bench";
             m.nick = "user" + std::to_string(i % 997);
             m.body = bodies.next();
@@ -209,65 +267,6 @@ int main(int argc, char** argv) {
             << ",\"commit_p99_ms\":" << c.p99 << ",\"failed\":" << failed;
     }
 
-    // Reads, each on a random room, as the server makes them.
-    std::uniform_int_distribution<size_t> pick(0, room_ids.size() - 1);
-    std::vector<double> history, newest, older, search_room, search_all;
-    auto& rng = bodies.rng();
-    for (int i = 0; i < o.queries; ++i) {
-        int64_t room = room_ids[pick(rng)];
-        auto t = Clock::now();
-        store->recent_messages(room, 30, 0);
-        history.push_back(ms_since(t));
-
-        ArchiveQuery q;
-        q.room_id = room;
-        q.max = 50;
-        q.last_page = true;
-        t = Clock::now();
-        auto page = store->query_archive(q);
-        newest.push_back(ms_since(t));
-
-        if (!page.messages.empty()) {
-            q.last_page = false;
-            q.before_id = page.messages[page.messages.size() / 2].stanza_id;
-            t = Clock::now();
-            store->query_archive(q);
-            older.push_back(ms_since(t));
-        }
-
-        ArchiveQuery s;
-        s.room_id = room;
-        s.max = 50;
-        s.last_page = true;
-        s.text = i % 2 ? "deploy" : "\"release today\"";
-        t = Clock::now();
-        store->query_archive(s);
-        search_room.push_back(ms_since(t));
-    }
-    const char* words[] = {"w4000", "coffee meeting", "\"review ticket\"", "w1234 w77"};
-    for (int i = 0; i < o.search_queries; ++i) {
-        ArchiveQuery s;
-        s.room_ids = room_ids;  // a user who may read every room
-        s.max = 50;
-        s.last_page = true;
-        s.text = words[i % 4];
-        auto t = Clock::now();
-        store->query_archive(s);
-        search_all.push_back(ms_since(t));
-    }
-    std::ofstream json(o.json.empty() ? "/dev/null" : o.json, std::ios::app);
-    auto report = [&](const char* name, const std::vector<double>& v) {
-        auto s = summarize(v);
-        std::printf("%-28s %6zu queries  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", name,
-                    v.size(), s.p50, s.p99, s.max);
-        json << ",\"" << name << "\":{\"n\":" << v.size() << ",\"p50_ms\":" << s.p50
-             << ",\"p99_ms\":" << s.p99 << ",\"max_ms\":" << s.max << "}";
-    };
-    report("history_30", history);
-    report("mam_newest_page_50", newest);
-    report("mam_older_page_50", older);
-    report("search_one_room", search_room);
-    report("search_all_rooms", search_all);
-    json << "}\n";
+    if (int rc = time_reads(o, *store, true); rc) return rc;
     return failed ? 1 : 0;
 }

@@ -86,7 +86,7 @@ modules:
     max_user_conferences: 1000
     min_message_interval: 0
     min_presence_interval: 0
-    history_size: 20
+    history_size: 30
     default_room_options:
       persistent: true
       mam: true

@@ -57,6 +57,8 @@ Component "chat.localhost" "muc"
   muc_room_locking = false
   muc_room_default_persistent = true
   muc_log_by_default = true
+  max_history_messages = 30
+  muc_room_default_history_length = 30
   restrict_room_creation = false
 LUA
   prosody --config "$dir/prosody.cfg.lua" -F > "$dir/stdout.log" 2>&1 &

@@ -170,13 +170,17 @@ struct ArchiveQuery {
     bool last_page = false;                // an empty RSM <before/>: the newest page
     std::vector<std::string> ids;          // exactly these messages (urn:xmpp:mam:2#extended)
     int max = 50;
+    // The count and the first item's index are exact up to this many matches; past it the
+    // page says so (XEP-0059 allows an approximate count) instead of counting them all.
+    int64_t count_limit = 10000;
 };
 
 struct ArchivePage {
-    std::vector<Message> messages;  // oldest first
-    bool complete = false;          // nothing further in the paging direction
-    int64_t count = 0;              // how many messages match the filters in all
-    int64_t first_index = 0;        // position of messages.front() among them
+    std::vector<Message> messages;       // oldest first
+    bool complete = false;               // nothing further in the paging direction
+    int64_t count = 0;                   // how many messages match the filters in all
+    bool count_exact = true;             // false: there are more than count (the query's limit)
+    std::optional<int64_t> first_index;  // position of messages.front() among them, if known
 };
 
 // Thrown when an RSM or #extended id names no message of the room.

@@ -415,6 +415,7 @@ void WebApp::search(const chat::Subject& who, const HttpRequest& request, const 
             bool truncated = page.count > int64_t(results.size());
             respond(json_response(200, json{{"results", results},
                                             {"count", page.count},
+                                            {"count_exact", page.count_exact},
                                             {"truncated", truncated},
                                             {"limit", limit}}
                                            .dump()));

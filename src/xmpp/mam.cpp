@@ -158,11 +158,13 @@ xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page) 
     auto& set = fin.add_child("set", std::string(ns::rsm));
     if (!page.messages.empty()) {
         auto& first = set.add_child("first", std::string(ns::rsm));
-        first.set_attr("index", std::to_string(page.first_index));
+        if (page.first_index) first.set_attr("index", std::to_string(*page.first_index));
         first.add_text(page.messages.front().stanza_id);
         set.add_child("last", std::string(ns::rsm)).add_text(page.messages.back().stanza_id);
     }
-    set.add_child("count", std::string(ns::rsm)).add_text(std::to_string(page.count));
+    auto& count = set.add_child("count", std::string(ns::rsm));
+    count.set_attr("exact", page.count_exact ? "true" : "false");
+    count.add_text(std::to_string(page.count));
     return r;
 }
 

@@ -254,7 +254,7 @@ void RoomContext::post(const xml::Element& stanza, const chat::Occupant& o,
     store::NewMessage m;
     m.kind = kind;
     m.room_id = room.meta().id;
-    m.stanza_id = util::random_id();
+    m.stanza_id = util::ordered_id();  // in time order: the id index grows at its end
     m.origin_id = stanza.attr_or("id");
     m.sender = o.bare_jid;
     m.nick = o.nick;

@@ -79,6 +79,60 @@ TEST_F(ArchiveTest, EmptyBeforeIsTheNewestPageAndBackwardPagingHasNoGaps) {
     for (int i = 0; i < 120; ++i) EXPECT_EQ(all[size_t(i)], i + 1);
 }
 
+TEST_F(ArchiveTest, CountStopsAtItsLimitAndAnUnknownIndexIsLeftOut) {
+    auto q = query();
+    q.count_limit = 30;
+    auto first = s_->query_archive(q);
+    EXPECT_EQ(first.count, 30);
+    EXPECT_FALSE(first.count_exact);
+    EXPECT_EQ(first.first_index, 0);  // known without counting
+    q.after_id = "id10";
+    EXPECT_EQ(s_->query_archive(q).first_index, 10);
+    q.after_id = "id60";
+    EXPECT_EQ(s_->query_archive(q).first_index, std::nullopt);  // 60 is past the limit
+    q = query();
+    q.count_limit = 120;
+    q.last_page = true;
+    auto newest = s_->query_archive(q);
+    EXPECT_TRUE(newest.count_exact);
+    EXPECT_EQ(newest.count, 120);
+    EXPECT_EQ(newest.first_index, 70);
+}
+
+// Searches page alike whether the rooms narrow the index query (a few) or the messages
+// (many): newest first, backwards with no gaps, other filters applied on the way.
+TEST_F(ArchiveTest, SearchPagesBackwardsWithFiltersInFewAndManyRooms) {
+    for (size_t extra : {size_t(1), size_t(80)}) {
+        auto q = query();
+        q.room_ids = {room_};
+        for (size_t i = 0; i < extra; ++i) q.room_ids.push_back(other_ + 1000 + int64_t(i));
+        q.text = "number";
+        q.with_nick = "carol";
+        q.max = 7;
+        q.last_page = true;
+        std::vector<int64_t> all;
+        for (;;) {
+            auto p = s_->query_archive(q);
+            EXPECT_EQ(p.count, 40);
+            EXPECT_TRUE(p.count_exact);
+            ASSERT_TRUE(p.first_index.has_value());
+            auto s = seqs(p);
+            EXPECT_EQ(*p.first_index, 40 - int64_t(all.size() + s.size()));
+            all.insert(all.begin(), s.begin(), s.end());
+            if (p.complete) break;
+            q.last_page = false;
+            q.before_id = p.messages.front().stanza_id;
+        }
+        ASSERT_EQ(all.size(), 40u) << extra;
+        for (int i = 0; i < 40; ++i) EXPECT_EQ(all[size_t(i)], 3 * (i + 1));
+        q.before_id.reset();
+        q.after_id = "id60";  // and forwards from a message
+        auto p = s_->query_archive(q);
+        EXPECT_EQ(seqs(p), (std::vector<int64_t>{63, 66, 69, 72, 75, 78, 81}));
+        EXPECT_EQ(p.first_index, 20);
+    }
+}
+
 TEST_F(ArchiveTest, FiltersByTimeAuthorAndIds) {
     auto q = query();
     q.start_us = 10'000;

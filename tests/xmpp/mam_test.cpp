@@ -136,4 +136,24 @@ TEST(Mam, FinCarriesRsmFirstLastAndCount) {
     EXPECT_EQ(set->child("first", "http://jabber.org/protocol/rsm")->attr_or("index"), "1");
     EXPECT_EQ(set->child_text("last", "http://jabber.org/protocol/rsm"), "x2");
     EXPECT_EQ(set->child_text("count", "http://jabber.org/protocol/rsm"), "3");
+    EXPECT_EQ(set->child("count", "http://jabber.org/protocol/rsm")->attr_or("exact"), "true");
+}
+
+TEST(Mam, FinSaysWhenTheCountStoppedAtItsLimit) {
+    auto iq = parse("<iq type='set' id='q1' from='a@b/c' to='" + kRoom + "'/>");
+    store::ArchivePage page;
+    page.count = 10000;
+    page.count_exact = false;
+    store::Message m;
+    m.stanza_id = "x9";
+    page.messages.push_back(m);
+    auto fin = xmpp::mam::render_fin(iq, page);
+    const xml::Element* set =
+        fin.child("fin", "urn:xmpp:mam:2")->child("set", "http://jabber.org/protocol/rsm");
+    const xml::Element* count = set->child("count", "http://jabber.org/protocol/rsm");
+    EXPECT_EQ(count->text(), "10000");
+    EXPECT_EQ(count->attr_or("exact"), "false");
+    // Where it is not known, the first item's position is left out rather than guessed.
+    EXPECT_EQ(set->child("first", "http://jabber.org/protocol/rsm")->attr_or("index", "none"),
+              "none");
 }

@@ -7,108 +7,140 @@
 #include "store/sql/rows.hpp"
 
 namespace perch::store::sql {
+namespace {
+
+// kMessageColumns with each column named as messages.<column>, for queries that join the
+// full-text index (whose own `body` column would make the bare name ambiguous).
+std::string qualified_message_columns() {
+    std::string out, columns = kMessageColumns;
+    size_t at = 0;
+    while (at < columns.size()) {
+        size_t end = columns.find(", ", at);
+        if (end == std::string::npos) end = columns.size();
+        out += (out.empty() ? "messages." : ", messages.") + columns.substr(at, end - at);
+        at = end + 2;
+    }
+    return out;
+}
+
+using Arg = std::variant<int64_t, std::string>;
+
+int bind_args(Statement& st, const std::vector<Arg>& args, int from = 0) {
+    for (const auto& a : args) {
+        if (auto* v = std::get_if<int64_t>(&a))
+            st.bind(from++, *v);
+        else
+            st.bind(from++, std::get<std::string>(a));
+    }
+    return from;
+}
+
+}  // namespace
 
 ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     // Filters shared by the page, the count and the index: built once, bound in order.
     // Pages follow the global insertion order (`id`), which within one room is the order
     // of its sequence numbers, so one room and many rooms page alike.
-    std::vector<std::variant<int64_t, std::string>> args;
+    std::vector<Arg> room_args, args;
     std::string rooms;
     if (q.room_ids.empty()) {
-        rooms = "room_id = ?";
-        args.emplace_back(q.room_id);
+        rooms = "messages.room_id = ?";
+        room_args.emplace_back(q.room_id);
     } else {
-        rooms = "room_id IN (";
+        rooms = "messages.room_id IN (";
         for (size_t i = 0; i < q.room_ids.size(); ++i) {
             rooms += i ? ", ?" : "?";
-            args.emplace_back(q.room_ids[i]);
+            room_args.emplace_back(q.room_ids[i]);
         }
         rooms += ")";
     }
-    std::string where = " WHERE " + rooms;
-    size_t room_args = args.size();
-    if (q.start_us) where += " AND ts_us >= ?", args.emplace_back(*q.start_us);
-    if (q.end_us) where += " AND ts_us <= ?", args.emplace_back(*q.end_us);
-    if (!q.with_nick.empty()) where += " AND nick = ?", args.emplace_back(q.with_nick);
-    if (!q.with_sender.empty()) where += " AND sender = ?", args.emplace_back(q.with_sender);
-    if (auto terms = parse_search(q.text); !terms.empty()) {
-        bool postgres = db.dialect() == Dialect::postgres;
+    bool postgres = db.dialect() == Dialect::postgres;
+    auto terms = parse_search(q.text);
+    // SQLite answers a word search from the index outwards: FTS5 hands back its matches newest
+    // first, each joined to its message, so a page stops after `max` rows that pass the other
+    // filters instead of collecting every match of a common word first.
+    bool from_index = !terms.empty() && !postgres;
+    std::string from =
+        from_index ? " FROM messages_fts CROSS JOIN messages ON messages.id = messages_fts.rowid"
+                   : " FROM messages";
+    std::string id_column = from_index ? "messages_fts.rowid" : "messages.id";
+    std::string where = " WHERE ";
+    if (from_index) {
+        // A few rooms narrow the index search itself; many would make a huge expression,
+        // and then the word's matches are filtered by room on the message.
+        constexpr size_t kRoomsInIndexQuery = 64;
+        std::vector<int64_t> in_rooms = q.room_ids;
+        if (in_rooms.empty()) in_rooms.push_back(q.room_id);
+        if (in_rooms.size() > kRoomsInIndexQuery) in_rooms.clear();
+        where += "messages_fts MATCH ? AND ";
+        args.emplace_back(to_fts5(terms, q.any_word, in_rooms));
+    }
+    where += rooms;
+    args.insert(args.end(), room_args.begin(), room_args.end());
+    if (q.start_us) where += " AND messages.ts_us >= ?", args.emplace_back(*q.start_us);
+    if (q.end_us) where += " AND messages.ts_us <= ?", args.emplace_back(*q.end_us);
+    if (!q.with_nick.empty()) where += " AND messages.nick = ?", args.emplace_back(q.with_nick);
+    if (!q.with_sender.empty())
+        where += " AND messages.sender = ?", args.emplace_back(q.with_sender);
+    if (!terms.empty()) {
+        auto phrase = [](const SearchTerm& t) {
+            std::string words;
+            for (size_t w = 0; w < t.words.size(); ++w) words += (w ? " " : "") + t.words[w];
+            return words;
+        };
         if (postgres) {
             // Each term a phrase query over the same words the index holds (see the
             // PostgreSQL schema's perch_search_words), joined by && or ||.
-            where += " AND words @@ (";
+            where += " AND messages.words @@ (";
             for (size_t i = 0; i < terms.size(); ++i) {
                 if (i) where += q.any_word ? " || " : " && ";
                 where += "phraseto_tsquery('simple', perch_search_words(?))";
-                std::string words;
-                for (size_t w = 0; w < terms[i].words.size(); ++w)
-                    words += (w ? " " : "") + terms[i].words[w];
-                args.emplace_back(std::move(words));
+                args.emplace_back(phrase(terms[i]));
             }
             where += ")";
-        } else {
-            // A few rooms narrow the index search itself; many would make a huge expression,
-            // and then the word's matches are filtered by room afterwards.
-            constexpr size_t kRoomsInIndexQuery = 64;
-            std::vector<int64_t> in_rooms = q.room_ids;
-            if (in_rooms.empty()) in_rooms.push_back(q.room_id);
-            if (in_rooms.size() > kRoomsInIndexQuery) in_rooms.clear();
-            where += " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)";
-            args.emplace_back(to_fts5(terms, q.any_word, in_rooms));
         }
         if (q.case_sensitive) {
             // The index matched regardless of case; the body must hold the exact text.
             std::string clause;
             for (const auto& t : terms) {
-                std::string words;
-                for (size_t i = 0; i < t.words.size(); ++i) words += (i ? " " : "") + t.words[i];
-                clause += std::string(clause.empty() ? ""
-                                      : q.any_word   ? " OR "
-                                                     : " AND ") +
-                          (postgres ? "strpos(body, ?) > 0" : "instr(body, ?) > 0");
-                args.emplace_back(words);
+                if (!clause.empty()) clause += q.any_word ? " OR " : " AND ";
+                clause += postgres ? "strpos(messages.body, ?) > 0" : "instr(messages.body, ?) > 0";
+                args.emplace_back(phrase(t));
             }
             where += " AND (" + clause + ")";
         }
     }
     if (!q.ids.empty()) {
-        where += " AND stanza_id IN (";
+        where += " AND messages.stanza_id IN (";
         for (size_t i = 0; i < q.ids.size(); ++i) {
             where += i ? ", ?" : "?";
             args.emplace_back(q.ids[i]);
         }
         where += ")";
     }
-    auto bind_all = [&](Statement& st, size_t count) {
-        for (size_t i = 0; i < count; ++i) {
-            if (auto* v = std::get_if<int64_t>(&args[i]))
-                st.bind(int(i), *v);
-            else
-                st.bind(int(i), std::get<std::string>(args[i]));
-        }
-        return int(count);
-    };
     auto id_of = [&](const std::string& stanza_id) {
-        auto st = db.statement("SELECT id FROM messages WHERE " + rooms + " AND stanza_id = ?");
-        int at = bind_all(*st, room_args);
-        st->bind(at, stanza_id);
+        auto st =
+            db.statement("SELECT id FROM messages WHERE " + rooms + " AND messages.stanza_id = ?");
+        st->bind(bind_args(*st, room_args), stanza_id);
         if (!st->step()) throw UnknownId("no message " + stanza_id + " here");
         return st->int_at(0);
     };
     std::string page_where = where;
     std::vector<int64_t> bounds;
-    if (q.after_id) page_where += " AND id > ?", bounds.push_back(id_of(*q.after_id));
-    if (q.before_id) page_where += " AND id < ?", bounds.push_back(id_of(*q.before_id));
+    if (q.after_id)
+        page_where += " AND " + id_column + " > ?", bounds.push_back(id_of(*q.after_id));
+    if (q.before_id)
+        page_where += " AND " + id_column + " < ?", bounds.push_back(id_of(*q.before_id));
     // Paging backwards (RSM <before>) reads newest first and flips the page.
     bool backwards = q.before_id.has_value() || (q.last_page && !q.after_id);
     int max = std::max(0, q.max);
 
     ArchivePage page;
     auto page_query =
-        db.statement(std::string("SELECT ") + kMessageColumns + ", id FROM messages" + page_where +
-                     " ORDER BY id " + (backwards ? "DESC" : "ASC") + " LIMIT ?");
+        db.statement("SELECT " + qualified_message_columns() + ", messages.id" + from + page_where +
+                     " ORDER BY " + id_column + (backwards ? " DESC" : " ASC") + " LIMIT ?");
     auto& st = *page_query;
-    int next = bind_all(st, args.size());
+    int next = bind_args(st, args);
     for (int64_t b : bounds) st.bind(next++, b);
     st.bind(next, int64_t(max) + 1);
     std::vector<int64_t> ids;
@@ -123,14 +155,27 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
         std::reverse(ids.begin(), ids.end());
     }
 
-    auto count = db.statement("SELECT count(*) FROM messages" + where);
-    bind_all(*count, args.size());
-    page.count = count->step() ? count->int_at(0) : 0;
-    if (!ids.empty()) {
-        auto index = db.statement("SELECT count(*) FROM messages" + where + " AND id < ?");
-        int at = bind_all(*index, args.size());
-        index->bind(at, ids.front());
-        page.first_index = index->step() ? index->int_at(0) : 0;
+    // The count and the index are counted up to a limit: past it, a common word in a large
+    // archive would cost a walk over all its matches for a number nobody reads exactly.
+    int64_t limit = std::max<int64_t>(0, q.count_limit);
+    auto count_upto = [&](const std::string& extra, std::optional<int64_t> below) {
+        auto st = db.statement("SELECT count(*) FROM (SELECT 1" + from + where + extra +
+                               " LIMIT ?) AS capped");
+        int at = bind_args(*st, args);
+        if (below) st->bind(at++, *below);
+        st->bind(at, limit + 1);
+        return st->step() ? st->int_at(0) : 0;
+    };
+    int64_t counted = count_upto("", std::nullopt);
+    page.count_exact = counted <= limit;
+    page.count = std::min(counted, limit);
+    if (ids.empty()) {
+        page.first_index.reset();
+    } else if (!backwards && !q.after_id) {
+        page.first_index = 0;  // the page starts at the first match
+    } else if (int64_t before = count_upto(" AND " + id_column + " < ?", ids.front());
+               before <= limit) {
+        page.first_index = before;
     }
     return page;
 }
