@@ -37,6 +37,16 @@ if scenario == "connect":
             ("all joined after (s)", "all_joined_s", -1),
             ("KB per idle session", "server_idle_bytes_per_session", -1),
             ("idle CPU %", "server_idle_cpu_percent", -1)]
+elif scenario == "history":
+    rows = []
+    for name, label in [("join_history_30", "join + 30 of history"),
+                        ("mam_newest_page_50", "MAM newest page of 50"),
+                        ("mam_older_page_50", "MAM older page of 50"),
+                        ("search_one_room", "search in one room"),
+                        ("search_all_rooms", "search across all rooms")]:
+        rows += [(f"{label}: p50 (ms)", (name, "p50_ms"), -1),
+                 (f"{label}: p99 (ms)", (name, "p99_ms"), -1),
+                 (f"{label}: items per answer", (name, "items_each"), 0)]
 else:
     rows = [("deliveries/s", "deliveries_per_s", 1), ("lost", "lost", -1),
             ("latency p50 (ms)", ("latency_ms", "p50"), -1), ("latency p99 (ms)", ("latency_ms", "p99"), -1),
@@ -47,6 +57,7 @@ def get(d, key):
         d = d.get(key[0], {}); key = key[1]
     v = d.get(key)
     if key == "server_idle_bytes_per_session" and v is not None: v = v / 1024
+    if key.endswith("_ms") and d.get("n", 1) == 0: v = None  # not supported: no answers
     return v
 servers = [s for s, _ in runs]
 print("| figure | " + " | ".join(servers) + " | " + " | ".join(f"Perch vs {s}" for s in servers if s != "perch") + " |")
@@ -59,7 +70,7 @@ for label, key, better in rows:
     for s in servers:
         if s == "perch": continue
         v = get(data[s], key)
-        if p is None or v is None or p == 0 or v == 0:
+        if p is None or v is None or p == 0 or v == 0 or better == 0:
             ratios.append("—")
         else:
             ratios.append(f"{(p / v if better > 0 else v / p):.1f}×")

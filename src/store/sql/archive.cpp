@@ -63,7 +63,10 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     std::string from =
         from_index ? " FROM messages_fts CROSS JOIN messages ON messages.id = messages_fts.rowid"
                    : " FROM messages";
-    std::string id_column = from_index ? "messages_fts.rowid" : "messages.id";
+    // What pages are ordered by: the storage order, which within one room is the order of its
+    // sequence numbers, so one room walks its (room, seq) index and reads only the page.
+    std::string key = q.room_ids.empty() && !from_index ? "messages.seq" : "messages.id";
+    std::string id_column = from_index ? "messages_fts.rowid" : key;
     std::string where = " WHERE ";
     if (from_index) {
         // A few rooms narrow the index search itself; many would make a huge expression,
@@ -119,8 +122,8 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
         where += ")";
     }
     auto id_of = [&](const std::string& stanza_id) {
-        auto st =
-            db.statement("SELECT id FROM messages WHERE " + rooms + " AND messages.stanza_id = ?");
+        auto st = db.statement("SELECT " + key + " FROM messages WHERE " + rooms +
+                               " AND messages.stanza_id = ?");
         st->bind(bind_args(*st, room_args), stanza_id);
         if (!st->step()) throw UnknownId("no message " + stanza_id + " here");
         return st->int_at(0);
@@ -137,7 +140,7 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
 
     ArchivePage page;
     auto page_query =
-        db.statement("SELECT " + qualified_message_columns() + ", messages.id" + from + page_where +
+        db.statement("SELECT " + qualified_message_columns() + ", " + key + from + page_where +
                      " ORDER BY " + id_column + (backwards ? " DESC" : " ASC") + " LIMIT ?");
     auto& st = *page_query;
     int next = bind_args(st, args);
@@ -173,6 +176,9 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
         page.first_index.reset();
     } else if (!backwards && !q.after_id) {
         page.first_index = 0;  // the page starts at the first match
+    } else if (backwards && !q.before_id) {
+        // The newest page ends at the last match.
+        if (page.count_exact) page.first_index = page.count - int64_t(ids.size());
     } else if (int64_t before = count_upto(" AND " + id_column + " < ?", ids.front());
                before <= limit) {
         page.first_index = before;
