@@ -47,6 +47,12 @@ elif scenario == "history":
         rows += [(f"{label}: p50 (ms)", (name, "p50_ms"), -1),
                  (f"{label}: p99 (ms)", (name, "p99_ms"), -1),
                  (f"{label}: items per answer", (name, "items_each"), 0)]
+elif scenario == "lync-model":
+    rows = [("all joined after (s)", "all_joined_s", -1),
+            ("server KB per user after the joins", "server_bytes_per_session", -1),
+            ("deliveries/s", "deliveries_per_s", 1), ("lost", "lost", -1),
+            ("latency p50 (ms)", ("latency_ms", "p50"), -1), ("latency p99 (ms)", ("latency_ms", "p99"), -1),
+            ("server CPU %", "server_cpu_percent", -1)]
 else:
     rows = [("deliveries/s", "deliveries_per_s", 1), ("lost", "lost", -1),
             ("latency p50 (ms)", ("latency_ms", "p50"), -1), ("latency p99 (ms)", ("latency_ms", "p99"), -1),
@@ -56,7 +62,7 @@ def get(d, key):
     if isinstance(key, tuple):
         d = d.get(key[0], {}); key = key[1]
     v = d.get(key)
-    if key == "server_idle_bytes_per_session" and v is not None: v = v / 1024
+    if key in ("server_idle_bytes_per_session", "server_bytes_per_session") and v is not None: v = v / 1024
     if key.endswith("_ms") and d.get("n", 1) == 0: v = None  # not supported: no answers
     return v
 servers = [s for s, _ in runs]

@@ -140,7 +140,8 @@ int time_reads(const Options& o, Store& store, bool after_load) {
 int usage() {
     std::cerr << "usage: perch-store-bench (--backend sqlite --path FILE | --backend postgres "
                  "--url CONNINFO) [--rooms N] [--messages N] [--queries N] "
-                 "[--search-queries N] [--window N] [--reads-only] [--random-ids] [--json FILE]\n";
+                 "[--search-queries N] [--window N] [--reads-only] [--random-ids] [--cache-mb N] "
+                 "[--mmap-mb N] [--json FILE]\n";
     return 2;
 }
 
@@ -177,6 +178,10 @@ int main(int argc, char** argv) {
                 o.reads_only = true;
             else if (a == "--random-ids")
                 o.random_ids = true;
+            else if (a == "--cache-mb")
+                o.store.cache_mb = std::stoi(value());
+            else if (a == "--mmap-mb")
+                o.store.mmap_mb = std::stoi(value());
             else
                 return usage();
         } catch (const std::exception& e) {
@@ -196,6 +201,8 @@ int main(int argc, char** argv) {
     Category category;
     category.name = "bench";
     int64_t category_id = store->add_category(category);
+    // Everybody may find and join its rooms, as with `perch category add`.
+    store->set_category_principal(category_id, CategoryList::allowed, Principal::all(), true);
     std::vector<Room> rooms(size_t(o.rooms));
     for (int i = 0; i < o.rooms; ++i) {
         rooms[size_t(i)].node = "room" + std::to_string(i + 1);

@@ -5,14 +5,15 @@
 # Same ground as Perch: plain TCP c2s, SCRAM-SHA-256 over stored salted keys (4096 iterations,
 # like `perch user bulk-add`), one shared salt so provisioning takes seconds; MUC on
 # chat.localhost with MAM (mod_muc_mam, archiving on by default), rooms made on first join
-# without locking, no rate limits (mod_limits off). Storage is Prosody's default (files).
+# without locking, no rate limits (mod_limits off). Archives (the users' and the rooms') in
+# SQLite through mod_storage_sql, as Prosody recommends for MAM; the rest in its default files.
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?dir}
-command -v prosody >/dev/null || {
-  echo "installing prosody" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends prosody >&2
-  else sudo apt-get install -y --no-install-recommends prosody >&2; fi
-}
+if ! command -v prosody >/dev/null || ! dpkg -s lua-dbi-sqlite3 >/dev/null 2>&1; then
+  echo "installing prosody and lua-dbi-sqlite3" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends prosody lua-dbi-sqlite3 >&2
+  else sudo apt-get install -y --no-install-recommends prosody lua-dbi-sqlite3 >&2; fi
+fi
 ulimit -n "$(ulimit -Hn)"
 case "$cmd" in
 start)
@@ -50,6 +51,8 @@ c2s_require_encryption = false
 authentication = "internal_hashed"
 password_hash = "SHA-256"
 modules_enabled = { "roster", "saslauth", "disco", "ping", "mam" }
+storage = { archive = "sql", muc_log = "sql" }
+sql = { driver = "SQLite3", database = "$dir/prosody.sqlite" }
 modules_disabled = { "s2s", "limits", "tls", "register" }
 VirtualHost "localhost"
 Component "chat.localhost" "muc"

@@ -131,6 +131,8 @@ Config load_config(const std::string& path) {
     r.get("store", "path", c.store.path);
     r.get("store", "url", c.store.url);
     r.get("store", "pool_size", c.store.pool_size);
+    r.get("store", "cache_mb", c.store.cache_mb);
+    r.get("store", "mmap_mb", c.store.mmap_mb);
     r.get("store", "synchronous_full", c.store.synchronous_full);
     r.get("store", "retention_days", c.store.retention_days);
     r.get("compliance", "retention_days", c.compliance.retention_days);
@@ -156,6 +158,8 @@ Config load_config(const std::string& path) {
     check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
     check_range("store.retention_days", c.store.retention_days, 0, 36500);
     check_range("store.pool_size", c.store.pool_size, 1, 64);
+    check_range("store.cache_mb", c.store.cache_mb, 1, 1024 * 1024);
+    check_range("store.mmap_mb", c.store.mmap_mb, 0, 1024 * 1024);
     if (c.store.backend != "sqlite" && c.store.backend != "postgres")
         throw std::runtime_error("store.backend must be \"sqlite\" or \"postgres\"");
     if (c.store.backend == "postgres" && c.store.url.empty())

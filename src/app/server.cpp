@@ -162,13 +162,15 @@ int serve(Config config) {
     auto retention = [&] {
         if (config.store.retention_days <= 0) return;
         int64_t cutoff = util::now_us() - int64_t(config.store.retention_days) * 86'400'000'000;
-        workers.submit([cutoff, &muc](store::Store& s) {
-            if (int64_t n = s.purge_before(cutoff)) {
-                spdlog::info("retention: {} messages older than {} purged", n,
-                             util::format_timestamp(cutoff));
-                muc.forget_before(cutoff);
-            }
-        });
+        workers.submit(
+            [cutoff, &muc](store::Store& s) {
+                if (int64_t n = s.purge_before(cutoff)) {
+                    spdlog::info("retention: {} messages older than {} purged", n,
+                                 util::format_timestamp(cutoff));
+                    muc.forget_before(cutoff);
+                }
+            },
+            store::StoreWorkers::Lane::slow);
     };
     std::function<void()> tidy = [&] {
         housekeeping.expires_after(std::chrono::seconds(10));

@@ -16,7 +16,8 @@ std::unique_ptr<Store> open_store(const StoreConfig& config) {
         db->exec(config.synchronous_full ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");
         db->exec("PRAGMA foreign_keys = ON");
-        db->exec("PRAGMA cache_size = -65536");
+        db->exec("PRAGMA cache_size = -" + std::to_string(int64_t(config.cache_mb) * 1024));
+        db->exec("PRAGMA mmap_size = " + std::to_string(int64_t(config.mmap_mb) << 20));
         return sql::make_store(std::move(db), sqlite::migrations(), config.compliance);
     }
     if (config.backend == "postgres") {

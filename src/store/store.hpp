@@ -152,6 +152,8 @@ struct StoreConfig {
     std::string path = "var/perch.db";  // SQLite file
     std::string url;                    // PostgreSQL connection string (libpq keywords or URI)
     int pool_size = 2;                  // connections of the store's worker threads
+    int cache_mb = 64;                  // SQLite: page cache of each connection
+    int mmap_mb = 0;                    // SQLite: read the file through a map this large
     bool synchronous_full = true;       // durable commits (group commit amortises them)
     bool compliance = false;            // capture compliance events (see Store::with_events)
     int retention_days = 0;             // purge messages older than this; 0 keeps everything

@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace perch::store {
 
 StoreWorkers::StoreWorkers(const StoreConfig& config, int threads, size_t max_queue)
-    : max_queue_(max_queue) {
+    : slow_limit_(std::max(1, threads - 1)), max_queue_(max_queue) {
     for (int i = 0; i < threads; ++i)
         threads_.emplace_back([this, s = open_store(config)]() mutable { run(std::move(s)); });
 }
@@ -14,13 +16,15 @@ StoreWorkers::~StoreWorkers() {
     stop();
 }
 
-bool StoreWorkers::submit(Job job) {
+bool StoreWorkers::submit(Job job, Lane lane) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || jobs_.size() >= max_queue_) return false;
-        jobs_.push_back({std::move(job), std::chrono::steady_clock::now()});
+        if (stopping_ || jobs_.size() + slow_jobs_.size() >= max_queue_) return false;
+        (lane == Lane::slow ? slow_jobs_ : jobs_)
+            .push_back({std::move(job), std::chrono::steady_clock::now()});
     }
-    cv_.notify_one();
+    // Every waiting thread looks: the one woken might not be allowed a slow job.
+    cv_.notify_all();
     return true;
 }
 
@@ -37,7 +41,7 @@ void StoreWorkers::stop() {
 StoreWorkers::Stats StoreWorkers::stats() {
     std::lock_guard lock(mutex_);
     Stats s = stats_;
-    s.queued = jobs_.size();
+    s.queued = jobs_.size() + slow_jobs_.size();
     return s;
 }
 
@@ -45,12 +49,22 @@ void StoreWorkers::run(std::unique_ptr<Store> store) {
     using Clock = std::chrono::steady_clock;
     for (;;) {
         Queued next;
+        bool slow = false;
         {
             std::unique_lock lock(mutex_);
-            cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-            if (jobs_.empty()) return;
-            next = std::move(jobs_.front());
-            jobs_.pop_front();
+            auto slow_allowed = [&] { return !slow_jobs_.empty() && slow_running_ < slow_limit_; };
+            cv_.wait(lock, [&] { return stopping_ || !jobs_.empty() || slow_allowed(); });
+            if (!jobs_.empty()) {
+                next = std::move(jobs_.front());
+                jobs_.pop_front();
+            } else if (slow_allowed()) {
+                next = std::move(slow_jobs_.front());
+                slow_jobs_.pop_front();
+                slow = true;
+                ++slow_running_;
+            } else {
+                return;  // stopping; slow jobs left are taken by the thread running one
+            }
         }
         auto started = Clock::now();
         try {
@@ -60,6 +74,10 @@ void StoreWorkers::run(std::unique_ptr<Store> store) {
         }
         auto ended = Clock::now();
         std::lock_guard lock(mutex_);
+        if (slow) {
+            --slow_running_;
+            cv_.notify_all();  // a thread may now take the next slow job
+        }
         ++stats_.jobs;
         stats_.wait_seconds += std::chrono::duration<double>(started - next.since).count();
         stats_.run_seconds += std::chrono::duration<double>(ended - started).count();

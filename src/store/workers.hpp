@@ -15,13 +15,18 @@ namespace perch::store {
 // A few threads, each with its own connection, that run store work handed to them by network
 // and room code. Results go back by whatever the job does at its end (usually a post to the
 // caller's executor). The queue is bounded: submit() refuses when it is full.
+//
+// Jobs come in two lanes. Quick ones (a join's history, a MAM page, a room change) go first;
+// slow ones (word searches, purges) run on all threads but one, so with two threads or more a
+// burst of searches never makes a join wait behind it.
 class StoreWorkers {
   public:
     using Job = std::function<void(Store&)>;
+    enum class Lane { quick, slow };
     StoreWorkers(const StoreConfig& config, int threads, size_t max_queue = 100000);
     ~StoreWorkers();
 
-    bool submit(Job job);
+    bool submit(Job job, Lane lane = Lane::quick);
     void stop();
 
     // For the metrics: jobs run, and the seconds they waited in the queue and ran, in all.
@@ -42,7 +47,8 @@ class StoreWorkers {
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<Queued> jobs_;
+    std::deque<Queued> jobs_, slow_jobs_;
+    int slow_running_ = 0, slow_limit_ = 1;  // slow jobs run on at most threads - 1 threads
     size_t max_queue_;
     Stats stats_;
     bool stopping_ = false;

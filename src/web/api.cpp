@@ -400,29 +400,31 @@ void WebApp::search(const chat::Subject& who, const HttpRequest& request, const 
     if (q.room_ids.empty())
         return respond(json_response(
             200, json{{"results", json::array()}, {"count", 0}, {"truncated", false}}.dump()));
-    bool queued = deps_.workers.submit([q, rooms, respond, limit](store::Store& s) {
-        try {
-            auto page = s.query_archive(q);
-            json results = json::array();
-            // Newest first.
-            for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it)
-                results.push_back({{"room", rooms->at(it->room_id)},
-                                   {"id", it->stanza_id},
-                                   {"nick", it->nick},
-                                   {"sender", it->sender},
-                                   {"time", util::format_timestamp(it->ts_us)},
-                                   {"body", it->body}});
-            bool truncated = page.count > int64_t(results.size());
-            respond(json_response(200, json{{"results", results},
-                                            {"count", page.count},
-                                            {"count_exact", page.count_exact},
-                                            {"truncated", truncated},
-                                            {"limit", limit}}
-                                           .dump()));
-        } catch (const std::exception& e) {
-            respond(json_error(400, std::string("Search failed: ") + e.what()));
-        }
-    });
+    bool queued = deps_.workers.submit(
+        [q, rooms, respond, limit](store::Store& s) {
+            try {
+                auto page = s.query_archive(q);
+                json results = json::array();
+                // Newest first.
+                for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it)
+                    results.push_back({{"room", rooms->at(it->room_id)},
+                                       {"id", it->stanza_id},
+                                       {"nick", it->nick},
+                                       {"sender", it->sender},
+                                       {"time", util::format_timestamp(it->ts_us)},
+                                       {"body", it->body}});
+                bool truncated = page.count > int64_t(results.size());
+                respond(json_response(200, json{{"results", results},
+                                                {"count", page.count},
+                                                {"count_exact", page.count_exact},
+                                                {"truncated", truncated},
+                                                {"limit", limit}}
+                                               .dump()));
+            } catch (const std::exception& e) {
+                respond(json_error(400, std::string("Search failed: ") + e.what()));
+            }
+        },
+        store::StoreWorkers::Lane::slow);
     if (!queued) respond(json_error(503, "Server busy, try again"));
 }
 

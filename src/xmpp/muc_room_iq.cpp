@@ -294,23 +294,26 @@ void RoomContext::on_mam(const xml::Element& iq, const xml::Element& query, cons
     if (service.config_.compliance)
         viewed = event("BACKCHAT",
                        {{"on", "archive"}, {"text", q.text}, {"max", std::to_string(q.max)}});
-    bool queued = service.workers_.submit([q = std::move(q), iq, sender, bare = room_bare(),
-                                           to = from.str(), viewed,
-                                           query_id = query.attr_or("queryid")](store::Store& s) {
-        try {
-            if (viewed) s.record({*viewed});  // on record before anything is shown
-            auto page = s.query_archive(q);
-            for (const auto& m : page.messages)
-                sender->deliver(mam::render_result(m, bare, to, query_id));
-            sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
-        } catch (const store::UnknownId& e) {
-            sender->deliver(
-                Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
-        } catch (const std::exception& e) {
-            spdlog::error("archive query on {} failed: {}", bare, e.what());
-            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
-        }
-    });
+    auto lane = q.text.empty() ? store::StoreWorkers::Lane::quick : store::StoreWorkers::Lane::slow;
+    bool queued = service.workers_.submit(
+        [q = std::move(q), iq, sender, bare = room_bare(), to = from.str(), viewed,
+         query_id = query.attr_or("queryid")](store::Store& s) {
+            try {
+                if (viewed) s.record({*viewed});  // on record before anything is shown
+                auto page = s.query_archive(q);
+                for (const auto& m : page.messages)
+                    sender->deliver(mam::render_result(m, bare, to, query_id));
+                sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+            } catch (const store::UnknownId& e) {
+                sender->deliver(
+                    Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
+            } catch (const std::exception& e) {
+                spdlog::error("archive query on {} failed: {}", bare, e.what());
+                sender->deliver(
+                    Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+            }
+        },
+        lane);
     if (!queued) reply(sender, make_error(iq, StanzaError::resource_constraint));
 }
 

@@ -352,39 +352,41 @@ void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& qu
         viewed =
             store::make_event("BACKCHAT", who.user, {}, {},
                               {{"on", "search"}, {"text", q.text}, {"max", std::to_string(q.max)}});
-    bool queued = workers_.submit([q = std::move(q), iq, sender, addresses,
-                                   service = config_.domain, followed = mam::followed_only(query),
-                                   user = who.user, viewed,
-                                   query_id = query.attr_or("queryid")](store::Store& s) mutable {
-        try {
-            if (viewed) s.record({*viewed});
-            if (followed) {
-                // The activity feed: only the rooms the user follows (has bookmarked).
-                std::set<std::string> bookmarked;
-                if (auto items = s.pep_items(user, bookmarks::kNode))
-                    for (const auto& [room_jid, payload] : *items) bookmarked.insert(room_jid);
-                std::erase_if(q.room_ids,
-                              [&](int64_t id) { return !bookmarked.count(addresses->at(id)); });
-                if (q.room_ids.empty()) {
-                    store::ArchivePage none;
-                    none.complete = true;
-                    return sender->deliver(Outgoing::element(mam::render_fin(iq, none)));
+    bool queued = workers_.submit(
+        [q = std::move(q), iq, sender, addresses, service = config_.domain,
+         followed = mam::followed_only(query), user = who.user, viewed,
+         query_id = query.attr_or("queryid")](store::Store& s) mutable {
+            try {
+                if (viewed) s.record({*viewed});
+                if (followed) {
+                    // The activity feed: only the rooms the user follows (has bookmarked).
+                    std::set<std::string> bookmarked;
+                    if (auto items = s.pep_items(user, bookmarks::kNode))
+                        for (const auto& [room_jid, payload] : *items) bookmarked.insert(room_jid);
+                    std::erase_if(q.room_ids,
+                                  [&](int64_t id) { return !bookmarked.count(addresses->at(id)); });
+                    if (q.room_ids.empty()) {
+                        store::ArchivePage none;
+                        none.complete = true;
+                        return sender->deliver(Outgoing::element(mam::render_fin(iq, none)));
+                    }
                 }
-            }
-            auto page = s.query_archive(q);
-            std::string to = iq.attr_or("from");
-            for (const auto& m : page.messages)
+                auto page = s.query_archive(q);
+                std::string to = iq.attr_or("from");
+                for (const auto& m : page.messages)
+                    sender->deliver(
+                        mam::render_result(m, addresses->at(m.room_id), to, query_id, service));
+                sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+            } catch (const store::UnknownId& e) {
                 sender->deliver(
-                    mam::render_result(m, addresses->at(m.room_id), to, query_id, service));
-            sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
-        } catch (const store::UnknownId& e) {
-            sender->deliver(
-                Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
-        } catch (const std::exception& e) {
-            spdlog::error("search across rooms failed: {}", e.what());
-            sender->deliver(Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
-        }
-    });
+                    Outgoing::element(make_error(iq, StanzaError::item_not_found, e.what())));
+            } catch (const std::exception& e) {
+                spdlog::error("search across rooms failed: {}", e.what());
+                sender->deliver(
+                    Outgoing::element(make_error(iq, StanzaError::internal_server_error)));
+            }
+        },
+        store::StoreWorkers::Lane::slow);
     if (!queued)
         sender->deliver(Outgoing::element(make_error(iq, StanzaError::resource_constraint)));
 }

@@ -240,6 +240,41 @@ TEST_F(StoreTest, DataSurvivesReopen) {
     EXPECT_EQ(s->recent_messages(room, 10, 0).at(0).body, "kept");
 }
 
+// With two threads, slow jobs (searches) run one at a time: a quick job (a join's history)
+// gets the other thread even while slow ones are running and queued.
+TEST_F(StoreTest, QuickJobsDoNotWaitBehindSlowOnes) {
+    StoreWorkers workers(config(), 2);
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false, quick_done = false;
+    int slow_started = 0, slow_done = 0;
+    auto slow = [&](Store&) {
+        std::unique_lock lock(m);
+        ++slow_started;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        ++slow_done;
+        cv.notify_all();
+    };
+    ASSERT_TRUE(workers.submit(slow, StoreWorkers::Lane::slow));
+    ASSERT_TRUE(workers.submit(slow, StoreWorkers::Lane::slow));
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return slow_started == 1; }));
+    }
+    ASSERT_TRUE(workers.submit([&](Store&) {
+        std::lock_guard lock(m);
+        quick_done = true;
+        cv.notify_all();
+    }));
+    std::unique_lock lock(m);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return quick_done; }));
+    EXPECT_EQ(slow_started, 1);  // the second search waits for the first
+    release = true;
+    cv.notify_all();
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return slow_done == 2; }));
+}
+
 TEST_F(StoreTest, MessageWriterCommitsInOrderAndReportsSequence) {
     int64_t room;
     {
