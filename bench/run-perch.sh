@@ -7,6 +7,10 @@
 # PERCH_BENCH_STORE=FILE runs on an existing SQLite content database instead (for example one
 # perch-store-bench loaded with millions of messages; its rooms are room1..N, so pass
 # --room-prefix room): accounts are added to it, rooms are not.
+# PERCH_BENCH_LISTENER="ARGS" runs a second perch-bench alongside (for example
+# "fanout --users 1 --first-user 16001 --senders 0 --duration 20": one session that only times
+# deliveries, away from the main generator's load); PERCH_BENCH_ACCOUNTS overrides how many
+# accounts are provisioned (the listener's too).
 set -euo pipefail
 build=${1:?build dir}; shift
 scenario=${1:?scenario}; shift
@@ -28,6 +32,7 @@ direct_tls_port = 0
 port = 0
 tls_port = 0
 TOML
+users=${PERCH_BENCH_ACCOUNTS:-$users}
 if [ -n "${PERCH_BENCH_STORE:-}" ]; then
   printf '[store]\npath = "%s"\n' "$PERCH_BENCH_STORE" >> "$dir/perch.toml"
   rooms=0
@@ -44,7 +49,16 @@ for _ in $(seq 100); do
 done
 echo "perch $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 rc=0
+if [ -n "${PERCH_BENCH_LISTENER:-}" ]; then
+  # shellcheck disable=SC2086  # the listener's arguments are words
+  "$bench" $PERCH_BENCH_LISTENER --port "$port" > "$dir/listener.txt" 2>&1 &
+  listener=$!
+fi
 "$bench" "$scenario" --port "$port" --server-pid "$pid" "$@" || rc=$?
+if [ -n "${PERCH_BENCH_LISTENER:-}" ]; then
+  wait "$listener" || rc=$?
+  echo "listener ($PERCH_BENCH_LISTENER):"; cat "$dir/listener.txt"
+fi
 if [ "$rc" -ne 0 ]; then
   echo "run failed (exit $rc); sockets of the server port with queued bytes:"
   ss -tnH "( sport = :$port or dport = :$port )" | awk '$2 > 0 || $3 > 0' | head -20 || true
