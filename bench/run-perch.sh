@@ -11,6 +11,8 @@
 # "fanout --users 1 --first-user 16001 --senders 0 --duration 20": one session that only times
 # deliveries, away from the main generator's load); PERCH_BENCH_ACCOUNTS overrides how many
 # accounts are provisioned (the listener's too).
+# PERCH_BENCH_BACKEND=postgres stores on a throw-away PostgreSQL cluster with durable commits
+# (scripts/pg-cluster.sh --durable), started and deleted here, instead of SQLite.
 set -euo pipefail
 build=${1:?build dir}; shift
 scenario=${1:?scenario}; shift
@@ -33,16 +35,28 @@ port = 0
 tls_port = 0
 TOML
 users=${PERCH_BENCH_ACCOUNTS:-$users}
+pid=
+root=$(cd "$(dirname "$0")/.." && pwd)
+cleanup() {
+  [ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+  [ ! -d "$dir/pg" ] || "$root/scripts/pg-cluster.sh" stop "$dir/pg" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
 if [ -n "${PERCH_BENCH_STORE:-}" ]; then
   printf '[store]\npath = "%s"\n' "$PERCH_BENCH_STORE" >> "$dir/perch.toml"
   rooms=0
+elif [ "${PERCH_BENCH_BACKEND:-sqlite}" = postgres ]; then
+  "$root/scripts/pg-cluster.sh" start "$dir/pg" --durable >&2
+  conninfo=$(cat "$dir/pg/conninfo")
+  psql "$conninfo dbname=postgres" -qc "CREATE DATABASE bench"
+  printf '[store]\nbackend = "postgres"\nurl = "%s dbname=bench"\n' "$conninfo" >> "$dir/perch.toml"
 fi
 "$perch" -c "$dir/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
 [ -n "${PERCH_BENCH_STORE:-}" ] || "$perch" -c "$dir/perch.toml" category add Bench >/dev/null
 if [ "$rooms" -gt 0 ]; then "$perch" -c "$dir/perch.toml" room bulk-add benchroom "$rooms" --category Bench >/dev/null; fi
 "$perch" serve -c "$dir/perch.toml" > "$dir/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
   sleep 0.1
