@@ -439,17 +439,11 @@ class Run {
     // Where the session goes next once its current step is over.
     void next_history_step(size_t i) {
         auto& h = history_[i];
-        auto& c = *clients_[i];
-        const std::string& nick = c.account().user;
         if (!h.fill_rooms.empty()) {
             h.room = h.fill_rooms.back();
             h.fill_rooms.pop_back();
             h.posted = 0;
-            h.step = Step::fill_join;
-            c.send("<presence to='" + h.room + "/" + nick +
-                   "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x>"
-                   "</presence>");
-            return;
+            return join_room(i, Step::fill_join, 0);
         }
         if (fill_total_ > 0 && filled_ < fill_total_) {
             h.step = Step::done;  // wait for the other sessions' fill
@@ -463,12 +457,24 @@ class Run {
         h.round = rounds_started_++;
         std::uniform_int_distribution<int> pick(1, std::max(1, o_.rooms));
         h.room = room_jid(pick(rng_));
-        h.step = Step::join;
         h.items = 0;
         h.t = Clock::now();
-        c.send("<presence to='" + h.room + "/" + nick +
-               "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='30'/></x>"
-               "</presence>");
+        join_room(i, Step::join, 30);
+    }
+
+    void join_room(size_t i, Step step, int history) {
+        auto& h = history_[i];
+        h.step = step;
+        clients_[i]->send("<presence to='" + h.room + "/" + clients_[i]->account().user +
+                          "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='" +
+                          std::to_string(history) + "'/></x></presence>");
+    }
+
+    void leave_room(size_t i, Step step) {
+        auto& h = history_[i];
+        h.step = step;
+        clients_[i]->send("<presence type='unavailable' to='" + h.room + "/" +
+                          clients_[i]->account().user + "'/>");
     }
 
     void send_mam(size_t i, const std::string& to, const std::string& before,
@@ -479,24 +485,20 @@ class Run {
         h.mismatch = false;
         std::string id = "h" + std::to_string(i);
         std::string form;
-        if (!words.empty())
+        if (!words.empty()) {
             form =
                 "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
                 "<value>urn:xmpp:mam:2</value></field><field var='{urn:xmpp:fulltext:0}fulltext'>"
-                "<value>" +
-                xml_escape(words) + "</value></field></x>";
+                "<value>";
+            xml::escape_text(form, words);
+            form += "</value></field></x>";
+        }
         h.t = Clock::now();
         clients_[i]->send("<iq type='set' id='" + id + "' to='" + to +
                           "'><query xmlns='urn:xmpp:mam:2' queryid='" + id + "'>" + form +
                           "<set xmlns='http://jabber.org/protocol/rsm'><max>50</max>" +
                           (before.empty() ? "<before/>" : "<before>" + before + "</before>") +
                           "</set></query></iq>");
-    }
-
-    static std::string xml_escape(const std::string& text) {
-        std::string out;
-        for (char ch : text) out += ch == '"' ? "&quot;" : ch == '<' ? "&lt;" : std::string(1, ch);
-        return out;
     }
 
     // Does a found message hold every word of the search (a phrase's words count singly)?
@@ -534,10 +536,6 @@ class Run {
             if (const xml::Element* x = e.child("x", "http://jabber.org/protocol/muc#user"))
                 for (const auto& s : x->children())
                     if (s.name() == "status" && s.attr_or("code") == "110") self_presence = true;
-        auto leave = [&](Step next) {
-            h.step = next;
-            c.send("<presence type='unavailable' to='" + h.room + "/" + nick + "'/>");
-        };
         switch (h.step) {
             case Step::fill_join:
             case Step::join:
@@ -566,7 +564,7 @@ class Run {
                                   << int64_t(double(filled_) / seconds_since(history_start_))
                                   << "/s\n";
                     if (h.posted < o_.fill) return post_fill(i);
-                    leave(Step::fill_leave);
+                    leave_room(i, Step::fill_leave);
                 }
                 return;
             case Step::fill_leave:
@@ -646,9 +644,7 @@ class Run {
                             kEverywhereSearches[size_t(h.round / o_.search_every) %
                                                 std::size(kEverywhereSearches)]);
         }
-        h.step = Step::leave;
-        clients_[i]->send("<presence type='unavailable' to='" + h.room + "/" +
-                          clients_[i]->account().user + "'/>");
+        leave_room(i, Step::leave);
     }
 
     void report_history(std::ostringstream& j) {

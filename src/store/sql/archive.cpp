@@ -11,7 +11,7 @@ namespace {
 
 // kMessageColumns with each column named as messages.<column>, for queries that join the
 // full-text index (whose own `body` column would make the bare name ambiguous).
-std::string qualified_message_columns() {
+std::string qualify_message_columns() {
     std::string out, columns = kMessageColumns;
     size_t at = 0;
     while (at < columns.size()) {
@@ -39,8 +39,6 @@ int bind_args(Statement& st, const std::vector<Arg>& args, int from = 0) {
 
 ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     // Filters shared by the page, the count and the index: built once, bound in order.
-    // Pages follow the global insertion order (`id`), which within one room is the order
-    // of its sequence numbers, so one room and many rooms page alike.
     std::vector<Arg> room_args, args;
     std::string rooms;
     if (q.room_ids.empty()) {
@@ -63,8 +61,9 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     std::string from =
         from_index ? " FROM messages_fts CROSS JOIN messages ON messages.id = messages_fts.rowid"
                    : " FROM messages";
-    // What pages are ordered by: the storage order, which within one room is the order of its
-    // sequence numbers, so one room walks its (room, seq) index and reads only the page.
+    // What pages are ordered by: the storage order (`id`) across rooms; within one room that
+    // is the order of its sequence numbers, so one room walks its (room, seq) index and reads
+    // only the page.
     std::string key = q.room_ids.empty() && !from_index ? "messages.seq" : "messages.id";
     std::string id_column = from_index ? "messages_fts.rowid" : key;
     std::string where = " WHERE ";
@@ -139,9 +138,10 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     int max = std::max(0, q.max);
 
     ArchivePage page;
+    static const std::string kColumns = qualify_message_columns();
     auto page_query =
-        db.statement("SELECT " + qualified_message_columns() + ", " + key + from + page_where +
-                     " ORDER BY " + id_column + (backwards ? " DESC" : " ASC") + " LIMIT ?");
+        db.statement("SELECT " + kColumns + ", " + key + from + page_where + " ORDER BY " +
+                     id_column + (backwards ? " DESC" : " ASC") + " LIMIT ?");
     auto& st = *page_query;
     int next = bind_args(st, args);
     for (int64_t b : bounds) st.bind(next++, b);
@@ -173,7 +173,7 @@ ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
     page.count_exact = counted <= limit;
     page.count = std::min(counted, limit);
     if (ids.empty()) {
-        page.first_index.reset();
+        // No page, no index.
     } else if (!backwards && !q.after_id) {
         page.first_index = 0;  // the page starts at the first match
     } else if (backwards && !q.before_id) {

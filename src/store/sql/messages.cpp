@@ -3,15 +3,15 @@
 #include <algorithm>
 
 #include "store/sql/pg_array.hpp"
+#include "store/sql/rows.hpp"
 
 namespace perch::store::sql::messages {
 
 namespace {
 void insert_one(Connection& db, const Message& m) {
-    db.prepare(
-          "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
-          "occupant_id, kind, body, payload, ts_us, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-          "?, ?, ?, ?)")
+    static const std::string kInsert = std::string("INSERT INTO messages (") + kMessageColumns +
+                                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    db.prepare(kInsert)
         .bind(0, m.room_id)
         .bind(1, m.seq)
         .bind(2, m.stanza_id)
@@ -73,14 +73,14 @@ void insert(Connection& db, const std::vector<Message>& messages) {
             a[6].add(m.occupant_id), a[7].add(int64_t(m.kind)), a[8].add(m.body);
             a[9].add(m.payload), a[10].add(m.ts_us), a[11].add(int64_t(m.removed));
         }
-        auto& st = db.prepare(
-            "INSERT INTO messages (room_id, seq, stanza_id, origin_id, sender, nick, "
-            "occupant_id, kind, body, payload, ts_us, removed) SELECT room_id, seq, "
-            "stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
-            "removed FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], "
-            "?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[], "
-            "?::int[]) WITH ORDINALITY AS m(room_id, seq, stanza_id, origin_id, sender, "
-            "nick, occupant_id, kind, body, payload, ts_us, removed, n) ORDER BY n");
+        static const std::string kInsertRows =
+            std::string("INSERT INTO messages (") + kMessageColumns + ") SELECT " +
+            kMessageColumns +
+            " FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], "
+            "?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[], ?::int[]) WITH ORDINALITY "
+            "AS m(" +
+            kMessageColumns + ", n) ORDER BY n";
+        auto& st = db.prepare(kInsertRows);
         for (int i = 0; i < 12; ++i) st.bind(i, a[i].str());
         st.run();
     }
