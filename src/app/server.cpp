@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/compliance_setup.hpp"
+#include "chat/room_service.hpp"
 #include "compliance/service.hpp"
 #include "net/c2s_listener.hpp"
 #include "net/http.hpp"
@@ -16,7 +17,10 @@
 #include "store/workers.hpp"
 #include "util/time.hpp"
 #include "web/app.hpp"
+#include "xmpp/bookmarks.hpp"
 #include "xmpp/credentials.hpp"
+#include "xmpp/muc_delivery.hpp"
+#include "xmpp/muc_render.hpp"
 #include "xmpp/muc_service.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/session.hpp"
@@ -73,29 +77,54 @@ int serve(Config config) {
                                         : int(std::max(1u, std::thread::hardware_concurrency()));
     net::IoPool io(threads);
 
+    // The chat domain: the room service owns the rooms, each on one of the shards; what
+    // happens in them reaches this server's clients through the XMPP delivery.
     xmpp::Router router;
-    xmpp::MucConfig muc_config;
-    muc_config.domain = config.muc_domain();
-    muc_config.user_domain = config.domain;
-    muc_config.default_history = config.muc.default_history;
-    muc_config.max_history = config.muc.max_history;
-    muc_config.history_cache = size_t(config.muc.history_cache);
-    muc_config.participant_update_limit = size_t(config.muc.participant_update_limit);
-    muc_config.max_message_chars = size_t(config.muc.max_message_chars);
-    muc_config.max_story_chars = size_t(config.muc.max_story_chars);
-    muc_config.allow_user_rooms = config.muc.allow_user_rooms;
-    muc_config.default_category = config.muc.default_category;
-    muc_config.occupant_id_secret = config.secret;
-    muc_config.compliance = config.compliance.enabled;
-    if (compliance_service && config.compliance.on_failure == "refuse")
-        muc_config.posts_allowed = [&compliance_service] { return compliance_service->healthy(); };
-    bool web = config.http.port > 0 || config.http.tls_port > 0;
-    if (web) muc_config.files_url = config.http.public_url + "/files/";
-    std::vector<util::ExecutorPtr> shards;
+    std::vector<util::ExecutorPtr> executors;
     int shard_count = config.muc.shards > 0 ? config.muc.shards : threads * 4;
-    for (int i = 0; i < shard_count; ++i) shards.push_back(io.make_executor());
-    xmpp::MucService muc(muc_config, router, workers, writer, std::move(shards));
-    muc.load_directory(*store);
+    for (int i = 0; i < shard_count; ++i) executors.push_back(io.make_executor());
+    util::Shards shards(std::move(executors));
+    chat::Directory directory;
+    directory.load(*store);
+    xmpp::MucDelivery delivery(config.muc_domain(), config.domain, shards, router);
+
+    chat::RoomServiceConfig rooms_config;
+    rooms_config.default_history = config.muc.default_history;
+    rooms_config.max_history = config.muc.max_history;
+    rooms_config.history_cache = size_t(config.muc.history_cache);
+    rooms_config.participant_update_limit = size_t(config.muc.participant_update_limit);
+    rooms_config.max_message_chars = size_t(config.muc.max_message_chars);
+    rooms_config.max_story_chars = size_t(config.muc.max_story_chars);
+    rooms_config.allow_user_rooms = config.muc.allow_user_rooms;
+    rooms_config.default_category = config.muc.default_category;
+    rooms_config.occupant_id_secret = config.secret;
+    rooms_config.compliance = config.compliance.enabled;
+    if (compliance_service && config.compliance.on_failure == "refuse")
+        rooms_config.posts_allowed = [&compliance_service] {
+            return compliance_service->healthy();
+        };
+    std::string muc_domain = config.muc_domain();
+    rooms_config.tombstone = [muc_domain](const std::string& room, const std::string& by_nick,
+                                          const std::string& reason, int64_t at_us) {
+        std::string room_jid = room + "@" + muc_domain;
+        return xmpp::muc::render_tombstone(by_nick.empty() ? room_jid : room_jid + "/" + by_nick,
+                                           reason, at_us);
+    };
+    rooms_config.followed_rooms = [muc_domain](store::Store& s, const std::string& user) {
+        return xmpp::bookmarks::followed_rooms(s, user, muc_domain);
+    };
+    chat::RoomService rooms(rooms_config, directory, shards, workers, writer, delivery);
+
+    bool web = config.http.port > 0 || config.http.tls_port > 0;
+    xmpp::MucConfig muc_config;
+    muc_config.domain = muc_domain;
+    muc_config.user_domain = config.domain;
+    muc_config.max_history = config.muc.max_history;
+    muc_config.max_message_chars = rooms_config.max_message_chars;
+    muc_config.max_story_chars = rooms_config.max_story_chars;
+    if (web) muc_config.files_url = config.http.public_url + "/files/";
+    xmpp::MucService muc(muc_config, rooms, directory, delivery, shards, workers);
+    router.add_service(muc);
 
     xmpp::Credentials credentials(workers);
     xmpp::ServerStats stats;
@@ -104,7 +133,6 @@ int serve(Config config) {
     xmpp::ServerContext ctx{
         config.domain,
         router,
-        muc,
         credentials,
         workers,
         xml::ParserLimits{.max_stanza_bytes = size_t(config.c2s.max_stanza_kb) * 1024},
@@ -112,13 +140,14 @@ int serve(Config config) {
         PERCH_VERSION,
         stats,
         web ? &uploads : nullptr,
-        config.http.public_url};
+        config.http.public_url,
+        config.compliance.enabled};
 
     auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;
-    options.max_send_queue = size_t(config.c2s.max_send_queue_kb) * 1024;
-    options.login_timeout = std::chrono::seconds(config.c2s.login_timeout_s);
+    options.limits.max_send_queue = size_t(config.c2s.max_send_queue_kb) * 1024;
+    options.limits.login_timeout = std::chrono::seconds(config.c2s.login_timeout_s);
     std::vector<std::unique_ptr<net::C2sListener>> listeners;
     listeners.push_back(std::make_unique<net::C2sListener>(
         io, ctx, tls, asio::ip::tcp::endpoint(address, uint16_t(config.c2s.port)), options));
@@ -135,12 +164,13 @@ int serve(Config config) {
     web::WebApp web_app(web::WebConfig{config.domain, config.muc_domain(), config.http.public_url,
                                        config.http.www_dir, config.http.converse_dir,
                                        config.files.dir, uint64_t(config.http.max_body_kb) * 1024},
-                        web::WebDeps{router, muc, credentials, workers, writer, stats, uploads});
+                        web::WebDeps{router, rooms, directory, rooms, credentials, workers, writer,
+                                     stats, uploads});
     std::vector<std::unique_ptr<net::HttpListener>> http_listeners;
     auto http_address = asio::ip::make_address(config.http.bind);
     net::HttpOptions http_options;
-    http_options.max_send_queue = options.max_send_queue;
-    http_options.login_timeout = options.login_timeout;
+    http_options.max_send_queue = options.limits.max_send_queue;
+    http_options.login_timeout = options.limits.login_timeout;
     std::string http_ports;
     for (auto [port, secure] : {std::pair{config.http.port, false}, {config.http.tls_port, true}}) {
         if (port <= 0) continue;
@@ -163,11 +193,11 @@ int serve(Config config) {
         if (config.store.retention_days <= 0) return;
         int64_t cutoff = util::now_us() - int64_t(config.store.retention_days) * 86'400'000'000;
         workers.submit(
-            [cutoff, &muc](store::Store& s) {
+            [cutoff, &rooms](store::Store& s) {
                 if (int64_t n = s.purge_before(cutoff)) {
                     spdlog::info("retention: {} messages older than {} purged", n,
                                  util::format_timestamp(cutoff));
-                    muc.forget_before(cutoff);
+                    rooms.forget_before(cutoff);
                 }
             },
             store::StoreWorkers::Lane::slow);
@@ -203,7 +233,7 @@ int serve(Config config) {
         PERCH_VERSION, config.domain, config.muc_domain(), config.c2s.bind, listeners[0]->port(),
         config.c2s.direct_tls_port > 0 ? fmt::format(", direct TLS on {}", listeners[1]->port())
                                        : "",
-        http_ports, muc.room_count(), threads, store::describe(config.store));
+        http_ports, directory.room_count(), threads, store::describe(config.store));
     io.join();
     // Posts already accepted are committed before the process ends, and their events moved.
     writer.stop();

@@ -17,8 +17,7 @@ enum class Affiliation { none, member, admin, owner };
 std::string_view to_string(Role r);
 std::string_view to_string(Affiliation a);
 
-// Who is in a room under which nickname. `session` is opaque here: the XMPP layer keeps its
-// handle there so that fan-out needs no lookup.
+// Who is in a room under which nickname, from which session.
 struct Occupant {
     std::string nick;
     std::string full_jid;
@@ -26,11 +25,14 @@ struct Occupant {
     std::string occupant_id;  // XEP-0421, stable per user and room
     Role role = Role::participant;
     Affiliation affiliation = Affiliation::none;
-    std::shared_ptr<void> session;
-    std::shared_ptr<void> presence;  // the XMPP layer's copy of the occupant's presence payload
+    // What of the occupant's presence the room passes on (show, status, capabilities), as the
+    // client adapter serialized it; the room keeps it without reading it.
+    std::string presence;
     // Who they are as the rules see them (groups, policy), shared with their session; kept so
     // that a change of the rules can tell who may stay.
     std::shared_ptr<const Subject> subject;
+    // The server of the pool whose client this is; empty for this server.
+    std::string server;
 };
 
 // What a joining client asked for (XEP-0045 7.2.15), with the room's default applied.
@@ -54,6 +56,7 @@ class Room {
     // Who may do what here: the room's own lists and its category's (shared, immutable).
     const RoomRules& rules() const { return rules_; }
     const CategoryRules& category() const { return *category_; }
+    const std::shared_ptr<const CategoryRules>& category_ptr() const { return category_; }
     void set_rules(RoomRules rules, std::shared_ptr<const CategoryRules> category) {
         rules_ = std::move(rules);
         category_ = std::move(category);

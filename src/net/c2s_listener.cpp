@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/acceptor.hpp"
-#include "net/connection_handle.hpp"
+#include "net/client_connection.hpp"
 
 namespace perch::net {
 
@@ -27,34 +27,23 @@ namespace {
 
 std::atomic<size_t> g_open{0};
 
-class Connection;
-using Handle = ConnectionHandle<Connection, Strand>;
-
-class Connection final : public std::enable_shared_from_this<Connection>, public xmpp::Transport {
+// One XMPP client over TCP: reads into its own buffer (512 bytes, 4 KB while traffic needs it),
+// writes gathered stanzas, and upgrades to TLS in place (STARTTLS) or from the first byte
+// (direct TLS).
+class Connection final : public ClientConnection<Connection> {
   public:
-    Connection(Strand strand, tcp::socket socket, xmpp::ServerContext& ctx, ssl::context& tls,
-               const C2sOptions& options)
-        : strand_(strand), socket_(std::move(socket)), tls_ctx_(tls), options_(options) {
-        boost::system::error_code ec;
-        auto remote = socket_.remote_endpoint(ec);
-        loopback_ = !ec && remote.address().is_loopback();
-        peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-        socket_.set_option(tcp::no_delay(true), ec);
-        session_ = std::make_unique<xmpp::Session>(ctx, *this);
+    Connection(Strand strand, tcp::socket socket, std::string peer, bool loopback,
+               xmpp::ServerContext& ctx, ssl::context& tls, const C2sOptions& options)
+        : ClientConnection(strand, std::move(peer), loopback, options.limits),
+          socket_(std::move(socket)),
+          tls_ctx_(tls),
+          direct_tls_(options.direct_tls),
+          ctx_(ctx) {
         ++g_open;
     }
     ~Connection() override { --g_open; }
 
     void start() {
-        // A connection that has not bound a resource in time is closed (slow-loris and idle
-        // sockets). The timer exists only until then.
-        login_timer_ = std::make_unique<asio::steady_timer>(strand_, options_.login_timeout);
-        login_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-            auto self = weak.lock();
-            if (ec || !self || self->closed_) return;
-            if (self->session_->bound()) return;
-            self->session_->stream_error("connection-timeout", "Log in faster");
-        });
         asio::co_spawn(
             strand_, [self = shared_from_this()] { return self->run(); }, asio::detached);
     }
@@ -63,125 +52,11 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
     Framing framing() const override { return Framing::tcp_stream; }
     bool secure() const override { return tls_ != nullptr; }
     bool can_start_tls() const override { return tls_ == nullptr; }
-    bool loopback() const override { return loopback_; }
-    std::string peer() const override { return peer_; }
-
-    void send(xmpp::Outgoing out) override {
-        if (closed_) return;
-        queued_bytes_ += out.size();
-        if (queued_bytes_ > options_.max_send_queue) {
-            spdlog::warn("{} reads too slowly ({} bytes queued): disconnecting", peer_,
-                         queued_bytes_);
-            abort();
-            return;
-        }
-        queue_.push_back(std::move(out));
-        if (!writing_ && !tls_pending_) write_some();
-    }
-
     void start_tls() override { tls_pending_ = true; }
 
-    void close() override {
-        close_after_flush_ = true;
-        if (!writing_ && queue_.empty()) abort();
-    }
-
-    Poster poster() override {
-        return [weak = weak_from_this(), strand = strand_](std::function<void()> work) {
-            auto self = weak.lock();
-            if (!self) return;
-            asio::post(strand, [self = std::move(self), work = std::move(work)] {
-                if (!self->closed_) work();
-            });
-        };
-    }
-
-    xmpp::SessionHandlePtr handle() override {
-        if (login_timer_) {
-            login_timer_->cancel();  // bound: the login deadline no longer applies
-            login_timer_.reset();
-        }
-        if (!handle_)
-            handle_ = std::make_shared<Handle>(weak_from_this(), session_->jid(), strand_);
-        return handle_;
-    }
-
-    void terminate(std::string_view condition, std::string_view text) {
-        if (!closed_) session_->stream_error(condition, text);
-    }
-
-  private:
-    awaitable<void> run() {
-        auto self = shared_from_this();
-        boost::system::error_code ec;
-        if (options_.direct_tls) {
-            tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, tls_ctx_);
-            co_await tls_->async_handshake(ssl::stream_base::server,
-                                           asio::redirect_error(use_awaitable, ec));
-            if (ec) {
-                spdlog::debug("TLS handshake with {} failed: {}", peer_, ec.message());
-                co_return abort();
-            }
-        }
-        while (!closed_) {
-            size_t n = 0;
-            std::string_view data;
-            // One read at a time into the connection's own buffer. (A readiness wait followed
-            // by a synchronous read into a per-thread buffer saved the buffer, but lost input
-            // now and then with two I/O threads; see docs/BENCHMARKS.md.)
-            // Its size follows the traffic: a read that fills it gets the large size next, a
-            // small one the small size, so the many idle connections hold 512 bytes each.
-            if (!read_buffer_) read_buffer_ = std::make_unique_for_overwrite<char[]>(read_size_);
-            auto buffer = asio::buffer(read_buffer_.get(), read_size_);
-            if (tls_) {
-                n = co_await tls_->async_read_some(buffer, asio::redirect_error(use_awaitable, ec));
-            } else {
-                n = co_await socket_.async_read_some(buffer,
-                                                     asio::redirect_error(use_awaitable, ec));
-            }
-            data = std::string_view(read_buffer_.get(), n);
-            if (ec) break;
-            if (!session_->feed(data)) break;
-            size_t next = n == read_size_ ? kLargeRead : n <= kSmallRead ? kSmallRead : read_size_;
-            if (next != read_size_) {
-                read_size_ = next;
-                read_buffer_.reset();
-            }
-            if (tls_pending_) {
-                if (!co_await upgrade_to_tls()) break;
-            }
-        }
-        session_->closed();
-        if (!writing_)
-            abort();
-        else
-            close_after_flush_ = true;
-    }
-
-    awaitable<bool> upgrade_to_tls() {
-        boost::system::error_code ec;
-        // <proceed/> must be on the wire before the handshake starts.
-        while (writing_ || !queue_.empty()) {
-            if (!writing_) write_some();
-            flush_timer_ = std::make_unique<asio::steady_timer>(
-                strand_, asio::steady_timer::time_point::max());
-            co_await flush_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
-            if (closed_) co_return false;
-        }
-        flush_timer_.reset();
-        tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, tls_ctx_);
-        co_await tls_->async_handshake(ssl::stream_base::server,
-                                       asio::redirect_error(use_awaitable, ec));
-        tls_pending_ = false;
-        if (ec) {
-            spdlog::info("TLS handshake with {} failed: {}", peer_, ec.message());
-            co_return false;
-        }
-        if (!queue_.empty()) write_some();
-        co_return true;
-    }
-
-    void write_some() {
+    // ClientConnection
+    bool writes_paused() const { return tls_pending_; }
+    void write_queued() {
         if (closed_ || queue_.empty()) return;
         writing_ = true;
         inflight_.clear();
@@ -201,66 +76,103 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
         }
         auto done = asio::bind_executor(
             strand_, [self = shared_from_this(), bytes](boost::system::error_code ec, size_t) {
-                self->on_written(ec, bytes);
+                self->inflight_.clear();
+                if (self->queue_.empty()) {
+                    std::vector<asio::const_buffer>().swap(self->buffers_);
+                    std::vector<xmpp::Outgoing>().swap(self->inflight_);
+                }
+                if (self->flush_timer_) self->flush_timer_->cancel();
+                self->written(ec, bytes);
             });
         if (tls_)
             asio::async_write(*tls_, buffers_, std::move(done));
         else
             asio::async_write(socket_, buffers_, std::move(done));
     }
-
-    void on_written(boost::system::error_code ec, size_t bytes) {
-        writing_ = false;
-        queued_bytes_ -= std::min(queued_bytes_, bytes);
-        inflight_.clear();
-        if (queue_.empty()) {
-            // Give the memory back once the client has caught up. This costs an allocation per
-            // drained write (libstdc++'s empty deque allocates); keeping it would cost each idle
-            // session that deque, and memory per idle session is the scarcer resource (issue 7).
-            std::deque<xmpp::Outgoing>().swap(queue_);
-            std::vector<asio::const_buffer>().swap(buffers_);
-            std::vector<xmpp::Outgoing>().swap(inflight_);
-        }
-        if (flush_timer_) flush_timer_->cancel();
-        if (ec) return abort();
-        if (!queue_.empty() && !tls_pending_) return write_some();
-        if (queue_.empty() && close_after_flush_) abort();
-    }
-
-    void abort() {
-        if (closed_) return;
-        closed_ = true;
-        queue_.clear();
+    void shutdown_stream() {
         boost::system::error_code ec;
         socket_.shutdown(tcp::socket::shutdown_both, ec);
         socket_.close(ec);
         if (flush_timer_) flush_timer_->cancel();
-        if (login_timer_) login_timer_->cancel();
-        session_->closed();
     }
 
-    Strand strand_;
+  private:
+    awaitable<void> run() {
+        auto self = shared_from_this();
+        boost::system::error_code ec;
+        start_session(ctx_);  // the login deadline covers the TLS handshake too
+        if (direct_tls_) {
+            tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, tls_ctx_);
+            co_await tls_->async_handshake(ssl::stream_base::server,
+                                           asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                spdlog::debug("TLS handshake with {} failed: {}", peer_, ec.message());
+                co_return abort();
+            }
+        }
+        while (!closed_) {
+            // One read at a time into the connection's own buffer. (A readiness wait followed
+            // by a synchronous read into a per-thread buffer saved the buffer, but lost input
+            // now and then with two I/O threads; see docs/BENCHMARKS.md.)
+            // Its size follows the traffic: a read that fills it gets the large size next, a
+            // small one the small size, so the many idle connections hold 512 bytes each.
+            if (!read_buffer_) read_buffer_ = std::make_unique_for_overwrite<char[]>(read_size_);
+            auto buffer = asio::buffer(read_buffer_.get(), read_size_);
+            size_t n = 0;
+            if (tls_)
+                n = co_await tls_->async_read_some(buffer, asio::redirect_error(use_awaitable, ec));
+            else
+                n = co_await socket_.async_read_some(buffer,
+                                                     asio::redirect_error(use_awaitable, ec));
+            if (ec) break;
+            if (!session_->feed(std::string_view(read_buffer_.get(), n))) break;
+            size_t next = n == read_size_ ? kLargeRead : n <= kSmallRead ? kSmallRead : read_size_;
+            if (next != read_size_) {
+                read_size_ = next;
+                read_buffer_.reset();
+            }
+            if (tls_pending_ && !co_await upgrade_to_tls()) break;
+        }
+        reading_ended();
+    }
+
+    awaitable<bool> upgrade_to_tls() {
+        boost::system::error_code ec;
+        // <proceed/> must be on the wire before the handshake starts.
+        while (writing_ || !queue_.empty()) {
+            if (!writing_) write_queued();
+            flush_timer_ = std::make_unique<asio::steady_timer>(
+                strand_, asio::steady_timer::time_point::max());
+            co_await flush_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
+            if (closed_) co_return false;
+        }
+        flush_timer_.reset();
+        tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, tls_ctx_);
+        // A client that never finishes the handshake meets the login deadline (or, once
+        // bound, cannot be: a handshake comes before binding).
+        co_await tls_->async_handshake(ssl::stream_base::server,
+                                       asio::redirect_error(use_awaitable, ec));
+        tls_pending_ = false;
+        if (ec) {
+            spdlog::info("TLS handshake with {} failed: {}", peer_, ec.message());
+            co_return false;
+        }
+        if (!queue_.empty()) write_queued();
+        co_return true;
+    }
+
     tcp::socket socket_;
     ssl::context& tls_ctx_;
-    C2sOptions options_;
+    bool direct_tls_;
+    xmpp::ServerContext& ctx_;
     std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
     static constexpr size_t kSmallRead = 512, kLargeRead = 4096;
     size_t read_size_ = kSmallRead;
     std::unique_ptr<char[]> read_buffer_;
-    std::unique_ptr<xmpp::Session> session_;
-    std::shared_ptr<Handle> handle_;
-    std::deque<xmpp::Outgoing> queue_;
     std::vector<xmpp::Outgoing> inflight_;
     std::vector<asio::const_buffer> buffers_;
     std::unique_ptr<asio::steady_timer> flush_timer_;
-    std::unique_ptr<asio::steady_timer> login_timer_;
-    size_t queued_bytes_ = 0;
-    bool writing_ = false;
     bool tls_pending_ = false;
-    bool close_after_flush_ = false;
-    bool closed_ = false;
-    bool loopback_ = false;
-    std::string peer_;
 };
 
 }  // namespace
@@ -281,7 +193,15 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
     awaitable<void> run() {
         auto self = shared_from_this();
         co_await accept_loop(acceptor, io, "XMPP", [this](tcp::socket socket, Strand strand) {
-            std::make_shared<Connection>(strand, std::move(socket), ctx, tls, options)->start();
+            boost::system::error_code ec;
+            auto remote = socket.remote_endpoint(ec);
+            bool loopback = !ec && remote.address().is_loopback();
+            std::string peer =
+                ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+            socket.set_option(tcp::no_delay(true), ec);
+            std::make_shared<Connection>(strand, std::move(socket), std::move(peer), loopback, ctx,
+                                         tls, options)
+                ->start();
         });
     }
 };

@@ -6,15 +6,15 @@
 #include <chrono>
 #include <memory>
 
+#include "net/client_connection.hpp"
 #include "net/io.hpp"
 #include "xmpp/session.hpp"
 
 namespace perch::net {
 
 struct C2sOptions {
-    bool direct_tls = false;                 // XEP-0368: TLS from the first byte (port 5223)
-    size_t max_send_queue = 1024 * 1024;     // bytes queued for a client before it is cut off
-    std::chrono::seconds login_timeout{60};  // from accept to a bound resource
+    bool direct_tls = false;  // XEP-0368: TLS from the first byte (port 5223)
+    ClientLimits limits;
 };
 
 // Accepts XMPP client connections on one endpoint and runs a Session on each.

@@ -16,7 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/acceptor.hpp"
-#include "net/connection_handle.hpp"
+#include "net/client_connection.hpp"
 #include "net/http.hpp"
 #include "util/url.hpp"
 #include "xmpp/ws_framing.hpp"
@@ -54,15 +54,16 @@ std::string peer_of(const tcp::socket& s, bool* loopback) {
 // An XMPP session over WebSocket (RFC 7395): every text frame is one element for the session;
 // what the session writes is cut into one frame per element.
 template <class Stream>
-class WsConnection final : public std::enable_shared_from_this<WsConnection<Stream>>,
-                           public xmpp::Transport {
+class WsConnection final : public ClientConnection<WsConnection<Stream>> {
+    using Base = ClientConnection<WsConnection<Stream>>;
+    friend Base;
+
   public:
     WsConnection(Stream&& stream, Strand strand, Shared& shared, std::string peer, bool loopback)
-        : ws_(std::move(stream)),
-          strand_(strand),
-          shared_(shared),
-          peer_(std::move(peer)),
-          loopback_(loopback) {}
+        : Base(strand, std::move(peer), loopback,
+               ClientLimits{shared.options.max_send_queue, shared.options.login_timeout}),
+          ws_(std::move(stream)),
+          shared_(shared) {}
 
     awaitable<void> run(http::request<http::empty_body> request) {
         auto self = this->shared_from_this();
@@ -101,144 +102,76 @@ class WsConnection final : public std::enable_shared_from_this<WsConnection<Stre
         shared_.handler.count(101);
         if (ec) co_return;
         ws_.text(true);
-        session_ = std::make_unique<xmpp::Session>(shared_.xmpp, *this);
-        login_timer_ = std::make_unique<asio::steady_timer>(strand_, shared_.options.login_timeout);
-        login_timer_->async_wait([weak = this->weak_from_this()](boost::system::error_code e) {
-            auto me = weak.lock();
-            if (e || !me || me->closed_ || me->session_->bound()) return;
-            me->session_->stream_error("connection-timeout", "Log in faster");
-        });
+        this->start_session(shared_.xmpp);
         // Frames carry whole elements; the parser sees them inside a synthetic root that gives
         // stanzas without a declaration the client namespace.
-        session_->feed("<stream xmlns='jabber:client'>");
+        this->session_->feed("<stream xmlns='jabber:client'>");
         beast::flat_buffer buffer;
-        while (!closed_) {
+        while (!this->closed_) {
             buffer.clear();
             co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
             if (ec) break;
-            if (!session_->feed(beast::buffers_to_string(buffer.data()))) break;
+            if (!this->session_->feed(beast::buffers_to_string(buffer.data()))) break;
         }
-        session_->closed();
-        if (!writing_)
-            abort();
-        else
-            close_after_flush_ = true;
+        this->reading_ended();
     }
 
     // Transport
-    Framing framing() const override { return Framing::websocket; }
+    xmpp::Transport::Framing framing() const override {
+        return xmpp::Transport::Framing::websocket;
+    }
     bool secure() const override { return kTls<Stream>; }
     bool can_start_tls() const override { return false; }
     void start_tls() override {}
-    bool loopback() const override { return loopback_; }
-    std::string peer() const override { return peer_; }
-
-    void send(xmpp::Outgoing out) override {
-        if (closed_) return;
-        std::string bytes = std::move(out.head);
-        if (out.shared) bytes.append(out.shared->text, out.shared->split);
-        for (auto& frame : xmpp::websocket_frames(bytes)) {
-            queued_bytes_ += frame.size();
-            queue_.push_back(std::move(frame));
-        }
-        if (queued_bytes_ > shared_.options.max_send_queue) {
-            spdlog::warn("{} reads too slowly ({} bytes queued): disconnecting", peer_,
-                         queued_bytes_);
-            return abort();
-        }
-        if (!writing_) write_next();
-    }
-
-    void close() override {
-        close_after_flush_ = true;
-        if (!writing_ && queue_.empty()) finish_close();
-    }
-
-    Poster poster() override {
-        return [weak = this->weak_from_this(), strand = strand_](std::function<void()> work) {
-            auto self = weak.lock();
-            if (!self) return;
-            asio::post(strand, [self = std::move(self), work = std::move(work)] {
-                if (!self->closed_) work();
-            });
-        };
-    }
-
-    xmpp::SessionHandlePtr handle() override {
-        if (login_timer_) {
-            login_timer_->cancel();
-            login_timer_.reset();
-        }
-        if (!handle_)
-            handle_ = std::make_shared<ConnectionHandle<WsConnection, Strand>>(
-                this->weak_from_this(), session_->jid(), strand_);
-        return handle_;
-    }
-
-    void terminate(std::string_view condition, std::string_view text) {
-        if (!closed_) session_->stream_error(condition, text);
-    }
 
   private:
-    void write_next() {
-        if (closed_ || queue_.empty()) return;
-        writing_ = true;
-        ws_.async_write(asio::buffer(queue_.front()),
-                        asio::bind_executor(strand_, [self = this->shared_from_this()](
-                                                         boost::system::error_code ec, size_t) {
-                            self->on_written(ec);
+    // ClientConnection
+    bool writes_paused() const { return false; }
+    void write_queued() {
+        if (this->closed_ || this->queue_.empty()) return;
+        this->writing_ = true;
+        xmpp::Outgoing out = std::move(this->queue_.front());
+        this->queue_.pop_front();
+        size_t bytes = out.size();
+        std::string text = std::move(out.head);
+        if (out.shared) text.append(out.shared->text, out.shared->split);
+        frames_ = xmpp::websocket_frames(text);
+        next_frame_ = 0;
+        write_frame(bytes);
+    }
+    void write_frame(size_t bytes) {
+        if (next_frame_ == frames_.size()) return this->written({}, bytes);
+        ws_.async_write(
+            asio::buffer(frames_[next_frame_]),
+            asio::bind_executor(this->strand_, [self = this->shared_from_this(), bytes](
+                                                   boost::system::error_code ec, size_t) {
+                ++self->next_frame_;
+                if (ec) return self->written(ec, bytes);
+                self->write_frame(bytes);
+            }));
+    }
+    void finish_close() {
+        if (this->closed_ || closing_) return;
+        closing_ = true;
+        this->writing_ = true;
+        ws_.async_close(websocket::close_code::normal,
+                        asio::bind_executor(this->strand_, [self = this->shared_from_this()](
+                                                               boost::system::error_code) {
+                            self->writing_ = false;
+                            self->abort();
                         }));
     }
-
-    void on_written(boost::system::error_code ec) {
-        writing_ = false;
-        if (!queue_.empty()) {
-            queued_bytes_ -= std::min(queued_bytes_, queue_.front().size());
-            queue_.pop_front();
-        }
-        if (ec) return abort();
-        if (!queue_.empty()) return write_next();
-        std::deque<std::string>().swap(queue_);
-        if (close_after_flush_) finish_close();
-    }
-
-    void finish_close() {
-        if (closed_ || closing_) return;
-        closing_ = true;
-        writing_ = true;
-        ws_.async_close(websocket::close_code::normal,
-                        asio::bind_executor(
-                            strand_, [self = this->shared_from_this()](boost::system::error_code) {
-                                self->writing_ = false;
-                                self->abort();
-                            }));
-    }
-
-    void abort() {
-        if (closed_) return;
-        closed_ = true;
-        queue_.clear();
+    void shutdown_stream() {
         boost::system::error_code ec;
         beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
         beast::get_lowest_layer(ws_).close();
-        if (login_timer_) login_timer_->cancel();
-        if (session_) session_->closed();
     }
 
     websocket::stream<Stream> ws_;
-    Strand strand_;
     Shared& shared_;
-    std::string peer_;
-    bool loopback_;
-    std::unique_ptr<xmpp::Session> session_;
-    std::shared_ptr<xmpp::SessionHandle> handle_;
-    std::unique_ptr<asio::steady_timer> login_timer_;
-    std::deque<std::string> queue_;
-    size_t queued_bytes_ = 0;
-    bool writing_ = false;
-    bool close_after_flush_ = false;
+    std::vector<std::string> frames_;
+    size_t next_frame_ = 0;
     bool closing_ = false;
-    bool closed_ = false;
 };
 
 HttpRequest describe(const http::request<http::empty_body>& head, bool secure,

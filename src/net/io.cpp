@@ -11,6 +11,7 @@ class StrandExecutor final : public util::Executor {
   public:
     explicit StrandExecutor(asio::io_context& ctx) : strand_(asio::make_strand(ctx)) {}
     void post(std::function<void()> work) override { asio::post(strand_, std::move(work)); }
+    bool running_here() const override { return strand_.running_in_this_thread(); }
 
   private:
     asio::strand<asio::io_context::executor_type> strand_;

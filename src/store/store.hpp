@@ -36,6 +36,9 @@ class Store {
     virtual void update_room(const Room& room) = 0;  // name, description, privacy, type, disabled
     virtual void set_room_subject(int64_t room_id, const std::string& subject,
                                   const std::string& nick) = 0;
+    // Deletes a room with its history, lists, read marks and file links (the files stay for
+    // the other rooms they were posted in).
+    virtual void delete_room(int64_t room_id) = 0;
 
     // History. append_messages commits all of them in one transaction, giving each the next
     // sequence number of its room, and returns them in the order given.

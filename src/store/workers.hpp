@@ -12,6 +12,26 @@
 
 namespace perch::store {
 
+// Where store work goes: run later on a thread that holds a connection. StoreWorkers is the
+// server's; tests use one that runs the jobs when they say so.
+class StoreJobs {
+  public:
+    using Job = std::function<void(Store&)>;
+    enum class Lane { quick, slow };
+    virtual ~StoreJobs() = default;
+    // False when the queue is full (or stopping): the caller refuses with "busy".
+    virtual bool submit(Job job, Lane lane = Lane::quick) = 0;
+};
+
+// Where room messages go to be committed; `done` gets each one with its sequence number, or
+// the error, in the order submitted.
+class MessageCommits {
+  public:
+    using Done = std::function<void(std::optional<Message> stored, std::string error)>;
+    virtual ~MessageCommits() = default;
+    virtual bool submit(NewMessage message, Done done) = 0;
+};
+
 // A few threads, each with its own connection, that run store work handed to them by network
 // and room code. Results go back by whatever the job does at its end (usually a post to the
 // caller's executor). The queue is bounded: submit() refuses when it is full.
@@ -19,14 +39,12 @@ namespace perch::store {
 // Jobs come in two lanes. Quick ones (a join's history, a MAM page, a room change) go first;
 // slow ones (word searches, purges) run on all threads but one, so with two threads or more a
 // burst of searches never makes a join wait behind it.
-class StoreWorkers {
+class StoreWorkers final : public StoreJobs {
   public:
-    using Job = std::function<void(Store&)>;
-    enum class Lane { quick, slow };
     StoreWorkers(const StoreConfig& config, int threads, size_t max_queue = 100000);
-    ~StoreWorkers();
+    ~StoreWorkers() override;
 
-    bool submit(Job job, Lane lane = Lane::quick);
+    bool submit(Job job, Lane lane = Lane::quick) override;
     void stop();
 
     // For the metrics: jobs run, and the seconds they waited in the queue and ran, in all.
@@ -59,13 +77,12 @@ class StoreWorkers {
 // whatever has gathered in a single transaction, then runs each post's completion with the
 // stored message (its sequence number assigned) or an error. Order of completions follows
 // order of submission.
-class MessageWriter {
+class MessageWriter final : public MessageCommits {
   public:
-    using Done = std::function<void(std::optional<Message> stored, std::string error)>;
     MessageWriter(const StoreConfig& config, size_t max_batch = 2048, size_t max_queue = 200000);
-    ~MessageWriter();
+    ~MessageWriter() override;
 
-    bool submit(NewMessage message, Done done);
+    bool submit(NewMessage message, Done done) override;
     void stop();  // commits what is queued, then returns
 
     struct Stats {

@@ -1,5 +1,5 @@
 // The REST API under /api/v1, behind the room management pages; described in docs/openapi.yaml.
-// Every change goes through the chat service's own code paths (MucService), so the rules, the
+// Every change is a command of the room service (chat::RoomCommands), so the rules, the
 // store and the rooms' occupants see it exactly as they see a change made from an XMPP client.
 #include <nlohmann/json.hpp>
 
@@ -24,27 +24,35 @@ namespace {
 constexpr size_t kMaxRoomName = 256;
 constexpr int kMaxSearchResults = 500;  // a search answers at most this many, and says so
 
-unsigned http_status(xmpp::StanzaError e) {
-    using E = xmpp::StanzaError;
-    switch (e) {
-        case E::item_not_found:
+// The HTTP status a room command's refusal becomes.
+unsigned http_status(chat::Fault f) {
+    using F = chat::Fault;
+    switch (f) {
+        case F::not_found:
             return 404;
-        case E::forbidden:
-        case E::not_allowed:
-        case E::registration_required:
+        case F::forbidden:
+        case F::not_allowed:
+        case F::members_only:
+        case F::not_occupant:
             return 403;
-        case E::conflict:
+        case F::conflict:
             return 409;
-        case E::not_acceptable:
+        case F::not_acceptable:
             return 422;
-        case E::bad_request:
-        case E::jid_malformed:
+        case F::bad_request:
+        case F::bad_address:
             return 400;
-        case E::resource_constraint:
+        case F::busy:
             return 503;
-        default:
+        case F::internal:
             return 500;
     }
+    return 500;
+}
+
+net::HttpResponse refusal(const chat::Error& e) {
+    return json_error(http_status(e.fault),
+                      e.text.empty() ? std::string(chat::to_string(e.fault)) : e.text);
 }
 
 // Query string -> decoded values ('+' is a space there).
@@ -77,19 +85,22 @@ std::vector<std::string> path_parts(const std::string& path) {
     return parts;
 }
 
-json room_json(const xmpp::MucService::RoomView& v, const std::string& muc_domain) {
-    return json{
-        {"address", v.meta.node + "@" + muc_domain},
-        {"node", v.meta.node},
-        {"name", v.meta.name},
-        {"description", v.meta.description},
-        {"category", v.category},
-        {"privacy", store::to_string(v.meta.privacy)},
-        {"type", store::to_string(v.meta.type)},
-        {"invitations", v.meta.invitations},
-        {"disabled", v.meta.disabled},
-        {"subject", v.meta.subject},
-        {"my_roles", {{"manager", v.manager}, {"member", v.member}, {"presenter", v.presenter}}}};
+json room_json(const chat::Directory::Listing& v, const chat::Subject& who,
+               const std::string& muc_domain) {
+    return json{{"address", v.meta.node + "@" + muc_domain},
+                {"node", v.meta.node},
+                {"name", v.meta.name},
+                {"description", v.meta.description},
+                {"category", v.category},
+                {"privacy", store::to_string(v.meta.privacy)},
+                {"type", store::to_string(v.meta.type)},
+                {"invitations", v.meta.invitations},
+                {"disabled", v.meta.disabled},
+                {"subject", v.meta.subject},
+                {"my_roles",
+                 {{"manager", chat::is_manager(who, v.rules)},
+                  {"member", chat::is_member(who, v.rules)},
+                  {"presenter", chat::matches(who, v.rules.presenters)}}}};
 }
 
 std::optional<store::RoomList> list_named(const std::string& s) {
@@ -99,65 +110,49 @@ std::optional<store::RoomList> list_named(const std::string& s) {
     return std::nullopt;
 }
 
-void add_field(xml::Element& form, const std::string& var, const std::string& value) {
-    auto& f = form.add_child("field", std::string(xmpp::ns::data_forms));
-    f.set_attr("var", var);
-    f.add_child("value", std::string(xmpp::ns::data_forms)).add_text(value);
-}
-
-// A PATCH body as the room's configuration form; an error text when the body is wrong.
-std::variant<xml::Element, std::string> config_form_of(const json& body) {
-    xml::Element form("x", std::string(xmpp::ns::data_forms));
-    form.set_attr("type", "submit");
-    add_field(form, "FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig");
+// A PATCH body as a change of the room's settings; an error text when the body is wrong.
+std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
+    chat::SettingsChange c;
     for (const auto& [key, value] : body.items()) {
         auto text = [&]() -> std::optional<std::string> {
             if (!value.is_string()) return std::nullopt;
             return value.get<std::string>();
         };
-        auto flag = [&]() -> std::optional<std::string> {
+        auto flag = [&]() -> std::optional<bool> {
             if (!value.is_boolean()) return std::nullopt;
-            return std::string(value.get<bool>() ? "1" : "0");
+            return value.get<bool>();
         };
-        std::optional<std::string> v;
+        bool typed = true;
         if (key == "name") {
-            if ((v = text())) {
-                if (v->empty() || util::utf8_length(*v) > kMaxRoomName)
-                    return "name must have 1 to 256 characters";
-                add_field(form, "muc#roomconfig_roomname", *v);
-            }
+            if ((typed = bool(c.name = text())) &&
+                (c.name->empty() || util::utf8_length(*c.name) > kMaxRoomName))
+                return "name must have 1 to 256 characters";
         } else if (key == "description") {
-            if ((v = text())) add_field(form, "muc#roomconfig_roomdesc", *v);
+            typed = bool(c.description = text());
         } else if (key == "privacy") {
-            if ((v = text())) {
-                auto p = store::parse_privacy(*v);
-                if (!p) return "privacy is open, closed or secret";
-                add_field(form, "muc#roomconfig_publicroom",
-                          *p == store::Privacy::secret ? "0" : "1");
-                add_field(form, "muc#roomconfig_membersonly",
-                          *p == store::Privacy::open ? "0" : "1");
-            }
+            auto v = text();
+            if ((typed = bool(v)) && !(c.privacy = store::parse_privacy(*v)))
+                return "privacy is open, closed or secret";
         } else if (key == "type") {
-            if ((v = text())) {
-                auto t = store::parse_room_type(*v);
-                if (!t) return "type is normal or auditorium";
-                add_field(form, "muc#roomconfig_moderatedroom",
-                          *t == store::RoomType::auditorium ? "1" : "0");
-            }
+            auto v = text();
+            if ((typed = bool(v)) && !(c.type = store::parse_room_type(*v)))
+                return "type is normal or auditorium";
         } else if (key == "invitations") {
-            if ((v = flag())) add_field(form, "muc#roomconfig_allowinvites", *v);
+            typed = bool(c.invitations = flag());
         } else if (key == "disabled") {
-            if ((v = flag())) add_field(form, "{urn:perch:room:0}disabled", *v);
+            typed = bool(c.disabled = flag());
         } else if (key == "category") {
-            if ((v = text())) add_field(form, "{urn:perch:room:0}category", *v);
+            typed = bool(c.category = text());
         } else if (key == "drop_outsiders") {
-            if ((v = flag())) add_field(form, "{urn:perch:room:0}drop-outsiders", *v);
+            auto v = flag();
+            typed = bool(v);
+            c.drop_outsiders = v.value_or(false);
         } else {
             return "unknown field " + key;
         }
-        if (!v) return key + " has the wrong type";
+        if (!typed) return key + " has the wrong type";
     }
-    return form;
+    return c;
 }
 
 }  // namespace
@@ -224,8 +219,13 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
                     const Respond& respond) {
     const std::string& method = request.method;
     const auto& who = *user.subject;
-    auto refused = [respond](const std::optional<xmpp::MucService::Refusal>& r) {
-        respond(json_error(http_status(r->first), r->second));
+    chat::Actor actor{user.subject, {}, {}};
+    // Answers with the refusal, or runs `ok`.
+    auto answer = [respond](auto ok) {
+        return [respond, ok = std::move(ok)](auto result) mutable {
+            if (!result) return respond(refusal(result.error()));
+            ok(result.value());
+        };
     };
 
     if (parts[0] == "session" && parts.size() == 1) {
@@ -248,7 +248,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
     if (parts[0] == "categories" && parts.size() == 1) {
         if (method != "GET") return respond(json_error(405, "Method not allowed"));
         json out = json::array();
-        for (const auto& c : deps_.muc.categories_for(who))
+        for (const auto& c : deps_.directory.categories_for(who))
             out.push_back({{"name", c.name}, {"may_create", c.may_create}});
         return respond(json_response(200, out.dump()));
     }
@@ -258,8 +258,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             // Default: the rooms I manage or belong to; ?scope=all: every room I may find.
             bool all = query_params(request.query)["scope"] == "all";
             json out = json::array();
-            for (const auto& v : deps_.muc.rooms_for(who))
-                if (all || v.member) out.push_back(room_json(v, config_.muc_domain));
+            for (const auto& v : deps_.directory.rooms_for(who))
+                if (all || chat::is_member(who, v.rules))
+                    out.push_back(room_json(v, who, config_.muc_domain));
             return respond(json_response(200, out.dump()));
         }
         if (method != "POST") return respond(json_error(405, "Method not allowed"));
@@ -279,65 +280,63 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             return respond(
                 json_error(400, "address must be a valid room address (the part before @)"));
         if (category->empty()) return respond(json_error(400, "category is required"));
-        store::Room r;
-        r.node = *node;
-        r.name = name->empty() ? *node : *name;
-        if (util::utf8_length(r.name) > kMaxRoomName)
+        chat::CreateCommand c{actor, {}, *category};
+        c.room.node = *node;
+        c.room.name = name->empty() ? *node : *name;
+        if (util::utf8_length(c.room.name) > kMaxRoomName)
             return respond(json_error(400, "name has at most 256 characters"));
-        r.description = *description;
+        c.room.description = *description;
         auto p = store::parse_privacy(*privacy);
         auto t = store::parse_room_type(*type);
         if (!p || !t)
             return respond(
                 json_error(400, "privacy is open, closed or secret; type is normal or auditorium"));
-        r.privacy = *p;
-        r.type = *t;
-        return deps_.muc.create_room(
-            user.subject, r, *category,
-            [this, respond, refused, node = *node,
-             subject = user.subject](std::optional<xmpp::MucService::Refusal> r) {
-                if (r) return refused(r);
-                auto v = deps_.muc.room_for(*subject, node);
-                respond(json_response(201, room_json(*v, config_.muc_domain).dump()));
-            });
+        c.room.privacy = *p;
+        c.room.type = *t;
+        return deps_.rooms.create(
+            std::move(c),
+            answer([this, respond, node = *node, subject = user.subject](const chat::Ok&) {
+                auto v = deps_.directory.room_for(*subject, node, chat::Action::find);
+                if (!v) return respond(json_response(201, json{{"node", node}}.dump()));
+                respond(json_response(201, room_json(*v, *subject, config_.muc_domain).dump()));
+            }));
     }
 
     if (parts[0] == "rooms" && parts.size() >= 2) {
         std::string node = parts[1];
-        auto view = deps_.muc.room_for(who, node);
+        auto view = deps_.directory.room_for(who, node, chat::Action::find);
         if (!view) return respond(json_error(404, "No such room"));
-        bool manages = who.administrator || view->manager;
+        bool manages = who.administrator || chat::is_manager(who, view->rules);
         if (parts.size() == 2 && method == "GET") {
-            json out = room_json(*view, config_.muc_domain);
+            json out = room_json(*view, who, config_.muc_domain);
             if (!manages) return respond(json_response(200, out.dump()));
             // Managers see the lists, read fresh from the store.
-            bool queued =
-                deps_.workers.submit([out, respond, id = view->meta.id](store::Store& s) mutable {
-                    out["members"] = json::array();
-                    out["managers"] = json::array();
-                    out["presenters"] = json::array();
-                    for (const auto& [list, p] : s.room_principals(id))
-                        out[list == store::RoomList::member    ? "members"
-                            : list == store::RoomList::manager ? "managers"
-                                                               : "presenters"]
-                            .push_back(store::to_string(p));
-                    respond(json_response(200, out.dump()));
-                });
-            if (!queued) respond(json_error(503, "Server busy, try again"));
-            return;
+            using Lists = std::vector<std::pair<store::RoomList, store::Principal>>;
+            return deps_.rooms.lists(node, actor,
+                                     answer([out, respond](const Lists& lists) mutable {
+                                         out["members"] = json::array();
+                                         out["managers"] = json::array();
+                                         out["presenters"] = json::array();
+                                         for (const auto& [list, p] : lists)
+                                             out[list == store::RoomList::member    ? "members"
+                                                 : list == store::RoomList::manager ? "managers"
+                                                                                    : "presenters"]
+                                                 .push_back(store::to_string(p));
+                                         respond(json_response(200, out.dump()));
+                                     }));
         }
         if (parts.size() == 2 && method == "PATCH") {
-            auto form = config_form_of(body);
-            if (auto* err = std::get_if<std::string>(&form)) return respond(json_error(400, *err));
-            return deps_.muc.configure_room(
-                user.subject, node, std::get<xml::Element>(std::move(form)),
-                [this, respond, refused, node,
-                 subject = user.subject](std::optional<xmpp::MucService::Refusal> r) {
-                    if (r) return refused(r);
-                    auto v = deps_.muc.room_for(*subject, node);
+            auto change = settings_of(body);
+            if (auto* err = std::get_if<std::string>(&change))
+                return respond(json_error(400, *err));
+            return deps_.rooms.configure(
+                chat::ConfigureCommand{node, actor,
+                                       std::get<chat::SettingsChange>(std::move(change))},
+                answer([this, respond, node, subject = user.subject](const chat::Ok&) {
+                    auto v = deps_.directory.room_for(*subject, node, chat::Action::find);
                     if (!v) return respond(json_response(200, json{{"node", node}}.dump()));
-                    respond(json_response(200, room_json(*v, config_.muc_domain).dump()));
-                });
+                    respond(json_response(200, room_json(*v, *subject, config_.muc_domain).dump()));
+                }));
         }
         if (parts.size() == 4 && (method == "PUT" || method == "DELETE")) {
             auto list = list_named(parts[2]);
@@ -347,26 +346,26 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             if (!principal)
                 return respond(
                     json_error(400, "Name a principal as user:NAME, group:NAME or everyone"));
-            return deps_.muc.change_room_list(
-                user.subject, node, *list, *principal, method == "PUT",
-                [respond, refused](std::optional<xmpp::MucService::Refusal> r) {
-                    if (r) return refused(r);
-                    HttpResponse ok;
-                    ok.status = 204;
-                    respond(std::move(ok));
-                });
+            chat::ListsCommand c{
+                node, actor, {chat::ListChange{*list, *principal, method == "PUT", {}}}};
+            return deps_.rooms.change_lists(std::move(c), answer([respond](const chat::Ok&) {
+                                                HttpResponse ok;
+                                                ok.status = 204;
+                                                respond(std::move(ok));
+                                            }));
         }
         return respond(json_error(405, "Method not allowed"));
     }
 
     if (parts[0] == "search" && parts.size() == 1) {
         if (method != "GET") return respond(json_error(405, "Method not allowed"));
-        return search(who, request, respond);
+        return search(user.subject, request, respond);
     }
     respond(json_error(404, "Not found"));
 }
 
-void WebApp::search(const chat::Subject& who, const HttpRequest& request, const Respond& respond) {
+void WebApp::search(std::shared_ptr<const chat::Subject> subject, const HttpRequest& request,
+                    const Respond& respond) {
     auto params = query_params(request.query);
     store::ArchiveQuery q;
     q.text = params["q"];
@@ -395,37 +394,27 @@ void WebApp::search(const chat::Subject& who, const HttpRequest& request, const 
     q.last_page = true;  // the newest matches
     if (q.text.empty() && q.with_sender.empty())
         return respond(json_error(400, "Search for words (q) or a sender"));
-    auto rooms = std::make_shared<std::map<int64_t, std::string>>(deps_.muc.searchable_rooms(who));
-    for (const auto& [id, jid] : *rooms) q.room_ids.push_back(id);
-    if (q.room_ids.empty())
-        return respond(json_response(
-            200, json{{"results", json::array()}, {"count", 0}, {"truncated", false}}.dump()));
-    bool queued = deps_.workers.submit(
-        [q, rooms, respond, limit](store::Store& s) {
-            try {
-                auto page = s.query_archive(q);
-                json results = json::array();
-                // Newest first.
-                for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it)
-                    results.push_back({{"room", rooms->at(it->room_id)},
-                                       {"id", it->stanza_id},
-                                       {"nick", it->nick},
-                                       {"sender", it->sender},
-                                       {"time", util::format_timestamp(it->ts_us)},
-                                       {"body", it->body}});
-                bool truncated = page.count > int64_t(results.size());
-                respond(json_response(200, json{{"results", results},
-                                                {"count", page.count},
-                                                {"count_exact", page.count_exact},
-                                                {"truncated", truncated},
-                                                {"limit", limit}}
-                                               .dump()));
-            } catch (const std::exception& e) {
-                respond(json_error(400, std::string("Search failed: ") + e.what()));
-            }
-        },
-        store::StoreWorkers::Lane::slow);
-    if (!queued) respond(json_error(503, "Server busy, try again"));
+    chat::SearchCommand c{chat::Actor{subject, {}, {}}, std::move(q), false};
+    deps_.rooms.search(std::move(c), [this, respond, limit](chat::Result<chat::SearchResult> r) {
+        if (!r) return respond(refusal(r.error()));
+        const auto& page = r->page;
+        json results = json::array();
+        // Newest first.
+        for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it)
+            results.push_back({{"room", r->rooms.at(it->room_id) + "@" + config_.muc_domain},
+                               {"id", it->stanza_id},
+                               {"nick", it->nick},
+                               {"sender", it->sender},
+                               {"time", util::format_timestamp(it->ts_us)},
+                               {"body", it->body}});
+        bool truncated = page.count > int64_t(results.size());
+        respond(json_response(200, json{{"results", results},
+                                        {"count", page.count},
+                                        {"count_exact", page.count_exact},
+                                        {"truncated", truncated},
+                                        {"limit", limit}}
+                                       .dump()));
+    });
 }
 
 }  // namespace perch::web

@@ -133,7 +133,7 @@ void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respo
     if (path == "/healthz") {
         json body{{"status", "ok"},
                   {"sessions", deps_.router.session_count()},
-                  {"rooms", deps_.muc.room_count()}};
+                  {"rooms", deps_.directory.room_count()}};
         return respond(json_response(200, body.dump()));
     }
     if (path == "/metrics") return respond(metrics());
@@ -236,9 +236,10 @@ HttpResponse WebApp::metrics() const {
     };
     metric("perch_sessions", "gauge", "Bound XMPP sessions (TCP and WebSocket).",
            deps_.router.session_count());
-    metric("perch_rooms", "gauge", "Rooms known to the chat service.", deps_.muc.room_count());
+    metric("perch_rooms", "gauge", "Rooms known to the chat service.",
+           deps_.directory.room_count());
     metric("perch_messages_posted_total", "counter", "Room messages stored and delivered.",
-           deps_.muc.messages_posted());
+           deps_.room_service.messages_posted());
     metric("perch_logins_total", "counter", "Successful logins.", deps_.stats.logins.load());
     metric("perch_failed_logins_total", "counter", "Failed logins.",
            deps_.stats.failed_logins.load());

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "chat/files.hpp"
+#include "chat/room_service.hpp"
 #include "net/http.hpp"
 #include "store/workers.hpp"
 #include "web/auth.hpp"
-#include "xmpp/muc_service.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/session.hpp"
 
@@ -30,7 +30,9 @@ struct WebConfig {
 
 struct WebDeps {
     xmpp::Router& router;
-    xmpp::MucService& muc;
+    chat::RoomCommands& rooms;
+    chat::Directory& directory;
+    const chat::RoomService& room_service;  // for the metrics
     xmpp::Credentials& credentials;
     store::StoreWorkers& workers;
     store::MessageWriter& writer;
@@ -65,7 +67,8 @@ class WebApp final : public net::HttpHandler {
     void api_as(const WebUser& user, const net::HttpRequest& request,
                 const std::vector<std::string>& parts, const nlohmann::json& body,
                 const Respond& respond);
-    void search(const chat::Subject& who, const net::HttpRequest& request, const Respond& respond);
+    void search(std::shared_ptr<const chat::Subject> subject, const net::HttpRequest& request,
+                const Respond& respond);
 
     WebConfig config_;
     WebDeps deps_;

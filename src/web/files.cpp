@@ -112,7 +112,7 @@ void WebApp::download(HttpRequest request, const Respond& respond) {
                              bool allowed = file->owner == user.username;
                              if (!allowed && user.subject)
                                  for (int64_t room : s.file_rooms(id))
-                                     if (deps_.muc.may_read_room(*user.subject, room)) {
+                                     if (deps_.directory.may_read_room(*user.subject, room)) {
                                          allowed = true;
                                          break;
                                      }

@@ -1,5 +1,7 @@
 #include "xmpp/bookmarks.hpp"
 
+#include "xmpp/jid.hpp"
+
 #include <optional>
 
 #include "xml/serializer.hpp"
@@ -59,6 +61,16 @@ Items from_legacy(const std::string& storage_xml) {
         out.emplace_back(conf.attr_or("jid"), xml::to_string(c));
     }
     return out;
+}
+
+std::vector<std::string> followed_rooms(store::Store& s, const std::string& user,
+                                        const std::string& muc_domain) {
+    std::vector<std::string> nodes;
+    if (auto items = s.pep_items(user, kNode))
+        for (const auto& [jid, payload] : *items)
+            if (auto room = Jid::parse(jid); room && room->domain() == muc_domain)
+                nodes.push_back(room->local());
+    return nodes;
 }
 
 }  // namespace perch::xmpp::bookmarks

@@ -63,7 +63,7 @@ std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& us
 }
 }  // namespace
 
-void Session::notify_own_resources(std::string event_body) {
+void BoundSession::notify_own_resources(std::string event_body) {
     // One headline per resource, from the account itself (XEP-0163 section 4.3).
     auto prepared = std::make_shared<PreparedStanza>();
     prepared->text = "<message xmlns='jabber:client'" + attr("from", jid_.bare_str()) +
@@ -74,7 +74,7 @@ void Session::notify_own_resources(std::string event_body) {
         r->deliver(Outgoing::addressed(prepared, r->jid().str()));
 }
 
-void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
+void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
     std::string type = iq.attr_or("type");
     const xml::Element* op = pubsub.first_element();
     if (!op) return send(make_error(iq, StanzaError::bad_request));
@@ -93,7 +93,7 @@ void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
         std::string xml_payload = xml::to_string(*payload);
         // publish-options (access model, persistence) are accepted: a user's nodes are always
         // persistent and only the user reads them.
-        bool queued = ctx_.workers.submit(
+        bool queued = ctx_.jobs.submit(
             [this, post = transport_.poster(), user, node, id, xml_payload, iq](store::Store& s) {
                 s.put_pep_item(user, node, id, xml_payload);
                 auto mirrored = mirror_bookmarks(s, user, node);
@@ -116,8 +116,8 @@ void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
         if (id.empty())
             return send(make_error(iq, StanzaError::bad_request, "Name the item to retract"));
         bool notify = op->attr_or("notify") == "true" || op->attr_or("notify") == "1";
-        bool queued = ctx_.workers.submit([this, post = transport_.poster(), user, node, id, notify,
-                                           iq](store::Store& s) {
+        bool queued = ctx_.jobs.submit([this, post = transport_.poster(), user, node, id, notify,
+                                        iq](store::Store& s) {
             bool removed = s.remove_pep_item(user, node, id);
             auto mirrored = removed ? mirror_bookmarks(s, user, node) : std::vector<std::string>{};
             post([this, removed, notify, node, id, iq, mirrored] {
@@ -142,7 +142,7 @@ void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
         } catch (...) {
             return send(make_error(iq, StanzaError::bad_request, "Bad max_items"));
         }
-        bool queued = ctx_.workers.submit(
+        bool queued = ctx_.jobs.submit(
             [this, post = transport_.poster(), user, node, wanted, max, iq](store::Store& s) {
                 auto items = s.pep_items(user, node);
                 post([this, items = std::move(items), node, wanted, max, iq] {
@@ -168,7 +168,7 @@ void Session::on_pubsub(const xml::Element& iq, const xml::Element& pubsub) {
                     "Only publish, items and retract are offered"));
 }
 
-void Session::on_private(const xml::Element& iq, const xml::Element& query) {
+void BoundSession::on_private(const xml::Element& iq, const xml::Element& query) {
     const xml::Element* child = query.first_element();
     if (!child || child->ns() == ns::private_storage || child->ns() == ns::client)
         return send(make_error(iq, StanzaError::not_acceptable));
@@ -176,7 +176,7 @@ void Session::on_private(const xml::Element& iq, const xml::Element& query) {
     std::string user = username_;
     if (iq.attr_or("type") == "set") {
         std::string xml_text = xml::to_string(*child);
-        bool queued = ctx_.workers.submit(
+        bool queued = ctx_.jobs.submit(
             [this, post = transport_.poster(), user, key, xml_text, iq](store::Store& s) {
                 s.set_private_xml(user, key, xml_text);
                 post([this, iq] { send(make_iq_result(iq)); });
@@ -185,8 +185,8 @@ void Session::on_private(const xml::Element& iq, const xml::Element& query) {
         return;
     }
     std::string empty = xml::to_string(xml::Element(child->name(), child->ns()));
-    bool queued = ctx_.workers.submit([this, post = transport_.poster(), user, key, empty,
-                                       iq](store::Store& s) {
+    bool queued = ctx_.jobs.submit([this, post = transport_.poster(), user, key, empty,
+                                    iq](store::Store& s) {
         auto stored = s.private_xml(user, key);
         post([this, stored, empty, iq] {
             transport_.send(Outgoing::raw(iq_result(

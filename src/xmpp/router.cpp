@@ -2,7 +2,24 @@
 
 #include <mutex>
 
+#include "xmpp/service.hpp"
+
 namespace perch::xmpp {
+
+void Router::add_service(Service& service) {
+    services_.push_back(&service);
+}
+
+Service* Router::service(std::string_view domain) const {
+    for (Service* s : services_)
+        if (s->domain() == domain) return s;
+    return nullptr;
+}
+
+void Router::session_ended(SessionHandle& session) {
+    unbind(session);
+    for (Service* s : services_) s->session_ended(session.jid());
+}
 
 SessionHandlePtr Router::bind(SessionHandlePtr session) {
     SessionHandlePtr replaced;
@@ -20,7 +37,8 @@ SessionHandlePtr Router::bind(SessionHandlePtr session) {
     return nullptr;
 }
 
-void Router::unbind(const SessionHandle& session) {
+void Router::unbind(SessionHandle& session) {
+    session.alive_ = false;
     std::unique_lock lock(mutex_);
     auto it = by_bare_.find(session.jid().bare_str());
     if (it == by_bare_.end()) return;

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -10,6 +11,8 @@
 
 namespace perch::xmpp {
 
+class Service;
+
 // How the rest of the server reaches one bound client session, from any thread. deliver()
 // queues the bytes on the session's own executor; a closed session drops them.
 class SessionHandle {
@@ -19,17 +22,31 @@ class SessionHandle {
     virtual void deliver(Outgoing out) = 0;
     // Ends the session with a stream error (e.g. <conflict/> when replaced by a new login).
     virtual void terminate(std::string_view condition, std::string_view text) = 0;
+    // False once the session has been unbound: work that registered it somewhere after that
+    // moment undoes it (see Router::unbind).
+    bool alive() const { return alive_.load(); }
+
+  private:
+    friend class Router;
+    std::atomic<bool> alive_{true};
 };
 using SessionHandlePtr = std::shared_ptr<SessionHandle>;
 
-// The registry of bound sessions: bare JID -> resources. The one place sessions meet; guarded
-// by a reader/writer lock that is never held while calling out.
+// The registry of bound sessions (bare JID -> resources) and of the services on their own
+// domains. The one place sessions meet; guarded by a reader/writer lock that is never held
+// while calling out. Services are registered before the server serves, and never removed.
 class Router {
   public:
+    void add_service(Service& service);
+    Service* service(std::string_view domain) const;
+    const std::vector<Service*>& services() const { return services_; }
+    // The session ends: unbound, marked not alive, and every service told (in that order).
+    void session_ended(SessionHandle& session);
+
     // Registers a session. A session already bound to the same full JID is returned so the
     // caller can terminate it (RFC 6120 7.7.2.2: the new one wins).
     SessionHandlePtr bind(SessionHandlePtr session);
-    void unbind(const SessionHandle& session);
+    void unbind(SessionHandle& session);
 
     SessionHandlePtr find(const Jid& full) const;
     std::vector<SessionHandlePtr> resources(const Jid& bare) const;
@@ -37,6 +54,7 @@ class Router {
     std::vector<SessionHandlePtr> all() const;
 
   private:
+    std::vector<Service*> services_;
     mutable std::shared_mutex mutex_;
     std::unordered_map<std::string, std::vector<SessionHandlePtr>> by_bare_;
     size_t count_ = 0;

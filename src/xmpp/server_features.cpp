@@ -22,10 +22,10 @@ xml::Element result_for(const xml::Element& iq) {
 }
 }  // namespace
 
-std::optional<xml::Element> answer_server_iq(const xml::Element& iq, const std::string& domain,
-                                             const std::string& muc_domain,
-                                             const std::string& version,
-                                             uint64_t upload_max_bytes) {
+std::optional<xml::Element> answer_server_iq(
+    const xml::Element& iq, const std::string& domain,
+    const std::vector<std::pair<std::string, std::string>>& services, const std::string& version,
+    uint64_t upload_max_bytes) {
     const xml::Element* q = iq.first_element();
     if (iq.attr_or("type") != "get" || !q || q->attr("node")) return std::nullopt;
     if (q->is("query", ns::disco_info)) {
@@ -53,10 +53,12 @@ std::optional<xml::Element> answer_server_iq(const xml::Element& iq, const std::
     if (q->is("query", ns::disco_items)) {
         auto r = result_for(iq);
         r.set_attr("from", domain);
-        auto& item = r.add_child("query", std::string(ns::disco_items))
-                         .add_child("item", std::string(ns::disco_items));
-        item.set_attr("jid", muc_domain);
-        item.set_attr("name", "Chat rooms");
+        auto& items = r.add_child("query", std::string(ns::disco_items));
+        for (const auto& [jid, name] : services) {
+            auto& item = items.add_child("item", std::string(ns::disco_items));
+            item.set_attr("jid", jid);
+            item.set_attr("name", name);
+        }
         return r;
     }
     if (q->is("query", ns::version)) {

@@ -4,11 +4,12 @@
 #include <optional>
 #include <string>
 
+#include "chat/authz.hpp"
 #include "chat/files.hpp"
+#include "store/workers.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/jid.hpp"
-#include "xmpp/muc_service.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/scram.hpp"
 #include "xmpp/transport.hpp"
@@ -24,10 +25,9 @@ struct ServerStats {
 // Everything a client session shares with the rest of the server.
 struct ServerContext {
     std::string domain;
-    Router& router;
-    MucService& muc;
+    Router& router;  // sessions, and the services on their own domains (the chat service)
     Credentials& credentials;
-    store::StoreWorkers& workers;
+    store::StoreJobs& jobs;
     xml::ParserLimits limits;
     bool tls_required = true;  // outside loopback, authentication waits for TLS
     std::string version;
@@ -35,11 +35,78 @@ struct ServerContext {
     // HTTP file upload (XEP-0363): slots, and the base URL of the web service; none: off.
     chat::UploadSlots* uploads = nullptr;
     std::string public_url;
+    // Compliance: sign-ins and sign-outs are recorded (a sign-in before it is answered).
+    bool compliance = false;
 };
 
-// One client-to-server stream (RFC 6120/6121): negotiation, SASL, binding, then stanzas to
-// and from the rest of the server. Runs on its transport's executor only; knows nothing of
-// sockets, so TCP and WebSocket share it.
+class Session;
+
+// Stream negotiation (RFC 6120 sections 5-7): features, STARTTLS, SASL and resource binding,
+// everything a stream does before it is bound. Lives inside its Session, on its executor.
+class Negotiation {
+  public:
+    explicit Negotiation(Session& session);
+    ~Negotiation();
+    void send_features();
+    void on_element(const xml::Element& e);
+    bool authenticated() const { return state_ == State::authenticated; }
+
+  private:
+    enum class State { open, auth_pending, authenticated };
+    bool auth_allowed() const;
+    void on_starttls();
+    void on_auth(const xml::Element& e);
+    void on_sasl_response(const xml::Element& e);
+    void sasl_failure(std::string_view condition, std::string_view text = {});
+    void sasl_success(std::string_view additional);
+    void complete_sasl(std::string_view additional);
+    void on_bind(const xml::Element& iq);
+
+    Session& session_;
+    State state_ = State::open;
+    std::unique_ptr<ScramServer> scram_;
+    std::string username_;
+    std::shared_ptr<const chat::Subject> subject_;  // with the credentials; kept once bound
+    int failed_auth_ = 0;
+};
+
+// A bound session's stanzas (RFC 6120/6121): its roster, presence and messages between users,
+// IQs to the server and the account (personal eventing, private storage, upload slots), and
+// everything for a service's domain handed to that service. Lives inside its Session.
+class BoundSession {
+  public:
+    BoundSession(Session& session, Jid jid, std::string username,
+                 std::shared_ptr<const chat::Subject> subject);
+    void on_stanza(xml::Element e);
+    // The stream is over: unbound, the services told, the other resources see it go.
+    void ended();
+
+  private:
+    void send(const xml::Element& e);
+    void on_iq_to_server(const xml::Element& iq);
+    void on_roster(const xml::Element& iq);
+    // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
+    void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
+    void on_private(const xml::Element& iq, const xml::Element& query);
+    void notify_own_resources(std::string event_body);
+    // XEP-0363: a slot to upload one file over HTTP.
+    void on_upload_request(const xml::Element& iq, const xml::Element& request);
+    void on_presence(xml::Element& p, const std::optional<Jid>& to);
+    void on_message(xml::Element& m, const std::optional<Jid>& to);
+    void deliver_to_user(xml::Element& stanza, const Jid& to);
+
+    Session& session_;
+    ServerContext& ctx_;
+    Transport& transport_;
+    Jid jid_;
+    std::string username_;
+    std::shared_ptr<const chat::Subject> subject_;
+    bool available_ = false;
+};
+
+// One client-to-server stream: the parser, the stream's own elements and errors, and the
+// two phases above. Runs on its transport's executor only; knows nothing of sockets, so TCP
+// and WebSocket share it.
 class Session : public xml::StreamParser::Handler {
   public:
     Session(ServerContext& ctx, Transport& transport);
@@ -61,49 +128,28 @@ class Session : public xml::StreamParser::Handler {
     void on_stream_close() override;
 
   private:
-    enum class State { start, negotiating, auth_pending, authenticated, bound, closed };
+    friend class Negotiation;
+    friend class BoundSession;
+    enum class State { start, negotiating, bound, closed };
 
     void send(const xml::Element& e);
+    void send_raw(std::string bytes);
     void send_stream_open();
-    void send_features();
+    bool websocket() const { return transport_.framing() == Transport::Framing::websocket; }
+    // After STARTTLS or SASL success the client opens a new stream (TCP framing).
+    void restart_stream();
+    void bind(Jid jid, std::string username, std::shared_ptr<const chat::Subject> subject);
     void finish();
-
-    void on_negotiation_element(const xml::Element& e);
-    void on_starttls();
-    void on_auth(const xml::Element& e);
-    void on_sasl_response(const xml::Element& e);
-    void sasl_failure(std::string_view condition, std::string_view text = {});
-    void sasl_success(const std::string& username, std::string_view additional);
-    void complete_sasl(const std::string& username, std::string_view additional);
-    void on_bind(const xml::Element& iq);
-
-    void on_stanza(xml::Element e);
-    void on_iq_to_server(const xml::Element& iq);
-    void on_roster(const xml::Element& iq);
-    // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
-    void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
-    void on_private(const xml::Element& iq, const xml::Element& query);
-    // XEP-0363: a slot to upload one file over HTTP.
-    void on_upload_request(const xml::Element& iq, const xml::Element& request);
-    void notify_own_resources(std::string event_body);
-    void on_presence(xml::Element& p, const std::optional<Jid>& to);
-    void on_message(xml::Element& m, const std::optional<Jid>& to);
-    void deliver_to_user(xml::Element& stanza, const Jid& to);
 
     ServerContext& ctx_;
     Transport& transport_;
     xml::StreamParser parser_;
     State state_ = State::start;
     bool secure_ = false;
-    bool authenticated_ = false;
     std::string stream_id_;
-    std::unique_ptr<ScramServer> scram_;
-    bool plain_ = false;
-    std::string username_;
-    std::shared_ptr<const chat::Subject> subject_;  // set with the credentials, kept once bound
+    Negotiation negotiation_;
+    std::unique_ptr<BoundSession> bound_;
     Jid jid_;
-    bool available_ = false;
-    int failed_auth_ = 0;
 };
 
 }  // namespace perch::xmpp

@@ -370,6 +370,17 @@ class SqlStore final : public Store {
         return m;
     }
 
+    void delete_room(int64_t room_id) override {
+        Transaction tx(db_);
+        for (const char* sql :
+             {"DELETE FROM messages WHERE room_id = ?",
+              "DELETE FROM room_principals WHERE room_id = ?",
+              "DELETE FROM read_marks WHERE room_id = ?",
+              "DELETE FROM file_rooms WHERE room_id = ?", "DELETE FROM rooms WHERE id = ?"})
+            db_.prepare(sql).bind(0, room_id).run();
+        tx.commit();
+    }
+
     int64_t clear_history(int64_t room_id, int64_t before_us) override {
         db_.prepare("DELETE FROM messages WHERE room_id = ? AND ts_us < ?")
             .bind(0, room_id)

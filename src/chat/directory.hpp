@@ -1,0 +1,66 @@
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/authz.hpp"
+#include "store/store.hpp"
+
+namespace perch::chat {
+
+// What discovery needs of every room and category, whether its room is loaded or not: read
+// from the store at start and kept current by the room service. Thread-safe; the lock is never
+// held while calling out.
+class Directory {
+  public:
+    struct Listing {
+        store::Room meta;
+        RoomRules rules;
+        std::string category;
+    };
+
+    // Replaces everything with what the store holds.
+    void load(store::Store& store);
+    void put_room(const store::Room& room, const RoomRules& rules);
+    void remove_room(const std::string& node);
+    void put_category(int64_t id, std::shared_ptr<const CategoryRules> rules);
+
+    size_t room_count() const;
+    std::optional<Listing> room(const std::string& node) const;
+    // A room's category rules; a category unknown here admits nobody.
+    std::shared_ptr<const CategoryRules> category(int64_t id) const;
+    std::optional<std::pair<int64_t, std::shared_ptr<const CategoryRules>>> category_named(
+        const std::string& name) const;
+
+    // The rooms `who` may find (never a secret room to a non-member), optionally of one
+    // category.
+    std::vector<Listing> rooms_for(const Subject& who, const std::string* category = nullptr) const;
+    // The room, if `who` may do `action` there.
+    std::optional<Listing> room_for(const Subject& who, const std::string& node,
+                                    Action action) const;
+    struct CategoryView {
+        std::string name;
+        bool may_create = false;
+    };
+    std::vector<CategoryView> categories_for(const Subject& who) const;
+    // The categories where `who` may create rooms.
+    std::vector<std::string> creatable_categories(const Subject& who) const;
+    // The rooms `who` may search: id -> node.
+    std::map<int64_t, std::string> searchable_rooms(const Subject& who) const;
+    bool may_read_room(const Subject& who, int64_t room_id) const;
+
+  private:
+    bool allows(const Subject& who, const store::Room& room, const RoomRules& rules,
+                Action action) const;  // with mutex_ held
+
+    mutable std::mutex mutex_;
+    std::map<std::string, Listing> rooms_;  // by node
+    std::map<int64_t, std::string> nodes_;  // room id -> node
+    std::map<int64_t, std::shared_ptr<const CategoryRules>> categories_;
+    std::map<std::string, int64_t> category_ids_;  // name -> id
+};
+
+}  // namespace perch::chat

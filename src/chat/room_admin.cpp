@@ -1,0 +1,353 @@
+// Managing rooms: settings, member lists, kicks, invitations, deletion, clearing history and
+// creating rooms. Each change is checked on the room's shard, written with its compliance
+// events on a store thread, and then applied to the room (occupants who may no longer stay
+// leave) and published.
+#include "chat/room_service_impl.hpp"
+#include "util/time.hpp"
+#include "util/utf8.hpp"
+
+namespace perch::chat {
+
+namespace {
+
+constexpr size_t kMaxRoomName = 256;
+
+std::string describe(const std::vector<std::pair<store::RoomList, Principal>>& entries) {
+    std::string out;
+    for (const auto& [list, p] : entries) {
+        if (!out.empty()) out += ", ";
+        out += store::to_string(p) + " (" + std::string(store::to_string(list)) + ")";
+    }
+    return out;
+}
+
+}  // namespace
+
+void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
+    std::string node = c.room;
+    on_room<Ok>(node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Ok>& reply) {
+        const Subject* who = c.actor.who.get();
+        if (auto refused = manager_refusal(room, who, "Only the room's managers may change it"))
+            return reply(std::move(*refused));
+        const auto& change = c.change;
+        if (change.name && (change.name->empty() || util::utf8_length(*change.name) > kMaxRoomName))
+            return reply(
+                error(Fault::not_acceptable,
+                      "A room name has 1 to " + std::to_string(kMaxRoomName) + " characters"));
+        store::Room meta = room.meta();
+        if (change.name) meta.name = *change.name;
+        if (change.description) meta.description = *change.description;
+        if (change.privacy) meta.privacy = *change.privacy;
+        if (change.type) meta.type = *change.type;
+        if (change.invitations) meta.invitations = *change.invitations;
+        if (change.disabled) meta.disabled = *change.disabled;
+        auto target = directory_.category(meta.category_id);
+        bool moving = change.category && *change.category != room.category().name;
+        if (moving) {
+            auto found = directory_.category_named(*change.category);
+            if (!found)
+                return reply(
+                    error(Fault::not_acceptable, "There is no category named " + *change.category));
+            if (who && !who->administrator && !may_create_room(*who, *found->second))
+                return reply(error(Fault::forbidden,
+                                   "A room moves only into a category where you create rooms"));
+            meta.category_id = found->first;
+            target = found->second;
+        }
+        // Why those who must leave are leaving.
+        const store::Room& before = room.meta();
+        Departure why = Departure::affiliation_lost;
+        std::string text;
+        if (meta.disabled && !before.disabled) {
+            why = Departure::members_only;
+            text = "This room has been disabled";
+        } else if (meta.privacy != store::Privacy::open && before.privacy == store::Privacy::open) {
+            why = Departure::members_only;
+            text = "This room is now for members only";
+        } else if (moving) {
+            text = "This room moved to a category you are not allowed in";
+        }
+        util::JsonFields details{{"name", meta.name},
+                                 {"description", meta.description},
+                                 {"privacy", std::string(store::to_string(meta.privacy))},
+                                 {"type", std::string(store::to_string(meta.type))},
+                                 {"invitations", meta.invitations ? "true" : "false"},
+                                 {"disabled", meta.disabled ? "true" : "false"},
+                                 {"category", target->name}};
+        // The event's details are completed on the store thread (who was dropped, if anybody).
+        auto recorded =
+            event(room, meta.disabled && !before.disabled ? "ROOMDISABLE" : "ROOMCHANGE", {},
+                  c.actor.user());
+        struct Outcome {
+            std::optional<Error> refused;
+            RoomRules rules;
+            std::string dropped;
+        };
+        via_store(
+            room.meta().node,
+            [meta, moving, target, drop = change.drop_outsiders, details,
+             recorded](store::Store& s) mutable {
+                Outcome out;
+                std::vector<std::pair<store::RoomList, Principal>> outside;
+                if (moving) {
+                    outside = outside_category(
+                        s.room_principals(meta.id), *target, [&](const std::string& user) {
+                            auto groups = s.groups_of(user);
+                            return std::set<std::string>(groups.begin(), groups.end());
+                        });
+                    if (!outside.empty() && !drop) {
+                        out.refused = error(
+                            Fault::not_acceptable,
+                            "Category " + target->name + " does not admit " + describe(outside) +
+                                ". Nothing was changed; to move the room and remove them from "
+                                "it, submit again with {urn:perch:room:0}drop-outsiders set");
+                        return out;
+                    }
+                }
+                out.dropped = describe(outside);
+                if (!outside.empty()) details.emplace_back("dropped", out.dropped);
+                recorded.content = util::json_object(details);
+                s.with_events({recorded}, [&] {
+                    s.update_room(meta);
+                    for (const auto& [list, p] : outside)
+                        s.set_room_principal(meta.id, list, p, false);
+                });
+                out.rules = room_rules(meta, s.room_principals(meta.id));
+                return out;
+            },
+            [this, meta, moving, target, why, text, reply](Room& room, Outcome out) mutable {
+                if (out.refused) return reply(std::move(*out.refused));
+                if (moving)
+                    spdlog::info("room {} moved to category {}{}", meta.node, target->name,
+                                 out.dropped.empty() ? "" : ", dropping " + out.dropped);
+                auto& m = room.meta();  // the subject may have moved on meanwhile
+                m.name = meta.name;
+                m.description = meta.description;
+                m.privacy = meta.privacy;
+                m.type = meta.type;
+                m.invitations = meta.invitations;
+                m.disabled = meta.disabled;
+                m.category_id = meta.category_id;
+                apply_rules(room, std::move(out.rules), target, why, text);
+                room_changed(room);
+                reply(Ok{});
+            },
+            reply);
+    });
+}
+
+void RoomService::change_lists(ListsCommand c, Reply<Ok> reply) {
+    std::string node = c.room;
+    on_room<Ok>(
+        node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Ok>& reply) mutable {
+            if (auto refused =
+                    manager_refusal(room, c.actor.who.get(), "Only managers edit the member lists"))
+                return reply(std::move(*refused));
+            for (auto& ch : c.changes) {
+                if (ch.nick.empty()) continue;
+                const Occupant* o = room.by_nick(ch.nick);
+                if (!o) return reply(error(Fault::not_found, "No such user here"));
+                ch.principal = store::Principal::user(o->bare_jid.substr(0, o->bare_jid.find('@')));
+            }
+            std::vector<store::ComplianceEvent> events;
+            for (const auto& ch : c.changes)
+                events.push_back(event(room, "MEMBERSHIP",
+                                       {{"principal", store::to_string(ch.principal)},
+                                        {"list", std::string(store::to_string(ch.list))},
+                                        {"change", ch.present ? "added" : "removed"}},
+                                       c.actor.user()));
+            store::Room meta = room.meta();
+            via_store(
+                room.meta().node,
+                [meta, events, changes = c.changes](store::Store& s) {
+                    s.with_events(events, [&] {
+                        for (const auto& ch : changes)
+                            s.set_room_principal(meta.id, ch.list, ch.principal, ch.present);
+                    });
+                    return room_rules(meta, s.room_principals(meta.id));
+                },
+                [this, reply, changes = c.changes](Room& room, RoomRules rules) mutable {
+                    for (const auto& ch : changes)
+                        spdlog::info("{} {} {} the {}s of {}", ch.present ? "added" : "removed",
+                                     store::to_string(ch.principal), ch.present ? "to" : "from",
+                                     store::to_string(ch.list), room.meta().node);
+                    apply_rules(room, std::move(rules), room.category_ptr(),
+                                Departure::affiliation_lost,
+                                "You are no longer a member of this room");
+                    room_changed(room);
+                    reply(Ok{});
+                },
+                reply);
+        });
+}
+
+void RoomService::kick(KickCommand c, Reply<Ok> reply) {
+    std::string node = c.room;
+    on_room<Ok>(node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Ok>& reply) {
+        if (auto refused = manager_refusal(room, c.actor.who.get(), "Only managers kick occupants"))
+            return reply(std::move(*refused));
+        std::vector<std::string> resources;
+        auto [first, last] = room.occupants().equal_range(c.nick);
+        for (auto o = first; o != last; ++o) {
+            // A manager is not kicked (XEP-0045 8.2: owners and admins may not be).
+            if (o->second.affiliation == Affiliation::owner)
+                return reply(error(Fault::not_allowed, "Managers cannot be kicked"));
+            resources.push_back(o->second.full_jid);
+        }
+        if (resources.empty()) return reply(error(Fault::not_found, "No such occupant"));
+        for (const auto& full_jid : resources)
+            remove_occupant(room, full_jid, Departure::kicked, c.reason, {});
+        reply(Ok{});
+    });
+}
+
+void RoomService::invite(InviteCommand c, Reply<Ok> reply) {
+    std::string node = c.room;
+    on_room<Ok>(node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Ok>& reply) {
+        const Subject* who = c.actor.who.get();
+        if (who && !room.may(*who, Action::invite)) {
+            spdlog::info("invitation from {} to {} refused", c.actor.full_jid, room.meta().node);
+            return reply(error(Fault::forbidden, "Invitations are not allowed in this room"));
+        }
+        Invitation invitation{room.meta().node, c.actor.full_jid, c.invitee, c.reason};
+        // A manager's invitation to a members-only room makes the invitee a member (XEP-0045
+        // 7.8.2), before the invitation goes out.
+        Subject invitee{c.invitee, {}, false, true};
+        bool admit = room.rules().privacy != store::Privacy::open && who &&
+                     room.may(*who, Action::configure) && !is_member(invitee, room.rules());
+        spdlog::info("{} invited {} to {}{}", c.actor.full_jid, c.invitee, room.meta().node,
+                     admit ? " as a member" : "");
+        if (!admit) {
+            sink_.invitation(invitation);
+            return reply(Ok{});
+        }
+        auto membership = event(room, "MEMBERSHIP",
+                                {{"list", "member"},
+                                 {"principal", "user:" + c.invitee},
+                                 {"change", "added"},
+                                 {"by", "invitation"}},
+                                c.actor.user());
+        store::Room meta = room.meta();
+        via_store(
+            meta.node,
+            [meta, membership, user = c.invitee](store::Store& s) {
+                s.with_events({membership}, [&] {
+                    s.set_room_principal(meta.id, store::RoomList::member,
+                                         store::Principal::user(user), true);
+                });
+                return room_rules(meta, s.room_principals(meta.id));
+            },
+            [this, reply, invitation](Room& room, RoomRules rules) mutable {
+                room.set_rules(std::move(rules), room.category_ptr());
+                room_changed(room);
+                sink_.invitation(invitation);  // only once the invitee may enter
+                reply(Ok{});
+            },
+            reply);
+    });
+}
+
+void RoomService::destroy(DestroyCommand c, Reply<Ok> reply) {
+    std::string node = c.room;
+    on_room<Ok>(node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Ok>& reply) {
+        const Subject* who = c.actor.who.get();
+        if (who && !who->administrator) {
+            if (!room.may(*who, Action::find))
+                return reply(error(Fault::not_found, "No such room"));
+            return reply(
+                error(Fault::forbidden, "Managers cannot delete a room; they can disable it"));
+        }
+        auto deleted = event(room, "ROOMDELETE", {{"reason", c.reason}}, c.actor.user());
+        int64_t room_id = room.meta().id;
+        via_store(
+            room.meta().node,
+            [room_id, deleted](store::Store& s) {
+                s.with_events({deleted}, [&] { s.delete_room(room_id); });
+                return Ok{};
+            },
+            [this, reply, reason = c.reason](Room& room, Ok) mutable {
+                std::vector<std::string> everybody;
+                for (const auto& [nick, o] : room.occupants()) everybody.push_back(o.full_jid);
+                for (const auto& full_jid : everybody)
+                    remove_occupant(room, full_jid, Departure::destroyed, reason, {});
+                std::string node = room.meta().node;
+                publish(room, RoomDestroyed{reason});
+                directory_.remove_room(node);
+                state_of(node).rooms.erase(node);  // `room` is gone from here on
+                spdlog::info("room {} deleted", node);
+                reply(Ok{});
+            },
+            reply);
+    });
+}
+
+void RoomService::clear_history(ClearHistoryCommand c, Reply<int64_t> reply) {
+    std::string node = c.room;
+    on_room<int64_t>(
+        node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<int64_t>& reply) {
+            if (auto refused =
+                    manager_refusal(room, c.actor.who.get(), "Only managers clear a room"))
+                return reply(std::move(*refused));
+            auto cleared =
+                event(room, "CLEARHISTORY",
+                      {{"before", util::format_timestamp(c.before_us)},
+                       {"by", c.actor.user().empty() ? "administration" : c.actor.user()}},
+                      c.actor.user());
+            int64_t room_id = room.meta().id;
+            via_store(
+                room.meta().node,
+                [room_id, cleared, before = c.before_us](store::Store& s) {
+                    int64_t n = 0;
+                    s.with_events({cleared}, [&] { n = s.clear_history(room_id, before); });
+                    return n;
+                },
+                [reply, before = c.before_us](Room& room, int64_t n) mutable {
+                    room.forget_before(before);
+                    spdlog::info("{} messages of {} cleared", n, room.meta().node);
+                    reply(n);
+                },
+                reply);
+        });
+}
+
+void RoomService::create(CreateCommand c, Reply<Ok> reply) {
+    const Subject* who = c.actor.who.get();
+    auto found = directory_.category_named(c.category);
+    if (!found || (who && !(who->administrator || in_category(*who, *found->second))))
+        return reply(error(Fault::not_found, "No such category"));
+    if (who && !who->administrator && !may_create_room(*who, *found->second))
+        return reply(error(Fault::forbidden,
+                           "Only the creators of category " + c.category + " create rooms in it"));
+    if (c.room.name.empty()) c.room.name = c.room.node;
+    if (util::utf8_length(c.room.name) > kMaxRoomName)
+        return reply(error(Fault::bad_request, "A room name has at most 256 characters"));
+    c.room.category_id = found->first;
+    auto created = store::make_event("ROOMCREATE", c.actor.user(), c.room.node, c.category,
+                                     {{"name", c.room.name},
+                                      {"privacy", std::string(store::to_string(c.room.privacy))},
+                                      {"type", std::string(store::to_string(c.room.type))},
+                                      {"by", c.actor.full_jid.empty() ? "web" : "client"}});
+    bool queued = jobs_.submit([this, c, reply, created](store::Store& s) {
+        try {
+            store::Room r = c.room;
+            s.with_events({created}, [&] {
+                r.id = s.add_room(r);
+                if (!c.actor.user().empty())
+                    s.set_room_principal(r.id, store::RoomList::manager,
+                                         store::Principal::user(c.actor.user()), true);
+            });
+            auto meta = s.find_room(r.node);
+            directory_.put_room(*meta, room_rules(*meta, s.room_principals(r.id)));
+            spdlog::info("room {} created by {}", r.node, c.actor.user());
+            reply(Ok{});
+        } catch (const store::Conflict&) {
+            reply(error(Fault::conflict, "A room with that address or name exists"));
+        } catch (const std::exception& e) {
+            spdlog::error("creating room {} failed: {}", c.room.node, e.what());
+            reply(error(Fault::internal, "The room was not created"));
+        }
+    });
+    if (!queued) reply(busy());
+}
+
+}  // namespace perch::chat

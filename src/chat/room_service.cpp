@@ -1,0 +1,195 @@
+// The room service's core: room shards, loading (and creating by joining), the compliance
+// events of room changes, and publishing events.
+#include "chat/room_service.hpp"
+
+#include "chat/room_service_impl.hpp"
+#include "util/base64.hpp"
+#include "util/crypto.hpp"
+
+namespace perch::chat {
+
+std::string_view to_string(Fault f) {
+    switch (f) {
+        case Fault::bad_request:
+            return "bad-request";
+        case Fault::bad_address:
+            return "bad-address";
+        case Fault::not_found:
+            return "not-found";
+        case Fault::forbidden:
+            return "forbidden";
+        case Fault::members_only:
+            return "members-only";
+        case Fault::not_allowed:
+            return "not-allowed";
+        case Fault::not_acceptable:
+            return "not-acceptable";
+        case Fault::conflict:
+            return "conflict";
+        case Fault::not_occupant:
+            return "not-occupant";
+        case Fault::busy:
+            return "busy";
+        case Fault::internal:
+            return "internal";
+    }
+    return "?";
+}
+
+const std::string& Actor::user() const {
+    static const std::string none;
+    return who ? who->user : none;
+}
+
+RoomService::RoomService(RoomServiceConfig config, Directory& directory, util::Shards& shards,
+                         store::StoreJobs& jobs, store::MessageCommits& commits,
+                         RoomEventSink& sink)
+    : config_(std::move(config)),
+      directory_(directory),
+      shards_(shards),
+      jobs_(jobs),
+      commits_(commits),
+      sink_(sink),
+      state_(shards.size()),
+      marks_(jobs) {}
+
+RoomService::~RoomService() = default;
+
+Room* RoomService::loaded(const std::string& node) {
+    PERCH_ASSERT_ON(executor_of(node));
+    auto& rooms = state_of(node).rooms;
+    auto it = rooms.find(node);
+    return it == rooms.end() ? nullptr : it->second.room.get();
+}
+
+struct RoomService::Loaded {
+    std::optional<store::Room> meta;
+    RoomRules rules;
+    std::shared_ptr<const CategoryRules> category;  // read fresh with the room
+    std::vector<store::Message> recent;
+    std::string creator;
+};
+
+void RoomService::with_room(const std::string& node, std::function<void(Room*)> then,
+                            const std::string& create_in, const std::string& creator) {
+    PERCH_ASSERT_ON(executor_of(node));
+    auto& rooms = state_of(node).rooms;
+    auto it = rooms.find(node);
+    if (it != rooms.end()) {
+        if (it->second.room) return then(it->second.room.get());
+        it->second.waiting.push_back(std::move(then));  // a load is under way
+        return;
+    }
+    rooms[node].waiting.push_back(std::move(then));
+    size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
+    bool queued = jobs_.submit([this, node, create_in, creator, cache](store::Store& s) {
+        Loaded loaded;
+        try {
+            loaded.meta = s.find_room(node);
+            auto category =
+                create_in.empty() || loaded.meta ? std::nullopt : s.find_category(create_in);
+            if (!loaded.meta && category) {
+                store::Room r;
+                r.node = node;
+                r.name = node;
+                r.category_id = category->id;
+                std::string user = creator.substr(0, creator.find('@'));
+                s.with_events(
+                    {store::make_event(
+                        "ROOMCREATE", user, node, category->name,
+                        {{"name", node}, {"privacy", "open"}, {"type", "normal"}, {"by", "join"}})},
+                    [&] {
+                        r.id = s.add_room(r);
+                        // The creator manages the room they made.
+                        s.set_room_principal(r.id, store::RoomList::manager,
+                                             store::Principal::user(user), true);
+                    });
+                loaded.meta = s.find_room(node);
+                loaded.creator = creator;
+                spdlog::info("room {} created by {}", node, creator);
+            }
+            if (loaded.meta) {
+                loaded.rules = room_rules(*loaded.meta, s.room_principals(loaded.meta->id));
+                for (const auto& c : s.list_categories())
+                    if (c.id == loaded.meta->category_id)
+                        loaded.category = std::make_shared<const CategoryRules>(
+                            category_rules(c, s.category_principals(c.id)));
+                loaded.recent = s.recent_messages(loaded.meta->id, int(cache), 0);
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("loading room {} failed: {}", node, e.what());
+            loaded.meta.reset();
+        }
+        executor_of(node).post([this, node, loaded = std::move(loaded)]() mutable {
+            finish_load(node, std::move(loaded));
+        });
+    });
+    if (!queued) finish_load(node, {});
+}
+
+void RoomService::finish_load(const std::string& node, Loaded loaded) {
+    auto& rooms = state_of(node).rooms;
+    auto it = rooms.find(node);
+    if (it == rooms.end()) return;
+    auto waiting = std::move(it->second.waiting);
+    if (!loaded.meta) {
+        rooms.erase(it);
+        for (auto& w : waiting) w(nullptr);
+        return;
+    }
+    // The freshest word on the category, for this room and for discovery.
+    if (loaded.category) directory_.put_category(loaded.meta->category_id, loaded.category);
+    directory_.put_room(*loaded.meta, loaded.rules);
+    size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
+    auto category = directory_.category(loaded.meta->category_id);
+    auto& slot = it->second;
+    slot.room = std::make_unique<Room>(std::move(*loaded.meta), cache);
+    slot.room->set_rules(std::move(loaded.rules), std::move(category));
+    slot.room->seed_history(std::move(loaded.recent));
+    slot.creator = loaded.creator;
+    for (auto& w : waiting) w(slot.room.get());
+}
+
+std::string RoomService::occupant_id(const Room& room, const std::string& bare_jid) const {
+    std::string mac = util::hmac(util::Hash::sha256, config_.occupant_id_secret,
+                                 room.meta().node + '\0' + bare_jid);
+    return util::base64_encode(mac.substr(0, 18));
+}
+
+store::ComplianceEvent RoomService::event(const Room& room, std::string type,
+                                          const util::JsonFields& details,
+                                          std::string actor) const {
+    return store::make_event(std::move(type), std::move(actor), room.meta().node,
+                             room.category().name, details);
+}
+
+void RoomService::publish(const Room& room, RoomEvent::Value what) {
+    PERCH_ASSERT_ON(executor_of(room.meta().node));
+    sink_.room_event(RoomEvent{room.meta().node, std::move(what)});
+}
+
+void RoomService::record_later(std::vector<store::ComplianceEvent> events) {
+    bool queued = jobs_.submit(
+        [events = std::move(events)](store::Store& s) mutable { s.record(std::move(events)); });
+    if (!queued) spdlog::error("compliance events dropped: the store queue is full");
+}
+
+void RoomService::room_changed(const Room& room) {
+    directory_.put_room(room.meta(), room.rules());
+    publish(room, RoomChanged{room.meta(), room.rules(), room.category().name});
+}
+
+void RoomService::note_read(const std::string& user, int64_t room_id, int64_t seq) {
+    marks_.note(user, room_id, seq);
+}
+
+void RoomService::forget_before(int64_t before_us) {
+    for (size_t i = 0; i < shards_.size(); ++i) {
+        shards_.at(i).post([this, i, before_us] {
+            for (auto& [node, slot] : state_[i].rooms)
+                if (slot.room) slot.room->forget_before(before_us);
+        });
+    }
+}
+
+}  // namespace perch::chat

@@ -1,0 +1,197 @@
+#pragma once
+#include <spdlog/spdlog.h>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/commands.hpp"
+#include "chat/directory.hpp"
+#include "chat/events.hpp"
+#include "chat/read_marks.hpp"
+#include "chat/result.hpp"
+#include "chat/room.hpp"
+#include "store/workers.hpp"
+#include "util/executor.hpp"
+#include "util/json.hpp"
+
+namespace perch::chat {
+
+struct RoomServiceConfig {
+    int default_history = 30;      // messages replayed on join when the client does not say
+    int max_history = 500;         // the most a client may ask for on join
+    size_t history_cache = 50;     // newest messages kept in memory per loaded room
+    bool allow_user_rooms = true;  // may a category's creators create a room by joining it
+    // Above this many occupants, joins and leaves are no longer announced to everybody (nor is
+    // the occupant list given to each joiner): a room of 16,000 stays fast.
+    size_t participant_update_limit = 75;
+    size_t max_message_chars = 8000;  // longest message and story bodies, in characters
+    size_t max_story_chars = 64000;
+    std::string default_category = "General";  // where rooms created by joining go first
+    std::string occupant_id_secret;            // keys the stable occupant ids
+    // Compliance: record joins, leaves and history views as events (posts are captured by the
+    // store itself); while `posts_allowed` says no, posts are refused.
+    bool compliance = false;
+    std::function<bool()> posts_allowed;
+    // What is stored in place of a removed message, in the client protocol's words.
+    std::function<std::string(const std::string& room, const std::string& by_nick,
+                              const std::string& reason, int64_t at_us)>
+        tombstone;
+    // The rooms (nodes) a user follows, read on a store thread; none when not set.
+    std::function<std::vector<std::string>(store::Store&, const std::string& user)> followed_rooms;
+};
+
+// Commands to rooms, whoever serves them: this server's RoomService, or in a pool the server
+// that owns the room. Replies of room commands run on the room's shard (see Reply).
+class RoomCommands {
+  public:
+    virtual ~RoomCommands() = default;
+
+    // An available presence to a room: a join (and the room's creation, for a category's
+    // creators), a status change of an occupant, or a new nickname. `joined` in the result
+    // says which; status changes and new nicknames show through events only.
+    virtual void join(JoinCommand c, Reply<JoinResult> reply) = 0;
+    virtual void leave(LeaveCommand c, Reply<Ok> reply) = 0;
+    virtual void post(PostCommand c, Reply<store::Message> reply) = 0;
+    virtual void relay(RelayCommand c, Reply<Ok> reply) = 0;
+    virtual void send_private(PrivateCommand c, Reply<Ok> reply) = 0;
+    virtual void set_subject(SubjectCommand c, Reply<Ok> reply) = 0;
+    virtual void configure(ConfigureCommand c, Reply<Ok> reply) = 0;
+    virtual void change_lists(ListsCommand c, Reply<Ok> reply) = 0;
+    virtual void kick(KickCommand c, Reply<Ok> reply) = 0;
+    virtual void moderate(ModerateCommand c, Reply<Ok> reply) = 0;
+    virtual void invite(InviteCommand c, Reply<Ok> reply) = 0;
+    virtual void destroy(DestroyCommand c, Reply<Ok> reply) = 0;
+    virtual void clear_history(ClearHistoryCommand c, Reply<int64_t> reply) = 0;
+    virtual void create(CreateCommand c, Reply<Ok> reply) = 0;
+
+    virtual void archive(ArchiveCommand c, Reply<store::ArchivePage> reply) = 0;
+    virtual void search(SearchCommand c, Reply<SearchResult> reply) = 0;
+    virtual void info(std::string room, Actor actor, Reply<RoomInfo> reply) = 0;
+    // The nicknames in a room, for its occupants only (anybody else gets an empty list).
+    virtual void occupants(std::string room, Actor actor,
+                           Reply<std::vector<std::string>> reply) = 0;
+    // A room's member lists, for its managers.
+    virtual void lists(std::string room, Actor actor,
+                       Reply<std::vector<std::pair<store::RoomList, store::Principal>>> reply) = 0;
+};
+
+// The rooms of this server: their state, their rules and every change to them. Each room is
+// owned by one shard (util::Shards, by its node): its state is touched only there, so it needs
+// no lock. Changes are written to the store (with their compliance events) before anybody is
+// told of them; then the events go to the sink and the reply to the caller.
+class RoomService final : public RoomCommands {
+  public:
+    RoomService(RoomServiceConfig config, Directory& directory, util::Shards& shards,
+                store::StoreJobs& jobs, store::MessageCommits& commits, RoomEventSink& sink);
+    ~RoomService() override;
+
+    const RoomServiceConfig& config() const { return config_; }
+    Directory& directory() { return directory_; }
+
+    void join(JoinCommand c, Reply<JoinResult> reply) override;
+    void leave(LeaveCommand c, Reply<Ok> reply) override;
+    void post(PostCommand c, Reply<store::Message> reply) override;
+    void relay(RelayCommand c, Reply<Ok> reply) override;
+    void send_private(PrivateCommand c, Reply<Ok> reply) override;
+    void set_subject(SubjectCommand c, Reply<Ok> reply) override;
+    void configure(ConfigureCommand c, Reply<Ok> reply) override;
+    void change_lists(ListsCommand c, Reply<Ok> reply) override;
+    void kick(KickCommand c, Reply<Ok> reply) override;
+    void moderate(ModerateCommand c, Reply<Ok> reply) override;
+    void invite(InviteCommand c, Reply<Ok> reply) override;
+    void destroy(DestroyCommand c, Reply<Ok> reply) override;
+    void clear_history(ClearHistoryCommand c, Reply<int64_t> reply) override;
+    void create(CreateCommand c, Reply<Ok> reply) override;
+
+    void archive(ArchiveCommand c, Reply<store::ArchivePage> reply) override;
+    void search(SearchCommand c, Reply<SearchResult> reply) override;
+    void info(std::string room, Actor actor, Reply<RoomInfo> reply) override;
+    void occupants(std::string room, Actor actor, Reply<std::vector<std::string>> reply) override;
+    void lists(std::string room, Actor actor,
+               Reply<std::vector<std::pair<store::RoomList, store::Principal>>> reply) override;
+
+    // Retention: loaded rooms drop cached messages older than `before_us` (the store purged
+    // them).
+    void forget_before(int64_t before_us);
+    // Following: `user` has seen `room` up to `seq` (marks are written in batches).
+    void note_read(const std::string& user, int64_t room_id, int64_t seq);
+    uint64_t messages_posted() const { return messages_posted_.load(); }
+
+  private:
+    struct Slot {
+        std::unique_ptr<Room> room;
+        std::vector<std::function<void(Room*)>> waiting;  // while the room loads
+        std::string creator;  // full JID whose join created the room, until that join is done
+    };
+    struct ShardState {
+        std::unordered_map<std::string, Slot> rooms;
+    };
+
+    util::Executor& executor_of(const std::string& node) { return shards_.of(node); }
+    ShardState& state_of(const std::string& node) { return state_[shards_.index_of(node)]; }
+    Room* loaded(const std::string& node);
+
+    // Runs `then` on the room's shard with the room, loading it first (and creating it, for a
+    // join by one of a category's creators: `create_in` names the category); with nullptr when
+    // there is no such room.
+    void with_room(const std::string& node, std::function<void(Room*)> then,
+                   const std::string& create_in = {}, const std::string& creator = {});
+    struct Loaded;
+    void finish_load(const std::string& node, Loaded loaded);
+    // with_room for a command: a missing room is answered `not_found` through `reply`.
+    template <class T>
+    void on_room(const std::string& node, Reply<T> reply,
+                 std::function<void(Room&, Reply<T>&)> then);
+
+    // The one way to the store and back: `work` runs on a store thread; its result comes back
+    // to `then` on the room's shard with the room, looked up again (it may have gone). A full
+    // queue, an exception (store::Conflict -> conflict, others -> internal) or a room that
+    // went away reach `failed` instead, on the shard.
+    template <class Work, class Then>
+    void via_store(const std::string& node, Work work, Then then, std::function<void(Error)> failed,
+                   store::StoreJobs::Lane lane = store::StoreJobs::Lane::quick);
+
+    // Join (room_join.cpp).
+    std::optional<Error> join_refusal(const Room& room, const Subject* who) const;
+    void present(Room& room, JoinCommand c, Reply<JoinResult>& reply);
+    void admit(Room& room, const JoinCommand& c, Reply<JoinResult>& reply,
+               const std::vector<store::Message>* fetched);
+    void change_nick(Room& room, const Occupant& current, const JoinCommand& c,
+                     Reply<JoinResult>& reply);
+    void remove_occupant(Room& room, const std::string& full_jid, Departure why,
+                         const std::string& text, const std::string& presence);
+    // New rules for a room: who may no longer stay leaves, told `why` and `text`.
+    void apply_rules(Room& room, RoomRules rules, std::shared_ptr<const CategoryRules> category,
+                     Departure why, const std::string& text);
+    // Posting (room_posting.cpp).
+    void commit(Room& room, store::NewMessage m, Reply<store::Message> reply);
+
+    bool large(const Room& room) const {
+        return room.occupant_count() > config_.participant_update_limit;
+    }
+    std::string occupant_id(const Room& room, const std::string& bare_jid) const;
+    // A compliance event about `room` by `actor`.
+    store::ComplianceEvent event(const Room& room, std::string type,
+                                 const util::JsonFields& details, std::string actor) const;
+    void publish(const Room& room, RoomEvent::Value what);
+    // Records events that have no content change, after the fact (PART); failures are logged.
+    void record_later(std::vector<store::ComplianceEvent> events);
+    // A room's meta and rules as the directory and the other servers should now see them.
+    void room_changed(const Room& room);
+
+    RoomServiceConfig config_;
+    Directory& directory_;
+    util::Shards& shards_;
+    store::StoreJobs& jobs_;
+    store::MessageCommits& commits_;
+    RoomEventSink& sink_;
+    std::vector<ShardState> state_;
+    ReadMarks marks_;
+    std::atomic<uint64_t> messages_posted_{0};
+};
+
+}  // namespace perch::chat

@@ -1,0 +1,163 @@
+#pragma once
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "net/acceptor.hpp"
+#include "net/connection_handle.hpp"
+#include "xmpp/session.hpp"
+#include "xmpp/transport.hpp"
+
+namespace perch::net {
+
+struct ClientLimits {
+    size_t max_send_queue = 1024 * 1024;     // bytes queued for a client before it is cut off
+    std::chrono::seconds login_timeout{60};  // from accept to a bound resource
+};
+
+// What the TCP and the WebSocket client connections share: their xmpp::Session, all of it on
+// the connection's strand; a deadline until the session is bound that really closes the
+// socket (a stream error first, then the socket itself if the goodbye cannot be written, as
+// with a TLS handshake that never finishes); a bounded send queue that cuts off a client that
+// stops reading; the router's handle; and the poster by which store threads come back.
+//
+// `Derived` writes and closes its own stream: it provides write_queued() (called when bytes
+// are queued and no write is under way; it takes from queue_ and calls written() when done),
+// writes_paused() (true while nothing may be written, e.g. during a TLS upgrade) and
+// shutdown_stream() (close the socket now).
+template <class Derived>
+class ClientConnection : public std::enable_shared_from_this<Derived>, public xmpp::Transport {
+  public:
+    bool loopback() const override { return loopback_; }
+    std::string peer() const override { return peer_; }
+
+    void send(xmpp::Outgoing out) override {
+        if (closed_) return;
+        queued_bytes_ += out.size();
+        if (queued_bytes_ > limits_.max_send_queue) {
+            spdlog::warn("{} reads too slowly ({} bytes queued): disconnecting", peer_,
+                         queued_bytes_);
+            abort();
+            return;
+        }
+        queue_.push_back(std::move(out));
+        if (!writing_ && !self().writes_paused()) self().write_queued();
+    }
+
+    void close() override {
+        close_after_flush_ = true;
+        if (!writing_ && queue_.empty()) self().finish_close();
+    }
+
+    Poster poster() override {
+        return [weak = this->weak_from_this(), strand = strand_](std::function<void()> work) {
+            auto conn = weak.lock();
+            if (!conn) return;
+            asio::post(strand, [conn = std::move(conn), work = std::move(work)] {
+                if (!conn->closed_) work();
+            });
+        };
+    }
+
+    xmpp::SessionHandlePtr handle() override {
+        login_timer_.reset();  // bound: the login deadline no longer applies
+        if (!handle_)
+            handle_ = std::make_shared<ConnectionHandle<Derived, Strand>>(this->weak_from_this(),
+                                                                          session_->jid(), strand_);
+        return handle_;
+    }
+
+    // From the router's handle, on the strand.
+    void terminate(std::string_view condition, std::string_view text) {
+        if (!closed_) session_->stream_error(condition, text);
+    }
+
+  protected:
+    ClientConnection(Strand strand, std::string peer, bool loopback, ClientLimits limits)
+        : strand_(strand), peer_(std::move(peer)), loopback_(loopback), limits_(limits) {}
+
+    Derived& self() { return static_cast<Derived&>(*this); }
+
+    // Creates the session and starts the login deadline. On the strand.
+    void start_session(xmpp::ServerContext& ctx) {
+        session_ = std::make_unique<xmpp::Session>(ctx, *this);
+        login_timer_ = std::make_unique<asio::steady_timer>(strand_, limits_.login_timeout);
+        login_timer_->async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
+            auto conn = weak.lock();
+            if (ec || !conn || conn->closed_ || conn->session_->bound()) return;
+            conn->session_->stream_error("connection-timeout", "Log in faster");
+            conn->hard_close_after(std::chrono::seconds(2));
+        });
+    }
+
+    // The socket closes by `grace` from now, written out or not.
+    void hard_close_after(std::chrono::seconds grace) {
+        if (closed_) return;
+        login_timer_ = std::make_unique<asio::steady_timer>(strand_, grace);
+        login_timer_->async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
+            auto conn = weak.lock();
+            if (!ec && conn) conn->abort();
+        });
+    }
+
+    // The read loop ended: the session is told, and the socket closes once what is queued
+    // has been written.
+    void reading_ended() {
+        if (session_) session_->closed();
+        if (!writing_)
+            abort();
+        else
+            close_after_flush_ = true;
+    }
+
+    // Derived's write of `bytes` finished.
+    void written(boost::system::error_code ec, size_t bytes) {
+        writing_ = false;
+        queued_bytes_ -= std::min(queued_bytes_, bytes);
+        if (queue_.empty()) {
+            // Give the memory back once the client has caught up: memory per idle session is
+            // the scarcer resource (libstdc++'s empty deque keeps a block).
+            std::deque<xmpp::Outgoing>().swap(queue_);
+        }
+        if (ec) return abort();
+        if (!queue_.empty() && !self().writes_paused()) return self().write_queued();
+        if (queue_.empty() && close_after_flush_) self().finish_close();
+    }
+
+    // Closes the socket now; whatever is queued is dropped.
+    void abort() {
+        if (closed_) return;
+        closed_ = true;
+        queue_.clear();
+        login_timer_.reset();
+        self().shutdown_stream();
+        if (session_) session_->closed();
+    }
+
+    // How a stream that was asked to close, closes once everything is written (WebSocket
+    // overrides it with a close frame).
+    void finish_close() { abort(); }
+
+    Strand strand_;
+    std::string peer_;
+    bool loopback_ = false;
+    ClientLimits limits_;
+    std::unique_ptr<xmpp::Session> session_;
+    std::deque<xmpp::Outgoing> queue_;
+    size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool close_after_flush_ = false;
+    bool closed_ = false;
+
+  private:
+    std::shared_ptr<ConnectionHandle<Derived, Strand>> handle_;
+    std::unique_ptr<asio::steady_timer> login_timer_;
+};
+
+}  // namespace perch::net

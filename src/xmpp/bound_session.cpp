@@ -1,0 +1,299 @@
+// A bound session's stanzas: routing to services and users, roster, presence, IQs to the
+// server and the account (personal eventing and private storage are in pep.cpp).
+#include <spdlog/spdlog.h>
+
+#include "util/ids.hpp"
+#include "util/time.hpp"
+#include "util/url.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/server_features.hpp"
+#include "xmpp/service.hpp"
+#include "xmpp/session.hpp"
+
+namespace perch::xmpp {
+
+BoundSession::BoundSession(Session& session, Jid jid, std::string username,
+                           std::shared_ptr<const chat::Subject> subject)
+    : session_(session),
+      ctx_(session.ctx_),
+      transport_(session.transport_),
+      jid_(std::move(jid)),
+      username_(std::move(username)),
+      subject_(std::move(subject)) {}
+
+void BoundSession::send(const xml::Element& e) {
+    transport_.send(Outgoing::element(e));
+}
+
+void BoundSession::ended() {
+    ctx_.router.session_ended(*transport_.handle());
+    if (ctx_.compliance) {
+        auto signout = store::make_event("SIGNOUT", username_, {}, {}, {{"jid", jid_.str()}});
+        ctx_.jobs.submit([signout](store::Store& s) { s.record({signout}); });
+    }
+    if (available_) {
+        auto p = make_stanza("presence", jid_.str(), {}, "unavailable");
+        auto prepared = PreparedStanza::from(p);
+        for (auto& r : ctx_.router.resources(jid_.bare()))
+            r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+    }
+    spdlog::debug("session {} ended", jid_.str());
+}
+
+void BoundSession::on_stanza(xml::Element e) {
+    if (e.ns() != ns::client ||
+        (e.name() != "message" && e.name() != "presence" && e.name() != "iq"))
+        return session_.stream_error("unsupported-stanza-type",
+                                     "<" + e.name() + "/> is not a stanza");
+    if (const std::string* from = e.attr("from")) {
+        auto f = Jid::parse(*from);
+        if (!f || (*f != jid_ && *f != jid_.bare())) return session_.stream_error("invalid-from");
+    }
+    e.set_attr("from", jid_.str());
+    std::optional<Jid> to;
+    if (const std::string* t = e.attr("to")) {
+        to = Jid::parse(*t);
+        if (!to) {
+            if (e.attr_or("type") != "error") send(make_error(e, StanzaError::jid_malformed));
+            return;
+        }
+    }
+    if (e.name() == "presence") return on_presence(e, to);
+    if (e.name() == "message") return on_message(e, to);
+
+    std::string type = e.attr_or("type");
+    if (type != "get" && type != "set" && type != "result" && type != "error")
+        return send(make_error(e, StanzaError::bad_request));
+    bool to_server = !to || to->str() == ctx_.domain || *to == jid_.bare();
+    if (to_server) {
+        if (type == "get" || type == "set") on_iq_to_server(e);
+        return;
+    }
+    if (Service* service = ctx_.router.service(to->domain()))
+        return service->handle(std::move(e), jid_, *to, transport_.handle(), subject_);
+    if (to->domain() != ctx_.domain) {
+        if (type == "get" || type == "set")
+            send(make_error(e, StanzaError::remote_server_not_found));
+        return;
+    }
+    deliver_to_user(e, *to);
+}
+
+void BoundSession::on_iq_to_server(const xml::Element& iq) {
+    const xml::Element* q = iq.first_element();
+    if (!q) return send(make_error(iq, StanzaError::bad_request));
+    bool to_self = iq.attr("to") && *iq.attr("to") != ctx_.domain;
+    if (q->is("query", ns::roster)) return on_roster(iq);
+    if (q->is("session", ns::session)) return send(make_iq_result(iq));
+    if (q->is("ping", ns::ping)) return send(make_iq_result(iq));
+    if (q->is("pubsub", ns::pubsub)) return on_pubsub(iq, *q);
+    if (q->is("query", ns::private_storage)) return on_private(iq, *q);
+    if (q->is("request", ns::upload) && !to_self) return on_upload_request(iq, *q);
+    if (!to_self) {
+        std::vector<std::pair<std::string, std::string>> services;
+        for (const Service* s : ctx_.router.services())
+            services.emplace_back(s->domain(), s->name());
+        if (auto answer = answer_server_iq(iq, ctx_.domain, services, ctx_.version,
+                                           ctx_.uploads ? ctx_.uploads->max_bytes() : 0))
+            return send(*answer);
+    } else if (auto answer = answer_account_iq(iq)) {
+        return send(*answer);
+    }
+    send(make_error(iq, StanzaError::service_unavailable));
+}
+
+void BoundSession::on_upload_request(const xml::Element& iq, const xml::Element& request) {
+    if (!ctx_.uploads) return send(make_error(iq, StanzaError::service_unavailable));
+    if (iq.attr_or("type") != "get") return send(make_error(iq, StanzaError::bad_request));
+    uint64_t size = 0;
+    try {
+        std::string text = request.attr_or("size");
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+            throw std::invalid_argument(text);
+        size = std::stoull(text);
+    } catch (...) {
+        return send(make_error(iq, StanzaError::bad_request, "The size must be a number"));
+    }
+    auto issued = ctx_.uploads->issue(username_, request.attr_or("filename"), size,
+                                      request.attr_or("content-type"), util::now_us());
+    if (auto* refused = std::get_if<chat::SlotRefusal>(&issued)) {
+        if (refused->why == chat::SlotRefusal::Why::bad_request)
+            return send(make_error(iq, StanzaError::bad_request, refused->text));
+        auto err = make_error(iq, StanzaError::not_acceptable, refused->text);
+        if (auto* e = err.child("error", ns::client))
+            e->add_child("file-too-large", std::string(ns::upload))
+                .add_child("max-file-size", std::string(ns::upload))
+                .add_text(std::to_string(ctx_.uploads->max_bytes()));
+        return send(err);
+    }
+    const auto& slot = std::get<chat::UploadSlot>(issued);
+    spdlog::info("{} may upload {} ({} bytes)", username_, slot.name, slot.size);
+    auto reply = make_iq_result(iq);
+    reply.remove_attr("to");
+    reply.set_attr("from", ctx_.domain);
+    auto& s = reply.add_child("slot", std::string(ns::upload));
+    std::string name = slot.name;
+    s.add_child("put", std::string(ns::upload))
+        .set_attr("url",
+                  ctx_.public_url + "/upload/" + slot.token + "/" + util::url_path_segment(name));
+    s.add_child("get", std::string(ns::upload))
+        .set_attr("url",
+                  ctx_.public_url + "/files/" + slot.file_id + "/" + util::url_path_segment(name));
+    send(reply);
+}
+
+void BoundSession::on_roster(const xml::Element& iq) {
+    std::string type = iq.attr_or("type");
+    std::string user = username_;
+    // Store work below touches nothing of the session: what it needs is copied in, and the
+    // answer comes back through the poster, which runs it only while the connection exists.
+    if (type == "get") {
+        bool queued =
+            ctx_.jobs.submit([this, post = transport_.poster(), user, iq](store::Store& s) {
+                auto items = s.roster(user);
+                post([this, iq, items = std::move(items)] {
+                    auto reply = make_iq_result(iq);
+                    reply.remove_attr("to");
+                    auto& q = reply.add_child("query", std::string(ns::roster));
+                    for (const auto& it : items) {
+                        auto& item = q.add_child("item", std::string(ns::roster));
+                        item.set_attr("jid", it.jid);
+                        if (!it.name.empty()) item.set_attr("name", it.name);
+                        item.set_attr("subscription", it.subscription);
+                        for (const auto& g : it.groups)
+                            item.add_child("group", std::string(ns::roster)).add_text(g);
+                    }
+                    send(reply);
+                });
+            });
+        if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+        return;
+    }
+    // set: exactly one item (RFC 6121 2.3.3)
+    const xml::Element* q = iq.child("query", ns::roster);
+    std::vector<const xml::Element*> items;
+    for (const auto& c : q->children())
+        if (c.is("item", ns::roster)) items.push_back(&c);
+    if (items.size() != 1)
+        return send(make_error(iq, StanzaError::bad_request, "Exactly one item expected"));
+    auto contact = Jid::parse(items[0]->attr_or("jid"));
+    if (!contact) return send(make_error(iq, StanzaError::jid_malformed));
+    store::RosterItem item;
+    item.jid = contact->str();
+    item.name = items[0]->attr_or("name");
+    bool remove = items[0]->attr_or("subscription") == "remove";
+    for (const auto& g : items[0]->children())
+        if (g.is("group", ns::roster)) item.groups.push_back(g.text());
+    bool queued = ctx_.jobs.submit(
+        [this, post = transport_.poster(), user, iq, item, remove](store::Store& s) {
+            if (remove)
+                s.remove_roster_item(user, item.jid);
+            else
+                s.set_roster_item(user, item);
+            post([this, iq, item, remove] {
+                auto reply = make_iq_result(iq);
+                reply.remove_attr("to");
+                send(reply);
+                // Roster push to every resource of the user (RFC 6121 2.1.6).
+                xml::Element push("iq", std::string(ns::client));
+                push.set_attr("type", "set");
+                push.set_attr("id", "push-" + util::random_id().substr(0, 8));
+                auto& pi = push.add_child("query", std::string(ns::roster))
+                               .add_child("item", std::string(ns::roster));
+                pi.set_attr("jid", item.jid);
+                pi.set_attr("subscription", remove ? "remove" : "none");
+                if (!remove && !item.name.empty()) pi.set_attr("name", item.name);
+                for (const auto& g : item.groups)
+                    pi.add_child("group", std::string(ns::roster)).add_text(g);
+                auto prepared = PreparedStanza::from(push);
+                for (auto& r : ctx_.router.resources(jid_.bare()))
+                    r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+            });
+        });
+    if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+}
+
+void BoundSession::on_presence(xml::Element& p, const std::optional<Jid>& to) {
+    std::string type = p.attr_or("type");
+    if (!to || *to == jid_.bare()) {
+        if (type.empty()) {
+            available_ = true;
+        } else if (type == "unavailable") {
+            available_ = false;
+            for (Service* s : ctx_.router.services()) s->session_ended(jid_);
+        } else {
+            return;  // probes and subscriptions to oneself: nothing to do
+        }
+        // Broadcast to the user's other resources (no presence subscriptions are kept yet).
+        auto prepared = PreparedStanza::from(p);
+        for (auto& r : ctx_.router.resources(jid_.bare()))
+            if (r->jid() != jid_) r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+        return;
+    }
+    if (Service* service = ctx_.router.service(to->domain()))
+        return service->handle(std::move(p), jid_, *to, transport_.handle(), subject_);
+    if (to->domain() != ctx_.domain) {
+        if (type != "error") send(make_error(p, StanzaError::remote_server_not_found));
+        return;
+    }
+    if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
+        type == "unsubscribed")
+        p.set_attr("from", jid_.bare_str());
+    deliver_to_user(p, *to);
+}
+
+void BoundSession::on_message(xml::Element& m, const std::optional<Jid>& to) {
+    if (!to || to->str() == ctx_.domain || *to == jid_.bare())
+        return;  // nothing is stored for self
+    if (Service* service = ctx_.router.service(to->domain()))
+        return service->handle(std::move(m), jid_, *to, transport_.handle(), subject_);
+    if (to->domain() != ctx_.domain) {
+        if (m.attr_or("type") != "error") send(make_error(m, StanzaError::remote_server_not_found));
+        return;
+    }
+    // A direct invitation (XEP-0249) passes only where the service says the sender may invite.
+    if (const xml::Element* invite = m.child("x", ns::conference); invite && subject_) {
+        auto address = Jid::parse(invite->attr_or("jid"));
+        if (Service* service = address ? ctx_.router.service(address->domain()) : nullptr) {
+            if (auto refused = service->vet_invitation(*subject_, *address)) {
+                spdlog::info("direct invitation from {} to {} refused", jid_.str(),
+                             address->bare_str());
+                return send(make_error(m, *refused,
+                                       *refused == StanzaError::forbidden
+                                           ? "Invitations are not allowed in this room"
+                                           : "No such room"));
+            }
+        }
+    }
+    deliver_to_user(m, *to);
+}
+
+void BoundSession::deliver_to_user(xml::Element& stanza, const Jid& to) {
+    const std::string& kind = stanza.name();
+    std::string type = stanza.attr_or("type");
+    if (!to.is_bare()) {
+        if (auto s = ctx_.router.find(to)) return s->deliver(Outgoing::element(stanza));
+        if (kind == "iq") {
+            if (type == "get" || type == "set")
+                send(make_error(stanza, StanzaError::service_unavailable));
+            return;
+        }
+        if (kind == "presence") return;
+    } else if (kind == "iq") {
+        // IQs to another user's bare JID would be answered by their server on their behalf
+        // (vCard, PEP): not offered yet.
+        if (type == "get" || type == "set")
+            send(make_error(stanza, StanzaError::service_unavailable));
+        return;
+    }
+    auto targets = ctx_.router.resources(to.bare());
+    if (targets.empty()) {
+        if (kind == "message" && (type.empty() || type == "normal" || type == "chat"))
+            send(make_error(stanza, StanzaError::service_unavailable, "The recipient is offline"));
+        return;
+    }
+    auto prepared = PreparedStanza::from(stanza);
+    for (auto& s : targets) s->deliver(Outgoing::addressed(prepared, s->jid().str()));
+}
+
+}  // namespace perch::xmpp
