@@ -32,7 +32,9 @@ void RoomService::join(JoinCommand c, Reply<JoinResult> reply) {
                             reply = std::move(reply)]() mutable {
         with_room(
             node,
-            [this, c = std::move(c), reply = std::move(reply)](Room* room) mutable {
+            [this, c = std::move(c), reply = std::move(reply)](
+                Room* room, std::optional<Error> failed) mutable {
+                if (failed) return reply(std::move(*failed));
                 if (!room) {
                     spdlog::info("presence from {} to unknown room {}", c.actor.full_jid, c.room);
                     return reply(error(Fault::not_found));

@@ -63,6 +63,7 @@ Room* RoomService::loaded(const std::string& node) {
 }
 
 struct RoomService::Loaded {
+    std::optional<Error> failed;
     std::optional<store::Room> meta;
     RoomRules rules;
     std::shared_ptr<const CategoryRules> category;  // read fresh with the room
@@ -70,13 +71,13 @@ struct RoomService::Loaded {
     std::string creator;
 };
 
-void RoomService::with_room(const std::string& node, std::function<void(Room*)> then,
+void RoomService::with_room(const std::string& node, Loading then,
                             const std::string& create_in, const std::string& creator) {
     PERCH_ASSERT_ON(executor_of(node));
     auto& rooms = state_of(node).rooms;
     auto it = rooms.find(node);
     if (it != rooms.end()) {
-        if (it->second.room) return then(it->second.room.get());
+        if (it->second.room) return then(it->second.room.get(), std::nullopt);
         it->second.waiting.push_back(std::move(then));  // a load is under way
         return;
     }
@@ -119,12 +120,17 @@ void RoomService::with_room(const std::string& node, std::function<void(Room*)> 
         } catch (const std::exception& e) {
             spdlog::error("loading room {} failed: {}", node, e.what());
             loaded.meta.reset();
+            loaded.failed = error(Fault::internal, "The room could not be loaded");
         }
         executor_of(node).post([this, node, loaded = std::move(loaded)]() mutable {
             finish_load(node, std::move(loaded));
         });
     });
-    if (!queued) finish_load(node, {});
+    if (!queued) {
+        Loaded none;
+        none.failed = busy();
+        finish_load(node, std::move(none));
+    }
 }
 
 void RoomService::finish_load(const std::string& node, Loaded loaded) {
@@ -134,7 +140,7 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     auto waiting = std::move(it->second.waiting);
     if (!loaded.meta) {
         rooms.erase(it);
-        for (auto& w : waiting) w(nullptr);
+        for (auto& w : waiting) w(nullptr, loaded.failed);
         return;
     }
     // The freshest word on the category, for this room and for discovery.
@@ -147,7 +153,7 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     slot.room->set_rules(std::move(loaded.rules), std::move(category));
     slot.room->seed_history(std::move(loaded.recent));
     slot.creator = loaded.creator;
-    for (auto& w : waiting) w(slot.room.get());
+    for (auto& w : waiting) w(slot.room.get(), std::nullopt);
 }
 
 std::string RoomService::occupant_id(const Room& room, const std::string& bare_jid) const {

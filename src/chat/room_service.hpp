@@ -122,9 +122,12 @@ class RoomService final : public RoomCommands {
     uint64_t messages_posted() const { return messages_posted_.load(); }
 
   private:
+    // What waits for a room: the room, or nullptr with why not (nullopt: there is no such
+    // room; busy or internal: it could not be loaded now).
+    using Loading = std::function<void(Room*, std::optional<Error>)>;
     struct Slot {
         std::unique_ptr<Room> room;
-        std::vector<std::function<void(Room*)>> waiting;  // while the room loads
+        std::vector<Loading> waiting;  // while the room loads
         std::string creator;  // full JID whose join created the room, until that join is done
     };
     struct ShardState {
@@ -137,8 +140,8 @@ class RoomService final : public RoomCommands {
 
     // Runs `then` on the room's shard with the room, loading it first (and creating it, for a
     // join by one of a category's creators: `create_in` names the category); with nullptr when
-    // there is no such room.
-    void with_room(const std::string& node, std::function<void(Room*)> then,
+    // there is no such room or it could not be loaded.
+    void with_room(const std::string& node, Loading then,
                    const std::string& create_in = {}, const std::string& creator = {});
     struct Loaded;
     void finish_load(const std::string& node, Loaded loaded);

@@ -26,7 +26,9 @@ void RoomService::on_room(const std::string& node, Reply<T> reply,
                           std::function<void(Room&, Reply<T>&)> then) {
     executor_of(node).post(
         [this, node, reply = std::move(reply), then = std::move(then)]() mutable {
-            with_room(node, [reply = std::move(reply), then = std::move(then)](Room* room) mutable {
+            with_room(node, [reply = std::move(reply), then = std::move(then)](
+                                Room* room, std::optional<Error> failed) mutable {
+                if (failed) return reply(std::move(*failed));
                 if (!room) return reply(error(Fault::not_found, "No such room"));
                 then(*room, reply);
             });

@@ -6,7 +6,7 @@ namespace perch::xmpp {
 
 void Credentials::lookup(std::string username,
                          std::function<void(std::optional<UserCredentials>)> done) {
-    bool queued = workers_.submit([username, done](store::Store& s) {
+    bool queued = jobs_.submit([username, done](store::Store& s) {
         auto user = s.find_user(username);
         if (!user) return done(std::nullopt);
         UserCredentials c;

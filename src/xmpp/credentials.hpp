@@ -20,7 +20,7 @@ struct UserCredentials {
 // Looks users up for authentication, off the network threads.
 class Credentials {
   public:
-    explicit Credentials(store::StoreWorkers& workers) : workers_(workers) {}
+    explicit Credentials(store::StoreJobs& jobs) : jobs_(jobs) {}
     // `done` runs on a store thread; callers post back to their own executor.
     void lookup(std::string username, std::function<void(std::optional<UserCredentials>)> done);
 
@@ -28,7 +28,7 @@ class Credentials {
     static void set_password(store::User& user, std::string_view password, int iterations = 4096);
 
   private:
-    store::StoreWorkers& workers_;
+    store::StoreJobs& jobs_;
 };
 
 }  // namespace perch::xmpp

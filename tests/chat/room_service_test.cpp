@@ -1,0 +1,475 @@
+// The room service without sockets: commands against a temporary SQLite store, run on a
+// manual loop (tests/manual_runtime.hpp), events caught by a recording sink.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "chat/room_service.hpp"
+#include "manual_runtime.hpp"
+#include "util/ids.hpp"
+#include "util/time.hpp"
+
+using namespace perch;
+using chat::Fault;
+using store::Principal;
+
+namespace {
+
+struct RecordingSink final : chat::RoomEventSink {
+    std::vector<chat::RoomEvent> events;
+    std::vector<chat::Invitation> invitations;
+    void room_event(const chat::RoomEvent& e) override { events.push_back(e); }
+    void invitation(const chat::Invitation& inv) override { invitations.push_back(inv); }
+
+    template <class T>
+    std::vector<T> all() const {
+        std::vector<T> out;
+        for (const auto& e : events)
+            if (auto* t = std::get_if<T>(&e.what)) out.push_back(*t);
+        return out;
+    }
+};
+
+class RoomServiceTest : public ::testing::Test {
+  protected:
+    void SetUp() override { start(false); }
+    void TearDown() override {
+        service_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    void start(bool compliance) {
+        service_.reset();
+        store_.reset();
+        if (!dir_.empty()) std::filesystem::remove_all(dir_);
+        dir_ = std::filesystem::temp_directory_path() / ("perch-rooms-" + util::random_id());
+        std::filesystem::create_directories(dir_);
+        store::StoreConfig sc;
+        sc.path = (dir_ / "content.db").string();
+        sc.synchronous_full = false;
+        sc.compliance = compliance;
+        store_ = store::open_store(sc);
+        manual_ = std::make_unique<manual::Store>(loop_, *store_);
+
+        // Category "Projects": everyone allowed, bob denied, alice creates rooms.
+        store::Category cat;
+        cat.name = "Projects";
+        projects_ = store_->add_category(cat);
+        store_->set_category_principal(projects_, store::CategoryList::allowed, Principal::all(), true);
+        store_->set_category_principal(projects_, store::CategoryList::denied, Principal::user("bob"), true);
+        store_->set_category_principal(projects_, store::CategoryList::creator, Principal::user("alice"), true);
+        cat.name = "Quiet";
+        cat.chat_history = false;
+        int64_t quiet = store_->add_category(cat);
+        store_->set_category_principal(quiet, store::CategoryList::allowed, Principal::all(), true);
+
+        room("open", projects_, store::Privacy::open);
+        room("closed", projects_, store::Privacy::closed, {{store::RoomList::member, Principal::group("staff")}});
+        room("secret", projects_, store::Privacy::secret, {{store::RoomList::member, Principal::user("carol")}});
+        room("stage", projects_, store::Privacy::open,
+             {{store::RoomList::presenter, Principal::user("carol")}}, store::RoomType::auditorium);
+        room("managed", projects_, store::Privacy::open,
+             {{store::RoomList::manager, Principal::user("alice")},
+              {store::RoomList::member, Principal::user("dave")}});
+        room("hush", quiet, store::Privacy::open);
+
+        directory_.load(*store_);
+        chat::RoomServiceConfig config;
+        config.default_history = 5;
+        config.history_cache = 10;
+        config.default_category = "Projects";
+        config.occupant_id_secret = "secret";
+        config.compliance = compliance;
+        config.participant_update_limit = 4;
+        config.tombstone = [](const std::string&, const std::string& by, const std::string& reason,
+                              int64_t) { return "<moderated by='" + by + "'>" + reason + "</moderated>"; };
+        service_ = std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_,
+                                                      *manual_, sink_);
+    }
+
+    void room(const std::string& node, int64_t category, store::Privacy privacy,
+              std::vector<std::pair<store::RoomList, Principal>> lists = {},
+              store::RoomType type = store::RoomType::normal) {
+        store::Room r;
+        r.node = node;
+        r.name = node;
+        r.category_id = category;
+        r.privacy = privacy;
+        r.type = type;
+        int64_t id = store_->add_room(r);
+        for (auto& [list, p] : lists) store_->set_room_principal(id, list, p, true);
+    }
+
+    static chat::SubjectPtr who(std::string user, std::set<std::string> groups = {},
+                                bool admin = false) {
+        auto s = std::make_shared<chat::Subject>();
+        s->user = std::move(user);
+        s->groups = std::move(groups);
+        s->administrator = admin;
+        return s;
+    }
+    static chat::Actor as(const chat::SubjectPtr& s, const std::string& resource = "pc") {
+        return chat::Actor{s, s->user + "@example.org/" + resource, {}};
+    }
+
+    template <class T>
+    std::optional<chat::Result<T>> run(std::function<void(chat::Reply<T>)> command) {
+        std::optional<chat::Result<T>> out;
+        command([&](chat::Result<T> r) { out.emplace(std::move(r)); });
+        loop_.drain();
+        return out;
+    }
+
+    chat::Result<chat::JoinResult> join(const std::string& room, const chat::Actor& actor,
+                                        const std::string& nick, chat::HistoryRequest h = {}) {
+        chat::JoinCommand c;
+        c.room = room;
+        c.actor = actor;
+        c.nick = nick;
+        c.history = h;
+        auto r = run<chat::JoinResult>([&](auto reply) { service_->join(c, reply); });
+        EXPECT_TRUE(r.has_value()) << "no reply";
+        return std::move(*r);
+    }
+
+    chat::Result<store::Message> post(const std::string& room, const chat::Actor& actor,
+                                      const std::string& body) {
+        chat::PostCommand c;
+        c.room = room;
+        c.full_jid = actor.full_jid;
+        c.body = body;
+        c.origin_id = "o-" + body;
+        auto r = run<store::Message>([&](auto reply) { service_->post(c, reply); });
+        EXPECT_TRUE(r.has_value()) << "no reply";
+        return std::move(*r);
+    }
+
+    std::vector<std::string> outbox_types() {
+        std::vector<std::string> types;
+        for (const auto& e : store_->outbox(1000)) types.push_back(e.type);
+        return types;
+    }
+
+    std::filesystem::path dir_;
+    std::unique_ptr<store::Store> store_;
+    manual::Loop loop_;
+    util::Shards shards_ = manual::shards(loop_, 3);
+    std::unique_ptr<manual::Store> manual_;
+    chat::Directory directory_;
+    RecordingSink sink_;
+    std::unique_ptr<chat::RoomService> service_;
+    int64_t projects_ = 0;
+};
+
+}  // namespace
+
+TEST_F(RoomServiceTest, JoinRulesFollowPrivacyAndCategoryLists) {
+    auto erin = who("erin"), staff = who("sam", {"staff"}), carol = who("carol"), bob = who("bob");
+    EXPECT_TRUE(join("open", as(erin), "erin").ok());
+    // Closed: listed, but for members only (a group counts).
+    EXPECT_EQ(join("closed", as(erin), "erin").error().fault, Fault::members_only);
+    EXPECT_TRUE(join("closed", as(staff), "sam").ok());
+    // Secret: a non-member learns nothing, not even that it exists.
+    EXPECT_EQ(join("secret", as(erin), "erin").error().fault, Fault::not_found);
+    EXPECT_TRUE(join("secret", as(carol), "carol").ok());
+    // Denied in the category: the category's rooms are not there for bob.
+    EXPECT_EQ(join("open", as(bob), "bob").error().fault, Fault::not_found);
+    // Persistent chat off for the user.
+    auto off = std::make_shared<chat::Subject>(*erin);
+    off->chat_enabled = false;
+    EXPECT_EQ(join("open", as(off, "x"), "off").error().fault, Fault::forbidden);
+    EXPECT_EQ(join("nowhere", as(erin), "erin").error().fault, Fault::not_found);
+    EXPECT_EQ(join("open", as(erin, "tablet"), "").error().fault, Fault::bad_address);
+}
+
+TEST_F(RoomServiceTest, RolesFromManagersMembersAndTheAuditorium) {
+    auto alice = join("managed", as(who("alice")), "alice");
+    ASSERT_TRUE(alice.ok());
+    EXPECT_EQ(alice->self.affiliation, chat::Affiliation::owner);
+    EXPECT_EQ(alice->self.role, chat::Role::moderator);
+    auto dave = join("managed", as(who("dave")), "dave");
+    EXPECT_EQ(dave->self.affiliation, chat::Affiliation::member);
+    EXPECT_EQ(dave->self.role, chat::Role::participant);
+    EXPECT_EQ(join("managed", as(who("erin")), "erin")->self.affiliation, chat::Affiliation::none);
+    // In an auditorium only presenters (and managers) speak.
+    auto listener = join("stage", as(who("erin")), "erin");
+    EXPECT_EQ(listener->self.role, chat::Role::visitor);
+    auto presenter = join("stage", as(who("carol")), "carol");
+    EXPECT_EQ(presenter->self.role, chat::Role::participant);
+    EXPECT_EQ(post("stage", as(who("erin")), "may I?").error().fault, Fault::forbidden);
+    EXPECT_TRUE(post("stage", as(who("carol")), "welcome").ok());
+    // Only occupants post.
+    EXPECT_EQ(post("open", as(who("erin")), "hello?").error().fault, Fault::not_occupant);
+}
+
+TEST_F(RoomServiceTest, NicknamesConflictExceptForTheSameUsersOtherDevices) {
+    auto erin = who("erin");
+    ASSERT_TRUE(join("open", as(erin, "pc"), "erin").ok());
+    EXPECT_EQ(join("open", as(who("frank")), "erin").error().fault, Fault::conflict);
+    sink_.events.clear();
+    auto second = join("open", as(erin, "phone"), "erin");
+    ASSERT_TRUE(second.ok());
+    // The others see the nickname once: the second device is not announced to them anew.
+    auto joined = sink_.all<chat::OccupantJoined>();
+    ASSERT_EQ(joined.size(), 1u);
+    EXPECT_EQ(joined[0].occupant.full_jid, "erin@example.org/phone");
+    // A leave of one device is not the nickname leaving.
+    run<chat::Ok>([&](auto reply) {
+        service_->leave({"open", "erin@example.org/pc", {}}, reply);
+    });
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_FALSE(left[0].announce);
+}
+
+TEST_F(RoomServiceTest, ACategoryCreatorCreatesARoomByJoiningIt) {
+    auto alice = join("fresh", as(who("alice")), "alice");
+    ASSERT_TRUE(alice.ok());
+    EXPECT_TRUE(alice->created);
+    EXPECT_EQ(alice->self.affiliation, chat::Affiliation::owner);
+    EXPECT_TRUE(directory_.room("fresh"));
+    // Nobody else brings rooms into being.
+    EXPECT_EQ(join("other", as(who("erin")), "erin").error().fault, Fault::not_found);
+    EXPECT_FALSE(store_->find_room("other"));
+}
+
+TEST_F(RoomServiceTest, HistoryOnJoinIsTheNewestMessagesInOrder) {
+    auto erin = as(who("erin"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    for (int i = 1; i <= 20; ++i) ASSERT_TRUE(post("open", erin, "m" + std::to_string(i)).ok());
+    auto frank = as(who("frank"));
+    auto seqs = [](const chat::JoinResult& r) {
+        std::vector<int64_t> out;
+        for (const auto& m : r.history) out.push_back(m.seq);
+        return out;
+    };
+    // The default (5), from the cache.
+    EXPECT_EQ(seqs(join("open", frank, "frank").value()), (std::vector<int64_t>{16, 17, 18, 19, 20}));
+    // More than the cache holds (10): read from the store.
+    chat::HistoryRequest many;
+    many.max_stanzas = 15;
+    auto r = join("open", as(who("gina")), "gina", many);
+    EXPECT_EQ(seqs(r.value()).size(), 15u);
+    EXPECT_EQ(seqs(r.value()).front(), 6);
+    EXPECT_EQ(seqs(r.value()).back(), 20);
+    chat::HistoryRequest none;
+    none.max_stanzas = 0;
+    EXPECT_TRUE(join("open", as(who("hal")), "hal", none)->history.empty());
+    // A category without chat history shows none.
+    ASSERT_TRUE(join("hush", erin, "erin").ok());
+    ASSERT_TRUE(post("hush", erin, "whisper").ok());
+    EXPECT_TRUE(join("hush", frank, "frank")->history.empty());
+}
+
+TEST_F(RoomServiceTest, PostsArePublishedInSequenceAfterTheyAreStored) {
+    auto erin = as(who("erin"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    sink_.events.clear();
+    for (int i = 0; i < 5; ++i) {
+        auto m = post("open", erin, "n" + std::to_string(i));
+        ASSERT_TRUE(m.ok());
+        EXPECT_EQ(m->seq, i + 1);
+        EXPECT_EQ(store_->count_messages(m->room_id), i + 1);  // stored before it is told
+    }
+    auto posted = sink_.all<chat::MessagePosted>();
+    ASSERT_EQ(posted.size(), 5u);
+    for (size_t i = 0; i < posted.size(); ++i) {
+        EXPECT_EQ(posted[i].message.seq, int64_t(i + 1));
+        EXPECT_EQ(posted[i].message.origin_id, "o-n" + std::to_string(i));
+    }
+    // A failed commit shows nothing.
+    manual_->refuse = true;
+    EXPECT_EQ(post("open", erin, "lost").error().fault, Fault::busy);
+    manual_->refuse = false;
+    EXPECT_EQ(sink_.all<chat::MessagePosted>().size(), 5u);
+}
+
+TEST_F(RoomServiceTest, ModerationReplacesTheMessageForManagersOnly) {
+    auto alice = as(who("alice")), dave = as(who("dave"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    ASSERT_TRUE(join("managed", dave, "dave").ok());
+    auto m = post("managed", dave, "oops");
+    ASSERT_TRUE(m.ok());
+    auto moderate = [&](const chat::Actor& a, const std::string& id) {
+        return *run<chat::Ok>([&](auto reply) {
+            service_->moderate({"managed", a, id, "spam"}, reply);
+        });
+    };
+    EXPECT_EQ(moderate(dave, m->stanza_id).error().fault, Fault::forbidden);
+    EXPECT_EQ(moderate(alice, "no-such-id").error().fault, Fault::not_found);
+    ASSERT_TRUE(moderate(alice, m->stanza_id).ok());
+    auto retracted = sink_.all<chat::MessageRetracted>();
+    ASSERT_EQ(retracted.size(), 1u);
+    EXPECT_EQ(retracted[0].by_nick, "alice");
+    EXPECT_TRUE(retracted[0].message.removed);
+    auto q = store::ArchiveQuery{};
+    q.room_id = m->room_id;
+    auto page = store_->query_archive(q);
+    ASSERT_EQ(page.messages.size(), 1u);
+    EXPECT_NE(page.messages[0].body, "oops");
+    EXPECT_EQ(page.messages[0].payload, "<moderated by='alice'>spam</moderated>");
+    // Who joins later sees the notice, not the text.
+    auto later = join("managed", as(who("erin")), "erin");
+    ASSERT_EQ(later->history.size(), 1u);
+    EXPECT_TRUE(later->history[0].removed);
+}
+
+TEST_F(RoomServiceTest, SettingsThatShutSomebodyOutRemoveThem) {
+    auto alice = as(who("alice")), dave = as(who("dave")), erin = as(who("erin"));
+    for (auto* a : {&alice, &dave, &erin}) ASSERT_TRUE(join("managed", *a, a->user()).ok());
+    chat::SettingsChange change;
+    change.privacy = store::Privacy::closed;
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", erin, change}, reply); }))
+                  .error()
+                  .fault,
+              Fault::forbidden);
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, change}, reply); })).ok());
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);  // erin; dave is a member
+    EXPECT_EQ(left[0].occupant.nick, "erin");
+    EXPECT_EQ(left[0].why, chat::Departure::members_only);
+    EXPECT_EQ(directory_.room("managed")->meta.privacy, store::Privacy::closed);
+    EXPECT_EQ(store_->find_room("managed")->privacy, store::Privacy::closed);
+    ASSERT_FALSE(sink_.all<chat::RoomChanged>().empty());
+    // A name over the limit is refused, nothing changed.
+    chat::SettingsChange long_name;
+    long_name.name = std::string(300, 'x');
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, long_name}, reply); }))
+                  .error()
+                  .fault,
+              Fault::not_acceptable);
+    EXPECT_EQ(store_->find_room("managed")->name, "managed");
+}
+
+TEST_F(RoomServiceTest, ListChangesApplyAtOnce) {
+    auto alice = as(who("alice")), dave = as(who("dave"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    chat::SettingsChange closed;
+    closed.privacy = store::Privacy::closed;
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, closed}, reply); })).ok());
+    ASSERT_TRUE(join("managed", dave, "dave").ok());
+    chat::ListsCommand c{"managed", alice, {{store::RoomList::member, Principal::user("dave"), false, {}}}};
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->change_lists(c, reply); })).ok());
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].why, chat::Departure::affiliation_lost);
+    EXPECT_EQ(join("managed", dave, "dave").error().fault, Fault::members_only);
+    // By nickname: the occupant's user.
+    ASSERT_TRUE(join("managed", as(who("erin")), "erin").error().fault == Fault::members_only);
+    chat::ListsCommand by_nick{"managed", alice, {{store::RoomList::presenter, Principal{}, true, "alice"}}};
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->change_lists(by_nick, reply); })).ok());
+    bool presenter = false;
+    for (auto& [list, p] : store_->room_principals(store_->find_room("managed")->id))
+        presenter |= list == store::RoomList::presenter && p == Principal::user("alice");
+    EXPECT_TRUE(presenter);
+}
+
+TEST_F(RoomServiceTest, ManagersKickOccupantsButNotManagers) {
+    auto alice = as(who("alice")), erin = as(who("erin"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    ASSERT_TRUE(join("managed", erin, "erin").ok());
+    auto kick = [&](const chat::Actor& by, const std::string& nick) {
+        return *run<chat::Ok>([&](auto reply) { service_->kick({"managed", by, nick, "calm down"}, reply); });
+    };
+    EXPECT_EQ(kick(erin, "alice").error().fault, Fault::forbidden);
+    EXPECT_EQ(kick(alice, "nobody").error().fault, Fault::not_found);
+    ASSERT_TRUE(kick(alice, "erin").ok());
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].why, chat::Departure::kicked);
+    EXPECT_EQ(left[0].text, "calm down");
+    auto admin = as(who("root", {}, true));
+    ASSERT_TRUE(join("managed", admin, "root").ok());
+    EXPECT_EQ(kick(admin, "alice").error().fault, Fault::not_allowed);
+}
+
+TEST_F(RoomServiceTest, AManagersInvitationMakesTheInviteeAMember) {
+    auto alice = as(who("alice"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    chat::SettingsChange closed;
+    closed.privacy = store::Privacy::closed;
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, closed}, reply); })).ok());
+    EXPECT_EQ(join("managed", as(who("gina")), "gina").error().fault, Fault::members_only);
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->invite({"managed", alice, "gina", "come"}, reply); })).ok());
+    ASSERT_EQ(sink_.invitations.size(), 1u);
+    EXPECT_EQ(sink_.invitations[0].to_user, "gina");
+    EXPECT_TRUE(join("managed", as(who("gina")), "gina").ok());
+}
+
+TEST_F(RoomServiceTest, OnlyAdministratorsDeleteRooms) {
+    auto alice = as(who("alice")), erin = as(who("erin"));
+    ASSERT_TRUE(join("managed", erin, "erin").ok());
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->destroy({"managed", alice, {}}, reply); })).error().fault,
+              Fault::forbidden);
+    ASSERT_TRUE(post("managed", erin, "bye").ok());
+    auto admin = as(who("root", {}, true));
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->destroy({"managed", admin, "gone"}, reply); })).ok());
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].why, chat::Departure::destroyed);
+    EXPECT_FALSE(directory_.room("managed"));
+    EXPECT_FALSE(store_->find_room("managed"));
+    EXPECT_EQ(join("managed", erin, "erin").error().fault, Fault::not_found);
+}
+
+TEST_F(RoomServiceTest, ArchivePagesAndSearchAreForReadersOnly) {
+    auto carol = as(who("carol")), erin = as(who("erin"));
+    ASSERT_TRUE(join("secret", carol, "carol").ok());
+    ASSERT_TRUE(post("secret", carol, "the plan").ok());
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    ASSERT_TRUE(post("open", erin, "the weather").ok());
+    auto page = [&](const chat::Actor& a) {
+        store::ArchiveQuery q;
+        return *run<store::ArchivePage>([&](auto reply) { service_->archive({"secret", a, q}, reply); });
+    };
+    EXPECT_EQ(page(erin).error().fault, Fault::not_found);
+    ASSERT_TRUE(page(carol).ok());
+    EXPECT_EQ(page(carol)->messages.size(), 1u);
+    auto search = [&](const chat::Actor& a) {
+        store::ArchiveQuery q;
+        q.text = "the";
+        return *run<chat::SearchResult>([&](auto reply) { service_->search({a, q, false}, reply); });
+    };
+    auto mine = search(erin);
+    ASSERT_TRUE(mine.ok());
+    ASSERT_EQ(mine->page.messages.size(), 1u);
+    EXPECT_EQ(mine->rooms.at(mine->page.messages[0].room_id), "open");
+    EXPECT_EQ(search(carol)->page.messages.size(), 2u);
+}
+
+TEST_F(RoomServiceTest, EveryChangeIsOnRecordWithComplianceOn) {
+    start(true);
+    auto alice = as(who("alice")), dave = as(who("dave"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    ASSERT_TRUE(join("managed", dave, "dave").ok());
+    auto m = post("managed", dave, "hello");
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->moderate({"managed", alice, m->stanza_id, "no"}, reply); })).ok());
+    chat::SettingsChange desc;
+    desc.description = "about";
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, desc}, reply); })).ok());
+    chat::ListsCommand lists{"managed", alice, {{store::RoomList::presenter, Principal::user("dave"), true, {}}}};
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->change_lists(lists, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->kick({"managed", alice, "dave", {}}, reply); })).ok());
+    store::ArchiveQuery q;
+    ASSERT_TRUE((*run<store::ArchivePage>([&](auto reply) { service_->archive({"managed", alice, q}, reply); })).ok());
+    run<chat::Ok>([&](auto reply) { service_->leave({"managed", alice.full_jid, {}}, reply); });
+    EXPECT_EQ(outbox_types(),
+              (std::vector<std::string>{"JOIN", "BACKCHAT", "JOIN", "BACKCHAT", "CHAT", "MODERATE",
+                                        "ROOMCHANGE", "MEMBERSHIP", "PART", "BACKCHAT", "PART"}));
+}
+
+TEST_F(RoomServiceTest, ARefusingStoreIsAnsweredBusy) {
+    manual_->refuse = true;
+    // The room is not loaded yet: loading needs the store.
+    EXPECT_EQ(join("open", as(who("erin")), "erin").error().fault, Fault::busy);
+    manual_->refuse = false;
+    ASSERT_TRUE(join("open", as(who("erin")), "erin").ok());
+    manual_->refuse = true;
+    chat::SettingsChange desc;
+    desc.description = "x";
+    auto admin = as(who("root", {}, true));
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->configure({"open", admin, desc}, reply); })).error().fault,
+              Fault::busy);
+}

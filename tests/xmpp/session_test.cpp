@@ -1,0 +1,338 @@
+// A client stream without sockets: Session against a fake transport, its store work on a
+// manual loop (tests/manual_runtime.hpp). Transcripts: the client sends, the server answers.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "manual_runtime.hpp"
+#include "util/base64.hpp"
+#include "util/ids.hpp"
+#include "xmpp/service.hpp"
+#include "xmpp/session.hpp"
+
+using namespace perch;
+
+namespace {
+
+struct FakeTransport;
+
+struct FakeHandle final : xmpp::SessionHandle {
+    FakeHandle(xmpp::Jid jid, FakeTransport& t) : jid_(std::move(jid)), transport(t) {}
+    const xmpp::Jid& jid() const override { return jid_; }
+    void deliver(xmpp::Outgoing out) override;
+    void terminate(std::string_view condition, std::string_view) override;
+    xmpp::Jid jid_;
+    FakeTransport& transport;
+};
+
+struct FakeTransport final : xmpp::Transport {
+    FakeTransport(manual::Loop& loop, bool secure, bool loopback)
+        : loop(loop), is_secure(secure), is_loopback(loopback) {}
+    manual::Loop& loop;
+    xmpp::Session* session = nullptr;
+    std::string out;  // everything written
+    bool is_secure, is_loopback, closed = false, tls_started = false;
+    std::shared_ptr<FakeHandle> handle_;
+    std::string terminated;  // a stream error asked for from outside
+
+    Framing framing() const override { return Framing::tcp_stream; }
+    void send(xmpp::Outgoing o) override {
+        out += o.head;
+        if (o.shared) out.append(o.shared->text, o.shared->split);
+    }
+    bool secure() const override { return is_secure; }
+    bool can_start_tls() const override { return !is_secure; }
+    void start_tls() override { tls_started = true; }
+    void close() override { closed = true; }
+    bool loopback() const override { return is_loopback; }
+    std::string peer() const override { return "192.0.2.1:4000"; }
+    Poster poster() override {
+        return [this](std::function<void()> work) {
+            loop.post([this, work = std::move(work)] {
+                if (!closed) work();
+            });
+        };
+    }
+    xmpp::SessionHandlePtr handle() override {
+        if (!handle_) handle_ = std::make_shared<FakeHandle>(session->jid(), *this);
+        return handle_;
+    }
+    // What was written since the last call.
+    std::string take() { return std::exchange(out, {}); }
+};
+
+void FakeHandle::deliver(xmpp::Outgoing o) {
+    transport.send(std::move(o));
+}
+void FakeHandle::terminate(std::string_view condition, std::string_view) {
+    transport.terminated = std::string(condition);
+    transport.session->stream_error(condition);
+}
+
+// A service on chat.example.org that keeps what it was handed.
+struct FakeService final : xmpp::Service {
+    std::string domain_ = "chat.example.org";
+    std::vector<std::string> handled, ended;
+    const std::string& domain() const override { return domain_; }
+    std::string name() const override { return "Chat rooms"; }
+    void handle(xml::Element stanza, const xmpp::Jid& from, const xmpp::Jid&,
+                xmpp::SessionHandlePtr, std::shared_ptr<const chat::Subject> who) override {
+        handled.push_back(stanza.name() + " from " + from.str() + " as " + (who ? who->user : "?"));
+    }
+    void session_ended(const xmpp::Jid& full) override { ended.push_back(full.str()); }
+    std::optional<xmpp::StanzaError> vet_invitation(const chat::Subject&,
+                                                    const xmpp::Jid&) const override {
+        return xmpp::StanzaError::forbidden;
+    }
+};
+
+const char* kOpen =
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    "xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>";
+
+class SessionTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() / ("perch-session-" + util::random_id());
+        std::filesystem::create_directories(dir_);
+        store::StoreConfig sc;
+        sc.path = (dir_ / "content.db").string();
+        sc.synchronous_full = false;
+        store_ = store::open_store(sc);
+        for (const char* name : {"alice", "bob"}) {
+            store::User u;
+            u.username = name;
+            xmpp::Credentials::set_password(u, "secret", 64);
+            store_->add_user(u);
+        }
+        store::User off;
+        off.username = "carl";
+        off.disabled = true;
+        xmpp::Credentials::set_password(off, "secret", 64);
+        store_->add_user(off);
+        manual_ = std::make_unique<manual::Store>(loop_, *store_);
+        credentials_ = std::make_unique<xmpp::Credentials>(*manual_);
+        router_.add_service(chat_);
+        ctx_ = std::make_unique<xmpp::ServerContext>(xmpp::ServerContext{
+            "example.org", router_, *credentials_, *manual_,
+            xml::ParserLimits{.max_stanza_bytes = 4096}, true, "test", stats_, nullptr, "", false});
+    }
+    void TearDown() override {
+        streams_.clear();
+        std::filesystem::remove_all(dir_);
+    }
+
+    struct Stream {
+        std::unique_ptr<FakeTransport> transport;
+        std::unique_ptr<xmpp::Session> session;
+        std::string send(const std::string& bytes, manual::Loop& loop) {
+            session->feed(bytes);
+            loop.drain();
+            return transport->take();
+        }
+    };
+    Stream& open(bool secure = false, bool loopback = true) {
+        auto& s = streams_.emplace_back();
+        s.transport = std::make_unique<FakeTransport>(loop_, secure, loopback);
+        s.session = std::make_unique<xmpp::Session>(*ctx_, *s.transport);
+        s.transport->session = s.session.get();
+        return s;
+    }
+    std::string send(Stream& s, const std::string& bytes) { return s.send(bytes, loop_); }
+
+    // SCRAM-SHA-256 with `password`; returns the server's last answer.
+    std::string scram(Stream& s, const std::string& user, const std::string& password) {
+        std::string first_bare = "n=" + user + ",r=clientnonce";
+        auto challenge = send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
+                                     util::base64_encode("n,," + first_bare) + "</auth>");
+        auto start = challenge.find("<challenge");
+        if (start == std::string::npos) return challenge;
+        start = challenge.find('>', start) + 1;
+        auto server_first =
+            *util::base64_decode(challenge.substr(start, challenge.find('<', start) - start));
+        auto salt = *util::base64_decode(*xmpp::scram_attribute(server_first, 's'));
+        int iterations = std::stoi(*xmpp::scram_attribute(server_first, 'i'));
+        auto proof = xmpp::scram_client_final(util::Hash::sha256, first_bare, server_first,
+                                              util::pbkdf2(util::Hash::sha256, password, salt, iterations));
+        return send(s, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" +
+                           util::base64_encode(proof->client_final) + "</response>");
+    }
+    std::string bind(Stream& s, const std::string& resource) {
+        send(s, kOpen);
+        return send(s, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
+                           resource + "</resource></bind></iq>");
+    }
+    Stream& bound(const std::string& user, const std::string& resource) {
+        auto& s = open();
+        send(s, kOpen);
+        EXPECT_NE(scram(s, user, "secret").find("<success"), std::string::npos);
+        EXPECT_NE(bind(s, resource).find("<jid>" + user + "@example.org/" + resource), std::string::npos);
+        return s;
+    }
+
+    std::filesystem::path dir_;
+    std::unique_ptr<store::Store> store_;
+    manual::Loop loop_;
+    std::unique_ptr<manual::Store> manual_;
+    std::unique_ptr<xmpp::Credentials> credentials_;
+    xmpp::Router router_;
+    FakeService chat_;
+    xmpp::ServerStats stats_;
+    std::unique_ptr<xmpp::ServerContext> ctx_;
+    std::deque<Stream> streams_;
+};
+
+}  // namespace
+
+TEST_F(SessionTest, AStreamToAnotherHostIsRefused) {
+    auto& s = open();
+    auto out = send(s, "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+                       "to='elsewhere.example' version='1.0'>");
+    EXPECT_NE(out.find("<host-unknown"), std::string::npos);
+    EXPECT_TRUE(s.transport->closed);
+}
+
+TEST_F(SessionTest, OutsideLoopbackAuthenticationWaitsForTls) {
+    auto& s = open(false, false);
+    auto out = send(s, kOpen);
+    EXPECT_NE(out.find("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"), std::string::npos) << out;
+    EXPECT_EQ(out.find("<mechanisms"), std::string::npos);
+    out = send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
+    EXPECT_NE(out.find("<policy-violation"), std::string::npos);
+    EXPECT_TRUE(s.transport->closed);
+
+    auto& t = open(false, false);
+    send(t, kOpen);
+    EXPECT_NE(send(t, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").find("<proceed"), std::string::npos);
+    EXPECT_TRUE(t.transport->tls_started);
+    // After TLS: the mechanisms, PLAIN among them.
+    t.transport->is_secure = true;
+    out = send(t, kOpen);
+    EXPECT_NE(out.find("<mechanism>PLAIN</mechanism>"), std::string::npos) << out;
+}
+
+TEST_F(SessionTest, PlainIsNotOfferedWithoutTls) {
+    auto& s = open(false, true);
+    auto out = send(s, kOpen);
+    EXPECT_NE(out.find("SCRAM-SHA-256"), std::string::npos);
+    EXPECT_EQ(out.find(">PLAIN<"), std::string::npos);
+    out = send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
+    EXPECT_NE(out.find("<invalid-mechanism/>"), std::string::npos) << out;
+}
+
+TEST_F(SessionTest, ScramLogsInAndWrongPasswordsEndTheStreamAfterThree) {
+    auto& s = open();
+    send(s, kOpen);
+    auto out = scram(s, "alice", "secret");
+    EXPECT_NE(out.find("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"), std::string::npos) << out;
+    EXPECT_EQ(stats_.logins.load(), 1u);
+
+    auto& w = open();
+    send(w, kOpen);
+    for (int i = 0; i < 3; ++i) {
+        out = scram(w, "alice", "wrong");
+        EXPECT_NE(out.find("<not-authorized/>"), std::string::npos) << out;
+    }
+    EXPECT_NE(out.find("<policy-violation"), std::string::npos);
+    EXPECT_TRUE(w.transport->closed);
+    EXPECT_EQ(stats_.failed_logins.load(), 3u);
+    // An unknown user fails the same way, after a challenge like anybody's.
+    auto& u = open();
+    send(u, kOpen);
+    EXPECT_NE(scram(u, "nobody", "secret").find("<not-authorized/>"), std::string::npos);
+    // A disabled account says so.
+    auto& d = open();
+    send(d, kOpen);
+    EXPECT_NE(scram(d, "carl", "secret").find("<account-disabled/>"), std::string::npos);
+}
+
+TEST_F(SessionTest, MalformedSaslIsAnsweredNotCrashedOn) {
+    auto& s = open();
+    send(s, kOpen);
+    EXPECT_NE(send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>!!!</auth>")
+                  .find("<incorrect-encoding/>"),
+              std::string::npos);
+    EXPECT_NE(send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
+                          util::base64_encode("garbage") + "</auth>")
+                  .find("<malformed-request/>"),
+              std::string::npos);
+    EXPECT_NE(send(s, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>eA==</response>")
+                  .find("<malformed-request/>"),
+              std::string::npos);
+    EXPECT_FALSE(s.transport->closed);
+}
+
+TEST_F(SessionTest, StanzasBeforeAuthenticationOrBindEndTheStream) {
+    auto& s = open();
+    send(s, kOpen);
+    EXPECT_NE(send(s, "<message to='bob@example.org'><body>hi</body></message>").find("<not-authorized"),
+              std::string::npos);
+    EXPECT_TRUE(s.transport->closed);
+
+    auto& t = open();
+    send(t, kOpen);
+    scram(t, "alice", "secret");
+    send(t, kOpen);
+    EXPECT_NE(send(t, "<presence/>").find("bind a resource first"), std::string::npos);
+}
+
+TEST_F(SessionTest, ANewLoginWithTheSameResourceReplacesTheOld) {
+    auto& first = bound("alice", "pc");
+    auto& second = bound("alice", "pc");
+    EXPECT_EQ(first.transport->terminated, "conflict");
+    EXPECT_TRUE(first.transport->closed);
+    EXPECT_FALSE(second.transport->closed);
+    EXPECT_EQ(router_.session_count(), 1u);
+    EXPECT_EQ(chat_.ended, std::vector<std::string>{"alice@example.org/pc"});
+}
+
+TEST_F(SessionTest, BadInputGetsTheMatchingStreamError) {
+    auto& a = open();
+    EXPECT_NE(send(a, "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'x'>]><stream:stream>").find("<restricted-xml"),
+              std::string::npos);
+    auto& b = bound("alice", "b");
+    EXPECT_NE(send(b, "<message><body>" + std::string(5000, 'x') + "</body></message>").find("<policy-violation"),
+              std::string::npos);
+    auto& c = bound("alice", "c");
+    EXPECT_NE(send(c, "<message><body>x</wrong></message>").find("<not-well-formed"), std::string::npos);
+    auto& d = bound("alice", "d");
+    EXPECT_NE(send(d, "<foo/>").find("<unsupported-stanza-type"), std::string::npos);
+    auto& e = bound("alice", "e");
+    EXPECT_NE(send(e, "<message from='bob@example.org/x' to='alice@example.org'/>").find("<invalid-from"),
+              std::string::npos);
+    EXPECT_EQ(stats_.stream_errors.load(), 5u);
+}
+
+TEST_F(SessionTest, BadStanzasGetStanzaErrorsAndTheStreamGoesOn) {
+    auto& s = bound("alice", "pc");
+    EXPECT_NE(send(s, "<iq type='bogus' id='1'><query xmlns='jabber:iq:version'/></iq>").find("<bad-request"),
+              std::string::npos);
+    EXPECT_NE(send(s, "<iq type='get' id='2' to='elsewhere.example'><ping xmlns='urn:xmpp:ping'/></iq>")
+                  .find("<remote-server-not-found"),
+              std::string::npos);
+    EXPECT_NE(send(s, "<message to='bob@example.org' type='chat'><body>hi</body></message>")
+                  .find("The recipient is offline"),
+              std::string::npos);
+    EXPECT_NE(send(s, "<iq type='get' id='3' to='@@'><ping xmlns='urn:xmpp:ping'/></iq>").find("<jid-malformed"),
+              std::string::npos);
+    EXPECT_FALSE(s.transport->closed);
+}
+
+TEST_F(SessionTest, StanzasForAServiceGoToItAndTheServerListsIt) {
+    auto& s = bound("alice", "pc");
+    send(s, "<presence to='room@chat.example.org/alice'/>");
+    ASSERT_EQ(chat_.handled.size(), 1u);
+    EXPECT_EQ(chat_.handled[0], "presence from alice@example.org/pc as alice");
+    auto out = send(s, "<iq type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    EXPECT_NE(out.find("jid='chat.example.org'"), std::string::npos) << out;
+    // The service vets direct invitations naming it.
+    auto& bob = bound("bob", "pc");
+    out = send(s, "<message to='bob@example.org'><x xmlns='jabber:x:conference' jid='room@chat.example.org'/></message>");
+    EXPECT_NE(out.find("<forbidden"), std::string::npos) << out;
+    EXPECT_EQ(bob.transport->take(), "");
+    // Unavailable presence and the end of the stream both tell the service.
+    send(s, "<presence type='unavailable'/>");
+    s.session->closed();
+    EXPECT_EQ(chat_.ended, (std::vector<std::string>{"alice@example.org/pc", "alice@example.org/pc"}));
+    EXPECT_EQ(router_.session_count(), 1u);
+}
