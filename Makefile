@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= 2
 CONFIG ?= var/perch.toml
 
-.PHONY: all deps test-deps web build run test unit interop format clean
+.PHONY: all deps test-deps web build run test unit interop format clean test-asan test-tsan lint
 
 all: build
 
@@ -31,6 +31,38 @@ interop: build test-deps web
 
 test: test-deps build web
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Sanitizer builds, each in its own directory, with assertions on (the shard-ownership checks
+# of PERCH_ASSERT_ON among them) and without the benchmark tools. A report fails the run: the
+# unit tests abort, and the interop harness fails a suite whose server logged one.
+# Line tables only (-g1) and, for ASan+UBSan, no optimisation: their builds take a third of the
+# time with full debug information and -O1, and the reports still name files and lines.
+SANITIZED = -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPERCH_BENCH=OFF
+export ASAN_OPTIONS = detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS = halt_on_error=0:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
+
+# AddressSanitizer + UndefinedBehaviorSanitizer: the unit and interop suites, both back ends.
+test-asan: test-deps web
+	@cmake -S . -B build-asan $(SANITIZED) -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+	  -DPERCH_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ctest --output-on-failure -j $(JOBS) -E interop_browser
+
+# ThreadSanitizer: the unit tests and the core interop suite (strands, store threads and the
+# group-commit writer share data there).
+test-tsan: test-deps web
+	@cmake -S . -B build-tsan $(SANITIZED) -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+	  -DPERCH_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && ctest --output-on-failure -j $(JOBS) -R '^(.*_test|interop_core|postgres_.*|.*_test_postgres|interop_core_postgres)$$'
+
+# clang-tidy over src/ with the checks of .clang-tidy (bugprone, concurrency, performance).
+lint: build
+	@./scripts/install-deps.sh --lint
+	@run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$' > $(BUILD)/lint.log 2>&1 \
+	  && echo "lint: clean" || { grep -E "(warning|error):" $(BUILD)/lint.log | sort -u; \
+	  echo "lint: findings above (full output in $(BUILD)/lint.log)"; exit 1; }
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

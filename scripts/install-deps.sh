@@ -13,8 +13,11 @@ test_pkgs=(
   python3-slixmpp python3-yaml profanity tmux postgresql sqlite3 procps chromium fonts-dejavu-core
 )
 
+lint_pkgs=(clang-tidy)
+
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi
+if [ "${1:-}" = "--lint" ]; then want+=("${lint_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

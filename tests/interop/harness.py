@@ -30,6 +30,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Reports that a sanitizer build of the server (make test-asan, make test-tsan) wrote to its
+# log: each fails the suite (see run()).
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+SANITIZER_FINDINGS = []
+
+
+def note_sanitizer_reports(what, text):
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_MARKERS):
+            SANITIZER_FINDINGS.append(f"{what}: {line.strip()}")
+            return
+
+
 def postgres_server():
     """The connection string of the test PostgreSQL cluster when ctest runs a suite against it
     (PERCH_TEST_PG_FILE, from scripts/pg-cluster.sh), else None."""
@@ -118,7 +132,8 @@ class Server:
 
     def cli(self, *args, check=True):
         r = subprocess.run([self.binary, "--config", str(self.config), *args],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=120)
+        note_sanitizer_reports("perch " + " ".join(args), r.stderr)
         if check and r.returncode != 0:
             raise RuntimeError(f"perch {' '.join(args)} failed: {r.stderr}")
         return r
@@ -144,10 +159,13 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc:
+            self.log.flush()
+            note_sanitizer_reports(f"server {self.dir}", self.log_text())
         self.proc = None
 
     def restart(self, kill=False):
@@ -469,6 +487,11 @@ def run(tests_module_globals, setup, teardown):
             print("---- server log (tail) ----")
             print("\n".join(fixture.server.log_text().splitlines()[-40:]))
         teardown(fixture)
+    if SANITIZER_FINDINGS:
+        failed += 1
+        print("FAIL sanitizer reports in server logs:")
+        for finding in SANITIZER_FINDINGS:
+            print("  " + finding)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

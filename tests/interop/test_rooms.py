@@ -46,6 +46,9 @@ def setup():
     s.cli("room", "add", "plaza", "--category", "Projects")
     s.cli("room", "add", "hideaway", "--category", "Projects", "--privacy", "secret")
     s.cli("room", "grant", "plaza", "manager", "user:alice")
+    s.cli("room", "add", "pit", "--category", "Projects")
+    s.cli("room", "grant", "pit", "manager", "user:alice")
+    s.cli("room", "add", "scrap", "--category", "Projects")
     s.cli("policy", "user:olga", "off")
     s.cli("user", "admin", "root", "on")
     s.start()
@@ -555,6 +558,62 @@ async def test_clients_create_rooms_where_they_are_creators(f):
     erin = await login(f, "erin")  # a creator nowhere
     assert await join_error(erin, f"erins-room@{MUC}", "erin") == "item-not-found"
     await erin.close()
+
+
+async def admin_items(client, room, *items):
+    from slixmpp.xmlstream import ET
+    iq = client.make_iq_set(ito=room)
+    q = ET.SubElement(iq.xml, "{http://jabber.org/protocol/muc#admin}query")
+    for attrs, reason in items:
+        item = ET.SubElement(q, "{http://jabber.org/protocol/muc#admin}item", attrs)
+        if reason:
+            ET.SubElement(item, "{http://jabber.org/protocol/muc#admin}reason").text = reason
+    try:
+        await iq.send(timeout=10)
+        return None
+    except IqError as e:
+        return e.iq["error"]["condition"]
+
+
+async def test_a_manager_kicks_an_occupant_and_an_administrator_deletes_a_room(f):
+    from slixmpp.xmlstream import ET
+    room = f"pit@{MUC}"
+    alice, erin, carol, root = [await login(f, u) for u in ("alice", "erin", "carol", "root")]
+    erin_presences, carol_presences = presences(erin), presences(carol)
+    for c, nick in ((alice, "alice"), (erin, "erin"), (carol, "carol"), (root, "root")):
+        await c["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=10)
+    # Only managers kick, and a manager is not kicked.
+    assert await admin_items(erin, room, ({"nick": "carol", "role": "none"}, None)) == "forbidden"
+    assert await admin_items(root, room, ({"nick": "alice", "role": "none"}, None)) == "not-allowed"
+    assert await admin_items(alice, room, ({"nick": "erin", "role": "none"}, "behave")) is None
+    codes, reason = await removal(erin_presences, room)
+    assert "307" in codes and reason == "behave", (codes, reason)
+    ns = "{http://jabber.org/protocol/muc#user}"
+    while True:  # the others see erin go, kicked
+        p = await asyncio.wait_for(carol_presences.get(), 10)
+        if p["type"] == "unavailable" and p["from"].resource == "erin":
+            assert "307" in {st.get("code") for st in p.xml.iter(f"{ns}status")}
+            break
+    # A kicked user may come back (a kick is not a ban).
+    await erin["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=10)
+
+    # Deleting a room: managers may not, an administrator may; everybody in it is told.
+    scrap = f"scrap@{MUC}"
+    await carol["xep_0045"].join_muc_wait(scrap, "carol", maxstanzas=0, timeout=10)
+    await erin["xep_0045"].join_muc_wait(scrap, "erin", maxstanzas=0, timeout=10)
+    destroy = root.make_iq_set(ito=scrap)
+    ET.SubElement(ET.SubElement(destroy.xml, "{http://jabber.org/protocol/muc#owner}query"),
+                  "{http://jabber.org/protocol/muc#owner}destroy")
+    await destroy.send(timeout=10)
+    while True:
+        p = await asyncio.wait_for(carol_presences.get(), 10)
+        if p["type"] == "unavailable" and p["from"].bare == scrap:
+            assert p.xml.find(f"{ns}x/{ns}destroy") is not None
+            break
+    assert "scrap@" not in f.server.cli("room", "list").stdout
+    assert await join_error(erin, scrap, "erin") == "item-not-found"  # erin creates no rooms
+    for c in (alice, erin, carol, root):
+        await c.close()
 
 
 if __name__ == "__main__":

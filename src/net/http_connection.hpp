@@ -1,0 +1,338 @@
+#pragma once
+// The HTTP/1.1 and WebSocket connections of the web services, as templates over the stream
+// (plain TCP or TLS). For net/ only: each stream type is instantiated in a translation unit of
+// its own (http_plain.cpp, http_tls.cpp), which builds twice as fast on two cores as one file.
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <deque>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "net/acceptor.hpp"
+#include "net/client_connection.hpp"
+#include "net/http.hpp"
+#include "util/url.hpp"
+#include "xmpp/ws_framing.hpp"
+
+namespace perch::net::http_detail {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct Shared {
+    xmpp::ServerContext& xmpp;
+    HttpHandler& handler;
+    HttpOptions options;
+};
+
+template <class Stream>
+constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
+                     const std::string& peer);
+HttpResponse plain_error(unsigned status, std::string message);
+
+// Runs one accepted connection (plain HTTP, or HTTPS after its handshake).
+void serve_plain(tcp::socket socket, Strand strand, Shared& shared, std::string peer,
+                 bool loopback);
+void serve_tls(tcp::socket socket, ssl::context& tls, Strand strand, Shared& shared,
+               std::string peer, bool loopback);
+
+template <class Stream>
+class WsConnection final : public ClientConnection<WsConnection<Stream>> {
+    using Base = ClientConnection<WsConnection<Stream>>;
+    friend Base;
+
+  public:
+    WsConnection(Stream&& stream, Strand strand, Shared& shared, std::string peer, bool loopback)
+        : Base(strand, std::move(peer), loopback,
+               ClientLimits{shared.options.max_send_queue, shared.options.login_timeout}),
+          ws_(std::move(stream)),
+          shared_(shared) {}
+
+    awaitable<void> run(http::request<http::empty_body> request) {
+        auto self = this->shared_from_this();
+        boost::system::error_code ec;
+        // The client must offer the xmpp subprotocol (RFC 7395 section 3.2).
+        bool offered = false;
+        std::string protocols(request[http::field::sec_websocket_protocol]);
+        for (size_t start = 0; start <= protocols.size();) {
+            size_t comma = protocols.find(',', start);
+            if (comma == std::string::npos) comma = protocols.size();
+            std::string token = protocols.substr(start, comma - start);
+            token.erase(0, token.find_first_not_of(' '));
+            token.erase(token.find_last_not_of(' ') + 1);
+            offered |= token == "xmpp";
+            start = comma + 1;
+        }
+        if (!offered) {
+            http::response<http::string_body> res{http::status::bad_request, request.version()};
+            res.set(http::field::content_type, "application/json");
+            res.body() = R"({"error":"the WebSocket subprotocol xmpp is required"})";
+            res.prepare_payload();
+            res.keep_alive(false);
+            co_await http::async_write(ws_.next_layer(), res,
+                                       asio::redirect_error(use_awaitable, ec));
+            shared_.handler.count(400);
+            co_return;
+        }
+        beast::get_lowest_layer(ws_).expires_never();
+        ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            res.set(http::field::sec_websocket_protocol, "xmpp");
+            res.set(http::field::server, "Perch");
+        }));
+        ws_.read_message_max(shared_.xmpp.limits.max_stanza_bytes + 4096);
+        co_await ws_.async_accept(request, asio::redirect_error(use_awaitable, ec));
+        shared_.handler.count(101);
+        if (ec) co_return;
+        ws_.text(true);
+        this->start_session(shared_.xmpp);
+        // Frames carry whole elements; the parser sees them inside a synthetic root that gives
+        // stanzas without a declaration the client namespace.
+        this->session_->feed("<stream xmlns='jabber:client'>");
+        beast::flat_buffer buffer;
+        while (!this->closed_) {
+            buffer.clear();
+            co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+            if (ec) break;
+            if (!this->session_->feed(beast::buffers_to_string(buffer.data()))) break;
+        }
+        this->reading_ended();
+    }
+
+    // Transport
+    xmpp::Transport::Framing framing() const override {
+        return xmpp::Transport::Framing::websocket;
+    }
+    bool secure() const override { return kTls<Stream>; }
+    bool can_start_tls() const override { return false; }
+    void start_tls() override {}
+
+  private:
+    // ClientConnection
+    bool writes_paused() const { return false; }
+    void write_queued() {
+        if (this->closed_ || this->queue_.empty()) return;
+        this->writing_ = true;
+        xmpp::Outgoing out = std::move(this->queue_.front());
+        this->queue_.pop_front();
+        size_t bytes = out.size();
+        std::string text = std::move(out.head);
+        if (out.shared) text.append(out.shared->text, out.shared->split);
+        frames_ = xmpp::websocket_frames(text);
+        next_frame_ = 0;
+        write_frame(bytes);
+    }
+    void write_frame(size_t bytes) {
+        if (next_frame_ == frames_.size()) return this->written({}, bytes);
+        ws_.async_write(
+            asio::buffer(frames_[next_frame_]),
+            asio::bind_executor(this->strand_, [self = this->shared_from_this(), bytes](
+                                                   boost::system::error_code ec, size_t) {
+                ++self->next_frame_;
+                if (ec) return self->written(ec, bytes);
+                self->write_frame(bytes);
+            }));
+    }
+    void finish_close() {
+        if (this->closed_ || closing_) return;
+        closing_ = true;
+        this->writing_ = true;
+        ws_.async_close(websocket::close_code::normal,
+                        asio::bind_executor(this->strand_, [self = this->shared_from_this()](
+                                                               boost::system::error_code) {
+                            self->writing_ = false;
+                            self->abort();
+                        }));
+    }
+    void shutdown_stream() {
+        boost::system::error_code ec;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(ws_).close();
+    }
+
+    websocket::stream<Stream> ws_;
+    Shared& shared_;
+    std::vector<std::string> frames_;
+    size_t next_frame_ = 0;
+    bool closing_ = false;
+};
+
+// One HTTP/1.1 connection: requests one after the other (keep-alive), each answered by the
+// handler; an upgrade at the WebSocket path hands the connection over to an XMPP session.
+template <class Stream>
+class HttpConnection final : public std::enable_shared_from_this<HttpConnection<Stream>> {
+  public:
+    HttpConnection(Stream stream, Strand strand, Shared& shared, std::string peer, bool loopback)
+        : stream_(std::move(stream)),
+          strand_(strand),
+          shared_(shared),
+          peer_(std::move(peer)),
+          loopback_(loopback) {}
+
+    awaitable<void> run() {
+        auto self = this->shared_from_this();
+        boost::system::error_code ec;
+        const auto& options = shared_.options;
+        if constexpr (kTls<Stream>) {
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+            co_await stream_.async_handshake(ssl::stream_base::server,
+                                             asio::redirect_error(use_awaitable, ec));
+            if (ec) co_return;
+        }
+        for (;;) {
+            beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);
+            http::request_parser<http::empty_body> head;
+            head.header_limit(16 * 1024);
+            co_await http::async_read_header(stream_, buffer_, head,
+                                             asio::redirect_error(use_awaitable, ec));
+            if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+                ec == asio::error::eof || ec == asio::error::connection_reset)
+                break;
+            if (ec) {
+                co_await write(plain_error(400, "malformed request"), false);
+                break;
+            }
+            HttpRequest request = describe(head.get(), kTls<Stream>, peer_);
+            if (websocket::is_upgrade(head.get())) {
+                if (request.path != options.websocket_path) {
+                    co_await write(plain_error(404, "no WebSocket service here"), false);
+                    break;
+                }
+                auto ws = std::make_shared<WsConnection<Stream>>(std::move(stream_), strand_,
+                                                                 shared_, peer_, loopback_);
+                asio::co_spawn(
+                    strand_,
+                    [ws, req = head.release()]() mutable { return ws->run(std::move(req)); },
+                    asio::detached);
+                co_return;
+            }
+            bool keep_alive = head.get().keep_alive();
+            BodyPlan plan = shared_.handler.plan_body(request);
+            if (plan.refuse) {
+                co_await write(std::move(*plan.refuse), false);
+                break;
+            }
+            // A declared length is checked here (the parser applies its limit to it only while
+            // reading the header); chunked bodies meet the limit as they arrive.
+            if (auto length = head.content_length(); length && *length > plan.limit) {
+                co_await write(plain_error(413, "the body is too large"), false);
+                break;
+            }
+            beast::get_lowest_layer(stream_).expires_after(options.transfer_timeout);
+            if (!plan.to_file.empty()) {
+                http::request_parser<http::file_body> parser(std::move(head));
+                parser.body_limit(plan.limit);
+                parser.get().body().open(plan.to_file.c_str(), beast::file_mode::write_new, ec);
+                if (ec) {
+                    spdlog::error("cannot write {}: {}", plan.to_file, ec.message());
+                    co_await write(plain_error(500, "storage unavailable"), false);
+                    break;
+                }
+                if (!parser.is_done())
+                    co_await http::async_read(stream_, buffer_, parser,
+                                              asio::redirect_error(use_awaitable, ec));
+                parser.get().body().close();
+                if (ec) {
+                    std::filesystem::remove(plan.to_file);
+                    if (ec != http::error::body_limit) break;
+                    co_await write(plain_error(413, "the body is too large"), false);
+                    break;
+                }
+                request.body_file = plan.to_file;
+                request.body_bytes = std::filesystem::file_size(plan.to_file);
+            } else {
+                http::request_parser<http::string_body> parser(std::move(head));
+                parser.body_limit(plan.limit);
+                if (!parser.is_done())
+                    co_await http::async_read(stream_, buffer_, parser,
+                                              asio::redirect_error(use_awaitable, ec));
+                if (ec) {
+                    if (ec != http::error::body_limit) break;
+                    co_await write(plain_error(413, "the body is too large"), false);
+                    break;
+                }
+                request.body = std::move(parser.get().body());
+                request.body_bytes = request.body.size();
+            }
+            HttpResponse response = co_await call(std::move(request));
+            if (!co_await write(std::move(response), keep_alive) || !keep_alive) break;
+        }
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+  private:
+    // The handler's answer, whichever thread it comes from.
+    awaitable<HttpResponse> call(HttpRequest request) {
+        auto wake =
+            std::make_shared<asio::steady_timer>(strand_, asio::steady_timer::time_point::max());
+        auto answer = std::make_shared<std::optional<HttpResponse>>();
+        shared_.handler.handle(std::move(request),
+                               [wake, answer, strand = strand_](HttpResponse r) {
+                                   asio::post(strand, [wake, answer, r = std::move(r)]() mutable {
+                                       *answer = std::move(r);
+                                       wake->cancel();
+                                   });
+                               });
+        boost::system::error_code ec;
+        while (!*answer) co_await wake->async_wait(asio::redirect_error(use_awaitable, ec));
+        co_return std::move(**answer);
+    }
+
+    awaitable<bool> write(HttpResponse r, bool keep_alive) {
+        boost::system::error_code ec;
+        shared_.handler.count(r.status);
+        beast::get_lowest_layer(stream_).expires_after(shared_.options.transfer_timeout);
+        auto fill = [&](auto& res) {
+            res.set(http::field::server, "Perch");
+            for (auto& [name, value] : r.headers) res.set(name, value);
+            res.keep_alive(keep_alive);
+            res.prepare_payload();
+        };
+        if (!r.file.empty()) {
+            http::response<http::file_body> res{http::status(r.status), 11};
+            res.body().open(r.file.c_str(), beast::file_mode::scan, ec);
+            if (!ec) {
+                fill(res);
+                co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));
+                co_return !ec;
+            }
+            spdlog::error("cannot read {}: {}", r.file, ec.message());
+            r = plain_error(500, "file unavailable");
+        }
+        http::response<http::string_body> res{http::status(r.status), 11};
+        res.body() = std::move(r.body);
+        fill(res);
+        co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));
+        co_return !ec;
+    }
+
+    Stream stream_;
+    Strand strand_;
+    Shared& shared_;
+    std::string peer_;
+    bool loopback_;
+    beast::flat_buffer buffer_;
+};
+
+}  // namespace perch::net::http_detail

@@ -1,0 +1,15 @@
+// The web services' connections over TLS: HttpConnection and WsConnection instantiated for
+// one stream type (see http_connection.hpp).
+#include "net/http_connection.hpp"
+
+namespace perch::net::http_detail {
+
+void serve_tls(tcp::socket socket, ssl::context& tls, Strand strand, Shared& shared,
+               std::string peer, bool loopback) {
+    auto c = std::make_shared<HttpConnection<TlsStream>>(
+        TlsStream(PlainStream(std::move(socket)), tls), strand, shared, std::move(peer), loopback);
+    asio::co_spawn(
+        strand, [c] { return c->run(); }, asio::detached);
+}
+
+}  // namespace perch::net::http_detail
