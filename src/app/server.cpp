@@ -123,7 +123,7 @@ int serve(Config config) {
     muc_config.max_message_chars = rooms_config.max_message_chars;
     muc_config.max_story_chars = rooms_config.max_story_chars;
     if (web) muc_config.files_url = config.http.public_url + "/files/";
-    xmpp::MucService muc(muc_config, rooms, directory, delivery, shards, workers);
+    xmpp::MucService muc(muc_config, rooms, directory, delivery, shards);
     router.add_service(muc);
 
     xmpp::Credentials credentials(workers);

@@ -186,4 +186,12 @@ struct RoomInfo {
     std::vector<std::string> move_targets;  // categories a manager may move it to (theirs)
 };
 
+// A room the actor follows, and how much of it they have not read.
+struct Followed {
+    store::Room meta;
+    int64_t unread = 0;  // counted up to a cap
+    bool more = false;   // the count stopped at the cap
+    std::optional<store::Message> newest;
+};
+
 }  // namespace perch::chat

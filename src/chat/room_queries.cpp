@@ -158,4 +158,47 @@ void RoomService::lists(std::string room_node, Actor actor,
         });
 }
 
+void RoomService::mark_read(std::string room_node, Actor actor, Reply<Ok> reply) {
+    if (!actor.who || !directory_.room_for(*actor.who, room_node, Action::read_history))
+        return reply(error(Fault::not_found, "No room you may read has that JID"));
+    bool queued = jobs_.submit([room_node, user = actor.user(), reply](store::Store& s) {
+        try {
+            if (auto now = s.find_room(room_node)) s.mark_read({{user, now->id, now->last_seq}});
+            reply(Ok{});
+        } catch (const std::exception& e) {
+            spdlog::error("marking {} read for {} failed: {}", room_node, user, e.what());
+            reply(error(Fault::internal, "The mark was not stored"));
+        }
+    });
+    if (!queued) reply(busy());
+}
+
+void RoomService::following(Actor actor, Reply<std::vector<Followed>> reply) {
+    // Unread counts stop here: "500 or more" is as useful as an exact figure and costs less.
+    constexpr int64_t kUnreadCap = 500;
+    if (!actor.who) return reply(error(Fault::forbidden));
+    bool queued = jobs_.submit([this, actor, reply](store::Store& s) {
+        try {
+            std::vector<Followed> rooms;
+            if (config_.followed_rooms)
+                for (const auto& node : config_.followed_rooms(s, actor.user()))
+                    if (auto room = directory_.room_for(*actor.who, node, Action::read_history))
+                        rooms.push_back({std::move(room->meta), 0, false, std::nullopt});
+            std::vector<int64_t> ids;
+            for (const auto& r : rooms) ids.push_back(r.meta.id);
+            auto activity = s.room_activity(actor.user(), ids, kUnreadCap);
+            for (size_t i = 0; i < rooms.size(); ++i) {
+                rooms[i].unread = activity[i].unread;
+                rooms[i].more = activity[i].unread >= kUnreadCap;
+                rooms[i].newest = std::move(activity[i].newest);
+            }
+            reply(std::move(rooms));
+        } catch (const std::exception& e) {
+            spdlog::error("unread counts for {} failed: {}", actor.user(), e.what());
+            reply(error(Fault::internal, "The counts could not be read"));
+        }
+    });
+    if (!queued) reply(busy());
+}
+
 }  // namespace perch::chat

@@ -77,6 +77,12 @@ class RoomCommands {
     // A room's member lists, for its managers.
     virtual void lists(std::string room, Actor actor,
                        Reply<std::vector<std::pair<store::RoomList, store::Principal>>> reply) = 0;
+    // Following: the actor has read everything in the room so far. Its reply runs on a store
+    // thread.
+    virtual void mark_read(std::string room, Actor actor, Reply<Ok> reply) = 0;
+    // Following: the rooms the actor follows (and may read), with their unread counts. Its
+    // reply runs on a store thread.
+    virtual void following(Actor actor, Reply<std::vector<Followed>> reply) = 0;
 };
 
 // The rooms of this server: their state, their rules and every change to them. Each room is
@@ -113,6 +119,8 @@ class RoomService final : public RoomCommands {
     void occupants(std::string room, Actor actor, Reply<std::vector<std::string>> reply) override;
     void lists(std::string room, Actor actor,
                Reply<std::vector<std::pair<store::RoomList, store::Principal>>> reply) override;
+    void mark_read(std::string room, Actor actor, Reply<Ok> reply) override;
+    void following(Actor actor, Reply<std::vector<Followed>> reply) override;
 
     // Retention: loaded rooms drop cached messages older than `before_us` (the store purged
     // them).
@@ -141,8 +149,8 @@ class RoomService final : public RoomCommands {
     // Runs `then` on the room's shard with the room, loading it first (and creating it, for a
     // join by one of a category's creators: `create_in` names the category); with nullptr when
     // there is no such room or it could not be loaded.
-    void with_room(const std::string& node, Loading then,
-                   const std::string& create_in = {}, const std::string& creator = {});
+    void with_room(const std::string& node, Loading then, const std::string& create_in = {},
+                   const std::string& creator = {});
     struct Loaded;
     void finish_load(const std::string& node, Loaded loaded);
     // with_room for a command: a missing room is answered `not_found` through `reply`.

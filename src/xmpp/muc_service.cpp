@@ -46,13 +46,12 @@ xml::Element error_reply(const xml::Element& stanza, const chat::Error& e) {
 }
 
 MucService::MucService(MucConfig config, chat::RoomCommands& rooms, chat::Directory& directory,
-                       MucDelivery& delivery, util::Shards& shards, store::StoreJobs& jobs)
+                       MucDelivery& delivery, util::Shards& shards)
     : config_(std::move(config)),
       rooms_(rooms),
       directory_(directory),
       delivery_(delivery),
-      shards_(shards),
-      jobs_(jobs) {}
+      shards_(shards) {}
 
 std::optional<std::string> MucService::room_node(const std::string& jid) const {
     auto j = Jid::parse(jid);
@@ -149,9 +148,9 @@ void MucService::on_service_iq(const xml::Element& iq, const SessionHandlePtr& s
         return search_all_rooms(iq, *q, sender, chat::Actor{who, iq.attr_or("from"), {}});
     }
     if (q && type == "get" && q->is("following", ns::following))
-        return on_following(iq, sender, *who);
+        return on_following(iq, sender, who);
     if (q && type == "set" && q->is("read", ns::following))
-        return on_mark_read(iq, *q, sender, *who);
+        return on_mark_read(iq, *q, sender, who);
     reply(make_error(iq, StanzaError::service_unavailable));
 }
 

@@ -5,7 +5,6 @@
 #include "chat/directory.hpp"
 #include "chat/result.hpp"
 #include "chat/room_service.hpp"
-#include "store/workers.hpp"
 #include "xml/element.hpp"
 #include "xmpp/jid.hpp"
 #include "xmpp/muc_delivery.hpp"
@@ -36,7 +35,7 @@ xml::Element error_reply(const xml::Element& stanza, const chat::Error& e);
 class MucService final : public Service {
   public:
     MucService(MucConfig config, chat::RoomCommands& rooms, chat::Directory& directory,
-               MucDelivery& delivery, util::Shards& shards, store::StoreJobs& jobs);
+               MucDelivery& delivery, util::Shards& shards);
 
     const MucConfig& config() const { return config_; }
     const std::string& domain() const override { return config_.domain; }
@@ -62,9 +61,10 @@ class MucService final : public Service {
                           const SessionHandlePtr& sender, const chat::Actor& actor);
     // Following (muc_following.cpp): unread counts of the followed rooms, and marking read.
     void on_following(const xml::Element& iq, const SessionHandlePtr& sender,
-                      const chat::Subject& who);
+                      const std::shared_ptr<const chat::Subject>& who);
     void on_mark_read(const xml::Element& iq, const xml::Element& read,
-                      const SessionHandlePtr& sender, const chat::Subject& who);
+                      const SessionHandlePtr& sender,
+                      const std::shared_ptr<const chat::Subject>& who);
 
     // A room's address (muc_presence.cpp, muc_messages.cpp, muc_room_iq.cpp).
     void on_presence(xml::Element stanza, const Jid& from, const Jid& to,
@@ -95,7 +95,6 @@ class MucService final : public Service {
     chat::Directory& directory_;
     MucDelivery& delivery_;
     util::Shards& shards_;
-    store::StoreJobs& jobs_;
 };
 
 // XEP-0045 7.2.15: the <history/> element of a join, or defaults when absent.
