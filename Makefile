@@ -47,7 +47,7 @@ test-asan: test-deps web
 	@cmake -S . -B build-asan $(SANITIZED) -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
 	  -DPERCH_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	@cd build-asan && ctest --output-on-failure -j $(JOBS) -E interop_browser
+	@cd build-asan && ctest --output-on-failure -j $(JOBS)
 
 # ThreadSanitizer: the unit tests and the core interop suite (strands, store threads and the
 # group-commit writer share data there).
