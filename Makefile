@@ -61,7 +61,7 @@ test-tsan: test-deps web
 lint: build
 	@./scripts/install-deps.sh --lint
 	@run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$' > $(BUILD)/lint.log 2>&1 \
-	  && echo "lint: clean" || { grep -E "(warning|error):" $(BUILD)/lint.log | sort -u; \
+	  && echo "lint: clean" || { sed 's/\x1b\[[0-9;]*m//g' $(BUILD)/lint.log | grep -E "(warning|error):" | sort -u; \
 	  echo "lint: findings above (full output in $(BUILD)/lint.log)"; exit 1; }
 
 format:

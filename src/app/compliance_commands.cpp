@@ -16,7 +16,7 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
                            ->require_subcommand(1);
 
     auto* verify = compliance->add_subcommand("verify", "Check every event's hash chain link");
-    verify->callback(guarded(rc, [&cfg, &rc] {
+    verify->callback(guarded(rc, [&cfg] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
         compliance::Log log(config.compliance.path, config.compliance.url);

@@ -11,7 +11,9 @@
 #include "app/config.hpp"
 #include "app/server.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     CLI::App app{"Perch: a persistent chat server speaking XMPP"};
     app.require_subcommand(1);
     app.fallthrough();  // --config may come before or after the subcommand
@@ -38,4 +40,19 @@ int main(int argc, char** argv) {
         return app.exit(e);
     }
     return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Whatever escapes the commands' own handling ends the process with a message and status
+    // 1, never with std::terminate.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "perch: " << e.what() << "\n";
+    } catch (...) {
+        std::cerr << "perch: unexpected error\n";
+    }
+    return 1;
 }

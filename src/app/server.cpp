@@ -82,6 +82,7 @@ int serve(Config config) {
     xmpp::Router router;
     std::vector<util::ExecutorPtr> executors;
     int shard_count = config.muc.shards > 0 ? config.muc.shards : threads * 4;
+    executors.reserve(size_t(shard_count));
     for (int i = 0; i < shard_count; ++i) executors.push_back(io.make_executor());
     util::Shards shards(std::move(executors));
     chat::Directory directory;

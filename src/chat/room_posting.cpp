@@ -70,10 +70,10 @@ void RoomService::post(PostCommand c, Reply<store::Message> reply) {
                     Fault::not_allowed,
                     "Files cannot be posted in the rooms of category " + room.category().name));
             std::string user = o.subject ? o.subject->user : std::string();
+            int64_t room_id = m.room_id;
             via_store(
                 room.meta().node,
-                [files = c.files, user,
-                 room_id = m.room_id](store::Store& s) -> std::optional<Error> {
+                [files = c.files, user, room_id](store::Store& s) -> std::optional<Error> {
                     for (const auto& id : files) {
                         auto file = s.find_file(id);
                         if (!file) return error(Fault::not_found, "No uploaded file has that link");
@@ -96,7 +96,7 @@ void RoomService::post(PostCommand c, Reply<store::Message> reply) {
         });
 }
 
-void RoomService::commit(Room& room, store::NewMessage m, Reply<store::Message> reply) {
+void RoomService::commit(Room& room, store::NewMessage m, const Reply<store::Message>& reply) {
     std::string node = room.meta().node;
     // Nobody sees the message before it is on disk: the completion comes back to the shard,
     // and only then is it published; a failed commit is reported and nothing is shown.

@@ -185,6 +185,7 @@ void RoomService::following(Actor actor, Reply<std::vector<Followed>> reply) {
                     if (auto room = directory_.room_for(*actor.who, node, Action::read_history))
                         rooms.push_back({std::move(room->meta), 0, false, std::nullopt});
             std::vector<int64_t> ids;
+            ids.reserve(rooms.size());
             for (const auto& r : rooms) ids.push_back(r.meta.id);
             auto activity = s.room_activity(actor.user(), ids, kUnreadCap);
             for (size_t i = 0; i < rooms.size(); ++i) {

@@ -179,7 +179,7 @@ class RoomService final : public RoomCommands {
     void apply_rules(Room& room, RoomRules rules, std::shared_ptr<const CategoryRules> category,
                      Departure why, const std::string& text);
     // Posting (room_posting.cpp).
-    void commit(Room& room, store::NewMessage m, Reply<store::Message> reply);
+    void commit(Room& room, store::NewMessage m, const Reply<store::Message>& reply);
 
     bool large(const Room& room) const {
         return room.occupant_count() > config_.participant_update_limit;

@@ -34,7 +34,7 @@ class Connection final : public ClientConnection<Connection> {
   public:
     Connection(Strand strand, tcp::socket socket, std::string peer, bool loopback,
                xmpp::ServerContext& ctx, ssl::context& tls, const C2sOptions& options)
-        : ClientConnection(strand, std::move(peer), loopback, options.limits),
+        : ClientConnection(std::move(strand), std::move(peer), loopback, options.limits),
           socket_(std::move(socket)),
           tls_ctx_(tls),
           direct_tls_(options.direct_tls),
@@ -192,17 +192,18 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
 
     awaitable<void> run() {
         auto self = shared_from_this();
-        co_await accept_loop(acceptor, io, "XMPP", [this](tcp::socket socket, Strand strand) {
-            boost::system::error_code ec;
-            auto remote = socket.remote_endpoint(ec);
-            bool loopback = !ec && remote.address().is_loopback();
-            std::string peer =
-                ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-            socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<Connection>(strand, std::move(socket), std::move(peer), loopback, ctx,
-                                         tls, options)
-                ->start();
-        });
+        co_await accept_loop(
+            acceptor, io, "XMPP", [this](tcp::socket socket, const Strand& strand) {
+                boost::system::error_code ec;
+                auto remote = socket.remote_endpoint(ec);
+                bool loopback = !ec && remote.address().is_loopback();
+                std::string peer =
+                    ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+                socket.set_option(tcp::no_delay(true), ec);
+                std::make_shared<Connection>(strand, std::move(socket), std::move(peer), loopback,
+                                             ctx, tls, options)
+                    ->start();
+            });
     }
 };
 

@@ -17,8 +17,8 @@
 namespace perch::net {
 
 struct ClientLimits {
-    size_t max_send_queue = 1024 * 1024;     // bytes queued for a client before it is cut off
-    std::chrono::seconds login_timeout{60};  // from accept to a bound resource
+    size_t max_send_queue = size_t{1024} * 1024;  // bytes queued for a client before it is cut off
+    std::chrono::seconds login_timeout{60};       // from accept to a bound resource
 };
 
 // What the TCP and the WebSocket client connections share: their xmpp::Session, all of it on
@@ -80,7 +80,10 @@ class ClientConnection : public std::enable_shared_from_this<Derived>, public xm
 
   protected:
     ClientConnection(Strand strand, std::string peer, bool loopback, ClientLimits limits)
-        : strand_(strand), peer_(std::move(peer)), loopback_(loopback), limits_(limits) {}
+        : strand_(std::move(strand)),
+          peer_(std::move(peer)),
+          loopback_(loopback),
+          limits_(limits) {}
 
     Derived& self() { return static_cast<Derived&>(*this); }
 

@@ -51,9 +51,9 @@ struct HttpResponse {
 
 // How the body of a request is to be read, decided from its head.
 struct BodyPlan {
-    uint64_t limit = 64 * 1024;          // larger bodies are refused with 413
-    std::string to_file;                 // stream the body into this file instead of memory
-    std::optional<HttpResponse> refuse;  // answer at once, without reading the body
+    uint64_t limit = uint64_t{64} * 1024;  // larger bodies are refused with 413
+    std::string to_file;                   // stream the body into this file instead of memory
+    std::optional<HttpResponse> refuse;    // answer at once, without reading the body
 };
 
 class HttpHandler {
@@ -69,9 +69,9 @@ class HttpHandler {
 struct HttpOptions {
     bool tls = false;
     std::string websocket_path = "/xmpp-websocket";
-    std::chrono::seconds idle_timeout{60};       // between requests on a kept-alive connection
-    std::chrono::seconds transfer_timeout{300};  // to read a body or write an answer
-    size_t max_send_queue = 1024 * 1024;         // WebSocket sessions, as for TCP
+    std::chrono::seconds idle_timeout{60};        // between requests on a kept-alive connection
+    std::chrono::seconds transfer_timeout{300};   // to read a body or write an answer
+    size_t max_send_queue = size_t{1024} * 1024;  // WebSocket sessions, as for TCP
     std::chrono::seconds login_timeout{60};
 };
 

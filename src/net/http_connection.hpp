@@ -48,12 +48,12 @@ constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
 HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
                      const std::string& peer);
-HttpResponse plain_error(unsigned status, std::string message);
+HttpResponse plain_error(unsigned status, const std::string& message);
 
 // Runs one accepted connection (plain HTTP, or HTTPS after its handshake).
-void serve_plain(tcp::socket socket, Strand strand, Shared& shared, std::string peer,
+void serve_plain(tcp::socket socket, const Strand& strand, Shared& shared, std::string peer,
                  bool loopback);
-void serve_tls(tcp::socket socket, ssl::context& tls, Strand strand, Shared& shared,
+void serve_tls(tcp::socket socket, ssl::context& tls, const Strand& strand, Shared& shared,
                std::string peer, bool loopback);
 
 template <class Stream>
@@ -63,7 +63,7 @@ class WsConnection final : public ClientConnection<WsConnection<Stream>> {
 
   public:
     WsConnection(Stream&& stream, Strand strand, Shared& shared, std::string peer, bool loopback)
-        : Base(strand, std::move(peer), loopback,
+        : Base(std::move(strand), std::move(peer), loopback,
                ClientLimits{shared.options.max_send_queue, shared.options.login_timeout}),
           ws_(std::move(stream)),
           shared_(shared) {}
@@ -184,7 +184,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
   public:
     HttpConnection(Stream stream, Strand strand, Shared& shared, std::string peer, bool loopback)
         : stream_(std::move(stream)),
-          strand_(strand),
+          strand_(std::move(strand)),
           shared_(shared),
           peer_(std::move(peer)),
           loopback_(loopback) {}

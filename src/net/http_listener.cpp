@@ -41,7 +41,7 @@ HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
     return r;
 }
 
-HttpResponse plain_error(unsigned status, std::string message) {
+HttpResponse plain_error(unsigned status, const std::string& message) {
     HttpResponse r;
     r.status = status;
     r.set("Content-Type", "application/json");
@@ -67,16 +67,17 @@ struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
 
     awaitable<void> run() {
         auto self = shared_from_this();
-        co_await accept_loop(acceptor, io, "HTTP", [this](tcp::socket socket, Strand strand) {
-            bool loopback = false;
-            std::string peer = peer_of(socket, &loopback);
-            boost::system::error_code ec;
-            socket.set_option(tcp::no_delay(true), ec);
-            if (shared.options.tls)
-                serve_tls(std::move(socket), tls, strand, shared, std::move(peer), loopback);
-            else
-                serve_plain(std::move(socket), strand, shared, std::move(peer), loopback);
-        });
+        co_await accept_loop(
+            acceptor, io, "HTTP", [this](tcp::socket socket, const Strand& strand) {
+                bool loopback = false;
+                std::string peer = peer_of(socket, &loopback);
+                boost::system::error_code ec;
+                socket.set_option(tcp::no_delay(true), ec);
+                if (shared.options.tls)
+                    serve_tls(std::move(socket), tls, strand, shared, std::move(peer), loopback);
+                else
+                    serve_plain(std::move(socket), strand, shared, std::move(peer), loopback);
+            });
     }
 };
 

@@ -4,7 +4,7 @@
 
 namespace perch::net::http_detail {
 
-void serve_plain(tcp::socket socket, Strand strand, Shared& shared, std::string peer,
+void serve_plain(tcp::socket socket, const Strand& strand, Shared& shared, std::string peer,
                  bool loopback) {
     auto c = std::make_shared<HttpConnection<PlainStream>>(PlainStream(std::move(socket)), strand,
                                                            shared, std::move(peer), loopback);

@@ -4,7 +4,7 @@
 
 namespace perch::net::http_detail {
 
-void serve_tls(tcp::socket socket, ssl::context& tls, Strand strand, Shared& shared,
+void serve_tls(tcp::socket socket, ssl::context& tls, const Strand& strand, Shared& shared,
                std::string peer, bool loopback) {
     auto c = std::make_shared<HttpConnection<TlsStream>>(
         TlsStream(PlainStream(std::move(socket)), tls), strand, shared, std::move(peer), loopback);

@@ -7,10 +7,10 @@ namespace perch::util {
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-constexpr std::array<int8_t, 256> make_reverse() {
-    std::array<int8_t, 256> table{};
+constexpr std::array<int, 256> make_reverse() {
+    std::array<int, 256> table{};
     for (auto& v : table) v = -1;
-    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = int8_t(i);
+    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = i;
     return table;
 }
 constexpr auto kReverse = make_reverse();

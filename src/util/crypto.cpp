@@ -36,7 +36,7 @@ std::string file_digest(Hash h, const std::string& path) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     if (!ctx || !EVP_DigestInit_ex(ctx.get(), md(h), nullptr))
         throw std::runtime_error("EVP_DigestInit failed");
-    std::string chunk(64 * 1024, '\0');
+    std::string chunk(size_t{64} * 1024, '\0');
     while (in) {
         in.read(chunk.data(), std::streamsize(chunk.size()));
         if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), chunk.data(), size_t(in.gcount()));

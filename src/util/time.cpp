@@ -50,7 +50,7 @@ std::optional<int64_t> parse_timestamp(std::string_view text) {
     } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
         int oh = std::atoi(s.substr(pos + 1, 2).c_str());
         int om = std::atoi(s.substr(pos + 4, 2).c_str());
-        offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+        offset_s = (int64_t{oh} * 3600 + int64_t{om} * 60) * (s[pos] == '+' ? 1 : -1);
         pos += 6;
     } else {
         return std::nullopt;

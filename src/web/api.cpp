@@ -113,7 +113,9 @@ std::optional<store::RoomList> list_named(const std::string& s) {
 // A PATCH body as a change of the room's settings; an error text when the body is wrong.
 std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
     chat::SettingsChange c;
-    for (const auto& [key, value] : body.items()) {
+    for (const auto& item : body.items()) {
+        const std::string& key = item.key();
+        const json& value = item.value();
         auto text = [&]() -> std::optional<std::string> {
             if (!value.is_string()) return std::nullopt;
             return value.get<std::string>();
@@ -157,7 +159,7 @@ std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
 
 }  // namespace
 
-void WebApp::api(HttpRequest request, const Respond& respond) {
+void WebApp::api(const HttpRequest& request, const Respond& respond) {
     auto parts = path_parts(request.path);  // "api", "v1", …
     if (parts.size() < 3 || parts[1] != "v1") return respond(json_error(404, "Not found"));
     parts.erase(parts.begin(), parts.begin() + 2);
@@ -303,7 +305,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
     }
 
     if (parts[0] == "rooms" && parts.size() >= 2) {
-        std::string node = parts[1];
+        const std::string& node = parts[1];
         auto view = deps_.directory.room_for(who, node, chat::Action::find);
         if (!view) return respond(json_error(404, "No such room"));
         bool manages = who.administrator || chat::is_manager(who, view->rules);
@@ -394,7 +396,7 @@ void WebApp::search(std::shared_ptr<const chat::Subject> subject, const HttpRequ
     q.last_page = true;  // the newest matches
     if (q.text.empty() && q.with_sender.empty())
         return respond(json_error(400, "Search for words (q) or a sender"));
-    chat::SearchCommand c{chat::Actor{subject, {}, {}}, std::move(q), false};
+    chat::SearchCommand c{chat::Actor{std::move(subject), {}, {}}, std::move(q), false};
     deps_.rooms.search(std::move(c), [this, respond, limit](chat::Result<chat::SearchResult> r) {
         if (!r) return respond(refusal(r.error()));
         const auto& page = r->page;

@@ -119,7 +119,7 @@ net::BodyPlan WebApp::plan_body(const HttpRequest& head) {
         fs::remove(plan.to_file, ec);  // a failed earlier attempt
         return plan;
     }
-    plan.limit = head.path.starts_with("/api/") ? config_.max_body_bytes : 8 * 1024;
+    plan.limit = head.path.starts_with("/api/") ? config_.max_body_bytes : uint64_t{8} * 1024;
     return plan;
 }
 
@@ -150,15 +150,15 @@ void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respo
             return respond(std::move(r));
         }
         if (method != "PUT") return respond(json_error(405, "Upload with PUT"));
-        return upload(std::move(request), respond);
+        return upload(request, respond);
     }
     if (path.starts_with("/files/")) {
         if (method != "GET" && method != "HEAD")
             return respond(json_error(405, "Download with GET"));
-        return download(std::move(request), respond);
+        return download(request, respond);
     }
     if (path == "/api/v1/info") return respond(info());
-    if (path.starts_with("/api/")) return api(std::move(request), respond);
+    if (path.starts_with("/api/")) return api(request, respond);
     if (method != "GET" && method != "HEAD") return respond(json_error(405, "Method not allowed"));
     if (path == "/") return respond(redirect("/chat/"));
     if (path == "/chat" || path == "/rooms") return respond(redirect(path + "/"));

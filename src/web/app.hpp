@@ -24,7 +24,7 @@ struct WebConfig {
     std::string www_dir;       // our pages
     std::string converse_dir;  // Converse.js dist/, served at /dist/
     std::string files_dir;     // content-addressed file store
-    uint64_t max_body_bytes = 64 * 1024;
+    uint64_t max_body_bytes = uint64_t{64} * 1024;
     std::string websocket_path = "/xmpp-websocket";
 };
 
@@ -58,12 +58,12 @@ class WebApp final : public net::HttpHandler {
     net::HttpResponse info() const;
 
     // Files (web/files.cpp).
-    void upload(net::HttpRequest request, const Respond& respond);
-    void download(net::HttpRequest request, const Respond& respond);
+    void upload(const net::HttpRequest& request, const Respond& respond);
+    void download(const net::HttpRequest& request, const Respond& respond);
     std::string upload_temp_path(const std::string& token) const;
 
     // REST API (web/api.cpp).
-    void api(net::HttpRequest request, const Respond& respond);
+    void api(const net::HttpRequest& request, const Respond& respond);
     void api_as(const WebUser& user, const net::HttpRequest& request,
                 const std::vector<std::string>& parts, const nlohmann::json& body,
                 const Respond& respond);

@@ -50,7 +50,7 @@ std::string WebApp::upload_temp_path(const std::string& token) const {
     return (fs::path(config_.files_dir) / "tmp" / util::url_path_segment(token)).string();
 }
 
-void WebApp::upload(HttpRequest request, const Respond& respond) {
+void WebApp::upload(const HttpRequest& request, const Respond& respond) {
     std::string token = first_segment(request.path, 8);
     auto slot = deps_.uploads.take(token, util::now_us());
     if (!slot || request.body_file.empty() || request.body_bytes != slot->size) {
@@ -100,7 +100,7 @@ void WebApp::upload(HttpRequest request, const Respond& respond) {
     if (!queued) respond(json_error(503, "Server busy, try again"));
 }
 
-void WebApp::download(HttpRequest request, const Respond& respond) {
+void WebApp::download(const HttpRequest& request, const Respond& respond) {
     std::string id = first_segment(request.path, 7);
     authenticate(request, sessions_, deps_.credentials,
                  [this, id, respond](AuthResult result, std::optional<WebUser> user) {

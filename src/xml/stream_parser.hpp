@@ -11,9 +11,9 @@
 namespace perch::xml {
 
 struct ParserLimits {
-    size_t max_stanza_bytes = 256 * 1024;  // one top-level element, as received
-    size_t max_depth = 24;                 // nesting below the stream root
-    size_t max_attrs = 64;                 // per element
+    size_t max_stanza_bytes = size_t{256} * 1024;  // one top-level element, as received
+    size_t max_depth = 24;                         // nesting below the stream root
+    size_t max_attrs = 64;                         // per element
 };
 
 enum class ParseError {

@@ -4,8 +4,8 @@
 
 namespace perch::xmpp {
 
-void Credentials::lookup(std::string username,
-                         std::function<void(std::optional<UserCredentials>)> done) {
+void Credentials::lookup(const std::string& username,
+                         const std::function<void(std::optional<UserCredentials>)>& done) {
     bool queued = jobs_.submit([username, done](store::Store& s) {
         auto user = s.find_user(username);
         if (!user) return done(std::nullopt);

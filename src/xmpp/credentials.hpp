@@ -22,7 +22,8 @@ class Credentials {
   public:
     explicit Credentials(store::StoreJobs& jobs) : jobs_(jobs) {}
     // `done` runs on a store thread; callers post back to their own executor.
-    void lookup(std::string username, std::function<void(std::optional<UserCredentials>)> done);
+    void lookup(const std::string& username,
+                const std::function<void(std::optional<UserCredentials>)>& done);
 
     // What `perch user add/passwd` stores: salted SCRAM-SHA-1 and SCRAM-SHA-256 credentials.
     static void set_password(store::User& user, std::string_view password, int iterations = 4096);

@@ -46,7 +46,7 @@ std::string relayed_payload(const xml::Element& stanza) {
 void MucService::on_message(xml::Element stanza, const Jid& from, const Jid& to,
                             const SessionHandlePtr& sender, const chat::Actor& actor) {
     auto reply = [&](const xml::Element& e) { sender->deliver(Outgoing::element(e)); };
-    std::string room = to.local();
+    const std::string& room = to.local();
     std::string type = stanza.attr_or("type", "normal");
     if (const xml::Element* x = stanza.child("x", ns::muc_user); x && type != "groupchat") {
         if (x->child("invite", ns::muc_user)) return on_invite(stanza, *x, room, sender, actor);

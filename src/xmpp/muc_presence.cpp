@@ -59,7 +59,7 @@ chat::HistoryRequest parse_history_request(const xml::Element* history, int max_
 void MucService::on_presence(xml::Element stanza, const Jid& from, const Jid& to,
                              const SessionHandlePtr& sender, const chat::Actor& actor) {
     std::string type = stanza.attr_or("type");
-    std::string room = to.local();
+    const std::string& room = to.local();
     if (type == "unavailable") {
         rooms_.leave(chat::LeaveCommand{room, from.str(), kept_presence(stanza)}, {});
         return;

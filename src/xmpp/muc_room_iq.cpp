@@ -133,7 +133,7 @@ chat::SettingsChange parse_config(const xml::Element& form, store::Privacy priva
 
 // Answers `iq` once every one of `count` commands has answered: with the first refusal, or a
 // result.
-chat::Reply<chat::Ok> all_of(size_t count, const xml::Element& iq, SessionHandlePtr sender) {
+chat::Reply<chat::Ok> all_of(size_t count, const xml::Element& iq, const SessionHandlePtr& sender) {
     struct Pending {
         size_t left;
         std::optional<chat::Error> refused;
@@ -141,7 +141,7 @@ chat::Reply<chat::Ok> all_of(size_t count, const xml::Element& iq, SessionHandle
     };
     auto pending = std::make_shared<Pending>();
     pending->left = count;
-    return [pending, iq, sender](chat::Result<chat::Ok> r) {
+    return [pending, iq, sender](const chat::Result<chat::Ok>& r) {
         std::optional<chat::Error> refused;
         {
             std::lock_guard lock(pending->mutex);
@@ -162,7 +162,7 @@ void MucService::on_room_iq(const xml::Element& iq, const Jid& from, const Jid& 
     std::string type = iq.attr_or("type");
     if (type != "get" && type != "set") return;
     const xml::Element* q = iq.first_element();
-    std::string room = to.local();
+    const std::string& room = to.local();
     if (!to.resource().empty()) {
         // XEP-0410 self-ping: answered for the occupant's own nickname, by this server, which
         // knows its own occupants.

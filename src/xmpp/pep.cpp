@@ -46,7 +46,8 @@ std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& us
             bookmarks::from_legacy(legacy.empty() ? std::string() : legacy.front().second);
         auto existing = s.pep_items(user, bookmarks::kNode).value_or(bookmarks::Items{});
         std::string event = "<items" + attr("node", bookmarks::kNode) + ">";
-        for (const auto& [id, payload] : existing) {
+        for (const auto& entry : existing) {
+            const std::string& id = entry.first;
             bool kept = std::any_of(wanted.begin(), wanted.end(),
                                     [&](const auto& w) { return w.first == id; });
             if (kept) continue;
@@ -63,7 +64,7 @@ std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& us
 }
 }  // namespace
 
-void BoundSession::notify_own_resources(std::string event_body) {
+void BoundSession::notify_own_resources(const std::string& event_body) {
     // One headline per resource, from the account itself (XEP-0163 section 4.3).
     auto prepared = std::make_shared<PreparedStanza>();
     prepared->text = "<message xmlns='jabber:client'" + attr("from", jid_.bare_str()) +

@@ -88,7 +88,7 @@ class BoundSession {
     // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
     void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
     void on_private(const xml::Element& iq, const xml::Element& query);
-    void notify_own_resources(std::string event_body);
+    void notify_own_resources(const std::string& event_body);
     // XEP-0363: a slot to upload one file over HTTP.
     void on_upload_request(const xml::Element& iq, const xml::Element& request);
     void on_presence(xml::Element& p, const std::optional<Jid>& to);

@@ -91,7 +91,7 @@ xml::Element make_iq_result(const xml::Element& iq) {
 
 xml::Element make_stanza(std::string_view name, std::string_view from, std::string_view to,
                          std::string_view type) {
-    xml::Element e(std::string(name), std::string(ns::client));
+    xml::Element e{std::string(name), std::string(ns::client)};
     if (!from.empty()) e.set_attr("from", std::string(from));
     if (!to.empty()) e.set_attr("to", std::string(to));
     if (!type.empty()) e.set_attr("type", std::string(type));
