@@ -319,6 +319,15 @@ class Run {
             std::cout << "  server RSS " << before_.rss_kb / 1024 << " MB before, "
                       << joined_rss / 1024 << " MB when all had joined: " << per_session / 1024
                       << " KB per session (includes the join burst)\n";
+            if (before_.cpu_s >= 0 && after_join_.cpu_s >= 0) {
+                // The server's own CPU for the logins and joins: less noisy than wall time
+                // when the load generator shares the cores.
+                double cpu_ms = (after_join_.cpu_s - before_.cpu_s) * 1000;
+                j << ",\"server_cpu_s_joining\":" << cpu_ms / 1000;
+                std::cout << "  server CPU for the logins and joins: " << cpu_ms / 1000
+                          << " s = " << (joined_ > 0 ? cpu_ms * 1000 / joined_ : 0)
+                          << " us per session\n";
+            }
             if (o_.scenario == "connect" && after_idle_.cpu_s >= 0) {
                 double idle_cpu = (after_idle_.cpu_s - after_join_.cpu_s) / o_.idle * 100;
                 double idle_per_session =

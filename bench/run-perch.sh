@@ -11,6 +11,7 @@
 # "fanout --users 1 --first-user 16001 --senders 0 --duration 20": one session that only times
 # deliveries, away from the main generator's load); PERCH_BENCH_ACCOUNTS overrides how many
 # accounts are provisioned (the listener's too).
+# PERCH_BENCH_WRAPPER="TOOL ARGS" runs the server under a tool (heaptrack, perf record …).
 # PERCH_BENCH_BACKEND=postgres stores on a throw-away PostgreSQL cluster with durable commits
 # (scripts/pg-cluster.sh --durable), started and deleted here, instead of SQLite.
 set -euo pipefail
@@ -55,7 +56,9 @@ fi
 "$perch" -c "$dir/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
 [ -n "${PERCH_BENCH_STORE:-}" ] || "$perch" -c "$dir/perch.toml" category add Bench >/dev/null
 if [ "$rooms" -gt 0 ]; then "$perch" -c "$dir/perch.toml" room bulk-add benchroom "$rooms" --category Bench >/dev/null; fi
-"$perch" serve -c "$dir/perch.toml" > "$dir/server.log" 2>&1 &
+# PERCH_BENCH_WRAPPER runs the server under a tool, e.g. "heaptrack -o /tmp/perch-heap".
+# shellcheck disable=SC2086  # the wrapper's arguments are words
+${PERCH_BENCH_WRAPPER:-} "$perch" serve -c "$dir/perch.toml" > "$dir/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break

@@ -21,7 +21,7 @@ using SubjectPtr = std::shared_ptr<const Subject>;
 struct Actor {
     SubjectPtr who;                   // null for the server itself
     std::string full_jid;             // the client's full JID; empty for the web API
-    std::string server;               // the pool member holding that client; empty: this server
+    uint32_t server = 0;              // the pool member holding that client (its number); 0: here
     const std::string& user() const;  // who->user, or empty
 };
 

@@ -52,7 +52,7 @@ JoinRefusal Room::check_join(const std::string& nick, const std::string& full_ji
     std::string_view bare = std::string_view(full_jid).substr(0, full_jid.find('/'));
     auto [first, last] = occupants_.equal_range(nick);
     for (auto o = first; o != last; ++o)
-        if (o->second.bare_jid != bare) return JoinRefusal::nick_conflict;
+        if (o->second.bare_jid() != bare) return JoinRefusal::nick_conflict;
     return JoinRefusal::none;
 }
 

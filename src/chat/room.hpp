@@ -21,7 +21,6 @@ std::string_view to_string(Affiliation a);
 struct Occupant {
     std::string nick;
     std::string full_jid;
-    std::string bare_jid;
     std::string occupant_id;  // XEP-0421, stable per user and room
     Role role = Role::participant;
     Affiliation affiliation = Affiliation::none;
@@ -31,8 +30,13 @@ struct Occupant {
     // Who they are as the rules see them (groups, policy), shared with their session; kept so
     // that a change of the rules can tell who may stay.
     std::shared_ptr<const Subject> subject;
-    // The server of the pool whose client this is; empty for this server.
-    std::string server;
+    // The server of the pool whose client this is (its number in the pool); 0 for this one.
+    uint32_t server = 0;
+
+    std::string_view bare_jid() const {
+        return std::string_view(full_jid).substr(0, full_jid.find('/'));
+    }
+    std::string_view user() const { return bare_jid().substr(0, bare_jid().find('@')); }
 };
 
 // What a joining client asked for (XEP-0045 7.2.15), with the room's default applied.

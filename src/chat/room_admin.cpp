@@ -147,7 +147,7 @@ void RoomService::change_lists(ListsCommand c, Reply<Ok> reply) {
                 if (ch.nick.empty()) continue;
                 const Occupant* o = room.by_nick(ch.nick);
                 if (!o) return reply(error(Fault::not_found, "No such user here"));
-                ch.principal = store::Principal::user(o->bare_jid.substr(0, o->bare_jid.find('@')));
+                ch.principal = store::Principal::user(std::string(o->user()));
             }
             std::vector<store::ComplianceEvent> events;
             for (const auto& ch : c.changes)

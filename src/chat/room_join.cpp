@@ -137,8 +137,7 @@ void RoomService::admit(Room& room, const JoinCommand& c, Reply<JoinResult>& rep
     Occupant o;
     o.nick = c.nick;
     o.full_jid = c.actor.full_jid;
-    o.bare_jid = o.full_jid.substr(0, o.full_jid.find('/'));
-    o.occupant_id = occupant_id(room, o.bare_jid);
+    o.occupant_id = occupant_id(room, o.bare_jid());
     o.presence = c.presence;
     o.subject = c.actor.who;
     o.server = c.actor.server;

@@ -56,7 +56,7 @@ void RoomService::post(PostCommand c, Reply<store::Message> reply) {
             m.room_id = room.meta().id;
             m.stanza_id = util::ordered_id();  // in time order: the id index grows at its end
             m.origin_id = std::move(c.origin_id);
-            m.sender = o.bare_jid;
+            m.sender = o.bare_jid();
             m.nick = o.nick;
             m.occupant_id = o.occupant_id;
             m.body = std::move(c.body);

@@ -71,8 +71,8 @@ struct RoomService::Loaded {
     std::string creator;
 };
 
-void RoomService::with_room(const std::string& node, Loading then,
-                            const std::string& create_in, const std::string& creator) {
+void RoomService::with_room(const std::string& node, Loading then, const std::string& create_in,
+                            const std::string& creator) {
     PERCH_ASSERT_ON(executor_of(node));
     auto& rooms = state_of(node).rooms;
     auto it = rooms.find(node);
@@ -156,9 +156,9 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     for (auto& w : waiting) w(slot.room.get(), std::nullopt);
 }
 
-std::string RoomService::occupant_id(const Room& room, const std::string& bare_jid) const {
+std::string RoomService::occupant_id(const Room& room, std::string_view bare_jid) const {
     std::string mac = util::hmac(util::Hash::sha256, config_.occupant_id_secret,
-                                 room.meta().node + '\0' + bare_jid);
+                                 room.meta().node + '\0' + std::string(bare_jid));
     return util::base64_encode(mac.substr(0, 18));
 }
 

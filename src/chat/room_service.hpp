@@ -184,7 +184,7 @@ class RoomService final : public RoomCommands {
     bool large(const Room& room) const {
         return room.occupant_count() > config_.participant_update_limit;
     }
-    std::string occupant_id(const Room& room, const std::string& bare_jid) const;
+    std::string occupant_id(const Room& room, std::string_view bare_jid) const;
     // A compliance event about `room` by `actor`.
     store::ComplianceEvent event(const Room& room, std::string type,
                                  const util::JsonFields& details, std::string actor) const;

@@ -16,7 +16,7 @@ template <class Conn, class Strand>
 class ConnectionHandle final : public xmpp::SessionHandle {
   public:
     ConnectionHandle(std::weak_ptr<Conn> conn, xmpp::Jid jid, Strand strand)
-        : conn_(std::move(conn)), jid_(std::move(jid)), strand_(strand) {}
+        : SessionHandle(jid.str()), conn_(std::move(conn)), jid_(std::move(jid)), strand_(strand) {}
     const xmpp::Jid& jid() const override { return jid_; }
 
     void deliver(xmpp::Outgoing out) override {

@@ -12,32 +12,41 @@
 
 namespace perch::xmpp {
 
-BoundSession::BoundSession(Session& session, Jid jid, std::string username,
-                           std::shared_ptr<const chat::Subject> subject)
-    : session_(session),
-      ctx_(session.ctx_),
-      transport_(session.transport_),
-      jid_(std::move(jid)),
-      username_(std::move(username)),
-      subject_(std::move(subject)) {}
+BoundSession::BoundSession(Session& session) : session_(session) {}
+
+ServerContext& BoundSession::ctx() const {
+    return session_.ctx_;
+}
+Transport& BoundSession::transport() const {
+    return session_.transport_;
+}
+const Jid& BoundSession::jid() const {
+    return session_.jid_;
+}
+const std::string& BoundSession::username() const {
+    return session_.username_;
+}
+const std::shared_ptr<const chat::Subject>& BoundSession::subject() const {
+    return session_.subject_;
+}
 
 void BoundSession::send(const xml::Element& e) {
-    transport_.send(Outgoing::element(e));
+    transport().send(Outgoing::element(e));
 }
 
 void BoundSession::ended() {
-    ctx_.router.session_ended(*transport_.handle());
-    if (ctx_.compliance) {
-        auto signout = store::make_event("SIGNOUT", username_, {}, {}, {{"jid", jid_.str()}});
-        ctx_.jobs.submit([signout](store::Store& s) { s.record({signout}); });
+    ctx().router.session_ended(*transport().handle());
+    if (ctx().compliance) {
+        auto signout = store::make_event("SIGNOUT", username(), {}, {}, {{"jid", jid().str()}});
+        ctx().jobs.submit([signout](store::Store& s) { s.record({signout}); });
     }
     if (available_) {
-        auto p = make_stanza("presence", jid_.str(), {}, "unavailable");
+        auto p = make_stanza("presence", jid().str(), {}, "unavailable");
         auto prepared = PreparedStanza::from(p);
-        for (auto& r : ctx_.router.resources(jid_.bare()))
+        for (auto& r : ctx().router.resources(jid().bare()))
             r->deliver(Outgoing::addressed(prepared, r->jid().str()));
     }
-    spdlog::debug("session {} ended", jid_.str());
+    spdlog::debug("session {} ended", jid().str());
 }
 
 void BoundSession::on_stanza(xml::Element e) {
@@ -47,9 +56,9 @@ void BoundSession::on_stanza(xml::Element e) {
                                      "<" + e.name() + "/> is not a stanza");
     if (const std::string* from = e.attr("from")) {
         auto f = Jid::parse(*from);
-        if (!f || (*f != jid_ && *f != jid_.bare())) return session_.stream_error("invalid-from");
+        if (!f || (*f != jid() && *f != jid().bare())) return session_.stream_error("invalid-from");
     }
-    e.set_attr("from", jid_.str());
+    e.set_attr("from", jid().str());
     std::optional<Jid> to;
     if (const std::string* t = e.attr("to")) {
         to = Jid::parse(*t);
@@ -64,14 +73,14 @@ void BoundSession::on_stanza(xml::Element e) {
     std::string type = e.attr_or("type");
     if (type != "get" && type != "set" && type != "result" && type != "error")
         return send(make_error(e, StanzaError::bad_request));
-    bool to_server = !to || to->str() == ctx_.domain || *to == jid_.bare();
+    bool to_server = !to || to->str() == ctx().domain || *to == jid().bare();
     if (to_server) {
         if (type == "get" || type == "set") on_iq_to_server(e);
         return;
     }
-    if (Service* service = ctx_.router.service(to->domain()))
-        return service->handle(std::move(e), jid_, *to, transport_.handle(), subject_);
-    if (to->domain() != ctx_.domain) {
+    if (Service* service = ctx().router.service(to->domain()))
+        return service->handle(std::move(e), jid(), *to, transport().handle(), subject());
+    if (to->domain() != ctx().domain) {
         if (type == "get" || type == "set")
             send(make_error(e, StanzaError::remote_server_not_found));
         return;
@@ -82,7 +91,7 @@ void BoundSession::on_stanza(xml::Element e) {
 void BoundSession::on_iq_to_server(const xml::Element& iq) {
     const xml::Element* q = iq.first_element();
     if (!q) return send(make_error(iq, StanzaError::bad_request));
-    bool to_self = iq.attr("to") && *iq.attr("to") != ctx_.domain;
+    bool to_self = iq.attr("to") && *iq.attr("to") != ctx().domain;
     if (q->is("query", ns::roster)) return on_roster(iq);
     if (q->is("session", ns::session)) return send(make_iq_result(iq));
     if (q->is("ping", ns::ping)) return send(make_iq_result(iq));
@@ -91,10 +100,10 @@ void BoundSession::on_iq_to_server(const xml::Element& iq) {
     if (q->is("request", ns::upload) && !to_self) return on_upload_request(iq, *q);
     if (!to_self) {
         std::vector<std::pair<std::string, std::string>> services;
-        for (const Service* s : ctx_.router.services())
+        for (const Service* s : ctx().router.services())
             services.emplace_back(s->domain(), s->name());
-        if (auto answer = answer_server_iq(iq, ctx_.domain, services, ctx_.version,
-                                           ctx_.uploads ? ctx_.uploads->max_bytes() : 0))
+        if (auto answer = answer_server_iq(iq, ctx().domain, services, ctx().version,
+                                           ctx().uploads ? ctx().uploads->max_bytes() : 0))
             return send(*answer);
     } else if (auto answer = answer_account_iq(iq)) {
         return send(*answer);
@@ -103,7 +112,7 @@ void BoundSession::on_iq_to_server(const xml::Element& iq) {
 }
 
 void BoundSession::on_upload_request(const xml::Element& iq, const xml::Element& request) {
-    if (!ctx_.uploads) return send(make_error(iq, StanzaError::service_unavailable));
+    if (!ctx().uploads) return send(make_error(iq, StanzaError::service_unavailable));
     if (iq.attr_or("type") != "get") return send(make_error(iq, StanzaError::bad_request));
     uint64_t size = 0;
     try {
@@ -114,8 +123,8 @@ void BoundSession::on_upload_request(const xml::Element& iq, const xml::Element&
     } catch (...) {
         return send(make_error(iq, StanzaError::bad_request, "The size must be a number"));
     }
-    auto issued = ctx_.uploads->issue(username_, request.attr_or("filename"), size,
-                                      request.attr_or("content-type"), util::now_us());
+    auto issued = ctx().uploads->issue(username(), request.attr_or("filename"), size,
+                                       request.attr_or("content-type"), util::now_us());
     if (auto* refused = std::get_if<chat::SlotRefusal>(&issued)) {
         if (refused->why == chat::SlotRefusal::Why::bad_request)
             return send(make_error(iq, StanzaError::bad_request, refused->text));
@@ -123,33 +132,33 @@ void BoundSession::on_upload_request(const xml::Element& iq, const xml::Element&
         if (auto* e = err.child("error", ns::client))
             e->add_child("file-too-large", std::string(ns::upload))
                 .add_child("max-file-size", std::string(ns::upload))
-                .add_text(std::to_string(ctx_.uploads->max_bytes()));
+                .add_text(std::to_string(ctx().uploads->max_bytes()));
         return send(err);
     }
     const auto& slot = std::get<chat::UploadSlot>(issued);
-    spdlog::info("{} may upload {} ({} bytes)", username_, slot.name, slot.size);
+    spdlog::info("{} may upload {} ({} bytes)", username(), slot.name, slot.size);
     auto reply = make_iq_result(iq);
     reply.remove_attr("to");
-    reply.set_attr("from", ctx_.domain);
+    reply.set_attr("from", ctx().domain);
     auto& s = reply.add_child("slot", std::string(ns::upload));
     std::string name = slot.name;
     s.add_child("put", std::string(ns::upload))
         .set_attr("url",
-                  ctx_.public_url + "/upload/" + slot.token + "/" + util::url_path_segment(name));
+                  ctx().public_url + "/upload/" + slot.token + "/" + util::url_path_segment(name));
     s.add_child("get", std::string(ns::upload))
         .set_attr("url",
-                  ctx_.public_url + "/files/" + slot.file_id + "/" + util::url_path_segment(name));
+                  ctx().public_url + "/files/" + slot.file_id + "/" + util::url_path_segment(name));
     send(reply);
 }
 
 void BoundSession::on_roster(const xml::Element& iq) {
     std::string type = iq.attr_or("type");
-    std::string user = username_;
+    std::string user = username();
     // Store work below touches nothing of the session: what it needs is copied in, and the
     // answer comes back through the poster, which runs it only while the connection exists.
     if (type == "get") {
         bool queued =
-            ctx_.jobs.submit([this, post = transport_.poster(), user, iq](store::Store& s) {
+            ctx().jobs.submit([this, post = transport().poster(), user, iq](store::Store& s) {
                 auto items = s.roster(user);
                 post([this, iq, items = std::move(items)] {
                     auto reply = make_iq_result(iq);
@@ -184,8 +193,8 @@ void BoundSession::on_roster(const xml::Element& iq) {
     bool remove = items[0]->attr_or("subscription") == "remove";
     for (const auto& g : items[0]->children())
         if (g.is("group", ns::roster)) item.groups.push_back(g.text());
-    bool queued = ctx_.jobs.submit(
-        [this, post = transport_.poster(), user, iq, item, remove](store::Store& s) {
+    bool queued = ctx().jobs.submit(
+        [this, post = transport().poster(), user, iq, item, remove](store::Store& s) {
             if (remove)
                 s.remove_roster_item(user, item.jid);
             else
@@ -206,7 +215,7 @@ void BoundSession::on_roster(const xml::Element& iq) {
                 for (const auto& g : item.groups)
                     pi.add_child("group", std::string(ns::roster)).add_text(g);
                 auto prepared = PreparedStanza::from(push);
-                for (auto& r : ctx_.router.resources(jid_.bare()))
+                for (auto& r : ctx().router.resources(jid().bare()))
                     r->deliver(Outgoing::addressed(prepared, r->jid().str()));
             });
         });
@@ -215,48 +224,48 @@ void BoundSession::on_roster(const xml::Element& iq) {
 
 void BoundSession::on_presence(xml::Element& p, const std::optional<Jid>& to) {
     std::string type = p.attr_or("type");
-    if (!to || *to == jid_.bare()) {
+    if (!to || *to == jid().bare()) {
         if (type.empty()) {
             available_ = true;
         } else if (type == "unavailable") {
             available_ = false;
-            for (Service* s : ctx_.router.services()) s->session_ended(jid_);
+            for (Service* s : ctx().router.services()) s->session_ended(jid());
         } else {
             return;  // probes and subscriptions to oneself: nothing to do
         }
         // Broadcast to the user's other resources (no presence subscriptions are kept yet).
         auto prepared = PreparedStanza::from(p);
-        for (auto& r : ctx_.router.resources(jid_.bare()))
-            if (r->jid() != jid_) r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+        for (auto& r : ctx().router.resources(jid().bare()))
+            if (r->jid() != jid()) r->deliver(Outgoing::addressed(prepared, r->jid().str()));
         return;
     }
-    if (Service* service = ctx_.router.service(to->domain()))
-        return service->handle(std::move(p), jid_, *to, transport_.handle(), subject_);
-    if (to->domain() != ctx_.domain) {
+    if (Service* service = ctx().router.service(to->domain()))
+        return service->handle(std::move(p), jid(), *to, transport().handle(), subject());
+    if (to->domain() != ctx().domain) {
         if (type != "error") send(make_error(p, StanzaError::remote_server_not_found));
         return;
     }
     if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
         type == "unsubscribed")
-        p.set_attr("from", jid_.bare_str());
+        p.set_attr("from", jid().bare_str());
     deliver_to_user(p, *to);
 }
 
 void BoundSession::on_message(xml::Element& m, const std::optional<Jid>& to) {
-    if (!to || to->str() == ctx_.domain || *to == jid_.bare())
+    if (!to || to->str() == ctx().domain || *to == jid().bare())
         return;  // nothing is stored for self
-    if (Service* service = ctx_.router.service(to->domain()))
-        return service->handle(std::move(m), jid_, *to, transport_.handle(), subject_);
-    if (to->domain() != ctx_.domain) {
+    if (Service* service = ctx().router.service(to->domain()))
+        return service->handle(std::move(m), jid(), *to, transport().handle(), subject());
+    if (to->domain() != ctx().domain) {
         if (m.attr_or("type") != "error") send(make_error(m, StanzaError::remote_server_not_found));
         return;
     }
     // A direct invitation (XEP-0249) passes only where the service says the sender may invite.
-    if (const xml::Element* invite = m.child("x", ns::conference); invite && subject_) {
+    if (const xml::Element* invite = m.child("x", ns::conference); invite && subject()) {
         auto address = Jid::parse(invite->attr_or("jid"));
-        if (Service* service = address ? ctx_.router.service(address->domain()) : nullptr) {
-            if (auto refused = service->vet_invitation(*subject_, *address)) {
-                spdlog::info("direct invitation from {} to {} refused", jid_.str(),
+        if (Service* service = address ? ctx().router.service(address->domain()) : nullptr) {
+            if (auto refused = service->vet_invitation(*subject(), *address)) {
+                spdlog::info("direct invitation from {} to {} refused", jid().str(),
                              address->bare_str());
                 return send(make_error(m, *refused,
                                        *refused == StanzaError::forbidden
@@ -272,7 +281,7 @@ void BoundSession::deliver_to_user(xml::Element& stanza, const Jid& to) {
     const std::string& kind = stanza.name();
     std::string type = stanza.attr_or("type");
     if (!to.is_bare()) {
-        if (auto s = ctx_.router.find(to)) return s->deliver(Outgoing::element(stanza));
+        if (auto s = ctx().router.find(to)) return s->deliver(Outgoing::element(stanza));
         if (kind == "iq") {
             if (type == "get" || type == "set")
                 send(make_error(stanza, StanzaError::service_unavailable));
@@ -286,7 +295,7 @@ void BoundSession::deliver_to_user(xml::Element& stanza, const Jid& to) {
             send(make_error(stanza, StanzaError::service_unavailable));
         return;
     }
-    auto targets = ctx_.router.resources(to.bare());
+    auto targets = ctx().router.resources(to.bare());
     if (targets.empty()) {
         if (kind == "message" && (type.empty() || type == "normal" || type == "chat"))
             send(make_error(stanza, StanzaError::service_unavailable, "The recipient is offline"));

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "xmpp/muc_render.hpp"
 
 namespace perch::xmpp {
@@ -28,9 +30,46 @@ std::vector<int> departure_codes(chat::Departure why) {
 
 }  // namespace
 
-MucDelivery::Local* MucDelivery::Audience::find(const std::string& full_jid) {
+const MucDelivery::Local* MucDelivery::Audience::find(const std::string& full_jid) const {
+    if (position.empty()) {
+        for (const auto& local : list)
+            if (local.jid() == full_jid) return &local;
+        return nullptr;
+    }
     auto it = position.find(full_jid);
     return it == position.end() ? nullptr : &list[it->second];
+}
+
+MucDelivery::Local* MucDelivery::Audience::find(const std::string& full_jid) {
+    return const_cast<Local*>(std::as_const(*this).find(full_jid));
+}
+
+void MucDelivery::Audience::put(std::string nick, SessionHandlePtr handle) {
+    if (Local* known = find(handle->address())) {
+        known->nick = std::move(nick);  // a rejoin: the new nickname
+        return;
+    }
+    list.push_back({std::move(nick), std::move(handle)});
+    if (!position.empty()) {
+        position[list.back().jid()] = list.size() - 1;
+    } else if (list.size() > kIndexFrom) {
+        for (size_t i = 0; i < list.size(); ++i) position[list[i].jid()] = i;
+    }
+}
+
+void MucDelivery::Audience::erase(const std::string& full_jid) {
+    const Local* local = find(full_jid);
+    if (!local) return;
+    auto i = size_t(local - list.data());
+    if (!position.empty()) position.erase(full_jid);
+    if (i + 1 != list.size()) {
+        list[i] = std::move(list.back());
+        if (!position.empty()) position[list[i].jid()] = i;
+    }
+    list.pop_back();
+    if (list.size() <= kIndexFrom / 2)
+        std::unordered_map<std::string_view, size_t>().swap(position);
+    if (list.empty()) std::vector<Local>().swap(list);
 }
 
 MucDelivery::MucDelivery(std::string muc_domain, std::string user_domain, util::Shards& shards,
@@ -47,21 +86,16 @@ MucDelivery::Audience& MucDelivery::audience(const std::string& room) {
 }
 
 void MucDelivery::deliver(const Audience& to, const std::shared_ptr<const PreparedStanza>& p,
-                          const std::function<bool(const Local&)>& want) const {
+                          const Filter& want) const {
     for (const auto& local : to.list)
-        if (!want || want(local)) local.handle->deliver(Outgoing::addressed(p, local.full_jid));
+        if (!want || want(local.jid(), local))
+            local.handle->deliver(Outgoing::addressed(p, local.jid()));
 }
 
 void MucDelivery::joined(const std::string& room, const std::string& nick,
                          SessionHandlePtr handle) {
-    std::string full_jid = handle->jid().str();
-    auto& a = audience(room);
-    if (Local* known = a.find(full_jid)) {
-        known->nick = nick;  // a rejoin
-    } else {
-        a.position[full_jid] = a.list.size();
-        a.list.push_back({nick, full_jid, std::move(handle)});
-    }
+    std::string full_jid = handle->address();
+    audience(room).put(nick, std::move(handle));
     std::lock_guard lock(index_mutex_);
     auto& rooms = rooms_by_session_[full_jid];
     if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) rooms.push_back(room);
@@ -69,20 +103,7 @@ void MucDelivery::joined(const std::string& room, const std::string& nick,
 
 void MucDelivery::forget(const std::string& room, const std::string& full_jid) {
     auto& per_shard = audiences_[shards_.index_of(room)];
-    auto it = per_shard.find(room);
-    if (it != per_shard.end()) {
-        auto& a = it->second;
-        auto pos = a.position.find(full_jid);
-        if (pos != a.position.end()) {
-            size_t i = pos->second;
-            a.position.erase(pos);
-            if (i + 1 != a.list.size()) {
-                a.list[i] = std::move(a.list.back());
-                a.position[a.list[i].full_jid] = i;
-            }
-            a.list.pop_back();
-        }
-    }
+    if (auto it = per_shard.find(room); it != per_shard.end()) it->second.erase(full_jid);
     std::lock_guard lock(index_mutex_);
     auto rooms = rooms_by_session_.find(full_jid);
     if (rooms == rooms_by_session_.end()) return;
@@ -96,9 +117,9 @@ std::optional<std::string> MucDelivery::nick_of(const std::string& room,
     const auto& per_shard = audiences_[shards_.index_of(room)];
     auto it = per_shard.find(room);
     if (it == per_shard.end()) return std::nullopt;
-    auto pos = it->second.position.find(full_jid);
-    if (pos == it->second.position.end()) return std::nullopt;
-    return it->second.list[pos->second].nick;
+    const Local* local = it->second.find(full_jid);
+    if (!local) return std::nullopt;
+    return local->nick;
 }
 
 std::vector<std::string> MucDelivery::rooms_of(const std::string& full_jid) const {
@@ -128,12 +149,12 @@ void MucDelivery::room_event(const chat::RoomEvent& e) {
                 if (!what.announce) return;
                 const auto& o = what.occupant;
                 deliver(a, muc::render_presence({o, o.presence}, bare),
-                        [&](const Local& l) { return l.nick != o.nick; });
+                        [&](const std::string&, const Local& l) { return l.nick != o.nick; });
             } else if constexpr (std::is_same_v<T, chat::PresenceChanged>) {
                 const auto& o = what.occupant;
                 if (what.announce)
                     deliver(a, muc::render_presence({o, o.presence}, bare),
-                            [&](const Local& l) { return l.nick != o.nick; });
+                            [&](const std::string&, const Local& l) { return l.nick != o.nick; });
                 if (Local* self = a.find(o.full_jid))
                     self->handle->deliver(Outgoing::addressed(
                         muc::render_presence({o, o.presence, {110}}, bare), o.full_jid));
@@ -147,7 +168,7 @@ void MucDelivery::room_event(const chat::RoomEvent& e) {
                 deliver(a, muc::render_relay(what, bare));
             } else if constexpr (std::is_same_v<T, chat::PrivateMessage>) {
                 deliver(a, muc::render_private(what, bare),
-                        [&](const Local& l) { return l.nick == what.to_nick; });
+                        [&](const std::string&, const Local& l) { return l.nick == what.to_nick; });
             } else if constexpr (std::is_same_v<T, chat::SubjectChanged>) {
                 deliver(a, muc::render_subject(bare, what.subject, what.nick));
             } else if constexpr (std::is_same_v<T, chat::MessageRetracted>) {
@@ -160,7 +181,7 @@ void MucDelivery::room_event(const chat::RoomEvent& e) {
         },
         e.what);
     // A room with nobody here keeps no entry (`a` may not be used past this point).
-    if (a.list.empty()) audiences_[shards_.index_of(e.room)].erase(e.room);
+    if (a.empty()) audiences_[shards_.index_of(e.room)].erase(e.room);
 }
 
 void MucDelivery::on_nick(const std::string& room, const chat::NickChanged& changed) {
@@ -174,7 +195,7 @@ void MucDelivery::on_nick(const std::string& room, const chat::NickChanged& chan
     muc::PresenceView leaving{before, now.presence, {303}, true, now.nick};
     if (changed.announce)
         deliver(a, muc::render_presence(leaving, bare),
-                [&](const Local& l) { return l.full_jid != now.full_jid; });
+                [&](const std::string& jid, const Local&) { return jid != now.full_jid; });
     Local* self = a.find(now.full_jid);
     if (self) {
         leaving.codes = {303, 110};
@@ -184,7 +205,7 @@ void MucDelivery::on_nick(const std::string& room, const chat::NickChanged& chan
     }
     if (changed.announce)
         deliver(a, muc::render_presence({now, now.presence}, bare),
-                [&](const Local& l) { return l.nick != now.nick; });
+                [&](const std::string&, const Local& l) { return l.nick != now.nick; });
     if (self)
         self->handle->deliver(Outgoing::addressed(
             muc::render_presence({now, now.presence, {110}}, bare), now.full_jid));
@@ -199,7 +220,7 @@ void MucDelivery::on_left(const std::string& room, const chat::OccupantLeft& lef
                            left.text, destroyed};
     if (left.announce)
         deliver(a, muc::render_presence(view, bare),
-                [&](const Local& l) { return l.full_jid != o.full_jid; });
+                [&](const std::string& jid, const Local&) { return jid != o.full_jid; });
     if (Local* self = a.find(o.full_jid)) {
         view.codes.push_back(110);
         self->handle->deliver(Outgoing::addressed(muc::render_presence(view, bare), o.full_jid));

@@ -42,20 +42,29 @@ class MucDelivery final : public chat::RoomEventSink {
   private:
     struct Local {
         std::string nick;
-        std::string full_jid;
         SessionHandlePtr handle;
+        const std::string& jid() const { return handle->address(); }
     };
-    // A room's local occupants: in a vector to walk for each event, with their positions by
-    // full JID so that one leaves in constant time (the last one takes its place).
+    // A room's local occupants: in a vector to walk for each event; one who leaves is found
+    // by full JID and the last one takes its place. Above kIndexFrom occupants their positions
+    // are indexed by full JID (viewing the handles' own addresses), so that leaving a large
+    // room costs constant time; below, a scan of a few is cheaper than the index's memory (the
+    // memory of an idle session is the scarce resource: nothing here is kept twice).
     struct Audience {
+        static constexpr size_t kIndexFrom = 64;
         std::vector<Local> list;
-        std::unordered_map<std::string, size_t> position;
+        std::unordered_map<std::string_view, size_t> position;  // only above kIndexFrom
+        bool empty() const { return list.empty(); }
         Local* find(const std::string& full_jid);
+        const Local* find(const std::string& full_jid) const;
+        void put(std::string nick, SessionHandlePtr handle);
+        void erase(const std::string& full_jid);
     };
     Audience& audience(const std::string& room);
-    // Each local occupant for which `want(nick, full_jid)` holds gets `p`.
+    // Each local occupant for which `want(full_jid, occupant)` holds gets `p`.
+    using Filter = std::function<bool(const std::string& full_jid, const Local&)>;
     void deliver(const Audience& to, const std::shared_ptr<const PreparedStanza>& p,
-                 const std::function<bool(const Local&)>& want = {}) const;
+                 const Filter& want = {}) const;
     void forget(const std::string& room, const std::string& full_jid);
     void on_left(const std::string& room, const chat::OccupantLeft& left);
     void on_nick(const std::string& room, const chat::NickChanged& changed);

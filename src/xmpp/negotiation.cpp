@@ -15,6 +15,13 @@ constexpr int kMaxAuthFailures = 3;
 }  // namespace
 
 Negotiation::Negotiation(Session& session) : session_(session) {}
+
+std::string& Negotiation::username() const {
+    return session_.username_;
+}
+std::shared_ptr<const chat::Subject>& Negotiation::subject() const {
+    return session_.subject_;
+}
 Negotiation::~Negotiation() = default;
 
 bool Negotiation::auth_allowed() const {
@@ -95,10 +102,10 @@ void Negotiation::sasl_failure(std::string_view condition, std::string_view text
     session_.send_raw(std::move(out));
     state_ = State::open;
     scram_.reset();
-    subject_.reset();
+    subject().reset();
     if (condition == "not-authorized") {
         session_.ctx_.stats.failed_logins.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("authentication failed for '{}' from {}", username_,
+        spdlog::info("authentication failed for '{}' from {}", username(),
                      session_.transport_.peer());
         if (++failed_auth_ >= kMaxAuthFailures)
             session_.stream_error("policy-violation", "too many failed logins");
@@ -124,17 +131,17 @@ void Negotiation::on_auth(const xml::Element& e) {
             return sasl_failure("invalid-authzid");
         auto node = nodeprep(*user);
         if (!node) return sasl_failure("not-authorized");
-        username_ = *node;
+        username() = *node;
         state_ = State::auth_pending;
         // The lookup answers on a store thread; the answer comes back to this session's
         // executor through the poster, and only while the connection exists.
         session_.ctx_.credentials.lookup(
-            username_,
+            username(),
             [this, sha256, post = session_.transport_.poster()](std::optional<UserCredentials> c) {
                 post([this, sha256, c = std::move(c)] {
                     if (state_ != State::auth_pending || !scram_) return;
                     state_ = State::open;
-                    subject_ = c ? c->subject : nullptr;  // used only if the proof is right
+                    subject() = c ? c->subject : nullptr;  // used only if the proof is right
                     if (c && c->disabled)
                         return sasl_failure("account-disabled", "This account is disabled");
                     std::optional<ScramCredential> cred;
@@ -157,11 +164,11 @@ void Negotiation::on_auth(const xml::Element& e) {
         if (!node) return sasl_failure("not-authorized");
         if (!authzid.empty() && authzid != *node && authzid != *node + "@" + domain)
             return sasl_failure("invalid-authzid");
-        username_ = *node;
+        username() = *node;
         state_ = State::auth_pending;
         session_.ctx_.credentials.lookup(
-            username_, [this, password,
-                        post = session_.transport_.poster()](std::optional<UserCredentials> c) {
+            username(), [this, password,
+                         post = session_.transport_.poster()](std::optional<UserCredentials> c) {
                 // The password check costs a PBKDF2 run: done here, on the store thread,
                 // touching nothing of the session.
                 enum {
@@ -172,10 +179,10 @@ void Negotiation::on_auth(const xml::Element& e) {
                             : c->disabled                                          ? disabled
                             : (c->sha256 && c->sha256->matches_password(password)) ? right
                                                                                    : wrong;
-                post([this, verdict, subject = c ? c->subject : nullptr] {
+                post([this, verdict, found = c ? c->subject : nullptr] {
                     if (state_ != State::auth_pending) return;
                     state_ = State::open;
-                    subject_ = subject;
+                    subject() = found;
                     if (verdict == disabled)
                         return sasl_failure("account-disabled", "This account is disabled");
                     if (verdict == wrong) return sasl_failure("not-authorized");
@@ -205,9 +212,9 @@ void Negotiation::sasl_success(std::string_view additional) {
     state_ = State::auth_pending;
     auto& transport = session_.transport_;
     auto signin = store::make_event(
-        "SIGNIN", username_, {}, {},
+        "SIGNIN", username(), {}, {},
         {{"from", transport.peer()}, {"transport", session_.websocket() ? "websocket" : "tcp"}});
-    bool queued = ctx.jobs.submit([this, signin, username = username_, post = transport.poster(),
+    bool queued = ctx.jobs.submit([this, signin, username = username(), post = transport.poster(),
                                    additional = std::string(additional)](store::Store& s) {
         bool recorded = true;
         try {
@@ -234,7 +241,7 @@ void Negotiation::complete_sasl(std::string_view additional) {
     if (!additional.empty()) out += util::base64_encode(additional);
     out += "</success>";
     session_.send_raw(std::move(out));
-    spdlog::debug("{} authenticated from {}", username_, session_.transport_.peer());
+    spdlog::debug("{} authenticated from {}", username(), session_.transport_.peer());
     session_.restart_stream();
 }
 
@@ -249,8 +256,8 @@ void Negotiation::on_bind(const xml::Element& iq) {
     } else {
         resource = "perch-" + util::random_id().substr(0, 10);
     }
-    Jid jid = Jid::make(username_, session_.ctx_.domain, *resource);
-    session_.bind(jid, username_, subject_);
+    Jid jid = Jid::make(username(), session_.ctx_.domain, *resource);
+    session_.bind(jid);
     // The new session wins over one bound to the same address (RFC 6120 7.7.2.2).
     if (auto replaced = session_.ctx_.router.bind(session_.transport_.handle()))
         replaced->terminate("conflict", "Replaced by a new login with the same resource");

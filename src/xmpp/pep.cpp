@@ -67,11 +67,11 @@ std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& us
 void BoundSession::notify_own_resources(const std::string& event_body) {
     // One headline per resource, from the account itself (XEP-0163 section 4.3).
     auto prepared = std::make_shared<PreparedStanza>();
-    prepared->text = "<message xmlns='jabber:client'" + attr("from", jid_.bare_str()) +
+    prepared->text = "<message xmlns='jabber:client'" + attr("from", jid().bare_str()) +
                      " type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'>" +
                      event_body + "</event></message>";
     prepared->split = std::string_view("<message").size();
-    for (auto& r : ctx_.router.resources(jid_.bare()))
+    for (auto& r : ctx().router.resources(jid().bare()))
         r->deliver(Outgoing::addressed(prepared, r->jid().str()));
 }
 
@@ -81,7 +81,7 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
     if (!op) return send(make_error(iq, StanzaError::bad_request));
     std::string node = op->attr_or("node");
     if (node.empty()) return send(make_error(iq, StanzaError::bad_request, "A node is required"));
-    std::string user = username_;
+    std::string user = username();
 
     if (type == "set" && op->is("publish", ns::pubsub)) {
         const xml::Element* item = op->child("item", ns::pubsub);
@@ -94,12 +94,12 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
         std::string xml_payload = xml::to_string(*payload);
         // publish-options (access model, persistence) are accepted: a user's nodes are always
         // persistent and only the user reads them.
-        bool queued = ctx_.jobs.submit(
-            [this, post = transport_.poster(), user, node, id, xml_payload, iq](store::Store& s) {
+        bool queued = ctx().jobs.submit(
+            [this, post = transport().poster(), user, node, id, xml_payload, iq](store::Store& s) {
                 s.put_pep_item(user, node, id, xml_payload);
                 auto mirrored = mirror_bookmarks(s, user, node);
                 post([this, node, id, xml_payload, iq, mirrored] {
-                    transport_.send(Outgoing::raw(
+                    transport().send(Outgoing::raw(
                         iq_result(iq, "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish" +
                                           attr("node", node) + "><item" + attr("id", id) +
                                           "/></publish></pubsub>")));
@@ -117,8 +117,8 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
         if (id.empty())
             return send(make_error(iq, StanzaError::bad_request, "Name the item to retract"));
         bool notify = op->attr_or("notify") == "true" || op->attr_or("notify") == "1";
-        bool queued = ctx_.jobs.submit([this, post = transport_.poster(), user, node, id, notify,
-                                        iq](store::Store& s) {
+        bool queued = ctx().jobs.submit([this, post = transport().poster(), user, node, id, notify,
+                                         iq](store::Store& s) {
             bool removed = s.remove_pep_item(user, node, id);
             auto mirrored = removed ? mirror_bookmarks(s, user, node) : std::vector<std::string>{};
             post([this, removed, notify, node, id, iq, mirrored] {
@@ -143,8 +143,8 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
         } catch (...) {
             return send(make_error(iq, StanzaError::bad_request, "Bad max_items"));
         }
-        bool queued = ctx_.jobs.submit(
-            [this, post = transport_.poster(), user, node, wanted, max, iq](store::Store& s) {
+        bool queued = ctx().jobs.submit(
+            [this, post = transport().poster(), user, node, wanted, max, iq](store::Store& s) {
                 auto items = s.pep_items(user, node);
                 post([this, items = std::move(items), node, wanted, max, iq] {
                     if (!items) return send(make_error(iq, StanzaError::item_not_found));
@@ -159,7 +159,7 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
                         body += "<item" + attr("id", id) + ">" + payload + "</item>";
                     }
                     body += "</items></pubsub>";
-                    transport_.send(Outgoing::raw(iq_result(iq, body)));
+                    transport().send(Outgoing::raw(iq_result(iq, body)));
                 });
             });
         if (!queued) send(make_error(iq, StanzaError::resource_constraint));
@@ -174,11 +174,11 @@ void BoundSession::on_private(const xml::Element& iq, const xml::Element& query)
     if (!child || child->ns() == ns::private_storage || child->ns() == ns::client)
         return send(make_error(iq, StanzaError::not_acceptable));
     std::string key = child->ns() + " " + child->name();
-    std::string user = username_;
+    std::string user = username();
     if (iq.attr_or("type") == "set") {
         std::string xml_text = xml::to_string(*child);
-        bool queued = ctx_.jobs.submit(
-            [this, post = transport_.poster(), user, key, xml_text, iq](store::Store& s) {
+        bool queued = ctx().jobs.submit(
+            [this, post = transport().poster(), user, key, xml_text, iq](store::Store& s) {
                 s.set_private_xml(user, key, xml_text);
                 post([this, iq] { send(make_iq_result(iq)); });
             });
@@ -186,11 +186,11 @@ void BoundSession::on_private(const xml::Element& iq, const xml::Element& query)
         return;
     }
     std::string empty = xml::to_string(xml::Element(child->name(), child->ns()));
-    bool queued = ctx_.jobs.submit([this, post = transport_.poster(), user, key, empty,
-                                    iq](store::Store& s) {
+    bool queued = ctx().jobs.submit([this, post = transport().poster(), user, key, empty,
+                                     iq](store::Store& s) {
         auto stored = s.private_xml(user, key);
         post([this, stored, empty, iq] {
-            transport_.send(Outgoing::raw(iq_result(
+            transport().send(Outgoing::raw(iq_result(
                 iq, "<query xmlns='jabber:iq:private'>" + stored.value_or(empty) + "</query>")));
         });
     });

@@ -17,8 +17,10 @@ class Service;
 // queues the bytes on the session's own executor; a closed session drops them.
 class SessionHandle {
   public:
+    explicit SessionHandle(std::string address) : address_(std::move(address)) {}
     virtual ~SessionHandle() = default;
-    virtual const Jid& jid() const = 0;  // full JID
+    virtual const Jid& jid() const = 0;                      // full JID
+    const std::string& address() const { return address_; }  // the full JID as text
     virtual void deliver(Outgoing out) = 0;
     // Ends the session with a stream error (e.g. <conflict/> when replaced by a new login).
     virtual void terminate(std::string_view condition, std::string_view text) = 0;
@@ -28,6 +30,7 @@ class SessionHandle {
 
   private:
     friend class Router;
+    std::string address_;
     std::atomic<bool> alive_{true};
 };
 using SessionHandlePtr = std::shared_ptr<SessionHandle>;

@@ -77,7 +77,7 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
     if (state_ == State::closed) return;
     ctx_.stats.stream_errors.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("stream error {} for {} ({}): {}", condition,
-                 jid_.empty() ? transport_.peer() : jid_.str(), transport_.peer(),
+                 jid().empty() ? transport_.peer() : jid().str(), transport_.peer(),
                  text.empty() ? "-" : text);
     std::string out = "<stream:error";
     if (websocket()) out += " xmlns:stream='http://etherx.jabber.org/streams'";
@@ -106,10 +106,9 @@ void Session::finish() {
     if (was_bound) bound_->ended();
 }
 
-void Session::bind(Jid jid, std::string username, std::shared_ptr<const chat::Subject> subject) {
-    jid_ = jid;
-    bound_ = std::make_unique<BoundSession>(*this, std::move(jid), std::move(username),
-                                            std::move(subject));
+void Session::bind(Jid jid) {
+    jid_ = std::move(jid);
+    bound_.emplace(*this);
     state_ = State::bound;
 }
 

@@ -62,12 +62,15 @@ class Negotiation {
     void complete_sasl(std::string_view additional);
     void on_bind(const xml::Element& iq);
 
+    // The session's: who is logging in, and the rules' view of them (set with the credentials,
+    // used only once the proof is right).
+    std::string& username() const;
+    std::shared_ptr<const chat::Subject>& subject() const;
+
     Session& session_;
     State state_ = State::open;
-    std::unique_ptr<ScramServer> scram_;
-    std::string username_;
-    std::shared_ptr<const chat::Subject> subject_;  // with the credentials; kept once bound
     int failed_auth_ = 0;
+    std::unique_ptr<ScramServer> scram_;
 };
 
 // A bound session's stanzas (RFC 6120/6121): its roster, presence and messages between users,
@@ -75,8 +78,7 @@ class Negotiation {
 // everything for a service's domain handed to that service. Lives inside its Session.
 class BoundSession {
   public:
-    BoundSession(Session& session, Jid jid, std::string username,
-                 std::shared_ptr<const chat::Subject> subject);
+    explicit BoundSession(Session& session);
     void on_stanza(xml::Element e);
     // The stream is over: unbound, the services told, the other resources see it go.
     void ended();
@@ -95,12 +97,15 @@ class BoundSession {
     void on_message(xml::Element& m, const std::optional<Jid>& to);
     void deliver_to_user(xml::Element& stanza, const Jid& to);
 
+    // The session's own, seen from here: an idle session's size is the scarce resource, so
+    // this object holds nothing but the way back to it.
+    ServerContext& ctx() const;
+    Transport& transport() const;
+    const Jid& jid() const;
+    const std::string& username() const;
+    const std::shared_ptr<const chat::Subject>& subject() const;
+
     Session& session_;
-    ServerContext& ctx_;
-    Transport& transport_;
-    Jid jid_;
-    std::string username_;
-    std::shared_ptr<const chat::Subject> subject_;
     bool available_ = false;
 };
 
@@ -138,7 +143,7 @@ class Session : public xml::StreamParser::Handler {
     bool websocket() const { return transport_.framing() == Transport::Framing::websocket; }
     // After STARTTLS or SASL success the client opens a new stream (TCP framing).
     void restart_stream();
-    void bind(Jid jid, std::string username, std::shared_ptr<const chat::Subject> subject);
+    void bind(Jid jid);
     void finish();
 
     ServerContext& ctx_;
@@ -147,9 +152,12 @@ class Session : public xml::StreamParser::Handler {
     State state_ = State::start;
     bool secure_ = false;
     std::string stream_id_;
-    Negotiation negotiation_;
-    std::unique_ptr<BoundSession> bound_;
+    // Who the stream belongs to: set during negotiation, fixed once bound.
+    std::string username_;
+    std::shared_ptr<const chat::Subject> subject_;
     Jid jid_;
+    Negotiation negotiation_;
+    std::optional<BoundSession> bound_;
 };
 
 }  // namespace perch::xmpp

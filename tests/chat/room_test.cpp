@@ -42,7 +42,6 @@ TEST(Room, NickConflictOnlyForSomebodyElse) {
     chat::Occupant a;
     a.nick = "alice";
     a.full_jid = "alice@x/1";
-    a.bare_jid = "alice@x";
     r.add(a);
     EXPECT_EQ(r.check_join("alice", "bob@x/1"), chat::JoinRefusal::nick_conflict);
     EXPECT_EQ(r.check_join("alice", "alice@x/1"), chat::JoinRefusal::none);  // rejoin

@@ -17,7 +17,8 @@ namespace {
 struct FakeTransport;
 
 struct FakeHandle final : xmpp::SessionHandle {
-    FakeHandle(xmpp::Jid jid, FakeTransport& t) : jid_(std::move(jid)), transport(t) {}
+    FakeHandle(xmpp::Jid jid, FakeTransport& t)
+        : SessionHandle(jid.str()), jid_(std::move(jid)), transport(t) {}
     const xmpp::Jid& jid() const override { return jid_; }
     void deliver(xmpp::Outgoing out) override;
     void terminate(std::string_view condition, std::string_view) override;
@@ -143,8 +144,9 @@ class SessionTest : public ::testing::Test {
     // SCRAM-SHA-256 with `password`; returns the server's last answer.
     std::string scram(Stream& s, const std::string& user, const std::string& password) {
         std::string first_bare = "n=" + user + ",r=clientnonce";
-        auto challenge = send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
-                                     util::base64_encode("n,," + first_bare) + "</auth>");
+        auto challenge =
+            send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
+                        util::base64_encode("n,," + first_bare) + "</auth>");
         auto start = challenge.find("<challenge");
         if (start == std::string::npos) return challenge;
         start = challenge.find('>', start) + 1;
@@ -152,21 +154,24 @@ class SessionTest : public ::testing::Test {
             *util::base64_decode(challenge.substr(start, challenge.find('<', start) - start));
         auto salt = *util::base64_decode(*xmpp::scram_attribute(server_first, 's'));
         int iterations = std::stoi(*xmpp::scram_attribute(server_first, 'i'));
-        auto proof = xmpp::scram_client_final(util::Hash::sha256, first_bare, server_first,
-                                              util::pbkdf2(util::Hash::sha256, password, salt, iterations));
+        auto proof =
+            xmpp::scram_client_final(util::Hash::sha256, first_bare, server_first,
+                                     util::pbkdf2(util::Hash::sha256, password, salt, iterations));
         return send(s, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" +
                            util::base64_encode(proof->client_final) + "</response>");
     }
     std::string bind(Stream& s, const std::string& resource) {
         send(s, kOpen);
-        return send(s, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
-                           resource + "</resource></bind></iq>");
+        return send(
+            s, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
+                   resource + "</resource></bind></iq>");
     }
     Stream& bound(const std::string& user, const std::string& resource) {
         auto& s = open();
         send(s, kOpen);
         EXPECT_NE(scram(s, user, "secret").find("<success"), std::string::npos);
-        EXPECT_NE(bind(s, resource).find("<jid>" + user + "@example.org/" + resource), std::string::npos);
+        EXPECT_NE(bind(s, resource).find("<jid>" + user + "@example.org/" + resource),
+                  std::string::npos);
         return s;
     }
 
@@ -186,8 +191,10 @@ class SessionTest : public ::testing::Test {
 
 TEST_F(SessionTest, AStreamToAnotherHostIsRefused) {
     auto& s = open();
-    auto out = send(s, "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
-                       "to='elsewhere.example' version='1.0'>");
+    auto out =
+        send(s,
+             "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+             "to='elsewhere.example' version='1.0'>");
     EXPECT_NE(out.find("<host-unknown"), std::string::npos);
     EXPECT_TRUE(s.transport->closed);
 }
@@ -195,15 +202,20 @@ TEST_F(SessionTest, AStreamToAnotherHostIsRefused) {
 TEST_F(SessionTest, OutsideLoopbackAuthenticationWaitsForTls) {
     auto& s = open(false, false);
     auto out = send(s, kOpen);
-    EXPECT_NE(out.find("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"), std::string::npos) << out;
+    EXPECT_NE(out.find("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"),
+              std::string::npos)
+        << out;
     EXPECT_EQ(out.find("<mechanisms"), std::string::npos);
-    out = send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
+    out = send(s,
+               "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+               "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
     EXPECT_NE(out.find("<policy-violation"), std::string::npos);
     EXPECT_TRUE(s.transport->closed);
 
     auto& t = open(false, false);
     send(t, kOpen);
-    EXPECT_NE(send(t, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").find("<proceed"), std::string::npos);
+    EXPECT_NE(send(t, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").find("<proceed"),
+              std::string::npos);
     EXPECT_TRUE(t.transport->tls_started);
     // After TLS: the mechanisms, PLAIN among them.
     t.transport->is_secure = true;
@@ -216,7 +228,9 @@ TEST_F(SessionTest, PlainIsNotOfferedWithoutTls) {
     auto out = send(s, kOpen);
     EXPECT_NE(out.find("SCRAM-SHA-256"), std::string::npos);
     EXPECT_EQ(out.find(">PLAIN<"), std::string::npos);
-    out = send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
+    out = send(s,
+               "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+               "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>");
     EXPECT_NE(out.find("<invalid-mechanism/>"), std::string::npos) << out;
 }
 
@@ -224,7 +238,8 @@ TEST_F(SessionTest, ScramLogsInAndWrongPasswordsEndTheStreamAfterThree) {
     auto& s = open();
     send(s, kOpen);
     auto out = scram(s, "alice", "secret");
-    EXPECT_NE(out.find("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"), std::string::npos) << out;
+    EXPECT_NE(out.find("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"), std::string::npos)
+        << out;
     EXPECT_EQ(stats_.logins.load(), 1u);
 
     auto& w = open();
@@ -249,9 +264,11 @@ TEST_F(SessionTest, ScramLogsInAndWrongPasswordsEndTheStreamAfterThree) {
 TEST_F(SessionTest, MalformedSaslIsAnsweredNotCrashedOn) {
     auto& s = open();
     send(s, kOpen);
-    EXPECT_NE(send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>!!!</auth>")
-                  .find("<incorrect-encoding/>"),
-              std::string::npos);
+    EXPECT_NE(
+        send(s,
+             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>!!!</auth>")
+            .find("<incorrect-encoding/>"),
+        std::string::npos);
     EXPECT_NE(send(s, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
                           util::base64_encode("garbage") + "</auth>")
                   .find("<malformed-request/>"),
@@ -265,8 +282,9 @@ TEST_F(SessionTest, MalformedSaslIsAnsweredNotCrashedOn) {
 TEST_F(SessionTest, StanzasBeforeAuthenticationOrBindEndTheStream) {
     auto& s = open();
     send(s, kOpen);
-    EXPECT_NE(send(s, "<message to='bob@example.org'><body>hi</body></message>").find("<not-authorized"),
-              std::string::npos);
+    EXPECT_NE(
+        send(s, "<message to='bob@example.org'><body>hi</body></message>").find("<not-authorized"),
+        std::string::npos);
     EXPECT_TRUE(s.transport->closed);
 
     auto& t = open();
@@ -288,32 +306,39 @@ TEST_F(SessionTest, ANewLoginWithTheSameResourceReplacesTheOld) {
 
 TEST_F(SessionTest, BadInputGetsTheMatchingStreamError) {
     auto& a = open();
-    EXPECT_NE(send(a, "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'x'>]><stream:stream>").find("<restricted-xml"),
+    EXPECT_NE(send(a, "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'x'>]><stream:stream>")
+                  .find("<restricted-xml"),
               std::string::npos);
     auto& b = bound("alice", "b");
-    EXPECT_NE(send(b, "<message><body>" + std::string(5000, 'x') + "</body></message>").find("<policy-violation"),
+    EXPECT_NE(send(b, "<message><body>" + std::string(5000, 'x') + "</body></message>")
+                  .find("<policy-violation"),
               std::string::npos);
     auto& c = bound("alice", "c");
-    EXPECT_NE(send(c, "<message><body>x</wrong></message>").find("<not-well-formed"), std::string::npos);
+    EXPECT_NE(send(c, "<message><body>x</wrong></message>").find("<not-well-formed"),
+              std::string::npos);
     auto& d = bound("alice", "d");
     EXPECT_NE(send(d, "<foo/>").find("<unsupported-stanza-type"), std::string::npos);
     auto& e = bound("alice", "e");
-    EXPECT_NE(send(e, "<message from='bob@example.org/x' to='alice@example.org'/>").find("<invalid-from"),
-              std::string::npos);
+    EXPECT_NE(
+        send(e, "<message from='bob@example.org/x' to='alice@example.org'/>").find("<invalid-from"),
+        std::string::npos);
     EXPECT_EQ(stats_.stream_errors.load(), 5u);
 }
 
 TEST_F(SessionTest, BadStanzasGetStanzaErrorsAndTheStreamGoesOn) {
     auto& s = bound("alice", "pc");
-    EXPECT_NE(send(s, "<iq type='bogus' id='1'><query xmlns='jabber:iq:version'/></iq>").find("<bad-request"),
+    EXPECT_NE(send(s, "<iq type='bogus' id='1'><query xmlns='jabber:iq:version'/></iq>")
+                  .find("<bad-request"),
               std::string::npos);
-    EXPECT_NE(send(s, "<iq type='get' id='2' to='elsewhere.example'><ping xmlns='urn:xmpp:ping'/></iq>")
-                  .find("<remote-server-not-found"),
-              std::string::npos);
+    EXPECT_NE(
+        send(s, "<iq type='get' id='2' to='elsewhere.example'><ping xmlns='urn:xmpp:ping'/></iq>")
+            .find("<remote-server-not-found"),
+        std::string::npos);
     EXPECT_NE(send(s, "<message to='bob@example.org' type='chat'><body>hi</body></message>")
                   .find("The recipient is offline"),
               std::string::npos);
-    EXPECT_NE(send(s, "<iq type='get' id='3' to='@@'><ping xmlns='urn:xmpp:ping'/></iq>").find("<jid-malformed"),
+    EXPECT_NE(send(s, "<iq type='get' id='3' to='@@'><ping xmlns='urn:xmpp:ping'/></iq>")
+                  .find("<jid-malformed"),
               std::string::npos);
     EXPECT_FALSE(s.transport->closed);
 }
@@ -323,16 +348,20 @@ TEST_F(SessionTest, StanzasForAServiceGoToItAndTheServerListsIt) {
     send(s, "<presence to='room@chat.example.org/alice'/>");
     ASSERT_EQ(chat_.handled.size(), 1u);
     EXPECT_EQ(chat_.handled[0], "presence from alice@example.org/pc as alice");
-    auto out = send(s, "<iq type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    auto out = send(
+        s, "<iq type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
     EXPECT_NE(out.find("jid='chat.example.org'"), std::string::npos) << out;
     // The service vets direct invitations naming it.
     auto& bob = bound("bob", "pc");
-    out = send(s, "<message to='bob@example.org'><x xmlns='jabber:x:conference' jid='room@chat.example.org'/></message>");
+    out = send(s,
+               "<message to='bob@example.org'><x xmlns='jabber:x:conference' "
+               "jid='room@chat.example.org'/></message>");
     EXPECT_NE(out.find("<forbidden"), std::string::npos) << out;
     EXPECT_EQ(bob.transport->take(), "");
     // Unavailable presence and the end of the stream both tell the service.
     send(s, "<presence type='unavailable'/>");
     s.session->closed();
-    EXPECT_EQ(chat_.ended, (std::vector<std::string>{"alice@example.org/pc", "alice@example.org/pc"}));
+    EXPECT_EQ(chat_.ended,
+              (std::vector<std::string>{"alice@example.org/pc", "alice@example.org/pc"}));
     EXPECT_EQ(router_.session_count(), 1u);
 }
