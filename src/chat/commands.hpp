@@ -65,6 +65,12 @@ struct PostCommand {
     std::vector<std::string> files;  // ids of uploaded files the message links to
 };
 
+// Where a post landed: its place in the room and its stable id.
+struct Posted {
+    int64_t seq = 0;
+    std::string stanza_id;
+};
+
 // Traffic shown to occupants and never stored (chat states, body-less markers).
 struct RelayCommand {
     std::string room;

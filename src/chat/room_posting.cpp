@@ -29,11 +29,10 @@ std::variant<const Occupant*, Error> speaker(const Room& room, const std::string
 
 }  // namespace
 
-void RoomService::post(PostCommand c, Reply<store::Message> reply) {
+void RoomService::post(PostCommand c, Reply<Posted> reply) {
     std::string node = c.room;
-    on_room<store::Message>(
-        node, std::move(reply),
-        [this, c = std::move(c)](Room& room, Reply<store::Message>& reply) mutable {
+    on_room<Posted>(
+        node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Posted>& reply) mutable {
             auto who = speaker(room, c.full_jid);
             if (auto* e = std::get_if<Error>(&who)) return reply(std::move(*e));
             const Occupant& o = *std::get<const Occupant*>(who);
@@ -96,7 +95,7 @@ void RoomService::post(PostCommand c, Reply<store::Message> reply) {
         });
 }
 
-void RoomService::commit(Room& room, store::NewMessage m, const Reply<store::Message>& reply) {
+void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& reply) {
     std::string node = room.meta().node;
     // Nobody sees the message before it is on disk: the completion comes back to the shard,
     // and only then is it published; a failed commit is reported and nothing is shown.
@@ -107,12 +106,13 @@ void RoomService::commit(Room& room, store::NewMessage m, const Reply<store::Mes
                     spdlog::warn("post to {} not stored: {}", node, err);
                     return reply(error(Fault::internal, "Message not stored"));
                 }
-                Room* room = loaded(node);
-                if (!room) return reply(std::move(*stored));
-                room->remember(*stored);
-                messages_posted_.fetch_add(1, std::memory_order_relaxed);
-                publish(*room, MessagePosted{*stored});
-                reply(std::move(*stored));
+                Posted posted{stored->seq, stored->stanza_id};
+                if (Room* room = loaded(node)) {
+                    room->remember(*stored);
+                    messages_posted_.fetch_add(1, std::memory_order_relaxed);
+                    publish(*room, MessagePosted{std::move(*stored)});
+                }
+                reply(std::move(posted));
             });
         });
     if (!queued) reply(busy());

@@ -55,7 +55,7 @@ class RoomCommands {
     // says which; status changes and new nicknames show through events only.
     virtual void join(JoinCommand c, Reply<JoinResult> reply) = 0;
     virtual void leave(LeaveCommand c, Reply<Ok> reply) = 0;
-    virtual void post(PostCommand c, Reply<store::Message> reply) = 0;
+    virtual void post(PostCommand c, Reply<Posted> reply) = 0;
     virtual void relay(RelayCommand c, Reply<Ok> reply) = 0;
     virtual void send_private(PrivateCommand c, Reply<Ok> reply) = 0;
     virtual void set_subject(SubjectCommand c, Reply<Ok> reply) = 0;
@@ -100,7 +100,7 @@ class RoomService final : public RoomCommands {
 
     void join(JoinCommand c, Reply<JoinResult> reply) override;
     void leave(LeaveCommand c, Reply<Ok> reply) override;
-    void post(PostCommand c, Reply<store::Message> reply) override;
+    void post(PostCommand c, Reply<Posted> reply) override;
     void relay(RelayCommand c, Reply<Ok> reply) override;
     void send_private(PrivateCommand c, Reply<Ok> reply) override;
     void set_subject(SubjectCommand c, Reply<Ok> reply) override;
@@ -153,10 +153,10 @@ class RoomService final : public RoomCommands {
                    const std::string& creator = {});
     struct Loaded;
     void finish_load(const std::string& node, Loaded loaded);
-    // with_room for a command: a missing room is answered `not_found` through `reply`.
-    template <class T>
-    void on_room(const std::string& node, Reply<T> reply,
-                 std::function<void(Room&, Reply<T>&)> then);
+    // with_room for a command: a missing room is answered `not_found` through `reply`; `then`
+    // is called as then(Room&, Reply<T>&).
+    template <class T, class Then>
+    void on_room(const std::string& node, Reply<T> reply, Then then);
 
     // The one way to the store and back: `work` runs on a store thread; its result comes back
     // to `then` on the room's shard with the room, looked up again (it may have gone). A full
@@ -179,7 +179,7 @@ class RoomService final : public RoomCommands {
     void apply_rules(Room& room, RoomRules rules, std::shared_ptr<const CategoryRules> category,
                      Departure why, const std::string& text);
     // Posting (room_posting.cpp).
-    void commit(Room& room, store::NewMessage m, const Reply<store::Message>& reply);
+    void commit(Room& room, store::NewMessage m, const Reply<Posted>& reply);
 
     bool large(const Room& room) const {
         return room.occupant_count() > config_.participant_update_limit;

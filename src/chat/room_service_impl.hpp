@@ -21,11 +21,12 @@ inline std::optional<Error> manager_refusal(const Room& room, const Subject* who
     return std::nullopt;
 }
 
-template <class T>
-void RoomService::on_room(const std::string& node, Reply<T> reply,
-                          std::function<void(Room&, Reply<T>&)> then) {
+template <class T, class Then>
+void RoomService::on_room(const std::string& node, Reply<T> reply, Then then) {
     executor_of(node).post(
         [this, node, reply = std::move(reply), then = std::move(then)]() mutable {
+            // Most commands find their room loaded: no further hop.
+            if (Room* room = loaded(node)) return then(*room, reply);
             with_room(node, [reply = std::move(reply), then = std::move(then)](
                                 Room* room, std::optional<Error> failed) mutable {
                 if (failed) return reply(std::move(*failed));

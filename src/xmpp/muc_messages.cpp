@@ -137,7 +137,7 @@ void MucService::on_post(const xml::Element& stanza, const std::string& room,
     c.files = linked_files(stanza, config_.files_url);
     // Everybody, the sender included, sees the message through the room's event once it is
     // stored; only a refusal is answered here.
-    rooms_.post(std::move(c), answer<store::Message>(stanza, sender, [](const store::Message&) {}));
+    rooms_.post(std::move(c), answer<chat::Posted>(stanza, sender, [](const chat::Posted&) {}));
 }
 
 void MucService::on_invite(const xml::Element& stanza, const xml::Element& x,

@@ -56,17 +56,22 @@ class RoomServiceTest : public ::testing::Test {
         store::Category cat;
         cat.name = "Projects";
         projects_ = store_->add_category(cat);
-        store_->set_category_principal(projects_, store::CategoryList::allowed, Principal::all(), true);
-        store_->set_category_principal(projects_, store::CategoryList::denied, Principal::user("bob"), true);
-        store_->set_category_principal(projects_, store::CategoryList::creator, Principal::user("alice"), true);
+        store_->set_category_principal(projects_, store::CategoryList::allowed, Principal::all(),
+                                       true);
+        store_->set_category_principal(projects_, store::CategoryList::denied,
+                                       Principal::user("bob"), true);
+        store_->set_category_principal(projects_, store::CategoryList::creator,
+                                       Principal::user("alice"), true);
         cat.name = "Quiet";
         cat.chat_history = false;
         int64_t quiet = store_->add_category(cat);
         store_->set_category_principal(quiet, store::CategoryList::allowed, Principal::all(), true);
 
         room("open", projects_, store::Privacy::open);
-        room("closed", projects_, store::Privacy::closed, {{store::RoomList::member, Principal::group("staff")}});
-        room("secret", projects_, store::Privacy::secret, {{store::RoomList::member, Principal::user("carol")}});
+        room("closed", projects_, store::Privacy::closed,
+             {{store::RoomList::member, Principal::group("staff")}});
+        room("secret", projects_, store::Privacy::secret,
+             {{store::RoomList::member, Principal::user("carol")}});
         room("stage", projects_, store::Privacy::open,
              {{store::RoomList::presenter, Principal::user("carol")}}, store::RoomType::auditorium);
         room("managed", projects_, store::Privacy::open,
@@ -83,9 +88,11 @@ class RoomServiceTest : public ::testing::Test {
         config.compliance = compliance;
         config.participant_update_limit = 4;
         config.tombstone = [](const std::string&, const std::string& by, const std::string& reason,
-                              int64_t) { return "<moderated by='" + by + "'>" + reason + "</moderated>"; };
+                              int64_t) {
+            return "<moderated by='" + by + "'>" + reason + "</moderated>";
+        };
         service_ = std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_,
-                                                      *manual_, sink_);
+                                                       *manual_, sink_);
     }
 
     void room(const std::string& node, int64_t category, store::Privacy privacy,
@@ -133,14 +140,14 @@ class RoomServiceTest : public ::testing::Test {
         return std::move(*r);
     }
 
-    chat::Result<store::Message> post(const std::string& room, const chat::Actor& actor,
-                                      const std::string& body) {
+    chat::Result<chat::Posted> post(const std::string& room, const chat::Actor& actor,
+                                    const std::string& body) {
         chat::PostCommand c;
         c.room = room;
         c.full_jid = actor.full_jid;
         c.body = body;
         c.origin_id = "o-" + body;
-        auto r = run<store::Message>([&](auto reply) { service_->post(c, reply); });
+        auto r = run<chat::Posted>([&](auto reply) { service_->post(c, reply); });
         EXPECT_TRUE(r.has_value()) << "no reply";
         return std::move(*r);
     }
@@ -215,9 +222,7 @@ TEST_F(RoomServiceTest, NicknamesConflictExceptForTheSameUsersOtherDevices) {
     ASSERT_EQ(joined.size(), 1u);
     EXPECT_EQ(joined[0].occupant.full_jid, "erin@example.org/phone");
     // A leave of one device is not the nickname leaving.
-    run<chat::Ok>([&](auto reply) {
-        service_->leave({"open", "erin@example.org/pc", {}}, reply);
-    });
+    run<chat::Ok>([&](auto reply) { service_->leave({"open", "erin@example.org/pc", {}}, reply); });
     auto left = sink_.all<chat::OccupantLeft>();
     ASSERT_EQ(left.size(), 1u);
     EXPECT_FALSE(left[0].announce);
@@ -245,7 +250,8 @@ TEST_F(RoomServiceTest, HistoryOnJoinIsTheNewestMessagesInOrder) {
         return out;
     };
     // The default (5), from the cache.
-    EXPECT_EQ(seqs(join("open", frank, "frank").value()), (std::vector<int64_t>{16, 17, 18, 19, 20}));
+    EXPECT_EQ(seqs(join("open", frank, "frank").value()),
+              (std::vector<int64_t>{16, 17, 18, 19, 20}));
     // More than the cache holds (10): read from the store.
     chat::HistoryRequest many;
     many.max_stanzas = 15;
@@ -270,7 +276,7 @@ TEST_F(RoomServiceTest, PostsArePublishedInSequenceAfterTheyAreStored) {
         auto m = post("open", erin, "n" + std::to_string(i));
         ASSERT_TRUE(m.ok());
         EXPECT_EQ(m->seq, i + 1);
-        EXPECT_EQ(store_->count_messages(m->room_id), i + 1);  // stored before it is told
+        EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), i + 1);  // stored first
     }
     auto posted = sink_.all<chat::MessagePosted>();
     ASSERT_EQ(posted.size(), 5u);
@@ -304,7 +310,7 @@ TEST_F(RoomServiceTest, ModerationReplacesTheMessageForManagersOnly) {
     EXPECT_EQ(retracted[0].by_nick, "alice");
     EXPECT_TRUE(retracted[0].message.removed);
     auto q = store::ArchiveQuery{};
-    q.room_id = m->room_id;
+    q.room_id = store_->find_room("managed")->id;
     auto page = store_->query_archive(q);
     ASSERT_EQ(page.messages.size(), 1u);
     EXPECT_NE(page.messages[0].body, "oops");
@@ -320,11 +326,15 @@ TEST_F(RoomServiceTest, SettingsThatShutSomebodyOutRemoveThem) {
     for (auto* a : {&alice, &dave, &erin}) ASSERT_TRUE(join("managed", *a, a->user()).ok());
     chat::SettingsChange change;
     change.privacy = store::Privacy::closed;
-    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", erin, change}, reply); }))
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) {
+                  service_->configure({"managed", erin, change}, reply);
+              }))
                   .error()
                   .fault,
               Fault::forbidden);
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, change}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->configure({"managed", alice, change}, reply);
+                })).ok());
     auto left = sink_.all<chat::OccupantLeft>();
     ASSERT_EQ(left.size(), 1u);  // erin; dave is a member
     EXPECT_EQ(left[0].occupant.nick, "erin");
@@ -335,7 +345,9 @@ TEST_F(RoomServiceTest, SettingsThatShutSomebodyOutRemoveThem) {
     // A name over the limit is refused, nothing changed.
     chat::SettingsChange long_name;
     long_name.name = std::string(300, 'x');
-    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, long_name}, reply); }))
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) {
+                  service_->configure({"managed", alice, long_name}, reply);
+              }))
                   .error()
                   .fault,
               Fault::not_acceptable);
@@ -347,9 +359,12 @@ TEST_F(RoomServiceTest, ListChangesApplyAtOnce) {
     ASSERT_TRUE(join("managed", alice, "alice").ok());
     chat::SettingsChange closed;
     closed.privacy = store::Privacy::closed;
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, closed}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->configure({"managed", alice, closed}, reply);
+                })).ok());
     ASSERT_TRUE(join("managed", dave, "dave").ok());
-    chat::ListsCommand c{"managed", alice, {{store::RoomList::member, Principal::user("dave"), false, {}}}};
+    chat::ListsCommand c{
+        "managed", alice, {{store::RoomList::member, Principal::user("dave"), false, {}}}};
     ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->change_lists(c, reply); })).ok());
     auto left = sink_.all<chat::OccupantLeft>();
     ASSERT_EQ(left.size(), 1u);
@@ -357,7 +372,8 @@ TEST_F(RoomServiceTest, ListChangesApplyAtOnce) {
     EXPECT_EQ(join("managed", dave, "dave").error().fault, Fault::members_only);
     // By nickname: the occupant's user.
     ASSERT_TRUE(join("managed", as(who("erin")), "erin").error().fault == Fault::members_only);
-    chat::ListsCommand by_nick{"managed", alice, {{store::RoomList::presenter, Principal{}, true, "alice"}}};
+    chat::ListsCommand by_nick{
+        "managed", alice, {{store::RoomList::presenter, Principal{}, true, "alice"}}};
     ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->change_lists(by_nick, reply); })).ok());
     bool presenter = false;
     for (auto& [list, p] : store_->room_principals(store_->find_room("managed")->id))
@@ -370,7 +386,9 @@ TEST_F(RoomServiceTest, ManagersKickOccupantsButNotManagers) {
     ASSERT_TRUE(join("managed", alice, "alice").ok());
     ASSERT_TRUE(join("managed", erin, "erin").ok());
     auto kick = [&](const chat::Actor& by, const std::string& nick) {
-        return *run<chat::Ok>([&](auto reply) { service_->kick({"managed", by, nick, "calm down"}, reply); });
+        return *run<chat::Ok>([&](auto reply) {
+            service_->kick({"managed", by, nick, "calm down"}, reply);
+        });
     };
     EXPECT_EQ(kick(erin, "alice").error().fault, Fault::forbidden);
     EXPECT_EQ(kick(alice, "nobody").error().fault, Fault::not_found);
@@ -389,9 +407,13 @@ TEST_F(RoomServiceTest, AManagersInvitationMakesTheInviteeAMember) {
     ASSERT_TRUE(join("managed", alice, "alice").ok());
     chat::SettingsChange closed;
     closed.privacy = store::Privacy::closed;
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, closed}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->configure({"managed", alice, closed}, reply);
+                })).ok());
     EXPECT_EQ(join("managed", as(who("gina")), "gina").error().fault, Fault::members_only);
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->invite({"managed", alice, "gina", "come"}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->invite({"managed", alice, "gina", "come"}, reply);
+                })).ok());
     ASSERT_EQ(sink_.invitations.size(), 1u);
     EXPECT_EQ(sink_.invitations[0].to_user, "gina");
     EXPECT_TRUE(join("managed", as(who("gina")), "gina").ok());
@@ -400,11 +422,17 @@ TEST_F(RoomServiceTest, AManagersInvitationMakesTheInviteeAMember) {
 TEST_F(RoomServiceTest, OnlyAdministratorsDeleteRooms) {
     auto alice = as(who("alice")), erin = as(who("erin"));
     ASSERT_TRUE(join("managed", erin, "erin").ok());
-    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->destroy({"managed", alice, {}}, reply); })).error().fault,
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) {
+                  service_->destroy({"managed", alice, {}}, reply);
+              }))
+                  .error()
+                  .fault,
               Fault::forbidden);
     ASSERT_TRUE(post("managed", erin, "bye").ok());
     auto admin = as(who("root", {}, true));
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->destroy({"managed", admin, "gone"}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->destroy({"managed", admin, "gone"}, reply);
+                })).ok());
     auto left = sink_.all<chat::OccupantLeft>();
     ASSERT_EQ(left.size(), 1u);
     EXPECT_EQ(left[0].why, chat::Departure::destroyed);
@@ -421,7 +449,9 @@ TEST_F(RoomServiceTest, ArchivePagesAndSearchAreForReadersOnly) {
     ASSERT_TRUE(post("open", erin, "the weather").ok());
     auto page = [&](const chat::Actor& a) {
         store::ArchiveQuery q;
-        return *run<store::ArchivePage>([&](auto reply) { service_->archive({"secret", a, q}, reply); });
+        return *run<store::ArchivePage>([&](auto reply) {
+            service_->archive({"secret", a, q}, reply);
+        });
     };
     EXPECT_EQ(page(erin).error().fault, Fault::not_found);
     ASSERT_TRUE(page(carol).ok());
@@ -429,7 +459,9 @@ TEST_F(RoomServiceTest, ArchivePagesAndSearchAreForReadersOnly) {
     auto search = [&](const chat::Actor& a) {
         store::ArchiveQuery q;
         q.text = "the";
-        return *run<chat::SearchResult>([&](auto reply) { service_->search({a, q, false}, reply); });
+        return *run<chat::SearchResult>([&](auto reply) {
+            service_->search({a, q, false}, reply);
+        });
     };
     auto mine = search(erin);
     ASSERT_TRUE(mine.ok());
@@ -445,15 +477,24 @@ TEST_F(RoomServiceTest, EveryChangeIsOnRecordWithComplianceOn) {
     ASSERT_TRUE(join("managed", dave, "dave").ok());
     auto m = post("managed", dave, "hello");
     ASSERT_TRUE(m.ok());
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->moderate({"managed", alice, m->stanza_id, "no"}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->moderate({"managed", alice, m->stanza_id, "no"}, reply);
+                })).ok());
     chat::SettingsChange desc;
     desc.description = "about";
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->configure({"managed", alice, desc}, reply); })).ok());
-    chat::ListsCommand lists{"managed", alice, {{store::RoomList::presenter, Principal::user("dave"), true, {}}}};
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->configure({"managed", alice, desc}, reply);
+                })).ok());
+    chat::ListsCommand lists{
+        "managed", alice, {{store::RoomList::presenter, Principal::user("dave"), true, {}}}};
     ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->change_lists(lists, reply); })).ok());
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) { service_->kick({"managed", alice, "dave", {}}, reply); })).ok());
+    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
+                    service_->kick({"managed", alice, "dave", {}}, reply);
+                })).ok());
     store::ArchiveQuery q;
-    ASSERT_TRUE((*run<store::ArchivePage>([&](auto reply) { service_->archive({"managed", alice, q}, reply); })).ok());
+    ASSERT_TRUE((*run<store::ArchivePage>([&](auto reply) {
+                    service_->archive({"managed", alice, q}, reply);
+                })).ok());
     run<chat::Ok>([&](auto reply) { service_->leave({"managed", alice.full_jid, {}}, reply); });
     EXPECT_EQ(outbox_types(),
               (std::vector<std::string>{"JOIN", "BACKCHAT", "JOIN", "BACKCHAT", "CHAT", "MODERATE",
@@ -470,6 +511,10 @@ TEST_F(RoomServiceTest, ARefusingStoreIsAnsweredBusy) {
     chat::SettingsChange desc;
     desc.description = "x";
     auto admin = as(who("root", {}, true));
-    EXPECT_EQ((*run<chat::Ok>([&](auto reply) { service_->configure({"open", admin, desc}, reply); })).error().fault,
+    EXPECT_EQ((*run<chat::Ok>([&](auto reply) {
+                  service_->configure({"open", admin, desc}, reply);
+              }))
+                  .error()
+                  .fault,
               Fault::busy);
 }
