@@ -68,6 +68,41 @@ void check_range(const std::string& name, int v, int lo, int hi) {
                                  std::to_string(hi));
 }
 
+void check_pool(Config& c, const std::string& path) {
+    check_range("pool.peer_port", c.pool.peer_port, 1, 65535);
+    check_range("pool.lease_ms", c.pool.lease_ms, 1000, 600000);
+    if (c.store.backend != "postgres")
+        throw std::runtime_error(
+            path +
+            ": a pool needs PostgreSQL: every server of a pool works on one shared "
+            "database, which SQLite (a file of one process) cannot be. Set [store] "
+            "backend = \"postgres\" and url on every server of the pool (the same "
+            "database), or remove the [pool] section to run a single server");
+    if (!c.pool.secret_file.empty()) {
+        if (!c.pool.secret.empty())
+            throw std::runtime_error(path + ": pool.secret and pool.secret_file: give one");
+        std::ifstream in(c.pool.secret_file);
+        if (!in || !(in >> c.pool.secret))
+            throw std::runtime_error(path + ": pool.secret_file " + c.pool.secret_file +
+                                     " cannot be read");
+    }
+    if (c.pool.secret.size() < 16)
+        throw std::runtime_error(
+            path +
+            ": pool.secret (or pool.secret_file) must hold at least 16 characters, the "
+            "same on every server of the pool (e.g. the output of `openssl rand -hex "
+            "32`)");
+    if (c.pool.peer_address.empty()) {
+        if (c.pool.peer_bind == "0.0.0.0" || c.pool.peer_bind == "::")
+            throw std::runtime_error(path +
+                                     ": pool.peer_address must say how the other servers reach "
+                                     "this one (host:port) when pool.peer_bind is a wildcard");
+        c.pool.peer_address = c.pool.peer_bind + ":" + std::to_string(c.pool.peer_port);
+    }
+    if (c.pool.client_address.empty())
+        c.pool.client_address = c.domain + ":" + std::to_string(c.c2s.port);
+}
+
 }  // namespace
 
 Config load_config(const std::string& path) {
@@ -136,6 +171,14 @@ Config load_config(const std::string& path) {
     r.get("store", "synchronous_full", c.store.synchronous_full);
     r.get("store", "retention_days", c.store.retention_days);
     r.get("compliance", "retention_days", c.compliance.retention_days);
+    r.get("pool", "name", c.pool.name);
+    r.get("pool", "peer_bind", c.pool.peer_bind);
+    r.get("pool", "peer_port", c.pool.peer_port);
+    r.get("pool", "peer_address", c.pool.peer_address);
+    r.get("pool", "client_address", c.pool.client_address);
+    r.get("pool", "secret", c.pool.secret);
+    r.get("pool", "secret_file", c.pool.secret_file);
+    r.get("pool", "lease_ms", c.pool.lease_ms);
     r.refuse_unknown();
 
     check_range("c2s.port", c.c2s.port, 0, 65535);
@@ -170,6 +213,7 @@ Config load_config(const std::string& path) {
     if (c.compliance.on_failure != "queue" && c.compliance.on_failure != "refuse")
         throw std::runtime_error("compliance.on_failure must be \"queue\" or \"refuse\"");
     c.store.compliance = c.compliance.enabled;
+    if (c.pooled()) check_pool(c, path);
     if (c.domain.empty()) throw std::runtime_error("domain must not be empty");
     return c;
 }

@@ -77,6 +77,19 @@ struct Config {
         std::string key;
     } tls;
 
+    // A pool: several servers on one PostgreSQL database (docs/OPERATIONS.md, "Pools"). Off
+    // while `name` is empty.
+    struct Pool {
+        std::string name;  // this server's name in the pool, unique and kept
+        std::string peer_bind = "0.0.0.0";
+        int peer_port = 8011;        // where the other servers link to this one
+        std::string peer_address;    // how they reach it (host:port); default peer_bind:port
+        std::string client_address;  // where its clients connect (host:port), for the others
+        std::string secret;          // shared by all servers of the pool (or secret_file)
+        std::string secret_file;
+        int lease_ms = 3000;  // down for everyone when not renewed for this long
+    } pool;
+    bool pooled() const { return !pool.name.empty(); }
     store::StoreConfig store;
     std::string secret;  // keys derived identifiers; generated into DATA_DIR/secret when empty
 

@@ -13,7 +13,11 @@
 #include "net/c2s_listener.hpp"
 #include "net/http.hpp"
 #include "net/io.hpp"
+#include "net/peer_links.hpp"
 #include "net/tls.hpp"
+#include "pool/fanout.hpp"
+#include "pool/membership.hpp"
+#include "pool/pool_rooms.hpp"
 #include "store/workers.hpp"
 #include "util/time.hpp"
 #include "web/app.hpp"
@@ -43,6 +47,43 @@ void raise_fd_limit() {
     }
     if (getrlimit(RLIMIT_NOFILE, &r) == 0) spdlog::info("open file limit: {}", r.rlim_cur);
 }
+}  // namespace
+
+namespace {
+
+// The live servers of the pool changed: links follow; the occupants of a server that went
+// (or restarted) leave the rooms served here; rooms that now hash to another server are let go.
+void pool_changed(const std::vector<store::PoolMember>& before,
+                  const std::vector<store::PoolMember>& now, const pool::Membership& membership,
+                  chat::RoomService& rooms, pool::Fanout& fanout, pool::PoolRooms& pool_rooms,
+                  net::PeerLinks& links, store::StoreWorkers& workers) {
+    links.members_changed(now);
+    for (const auto& gone : before) {
+        bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
+            return m.number == gone.number && m.incarnation == gone.incarnation;
+        });
+        if (still) continue;
+        spdlog::warn("pool: server {} ({}) left the pool; its occupants leave the rooms here",
+                     gone.name, gone.number);
+        rooms.drop_server(gone.number);
+        pool_rooms.link_lost(gone.number);
+    }
+    std::string self = membership.self().name;
+    rooms.loaded_rooms(
+        [&rooms, &fanout, &membership, &workers, self](std::vector<std::string> nodes) {
+            for (const auto& node : nodes) {
+                if (membership.serves(node)) continue;
+                rooms.unload(node, [&fanout, &workers, self, node](int64_t id, int64_t epoch) {
+                    fanout.forget_room(node);
+                    bool queued = workers.submit(
+                        [id, epoch, self](store::Store& s) { s.release_room(id, self, epoch); });
+                    if (!queued)
+                        spdlog::warn("pool: room {} not released: the store is busy", node);
+                });
+            }
+        });
+}
+
 }  // namespace
 
 int serve(Config config) {
@@ -89,6 +130,19 @@ int serve(Config config) {
     directory.load(*store);
     xmpp::MucDelivery delivery(config.muc_domain(), config.domain, shards, router);
 
+    // In a pool the rooms' events go through the fan-out, which also sends them to the other
+    // servers with occupants; alone, straight to this server's delivery.
+    std::unique_ptr<pool::Membership> membership;
+    std::unique_ptr<pool::Fanout> fanout;
+    if (config.pooled()) {
+        membership = std::make_unique<pool::Membership>(
+            pool::PoolConfig{config.pool.name, config.pool.peer_address, config.pool.client_address,
+                             config.pool.secret, config.pool.lease_ms});
+        membership->start(store::open_store(config.store));
+        fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership);
+    }
+    chat::RoomEventSink& events = fanout ? static_cast<chat::RoomEventSink&>(*fanout) : delivery;
+
     chat::RoomServiceConfig rooms_config;
     rooms_config.default_history = config.muc.default_history;
     rooms_config.max_history = config.muc.max_history;
@@ -114,7 +168,32 @@ int serve(Config config) {
     rooms_config.followed_rooms = [muc_domain](store::Store& s, const std::string& user) {
         return xmpp::bookmarks::followed_rooms(s, user, muc_domain);
     };
-    chat::RoomService rooms(rooms_config, directory, shards, workers, writer, delivery);
+    if (membership)
+        rooms_config.claim = [name = config.pool.name](store::Store& s, const store::Room& r) {
+            return s.claim_room(r.id, name);
+        };
+    chat::RoomService rooms(rooms_config, directory, shards, workers, writer, events);
+
+    // A pool member sends the commands for rooms served elsewhere to their server, over the
+    // peer links, and serves the commands of the others for its own rooms.
+    std::unique_ptr<pool::PoolRooms> pool_rooms;
+    std::unique_ptr<net::PeerLinks> peer_links;
+    auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
+    if (membership) {
+        pool_rooms = std::make_unique<pool::PoolRooms>(rooms, *fanout, *membership, shards);
+        peer_links = std::make_unique<net::PeerLinks>(io, tls, *membership, *pool_rooms);
+        peer_links->listen(config.pool.peer_bind, uint16_t(config.pool.peer_port));
+        fanout->set_links(peer_links.get());
+        pool_rooms->set_links(peer_links.get());
+        membership->on_change([&](const std::vector<store::PoolMember>& before,
+                                  const std::vector<store::PoolMember>& now) {
+            pool_changed(before, now, *membership, rooms, *fanout, *pool_rooms, *peer_links,
+                         workers);
+        });
+        peer_links->members_changed(membership->live());
+    }
+    chat::RoomCommands& room_commands =
+        pool_rooms ? static_cast<chat::RoomCommands&>(*pool_rooms) : rooms;
 
     bool web = config.http.port > 0 || config.http.tls_port > 0;
     xmpp::MucConfig muc_config;
@@ -124,7 +203,7 @@ int serve(Config config) {
     muc_config.max_message_chars = rooms_config.max_message_chars;
     muc_config.max_story_chars = rooms_config.max_story_chars;
     if (web) muc_config.files_url = config.http.public_url + "/files/";
-    xmpp::MucService muc(muc_config, rooms, directory, delivery, shards);
+    xmpp::MucService muc(muc_config, room_commands, directory, delivery, shards);
     router.add_service(muc);
 
     xmpp::Credentials credentials(workers);
@@ -144,7 +223,6 @@ int serve(Config config) {
         config.http.public_url,
         config.compliance.enabled};
 
-    auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;
     options.limits.max_send_queue = size_t(config.c2s.max_send_queue_kb) * 1024;
@@ -165,8 +243,8 @@ int serve(Config config) {
     web::WebApp web_app(web::WebConfig{config.domain, config.muc_domain(), config.http.public_url,
                                        config.http.www_dir, config.http.converse_dir,
                                        config.files.dir, uint64_t(config.http.max_body_kb) * 1024},
-                        web::WebDeps{router, rooms, directory, rooms, credentials, workers, writer,
-                                     stats, uploads});
+                        web::WebDeps{router, room_commands, directory, rooms, credentials, workers,
+                                     writer, stats, uploads});
     std::vector<std::unique_ptr<net::HttpListener>> http_listeners;
     auto http_address = asio::ip::make_address(config.http.bind);
     net::HttpOptions http_options;
@@ -214,6 +292,18 @@ int serve(Config config) {
     };
     tidy();
 
+    // A pool: commands sent to another server and not answered in time are refused.
+    asio::steady_timer pool_timer(io.context());
+    std::function<void()> expire = [&] {
+        pool_timer.expires_after(std::chrono::seconds(1));
+        pool_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            pool_rooms->expire();
+            expire();
+        });
+    };
+    if (pool_rooms) expire();
+
     // Shutdown: stop accepting, tell every client (system-shutdown), give the goodbyes a moment
     // to be written, then stop the I/O threads.
     asio::signal_set signals(io.context(), SIGINT, SIGTERM);
@@ -224,6 +314,11 @@ int serve(Config config) {
         for (auto& l : listeners) l->stop();
         for (auto& l : http_listeners) l->stop();
         housekeeping.cancel();
+        pool_timer.cancel();
+        // Leaving the pool first lets the others take this server's rooms at once; its
+        // commits still in flight are then refused by the rooms' epochs.
+        if (membership) membership->stop();
+        if (peer_links) peer_links->stop();
         for (auto& s : router.all()) s->terminate("system-shutdown", "The server is shutting down");
         grace.expires_after(std::chrono::milliseconds(300));
         grace.async_wait([&](const boost::system::error_code&) { io.stop(); });
@@ -235,6 +330,10 @@ int serve(Config config) {
         config.c2s.direct_tls_port > 0 ? fmt::format(", direct TLS on {}", listeners[1]->port())
                                        : "",
         http_ports, directory.room_count(), threads, store::describe(config.store));
+    if (membership)
+        spdlog::info("pool member {} (number {}): peers on {}:{}, {} live servers",
+                     config.pool.name, membership->self().number, config.pool.peer_bind,
+                     peer_links->port(), membership->live().size());
     io.join();
     // Posts already accepted are committed before the process ends, and their events moved.
     writer.stop();

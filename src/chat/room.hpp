@@ -55,6 +55,9 @@ class Room {
     Room(store::Room meta, size_t history_cache);
 
     const store::Room& meta() const { return meta_; }
+    // In a pool: the epoch of this server's claim, which its commits carry (0 otherwise).
+    int64_t epoch() const { return epoch_; }
+    void set_epoch(int64_t epoch) { epoch_ = epoch; }
     store::Room& meta() { return meta_; }
 
     // Who may do what here: the room's own lists and its category's (shared, immutable).
@@ -106,6 +109,7 @@ class Room {
     std::map<std::string, std::string> nick_by_jid_;
     std::deque<store::Message> recent_;
     size_t history_cache_;
+    int64_t epoch_ = 0;
 };
 
 }  // namespace perch::chat

@@ -337,8 +337,13 @@ void RoomService::create(CreateCommand c, Reply<Ok> reply) {
                                          store::Principal::user(c.actor.user()), true);
             });
             auto meta = s.find_room(r.node);
-            directory_.put_room(*meta, room_rules(*meta, s.room_principals(r.id)));
+            auto rules = room_rules(*meta, s.room_principals(r.id));
+            directory_.put_room(*meta, rules);
             spdlog::info("room {} created by {}", r.node, c.actor.user());
+            // The other servers of a pool learn of it as of any change to a room.
+            executor_of(r.node).post([this, meta = *meta, rules, category = c.category] {
+                sink_.room_event(RoomEvent{meta.node, RoomChanged{meta, rules, category}});
+            });
             reply(Ok{});
         } catch (const store::Conflict&) {
             reply(error(Fault::conflict, "A room with that address or name exists"));

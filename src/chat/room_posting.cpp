@@ -97,6 +97,7 @@ void RoomService::post(PostCommand c, Reply<Posted> reply) {
 
 void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& reply) {
     std::string node = room.meta().node;
+    m.epoch = room.epoch();
     // Nobody sees the message before it is on disk: the completion comes back to the shard,
     // and only then is it published; a failed commit is reported and nothing is shown.
     bool queued = commits_.submit(
@@ -104,6 +105,13 @@ void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& r
             executor_of(node).post([this, node, reply, stored = std::move(stored), err]() mutable {
                 if (!stored) {
                     spdlog::warn("post to {} not stored: {}", node, err);
+                    // In a pool the room may have been claimed by another server: serving it
+                    // here any longer would be serving it stale.
+                    Room* room = loaded(node);
+                    if (room && room->epoch() != 0) {
+                        state_of(node).rooms.erase(node);
+                        return reply(error(Fault::busy, "The room is moving; try again"));
+                    }
                     return reply(error(Fault::internal, "Message not stored"));
                 }
                 Posted posted{stored->seq, stored->stanza_id};

@@ -2,6 +2,8 @@
 // events of room changes, and publishing events.
 #include "chat/room_service.hpp"
 
+#include <mutex>
+
 #include "chat/room_service_impl.hpp"
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
@@ -69,6 +71,7 @@ struct RoomService::Loaded {
     std::shared_ptr<const CategoryRules> category;  // read fresh with the room
     std::vector<store::Message> recent;
     std::string creator;
+    int64_t epoch = 0;
 };
 
 void RoomService::with_room(const std::string& node, Loading then, const std::string& create_in,
@@ -108,6 +111,15 @@ void RoomService::with_room(const std::string& node, Loading then, const std::st
                 loaded.meta = s.find_room(node);
                 loaded.creator = creator;
                 spdlog::info("room {} created by {}", node, creator);
+            }
+            if (loaded.meta && config_.claim) {
+                if (auto epoch = config_.claim(s, *loaded.meta)) {
+                    loaded.epoch = *epoch;
+                } else {
+                    loaded.meta.reset();
+                    loaded.failed =
+                        error(Fault::busy, "The room is served by another server; try again");
+                }
             }
             if (loaded.meta) {
                 loaded.rules = room_rules(*loaded.meta, s.room_principals(loaded.meta->id));
@@ -153,6 +165,8 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     slot.room->set_rules(std::move(loaded.rules), std::move(category));
     slot.room->seed_history(std::move(loaded.recent));
     slot.creator = loaded.creator;
+    slot.room->set_epoch(loaded.epoch);
+    if (!loaded.creator.empty()) room_changed(*slot.room);  // created: discovery everywhere
     for (auto& w : waiting) w(slot.room.get(), std::nullopt);
 }
 
@@ -187,6 +201,61 @@ void RoomService::room_changed(const Room& room) {
 
 void RoomService::note_read(const std::string& user, int64_t room_id, int64_t seq) {
     marks_.note(user, room_id, seq);
+}
+
+void RoomService::unload(const std::string& node,
+                         std::function<void(int64_t id, int64_t epoch)> released) {
+    executor_of(node).post([this, node, released = std::move(released)] {
+        auto& rooms = state_of(node).rooms;
+        auto it = rooms.find(node);
+        if (it == rooms.end() || !it->second.room) return;  // not here, or still loading
+        int64_t id = it->second.room->meta().id, epoch = it->second.room->epoch();
+        rooms.erase(it);
+        spdlog::info("room {} is served by another server now", node);
+        if (released) released(id, epoch);
+    });
+}
+
+void RoomService::drop_server(uint32_t server) {
+    for (size_t i = 0; i < shards_.size(); ++i) {
+        shards_.at(i).post([this, i, server] {
+            for (auto& [node, slot] : state_[i].rooms) {
+                if (!slot.room) continue;
+                std::vector<std::string> gone;
+                for (const auto& [nick, o] : slot.room->occupants())
+                    if (o.server == server) gone.push_back(o.full_jid);
+                for (const auto& jid : gone)
+                    remove_occupant(*slot.room, jid, Departure::server_lost,
+                                    "Their server is no longer in the pool", {});
+            }
+        });
+    }
+}
+
+void RoomService::loaded_rooms(std::function<void(std::vector<std::string>)> done) {
+    struct Gather {
+        std::mutex mutex;
+        std::vector<std::string> nodes;
+        size_t left;
+        std::function<void(std::vector<std::string>)> done;
+    };
+    auto g = std::make_shared<Gather>();
+    g->left = shards_.size();
+    g->done = std::move(done);
+    for (size_t i = 0; i < shards_.size(); ++i) {
+        shards_.at(i).post([this, i, g] {
+            std::vector<std::string> here;
+            for (const auto& [node, slot] : state_[i].rooms)
+                if (slot.room) here.push_back(node);
+            std::unique_lock lock(g->mutex);
+            g->nodes.insert(g->nodes.end(), here.begin(), here.end());
+            if (--g->left == 0) {
+                auto nodes = std::move(g->nodes);
+                lock.unlock();
+                g->done(std::move(nodes));
+            }
+        });
+    }
 }
 
 void RoomService::forget_before(int64_t before_us) {

@@ -42,6 +42,10 @@ struct RoomServiceConfig {
         tombstone;
     // The rooms (nodes) a user follows, read on a store thread; none when not set.
     std::function<std::vector<std::string>(store::Store&, const std::string& user)> followed_rooms;
+    // In a pool: claims a room for this server as it loads (on a store thread), answering the
+    // epoch its commits carry, or nullopt when another live server holds it (the command is
+    // then refused as busy). Not set: a single server, epoch 0.
+    std::function<std::optional<int64_t>(store::Store&, const store::Room&)> claim;
 };
 
 // Commands to rooms, whoever serves them: this server's RoomService, or in a pool the server
@@ -128,6 +132,17 @@ class RoomService final : public RoomCommands {
     // Following: `user` has seen `room` up to `seq` (marks are written in batches).
     void note_read(const std::string& user, int64_t room_id, int64_t seq);
     uint64_t messages_posted() const { return messages_posted_.load(); }
+
+    // Pools. The room is no longer served here (it hashes to another server now): its state
+    // is dropped without events, its occupants stay where their sessions are, and `released`
+    // gets the room's id and epoch (on the shard) for the database's release; nothing when it
+    // was not loaded.
+    void unload(const std::string& node, std::function<void(int64_t id, int64_t epoch)> released);
+    // Every occupant whose session is on pool member `server` leaves every room loaded here
+    // (Departure::server_lost): that server is gone.
+    void drop_server(uint32_t server);
+    // The nodes of the rooms loaded here (any thread; a snapshot per shard, taken on it).
+    void loaded_rooms(std::function<void(std::vector<std::string>)> done);
 
   private:
     // What waits for a room: the room, or nullptr with why not (nullopt: there is no such

@@ -144,6 +144,21 @@ class Store {
     virtual void set_private_xml(std::string_view username, std::string_view key,
                                  const std::string& xml) = 0;
 
+    // Pools: servers on one database. A server registers under its name with a lease of
+    // `lease_ms`, and renews it; a lease that lapses means the server is down. join_pool
+    // throws Conflict while another incarnation holds the name's lease. renew_lease returns
+    // the members whose lease runs (this one included) and throws Conflict when this
+    // incarnation no longer holds its name. Time is the database's clock.
+    virtual uint32_t join_pool(const PoolMember& me, int64_t lease_ms) = 0;
+    virtual std::vector<PoolMember> renew_lease(const PoolMember& me, int64_t lease_ms) = 0;
+    virtual void leave_pool(const PoolMember& me) = 0;
+    // A room served by `server` from now on: the room's epoch, raised, when the room is free
+    // (no owner, this server, released, or its owner's lease lapsed); nullopt while another
+    // live server holds it. Commits with an older epoch are refused from then on.
+    virtual std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) = 0;
+    // `server` stops serving the room (another one should): only while it holds `epoch`.
+    virtual void release_room(int64_t room_id, const std::string& server, int64_t epoch) = 0;
+
     // Roster (RFC 6121), per user.
     virtual std::vector<RosterItem> roster(std::string_view username) = 0;
     virtual void set_roster_item(std::string_view username, const RosterItem& item) = 0;

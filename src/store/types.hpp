@@ -105,10 +105,14 @@ struct NewMessage {
     std::string body;
     std::string payload;  // serialized extra children kept with the message (e.g. XEP-0066)
     int64_t ts_us = 0;
+    // In a pool: the room's epoch held by the server committing it. The commit is refused
+    // (the message comes back with seq 0) when the room has since been claimed by another
+    // server. 0 outside pools: no check.
+    int64_t epoch = 0;
 };
 
 struct Message : NewMessage {
-    int64_t seq = 0;  // 1, 2, 3 … per room, assigned at commit
+    int64_t seq = 0;  // 1, 2, 3 … per room, assigned at commit (0: refused, see epoch)
     bool removed = false;
 };
 
@@ -186,6 +190,15 @@ struct ArchivePage {
 // Thrown when an RSM or #extended id names no message of the room.
 class UnknownId : public std::runtime_error {
     using std::runtime_error::runtime_error;
+};
+
+// A server of a pool as the shared database knows it (see Store::join_pool).
+struct PoolMember {
+    uint32_t number = 0;  // given by the database on first registration, kept for the name
+    std::string name;
+    std::string peer_address;    // host:port of its peer listener
+    std::string client_address;  // host:port where its XMPP clients connect
+    int64_t incarnation = 0;     // changes at each start: peers tell a restart from a blip
 };
 
 struct RosterItem {

@@ -146,7 +146,12 @@ void MessageWriter::run(std::unique_ptr<Store> store) {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                         .count();
             }
-            for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(stored[i]), {});
+            for (size_t i = 0; i < batch.size(); ++i) {
+                if (stored[i].seq == 0)
+                    batch[i].done(std::nullopt, "the room was deleted or is served elsewhere now");
+                else
+                    batch[i].done(std::move(stored[i]), {});
+            }
         } catch (const std::exception& e) {
             // Nothing of this batch was committed: every post in it is answered with the error.
             spdlog::error("message commit failed ({} messages): {}", batch.size(), e.what());

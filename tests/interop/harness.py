@@ -61,16 +61,23 @@ class Server:
     database of the test PostgreSQL cluster when the suite runs against it (backend=None picks
     by the environment)."""
 
-    def __init__(self, binary, extra_config="", c2s_config="", http_config="", backend=None):
+    def __init__(self, binary, extra_config="", c2s_config="", http_config="", backend=None,
+                 host="127.0.0.1", database=None):
+        """`host`: the loopback address every listener binds (a pool's servers each have
+        their own); `database`: an existing database of the test cluster to share (a pool),
+        which this server then neither creates nor drops."""
         self.binary = os.path.abspath(binary)
+        self.host = host
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-interop-"))
         self.pg_server, self.pg_database = postgres_server(), None
+        self.owns_database = database is None
         if backend is None:
             backend = "postgres" if self.pg_server else "sqlite"
         self.backend = backend
         if backend == "postgres":
-            self.pg_database = "perch_" + self.dir.name.replace("-", "_").lower()
-            psql(self.pg_server + " dbname=postgres", f'CREATE DATABASE "{self.pg_database}"')
+            self.pg_database = database or "perch_" + self.dir.name.replace("-", "_").lower()
+            if self.owns_database:
+                psql(self.pg_server + " dbname=postgres", f'CREATE DATABASE "{self.pg_database}"')
             store = ('backend = "postgres"\n'
                      f'url = "{self.pg_server} dbname={self.pg_database}"\n')
             if "[store]\n" in extra_config:
@@ -81,7 +88,7 @@ class Server:
         self.tls_port = free_port()
         self.http_port = free_port()
         self.https_port = free_port()
-        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.url = f"http://{host}:{self.http_port}"
         self.config = self.dir / "perch.toml"
         self.config.write_text(
             f'domain = "{DOMAIN}"\n'
@@ -89,12 +96,12 @@ class Server:
             f'log_level = "{os.environ.get("PERCH_LOG_LEVEL", "info")}"\n'
             f"{extra_config}\n"
             "[c2s]\n"
-            'bind = "127.0.0.1"\n'
+            f'bind = "{host}"\n'
             f"port = {self.port}\n"
             f"direct_tls_port = {self.tls_port}\n"
             f"{c2s_config}\n"
             "[http]\n"
-            'bind = "127.0.0.1"\n'
+            f'bind = "{host}"\n'
             f"port = {self.http_port}\n"
             f"tls_port = {self.https_port}\n"
             f'public_url = "{self.url}"\n'
@@ -149,7 +156,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited at start; see " + str(self.dir / "server.log"))
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection((self.host, self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
@@ -182,7 +189,7 @@ class Server:
             print("kept", self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
-            if self.pg_database:
+            if self.pg_database and self.owns_database:
                 psql(self.pg_server + " dbname=postgres",
                      f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
 
@@ -203,10 +210,13 @@ class Client(slixmpp.ClientXMPP):
         self.groupchat = asyncio.Queue()
         self.private = asyncio.Queue()
         self.every_message = asyncio.Queue()  # all message stanzas, bodies or not
+        self.every_presence = asyncio.Queue()
         from slixmpp.xmlstream.handler import Callback
         from slixmpp.xmlstream.matcher import MatchXPath
         self.register_handler(Callback("every message", MatchXPath("{jabber:client}message"),
                                        self.every_message.put_nowait))
+        self.register_handler(Callback("every presence", MatchXPath("{jabber:client}presence"),
+                                       self.every_presence.put_nowait))
         self.add_event_handler("groupchat_message", self.groupchat.put_nowait)
         self.add_event_handler("message", self._on_message)
         self.auth_failed = asyncio.Event()
@@ -220,7 +230,7 @@ class Client(slixmpp.ClientXMPP):
     async def start(self, use_ssl=False, timeout=10):
         started = asyncio.ensure_future(self.wait_until("session_start", timeout))
         port = self.perch.tls_port if use_ssl else self.perch.port
-        self.connect(("127.0.0.1", port), use_ssl=use_ssl, force_starttls=not use_ssl)
+        self.connect((self.perch.host, port), use_ssl=use_ssl, force_starttls=not use_ssl)
         await started
         return self
 
@@ -307,7 +317,7 @@ class RawStream:
     """A plain TCP XMPP stream written by hand, for malformed and hostile input."""
 
     def __init__(self, server):
-        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        self.sock = socket.create_connection((server.host, server.port), timeout=5)
 
     def send(self, data):
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
@@ -347,9 +357,9 @@ class WsXmpp:
 
     def __init__(self, server, protocols=("xmpp",), path="/xmpp-websocket"):
         import base64
-        self.sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=10)
+        self.sock = socket.create_connection((server.host, server.http_port), timeout=10)
         key = base64.b64encode(os.urandom(16)).decode()
-        head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.http_port}\r\n"
+        head = (f"GET {path} HTTP/1.1\r\nHost: {server.host}:{server.http_port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
         if protocols:

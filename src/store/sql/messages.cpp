@@ -29,30 +29,32 @@ void insert_one(Connection& db, const Message& m) {
 }  // namespace
 
 // Bumps each room's counter by its count of new messages; returns each room's first new
-// sequence number. PostgreSQL: all rooms in one statement.
+// sequence number. PostgreSQL: all rooms in one statement. The epoch is checked in the same
+// UPDATE, under the row lock that a pool's claim of the room also takes.
 std::map<int64_t, int64_t> reserve_sequence(Connection& db,
-                                            const std::map<int64_t, int64_t>& per_room) {
+                                            const std::map<int64_t, RoomShare>& per_room) {
     std::map<int64_t, int64_t> next;
     if (db.dialect() == Dialect::postgres) {
-        PgArray ids, counts;
-        for (auto [room, count] : per_room) ids.add(room), counts.add(count);
+        PgArray ids, counts, epochs;
+        for (const auto& [room, share] : per_room)
+            ids.add(room), counts.add(share.count), epochs.add(share.epoch);
         auto& st = db.prepare(
             "UPDATE rooms AS r SET last_seq = r.last_seq + b.n FROM unnest(?::bigint[], "
-            "?::bigint[]) AS b(id, n) WHERE r.id = b.id RETURNING r.id, r.last_seq");
-        st.bind(0, ids.str()).bind(1, counts.str());
-        while (st.step()) next[st.int_at(0)] = st.int_at(1) - per_room.at(st.int_at(0)) + 1;
+            "?::bigint[], ?::bigint[]) AS b(id, n, e) WHERE r.id = b.id AND (b.e = 0 OR r.epoch "
+            "= b.e) RETURNING r.id, r.last_seq");
+        st.bind(0, ids.str()).bind(1, counts.str()).bind(2, epochs.str());
+        while (st.step()) next[st.int_at(0)] = st.int_at(1) - per_room.at(st.int_at(0)).count + 1;
         st.reset();
     } else {
-        for (auto [room, count] : per_room) {
+        for (const auto& [room, share] : per_room) {
             auto& st = db.prepare(
-                "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq");
-            st.bind(0, count).bind(1, room);
-            if (st.step()) next[room] = st.int_at(0) - count + 1;
+                "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? AND (? = 0 OR epoch = ?) "
+                "RETURNING last_seq");
+            st.bind(0, share.count).bind(1, room).bind(2, share.epoch).bind(3, share.epoch);
+            if (st.step()) next[room] = st.int_at(0) - share.count + 1;
             st.reset();
         }
     }
-    for (auto [room, count] : per_room)
-        if (!next.count(room)) throw Conflict("no room with id " + std::to_string(room));
     return next;
 }
 

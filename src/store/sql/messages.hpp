@@ -9,10 +9,16 @@
 // Writing history: the rooms' sequence counters and the message rows of a group commit.
 namespace perch::store::sql::messages {
 
+// What a batch asks of one room: how many sequence numbers, under which epoch (0: no check).
+struct RoomShare {
+    int64_t count = 0;
+    int64_t epoch = 0;
+};
 // Bumps each room's counter by its count of new messages; returns each room's first new
-// sequence number. Throws Conflict for a room that does not exist.
+// sequence number. A room that does not exist, or whose epoch is no longer the one given
+// (another server of the pool claimed it), is left out of the answer and unchanged.
 std::map<int64_t, int64_t> reserve_sequence(Connection& db,
-                                            const std::map<int64_t, int64_t>& per_room);
+                                            const std::map<int64_t, RoomShare>& per_room);
 // Stores the messages as given, in order.
 void insert(Connection& db, const std::vector<Message>& messages);
 

@@ -14,6 +14,7 @@
 #include "store/sql/messages.hpp"
 #include "store/sql/outbox.hpp"
 #include "store/sql/personal.hpp"
+#include "store/sql/pool.hpp"
 #include "store/sql/rows.hpp"
 #include "util/time.hpp"
 
@@ -236,19 +237,32 @@ class SqlStore final : public Store {
     std::vector<Message> append_messages(std::vector<NewMessage>&& batch) override {
         std::vector<Message> out;
         out.reserve(batch.size());
-        // Count per room first so that each room's counter is bumped once per batch.
-        std::map<int64_t, int64_t> per_room;
-        for (const auto& m : batch) ++per_room[m.room_id];
+        // Count per room first so that each room's counter is bumped once per batch. A room
+        // claimed anew while posts were queued has them under two epochs: the newest counts.
+        std::map<int64_t, messages::RoomShare> per_room;
+        for (const auto& m : batch) {
+            auto& share = per_room[m.room_id];
+            share.epoch = std::max(share.epoch, m.epoch);
+        }
+        for (const auto& m : batch)
+            if (auto& share = per_room[m.room_id]; m.epoch == share.epoch) ++share.count;
         Transaction tx(db_);
         std::map<int64_t, int64_t> next_seq = messages::reserve_sequence(db_, per_room);
+        std::vector<Message> stored;
+        stored.reserve(batch.size());
         for (auto& m : batch) {
             Message done;
             static_cast<NewMessage&>(done) = std::move(m);
-            done.seq = next_seq[done.room_id]++;
+            auto next = next_seq.find(done.room_id);
+            // Refused (seq 0): no such room, or a commit under an epoch no longer the room's.
+            if (next != next_seq.end() && done.epoch == per_room[done.room_id].epoch) {
+                done.seq = next->second++;
+                stored.push_back(done);
+            }
             out.push_back(std::move(done));
         }
-        messages::insert(db_, out);
-        if (compliance_) outbox::insert(db_, outbox::chat_events(db_, out));
+        messages::insert(db_, stored);
+        if (compliance_) outbox::insert(db_, outbox::chat_events(db_, stored));
         tx.commit();
         return out;
     }
@@ -561,6 +575,20 @@ class SqlStore final : public Store {
     void set_private_xml(std::string_view username, std::string_view key,
                          const std::string& xml) override {
         personal::set_private_xml(db_, username, key, xml);
+    }
+
+    uint32_t join_pool(const PoolMember& me, int64_t lease_ms) override {
+        return pool::join(db_, me, lease_ms);
+    }
+    std::vector<PoolMember> renew_lease(const PoolMember& me, int64_t lease_ms) override {
+        return pool::renew(db_, me, lease_ms);
+    }
+    void leave_pool(const PoolMember& me) override { pool::leave(db_, me); }
+    std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) override {
+        return pool::claim_room(db_, room_id, server);
+    }
+    void release_room(int64_t room_id, const std::string& server, int64_t epoch) override {
+        pool::release_room(db_, room_id, server, epoch);
     }
 
     std::vector<RosterItem> roster(std::string_view username) override {

@@ -214,6 +214,20 @@ constexpr const char* kMigrations[] = {
         tokenize = 'unicode61 remove_diacritics 2');
     INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
     )sql",
+    // 8: pools (PostgreSQL only in service; the same tables here keep one schema and let the
+    // store's tests run on both). See the PostgreSQL migration 2.
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rooms ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE pool_members (
+        number          INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        peer_address    TEXT NOT NULL,
+        client_address  TEXT NOT NULL,
+        incarnation     INTEGER NOT NULL,
+        lease_until_ms  INTEGER NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

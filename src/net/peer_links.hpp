@@ -1,0 +1,60 @@
+#pragma once
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "net/acceptor.hpp"
+#include "net/io.hpp"
+#include "pool/links.hpp"
+#include "pool/membership.hpp"
+
+namespace perch::net {
+
+// The links between the servers of a pool (the peer port, 8011 by default): TLS, then each
+// side proves it knows the pool's secret (an HMAC over the other side's fresh nonce and the
+// TLS session's exported keying material, so a proof cannot be relayed into another
+// session); a stranger is logged and cut off. Frames are a 4-byte length and a JSON object.
+// One link per pair: the server with the lower pool number dials, and dials again while the
+// other is live. Heartbeats every second; a link silent for five is closed. A link whose
+// queue passes its bound is closed (the room's sequence numbers let the other side catch up)
+// rather than let memory grow.
+class PeerLinks final : public pool::Links {
+  public:
+    PeerLinks(IoPool& io, asio::ssl::context& server_tls, const pool::Membership& membership,
+              pool::FrameHandler& handler);
+    ~PeerLinks() override;
+
+    // Listens on `address`:`port` (port 0: any free one).
+    void listen(const std::string& address, uint16_t port);
+    uint16_t port() const;
+    void stop();
+
+    bool send(uint32_t number, const pool::Json& frame) override;
+    void members_changed(const std::vector<store::PoolMember>& live) override;
+
+    class Link;
+
+  private:
+    friend class Link;
+    void dial(store::PoolMember peer);
+    void authenticated(uint32_t number, const std::shared_ptr<Link>& link);
+    void closed(uint32_t number, const Link* link, bool dialed);
+
+    IoPool& io_;
+    asio::ssl::context& server_tls_;
+    asio::ssl::context client_tls_;
+    const pool::Membership& membership_;
+    pool::FrameHandler& handler_;
+    std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+    std::mutex mutex_;
+    std::map<uint32_t, std::shared_ptr<Link>> links_;  // authenticated, by pool number
+    std::set<uint32_t> dialing_;
+    bool stopping_ = false;
+};
+
+}  // namespace perch::net

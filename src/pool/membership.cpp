@@ -1,0 +1,138 @@
+#include "pool/membership.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "util/crypto.hpp"
+
+namespace perch::pool {
+
+Membership::Membership(PoolConfig config) : config_(std::move(config)) {
+    self_.name = config_.name;
+    self_.peer_address = config_.peer_address;
+    self_.client_address = config_.client_address;
+    // A new value at each start: the others tell a restart from a link that came back.
+    self_.incarnation = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+}
+
+Membership::~Membership() {
+    stop();
+}
+
+void Membership::on_change(Changed changed) {
+    std::lock_guard lock(mutex_);
+    changed_ = std::move(changed);
+}
+
+void Membership::start(std::unique_ptr<store::Store> store) {
+    store_ = std::move(store);
+    // A server killed a moment ago still holds its name until its lease lapses.
+    auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.lease_ms * 2);
+    for (bool told = false;;) {
+        try {
+            self_.number = store_->join_pool(self_, config_.lease_ms);
+            break;
+        } catch (const store::Conflict& e) {
+            if (std::chrono::steady_clock::now() > give_up) throw;
+            if (!told)
+                spdlog::info("pool: waiting for the lease of a previous {} to lapse", config_.name);
+            told = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+    live_ = store_->renew_lease(self_, config_.lease_ms);
+    spdlog::info("pool: {} is member {} of {} live", self_.name, self_.number, live_.size());
+    thread_ = std::thread([this] { run(); });
+}
+
+void Membership::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    try {
+        store_->leave_pool(self_);
+    } catch (const std::exception& e) {
+        spdlog::warn("pool: leaving failed ({}); the lease will lapse", e.what());
+    }
+}
+
+void Membership::run() {
+    auto same = [](const std::vector<store::PoolMember>& a,
+                   const std::vector<store::PoolMember>& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+            return x.number == y.number && x.incarnation == y.incarnation;
+        });
+    };
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        cv_.wait_for(lock, std::chrono::milliseconds(config_.renew_ms));
+        if (stopping_) break;
+        lock.unlock();
+        std::vector<store::PoolMember> now;
+        bool renewed = false;
+        try {
+            now = store_->renew_lease(self_, config_.lease_ms);
+            renewed = true;
+        } catch (const store::Conflict& e) {
+            // Another server took this name after this one's lease lapsed: this one must not
+            // serve anything any more. Its commits are already refused by the epochs.
+            spdlog::critical("pool: {}; this server stops serving rooms", e.what());
+        } catch (const std::exception& e) {
+            spdlog::error("pool: renewing the lease failed: {}", e.what());
+        }
+        lock.lock();
+        if (!renewed) continue;
+        if (same(now, live_)) continue;
+        auto before = std::move(live_);
+        live_ = now;
+        auto changed = changed_;
+        lock.unlock();
+        std::string names;
+        for (const auto& m : now) names += (names.empty() ? "" : ", ") + m.name;
+        spdlog::info("pool: live servers now {}", names);
+        if (changed) changed(before, now);
+        lock.lock();
+    }
+}
+
+std::vector<store::PoolMember> Membership::live() const {
+    std::lock_guard lock(mutex_);
+    return live_;
+}
+
+std::optional<store::PoolMember> Membership::member(uint32_t number) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : live_)
+        if (m.number == number) return m;
+    return std::nullopt;
+}
+
+uint64_t Membership::weight(const std::string& server, const std::string& node) {
+    // The first 8 bytes of SHA-256: the same on every server, and spread evenly.
+    std::string h = util::digest(util::Hash::sha256, server + '\0' + node);
+    uint64_t w = 0;
+    for (int i = 0; i < 8; ++i) w = (w << 8) | uint8_t(h[size_t(i)]);
+    return w;
+}
+
+uint32_t Membership::owner_of(const std::string& node) const {
+    std::lock_guard lock(mutex_);
+    uint32_t best = self_.number;
+    uint64_t best_weight = 0;
+    for (const auto& m : live_) {
+        uint64_t w = weight(m.name, node);
+        if (w >= best_weight) best = m.number, best_weight = w;
+    }
+    return best;
+}
+
+}  // namespace perch::pool

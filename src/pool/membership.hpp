@@ -1,0 +1,67 @@
+#pragma once
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace perch::pool {
+
+struct PoolConfig {
+    std::string name;            // this server's name in the pool (unique, kept across restarts)
+    std::string peer_address;    // host:port where the other servers reach this one
+    std::string client_address;  // host:port where its XMPP clients connect
+    std::string secret;          // shared by every server of the pool; authenticates the links
+    int lease_ms = 3000;         // a server whose lease has not been renewed for this long is down
+    int renew_ms = 1000;
+    int command_timeout_ms = 10000;  // a room command forwarded and not answered is refused
+};
+
+// Which servers form the pool right now, from the leases in the shared database, and which of
+// them serves a room. One thread renews this server's lease every `renew_ms` and reads the
+// others'; when the set of live servers changes, `changed` is called on that thread.
+class Membership {
+  public:
+    using Changed = std::function<void(const std::vector<store::PoolMember>& before,
+                                       const std::vector<store::PoolMember>& now)>;
+    explicit Membership(PoolConfig config);
+    ~Membership();
+
+    // Registers (waiting up to a lease for a previous incarnation's to lapse) and starts the
+    // renewal thread. Throws when the name stays taken or the database cannot be reached.
+    void start(std::unique_ptr<store::Store> store);
+    // What to call when the live servers change (set before the first change matters).
+    void on_change(Changed changed);
+    void stop();  // leaves the pool (the lease ends now) and joins the thread
+
+    const PoolConfig& config() const { return config_; }
+    const store::PoolMember& self() const { return self_; }
+    std::vector<store::PoolMember> live() const;
+    std::optional<store::PoolMember> member(uint32_t number) const;
+    // The pool number of the live server that serves `node` (rendezvous hashing over the live
+    // servers' names): this server's own number when it is this one.
+    uint32_t owner_of(const std::string& node) const;
+    bool serves(const std::string& node) const { return owner_of(node) == self_.number; }
+
+    // The rendezvous weight of a server for a room: the highest wins.
+    static uint64_t weight(const std::string& server, const std::string& node);
+
+  private:
+    void run();
+
+    PoolConfig config_;
+    store::PoolMember self_;
+    std::unique_ptr<store::Store> store_;
+    Changed changed_;
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<store::PoolMember> live_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace perch::pool

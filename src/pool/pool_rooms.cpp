@@ -1,0 +1,305 @@
+#include "pool/pool_rooms.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace perch::pool {
+
+void to_json(Json& j, const PoolRooms::RoomQuery& q) {
+    j = {{"room", q.room}, {"actor", q.actor}};
+}
+void from_json(const Json& j, PoolRooms::RoomQuery& q) {
+    j.at("room").get_to(q.room);
+    j.at("actor").get_to(q.actor);
+}
+
+namespace {
+
+// The actor of a command from server `from` is that server's client (a peer speaks only for
+// its own sessions); commands that name only a full JID are checked against the occupant.
+template <class C>
+void speaking_for(C& c, uint32_t from) {
+    if constexpr (requires { c.actor; }) {
+        if (!c.actor.full_jid.empty()) c.actor.server = from;
+    }
+}
+
+}  // namespace
+
+PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
+                     util::Shards& shards)
+    : local_(local), fanout_(fanout), membership_(membership), shards_(shards) {
+    serve("join", &PoolRooms::local_join);
+    serve("leave", &PoolRooms::local_leave);
+    serve("post", &PoolRooms::local_post);
+    serve("relay", &PoolRooms::local_relay);
+    serve("private", &PoolRooms::local_private);
+    serve("subject", &PoolRooms::local_subject);
+    serve("configure", &PoolRooms::local_configure);
+    serve("change_lists", &PoolRooms::local_lists_change);
+    serve("kick", &PoolRooms::local_kick);
+    serve("moderate", &PoolRooms::local_moderate);
+    serve("invite", &PoolRooms::local_invite);
+    serve("destroy", &PoolRooms::local_destroy);
+    serve("clear_history", &PoolRooms::local_clear);
+    serve("create", &PoolRooms::local_create);
+    serve("archive", &PoolRooms::local_archive);
+    serve("info", &PoolRooms::local_info);
+    serve("occupants", &PoolRooms::local_occupants);
+    serve("lists", &PoolRooms::local_lists);
+}
+
+template <class C, class T>
+void PoolRooms::serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>)) {
+    handlers_[op] = [this, here](uint32_t from, uint64_t id, const Json& body) {
+        C c;
+        {
+            WireScope scope(membership_.self().number);
+            c = body.get<C>();
+        }
+        speaking_for(c, from);
+        (this->*here)(std::move(c),
+                      [this, from, id](chat::Result<T> result) { answer(from, id, result); });
+    };
+}
+
+template <class T>
+void PoolRooms::answer(uint32_t to, uint64_t id, const chat::Result<T>& result) {
+    Json frame = {{"t", "re"}, {"id", id}};
+    {
+        WireScope scope(membership_.self().number);
+        if (result.ok())
+            frame["value"] = result.value();
+        else
+            frame["error"] = encode(result.error());
+    }
+    if (links_ && !links_->send(to, frame))
+        spdlog::warn("pool: the answer to a command of server {} could not be sent", to);
+}
+
+template <class C, class T>
+void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<T> reply,
+                      void (PoolRooms::*here)(C, chat::Reply<T>)) {
+    uint32_t owner = membership_.owner_of(node);
+    if (owner == membership_.self().number || !links_)
+        return (this->*here)(std::move(c), std::move(reply));
+    Json frame = {{"t", "cmd"}, {"op", op}};
+    {
+        WireScope scope(membership_.self().number);
+        frame["body"] = c;
+    }
+    uint64_t id;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+        Answer answer = [reply = std::move(reply)](const Json* value,
+                                                   std::optional<chat::Error> error) {
+            if (error) return reply(std::move(*error));
+            std::optional<T> decoded;
+            try {
+                decoded = value->get<T>();
+            } catch (const std::exception& e) {
+                spdlog::error("pool: a malformed answer: {}", e.what());
+                return reply(
+                    chat::error(chat::Fault::internal, "The room's server answered badly"));
+            }
+            reply(std::move(*decoded));
+        };
+        pending_.emplace(
+            id, Pending{owner, node, std::move(answer),
+                        std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(membership_.config().command_timeout_ms)});
+    }
+    frame["id"] = id;
+    if (!links_->send(owner, frame)) {
+        std::unique_lock lock(mutex_);
+        auto it = pending_.find(id);
+        if (it == pending_.end()) return;  // answered meanwhile (the link failed it)
+        Pending p = std::move(it->second);
+        pending_.erase(it);
+        lock.unlock();
+        fail(std::move(p),
+             chat::error(chat::Fault::busy, "The room's server cannot be reached now; try again"));
+    }
+}
+
+void PoolRooms::fail(Pending p, chat::Error e) {
+    shards_.of(p.node).post([answer = std::move(p.answer), e = std::move(e)]() mutable {
+        answer(nullptr, std::move(e));
+    });
+}
+
+void PoolRooms::frame(uint32_t from, const Json& f) {
+    try {
+        const std::string& type = f.at("t").get_ref<const std::string&>();
+        if (type == "ev") {
+            WireScope scope(membership_.self().number);
+            fanout_.remote_event(decode_event(f));
+        } else if (type == "cmd") {
+            uint64_t id = f.at("id").get<uint64_t>();
+            auto handler = handlers_.find(f.at("op").get<std::string>());
+            if (handler == handlers_.end()) {
+                answer<chat::Ok>(from, id,
+                                 chat::error(chat::Fault::bad_request, "Unknown command"));
+                return;
+            }
+            try {
+                handler->second(from, id, f.at("body"));
+            } catch (const Json::exception& e) {
+                spdlog::error("pool: a malformed command from server {}: {}", from, e.what());
+                answer<chat::Ok>(from, id,
+                                 chat::error(chat::Fault::bad_request, "Malformed command"));
+            }
+        } else if (type == "re") {
+            std::unique_lock lock(mutex_);
+            auto it = pending_.find(f.at("id").get<uint64_t>());
+            if (it == pending_.end()) return;  // too late: it was refused already
+            Pending p = std::move(it->second);
+            pending_.erase(it);
+            lock.unlock();
+            std::optional<chat::Error> error;
+            if (auto e = f.find("error"); e != f.end()) error = decode_error(*e);
+            Json value = f.contains("value") ? f.at("value") : Json();
+            shards_.of(p.node).post([answer = std::move(p.answer), value = std::move(value),
+                                     error = std::move(error),
+                                     self = membership_.self().number]() mutable {
+                WireScope scope(self);
+                answer(&value, std::move(error));
+            });
+        } else if (type == "inv") {
+            fanout_.remote_invitation(decode_invitation(f));
+        } else {
+            spdlog::warn("pool: server {} sent an unknown frame {}", from, type);
+        }
+    } catch (const Json::exception& e) {
+        spdlog::error("pool: a malformed frame from server {}: {}", from, e.what());
+    }
+}
+
+void PoolRooms::link_lost(uint32_t number) {
+    std::vector<Pending> lost;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (it->second.server == number) {
+                lost.push_back(std::move(it->second));
+                it = pending_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& p : lost)
+        fail(std::move(p), chat::error(chat::Fault::busy,
+                                       "The room's server went away before answering; try again"));
+}
+
+void PoolRooms::expire() {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<Pending> late;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (it->second.deadline < now) {
+                late.push_back(std::move(it->second));
+                it = pending_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& p : late)
+        fail(std::move(p),
+             chat::error(chat::Fault::busy, "The room's server did not answer in time"));
+}
+
+void PoolRooms::join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) {
+    std::string node = c.room;
+    route(node, "join", std::move(c), std::move(reply), &PoolRooms::local_join);
+}
+void PoolRooms::leave(chat::LeaveCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "leave", std::move(c), std::move(reply), &PoolRooms::local_leave);
+}
+void PoolRooms::post(chat::PostCommand c, chat::Reply<chat::Posted> reply) {
+    std::string node = c.room;
+    route(node, "post", std::move(c), std::move(reply), &PoolRooms::local_post);
+}
+void PoolRooms::relay(chat::RelayCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "relay", std::move(c), std::move(reply), &PoolRooms::local_relay);
+}
+void PoolRooms::send_private(chat::PrivateCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "private", std::move(c), std::move(reply), &PoolRooms::local_private);
+}
+void PoolRooms::set_subject(chat::SubjectCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "subject", std::move(c), std::move(reply), &PoolRooms::local_subject);
+}
+void PoolRooms::configure(chat::ConfigureCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "configure", std::move(c), std::move(reply), &PoolRooms::local_configure);
+}
+void PoolRooms::change_lists(chat::ListsCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "change_lists", std::move(c), std::move(reply), &PoolRooms::local_lists_change);
+}
+void PoolRooms::kick(chat::KickCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "kick", std::move(c), std::move(reply), &PoolRooms::local_kick);
+}
+void PoolRooms::moderate(chat::ModerateCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "moderate", std::move(c), std::move(reply), &PoolRooms::local_moderate);
+}
+void PoolRooms::invite(chat::InviteCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "invite", std::move(c), std::move(reply), &PoolRooms::local_invite);
+}
+void PoolRooms::destroy(chat::DestroyCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room;
+    route(node, "destroy", std::move(c), std::move(reply), &PoolRooms::local_destroy);
+}
+void PoolRooms::clear_history(chat::ClearHistoryCommand c, chat::Reply<int64_t> reply) {
+    std::string node = c.room;
+    route(node, "clear_history", std::move(c), std::move(reply), &PoolRooms::local_clear);
+}
+void PoolRooms::create(chat::CreateCommand c, chat::Reply<chat::Ok> reply) {
+    std::string node = c.room.node;
+    route(node, "create", std::move(c), std::move(reply), &PoolRooms::local_create);
+}
+void PoolRooms::archive(chat::ArchiveCommand c, chat::Reply<store::ArchivePage> reply) {
+    std::string node = c.room;
+    route(node, "archive", std::move(c), std::move(reply), &PoolRooms::local_archive);
+}
+void PoolRooms::info(std::string room, chat::Actor actor, chat::Reply<chat::RoomInfo> reply) {
+    std::string node = room;
+    route(node, "info", RoomQuery{std::move(room), std::move(actor)}, std::move(reply),
+          &PoolRooms::local_info);
+}
+void PoolRooms::occupants(std::string room, chat::Actor actor,
+                          chat::Reply<std::vector<std::string>> reply) {
+    std::string node = room;
+    route(node, "occupants", RoomQuery{std::move(room), std::move(actor)}, std::move(reply),
+          &PoolRooms::local_occupants);
+}
+void PoolRooms::lists(
+    std::string room, chat::Actor actor,
+    chat::Reply<std::vector<std::pair<store::RoomList, store::Principal>>> reply) {
+    std::string node = room;
+    route(node, "lists", RoomQuery{std::move(room), std::move(actor)}, std::move(reply),
+          &PoolRooms::local_lists);
+}
+
+// Queries of the shared database that need no room state: answered here.
+void PoolRooms::search(chat::SearchCommand c, chat::Reply<chat::SearchResult> reply) {
+    local_.search(std::move(c), std::move(reply));
+}
+void PoolRooms::mark_read(std::string room, chat::Actor actor, chat::Reply<chat::Ok> reply) {
+    local_.mark_read(std::move(room), std::move(actor), std::move(reply));
+}
+void PoolRooms::following(chat::Actor actor, chat::Reply<std::vector<chat::Followed>> reply) {
+    local_.following(std::move(actor), std::move(reply));
+}
+
+}  // namespace perch::pool

@@ -1,0 +1,152 @@
+#pragma once
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "chat/room_service.hpp"
+#include "pool/fanout.hpp"
+#include "pool/links.hpp"
+#include "pool/membership.hpp"
+
+namespace perch::pool {
+
+// The room commands of a pool member: a room this server serves runs here (the local room
+// service); any other goes to the server that serves it, over the peer link, and its answer
+// comes back to the room's shard here. Commands from the other servers for rooms served here
+// run on the local room service and are answered on the link. Queries that need no room (a
+// search, the followed rooms, marking read) run here on the shared database.
+class PoolRooms final : public chat::RoomCommands, public FrameHandler {
+  public:
+    PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
+              util::Shards& shards);
+    void set_links(Links* links) { links_ = links; }
+
+    void join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) override;
+    void leave(chat::LeaveCommand c, chat::Reply<chat::Ok> reply) override;
+    void post(chat::PostCommand c, chat::Reply<chat::Posted> reply) override;
+    void relay(chat::RelayCommand c, chat::Reply<chat::Ok> reply) override;
+    void send_private(chat::PrivateCommand c, chat::Reply<chat::Ok> reply) override;
+    void set_subject(chat::SubjectCommand c, chat::Reply<chat::Ok> reply) override;
+    void configure(chat::ConfigureCommand c, chat::Reply<chat::Ok> reply) override;
+    void change_lists(chat::ListsCommand c, chat::Reply<chat::Ok> reply) override;
+    void kick(chat::KickCommand c, chat::Reply<chat::Ok> reply) override;
+    void moderate(chat::ModerateCommand c, chat::Reply<chat::Ok> reply) override;
+    void invite(chat::InviteCommand c, chat::Reply<chat::Ok> reply) override;
+    void destroy(chat::DestroyCommand c, chat::Reply<chat::Ok> reply) override;
+    void clear_history(chat::ClearHistoryCommand c, chat::Reply<int64_t> reply) override;
+    void create(chat::CreateCommand c, chat::Reply<chat::Ok> reply) override;
+    void archive(chat::ArchiveCommand c, chat::Reply<store::ArchivePage> reply) override;
+    void search(chat::SearchCommand c, chat::Reply<chat::SearchResult> reply) override;
+    void info(std::string room, chat::Actor actor, chat::Reply<chat::RoomInfo> reply) override;
+    void occupants(std::string room, chat::Actor actor,
+                   chat::Reply<std::vector<std::string>> reply) override;
+    void lists(
+        std::string room, chat::Actor actor,
+        chat::Reply<std::vector<std::pair<store::RoomList, store::Principal>>> reply) override;
+    void mark_read(std::string room, chat::Actor actor, chat::Reply<chat::Ok> reply) override;
+    void following(chat::Actor actor, chat::Reply<std::vector<chat::Followed>> reply) override;
+
+    // From a link: commands for rooms served here, answers to commands sent, events of rooms
+    // served elsewhere, invitations.
+    void frame(uint32_t from, const Json& frame) override;
+    void link_lost(uint32_t number) override;
+    // Commands forwarded and unanswered past the timeout are refused as busy (call about once
+    // a second).
+    void expire();
+
+    // A query by room and actor, as it crosses a link.
+    struct RoomQuery {
+        std::string room;
+        chat::Actor actor;
+    };
+
+  private:
+    using Answer = std::function<void(const Json* value, std::optional<chat::Error> error)>;
+    struct Pending {
+        uint32_t server;
+        std::string node;
+        Answer answer;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    // Runs `c` here when this server serves `node`, else sends it to the server that does.
+    template <class C, class T>
+    void route(const std::string& node, const char* op, C c, chat::Reply<T> reply,
+               void (PoolRooms::*here)(C, chat::Reply<T>));
+    template <class C, class T>
+    void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>));
+    template <class T>
+    void answer(uint32_t to, uint64_t id, const chat::Result<T>& result);
+    void fail(Pending p, chat::Error e);
+
+    // The local calls, by the shape every command shares.
+    void local_join(chat::JoinCommand c, chat::Reply<chat::JoinResult> r) {
+        local_.join(std::move(c), std::move(r));
+    }
+    void local_leave(chat::LeaveCommand c, chat::Reply<chat::Ok> r) {
+        local_.leave(std::move(c), std::move(r));
+    }
+    void local_post(chat::PostCommand c, chat::Reply<chat::Posted> r) {
+        local_.post(std::move(c), std::move(r));
+    }
+    void local_relay(chat::RelayCommand c, chat::Reply<chat::Ok> r) {
+        local_.relay(std::move(c), std::move(r));
+    }
+    void local_private(chat::PrivateCommand c, chat::Reply<chat::Ok> r) {
+        local_.send_private(std::move(c), std::move(r));
+    }
+    void local_subject(chat::SubjectCommand c, chat::Reply<chat::Ok> r) {
+        local_.set_subject(std::move(c), std::move(r));
+    }
+    void local_configure(chat::ConfigureCommand c, chat::Reply<chat::Ok> r) {
+        local_.configure(std::move(c), std::move(r));
+    }
+    void local_lists_change(chat::ListsCommand c, chat::Reply<chat::Ok> r) {
+        local_.change_lists(std::move(c), std::move(r));
+    }
+    void local_kick(chat::KickCommand c, chat::Reply<chat::Ok> r) {
+        local_.kick(std::move(c), std::move(r));
+    }
+    void local_moderate(chat::ModerateCommand c, chat::Reply<chat::Ok> r) {
+        local_.moderate(std::move(c), std::move(r));
+    }
+    void local_invite(chat::InviteCommand c, chat::Reply<chat::Ok> r) {
+        local_.invite(std::move(c), std::move(r));
+    }
+    void local_destroy(chat::DestroyCommand c, chat::Reply<chat::Ok> r) {
+        local_.destroy(std::move(c), std::move(r));
+    }
+    void local_clear(chat::ClearHistoryCommand c, chat::Reply<int64_t> r) {
+        local_.clear_history(std::move(c), std::move(r));
+    }
+    void local_create(chat::CreateCommand c, chat::Reply<chat::Ok> r) {
+        local_.create(std::move(c), std::move(r));
+    }
+    void local_archive(chat::ArchiveCommand c, chat::Reply<store::ArchivePage> r) {
+        local_.archive(std::move(c), std::move(r));
+    }
+    void local_info(RoomQuery q, chat::Reply<chat::RoomInfo> r) {
+        local_.info(std::move(q.room), std::move(q.actor), std::move(r));
+    }
+    void local_occupants(RoomQuery q, chat::Reply<std::vector<std::string>> r) {
+        local_.occupants(std::move(q.room), std::move(q.actor), std::move(r));
+    }
+    void local_lists(RoomQuery q,
+                     chat::Reply<std::vector<std::pair<store::RoomList, store::Principal>>> r) {
+        local_.lists(std::move(q.room), std::move(q.actor), std::move(r));
+    }
+
+    chat::RoomService& local_;
+    Fanout& fanout_;
+    const Membership& membership_;
+    util::Shards& shards_;
+    Links* links_ = nullptr;
+    std::unordered_map<std::string, std::function<void(uint32_t from, uint64_t id, const Json&)>>
+        handlers_;
+    std::mutex mutex_;
+    std::unordered_map<uint64_t, Pending> pending_;
+    uint64_t next_id_ = 1;
+};
+
+}  // namespace perch::pool

@@ -1,0 +1,98 @@
+#include "store/sql/pool.hpp"
+
+#include <string_view>
+
+namespace perch::store::sql::pool {
+
+namespace {
+
+// The database's clock in milliseconds: every server of a pool judges leases by this one.
+std::string now_ms(const Connection& db) {
+    return db.dialect() == Dialect::postgres
+               ? "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+               : "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+}
+
+}  // namespace
+
+uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
+    // A name is taken over only when its lease has lapsed (or by the same incarnation): two
+    // servers started under one name would otherwise serve the same rooms.
+    std::string now = now_ms(db);
+    auto& st = db.prepare(
+        "INSERT INTO pool_members (name, peer_address, client_address, incarnation, "
+        "lease_until_ms) VALUES (?, ?, ?, ?, " +
+        now +
+        " + ?) ON CONFLICT (name) DO UPDATE SET peer_address = excluded.peer_address, "
+        "client_address = excluded.client_address, incarnation = excluded.incarnation, "
+        "lease_until_ms = excluded.lease_until_ms WHERE pool_members.lease_until_ms < " +
+        now + " OR pool_members.incarnation = excluded.incarnation RETURNING number");
+    st.bind(0, me.name)
+        .bind(1, me.peer_address)
+        .bind(2, me.client_address)
+        .bind(3, me.incarnation)
+        .bind(4, lease_ms);
+    if (!st.step()) {
+        st.reset();
+        throw Conflict("another running server holds the pool name " + me.name);
+    }
+    auto number = uint32_t(st.int_at(0));
+    st.reset();
+    return number;
+}
+
+std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t lease_ms) {
+    std::string now = now_ms(db);
+    Transaction tx(db);
+    db.prepare("UPDATE pool_members SET lease_until_ms = " + now +
+               " + ? WHERE name = ? AND incarnation = ?")
+        .bind(0, lease_ms)
+        .bind(1, me.name)
+        .bind(2, me.incarnation)
+        .run();
+    if (db.changes() == 0)
+        throw Conflict("the pool name " + me.name + " was taken by another server");
+    auto& st = db.prepare(
+        "SELECT number, name, peer_address, client_address, incarnation FROM pool_members "
+        "WHERE lease_until_ms > " +
+        now + " ORDER BY number");
+    std::vector<PoolMember> live;
+    while (st.step())
+        live.push_back(
+            {uint32_t(st.int_at(0)), st.text_at(1), st.text_at(2), st.text_at(3), st.int_at(4)});
+    st.reset();
+    tx.commit();
+    return live;
+}
+
+void leave(Connection& db, const PoolMember& me) {
+    db.prepare("UPDATE pool_members SET lease_until_ms = 0 WHERE name = ? AND incarnation = ?")
+        .bind(0, me.name)
+        .bind(1, me.incarnation)
+        .run();
+}
+
+std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server) {
+    // The row lock this UPDATE takes orders it with every commit to the room (which updates
+    // the same row's counter): a commit still running finishes under the old epoch, and any
+    // later one sees the new epoch and is refused if it carries the old one.
+    auto& st = db.prepare(
+        "UPDATE rooms SET owner = ?, epoch = epoch + 1 WHERE id = ? AND (owner = '' OR owner = ? "
+        "OR owner NOT IN (SELECT name FROM pool_members WHERE lease_until_ms > " +
+        now_ms(db) + ")) RETURNING epoch");
+    st.bind(0, server).bind(1, room_id).bind(2, server);
+    std::optional<int64_t> epoch;
+    if (st.step()) epoch = st.int_at(0);
+    st.reset();
+    return epoch;
+}
+
+void release_room(Connection& db, int64_t room_id, const std::string& server, int64_t epoch) {
+    db.prepare("UPDATE rooms SET owner = '' WHERE id = ? AND owner = ? AND epoch = ?")
+        .bind(0, room_id)
+        .bind(1, server)
+        .bind(2, epoch)
+        .run();
+}
+
+}  // namespace perch::store::sql::pool

@@ -1,0 +1,238 @@
+"""A pool of four Perch servers on one PostgreSQL database, each on its own loopback address,
+with slixmpp clients spread over them (issue 14). Needs the test cluster (ctest's `postgres`
+fixture): without PERCH_TEST_PG_FILE it says so and fails."""
+
+import asyncio
+import os
+import socket
+import ssl
+import struct
+import sys
+import json
+import time
+
+from harness import MUC, Server, connect, mam_query, postgres_server, psql, run
+
+SECRET = "pool-test-secret-0123456789abcdef"
+USERS = ["alice", "bob", "carol", "dave", "erin"]
+HOSTS = [f"127.0.0.{11 + i}" for i in range(4)]
+
+
+class Pool:
+    def __init__(self, binary):
+        self.database = "perch_pool_" + os.urandom(4).hex()
+        self.pg = postgres_server()
+        if not self.pg:
+            raise RuntimeError("the pool suite needs the test PostgreSQL cluster (PERCH_TEST_PG_FILE)")
+        psql(self.pg + " dbname=postgres", f'CREATE DATABASE "{self.database}"')
+        self.servers = []
+        self.shared_files = None
+        for i, host in enumerate(HOSTS):
+            peer_port = free_port_on(host)
+            files = f'[files]\ndir = "{self.shared_files}"\n' if self.shared_files else ""
+            s = Server(binary, host=host, database=self.database,
+                       extra_config=(f'secret = "{SECRET}-server"\n'
+                                     f"[pool]\nname = \"p{i + 1}\"\npeer_bind = \"{host}\"\n"
+                                     f"peer_port = {peer_port}\nsecret = \"{SECRET}\"\n" + files))
+            s.peer_port = peer_port
+            if self.shared_files is None:
+                self.shared_files = s.dir / "shared-files"
+                s.config.write_text(s.config.read_text().replace(
+                    "[c2s]\n", f'[files]\ndir = "{self.shared_files}"\n\n[c2s]\n', 1))
+            self.servers.append(s)
+        first = self.servers[0]
+        for u in USERS:
+            first.add_user(u, f"{u}-pw")
+        first.cli("category", "add", "Projects", "--creator", "user:alice")
+        for room in ("town", "plaza", "square"):
+            first.cli("room", "add", room, "--category", "Projects")
+        for s in self.servers:
+            s.start()
+        self.wait_linked()
+
+    def wait_linked(self, timeout=20):
+        """Until every server has linked with the three others."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(s.log_text().count("pool: linked with server") >= 3 for s in self.servers):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the pool did not link up")
+
+    def cleanup(self):
+        for s in self.servers:
+            s.cleanup()
+        psql(self.pg + " dbname=postgres", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def free_port_on(host):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def setup():
+    return Pool(sys.argv[1])
+
+
+def teardown(pool):
+    pool.cleanup()
+
+
+async def everyone_in(pool, room, users=("alice", "bob", "carol", "dave")):
+    """One client per server, each joined to `room`; returns them in server order."""
+    clients = []
+    for server, user in zip(pool.servers, users):
+        c = await connect(server, user, f"{user}-pw")
+        await c["xep_0045"].join_muc_wait(room, user, maxstanzas=0, timeout=15)
+        clients.append(c)
+    return clients
+
+
+async def close_all(clients):
+    for c in clients:
+        await c.close()
+
+
+async def test_a_post_on_one_server_reaches_the_occupants_on_all_four_in_order(pool):
+    room = f"town@{MUC}"
+    clients = await everyone_in(pool, room)
+    try:
+        for i in range(20):
+            clients[0].send_message(mto=room, mbody=f"from one {i}", mtype="groupchat")
+        for c in clients:
+            bodies = [(await c.next_groupchat(timeout=15))["body"] for _ in range(20)]
+            assert bodies == [f"from one {i}" for i in range(20)], (c.boundjid, bodies)
+        clients[2].send_message(mto=room, mbody="from three", mtype="groupchat")
+        for c in clients:
+            assert (await c.next_groupchat(timeout=15))["body"] == "from three"
+    finally:
+        await close_all(clients)
+
+
+async def test_a_joiner_sees_the_occupants_of_every_server(pool):
+    room = f"plaza@{MUC}"
+    clients = await everyone_in(pool, room, ("alice", "bob", "carol"))
+    try:
+        erin = await connect(pool.servers[3], "erin", "erin-pw")
+        clients.append(erin)
+        _, _, occupants, _ = await erin["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=15)
+        nicks = {p["from"].resource for p in occupants}
+        assert {"alice", "bob", "carol"} <= nicks, nicks
+        # ... and they see erin come in, each on their own server.
+        for c in clients[:3]:
+            while True:
+                p = await asyncio.wait_for(c.every_presence.get(), 15)
+                if p["from"].resource == "erin":
+                    break
+    finally:
+        await close_all(clients)
+
+
+async def test_history_archive_and_search_are_the_same_from_every_server(pool):
+    room = f"square@{MUC}"
+    clients = await everyone_in(pool, room)
+    try:
+        for i, c in enumerate(clients):
+            c.send_message(mto=room, mbody=f"archived word{i} from {i}", mtype="groupchat")
+            # Each post's echo comes back before the next is sent: the archive's order is known.
+            while (await c.next_groupchat(timeout=15))["body"] != f"archived word{i} from {i}":
+                pass
+        pages = []
+        for c in clients:
+            results, fin = await mam_query(c, room, rsm={"max": "50"}, query_id="all")
+            pages.append([(r["id"], r["body"]) for r in results])
+        assert all(p == pages[0] for p in pages), pages
+        assert [b for _, b in pages[0]][-4:] == [f"archived word{i} from {i}" for i in range(4)]
+        for c in clients:
+            results, _ = await mam_query(c, room, fields={"{urn:xmpp:fulltext:0}fulltext": "word2"},
+                                         query_id="find")
+            assert [r["body"] for r in results] == ["archived word2 from 2"], results
+    finally:
+        await close_all(clients)
+
+
+def frame(obj):
+    body = json.dumps(obj).encode()
+    return struct.pack(">I", len(body)) + body
+
+
+def read_frame(sock):
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    n = struct.unpack(">I", head)[0]
+    body = b""
+    while len(body) < n:
+        chunk = sock.recv(n - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return json.loads(body)
+
+
+async def test_a_stranger_on_the_peer_port_is_refused(pool):
+    target = pool.servers[0]
+    before = target.log_text().count("does not know the pool's secret")
+    # Plain TCP, no TLS: the handshake fails and the socket is closed.
+    with socket.create_connection((target.host, target.peer_port), timeout=5) as raw:
+        raw.sendall(frame({"t": "hello"}))
+        raw.settimeout(5)
+        got = b"x"
+        try:
+            while got:
+                got = raw.recv(100)  # a TLS alert at most, then the end
+        except ConnectionResetError:
+            pass
+    # TLS, then a hello and a proof made with the wrong secret.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((target.host, target.peer_port), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            tls.sendall(frame({"t": "hello", "v": 1, "name": "intruder", "number": 99,
+                               "nonce": "00" * 16}))
+            hello = read_frame(tls)
+            assert hello and hello["t"] == "hello"
+            tls.sendall(frame({"t": "auth", "proof": "ab" * 32}))
+            # The server's own proof may come; then the link ends, and nothing else was sent.
+            tls.settimeout(5)
+            kinds = []
+            try:
+                while (f := read_frame(tls)) is not None:
+                    kinds.append(f["t"])
+            except (ssl.SSLError, ConnectionResetError):
+                pass
+            assert kinds in ([], ["auth"]), kinds
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if target.log_text().count("does not know the pool's secret") > before:
+            break
+        await asyncio.sleep(0.1)
+    assert target.log_text().count("does not know the pool's secret") > before
+    # The pool is untouched.
+    room = f"town@{MUC}"
+    clients = await everyone_in(pool, room, ("erin", "bob"))
+    try:
+        clients[0].send_message(mto=room, mbody="still fine", mtype="groupchat")
+        assert (await clients[1].next_groupchat(timeout=15))["body"] == "still fine"
+    finally:
+        await close_all(clients)
+
+
+async def test_a_pool_on_sqlite_is_refused_with_the_reason(pool):
+    s = Server(sys.argv[1], backend="sqlite",
+               extra_config=f'[pool]\nname = "lonely"\npeer_bind = "127.0.0.1"\nsecret = "{SECRET}"\n')
+    try:
+        r = s.cli("serve", check=False)
+        assert r.returncode != 0
+        assert "a pool needs PostgreSQL" in r.stdout + r.stderr, r.stdout + r.stderr
+    finally:
+        s.cleanup()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)

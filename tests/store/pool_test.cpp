@@ -1,0 +1,123 @@
+// Pools on the shared database: membership by lease, rooms fenced by epoch. Runs on SQLite and
+// on the PostgreSQL test cluster, like the rest of the storage suite.
+#include <chrono>
+#include <thread>
+
+#include "store_fixture.hpp"
+
+using namespace perch::store;
+
+namespace {
+
+PoolMember member(std::string name, int64_t incarnation) {
+    return {0, name, name + ":8011", name + ":5222", incarnation};
+}
+
+std::vector<std::string> names(const std::vector<PoolMember>& members) {
+    std::vector<std::string> out;
+    for (const auto& m : members) out.push_back(m.name);
+    return out;
+}
+
+}  // namespace
+
+TEST_F(StoreTest, PoolMembersKeepTheirNumberAndLapseWithoutRenewal) {
+    auto s = open();
+    uint32_t one = s->join_pool(member("one", 1), 60000);
+    uint32_t two = s->join_pool(member("two", 2), 200);
+    EXPECT_NE(one, two);
+    EXPECT_EQ(names(s->renew_lease(member("one", 1), 60000)),
+              (std::vector<std::string>{"one", "two"}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto live = s->renew_lease(member("one", 1), 60000);
+    ASSERT_EQ(names(live), std::vector<std::string>{"one"});
+    EXPECT_EQ(live[0].number, one);
+    EXPECT_EQ(live[0].peer_address, "one:8011");
+    // "two" restarts (a new incarnation): its lease had lapsed, so it gets its name and number
+    // back.
+    EXPECT_EQ(s->join_pool(member("two", 3), 60000), two);
+    // Its old incarnation can no longer renew.
+    EXPECT_THROW(s->renew_lease(member("two", 2), 60000), Conflict);
+}
+
+TEST_F(StoreTest, ANameHeldByARunningServerIsRefused) {
+    auto s = open();
+    s->join_pool(member("one", 1), 60000);
+    EXPECT_THROW(s->join_pool(member("one", 2), 60000), Conflict);
+    s->leave_pool(member("one", 1));
+    EXPECT_NO_THROW(s->join_pool(member("one", 2), 60000));
+}
+
+TEST_F(StoreTest, ARoomIsClaimedByOneLiveServerAtATime) {
+    auto s = open();
+    int64_t room = make_room(*s, "lobby");
+    s->join_pool(member("one", 1), 60000);
+    s->join_pool(member("two", 2), 60000);
+    auto first = s->claim_room(room, "one");
+    ASSERT_TRUE(first);
+    EXPECT_FALSE(s->claim_room(room, "two"));  // "one" is alive and holds it
+    auto again = s->claim_room(room, "one");   // a restart of "one" claims anew
+    ASSERT_TRUE(again);
+    EXPECT_GT(*again, *first);
+    s->release_room(room, "one", *first);  // a stale release changes nothing
+    EXPECT_FALSE(s->claim_room(room, "two"));
+    s->release_room(room, "one", *again);
+    auto taken = s->claim_room(room, "two");
+    ASSERT_TRUE(taken);
+    EXPECT_GT(*taken, *again);
+}
+
+TEST_F(StoreTest, TheRoomOfADeadServerIsClaimedByAnother) {
+    auto s = open();
+    int64_t room = make_room(*s, "lobby");
+    s->join_pool(member("one", 1), 200);
+    s->join_pool(member("two", 2), 60000);
+    ASSERT_TRUE(s->claim_room(room, "one"));
+    EXPECT_FALSE(s->claim_room(room, "two"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_TRUE(s->claim_room(room, "two"));
+}
+
+TEST_F(StoreTest, ACommitUnderAStaleEpochIsRefusedAndTheRestOfTheBatchStored) {
+    auto s = open();
+    int64_t lobby = make_room(*s, "lobby");
+    int64_t other = make_room(*s, "other");
+    s->join_pool(member("one", 1), 60000);
+    auto old_epoch = s->claim_room(lobby, "one");
+    auto new_epoch = s->claim_room(lobby, "one");
+    ASSERT_TRUE(old_epoch && new_epoch);
+
+    auto stale = message(lobby, "stale", 1);
+    stale.epoch = *old_epoch;
+    auto fresh = message(lobby, "fresh", 2);
+    fresh.epoch = *new_epoch;
+    auto unfenced = message(other, "single server", 3);
+    std::vector<NewMessage> batch{stale, fresh, unfenced};
+    auto out = s->append_messages(std::move(batch));
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].seq, 0);  // refused
+    EXPECT_EQ(out[1].seq, 1);  // no gap left by the refused one
+    EXPECT_EQ(out[2].seq, 1);
+    auto stored = s->recent_messages(lobby, 10, 0);
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].body, "fresh");
+
+    // Claimed by another server: the first server's commits are refused from then on.
+    s->join_pool(member("two", 2), 60000);
+    s->release_room(lobby, "one", *new_epoch);
+    ASSERT_TRUE(s->claim_room(lobby, "two"));
+    auto late = message(lobby, "late", 4);
+    late.epoch = *new_epoch;
+    std::vector<NewMessage> again{late};
+    EXPECT_EQ(s->append_messages(std::move(again))[0].seq, 0);
+    EXPECT_EQ(s->count_messages(lobby), 1);
+}
+
+TEST_F(StoreTest, AMessageToARoomThatIsGoneIsRefusedAlone) {
+    auto s = open();
+    int64_t lobby = make_room(*s, "lobby");
+    std::vector<NewMessage> batch{message(lobby + 1000, "nowhere", 1), message(lobby, "here", 2)};
+    auto out = s->append_messages(std::move(batch));
+    EXPECT_EQ(out[0].seq, 0);
+    EXPECT_EQ(out[1].seq, 1);
+}
