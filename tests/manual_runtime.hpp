@@ -77,7 +77,10 @@ class Store final : public store::StoreJobs, public store::MessageCommits {
             std::vector<store::NewMessage> batch{std::move(message)};
             try {
                 auto stored = store_.append_messages(std::move(batch));
-                done(std::move(stored.front()), {});
+                if (stored.front().seq == 0)  // refused, as store::MessageWriter reports it
+                    done(std::nullopt, "the room was deleted or is served elsewhere now");
+                else
+                    done(std::move(stored.front()), {});
             } catch (const std::exception& e) {
                 done(std::nullopt, e.what());
             }

@@ -68,20 +68,36 @@ void pool_changed(const std::vector<store::PoolMember>& before,
         rooms.drop_server(gone.number);
         pool_rooms.link_lost(gone.number);
     }
-    std::string self = membership.self().name;
-    rooms.loaded_rooms(
-        [&rooms, &fanout, &membership, &workers, self](std::vector<std::string> nodes) {
-            for (const auto& node : nodes) {
-                if (membership.serves(node)) continue;
-                rooms.unload(node, [&fanout, &workers, self, node](int64_t id, int64_t epoch) {
-                    fanout.forget_room(node);
-                    bool queued = workers.submit(
-                        [id, epoch, self](store::Store& s) { s.release_room(id, self, epoch); });
-                    if (!queued)
-                        spdlog::warn("pool: room {} not released: the store is busy", node);
-                });
-            }
+    // Rooms served elsewhere whose server changed: this server's occupants are adopted by the
+    // new one (and the gone server's occupants leave, for this server's clients).
+    fanout.servers_changed(
+        before, now,
+        [&pool_rooms](const std::string& node, std::vector<chat::Occupant> mine, uint32_t server) {
+            pool_rooms.adopt(node, std::move(mine), server);
         });
+    std::string self = membership.self().name;
+    // Rooms served here that hash to another server now are let go; their occupants here are
+    // adopted by it like those of any other server.
+    rooms.loaded_rooms([&rooms, &fanout, &membership, &workers, &pool_rooms,
+                        self](std::vector<std::string> nodes) {
+        for (const auto& node : nodes) {
+            if (membership.serves(node)) continue;
+            rooms.unload(node, [&fanout, &workers, &membership, &pool_rooms, self,
+                                node](chat::RoomService::Released was) {
+                bool queued =
+                    workers.submit([id = was.id, epoch = was.epoch, self](store::Store& s) {
+                        s.release_room(id, self, epoch);
+                    });
+                if (!queued) spdlog::warn("pool: room {} not released: the store is busy", node);
+                std::vector<chat::Occupant> mine;
+                for (const auto& o : was.occupants)
+                    if (o.server == 0) mine.push_back(o);
+                fanout.moved_away(node, std::move(was.occupants), was.last_seq);
+                if (!mine.empty())
+                    pool_rooms.adopt(node, std::move(mine), membership.owner_of(node));
+            });
+        }
+    });
 }
 
 }  // namespace
@@ -139,7 +155,7 @@ int serve(Config config) {
             pool::PoolConfig{config.pool.name, config.pool.peer_address, config.pool.client_address,
                              config.pool.secret, config.pool.lease_ms});
         membership->start(store::open_store(config.store));
-        fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership);
+        fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership, workers);
     }
     chat::RoomEventSink& events = fanout ? static_cast<chat::RoomEventSink&>(*fanout) : delivery;
 

@@ -203,17 +203,37 @@ void RoomService::note_read(const std::string& user, int64_t room_id, int64_t se
     marks_.note(user, room_id, seq);
 }
 
-void RoomService::unload(const std::string& node,
-                         std::function<void(int64_t id, int64_t epoch)> released) {
+void RoomService::unload(const std::string& node, std::function<void(Released)> released) {
     executor_of(node).post([this, node, released = std::move(released)] {
         auto& rooms = state_of(node).rooms;
         auto it = rooms.find(node);
         if (it == rooms.end() || !it->second.room) return;  // not here, or still loading
-        int64_t id = it->second.room->meta().id, epoch = it->second.room->epoch();
+        const Room& room = *it->second.room;
+        Released was{room.meta().id, room.epoch(), room.meta().last_seq, {}};
+        for (const auto& [nick, o] : room.occupants()) was.occupants.push_back(o);
         rooms.erase(it);
         spdlog::info("room {} is served by another server now", node);
-        if (released) released(id, epoch);
+        if (released) released(std::move(was));
     });
+}
+
+void RoomService::adopt(const std::string& node, std::vector<Occupant> occupants,
+                        Reply<int64_t> reply) {
+    on_room<int64_t>(
+        node, std::move(reply),
+        [this, occupants = std::move(occupants)](Room& room, Reply<int64_t>& reply) mutable {
+            for (auto& o : occupants) {
+                if (room.by_jid(o.full_jid)) continue;  // rejoined by itself meanwhile
+                if (room.check_join(o.nick, o.full_jid) == JoinRefusal::nick_conflict) {
+                    spdlog::warn("{} not adopted into {}: the nickname {} was taken", o.full_jid,
+                                 room.meta().node, o.nick);
+                    continue;
+                }
+                const Occupant& in = room.add(std::move(o));
+                publish(room, OccupantJoined{in, false});
+            }
+            reply(room.meta().last_seq);
+        });
 }
 
 void RoomService::drop_server(uint32_t server) {

@@ -134,10 +134,19 @@ class RoomService final : public RoomCommands {
     uint64_t messages_posted() const { return messages_posted_.load(); }
 
     // Pools. The room is no longer served here (it hashes to another server now): its state
-    // is dropped without events, its occupants stay where their sessions are, and `released`
-    // gets the room's id and epoch (on the shard) for the database's release; nothing when it
-    // was not loaded.
-    void unload(const std::string& node, std::function<void(int64_t id, int64_t epoch)> released);
+    // is dropped without events, its occupants stay where their sessions are (the server that
+    // serves it now adopts them), and `released` gets the room as it was (on the shard) for
+    // the database's release; nothing when it was not loaded.
+    struct Released {
+        int64_t id = 0, epoch = 0, last_seq = 0;
+        std::vector<Occupant> occupants;
+    };
+    void unload(const std::string& node, std::function<void(Released)> released);
+    // Pools: occupants whose room moved to this server (its former server went, or the pool
+    // grew) are in it again, without a word to anybody (they never left); the answer is the
+    // room's newest sequence number, from which their server catches up on what it missed.
+    // An occupant whose nickname another user took meanwhile is left out (logged).
+    void adopt(const std::string& node, std::vector<Occupant> occupants, Reply<int64_t> reply);
     // Every occupant whose session is on pool member `server` leaves every room loaded here
     // (Departure::server_lost): that server is gone.
     void drop_server(uint32_t server);

@@ -2,16 +2,24 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace perch::pool {
 
+namespace {
+// A gap larger than this is not replayed to clients (they read the archive instead).
+constexpr int64_t kMaxReplay = 1000;
+}  // namespace
+
 Fanout::Fanout(chat::RoomEventSink& local, chat::Directory& directory, util::Shards& shards,
-               const Membership& membership)
+               const Membership& membership, store::StoreJobs& jobs)
     : local_(local),
       directory_(directory),
       shards_(shards),
       membership_(membership),
+      jobs_(jobs),
       served_(shards.size()),
-      shown_(shards.size()) {}
+      followed_(shards.size()) {}
 
 std::vector<uint32_t> Fanout::others() {
     std::vector<uint32_t> out;
@@ -72,34 +80,181 @@ void Fanout::invitation(const chat::Invitation& inv) {
     send_to(others(), frame);
 }
 
+Fanout::Followed* Fanout::followed(const std::string& node) {
+    auto& rooms = followed_[shards_.index_of(node)];
+    auto it = rooms.find(node);
+    return it == rooms.end() ? nullptr : &it->second;
+}
+
 void Fanout::remote_event(chat::RoomEvent e) {
     std::string node = e.room;
     shards_.of(node).post([this, e = std::move(e)]() mutable {
-        auto& shown = shown_[shards_.index_of(e.room)];
-        if (auto* posted = std::get_if<chat::MessagePosted>(&e.what)) {
-            auto& last = shown[e.room].last_seq;
-            if (posted->message.seq <= last) return;  // already shown (a retry, a catch-up)
-            if (last != 0 && posted->message.seq != last + 1)
-                spdlog::warn("pool: room {} jumped from message {} to {}", e.room, last,
-                             posted->message.seq);
-            last = posted->message.seq;
-        } else if (auto* changed = std::get_if<chat::RoomChanged>(&e.what)) {
-            directory_.put_room(changed->meta, changed->rules);
-        } else if (std::holds_alternative<chat::RoomDestroyed>(e.what)) {
-            directory_.remove_room(e.room);
-            shown.erase(e.room);
-        }
-        local_.room_event(e);
+        std::string node = e.room;
+        auto& rooms = followed_[shards_.index_of(node)];
+        Followed& f = rooms[node];
+        show(f, std::move(e));
+        // Nobody of this server is in the room any more: its events stop coming.
+        bool mine = std::any_of(f.occupants.begin(), f.occupants.end(),
+                                [](const auto& o) { return o.second.server == 0; });
+        if (!mine && !f.fetching && f.held.empty()) rooms.erase(node);
     });
+}
+
+void Fanout::remember(Followed& f, const chat::RoomEvent& e) {
+    auto keep = [&](chat::Occupant o) {
+        if (o.server != 0) {  // shown only leaving: no presence or rules needed
+            o.presence.clear();
+            o.subject.reset();
+        }
+        std::string jid = o.full_jid;
+        f.occupants.insert_or_assign(std::move(jid), std::move(o));
+    };
+    if (auto* joined = std::get_if<chat::OccupantJoined>(&e.what)) keep(joined->occupant);
+    if (auto* changed = std::get_if<chat::PresenceChanged>(&e.what)) keep(changed->occupant);
+    if (auto* nick = std::get_if<chat::NickChanged>(&e.what)) keep(nick->occupant);
+    if (auto* left = std::get_if<chat::OccupantLeft>(&e.what))
+        f.occupants.erase(left->occupant.full_jid);
+    if (std::holds_alternative<chat::RoomDestroyed>(e.what)) f.occupants.clear();
+}
+
+void Fanout::show(Followed& f, chat::RoomEvent e) {
+    if (f.fetching) {
+        f.held.push_back(std::move(e));
+        return;
+    }
+    if (auto* posted = std::get_if<chat::MessagePosted>(&e.what)) {
+        int64_t seq = posted->message.seq;
+        f.room_id = posted->message.room_id;
+        if (seq <= f.last_seq) return;  // shown already (a catch-up overtook it)
+        if (f.last_seq != 0 && seq > f.last_seq + 1) {
+            std::string node = e.room;
+            f.held.push_back(std::move(e));
+            return fill_gap(node, f, seq - 1);
+        }
+        f.last_seq = seq;
+    } else if (auto* changed = std::get_if<chat::RoomChanged>(&e.what)) {
+        directory_.put_room(changed->meta, changed->rules);
+    } else if (std::holds_alternative<chat::RoomDestroyed>(e.what)) {
+        directory_.remove_room(e.room);
+    }
+    remember(f, e);
+    local_.room_event(e);
+}
+
+void Fanout::fill_gap(const std::string& node, Followed& f, int64_t up_to) {
+    f.fetching = true;
+    if (f.room_id == 0)
+        if (auto listing = directory_.room(node)) f.room_id = listing->meta.id;
+    int64_t from = std::max(f.last_seq, up_to - kMaxReplay);
+    int64_t room_id = f.room_id;
+    auto done = [this, node, up_to](std::vector<store::Message> missed) {
+        Followed* f = followed(node);
+        if (!f) return;
+        f->fetching = false;
+        for (auto& m : missed) {
+            if (m.seq <= f->last_seq) continue;
+            f->last_seq = m.seq;
+            local_.room_event(chat::RoomEvent{node, chat::MessagePosted{std::move(m)}});
+        }
+        // What could not be read (refused, removed, or more than the replay limit) is
+        // skipped: the clients have the archive for it.
+        f->last_seq = std::max(f->last_seq, up_to);
+        auto held = std::move(f->held);
+        f->held.clear();
+        for (auto& e : held) show(*f, std::move(e));
+        if (f->served_here && !f->fetching) followed_[shards_.index_of(node)].erase(node);
+    };
+    spdlog::info("pool: room {}: catching up on messages {} to {}", node, from + 1, up_to);
+    bool queued = jobs_.submit([this, node, room_id, from, up_to, done](store::Store& s) {
+        std::vector<store::Message> missed;
+        try {
+            missed = s.messages_between(room_id, from, up_to, int(up_to - from));
+        } catch (const std::exception& e) {
+            spdlog::error("pool: room {}: catching up failed: {}", node, e.what());
+        }
+        shards_.of(node).post(
+            [done, missed = std::move(missed)]() mutable { done(std::move(missed)); });
+    });
+    if (!queued) {
+        spdlog::warn("pool: room {}: catching up skipped, the store is busy", node);
+        shards_.of(node).post([done] { done({}); });
+    }
 }
 
 void Fanout::remote_invitation(const chat::Invitation& inv) {
     local_.invitation(inv);
 }
 
-void Fanout::forget_room(const std::string& node) {
+void Fanout::moved_away(const std::string& node, std::vector<chat::Occupant> occupants,
+                        int64_t last_seq) {
     PERCH_ASSERT_ON(shards_.of(node));
     served_[shards_.index_of(node)].erase(node);
+    Followed f;
+    f.last_seq = last_seq;
+    if (auto listing = directory_.room(node)) f.room_id = listing->meta.id;
+    for (auto& o : occupants) {
+        std::string jid = o.full_jid;
+        f.occupants.emplace(std::move(jid), std::move(o));
+    }
+    followed_[shards_.index_of(node)].insert_or_assign(node, std::move(f));
+}
+
+void Fanout::moved_here(const std::string& node) {
+    PERCH_ASSERT_ON(shards_.of(node));
+    Followed* f = followed(node);
+    if (!f) return;
+    if (f->fetching)
+        f->served_here = true;  // forgotten once what it missed has been shown
+    else
+        followed_[shards_.index_of(node)].erase(node);
+}
+
+void Fanout::caught_up(const std::string& node, int64_t room_id, int64_t last_seq) {
+    PERCH_ASSERT_ON(shards_.of(node));
+    Followed* f = followed(node);
+    if (!f) return;
+    if (room_id) f->room_id = room_id;
+    if (f->last_seq == 0)
+        f->last_seq = last_seq;  // nothing shown yet here: from now on
+    else if (last_seq > f->last_seq && !f->fetching)
+        fill_gap(node, *f, last_seq);
+}
+
+void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
+                             const std::vector<store::PoolMember>& now, Adopt adopt) {
+    for (size_t i = 0; i < shards_.size(); ++i) {
+        shards_.at(i).post([this, i, before, now, adopt] {
+            for (auto& [node, f] : followed_[i]) {
+                uint32_t was = Membership::owner_among(before, node);
+                uint32_t is = Membership::owner_among(now, node);
+                if (was == is) continue;
+                const store::PoolMember* old = nullptr;
+                for (const auto& m : before)
+                    if (m.number == was) old = &m;
+                bool alive =
+                    old && std::any_of(now.begin(), now.end(), [&](const auto& m) {
+                        return m.number == old->number && m.incarnation == old->incarnation;
+                    });
+                if (!alive) {
+                    // Its server went, and nobody else will say its own occupants left.
+                    std::vector<std::string> ghosts;
+                    for (const auto& [jid, o] : f.occupants)
+                        if (o.server == was) ghosts.push_back(jid);
+                    for (const auto& jid : ghosts) {
+                        auto o = std::move(f.occupants.at(jid));
+                        f.occupants.erase(jid);
+                        local_.room_event(chat::RoomEvent{
+                            node, chat::OccupantLeft{std::move(o), chat::Departure::server_lost,
+                                                     "Their server is gone", "", true}});
+                    }
+                }
+                std::vector<chat::Occupant> mine;
+                for (const auto& [jid, o] : f.occupants)
+                    if (o.server == 0) mine.push_back(o);
+                if (!mine.empty()) adopt(node, std::move(mine), is);
+            }
+        });
+    }
 }
 
 }  // namespace perch::pool

@@ -124,15 +124,21 @@ uint64_t Membership::weight(const std::string& server, const std::string& node) 
     return w;
 }
 
-uint32_t Membership::owner_of(const std::string& node) const {
-    std::lock_guard lock(mutex_);
-    uint32_t best = self_.number;
+uint32_t Membership::owner_among(const std::vector<store::PoolMember>& members,
+                                 const std::string& node) {
+    uint32_t best = 0;
     uint64_t best_weight = 0;
-    for (const auto& m : live_) {
+    for (const auto& m : members) {
         uint64_t w = weight(m.name, node);
-        if (w >= best_weight) best = m.number, best_weight = w;
+        if (best == 0 || w > best_weight) best = m.number, best_weight = w;
     }
     return best;
+}
+
+uint32_t Membership::owner_of(const std::string& node) const {
+    std::lock_guard lock(mutex_);
+    uint32_t best = owner_among(live_, node);
+    return best == 0 ? self_.number : best;
 }
 
 }  // namespace perch::pool

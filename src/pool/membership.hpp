@@ -49,6 +49,9 @@ class Membership {
 
     // The rendezvous weight of a server for a room: the highest wins.
     static uint64_t weight(const std::string& server, const std::string& node);
+    // The number of the member of `members` that serves `node` (0 when there is none).
+    static uint32_t owner_among(const std::vector<store::PoolMember>& members,
+                                const std::string& node);
 
   private:
     void run();

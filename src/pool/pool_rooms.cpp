@@ -11,6 +11,13 @@ void from_json(const Json& j, PoolRooms::RoomQuery& q) {
     j.at("room").get_to(q.room);
     j.at("actor").get_to(q.actor);
 }
+void to_json(Json& j, const PoolRooms::AdoptCommand& c) {
+    j = {{"room", c.room}, {"occupants", c.occupants}};
+}
+void from_json(const Json& j, PoolRooms::AdoptCommand& c) {
+    j.at("room").get_to(c.room);
+    j.at("occupants").get_to(c.occupants);
+}
 
 namespace {
 
@@ -20,6 +27,9 @@ template <class C>
 void speaking_for(C& c, uint32_t from) {
     if constexpr (requires { c.actor; }) {
         if (!c.actor.full_jid.empty()) c.actor.server = from;
+    }
+    if constexpr (requires { c.occupants; }) {
+        for (auto& o : c.occupants) o.server = from;
     }
 }
 
@@ -46,6 +56,7 @@ PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership&
     serve("info", &PoolRooms::local_info);
     serve("occupants", &PoolRooms::local_occupants);
     serve("lists", &PoolRooms::local_lists);
+    serve("adopt", &PoolRooms::local_adopt);
 }
 
 template <class C, class T>
@@ -82,6 +93,12 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
     uint32_t owner = membership_.owner_of(node);
     if (owner == membership_.self().number || !links_)
         return (this->*here)(std::move(c), std::move(reply));
+    forward(owner, node, op, c, std::move(reply));
+}
+
+template <class C, class T>
+void PoolRooms::forward(uint32_t server, const std::string& node, const char* op, const C& c,
+                        chat::Reply<T> reply) {
     Json frame = {{"t", "cmd"}, {"op", op}};
     {
         WireScope scope(membership_.self().number);
@@ -93,6 +110,7 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
         id = next_id_++;
         Answer answer = [reply = std::move(reply)](const Json* value,
                                                    std::optional<chat::Error> error) {
+            if (!reply) return;  // a command whose caller wants no answer (a session's leave)
             if (error) return reply(std::move(*error));
             std::optional<T> decoded;
             try {
@@ -105,12 +123,12 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
             reply(std::move(*decoded));
         };
         pending_.emplace(
-            id, Pending{owner, node, std::move(answer),
+            id, Pending{server, node, std::move(answer),
                         std::chrono::steady_clock::now() +
                             std::chrono::milliseconds(membership_.config().command_timeout_ms)});
     }
     frame["id"] = id;
-    if (!links_->send(owner, frame)) {
+    if (!links_->send(server, frame)) {
         std::unique_lock lock(mutex_);
         auto it = pending_.find(id);
         if (it == pending_.end()) return;  // answered meanwhile (the link failed it)
@@ -120,6 +138,34 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
         fail(std::move(p),
              chat::error(chat::Fault::busy, "The room's server cannot be reached now; try again"));
     }
+}
+
+void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine, uint32_t server,
+                      int attempt) {
+    constexpr int kAttempts = 30;  // about 30 s, a lease lapsing and a room let go included
+    auto done = [this, node, mine, server, attempt](chat::Result<int64_t> last_seq) mutable {
+        if (last_seq.ok()) {
+            int64_t id = 0;
+            if (auto listing = fanout_.directory().room(node)) id = listing->meta.id;
+            fanout_.caught_up(node, id, last_seq.value());
+            if (server == membership_.self().number) fanout_.moved_here(node);
+            spdlog::info("pool: {} occupants of {} adopted by server {}", mine.size(), node,
+                         server);
+            return;
+        }
+        if (last_seq.error().fault == chat::Fault::busy && attempt + 1 < kAttempts) {
+            std::lock_guard lock(mutex_);
+            retries_.push_back({node, std::move(mine), server, attempt + 1,
+                                std::chrono::steady_clock::now() + std::chrono::seconds(1)});
+            return;
+        }
+        spdlog::error("pool: occupants of {} not adopted by server {}: {}", node, server,
+                      last_seq.error().text);
+    };
+    if (server == membership_.self().number || !links_)
+        return local_.adopt(node, std::move(mine), std::move(done));
+    forward(server, node, "adopt", AdoptCommand{node, std::move(mine)},
+            chat::Reply<int64_t>(std::move(done)));
 }
 
 void PoolRooms::fail(Pending p, chat::Error e) {
@@ -196,8 +242,17 @@ void PoolRooms::link_lost(uint32_t number) {
 void PoolRooms::expire() {
     auto now = std::chrono::steady_clock::now();
     std::vector<Pending> late;
+    std::vector<Retry> due;
     {
         std::lock_guard lock(mutex_);
+        for (auto it = retries_.begin(); it != retries_.end();) {
+            if (it->due <= now) {
+                due.push_back(std::move(*it));
+                it = retries_.erase(it);
+            } else {
+                ++it;
+            }
+        }
         for (auto it = pending_.begin(); it != pending_.end();) {
             if (it->second.deadline < now) {
                 late.push_back(std::move(it->second));
@@ -210,6 +265,13 @@ void PoolRooms::expire() {
     for (auto& p : late)
         fail(std::move(p),
              chat::error(chat::Fault::busy, "The room's server did not answer in time"));
+    for (auto& r : due) {
+        // To whichever server serves the room now (the pool may have changed again).
+        std::string node = r.node;
+        shards_.of(node).post([this, r = std::move(r)]() mutable {
+            adopt(r.node, std::move(r.mine), membership_.owner_of(r.node), r.attempt);
+        });
+    }
 }
 
 void PoolRooms::join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) {

@@ -56,10 +56,20 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // a second).
     void expire();
 
+    // This server's occupants of a room are adopted by the room's new server `server` (on
+    // the room's shard); retried for a while when that server cannot take the room yet (its
+    // former server has not let it go). Then what this server missed is caught up on.
+    void adopt(const std::string& node, std::vector<chat::Occupant> mine, uint32_t server,
+               int attempt = 0);
+
     // A query by room and actor, as it crosses a link.
     struct RoomQuery {
         std::string room;
         chat::Actor actor;
+    };
+    struct AdoptCommand {
+        std::string room;
+        std::vector<chat::Occupant> occupants;
     };
 
   private:
@@ -74,6 +84,10 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     template <class C, class T>
     void route(const std::string& node, const char* op, C c, chat::Reply<T> reply,
                void (PoolRooms::*here)(C, chat::Reply<T>));
+    // Sends `c` to server `server` and gives its answer to `reply` on the room's shard.
+    template <class C, class T>
+    void forward(uint32_t server, const std::string& node, const char* op, const C& c,
+                 chat::Reply<T> reply);
     template <class C, class T>
     void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>));
     template <class T>
@@ -132,6 +146,9 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     void local_occupants(RoomQuery q, chat::Reply<std::vector<std::string>> r) {
         local_.occupants(std::move(q.room), std::move(q.actor), std::move(r));
     }
+    void local_adopt(AdoptCommand c, chat::Reply<int64_t> r) {
+        local_.adopt(c.room, std::move(c.occupants), std::move(r));
+    }
     void local_lists(RoomQuery q,
                      chat::Reply<std::vector<std::pair<store::RoomList, store::Principal>>> r) {
         local_.lists(std::move(q.room), std::move(q.actor), std::move(r));
@@ -147,6 +164,14 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     std::mutex mutex_;
     std::unordered_map<uint64_t, Pending> pending_;
     uint64_t next_id_ = 1;
+    struct Retry {
+        std::string node;
+        std::vector<chat::Occupant> mine;
+        uint32_t server;
+        int attempt;
+        std::chrono::steady_clock::time_point due;
+    };
+    std::vector<Retry> retries_;  // under mutex_
 };
 
 }  // namespace perch::pool

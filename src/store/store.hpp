@@ -46,6 +46,9 @@ class Store {
     // The newest `limit` messages of a room with ts >= since_us, oldest first.
     virtual std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) = 0;
     virtual int64_t count_messages(int64_t room_id) = 0;
+    // A room's messages with after_seq < seq <= up_to_seq, oldest first, at most `limit`.
+    virtual std::vector<Message> messages_between(int64_t room_id, int64_t after_seq,
+                                                  int64_t up_to_seq, int limit) = 0;
     // Moderation: the message's text becomes `notice` and `payload` (a tombstone), marked
     // removed; nothing of the original stays in the content database. nullopt if no such message.
     virtual std::optional<Message> remove_message(int64_t room_id, std::string_view stanza_id,

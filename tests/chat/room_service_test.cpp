@@ -518,3 +518,83 @@ TEST_F(RoomServiceTest, ARefusingStoreIsAnsweredBusy) {
                   .fault,
               Fault::busy);
 }
+
+// Pools: a room claimed with an epoch that its commits carry; a room let go keeps nothing
+// here; occupants adopted by the room's next server are in it again without a word; the
+// occupants of a server that went leave with their reason.
+TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
+    store_->join_pool({0, "here", "h:1", "h:2", 1}, 60000);
+    store_->join_pool({0, "there", "t:1", "t:2", 2}, 60000);
+    auto open = store_->find_room("open");
+    ASSERT_TRUE(store_->claim_room(open->id, "there"));
+    service_.reset();
+    chat::RoomServiceConfig config;
+    config.occupant_id_secret = "secret";
+    config.claim = [](store::Store& s, const store::Room& r) { return s.claim_room(r.id, "here"); };
+    service_ =
+        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    auto refused = join("open", as(who("erin")), "erin");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().fault, Fault::busy);
+    // Its server lets it go: now it is served here, under a newer epoch that posts carry.
+    store_->release_room(open->id, "there", *store_->claim_room(open->id, "there"));
+    ASSERT_TRUE(join("open", as(who("erin")), "erin").ok());
+    ASSERT_TRUE(post("open", as(who("erin")), "mine now").ok());
+    // Taken by another server behind this one's back (its lease lapsed, say): the next post is
+    // refused by the database and the room is dropped here rather than served stale.
+    store_->leave_pool({0, "here", "h:1", "h:2", 1});
+    ASSERT_TRUE(store_->claim_room(open->id, "there"));
+    auto late = post("open", as(who("erin")), "too late");
+    ASSERT_FALSE(late.ok());
+    EXPECT_EQ(late.error().fault, Fault::busy);
+    EXPECT_EQ(store_->count_messages(open->id), 1);
+}
+
+TEST_F(RoomServiceTest, ARoomLetGoIsAdoptedWithItsOccupantsSilently) {
+    auto erin = as(who("erin"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    chat::Actor far = as(who("frank"));
+    far.server = 7;  // a client of another server of the pool
+    ASSERT_TRUE(join("open", far, "frank").ok());
+    ASSERT_TRUE(post("open", erin, "one").ok());
+    std::optional<chat::RoomService::Released> was;
+    service_->unload("open", [&](chat::RoomService::Released r) { was = std::move(r); });
+    loop_.drain();
+    ASSERT_TRUE(was);
+    EXPECT_EQ(was->last_seq, 1);
+    ASSERT_EQ(was->occupants.size(), 2u);
+    // Not loaded any more: a new occupant list starts from the store, empty.
+    sink_.events.clear();
+    auto joined = join("open", as(who("gina")), "gina");
+    ASSERT_TRUE(joined.ok());
+    EXPECT_TRUE(joined->others.empty());
+    // The adoption: erin and frank are back, nobody is told (they never left), a nickname
+    // taken meanwhile by another user stays with them.
+    chat::Occupant clash = was->occupants[0];
+    clash.nick = "gina";
+    clash.full_jid = "henry@example.org/pc";
+    auto adopted = run<int64_t>([&](auto reply) {
+        auto occupants = was->occupants;
+        occupants.push_back(clash);
+        service_->adopt("open", occupants, reply);
+    });
+    ASSERT_TRUE(adopted && adopted->ok());
+    EXPECT_EQ(adopted->value(), 1);  // the newest message, to catch up from
+    auto events = sink_.all<chat::OccupantJoined>();
+    ASSERT_EQ(events.size(), 3u);  // gina's join, then the two adopted
+    EXPECT_FALSE(events[1].announce);
+    EXPECT_FALSE(events[2].announce);
+    auto nicks = run<std::vector<std::string>>(
+        [&](auto reply) { service_->occupants("open", erin, reply); });
+    ASSERT_TRUE(nicks && nicks->ok());
+    EXPECT_EQ(nicks->value(), (std::vector<std::string>{"erin", "frank", "gina"}));
+    // Their server goes: frank leaves, with the reason (XEP-0045 333 in the adapter).
+    sink_.events.clear();
+    service_->drop_server(7);
+    loop_.drain();
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].occupant.nick, "frank");
+    EXPECT_EQ(left[0].why, chat::Departure::server_lost);
+    EXPECT_TRUE(left[0].announce);
+}

@@ -3,6 +3,7 @@ with slixmpp clients spread over them (issue 14). Needs the test cluster (ctest'
 fixture): without PERCH_TEST_PG_FILE it says so and fails."""
 
 import asyncio
+import hashlib
 import os
 import socket
 import ssl
@@ -44,7 +45,7 @@ class Pool:
         for u in USERS:
             first.add_user(u, f"{u}-pw")
         first.cli("category", "add", "Projects", "--creator", "user:alice")
-        for room in ("town", "plaza", "square"):
+        for room in ("town", "plaza", "square", "busy"):
             first.cli("room", "add", room, "--category", "Projects")
         for s in self.servers:
             s.start()
@@ -63,6 +64,34 @@ class Pool:
         for s in self.servers:
             s.cleanup()
         psql(self.pg + " dbname=postgres", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def server_of(node, names=("p1", "p2", "p3", "p4")):
+    """The index of the server that serves a room: rendezvous hashing as the servers do it."""
+    weights = [int.from_bytes(hashlib.sha256(f"{n}\0{node}".encode()).digest()[:8], "big")
+               for n in names]
+    return weights.index(max(weights))
+
+
+async def post_and_confirm(client, room, body, timeout=4):
+    """Posts and waits for the room's echo (the acknowledgement: the message is stored);
+    False on an error or no echo in time."""
+    msg = client.make_message(mto=room, mbody=body, mtype="groupchat")
+    msg["id"] = "p-" + os.urandom(6).hex()
+    msg.send()
+    deadline = time.time() + timeout
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            return False
+        try:
+            got = await asyncio.wait_for(client.every_message.get(), left)
+        except asyncio.TimeoutError:
+            return False
+        if got["type"] == "error" and got["id"] == msg["id"]:
+            return False
+        if got["type"] == "groupchat" and got["body"] == body:
+            return True
 
 
 def free_port_on(host):
@@ -232,6 +261,86 @@ async def test_a_pool_on_sqlite_is_refused_with_the_reason(pool):
         assert "a pool needs PostgreSQL" in r.stdout + r.stderr, r.stdout + r.stderr
     finally:
         s.cleanup()
+
+
+async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(pool):
+    room = f"busy@{MUC}"
+    victim = server_of("busy")
+    clients = await everyone_in(pool, room)
+    living = [c for i, c in enumerate(clients) if i != victim]
+    acked = {c.boundjid.user: [] for c in clients}
+    stop_at = time.time() + 14
+
+    async def poster(c, name):
+        i = 0
+        while time.time() < stop_at:
+            body = f"{name} {i}"
+            i += 1
+            try:
+                if await post_and_confirm(c, room, body):
+                    acked[name].append(body)
+            except Exception:  # the victim's own client loses its server
+                return
+            await asyncio.sleep(0.05)
+
+    posting = asyncio.gather(*(poster(c, c.boundjid.user) for c in clients))
+    await asyncio.sleep(2)
+    killed_at = time.time()
+    pool.servers[victim].stop(kill=True)
+    # The room serves again: a post through a living server is acknowledged.
+    probe = living[0]
+    while not await post_and_confirm(probe, room, f"probe {time.time()}", timeout=1):
+        assert time.time() - killed_at < 15, "the room did not come back"
+    back_after = time.time() - killed_at
+    await posting
+    print(f"  the room served again {back_after:.1f} s after the kill", flush=True)
+    assert back_after < 10, back_after
+
+    # Every acknowledged message is stored once, each sender's in the order sent.
+    rows = pool.servers[0].content_query(
+        "SELECT body FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.node = 'busy' "
+        "ORDER BY m.seq")
+    stored = [r[0] for r in rows]
+    for name, bodies in acked.items():
+        assert bodies, f"{name} had nothing acknowledged"
+        mine = [b for b in stored if b.startswith(name + " ")]
+        assert len(mine) == len(set(mine)), f"{name}: stored twice"
+        positions = [stored.index(b) for b in bodies]
+        assert positions == sorted(positions), f"{name}: out of order"
+    # The living servers' clients saw the victim's occupant leave, and are still in the room.
+    gone = clients[victim].boundjid.user
+    for c in living:
+        deadline = time.time() + 10
+        seen = False
+        while not seen and time.time() < deadline:
+            try:
+                p = await asyncio.wait_for(c.every_presence.get(), 1)
+            except asyncio.TimeoutError:
+                continue
+            if p["from"].bare == room and p["from"].resource == gone and p["type"] == "unavailable":
+                seen = True
+        assert seen, f"{c.boundjid.user} still sees {gone}"
+    living[0].send_message(mto=room, mbody="after the storm", mtype="groupchat")
+    for c in living:
+        while (await c.next_groupchat(timeout=10))["body"] != "after the storm":
+            pass
+    # The killed server comes back, takes its rooms again, and its clients are served.
+    linked = pool.servers[victim].log_text().count("pool: linked with server")
+    pool.servers[victim].start()
+    deadline = time.time() + 20
+    while pool.servers[victim].log_text().count("pool: linked with server") < linked + 3:
+        assert time.time() < deadline, "the restarted server did not link up"
+        await asyncio.sleep(0.1)
+    again = await connect(pool.servers[victim], "erin", "erin-pw")
+    try:
+        await again["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=20)
+        assert await post_and_confirm(again, room, "erin is back", timeout=10)
+        for c in living:
+            while (await c.next_groupchat(timeout=10))["body"] != "erin is back":
+                pass
+    finally:
+        await again.close()
+        await close_all(living)
 
 
 if __name__ == "__main__":

@@ -280,6 +280,18 @@ class SqlStore final : public Store {
         return out;
     }
 
+    std::vector<Message> messages_between(int64_t room_id, int64_t after_seq, int64_t up_to_seq,
+                                          int limit) override {
+        auto& st = db_.prepare(sql("SELECT ", kMessageColumns,
+                                   " FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? "
+                                   "ORDER BY seq LIMIT ?"));
+        st.bind(0, room_id).bind(1, after_seq).bind(2, up_to_seq).bind(3, int64_t(limit));
+        std::vector<Message> out;
+        while (st.step()) out.push_back(read_message(st));
+        st.reset();
+        return out;
+    }
+
     int64_t count_messages(int64_t room_id) override {
         auto& st = db_.prepare("SELECT count(*) FROM messages WHERE room_id = ?");
         st.bind(0, room_id);
