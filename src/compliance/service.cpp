@@ -60,6 +60,20 @@ void Service::run() {
         bool more = false;
         try {
             if (!content) content = store::open_store(content_);
+            // One mover for a pool's servers: the chain has one writer, the exports one
+            // author. The others wait; when the mover dies its lock goes with its connection.
+            bool leading = content->lead("compliance-mover");
+            if (leading != leading_) {
+                spdlog::info(leading ? "compliance: this server moves the pool's events"
+                                     : "compliance: another server of the pool moves the events");
+                leading_ = leading;
+            }
+            if (!leading) {
+                std::unique_lock lock(mutex_);
+                if (stopping_) return;
+                cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+                continue;
+            }
             if (!log) log = std::make_unique<Log>(config_.path, config_.url);
             more = move_events(*content, *log);
             if (std::chrono::steady_clock::now() >= next_export) {

@@ -48,6 +48,7 @@ class Service {
     std::mutex mutex_;
     std::condition_variable cv_;
     bool stopping_ = false;
+    bool leading_ = true;  // moves the events (in a pool: holds the mover's lock)
     bool woken_ = false;
     std::atomic<bool> healthy_{true};
     std::thread thread_;

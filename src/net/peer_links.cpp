@@ -361,6 +361,27 @@ void PeerLinks::members_changed(const std::vector<store::PoolMember>& live) {
     for (auto& m : to_dial) dial(m);
 }
 
+// Connects from this server's own peer address when it names one (not a host name or a
+// wildcard), so that a firewall, or a test, tells the servers' links apart.
+awaitable<void> PeerLinks::connect_from(tcp::socket& socket,
+                                        const tcp::resolver::results_type& endpoints,
+                                        boost::system::error_code& ec) {
+    auto [host, port] = split_address(membership_.self().peer_address);
+    boost::system::error_code bad;
+    auto local = asio::ip::make_address(host, bad);
+    for (const auto& e : endpoints) {
+        socket.close(ec);
+        socket.open(e.endpoint().protocol(), ec);
+        if (ec) continue;
+        if (!bad && !local.is_unspecified() && local.is_v4() == e.endpoint().address().is_v4())
+            socket.bind(tcp::endpoint(local, 0), ec);
+        if (ec) continue;
+        co_await socket.async_connect(e.endpoint(), asio::redirect_error(use_awaitable, ec));
+        if (!ec) co_return;
+    }
+    if (!ec) ec = asio::error::host_not_found;
+}
+
 void PeerLinks::dial(store::PoolMember peer) {
     Strand strand = asio::make_strand(io_.context());
     asio::co_spawn(
@@ -380,9 +401,7 @@ void PeerLinks::dial(store::PoolMember peer) {
                 auto endpoints = co_await resolver.async_resolve(
                     host, port, asio::redirect_error(use_awaitable, ec));
                 tcp::socket socket(strand);
-                if (!ec)
-                    co_await asio::async_connect(socket, endpoints,
-                                                 asio::redirect_error(use_awaitable, ec));
+                if (!ec) co_await connect_from(socket, endpoints, ec);
                 if (!ec) {
                     socket.set_option(tcp::no_delay(true), ec);
                     std::make_shared<Link>(*this, strand, std::move(socket), client_tls_, true,

@@ -42,6 +42,9 @@ class PeerLinks final : public pool::Links {
   private:
     friend class Link;
     void dial(store::PoolMember peer);
+    asio::awaitable<void> connect_from(asio::ip::tcp::socket& socket,
+                                       const asio::ip::tcp::resolver::results_type& endpoints,
+                                       boost::system::error_code& ec);
     void authenticated(uint32_t number, const std::shared_ptr<Link>& link);
     void closed(uint32_t number, const Link* link, bool dialed);
 

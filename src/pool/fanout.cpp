@@ -32,7 +32,7 @@ void Fanout::send_to(const std::vector<uint32_t>& servers, const Json& frame) {
     if (!links_) return;
     for (uint32_t s : servers)
         if (!links_->send(s, frame))
-            spdlog::warn("pool: an event could not be sent to server {}", s);
+            spdlog::debug("pool: an event could not be sent to server {} (it catches up)", s);
 }
 
 void Fanout::room_event(const chat::RoomEvent& e) {

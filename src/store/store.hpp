@@ -161,6 +161,11 @@ class Store {
     virtual std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) = 0;
     // `server` stops serving the room (another one should): only while it holds `epoch`.
     virtual void release_room(int64_t room_id, const std::string& server, int64_t epoch) = 0;
+    // True while this connection leads `role` among every connection to the database (one
+    // leader at a time; held until the connection ends, so a server that dies lets another
+    // take over). PostgreSQL: a session advisory lock, asked again at each call (a reopened
+    // connection has lost it); SQLite: one process, always true.
+    virtual bool lead(const std::string& role) = 0;
 
     // Roster (RFC 6121), per user.
     virtual std::vector<RosterItem> roster(std::string_view username) = 0;

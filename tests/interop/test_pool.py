@@ -8,6 +8,7 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
 import sys
 import json
 import time
@@ -26,6 +27,9 @@ class Pool:
         if not self.pg:
             raise RuntimeError("the pool suite needs the test PostgreSQL cluster (PERCH_TEST_PG_FILE)")
         psql(self.pg + " dbname=postgres", f'CREATE DATABASE "{self.database}"')
+        # The compliance record, one for the pool, in its own database.
+        self.compliance = self.database + "_compliance"
+        psql(self.pg + " dbname=postgres", f'CREATE DATABASE "{self.compliance}"')
         self.servers = []
         self.shared_files = None
         for i, host in enumerate(HOSTS):
@@ -34,7 +38,9 @@ class Pool:
             s = Server(binary, host=host, database=self.database,
                        extra_config=(f'secret = "{SECRET}-server"\n'
                                      f"[pool]\nname = \"p{i + 1}\"\npeer_bind = \"{host}\"\n"
-                                     f"peer_port = {peer_port}\nsecret = \"{SECRET}\"\n" + files))
+                                     f"peer_port = {peer_port}\nsecret = \"{SECRET}\"\n"
+                                     "[compliance]\nenabled = true\n"
+                                     f'url = "{self.pg} dbname={self.compliance}"\n' + files))
             s.peer_port = peer_port
             if self.shared_files is None:
                 self.shared_files = s.dir / "shared-files"
@@ -45,7 +51,7 @@ class Pool:
         for u in USERS:
             first.add_user(u, f"{u}-pw")
         first.cli("category", "add", "Projects", "--creator", "user:alice")
-        for room in ("town", "plaza", "square", "busy"):
+        for room in ("town", "plaza", "square", "busy", "link"):
             first.cli("room", "add", room, "--category", "Projects")
         for s in self.servers:
             s.start()
@@ -63,7 +69,8 @@ class Pool:
     def cleanup(self):
         for s in self.servers:
             s.cleanup()
-        psql(self.pg + " dbname=postgres", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        for db in (self.database, self.compliance):
+            psql(self.pg + " dbname=postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def server_of(node, names=("p1", "p2", "p3", "p4")):
@@ -181,6 +188,54 @@ async def test_history_archive_and_search_are_the_same_from_every_server(pool):
         await close_all(clients)
 
 
+UPLOAD = "urn:xmpp:http:upload:0"
+
+
+def http_request(server, method, path, body=None, user=None):
+    import base64
+    import http.client
+    conn = http.client.HTTPConnection(server.host, server.http_port, timeout=10)
+    headers = {}
+    if user:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{user}-pw".encode()).decode()
+    conn.request(method, path, body=body, headers=headers)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data
+
+
+async def test_a_file_uploaded_through_one_server_downloads_through_another(pool):
+    from urllib.parse import urlsplit
+    from slixmpp.xmlstream import ET as SET
+    room = f"plaza@{MUC}"
+    alice = await connect(pool.servers[1], "alice", "alice-pw")
+    bob = await connect(pool.servers[3], "bob", "bob-pw")
+    try:
+        for c, nick in ((alice, "alice"), (bob, "bob")):
+            await c["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=15)
+        data = os.urandom(30000)
+        iq = alice.make_iq_get(ito="localhost")
+        SET.SubElement(iq.xml, f"{{{UPLOAD}}}request",
+                       {"filename": "plan.bin", "size": str(len(data)),
+                        "content-type": "application/octet-stream"})
+        slot = (await iq.send(timeout=10)).xml.find(f"{{{UPLOAD}}}slot")
+        put = urlsplit(slot.find(f"{{{UPLOAD}}}put").get("url")).path
+        get = slot.find(f"{{{UPLOAD}}}get").get("url")
+        assert http_request(pool.servers[1], "PUT", put, body=data)[0] == 201
+        msg = alice.make_message(mto=room, mbody=get, mtype="groupchat")
+        SET.SubElement(SET.SubElement(msg.xml, "{jabber:x:oob}x"), "{jabber:x:oob}url").text = get
+        msg.send()
+        got = await bob.next_groupchat(timeout=15)
+        assert got["body"] == get
+        status, body = http_request(pool.servers[3], "GET", urlsplit(get).path, user="bob")
+        assert status == 200 and body == data, status
+        # Still only for the room's readers, whichever server asks.
+        assert http_request(pool.servers[2], "GET", urlsplit(get).path)[0] == 401
+    finally:
+        await close_all([alice, bob])
+
+
 def frame(obj):
     body = json.dumps(obj).encode()
     return struct.pack(">I", len(body)) + body
@@ -263,6 +318,45 @@ async def test_a_pool_on_sqlite_is_refused_with_the_reason(pool):
         s.cleanup()
 
 
+def cut_link(dialer, acceptor):
+    """Kills the TCP connection of two servers' peer link as a network fault would: `ss -K`
+    (as root) aborts the dialer's end, the acceptor's gets a reset. (The server with the lower
+    pool number dials; it dials from its own peer address.) The link comes back by itself."""
+    r = subprocess.run(["ss", "-K", "src", dialer.host, "dst", f"{acceptor.host}:{acceptor.peer_port}"],
+                       capture_output=True, text=True)
+    return r.stdout.count(f"{acceptor.host}:{acceptor.peer_port}")
+
+
+async def test_a_cut_peer_link_loses_and_doubles_nothing(pool):
+    room = f"link@{MUC}"
+    owner = server_of("link")
+    other = (owner + 1) % 4
+    writer = await connect(pool.servers[owner], "carol", "carol-pw")
+    reader = await connect(pool.servers[other], "dave", "dave-pw")
+    try:
+        for c, nick in ((writer, "carol"), (reader, "dave")):
+            await c["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=15)
+        writer.send_message(mto=room, mbody="before the cut", mtype="groupchat")
+        assert (await reader.next_groupchat(timeout=15))["body"] == "before the cut"
+        linked = pool.servers[other].log_text().count("pool: linked with server")
+        # The cut: the reader's server misses what the room's server sends meanwhile.
+        low, high = sorted((owner, other))
+        assert cut_link(pool.servers[low], pool.servers[high]) == 1
+        for i in range(30):
+            writer.send_message(mto=room, mbody=f"during {i}", mtype="groupchat")
+        deadline = time.time() + 15
+        while pool.servers[other].log_text().count("pool: linked with server") <= linked:
+            assert time.time() < deadline, "the link did not come back"
+            await asyncio.sleep(0.1)
+        writer.send_message(mto=room, mbody="after the cut", mtype="groupchat")
+        bodies = []
+        while not bodies or bodies[-1] != "after the cut":
+            bodies.append((await reader.next_groupchat(timeout=15))["body"])
+        assert bodies == [f"during {i}" for i in range(30)] + ["after the cut"], bodies
+    finally:
+        await close_all([writer, reader])
+
+
 async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(pool):
     room = f"busy@{MUC}"
     victim = server_of("busy")
@@ -324,6 +418,20 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
     for c in living:
         while (await c.next_groupchat(timeout=10))["body"] != "after the storm":
             pass
+    # The pool's compliance record: every stored message of the room once, the chain intact.
+    deadline = time.time() + 20
+    while pool.servers[0].content_query("SELECT count(*) FROM compliance_outbox")[0][0] != 0:
+        assert time.time() < deadline, "the outbox did not drain"
+        await asyncio.sleep(0.2)
+    out = subprocess.run(["psql", f"{pool.pg} dbname={pool.compliance}", "-qAt", "-c",
+                          "SELECT content FROM events WHERE type = 'CHAT' AND room = 'busy'"],
+                         check=True, capture_output=True, text=True).stdout.splitlines()
+    recorded = [json.loads(line)["body"] for line in out]
+    stored_now = [r[0] for r in pool.servers[0].content_query(
+        "SELECT body FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.node = 'busy'")]
+    assert sorted(recorded) == sorted(stored_now), (len(recorded), len(stored_now))
+    verified = pool.servers[1].cli("compliance", "verify")
+    assert "intact" in verified.stdout, verified.stdout
     # The killed server comes back, takes its rooms again, and its clients are served.
     linked = pool.servers[victim].log_text().count("pool: linked with server")
     pool.servers[victim].start()

@@ -121,3 +121,22 @@ TEST_F(StoreTest, AMessageToARoomThatIsGoneIsRefusedAlone) {
     EXPECT_EQ(out[0].seq, 0);
     EXPECT_EQ(out[1].seq, 1);
 }
+
+// One leader per role among all connections: another takes over when the leader's connection
+// ends (PostgreSQL); a single process always leads (SQLite).
+TEST_F(StoreTest, OneConnectionLeadsARoleUntilItEnds) {
+    auto first = open();
+    auto second = open();
+    EXPECT_TRUE(first->lead("mover"));
+    EXPECT_TRUE(first->lead("mover"));  // asked again: still
+    if (!on_postgres()) {
+        EXPECT_TRUE(second->lead("mover"));
+        return;
+    }
+    EXPECT_FALSE(second->lead("mover"));
+    EXPECT_TRUE(second->lead("another role"));
+    first.reset();  // its session ends: the lock goes with it
+    EXPECT_TRUE(second->lead("mover"));
+    auto third = open();
+    EXPECT_FALSE(third->lead("mover"));
+}

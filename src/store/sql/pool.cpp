@@ -95,4 +95,23 @@ void release_room(Connection& db, int64_t room_id, const std::string& server, in
         .run();
 }
 
+bool lead(Connection& db, const std::string& role, bool& held) {
+    if (db.dialect() != Dialect::postgres) return held = true;
+    // The key: the role's name hashed by PostgreSQL itself, the same on every server.
+    auto& st =
+        db.prepare("SELECT CASE WHEN pg_try_advisory_lock(hashtext(?::text)) THEN 1 ELSE 0 END");
+    st.bind(0, role);
+    bool got = st.step() && st.int_at(0) != 0;
+    st.reset();
+    if (got && held) {
+        // Session locks stack: give back the one just taken, keep the first.
+        auto& un = db.prepare("SELECT pg_advisory_unlock(hashtext(?::text))");
+        un.bind(0, role);
+        un.step();
+        un.reset();
+    }
+    held = got;
+    return got;
+}
+
 }  // namespace perch::store::sql::pool

@@ -602,6 +602,7 @@ class SqlStore final : public Store {
     void release_room(int64_t room_id, const std::string& server, int64_t epoch) override {
         pool::release_room(db_, room_id, server, epoch);
     }
+    bool lead(const std::string& role) override { return pool::lead(db_, role, leading_[role]); }
 
     std::vector<RosterItem> roster(std::string_view username) override {
         auto& st = db_.prepare(
@@ -694,6 +695,7 @@ class SqlStore final : public Store {
     std::unique_ptr<Connection> connection_;
     Connection& db_;
     bool compliance_;
+    std::map<std::string, bool> leading_;
 };
 
 }  // namespace
