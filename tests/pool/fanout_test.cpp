@@ -1,0 +1,143 @@
+// The fan-out of a pool member against a manual loop and a temporary SQLite store: events of
+// a room served elsewhere shown in sequence order (duplicates dropped, gaps read from the
+// database first), and what a server does when the room's server goes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "manual_runtime.hpp"
+#include "pool/fanout.hpp"
+#include "util/ids.hpp"
+
+using namespace perch;
+
+namespace {
+
+struct RecordingSink final : chat::RoomEventSink {
+    std::vector<chat::RoomEvent> events;
+    void room_event(const chat::RoomEvent& e) override { events.push_back(e); }
+    void invitation(const chat::Invitation&) override {}
+    std::vector<int64_t> seqs() const {
+        std::vector<int64_t> out;
+        for (const auto& e : events)
+            if (auto* p = std::get_if<chat::MessagePosted>(&e.what)) out.push_back(p->message.seq);
+        return out;
+    }
+};
+
+class FanoutTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() / ("perch-fanout-" + util::random_id());
+        std::filesystem::create_directories(dir_);
+        store::StoreConfig sc;
+        sc.path = (dir_ / "content.db").string();
+        sc.synchronous_full = false;
+        store_ = store::open_store(sc);
+        manual_ = std::make_unique<manual::Store>(loop_, *store_);
+        store::Category c;
+        c.name = "General";
+        store::Room r;
+        r.node = "lobby";
+        r.category_id = store_->add_category(c);
+        room_id_ = store_->add_room(r);
+        for (int i = 1; i <= 6; ++i) {
+            store::NewMessage m;
+            m.room_id = room_id_;
+            m.stanza_id = "s" + std::to_string(i);
+            m.body = "message " + std::to_string(i);
+            m.ts_us = i;
+            std::vector<store::NewMessage> one{m};
+            store_->append_messages(std::move(one));
+        }
+        directory_.load(*store_);
+        fanout_ = std::make_unique<pool::Fanout>(sink_, directory_, shards_, membership_, *manual_);
+    }
+    void TearDown() override {
+        fanout_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    chat::RoomEvent posted(int64_t seq) {
+        store::Message m;
+        m.room_id = room_id_;
+        m.seq = seq;
+        m.stanza_id = "s" + std::to_string(seq);
+        m.body = "message " + std::to_string(seq);
+        return {"lobby", chat::MessagePosted{m}};
+    }
+    static chat::Occupant occupant(std::string nick, uint32_t server) {
+        chat::Occupant o;
+        o.nick = nick;
+        o.full_jid = nick + "@example.org/x";
+        o.server = server;
+        return o;
+    }
+
+    std::filesystem::path dir_;
+    std::unique_ptr<store::Store> store_;
+    manual::Loop loop_;
+    util::Shards shards_ = manual::shards(loop_, 2);
+    std::unique_ptr<manual::Store> manual_;
+    chat::Directory directory_;
+    RecordingSink sink_;
+    pool::Membership membership_{pool::PoolConfig{"here", "h:1", "h:2", "secret-secret-secret"}};
+    std::unique_ptr<pool::Fanout> fanout_;
+    int64_t room_id_ = 0;
+};
+
+}  // namespace
+
+TEST_F(FanoutTest, MessagesAreShownOnceInOrderAndAGapIsReadFromTheDatabase) {
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    fanout_->remote_event(posted(1));
+    fanout_->remote_event(posted(2));
+    fanout_->remote_event(posted(2));  // again (a retry): dropped
+    fanout_->remote_event(posted(5));  // 3 and 4 were lost on the way
+    fanout_->remote_event(posted(6));  // arrives while the gap is read: waits its turn
+    loop_.drain();
+    EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+    // The ones read from the database are the stored messages themselves.
+    auto third = std::get<chat::MessagePosted>(sink_.events[3].what).message;
+    EXPECT_EQ(third.body, "message 3");
+    EXPECT_EQ(third.stanza_id, "s3");
+}
+
+TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
+    // Two servers: the room hashes to one of them; that one goes.
+    store::PoolMember a{1, "a", "a:1", "a:2", 10}, b{2, "b", "b:1", "b:2", 20};
+    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
+    const store::PoolMember& gone = serving == 1 ? a : b;
+    const store::PoolMember& stays = serving == 1 ? b : a;
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("ghost", gone.number), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("other", 9), true}});
+    fanout_->remote_event(posted(4));
+    loop_.drain();
+    sink_.events.clear();
+    std::vector<std::pair<std::vector<chat::Occupant>, uint32_t>> adopted;
+    fanout_->servers_changed(
+        {a, b}, {stays},
+        [&](const std::string& node, std::vector<chat::Occupant> mine, uint32_t server) {
+            EXPECT_EQ(node, "lobby");
+            adopted.emplace_back(std::move(mine), server);
+        });
+    loop_.drain();
+    // The gone server's occupant leaves for our clients, with the reason; nobody else does.
+    ASSERT_EQ(sink_.events.size(), 1u);
+    const auto& left = std::get<chat::OccupantLeft>(sink_.events[0].what);
+    EXPECT_EQ(left.occupant.nick, "ghost");
+    EXPECT_EQ(left.why, chat::Departure::server_lost);
+    EXPECT_TRUE(left.announce);
+    // Our own occupant is adopted by the room's next server.
+    ASSERT_EQ(adopted.size(), 1u);
+    ASSERT_EQ(adopted[0].first.size(), 1u);
+    EXPECT_EQ(adopted[0].first[0].nick, "me");
+    EXPECT_EQ(adopted[0].second, stays.number);
+    // The adoption answers the room's newest message: what we missed is read and shown.
+    sink_.events.clear();
+    shards_.of("lobby").post([&] { fanout_->caught_up("lobby", room_id_, 6); });
+    loop_.drain();
+    EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{5, 6}));
+}
