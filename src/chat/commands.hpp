@@ -65,10 +65,14 @@ struct PostCommand {
     std::vector<std::string> files;  // ids of uploaded files the message links to
 };
 
-// Where a post landed: its place in the room and its stable id.
+// Where a post landed: its place in the room and its stable id. A post the room already has
+// (the same sender, client id and text among the newest messages: a client's retry after an
+// acknowledgement was lost) is not stored again; `repeated` is the stored one, which only the
+// sender is shown again.
 struct Posted {
     int64_t seq = 0;
     std::string stanza_id;
+    std::optional<store::Message> repeated;
 };
 
 // Traffic shown to occupants and never stored (chat states, body-less markers).

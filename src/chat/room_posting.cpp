@@ -50,6 +50,15 @@ void RoomService::post(PostCommand c, Reply<Posted> reply) {
                                    std::string(story ? "Stories" : "Messages") +
                                        " are limited to " + std::to_string(limit) + " characters"));
             }
+            // A retry of a message already stored (its acknowledgement was lost: a failover, a
+            // dropped connection) is answered with the stored one, never stored twice.
+            if (!c.origin_id.empty()) {
+                const auto& recent = room.recent();
+                for (auto it = recent.rbegin(); it != recent.rend(); ++it)
+                    if (it->origin_id == c.origin_id && it->sender == o.bare_jid() &&
+                        it->body == c.body)
+                        return reply(Posted{it->seq, it->stanza_id, *it});
+            }
             store::NewMessage m;
             m.kind = c.kind;
             m.room_id = room.meta().id;
@@ -114,7 +123,7 @@ void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& r
                     }
                     return reply(error(Fault::internal, "Message not stored"));
                 }
-                Posted posted{stored->seq, stored->stanza_id};
+                Posted posted{stored->seq, stored->stanza_id, std::nullopt};
                 if (Room* room = loaded(node)) {
                     room->remember(*stored);
                     messages_posted_.fetch_add(1, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "xml/serializer.hpp"
+#include "xmpp/muc_render.hpp"
 #include "xmpp/muc_service.hpp"
 #include "xmpp/namespaces.hpp"
 
@@ -137,7 +138,14 @@ void MucService::on_post(const xml::Element& stanza, const std::string& room,
     c.files = linked_files(stanza, config_.files_url);
     // Everybody, the sender included, sees the message through the room's event once it is
     // stored; only a refusal is answered here.
-    rooms_.post(std::move(c), answer<chat::Posted>(stanza, sender, [](const chat::Posted&) {}));
+    // A repeat (a retry of a stored message) is shown to its sender alone, as it was stored.
+    std::string room_bare = room_jid(room);
+    rooms_.post(std::move(c),
+                answer<chat::Posted>(stanza, sender, [sender, room_bare](const chat::Posted& p) {
+                    if (!p.repeated) return;
+                    sender->deliver(Outgoing::addressed(
+                        muc::render_message(*p.repeated, room_bare, false), sender->address()));
+                }));
 }
 
 void MucService::on_invite(const xml::Element& stanza, const xml::Element& x,

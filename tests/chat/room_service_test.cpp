@@ -598,3 +598,26 @@ TEST_F(RoomServiceTest, ARoomLetGoIsAdoptedWithItsOccupantsSilently) {
     EXPECT_EQ(left[0].why, chat::Departure::server_lost);
     EXPECT_TRUE(left[0].announce);
 }
+
+TEST_F(RoomServiceTest, ARetriedPostIsStoredOnceAndShownAgainToItsSenderOnly) {
+    auto erin = as(who("erin"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    auto first = post("open", erin, "only once");
+    ASSERT_TRUE(first.ok());
+    EXPECT_FALSE(first->repeated);
+    sink_.events.clear();
+    auto again = post("open", erin, "only once");  // the same client id and text
+    ASSERT_TRUE(again.ok());
+    ASSERT_TRUE(again->repeated);
+    EXPECT_EQ(again->seq, first->seq);
+    EXPECT_EQ(again->stanza_id, first->stanza_id);
+    EXPECT_TRUE(sink_.all<chat::MessagePosted>().empty());  // nobody else sees it twice
+    EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 1);
+    // Another text under the same client id is another message.
+    chat::PostCommand c{"open", erin.full_jid, "o-only once", store::MessageKind::normal,
+                        "something else", {}, {}};
+    auto other = run<chat::Posted>([&](auto reply) { service_->post(c, reply); });
+    ASSERT_TRUE(other && other->ok());
+    EXPECT_FALSE((*other)->repeated);
+    EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 2);
+}
