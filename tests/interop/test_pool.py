@@ -403,6 +403,7 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
         assert positions == sorted(positions), f"{name}: out of order"
     # The living servers' clients saw the victim's occupant leave, and are still in the room.
     gone = clients[victim].boundjid.user
+    presences = {c.boundjid.user: [] for c in living}
     for c in living:
         deadline = time.time() + 10
         seen = False
@@ -411,6 +412,7 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
                 p = await asyncio.wait_for(c.every_presence.get(), 1)
             except asyncio.TimeoutError:
                 continue
+            presences[c.boundjid.user].append(p)
             if p["from"].bare == room and p["from"].resource == gone and p["type"] == "unavailable":
                 seen = True
         assert seen, f"{c.boundjid.user} still sees {gone}"
@@ -446,6 +448,16 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
         for c in living:
             while (await c.next_groupchat(timeout=10))["body"] != "erin is back":
                 pass
+        # Through the failover and the server's return nobody on a living server saw anybody
+        # else leave: the rooms moved twice without dropping an occupant.
+        for c in living:
+            while not c.every_presence.empty():
+                presences[c.boundjid.user].append(c.every_presence.get_nowait())
+        staying = {c.boundjid.user for c in living}
+        for user, seen in presences.items():
+            left = [p["from"].resource for p in seen
+                    if p["type"] == "unavailable" and p["from"].bare == room]
+            assert not staying & set(left), (user, left)
     finally:
         await again.close()
         await close_all(living)
