@@ -204,11 +204,13 @@ void add_grant_commands(CLI::App& parent, const std::string& cfg, int& rc,
                                                      {"list", *list},
                                                      {"change", grant ? "added" : "removed"},
                                                      {"by", "command line"}})},
-                                 [&] { apply(*c.store, *owner, *list, p, grant); });
+                                 [&] {
+                                     apply(*c.store, *owner, *list, p, grant);
+                                     c.store->note_change(owner_kind, *owner);
+                                 });
             std::cout << (grant ? "added " : "removed ") << store::to_string(p)
                       << (grant ? " to " : " from ") << *list << " of " << *owner
-                      << " (a running server applies it to rooms it has not used yet; active rooms "
-                         "keep their lists until it restarts)\n";
+                      << " (running servers apply it within a second)\n";
         }));
     }
 }
@@ -251,6 +253,7 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
                                  int64_t id = c.store->add_category(cat);
                                  for (const auto& [list, p] : lists)
                                      c.store->set_category_principal(id, list, p, true);
+                                 c.store->note_change("category", name);
                              });
         std::cout << "created category " << name << "\n";
     }));
@@ -311,7 +314,10 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
                                                  {"privacy", std::string(to_string(r.privacy))},
                                                  {"type", std::string(to_string(r.type))},
                                                  {"by", "command line"}})},
-                             [&] { c.store->add_room(r); });
+                             [&] {
+                                 c.store->add_room(r);
+                                 c.store->note_change("room", r.node);
+                             });
         std::cout << "created room " << r.node << "@" << c.config.muc_domain() << "\n";
     }));
     auto* bulk = room->add_subcommand("bulk-add", "Create rooms PREFIX1..PREFIXn (load tests)");
@@ -357,10 +363,12 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         int64_t deleted = 0;
         c.store->with_events({store::make_event("CLEARHISTORY", {}, node, {},
                                                 {{"before", before}, {"by", "command line"}})},
-                             [&] { deleted = c.store->clear_history(r->id, *t); });
+                             [&] {
+                                 deleted = c.store->clear_history(r->id, *t);
+                                 c.store->note_change("room", node);
+                             });
         std::cout << "deleted " << deleted << " messages of " << node << " older than " << before
-                  << " (a running server still shows those it holds in "
-                  << "memory until it restarts)\n";
+                  << "\n";
     }));
     auto* list = room->add_subcommand("list", "List rooms");
     list->callback(guarded(rc, [&cfg] {

@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include <malloc.h>
+#include <atomic>
 #include <sys/resource.h>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -308,6 +309,36 @@ int serve(Config config) {
     };
     tidy();
 
+    // Changes made outside the server (the command line, on this machine or another): read
+    // every second and applied to the rooms and the directory.
+    asio::steady_timer changes_timer(io.context());
+    auto last_change = std::make_shared<std::atomic<int64_t>>(store->last_change());
+    auto reading = std::make_shared<std::atomic<bool>>(false);
+    std::function<void()> watch_changes = [&] {
+        changes_timer.expires_after(std::chrono::seconds(1));
+        changes_timer.async_wait([&, last_change, reading](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (!reading->exchange(true)) {
+                bool queued = workers.submit([&rooms, last_change, reading](store::Store& s) {
+                    try {
+                        for (const auto& c : s.changes_after(last_change->load(), 1000)) {
+                            if (c.kind == "room") rooms.reload(c.name);
+                            if (c.kind == "category") rooms.reload_category(c.name);
+                            last_change->store(c.id);
+                        }
+                    } catch (const std::exception& e) {
+                        spdlog::warn("reading changes made outside the server failed: {}",
+                                     e.what());
+                    }
+                    reading->store(false);
+                });
+                if (!queued) reading->store(false);
+            }
+            watch_changes();
+        });
+    };
+    watch_changes();
+
     // A pool: commands sent to another server and not answered in time are refused.
     asio::steady_timer pool_timer(io.context());
     std::function<void()> expire = [&] {
@@ -331,6 +362,7 @@ int serve(Config config) {
         for (auto& l : http_listeners) l->stop();
         housekeeping.cancel();
         pool_timer.cancel();
+        changes_timer.cancel();
         // Leaving the pool first lets the others take this server's rooms at once; its
         // commits still in flight are then refused by the rooms' epochs.
         if (membership) membership->stop();

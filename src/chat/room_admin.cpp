@@ -355,4 +355,71 @@ void RoomService::create(CreateCommand c, Reply<Ok> reply) {
     if (!queued) reply(busy());
 }
 
+namespace {
+struct Fresh {
+    std::optional<store::Room> meta;
+    RoomRules rules;
+    std::shared_ptr<const CategoryRules> category;
+    std::vector<store::Message> recent;
+};
+
+Fresh read_room(store::Store& s, const std::string& node, int cache) {
+    Fresh f;
+    f.meta = s.find_room(node);
+    if (!f.meta) return f;
+    f.rules = room_rules(*f.meta, s.room_principals(f.meta->id));
+    for (const auto& c : s.list_categories())
+        if (c.id == f.meta->category_id)
+            f.category = std::make_shared<const CategoryRules>(
+                category_rules(c, s.category_principals(c.id)));
+    f.recent = s.recent_messages(f.meta->id, cache, 0);
+    return f;
+}
+}  // namespace
+
+void RoomService::reload(const std::string& node) {
+    int cache = int(std::max<size_t>(config_.history_cache, size_t(config_.default_history)));
+    executor_of(node).post([this, node, cache] {
+        if (!loaded(node)) {
+            bool queued = jobs_.submit([this, node, cache](store::Store& s) {
+                Fresh f = read_room(s, node, cache);
+                if (!f.meta) return directory_.remove_room(node);
+                if (f.category) directory_.put_category(f.meta->category_id, f.category);
+                directory_.put_room(*f.meta, f.rules);
+            });
+            if (!queued) spdlog::warn("room {} not reloaded: the store is busy", node);
+            return;
+        }
+        via_store(
+            node, [node, cache](store::Store& s) { return read_room(s, node, cache); },
+            [this](Room& room, Fresh f) {
+                if (!f.meta) return;  // deleted meanwhile: its deletion says so
+                if (f.category) directory_.put_category(f.meta->category_id, f.category);
+                room.meta() = std::move(*f.meta);
+                room.seed_history(std::move(f.recent));
+                spdlog::info("room {} reloaded after a change from outside", room.meta().node);
+                apply_rules(room, std::move(f.rules), directory_.category(room.meta().category_id),
+                            Departure::affiliation_lost, "Changed by an administrator");
+                room_changed(room);
+            },
+            [node](const Error& e) { spdlog::warn("room {} not reloaded: {}", node, e.text); });
+    });
+}
+
+void RoomService::reload_category(const std::string& name) {
+    bool queued = jobs_.submit([this, name](store::Store& s) {
+        auto category = s.find_category(name);
+        if (!category) return;
+        int64_t id = category->id;
+        directory_.put_category(id, std::make_shared<const CategoryRules>(
+                                        category_rules(*category, s.category_principals(id))));
+        for (size_t i = 0; i < shards_.size(); ++i)
+            shards_.at(i).post([this, i, id] {
+                for (const auto& [node, slot] : state_[i].rooms)
+                    if (slot.room && slot.room->meta().category_id == id) reload(node);
+            });
+    });
+    if (!queued) spdlog::warn("category {} not reloaded: the store is busy", name);
+}
+
 }  // namespace perch::chat

@@ -133,6 +133,14 @@ class RoomService final : public RoomCommands {
     void note_read(const std::string& user, int64_t room_id, int64_t seq);
     uint64_t messages_posted() const { return messages_posted_.load(); }
 
+    // Changed outside the server (the command line, another process): the room's settings,
+    // lists and newest messages are read again; occupants the new lists no longer admit leave
+    // (XEP-0045 321), and everybody learns of the change. A room not loaded here is refreshed
+    // in the directory only.
+    void reload(const std::string& node);
+    // The same for a category: its rules, and every loaded room of it.
+    void reload_category(const std::string& name);
+
     // Pools. The room is no longer served here (it hashes to another server now): its state
     // is dropped without events, its occupants stay where their sessions are (the server that
     // serves it now adopts them), and `released` gets the room as it was (on the shard) for

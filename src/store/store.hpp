@@ -147,6 +147,12 @@ class Store {
     virtual void set_private_xml(std::string_view username, std::string_view key,
                                  const std::string& xml) = 0;
 
+    // Changes made outside the running servers (the command line): noted, and read by every
+    // server after the last one it has seen. last_change() is where a starting server begins.
+    virtual void note_change(std::string_view kind, std::string_view name) = 0;
+    virtual std::vector<ChangeNotice> changes_after(int64_t id, int limit) = 0;
+    virtual int64_t last_change() = 0;
+
     // Pools: servers on one database. A server registers under its name with a lease of
     // `lease_ms`, and renews it; a lease that lapses means the server is down. join_pool
     // throws Conflict while another incarnation holds the name's lease. renew_lease returns

@@ -192,6 +192,14 @@ class UnknownId : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A change made outside the running servers (the command line) that they must pick up:
+// kind "room" (name: its node) or "category" (its name).
+struct ChangeNotice {
+    int64_t id = 0;
+    std::string kind;
+    std::string name;
+};
+
 // A server of a pool as the shared database knows it (see Store::join_pool).
 struct PoolMember {
     uint32_t number = 0;  // given by the database on first registration, kept for the name

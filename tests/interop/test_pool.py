@@ -53,6 +53,8 @@ class Pool:
         first.cli("category", "add", "Projects", "--creator", "user:alice")
         for room in ("town", "plaza", "square", "busy", "link"):
             first.cli("room", "add", room, "--category", "Projects")
+        first.cli("room", "add", "inner", "--category", "Projects", "--privacy", "closed")
+        first.cli("room", "grant", "inner", "member", "user:alice")
         for s in self.servers:
             s.start()
         self.wait_linked()
@@ -232,6 +234,41 @@ async def test_a_file_uploaded_through_one_server_downloads_through_another(pool
         assert status == 200 and body == data, status
         # Still only for the room's readers, whichever server asks.
         assert http_request(pool.servers[2], "GET", urlsplit(get).path)[0] == 401
+    finally:
+        await close_all([alice, bob])
+
+
+async def test_a_change_from_the_command_line_reaches_every_server(pool):
+    from slixmpp.exceptions import PresenceError
+    room = f"inner@{MUC}"
+    alice = await connect(pool.servers[0], "alice", "alice-pw")
+    bob = await connect(pool.servers[2], "bob", "bob-pw")
+    try:
+        await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=0, timeout=15)
+        try:
+            await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=15)
+            raise AssertionError("bob joined a closed room he is no member of")
+        except PresenceError as e:
+            assert e.presence["error"]["condition"] == "registration-required"
+        # Granted on one machine's command line (the database is the pool's): every server
+        # knows within seconds.
+        pool.servers[1].cli("room", "grant", "inner", "member", "user:bob")
+        deadline = time.time() + 10
+        while True:
+            try:
+                await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=15)
+                break
+            except PresenceError:
+                assert time.time() < deadline, "the grant did not reach the room's server"
+                await asyncio.sleep(0.5)
+        # Revoked: he leaves the room at once, told why (321), wherever his session is.
+        pool.servers[3].cli("room", "revoke", "inner", "member", "user:bob")
+        while True:
+            p = await asyncio.wait_for(bob.every_presence.get(), 10)
+            if p["type"] == "unavailable" and p["from"].bare == room and p["from"].resource == "bob":
+                codes = {s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")}
+                assert "321" in codes, codes
+                break
     finally:
         await close_all([alice, bob])
 

@@ -611,9 +611,32 @@ async def test_a_manager_kicks_an_occupant_and_an_administrator_deletes_a_room(f
             assert p.xml.find(f"{ns}x/{ns}destroy") is not None
             break
     assert "scrap@" not in f.server.cli("room", "list").stdout
+    # (erin's client has seen its own removal before it asks again)
+    while True:
+        p = await asyncio.wait_for(erin.every_presence.get(), 10)
+        if p["type"] == "unavailable" and p["from"].bare == scrap and p["from"].resource == "erin":
+            break
     assert await join_error(erin, scrap, "erin") == "item-not-found"  # erin creates no rooms
     for c in (alice, erin, carol, root):
         await c.close()
+
+
+async def test_a_revocation_on_the_command_line_takes_effect_in_the_running_server(f):
+    room = f"inner@{MUC}"
+    bob = await login(f, "bob")
+    try:
+        await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
+        f.server.cli("room", "revoke", "inner", "member", "user:bob")
+        while True:
+            p = await asyncio.wait_for(bob.every_presence.get(), 10)
+            if p["type"] == "unavailable" and p["from"].bare == room and p["from"].resource == "bob":
+                codes = {s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")}
+                assert "321" in codes, codes
+                break
+        assert await join_error(bob, room, "bob") == "registration-required"
+    finally:
+        f.server.cli("room", "grant", "inner", "member", "user:bob")
+        await bob.close()
 
 
 if __name__ == "__main__":

@@ -140,3 +140,18 @@ TEST_F(StoreTest, OneConnectionLeadsARoleUntilItEnds) {
     auto third = open();
     EXPECT_FALSE(third->lead("mover"));
 }
+
+TEST_F(StoreTest, ChangesFromOutsideAreReadInOrderAfterTheLastSeen) {
+    auto s = open();
+    EXPECT_EQ(s->last_change(), 0);
+    s->note_change("room", "lobby");
+    s->note_change("category", "General");
+    auto all = s->changes_after(0, 10);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].kind, "room");
+    EXPECT_EQ(all[0].name, "lobby");
+    EXPECT_EQ(all[1].kind, "category");
+    EXPECT_EQ(s->last_change(), all[1].id);
+    EXPECT_TRUE(s->changes_after(all[1].id, 10).empty());
+    EXPECT_EQ(s->changes_after(all[0].id, 10).size(), 1u);
+}

@@ -172,6 +172,15 @@ constexpr const char* kMigrations[] = {
         lease_until_ms  BIGINT NOT NULL
     );
     )sql",
+    // 3: changes made outside the servers (the command line), which running servers pick up.
+    R"sql(
+    CREATE TABLE change_notices (
+        id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind   TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        at_us  BIGINT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

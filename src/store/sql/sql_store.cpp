@@ -589,6 +589,29 @@ class SqlStore final : public Store {
         personal::set_private_xml(db_, username, key, xml);
     }
 
+    void note_change(std::string_view kind, std::string_view name) override {
+        db_.prepare("INSERT INTO change_notices (kind, name, at_us) VALUES (?, ?, ?)")
+            .bind(0, kind)
+            .bind(1, name)
+            .bind(2, util::now_us())
+            .run();
+    }
+    std::vector<ChangeNotice> changes_after(int64_t id, int limit) override {
+        auto& st = db_.prepare(
+            "SELECT id, kind, name FROM change_notices WHERE id > ? ORDER BY id LIMIT ?");
+        st.bind(0, id).bind(1, int64_t(limit));
+        std::vector<ChangeNotice> out;
+        while (st.step()) out.push_back({st.int_at(0), st.text_at(1), st.text_at(2)});
+        st.reset();
+        return out;
+    }
+    int64_t last_change() override {
+        auto& st = db_.prepare("SELECT COALESCE(MAX(id), 0) FROM change_notices");
+        int64_t last = st.step() ? st.int_at(0) : 0;
+        st.reset();
+        return last;
+    }
+
     uint32_t join_pool(const PoolMember& me, int64_t lease_ms) override {
         return pool::join(db_, me, lease_ms);
     }

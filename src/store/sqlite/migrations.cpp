@@ -228,6 +228,15 @@ constexpr const char* kMigrations[] = {
         lease_until_ms  INTEGER NOT NULL
     );
     )sql",
+    // 9: changes made outside the server (the command line), which a running server picks up.
+    R"sql(
+    CREATE TABLE change_notices (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind   TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        at_us  INTEGER NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace
