@@ -263,6 +263,18 @@ class Client(slixmpp.ClientXMPP):
                 pass
 
 
+async def removal(queue, room, timeout=10):
+    """Status codes and reason of the next unavailable self-presence (status 110) from `room`
+    (bare JID) in a queue of presences (a client's `every_presence`)."""
+    ns = "{http://jabber.org/protocol/muc#user}"
+    while True:
+        p = await asyncio.wait_for(queue.get(), timeout)
+        codes = {st.get("code") for st in p.xml.iter(f"{ns}status")}
+        if p["type"] == "unavailable" and p["from"].bare == room and "110" in codes:
+            reason = p.xml.find(f"{ns}x/{ns}item/{ns}reason")
+            return codes, reason.text if reason is not None else None
+
+
 MAM = "urn:xmpp:mam:2"
 RSM = "http://jabber.org/protocol/rsm"
 
@@ -507,4 +519,4 @@ def run(tests_module_globals, setup, teardown):
 
 
 __all__ = ["Server", "Client", "RawStream", "WsXmpp", "connect", "run", "IqError", "PresenceError",
-           "DOMAIN", "MUC", "free_port", "mam_query", "MAM", "RSM"]
+           "DOMAIN", "MUC", "free_port", "mam_query", "MAM", "RSM", "removal"]

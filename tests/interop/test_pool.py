@@ -13,7 +13,7 @@ import sys
 import json
 import time
 
-from harness import MUC, Server, connect, mam_query, postgres_server, psql, run
+from harness import MUC, Server, connect, mam_query, postgres_server, psql, removal, run
 
 SECRET = "pool-test-secret-0123456789abcdef"
 USERS = ["alice", "bob", "carol", "dave", "erin"]
@@ -263,12 +263,8 @@ async def test_a_change_from_the_command_line_reaches_every_server(pool):
                 await asyncio.sleep(0.5)
         # Revoked: he leaves the room at once, told why (321), wherever his session is.
         pool.servers[3].cli("room", "revoke", "inner", "member", "user:bob")
-        while True:
-            p = await asyncio.wait_for(bob.every_presence.get(), 10)
-            if p["type"] == "unavailable" and p["from"].bare == room and p["from"].resource == "bob":
-                codes = {s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")}
-                assert "321" in codes, codes
-                break
+        codes, _ = await removal(bob.every_presence, room)
+        assert "321" in codes, codes
     finally:
         await close_all([alice, bob])
 

@@ -7,7 +7,7 @@ import asyncio
 import sys
 import types
 
-from harness import MUC, IqError, PresenceError, Server, connect, mam_query, run
+from harness import MUC, IqError, PresenceError, Server, connect, mam_query, removal, run
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "mallory", "olga", "root")
 
@@ -424,17 +424,6 @@ def presences(client):
     return q
 
 
-async def removal(queue, room, timeout=10):
-    """Status codes and reason of the next unavailable self-presence from `room`."""
-    ns = "{http://jabber.org/protocol/muc#user}"
-    while True:
-        p = await asyncio.wait_for(queue.get(), timeout)
-        codes = {st.get("code") for st in p.xml.iter(f"{ns}status")}
-        if p["type"] == "unavailable" and p["from"].bare == room and "110" in codes:
-            reason = p.xml.find(f"{ns}x/{ns}item/{ns}reason")
-            return codes, reason.text if reason is not None else None
-
-
 async def config_error(client, room, values):
     try:
         await configure(client, room, values)
@@ -611,11 +600,7 @@ async def test_a_manager_kicks_an_occupant_and_an_administrator_deletes_a_room(f
             assert p.xml.find(f"{ns}x/{ns}destroy") is not None
             break
     assert "scrap@" not in f.server.cli("room", "list").stdout
-    # (erin's client has seen its own removal before it asks again)
-    while True:
-        p = await asyncio.wait_for(erin.every_presence.get(), 10)
-        if p["type"] == "unavailable" and p["from"].bare == scrap and p["from"].resource == "erin":
-            break
+    await removal(erin.every_presence, scrap)  # erin's client has seen it before asking again
     assert await join_error(erin, scrap, "erin") == "item-not-found"  # erin creates no rooms
     for c in (alice, erin, carol, root):
         await c.close()
@@ -627,12 +612,8 @@ async def test_a_revocation_on_the_command_line_takes_effect_in_the_running_serv
     try:
         await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
         f.server.cli("room", "revoke", "inner", "member", "user:bob")
-        while True:
-            p = await asyncio.wait_for(bob.every_presence.get(), 10)
-            if p["type"] == "unavailable" and p["from"].bare == room and p["from"].resource == "bob":
-                codes = {s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")}
-                assert "321" in codes, codes
-                break
+        codes, _ = await removal(bob.every_presence, room)
+        assert "321" in codes, codes
         assert await join_error(bob, room, "bob") == "registration-required"
     finally:
         f.server.cli("room", "grant", "inner", "member", "user:bob")
