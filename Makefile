@@ -49,13 +49,13 @@ test-asan: test-deps web
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS)
 
-# ThreadSanitizer: the unit tests and the core interop suite (strands, store threads and the
-# group-commit writer share data there).
+# ThreadSanitizer: the unit tests, the core interop suite (strands, store threads and the
+# group-commit writer share data there) and the pool suite (peer links, the membership thread).
 test-tsan: test-deps web
 	@cmake -S . -B build-tsan $(SANITIZED) -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
 	  -DPERCH_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	@cd build-tsan && ctest --output-on-failure -j $(JOBS) -R '^(.*_test|interop_core|postgres_.*|.*_test_postgres|interop_core_postgres)$$'
+	@cd build-tsan && ctest --output-on-failure -j $(JOBS) -R '^(.*_test|interop_core|postgres_.*|.*_test_postgres|interop_core_postgres|interop_pool)$$'
 
 # clang-tidy over src/ with the checks of .clang-tidy (bugprone, concurrency, performance).
 lint: build
