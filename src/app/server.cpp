@@ -1,8 +1,8 @@
 #include "app/server.hpp"
 
 #include <malloc.h>
-#include <atomic>
 #include <sys/resource.h>
+#include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -80,7 +80,7 @@ void pool_changed(const std::vector<store::PoolMember>& before,
     // Rooms served here that hash to another server now are let go; their occupants here are
     // adopted by it like those of any other server.
     rooms.loaded_rooms([&rooms, &fanout, &membership, &workers, &pool_rooms,
-                        self](std::vector<std::string> nodes) {
+                        self](const std::vector<std::string>& nodes) {
         for (const auto& node : nodes) {
             if (membership.serves(node)) continue;
             rooms.unload(node, [&fanout, &workers, &membership, &pool_rooms, self,

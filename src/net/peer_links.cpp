@@ -382,7 +382,7 @@ awaitable<void> PeerLinks::connect_from(tcp::socket& socket,
     if (!ec) ec = asio::error::host_not_found;
 }
 
-void PeerLinks::dial(store::PoolMember peer) {
+void PeerLinks::dial(const store::PoolMember& peer) {
     Strand strand = asio::make_strand(io_.context());
     asio::co_spawn(
         strand,

@@ -41,7 +41,7 @@ class PeerLinks final : public pool::Links {
 
   private:
     friend class Link;
-    void dial(store::PoolMember peer);
+    void dial(const store::PoolMember& peer);
     asio::awaitable<void> connect_from(asio::ip::tcp::socket& socket,
                                        const asio::ip::tcp::resolver::results_type& endpoints,
                                        boost::system::error_code& ec);

@@ -55,9 +55,12 @@ void to_json(nlohmann::json& j, const HistoryRequest& h);
 void from_json(const nlohmann::json& j, HistoryRequest& h);
 void to_json(nlohmann::json& j, const Ok&);
 void from_json(const nlohmann::json& j, Ok&);
+// T is a type name, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define PERCH_WIRE(T)                            \
     void to_json(nlohmann::json& j, const T& v); \
     void from_json(const nlohmann::json& j, T& v);
+// NOLINTEND(bugprone-macro-parentheses)
 PERCH_WIRE(JoinCommand)
 PERCH_WIRE(JoinResult)
 PERCH_WIRE(LeaveCommand)

@@ -221,7 +221,7 @@ void Fanout::caught_up(const std::string& node, int64_t room_id, int64_t last_se
 }
 
 void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
-                             const std::vector<store::PoolMember>& now, Adopt adopt) {
+                             const std::vector<store::PoolMember>& now, const Adopt& adopt) {
     for (size_t i = 0; i < shards_.size(); ++i) {
         shards_.at(i).post([this, i, before, now, adopt] {
             for (auto& [node, f] : followed_[i]) {

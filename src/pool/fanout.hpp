@@ -62,7 +62,7 @@ class Fanout final : public chat::RoomEventSink {
     using Adopt = std::function<void(const std::string& node, std::vector<chat::Occupant> mine,
                                      uint32_t server)>;
     void servers_changed(const std::vector<store::PoolMember>& before,
-                         const std::vector<store::PoolMember>& now, Adopt adopt);
+                         const std::vector<store::PoolMember>& now, const Adopt& adopt);
 
   private:
     struct Followed {
