@@ -152,6 +152,16 @@ class RoomServiceTest : public ::testing::Test {
         return std::move(*r);
     }
 
+    // The room becomes members-only, by a manager's settings change.
+    void close_room(const std::string& room, const chat::Actor& manager) {
+        chat::SettingsChange closed;
+        closed.privacy = store::Privacy::closed;
+        auto done = run<chat::Ok>([&](auto reply) {
+            service_->configure({room, manager, closed}, reply);
+        });
+        ASSERT_TRUE(done && done->ok());
+    }
+
     std::vector<std::string> outbox_types() {
         std::vector<std::string> types;
         for (const auto& e : store_->outbox(1000)) types.push_back(e.type);
@@ -357,11 +367,7 @@ TEST_F(RoomServiceTest, SettingsThatShutSomebodyOutRemoveThem) {
 TEST_F(RoomServiceTest, ListChangesApplyAtOnce) {
     auto alice = as(who("alice")), dave = as(who("dave"));
     ASSERT_TRUE(join("managed", alice, "alice").ok());
-    chat::SettingsChange closed;
-    closed.privacy = store::Privacy::closed;
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
-                    service_->configure({"managed", alice, closed}, reply);
-                })).ok());
+    close_room("managed", alice);
     ASSERT_TRUE(join("managed", dave, "dave").ok());
     chat::ListsCommand c{
         "managed", alice, {{store::RoomList::member, Principal::user("dave"), false, {}}}};
@@ -405,11 +411,7 @@ TEST_F(RoomServiceTest, ManagersKickOccupantsButNotManagers) {
 TEST_F(RoomServiceTest, AManagersInvitationMakesTheInviteeAMember) {
     auto alice = as(who("alice"));
     ASSERT_TRUE(join("managed", alice, "alice").ok());
-    chat::SettingsChange closed;
-    closed.privacy = store::Privacy::closed;
-    ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
-                    service_->configure({"managed", alice, closed}, reply);
-                })).ok());
+    close_room("managed", alice);
     EXPECT_EQ(join("managed", as(who("gina")), "gina").error().fault, Fault::members_only);
     ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
                     service_->invite({"managed", alice, "gina", "come"}, reply);
@@ -614,8 +616,8 @@ TEST_F(RoomServiceTest, ARetriedPostIsStoredOnceAndShownAgainToItsSenderOnly) {
     EXPECT_TRUE(sink_.all<chat::MessagePosted>().empty());  // nobody else sees it twice
     EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 1);
     // Another text under the same client id is another message.
-    chat::PostCommand c{"open", erin.full_jid, "o-only once", store::MessageKind::normal,
-                        "something else", {}, {}};
+    chat::PostCommand c{
+        "open", erin.full_jid, "o-only once", store::MessageKind::normal, "something else", {}, {}};
     auto other = run<chat::Posted>([&](auto reply) { service_->post(c, reply); });
     ASSERT_TRUE(other && other->ok());
     EXPECT_FALSE((*other)->repeated);
