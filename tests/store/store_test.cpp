@@ -287,12 +287,11 @@ TEST_F(StoreTest, MessageWriterCommitsInOrderAndReportsSequence) {
     // go in one group commit, two commits in all.
     std::promise<void> first_done, release;
     auto released = release.get_future().share();
-    ASSERT_TRUE(writer.submit(message(room, "m0", 0),
-                              [&](std::optional<Message> m, std::string) {
-                                  seqs[0].set_value(m ? m->seq : -1);
-                                  first_done.set_value();
-                                  released.wait();
-                              }));
+    ASSERT_TRUE(writer.submit(message(room, "m0", 0), [&](std::optional<Message> m, std::string) {
+        seqs[0].set_value(m ? m->seq : -1);
+        first_done.set_value();
+        released.wait();
+    }));
     first_done.get_future().wait();
     for (int i = 1; i < 200; ++i) {
         ASSERT_TRUE(writer.submit(
