@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "store/sql/outbox.hpp"
 #include "store/sql/pg_array.hpp"
 #include "store/sql/rows.hpp"
 
@@ -58,6 +59,19 @@ std::map<int64_t, int64_t> reserve_sequence(Connection& db,
     return next;
 }
 
+std::vector<Message> between(Connection& db, int64_t room_id, int64_t after_seq, int64_t up_to_seq,
+                             int limit) {
+    static const std::string kBetween = std::string("SELECT ") + kMessageColumns +
+                                        " FROM messages WHERE room_id = ? AND seq > ? AND seq "
+                                        "<= ? ORDER BY seq LIMIT ?";
+    auto& st = db.prepare(kBetween);
+    st.bind(0, room_id).bind(1, after_seq).bind(2, up_to_seq).bind(3, int64_t(limit));
+    std::vector<Message> out;
+    while (st.step()) out.push_back(read_message(st));
+    st.reset();
+    return out;
+}
+
 // PostgreSQL: many rows per statement (one round trip each); SQLite: row by row, which
 // costs nothing more in process.
 void insert(Connection& db, const std::vector<Message>& messages) {
@@ -86,6 +100,41 @@ void insert(Connection& db, const std::vector<Message>& messages) {
         for (int i = 0; i < 12; ++i) st.bind(i, a[i].str());
         st.run();
     }
+}
+
+// Appends a group commit's messages (see Store::append_messages), with their compliance
+// events when `compliance` is on.
+std::vector<Message> append(Connection& db, std::vector<NewMessage>&& batch, bool compliance) {
+    std::vector<Message> out;
+    out.reserve(batch.size());
+    // Count per room first so that each room's counter is bumped once per batch. A room
+    // claimed anew while posts were queued has them under two epochs: the newest counts.
+    std::map<int64_t, RoomShare> per_room;
+    for (const auto& m : batch) {
+        auto& share = per_room[m.room_id];
+        share.epoch = std::max(share.epoch, m.epoch);
+    }
+    for (const auto& m : batch)
+        if (auto& share = per_room[m.room_id]; m.epoch == share.epoch) ++share.count;
+    Transaction tx(db);
+    std::map<int64_t, int64_t> next_seq = reserve_sequence(db, per_room);
+    std::vector<Message> stored;
+    stored.reserve(batch.size());
+    for (auto& m : batch) {
+        Message done;
+        static_cast<NewMessage&>(done) = std::move(m);
+        auto next = next_seq.find(done.room_id);
+        // Refused (seq 0): no such room, or a commit under an epoch no longer the room's.
+        if (next != next_seq.end() && done.epoch == per_room[done.room_id].epoch) {
+            done.seq = next->second++;
+            stored.push_back(done);
+        }
+        out.push_back(std::move(done));
+    }
+    insert(db, stored);
+    if (compliance) outbox::insert(db, outbox::chat_events(db, stored));
+    tx.commit();
+    return out;
 }
 
 }  // namespace perch::store::sql::messages

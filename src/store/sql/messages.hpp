@@ -19,6 +19,11 @@ struct RoomShare {
 // (another server of the pool claimed it), is left out of the answer and unchanged.
 std::map<int64_t, int64_t> reserve_sequence(Connection& db,
                                             const std::map<int64_t, RoomShare>& per_room);
+// A room's messages with after_seq < seq <= up_to_seq, oldest first, at most `limit`.
+std::vector<Message> between(Connection& db, int64_t room_id, int64_t after_seq, int64_t up_to_seq,
+                             int limit);
+// Commits a batch (Store::append_messages): sequence numbers, rows, compliance events.
+std::vector<Message> append(Connection& db, std::vector<NewMessage>&& batch, bool compliance);
 // Stores the messages as given, in order.
 void insert(Connection& db, const std::vector<Message>& messages);
 

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "util/time.hpp"
+
 namespace perch::store::sql::pool {
 
 namespace {
@@ -112,6 +114,31 @@ bool lead(Connection& db, const std::string& role, bool& held) {
     }
     held = got;
     return got;
+}
+
+void note_change(Connection& db, std::string_view kind, std::string_view name) {
+    db.prepare("INSERT INTO change_notices (kind, name, at_us) VALUES (?, ?, ?)")
+        .bind(0, kind)
+        .bind(1, name)
+        .bind(2, util::now_us())
+        .run();
+}
+
+std::vector<ChangeNotice> changes_after(Connection& db, int64_t id, int limit) {
+    auto& st =
+        db.prepare("SELECT id, kind, name FROM change_notices WHERE id > ? ORDER BY id LIMIT ?");
+    st.bind(0, id).bind(1, int64_t(limit));
+    std::vector<ChangeNotice> out;
+    while (st.step()) out.push_back({st.int_at(0), st.text_at(1), st.text_at(2)});
+    st.reset();
+    return out;
+}
+
+int64_t last_change(Connection& db) {
+    auto& st = db.prepare("SELECT COALESCE(MAX(id), 0) FROM change_notices");
+    int64_t last = st.step() ? st.int_at(0) : 0;
+    st.reset();
+    return last;
 }
 
 }  // namespace perch::store::sql::pool

@@ -6,7 +6,8 @@
 #include "store/sql/db.hpp"
 #include "store/types.hpp"
 
-// Pools on the shared database: members by lease, rooms by epoch (see Store::join_pool).
+// Pools on the shared database: members by lease, rooms by epoch (see Store::join_pool), and
+// the notices of changes made outside the servers (Store::note_change).
 namespace perch::store::sql::pool {
 
 uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms);
@@ -16,5 +17,9 @@ std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::st
 void release_room(Connection& db, int64_t room_id, const std::string& server, int64_t epoch);
 // See Store::lead; `held` is what this connection believed at the last call.
 bool lead(Connection& db, const std::string& role, bool& held);
+
+void note_change(Connection& db, std::string_view kind, std::string_view name);
+std::vector<ChangeNotice> changes_after(Connection& db, int64_t id, int limit);
+int64_t last_change(Connection& db);
 
 }  // namespace perch::store::sql::pool

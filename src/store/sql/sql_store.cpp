@@ -235,36 +235,7 @@ class SqlStore final : public Store {
     }
 
     std::vector<Message> append_messages(std::vector<NewMessage>&& batch) override {
-        std::vector<Message> out;
-        out.reserve(batch.size());
-        // Count per room first so that each room's counter is bumped once per batch. A room
-        // claimed anew while posts were queued has them under two epochs: the newest counts.
-        std::map<int64_t, messages::RoomShare> per_room;
-        for (const auto& m : batch) {
-            auto& share = per_room[m.room_id];
-            share.epoch = std::max(share.epoch, m.epoch);
-        }
-        for (const auto& m : batch)
-            if (auto& share = per_room[m.room_id]; m.epoch == share.epoch) ++share.count;
-        Transaction tx(db_);
-        std::map<int64_t, int64_t> next_seq = messages::reserve_sequence(db_, per_room);
-        std::vector<Message> stored;
-        stored.reserve(batch.size());
-        for (auto& m : batch) {
-            Message done;
-            static_cast<NewMessage&>(done) = std::move(m);
-            auto next = next_seq.find(done.room_id);
-            // Refused (seq 0): no such room, or a commit under an epoch no longer the room's.
-            if (next != next_seq.end() && done.epoch == per_room[done.room_id].epoch) {
-                done.seq = next->second++;
-                stored.push_back(done);
-            }
-            out.push_back(std::move(done));
-        }
-        messages::insert(db_, stored);
-        if (compliance_) outbox::insert(db_, outbox::chat_events(db_, stored));
-        tx.commit();
-        return out;
+        return messages::append(db_, std::move(batch), compliance_);
     }
 
     // Walks the room's sequence index backwards and stops after `limit` rows; the unary `+`
@@ -282,14 +253,7 @@ class SqlStore final : public Store {
 
     std::vector<Message> messages_between(int64_t room_id, int64_t after_seq, int64_t up_to_seq,
                                           int limit) override {
-        auto& st = db_.prepare(sql("SELECT ", kMessageColumns,
-                                   " FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? "
-                                   "ORDER BY seq LIMIT ?"));
-        st.bind(0, room_id).bind(1, after_seq).bind(2, up_to_seq).bind(3, int64_t(limit));
-        std::vector<Message> out;
-        while (st.step()) out.push_back(read_message(st));
-        st.reset();
-        return out;
+        return messages::between(db_, room_id, after_seq, up_to_seq, limit);
     }
 
     int64_t count_messages(int64_t room_id) override {
@@ -590,27 +554,12 @@ class SqlStore final : public Store {
     }
 
     void note_change(std::string_view kind, std::string_view name) override {
-        db_.prepare("INSERT INTO change_notices (kind, name, at_us) VALUES (?, ?, ?)")
-            .bind(0, kind)
-            .bind(1, name)
-            .bind(2, util::now_us())
-            .run();
+        pool::note_change(db_, kind, name);
     }
     std::vector<ChangeNotice> changes_after(int64_t id, int limit) override {
-        auto& st = db_.prepare(
-            "SELECT id, kind, name FROM change_notices WHERE id > ? ORDER BY id LIMIT ?");
-        st.bind(0, id).bind(1, int64_t(limit));
-        std::vector<ChangeNotice> out;
-        while (st.step()) out.push_back({st.int_at(0), st.text_at(1), st.text_at(2)});
-        st.reset();
-        return out;
+        return pool::changes_after(db_, id, limit);
     }
-    int64_t last_change() override {
-        auto& st = db_.prepare("SELECT COALESCE(MAX(id), 0) FROM change_notices");
-        int64_t last = st.step() ? st.int_at(0) : 0;
-        st.reset();
-        return last;
-    }
+    int64_t last_change() override { return pool::last_change(db_); }
 
     uint32_t join_pool(const PoolMember& me, int64_t lease_ms) override {
         return pool::join(db_, me, lease_ms);
