@@ -58,7 +58,6 @@ void pool_changed(const std::vector<store::PoolMember>& before,
                   const std::vector<store::PoolMember>& now, const pool::Membership& membership,
                   chat::RoomService& rooms, pool::Fanout& fanout, pool::PoolRooms& pool_rooms,
                   net::PeerLinks& links, store::StoreWorkers& workers) {
-    links.members_changed(now);
     for (const auto& gone : before) {
         bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
             return m.number == gone.number && m.incarnation == gone.incarnation;
@@ -69,6 +68,7 @@ void pool_changed(const std::vector<store::PoolMember>& before,
         rooms.drop_server(gone.number);
         pool_rooms.link_lost(gone.number);
     }
+    links.members_changed(now);  // after the drops: a restarted server's new clients stay
     // Rooms served elsewhere whose server changed: this server's occupants are adopted by the
     // new one (and the gone server's occupants leave, for this server's clients).
     fanout.servers_changed(

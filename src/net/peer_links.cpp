@@ -116,7 +116,10 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
         boost::system::error_code ec;
         stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
         stream_.lowest_layer().close(ec);
-        if (authenticated_) owner_.closed(number_, this, dialer_);
+        if (authenticated_)
+            owner_.closed(number_, this, dialer_);
+        else if (dialer_)
+            owner_.dial_failed(expected_);
     }
 
     void post_close() {
@@ -188,6 +191,7 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
                           {"v", pool::kProtocolVersion},
                           {"name", self.name},
                           {"number", self.number},
+                          {"incarnation", self.incarnation},
                           {"nonce", nonce}}));
         auto hello = co_await read_frame();
         if (!hello || hello->value("t", "") != "hello") co_return false;
@@ -212,6 +216,16 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
         }
         if (dialer_ && number != expected_) {
             spdlog::warn("pool: {} is server {}, not the {} expected", where_, number, expected_);
+            co_return false;
+        }
+        // Only the incarnation this server's view of the pool has: a server that restarted is
+        // linked once the others have seen it go and come back (and have dropped its former
+        // occupants), never before; it dials again meanwhile.
+        auto member = owner_.membership_.member(number);
+        auto incarnation = hello->value("incarnation", int64_t(0));
+        if (!member || member->incarnation != incarnation) {
+            spdlog::info("pool: {} (server {}) is not yet among the live servers here; later",
+                         where_, number);
             co_return false;
         }
         number_ = number;
@@ -429,6 +443,19 @@ void PeerLinks::authenticated(uint32_t number, const std::shared_ptr<Link>& link
         slot = link;
     }
     if (replaced) replaced->post_close();
+}
+
+void PeerLinks::dial_failed(uint32_t number) {
+    std::optional<store::PoolMember> peer;
+    {
+        std::lock_guard lock(mutex_);
+        dialing_.erase(number);
+        peer = membership_.member(number);
+        if (stopping_ || !peer || links_.count(number)) return;
+        dialing_.insert(number);
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io_.context(), kRedial);
+    timer->async_wait([this, timer, peer = *peer](boost::system::error_code) { dial(peer); });
 }
 
 void PeerLinks::closed(uint32_t number, const Link* link, bool dialed) {

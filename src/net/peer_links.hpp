@@ -47,6 +47,9 @@ class PeerLinks final : public pool::Links {
                                        boost::system::error_code& ec);
     void authenticated(uint32_t number, const std::shared_ptr<Link>& link);
     void closed(uint32_t number, const Link* link, bool dialed);
+    // A link this server dialed ended before it was authenticated: dialed again while the
+    // other server is live.
+    void dial_failed(uint32_t number);
 
     IoPool& io_;
     asio::ssl::context& server_tls_;
