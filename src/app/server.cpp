@@ -154,7 +154,7 @@ int serve(Config config) {
     if (config.pooled()) {
         membership = std::make_unique<pool::Membership>(
             pool::PoolConfig{config.pool.name, config.pool.peer_address, config.pool.client_address,
-                             config.pool.secret, config.pool.lease_ms});
+                             config.http.public_url, config.pool.secret, config.pool.lease_ms});
         membership->start(store::open_store(config.store));
         fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership, workers);
     }
@@ -257,9 +257,22 @@ int serve(Config config) {
     for (auto& l : listeners) l->start();
 
     // The web services: HTTP and HTTPS on the same I/O threads.
-    web::WebApp web_app(web::WebConfig{config.domain, config.muc_domain(), config.http.public_url,
-                                       config.http.www_dir, config.http.converse_dir,
-                                       config.files.dir, uint64_t(config.http.max_body_kb) * 1024},
+    web::WebConfig web_config;
+    web_config.domain = config.domain;
+    web_config.muc_domain = config.muc_domain();
+    web_config.public_url = config.http.public_url;
+    web_config.www_dir = config.http.www_dir;
+    web_config.converse_dir = config.http.converse_dir;
+    web_config.files_dir = config.files.dir;
+    web_config.max_body_bytes = uint64_t(config.http.max_body_kb) * 1024;
+    if (membership)
+        web_config.pool_web_urls = [&membership] {
+            std::vector<std::string> urls;
+            for (const auto& m : membership->live())
+                if (m.number != membership->self().number) urls.push_back(m.web_url);
+            return urls;
+        };
+    web::WebApp web_app(std::move(web_config),
                         web::WebDeps{router, room_commands, directory, rooms, credentials, workers,
                                      writer, stats, uploads});
     std::vector<std::unique_ptr<net::HttpListener>> http_listeners;

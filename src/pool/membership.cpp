@@ -13,6 +13,7 @@ Membership::Membership(PoolConfig config) : config_(std::move(config)) {
     self_.name = config_.name;
     self_.peer_address = config_.peer_address;
     self_.client_address = config_.client_address;
+    self_.web_url = config_.web_url;
     // A new value at each start: the others tell a restart from a link that came back.
     self_.incarnation = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())

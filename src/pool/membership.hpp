@@ -15,6 +15,7 @@ struct PoolConfig {
     std::string name;            // this server's name in the pool (unique, kept across restarts)
     std::string peer_address;    // host:port where the other servers reach this one
     std::string client_address;  // host:port where its XMPP clients connect
+    std::string web_url;         // its web service's public URL
     std::string secret;          // shared by every server of the pool; authenticates the links
     int lease_ms = 3000;         // a server whose lease has not been renewed for this long is down
     int renew_ms = 1000;

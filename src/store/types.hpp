@@ -207,6 +207,7 @@ struct PoolMember {
     std::string peer_address;    // host:port of its peer listener
     std::string client_address;  // host:port where its XMPP clients connect
     int64_t incarnation = 0;     // changes at each start: peers tell a restart from a blip
+    std::string web_url;         // its web service's public URL (host-meta lists every server's)
 };
 
 struct RosterItem {

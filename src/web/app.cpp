@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/time.hpp"
+#include "xml/serializer.hpp"
 
 namespace perch::web {
 
@@ -192,29 +193,44 @@ void WebApp::serve_static(const std::string& root, std::string relative, const R
 }
 
 HttpResponse WebApp::host_meta(bool as_json) const {
-    // XEP-0156: where the WebSocket endpoint is. Relative to the public URL of this server.
-    std::string ws = config_.public_url;
-    if (ws.starts_with("https://"))
-        ws = "wss://" + ws.substr(8);
-    else if (ws.starts_with("http://"))
-        ws = "ws://" + ws.substr(7);
-    ws += config_.websocket_path;
+    // XEP-0156: where the WebSocket endpoints are: this server's first, then (in a pool) the
+    // other live servers', each from its public URL; one URL shared by all is listed once.
+    auto websocket = [&](std::string url) {
+        if (url.starts_with("https://"))
+            url = "wss://" + url.substr(8);
+        else if (url.starts_with("http://"))
+            url = "ws://" + url.substr(7);
+        return url + config_.websocket_path;
+    };
+    std::vector<std::string> endpoints{websocket(config_.public_url)};
+    if (config_.pool_web_urls)
+        for (const auto& url : config_.pool_web_urls()) {
+            auto ws = websocket(url);
+            if (!url.empty() &&
+                std::find(endpoints.begin(), endpoints.end(), ws) == endpoints.end())
+                endpoints.push_back(std::move(ws));
+        }
     HttpResponse r;
     r.set("Access-Control-Allow-Origin", "*");
-    r.set("Cache-Control", "max-age=3600");
+    // A pool's list follows its live servers: clients ask again after a minute.
+    r.set("Cache-Control", config_.pool_web_urls ? "max-age=60" : "max-age=3600");
     if (as_json) {
         r.set("Content-Type", "application/json");
-        r.body =
-            json{{"links",
-                  json::array({json{{"rel", "urn:xmpp:alt-connections:websocket"}, {"href", ws}}})}}
-                .dump();
+        json links = json::array();
+        for (const auto& ws : endpoints)
+            links.push_back(json{{"rel", "urn:xmpp:alt-connections:websocket"}, {"href", ws}});
+        r.body = json{{"links", links}}.dump();
     } else {
         r.set("Content-Type", "application/xrd+xml");
         r.body =
             "<?xml version='1.0' encoding='utf-8'?>\n<XRD "
-            "xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n  <Link "
-            "rel='urn:xmpp:alt-connections:websocket' href='" +
-            ws + "'/>\n</XRD>\n";
+            "xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n";
+        for (const auto& ws : endpoints) {
+            r.body += "  <Link rel='urn:xmpp:alt-connections:websocket' href='";
+            xml::escape_attr(r.body, ws);
+            r.body += "'/>\n";
+        }
+        r.body += "</XRD>\n";
     }
     return r;
 }

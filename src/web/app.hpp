@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <atomic>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct WebConfig {
     std::string files_dir;     // content-addressed file store
     uint64_t max_body_bytes = uint64_t{64} * 1024;
     std::string websocket_path = "/xmpp-websocket";
+    // In a pool: the public URLs of the other live servers, listed after this one in host-meta
+    // so that a web client whose server is gone can go to another.
+    std::function<std::vector<std::string>()> pool_web_urls;
 };
 
 struct WebDeps {

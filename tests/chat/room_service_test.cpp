@@ -525,8 +525,8 @@ TEST_F(RoomServiceTest, ARefusingStoreIsAnsweredBusy) {
 // here; occupants adopted by the room's next server are in it again without a word; the
 // occupants of a server that went leave with their reason.
 TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
-    store_->join_pool({0, "here", "h:1", "h:2", 1}, 60000);
-    store_->join_pool({0, "there", "t:1", "t:2", 2}, 60000);
+    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
+    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
     auto open = store_->find_room("open");
     ASSERT_TRUE(store_->claim_room(open->id, "there"));
     service_.reset();
@@ -544,7 +544,7 @@ TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
     ASSERT_TRUE(post("open", as(who("erin")), "mine now").ok());
     // Taken by another server behind this one's back (its lease lapsed, say): the next post is
     // refused by the database and the room is dropped here rather than served stale.
-    store_->leave_pool({0, "here", "h:1", "h:2", 1});
+    store_->leave_pool({0, "here", "h:1", "h:2", 1, ""});
     ASSERT_TRUE(store_->claim_room(open->id, "there"));
     auto late = post("open", as(who("erin")), "too late");
     ASSERT_FALSE(late.ok());

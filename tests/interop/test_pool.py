@@ -238,6 +238,20 @@ async def test_a_file_uploaded_through_one_server_downloads_through_another(pool
         await close_all([alice, bob])
 
 
+async def test_host_meta_names_this_server_first_then_the_other_live_ones(pool):
+    # XEP-0156: a web client whose server is gone finds the others in host-meta.
+    want = [f"ws://{s.host}:{s.http_port}/xmpp-websocket" for s in pool.servers]
+    for i, server in enumerate(pool.servers):
+        status, body = http_request(server, "GET", "/.well-known/host-meta.json")
+        assert status == 200, status
+        hrefs = [link["href"] for link in json.loads(body)["links"]
+                 if link["rel"] == "urn:xmpp:alt-connections:websocket"]
+        assert hrefs[0] == want[i], hrefs
+        assert sorted(hrefs) == sorted(want), hrefs
+        status, body = http_request(server, "GET", "/.well-known/host-meta")
+        assert status == 200 and body.decode().count("alt-connections:websocket") == 4, body
+
+
 async def test_a_change_from_the_command_line_reaches_every_server(pool):
     from slixmpp.exceptions import PresenceError
     room = f"inner@{MUC}"

@@ -82,7 +82,8 @@ class FanoutTest : public ::testing::Test {
     std::unique_ptr<manual::Store> manual_;
     chat::Directory directory_;
     RecordingSink sink_;
-    pool::Membership membership_{pool::PoolConfig{"here", "h:1", "h:2", "secret-secret-secret"}};
+    pool::Membership membership_{
+        pool::PoolConfig{"here", "h:1", "h:2", "http://h", "secret-secret-secret"}};
     std::unique_ptr<pool::Fanout> fanout_;
     int64_t room_id_ = 0;
 };
@@ -106,7 +107,7 @@ TEST_F(FanoutTest, MessagesAreShownOnceInOrderAndAGapIsReadFromTheDatabase) {
 
 TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
     // Two servers: the room hashes to one of them; that one goes.
-    store::PoolMember a{1, "a", "a:1", "a:2", 10}, b{2, "b", "b:1", "b:2", 20};
+    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
     uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
     const store::PoolMember& gone = serving == 1 ? a : b;
     const store::PoolMember& stays = serving == 1 ? b : a;

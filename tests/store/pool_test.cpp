@@ -10,7 +10,7 @@ using namespace perch::store;
 namespace {
 
 PoolMember member(std::string name, int64_t incarnation) {
-    return {0, name, name + ":8011", name + ":5222", incarnation};
+    return {0, name, name + ":8011", name + ":5222", incarnation, "https://" + name};
 }
 
 std::vector<std::string> names(const std::vector<PoolMember>& members) {
@@ -33,6 +33,8 @@ TEST_F(StoreTest, PoolMembersKeepTheirNumberAndLapseWithoutRenewal) {
     ASSERT_EQ(names(live), std::vector<std::string>{"one"});
     EXPECT_EQ(live[0].number, one);
     EXPECT_EQ(live[0].peer_address, "one:8011");
+    EXPECT_EQ(live[0].client_address, "one:5222");
+    EXPECT_EQ(live[0].web_url, "https://one");
     // "two" restarts (a new incarnation): its lease had lapsed, so it gets its name and number
     // back.
     EXPECT_EQ(s->join_pool(member("two", 3), 60000), two);

@@ -181,6 +181,10 @@ constexpr const char* kMigrations[] = {
         at_us  BIGINT NOT NULL
     );
     )sql",
+    // 4: each server's web address, so that any server can name the others' in host-meta.
+    R"sql(
+    ALTER TABLE pool_members ADD COLUMN web_url TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 }  // namespace

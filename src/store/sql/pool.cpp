@@ -22,18 +22,20 @@ uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
     // servers started under one name would otherwise serve the same rooms.
     std::string now = now_ms(db);
     auto& st = db.prepare(
-        "INSERT INTO pool_members (name, peer_address, client_address, incarnation, "
-        "lease_until_ms) VALUES (?, ?, ?, ?, " +
+        "INSERT INTO pool_members (name, peer_address, client_address, incarnation, web_url, "
+        "lease_until_ms) VALUES (?, ?, ?, ?, ?, " +
         now +
         " + ?) ON CONFLICT (name) DO UPDATE SET peer_address = excluded.peer_address, "
         "client_address = excluded.client_address, incarnation = excluded.incarnation, "
+        "web_url = excluded.web_url, "
         "lease_until_ms = excluded.lease_until_ms WHERE pool_members.lease_until_ms < " +
         now + " OR pool_members.incarnation = excluded.incarnation RETURNING number");
     st.bind(0, me.name)
         .bind(1, me.peer_address)
         .bind(2, me.client_address)
         .bind(3, me.incarnation)
-        .bind(4, lease_ms);
+        .bind(4, me.web_url)
+        .bind(5, lease_ms);
     if (!st.step()) {
         st.reset();
         throw Conflict("another running server holds the pool name " + me.name);
@@ -55,13 +57,14 @@ std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t leas
     if (db.changes() == 0)
         throw Conflict("the pool name " + me.name + " was taken by another server");
     auto& st = db.prepare(
-        "SELECT number, name, peer_address, client_address, incarnation FROM pool_members "
+        "SELECT number, name, peer_address, client_address, incarnation, web_url "
+        "FROM pool_members "
         "WHERE lease_until_ms > " +
         now + " ORDER BY number");
     std::vector<PoolMember> live;
     while (st.step())
-        live.push_back(
-            {uint32_t(st.int_at(0)), st.text_at(1), st.text_at(2), st.text_at(3), st.int_at(4)});
+        live.push_back({uint32_t(st.int_at(0)), st.text_at(1), st.text_at(2), st.text_at(3),
+                        st.int_at(4), st.text_at(5)});
     st.reset();
     tx.commit();
     return live;

@@ -237,6 +237,10 @@ constexpr const char* kMigrations[] = {
         at_us  INTEGER NOT NULL
     );
     )sql",
+    // 10: each server's web address (see the PostgreSQL migration 4).
+    R"sql(
+    ALTER TABLE pool_members ADD COLUMN web_url TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 }  // namespace
