@@ -72,7 +72,8 @@ void Client::on_data(std::string_view data) {
 }
 
 void Client::scan(std::string_view data) {
-    // Bench bodies are "<body>bench SENT_NS SEQ</body>"; a marker may straddle two reads.
+    // Bench bodies are "<body>bench SENT_NS SEQ</body>"; a marker may straddle two reads. An
+    // error bounced back carries the body too: told apart by the type of its message.
     std::string joined;
     std::string_view text = data;
     if (!carry_.empty()) {
@@ -84,15 +85,28 @@ void Client::scan(std::string_view data) {
         size_t at = text.find(kMarker, pos);
         if (at == std::string_view::npos) break;
         size_t num = at + kMarker.size();
-        size_t end = text.find(' ', num);
+        size_t space = text.find(' ', num);
+        size_t end = space == std::string_view::npos ? space : text.find('<', space);
         if (end == std::string_view::npos) {
             pos = at;
             break;
         }
-        observer_.on_delivery(std::stoll(std::string(text.substr(num, end - num))));
+        int64_t sent = std::stoll(std::string(text.substr(num, space - num)));
+        int64_t seq = std::stoll(std::string(text.substr(space + 1, end - space - 1)));
+        size_t open = text.rfind("<message", at);
+        size_t tag_end = open == std::string_view::npos ? open : text.find('>', open);
+        auto tag =
+            open == std::string_view::npos ? std::string_view() : text.substr(open, tag_end - open);
+        bool error = tag.find("type='error'") != std::string_view::npos ||
+                     tag.find("type=\"error\"") != std::string_view::npos;
+        if (!error)
+            observer_.on_delivery(account_.index, sent, seq);
+        else if (observer_.on_refused)
+            observer_.on_refused(account_.index, seq);
         pos = end;
     }
-    size_t keep_from = text.size() > 64 ? text.size() - 64 : 0;
+    // Keep enough of the tail for a message's start tag and a marker cut in two.
+    size_t keep_from = text.size() > 1024 ? text.size() - 1024 : 0;
     keep_from = std::max(keep_from, pos);
     carry_ = std::string(text.substr(keep_from));
 }
@@ -148,7 +162,7 @@ void Client::on_element(xml::Element&& e) {
             state_ = State::joining;
             if (account_.rooms.empty()) {
                 state_ = State::ready;
-                observer_.on_joined();
+                observer_.on_joined(account_.index);
                 return;
             }
             for (const auto& room : account_.rooms) {
@@ -166,7 +180,7 @@ void Client::on_element(xml::Element&& e) {
                     if (c.name() == "status" && c.attr_or("code") == "110") ++joined_;
                 if (joined_ == account_.rooms.size()) {
                     state_ = State::ready;
-                    observer_.on_joined();
+                    observer_.on_joined(account_.index);
                 }
             }
             return;
@@ -220,7 +234,7 @@ void Client::fail(const std::string& why) {
     state_ = State::failed;
     boost::system::error_code ec;
     socket_.close(ec);
-    if (!was_closing) observer_.on_failed(account_.user + ": " + why);
+    if (!was_closing) observer_.on_failed(account_.index, account_.user + ": " + why);
 }
 
 void Client::close() {

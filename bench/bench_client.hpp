@@ -27,15 +27,19 @@ struct Account {
     std::string domain;
     std::string muc_domain;
     std::vector<std::string> rooms;  // joined after login, with this user's name as nickname
+    int index = 0;                   // the run's number for this session, passed back below
 };
 
 // What the run as a whole learns from its clients.
 struct Observer {
     std::function<void()> on_bound;
-    std::function<void()> on_joined;  // all rooms joined
-    std::function<void(std::string)> on_failed;
-    // A room message whose body was written by a bench client: when it was sent.
-    std::function<void(int64_t sent_ns)> on_delivery;
+    std::function<void(int index)> on_joined;  // all rooms joined
+    std::function<void(int index, std::string why)> on_failed;
+    // A room message whose body was written by a bench client: when it was sent and the
+    // number the sender gave it.
+    std::function<void(int index, int64_t sent_ns, int64_t seq)> on_delivery;
+    // An error bounced back for a bench message this session sent (optional).
+    std::function<void(int index, int64_t seq)> on_refused;
 };
 
 // One XMPP client of the load: plain TCP from a chosen source address, SCRAM-SHA-256 login,

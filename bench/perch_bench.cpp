@@ -16,9 +16,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -58,6 +61,14 @@ struct Options {
     int fill = 0;          // history: messages to post into each room first
     int queries = 1000;    // history: rounds of join, MAM pages and searches
     int search_every = 4;  // history: one search across all rooms every N rounds
+    // lync-model over several generator processes (a pool): this process runs the model's
+    // users u with u % slices == slice, posts the schedule's posts whose sender is among them
+    // and counts the deliveries to them; all processes share one schedule.
+    int slice = 0, slices = 1;
+    std::string barrier;  // directory: "joined.SLICE" written when joined; posting waits for "go"
+    std::vector<std::string> failover;  // host:port of the other servers, for reconnections
+    double reconnect_spread = 10;       // a lost session reconnects after 0..this many seconds
+    std::string acked;                  // file: the numbers of this process's acknowledged posts
 };
 
 struct ProcSample {
@@ -115,8 +126,8 @@ class Run {
         raise_fd_limit();
         t0_ = Clock::now();
         before_ = sample(o_.server_pid);
-        observer_.on_bound = [this] { ++bound_; };
-        observer_.on_joined = [this] {
+        observer_.on_joined = [this](int index) {
+            if (measuring_) return back_in_rooms(index);
             if (++joined_ == o_.users) {
                 joined_s_ = seconds_since(t0_);
                 bound_s_ = last_bound_s_ > 0 ? last_bound_s_ : joined_s_;
@@ -126,24 +137,39 @@ class Run {
             }
             launch_more();
         };
-        observer_.on_failed = [this](std::string why) {
+        observer_.on_failed = [this](int index, std::string why) {
+            if (measuring_ && !failover_.empty()) return lost_server(index, why);
             if (failures_++ < 5) std::cerr << "client failed: " << why << "\n";
             --in_flight_;
             launch_more();
             check_stuck();
         };
-        observer_.on_delivery = [this](int64_t sent) {
+        observer_.on_delivery = [this](int index, int64_t sent, int64_t seq) {
             ++received_;
             if (measuring_) latencies_.push_back(now_ns() - sent);
+            auto own = my_posts_.find(seq);
+            if (own != my_posts_.end() && own->second.sender == index && own->second.acked == 0)
+                own->second.acked = now_ns();
         };
-        auto original_bound = observer_.on_bound;
+        observer_.on_refused = [this](int, int64_t seq) {
+            auto own = my_posts_.find(seq);
+            if (own != my_posts_.end() && own->second.refused == 0) own->second.refused = now_ns();
+        };
         observer_.on_bound = [this] {
+            if (measuring_) return;  // a reconnection
             ++bound_;
             --in_flight_;
             if (bound_ == o_.users) last_bound_s_ = seconds_since(t0_);
             launch_more();
         };
         clients_.reserve(size_t(o_.users));
+        down_.assign(size_t(o_.users), 0);
+        attempts_.assign(size_t(o_.users), 0);
+        for (const auto& hp : o_.failover) {
+            auto colon = hp.rfind(':');
+            failover_.emplace_back(asio::ip::make_address(hp.substr(0, colon)),
+                                   uint16_t(std::stoi(hp.substr(colon + 1))));
+        }
         server_ = asio::ip::tcp::endpoint(asio::ip::make_address(o_.host), uint16_t(o_.port));
         launch_more();
         deadline_ = std::make_unique<asio::steady_timer>(
@@ -178,7 +204,8 @@ class Run {
         while (launched_ < o_.users && in_flight_ < o_.concurrency) {
             int i = launched_++;
             Account a;
-            a.user = o_.user_prefix + std::to_string(o_.first_user + i);
+            a.index = i;
+            a.user = o_.user_prefix + std::to_string(o_.first_user + model_user(i));
             a.password = o_.password;
             a.domain = o_.domain;
             a.muc_domain = o_.muc_domain;
@@ -197,9 +224,7 @@ class Run {
             auto c = std::make_shared<Client>(io_, std::move(a), observer_);
             if (o_.scenario == "history")
                 c->on_stanza([this, i](const xml::Element& e) { history_stanza(size_t(i), e); });
-            auto source = asio::ip::make_address_v4(
-                "127.0.0." + std::to_string(1 + i % std::max(1, std::min(o_.sources, 254))));
-            c->start(source, server_);
+            c->start(source_for(i), server_);
             clients_.push_back(c);
             ++in_flight_;
         }
@@ -220,17 +245,93 @@ class Run {
             });
         } else if (o_.scenario == "history") {
             start_history();
+        } else if (!o_.barrier.empty()) {
+            await_go();
         } else {
-            // fanout: senders post at the given total rate for `duration` seconds.
-            measuring_ = true;
-            send_start_ = Clock::now();
-            send_tick();
+            start_sending();
         }
+    }
+
+    // fanout, post, lync-model: senders post at the given total rate for `duration` seconds.
+    void start_sending() {
+        measuring_ = true;
+        send_start_ = Clock::now();
+        send_tick();
+    }
+
+    // Several generator processes: say this one has joined, post once all have ("go").
+    void await_go() {
+        if (!barrier_written_) {
+            std::ofstream(o_.barrier + "/joined." + std::to_string(o_.slice)) << joined_s_ << "\n";
+            barrier_written_ = true;
+        }
+        if (std::filesystem::exists(o_.barrier + "/go")) return start_sending();
+        wait(0.05, [this] { await_go(); });
+    }
+
+    // The account number (from 0) of this process's i-th session.
+    int model_user(int i) const { return o_.slice + i * o_.slices; }
+    std::optional<size_t> local_session(int user) const {
+        if (user % o_.slices != o_.slice) return std::nullopt;
+        return size_t(user / o_.slices);
+    }
+
+    // A session whose server went away (failover runs): reconnects, after a pause drawn from
+    // 0..reconnect_spread s as real clients spread theirs, to one of the other servers in turn.
+    void lost_server(int index, const std::string& why) {
+        if (!down_[size_t(index)]) {
+            down_[size_t(index)] = 1;
+            ++down_now_;
+            ++lost_total_;
+            if (lost_first_ns_ == 0) {
+                lost_first_ns_ = now_ns();
+                std::cerr << "sessions are losing their server (" << why << "); reconnecting\n";
+            }
+        }
+        std::uniform_real_distribution<double> pause(0, o_.reconnect_spread);
+        auto timer = std::make_shared<asio::steady_timer>(
+            io_, std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(pause(reconnect_rng_))));
+        timer->async_wait([this, timer, index](boost::system::error_code ec) {
+            if (ec || finished_) return;
+            auto& old = clients_[size_t(index)];
+            Account a = old->account();
+            const auto& target =
+                failover_[size_t(index + attempts_[size_t(index)]++) % failover_.size()];
+            old = std::make_shared<Client>(io_, std::move(a), observer_);
+            old->start(source_for(index), target);
+        });
+    }
+
+    void back_in_rooms(int index) {
+        if (!down_[size_t(index)]) return;
+        down_[size_t(index)] = 0;
+        if (--down_now_ == 0) {
+            back_ns_ = now_ns();
+            std::cerr << "all " << lost_total_ << " sessions that lost their server are back in "
+                      << "their rooms\n";
+        }
+    }
+
+    asio::ip::address source_for(int i) const {
+        return asio::ip::make_address_v4(
+            "127.0.0." + std::to_string(1 + i % std::max(1, std::min(o_.sources, 254))));
+    }
+
+    // Members of a model room connected here now.
+    int64_t ready_members(size_t room) const {
+        int64_t n = 0;
+        for (int u : model_members_[room])
+            if (auto k = local_session(u); k && clients_[*k]->ready()) ++n;
+        return n;
     }
 
     void send_tick() {
         double elapsed = seconds_since(send_start_);
-        if (elapsed >= o_.duration) {
+        // A fixed number of posts, so that generator processes sharing a schedule agree on it.
+        bool listener = o_.scenario == "fanout" && o_.senders == 0;
+        int64_t total = int64_t(std::ceil(o_.duration * o_.rate));
+        if (listener ? elapsed >= o_.duration : sent_ >= total) {
             send_s_ = elapsed;
             after_send_ = sample(o_.server_pid);
             drain_start_ = Clock::now();
@@ -238,16 +339,23 @@ class Run {
         }
         // Catch up to where the schedule says we should be. A listener (fanout with no
         // senders) only times what another generator process posts.
-        auto due = o_.scenario == "fanout" && o_.senders == 0 ? 0 : int64_t(elapsed * o_.rate) + 1;
+        auto due = listener ? 0 : std::min(total, int64_t(elapsed * o_.rate) + 1);
         while (sent_ < due) {
             if (o_.scenario == "lync-model") {
-                // A random room; its first member posts; every member receives it.
+                // A random room; its first member posts (if it is one of this process's
+                // sessions); every member receives it.
                 std::uniform_int_distribution<size_t> pick(0, model_members_.size() - 1);
                 size_t room = pick(rng_);
-                int sender = model_members_[room].front();
                 std::string name = o_.room_prefix + std::to_string(room + 1);
-                clients_[size_t(sender)]->send_groupchat(name, sent_);
-                expected_ += occupants_[name];
+                if (auto k = local_session(model_members_[room].front())) {
+                    if (clients_[*k]->ready()) {
+                        my_posts_[sent_] = Post{int(*k), now_ns()};
+                        clients_[*k]->send_groupchat(name, sent_);
+                    } else {
+                        ++skipped_;  // its sender is reconnecting
+                    }
+                }
+                expected_ += failover_.empty() ? occupants_[name] : ready_members(room);
             } else if (o_.scenario == "post") {
                 // Every session posts into its own first room, in turn.
                 size_t k = size_t(sent_ % o_.users);
@@ -379,13 +487,67 @@ class Run {
                 std::cout << "  server CPU while sending: "
                           << (after_send_.cpu_s - after_join_.cpu_s) / send_s_ * 100 << " %\n";
         }
+        if (o_.scenario == "lync-model" && (o_.slices > 1 || !failover_.empty())) report_posts(j);
         j << "}";
         if (!o_.json.empty()) std::ofstream(o_.json) << j.str() << "\n";
-        bool ok = !timed_out_ && failures_ == 0 && joined_ == o_.users &&
-                  (o_.scenario == "connect" || received_ == expected_ ||
+        bool ok = !timed_out_ && failures_ == 0 && joined_ == o_.users && down_now_ == 0 &&
+                  (o_.scenario == "connect" || received_ == expected_ || !failover_.empty() ||
                    (o_.scenario == "fanout" && o_.senders == 0 && received_ > 0)) &&
                   join_errors_ == 0 && (o_.scenario != "history" || rounds_started_ >= o_.queries);
         return ok ? 0 : 1;
+    }
+
+    // This process's own posts: acknowledged (the sender's echo, after the commit), refused
+    // (an error came back), unanswered; around a server's kill (the time in BARRIER/killed,
+    // steady clock), when the rooms were served again and the sessions back.
+    void report_posts(std::ostringstream& j) {
+        int64_t acked = 0, refused = 0, unanswered = 0;
+        std::vector<int64_t> ack_ns;
+        int64_t kill_ns = 0;
+        if (!o_.barrier.empty()) std::ifstream(o_.barrier + "/killed") >> kill_ns;
+        int64_t last_bad = std::numeric_limits<int64_t>::min();
+        std::ofstream acked_out;
+        if (!o_.acked.empty()) acked_out.open(o_.acked);
+        for (const auto& [seq, p] : my_posts_) {
+            bool bad = p.acked == 0 || p.acked - p.sent > 1'000'000'000;
+            if (p.acked != 0) {
+                ++acked;
+                ack_ns.push_back(p.acked - p.sent);
+                if (acked_out) acked_out << seq << "\n";
+            } else if (p.refused != 0) {
+                ++refused;
+            } else {
+                ++unanswered;
+            }
+            if (bad) last_bad = std::max(last_bad, p.sent);
+        }
+        double p50 = percentile(ack_ns, 50), p99 = percentile(ack_ns, 99);
+        j << ",\"own_posts\":" << my_posts_.size() << ",\"acked\":" << acked
+          << ",\"refused\":" << refused << ",\"unanswered\":" << unanswered
+          << ",\"skipped\":" << skipped_ << ",\"ack_ms\":{\"p50\":" << p50 << ",\"p99\":" << p99
+          << "}";
+        std::cout << "  own posts " << my_posts_.size() << ": " << acked << " acknowledged (p50 "
+                  << p50 << " ms, p99 " << p99 << " ms), " << refused << " refused, " << unanswered
+                  << " unanswered, " << skipped_ << " skipped (sender reconnecting)\n";
+        if (kill_ns == 0) return;
+        auto after_kill = [&](int64_t t) { return double(t - kill_ns) / 1e9; };
+        if (last_bad != std::numeric_limits<int64_t>::min()) {
+            j << ",\"last_slow_post_after_kill_s\":" << after_kill(last_bad);
+            std::cout << "  the last post refused, unanswered or acknowledged after more than 1 s "
+                      << "was sent " << after_kill(last_bad) << " s after the kill\n";
+        }
+        if (lost_total_ > 0) {
+            j << ",\"sessions_lost\":" << lost_total_
+              << ",\"first_lost_after_kill_s\":" << after_kill(lost_first_ns_);
+            std::cout << "  " << lost_total_ << " sessions lost their server "
+                      << after_kill(lost_first_ns_) << " s after the kill; ";
+            if (back_ns_ != 0) {
+                j << ",\"all_back_after_kill_s\":" << after_kill(back_ns_);
+                std::cout << "all back in their rooms " << after_kill(back_ns_) << " s after it\n";
+            } else {
+                std::cout << down_now_ << " still away at the end\n";
+            }
+        }
     }
 
     // history: every session first posts `fill` messages into each of its share of the rooms
@@ -741,6 +903,18 @@ class Run {
   private:
     std::vector<std::vector<int>> model_rooms_, model_members_;
     std::mt19937 rng_{7};
+    struct Post {  // one of this process's posts (lync-model)
+        int sender = 0;
+        int64_t sent = 0, acked = 0, refused = 0;  // steady-clock ns; 0: not (yet)
+    };
+    std::map<int64_t, Post> my_posts_;
+    int64_t skipped_ = 0;  // posts whose sender was reconnecting
+    bool barrier_written_ = false;
+    std::vector<asio::ip::tcp::endpoint> failover_;
+    std::vector<char> down_;  // per session: lost its server, not back in its rooms yet
+    std::vector<int> attempts_;
+    int64_t down_now_ = 0, lost_total_ = 0, lost_first_ns_ = 0, back_ns_ = 0;
+    std::mt19937 reconnect_rng_{11};            // apart from rng_: the schedule is shared
     std::map<std::string, int64_t> occupants_;  // sessions in each room
     std::vector<std::string> first_room_;       // each session's first room
     ProcSample before_, after_join_, after_idle_, after_send_;
@@ -789,6 +963,17 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0001, 1.0));
     model->add_option("--duration", o.duration, "Seconds of posting");
     model->add_option("--drain", o.drain, "Seconds to wait for the last deliveries");
+    model->add_option("--slice", o.slice,
+                      "This process's share: the users u with u % SLICES == SLICE");
+    model->add_option("--slices", o.slices, "Generator processes sharing the model")
+        ->check(CLI::Range(1, 64));
+    model->add_option("--barrier", o.barrier,
+                      "Directory: write joined.SLICE when joined, post once 'go' exists");
+    model->add_option("--failover", o.failover,
+                      "host:port of other servers: a session whose server goes away reconnects");
+    model->add_option("--reconnect-spread", o.reconnect_spread,
+                      "Seconds over which lost sessions spread their reconnections");
+    model->add_option("--acked", o.acked, "Write the numbers of acknowledged posts to this file");
     auto* history = app.add_subcommand(
         "history", "Join history, MAM pages and full-text search latency (after an optional fill)");
     history->add_option("--fill", o.fill, "Messages to post into each room first (0: none)");
@@ -806,12 +991,26 @@ int main(int argc, char** argv) {
     std::vector<std::vector<int>> rooms_of, members;
     if (o.scenario == "lync-model") {
         rooms_of = Run::lync_model(o, members);
+        if (o.slice < 0 || o.slice >= o.slices) {
+            std::cerr << "--slice must be below --slices\n";
+            return 2;
+        }
+        // This process's sessions: every slices-th user of the model from `slice` on.
+        std::vector<std::vector<int>> mine;
+        for (size_t u = size_t(o.slice); u < rooms_of.size(); u += size_t(o.slices))
+            mine.push_back(std::move(rooms_of[u]));
+        rooms_of = std::move(mine);
         if (plan) {
             std::cout << o.users << " " << o.rooms << "\n";
             return 0;
         }
         std::cerr << "lync-model x" << o.factor << ": " << o.users << " users, " << o.rooms
-                  << " rooms, " << o.rate << " posts/s\n";
+                  << " rooms, " << o.rate << " posts/s";
+        if (o.slices > 1)
+            std::cerr << "; this process: " << rooms_of.size() << " users (slice " << o.slice
+                      << " of " << o.slices << ")";
+        std::cerr << "\n";
+        o.users = int(rooms_of.size());
     }
     if (o.scenario == "fanout") {
         o.rooms = 1;

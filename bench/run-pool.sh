@@ -1,28 +1,93 @@
 #!/usr/bin/env bash
 # A pool of Perch servers on one throw-away PostgreSQL (durable commits), each on its own
-# loopback address, with one perch-bench process per server (issue 14's pool benchmark).
+# loopback address, with one perch-bench process per server (issue 14's pool benchmarks).
+#
 #   bench/run-pool.sh BUILD_DIR SERVERS fanout --users 1000 --senders 10 --rate 60 --duration 20
 # The room (benchroom1) is served by one server; the posting generator connects there with
 # --users / SERVERS sessions (its senders among them), and a listening generator connects the
 # same number of sessions to each other server (--senders 0): the first's deliveries are
 # same-server, the others' cross-server, at the same load. Prints each generator's figures.
+#
+#   bench/run-pool.sh BUILD_DIR SERVERS lync-model --factor 0.97 --duration 60 --timeout 900
+# The original's capacity model, its users dealt to the servers in turn (user u on server
+# u % SERVERS + 1, so nearly every room has occupants on every server), one generator process
+# per server; posting starts once every generator has joined all its sessions. With
+# PERCH_POOL_KILL=N (and PERCH_POOL_KILL_AFTER=S, default 20) server N is killed (SIGKILL) S
+# seconds into the posting; its sessions reconnect to the other servers. Afterwards every post
+# a sender saw acknowledged is looked up in the archive: there exactly once, or the run fails.
 set -euo pipefail
 build=${1:?build dir}; servers=${2:?number of servers}; shift 2
 scenario=${1:?scenario}; shift
-[ "$scenario" = fanout ] || { echo "run-pool.sh runs the fanout scenario" >&2; exit 2; }
+case "$scenario" in fanout|lync-model) ;; *) echo "run-pool.sh runs fanout or lync-model" >&2; exit 2 ;; esac
 source "$(dirname "$0")/load-size.sh"
 perch="$build/src/perch"
 bench="$build/bench/perch-bench"
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/perch-pool-bench.XXXXXX)
 pids=()
+gens=()
 cleanup() {
+  for p in "${gens[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$root/scripts/pg-cluster.sh" stop "$dir/pg" >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
+# The capacity model over all servers; see the head of this file.
+lync_model() {
+  local barrier="$dir/barrier" kill_n=${PERCH_POOL_KILL:-0} kill_after=${PERCH_POOL_KILL_AFTER:-20}
+  mkdir -p "$barrier"
+  local started=$SECONDS rc=0
+  for i in $(seq 1 "$servers"); do
+    local failover=()
+    if [ "$kill_n" != 0 ]; then
+      for k in $(seq 1 "$servers"); do
+        [ "$k" = "$i" ] || failover+=(--failover "127.0.0.$((10 + k)):${ports[$((k - 1))]}")
+      done
+    fi
+    "$bench" lync-model --host "127.0.0.$((10 + i))" --port "${ports[$((i - 1))]}" \
+      --server-pid "${pids[$((i - 1))]}" --slice $((i - 1)) --slices "$servers" \
+      --barrier "$barrier" --acked "$dir/acked$i" "${failover[@]}" "$@" > "$dir/gen$i.txt" 2>&1 &
+    gens+=($!)
+  done
+  # Everyone joined: the slowest generator's figure; then all post together.
+  while [ "$(find "$barrier" -name 'joined.*' | wc -l)" -lt "$servers" ]; do
+    for g in "${gens[@]}"; do kill -0 "$g" 2>/dev/null || { echo "a generator ended before joining" >&2; tail -5 "$dir"/gen*.txt >&2; return 1; }; done
+    sleep 1
+    [ $(((SECONDS - started) % 30)) -ne 0 ] || echo "  $((SECONDS - started)) s: $(find "$barrier" -name 'joined.*' | wc -l) of $servers generators joined" >&2
+  done
+  echo "all $users sessions joined their rooms: slowest generator after $(sort -g "$barrier"/joined.* | tail -1) s"
+  for i in $(seq 1 "$servers"); do
+    echo "  p$i: RSS $(($(awk '/VmRSS/ {print $2}' "/proc/${pids[$((i - 1))]}/status") / 1024)) MB"
+  done
+  touch "$barrier/go"
+  if [ "$kill_n" != 0 ]; then
+    sleep "$kill_after"
+    /usr/bin/python3 -c 'import time; print(time.monotonic_ns())' > "$barrier/killed"
+    kill -9 "${pids[$((kill_n - 1))]}"
+    echo "killed p$kill_n (SIGKILL) ${kill_after} s into the posting"
+  fi
+  for g in "${gens[@]}"; do wait "$g" || rc=$?; done
+  for i in $(seq 1 "$servers"); do
+    echo "generator $i (sessions on p$i):"
+    sed 's/^/  /' "$dir/gen$i.txt"
+  done
+  # Every acknowledged post in the archive exactly once; nothing stored twice.
+  psql "$conninfo dbname=bench" -Atc \
+    "SELECT split_part(body, ' ', 3) FROM messages WHERE body LIKE 'bench %'" > "$dir/stored"
+  /usr/bin/python3 - "$dir/stored" "$dir"/acked* <<'PY' || rc=1
+import collections, sys
+stored = collections.Counter(l.strip() for l in open(sys.argv[1]) if l.strip())
+acked = [l.strip() for f in sys.argv[2:] for l in open(f) if l.strip()]
+missing = [k for k in acked if stored[k] == 0]
+twice = [k for k, n in stored.items() if n > 1]
+print(f"archive: {sum(stored.values())} bench posts stored, {len(acked)} acknowledged; "
+      f"{len(missing)} acknowledged but missing, {len(twice)} stored twice")
+sys.exit(1 if missing or twice else 0)
+PY
+  return "$rc"
+}
 free_port() { /usr/bin/python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"; }
 
 "$root/scripts/pg-cluster.sh" start "$dir/pg" --durable >&2
@@ -59,6 +124,7 @@ peer_port = $peer
 secret = "$secret"
 TOML
 done
+echo "provisioning $users accounts and $rooms rooms" >&2
 "$perch" -c "$dir/s1/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
 "$perch" -c "$dir/s1/perch.toml" category add Bench >/dev/null
 "$perch" -c "$dir/s1/perch.toml" room bulk-add benchroom "$rooms" --category Bench >/dev/null
@@ -72,6 +138,8 @@ for i in $(seq 1 "$servers"); do
     sleep 0.1
   done
 done
+echo "perch $(git -C "$root" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $servers servers"
+[ "$scenario" = lync-model ] && { lync_model "$@"; exit $?; }
 # The server of benchroom1: the highest rendezvous weight, as the servers compute it.
 owner=$(/usr/bin/python3 - "$servers" <<'PY'
 import hashlib, sys
@@ -80,7 +148,7 @@ w = [int.from_bytes(hashlib.sha256(f"p{i}\0benchroom1".encode()).digest()[:8], "
 print(w.index(max(w)) + 1)
 PY
 )
-echo "perch $(git -C "$root" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $servers servers, benchroom1 on p$owner"
+echo "benchroom1 is served by p$owner"
 share=$((users / servers))
 args=("$@")
 # Each generator gets its share of the sessions: --users replaced, --first-user set.
@@ -95,7 +163,6 @@ with_share() {
 }
 mapfile -t rest < <(with_share)
 rc=0
-gens=()
 n=0
 for i in $(seq 1 "$servers"); do
   host=127.0.0.$((10 + i)); port=${ports[$((i - 1))]}
