@@ -15,6 +15,7 @@
 # PERCH_POOL_KILL=N (and PERCH_POOL_KILL_AFTER=S, default 20) server N is killed (SIGKILL) S
 # seconds into the posting; its sessions reconnect to the other servers. Afterwards every post
 # a sender saw acknowledged is looked up in the archive: there exactly once, or the run fails.
+# PERCH_BENCH_KEEP=1 keeps the run's directory (configurations, servers' logs).
 set -euo pipefail
 build=${1:?build dir}; servers=${2:?number of servers}; shift 2
 scenario=${1:?scenario}; shift
@@ -31,7 +32,8 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$root/scripts/pg-cluster.sh" stop "$dir/pg" >/dev/null 2>&1 || true
-  rm -rf "$dir"
+  if [ -n "${PERCH_BENCH_KEEP:-}" ]; then echo "kept $dir (servers' logs in s*/server.log)" >&2
+  else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 # The capacity model over all servers; see the head of this file.
@@ -53,7 +55,12 @@ lync_model() {
   done
   # Everyone joined: the slowest generator's figure; then all post together.
   while [ "$(find "$barrier" -name 'joined.*' | wc -l)" -lt "$servers" ]; do
-    for g in "${gens[@]}"; do kill -0 "$g" 2>/dev/null || { echo "a generator ended before joining" >&2; tail -5 "$dir"/gen*.txt >&2; return 1; }; done
+    for g in "${gens[@]}"; do
+      kill -0 "$g" 2>/dev/null && continue
+      echo "a generator ended before joining:" >&2
+      for f in "$dir"/gen*.txt; do echo "$f:"; tail -n 8 "$f"; done >&2
+      return 1
+    done
     sleep 1
     [ $(((SECONDS - started) % 30)) -ne 0 ] || echo "  $((SECONDS - started)) s: $(find "$barrier" -name 'joined.*' | wc -l) of $servers generators joined" >&2
   done

@@ -19,7 +19,10 @@ struct PoolConfig {
     std::string secret;          // shared by every server of the pool; authenticates the links
     int lease_ms = 3000;         // a server whose lease has not been renewed for this long is down
     int renew_ms = 1000;
-    int command_timeout_ms = 10000;  // a room command forwarded and not answered is refused
+    // A room command forwarded and not answered for this long is refused (busy); a join whose
+    // success comes later is undone. Under a burst the answers come late, not never: a live
+    // link's silence is caught by its heartbeat within seconds.
+    int command_timeout_ms = 30000;
 };
 
 // Which servers form the pool right now, from the leases in the shared database, and which of

@@ -98,7 +98,7 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
 
 template <class C, class T>
 void PoolRooms::forward(uint32_t server, const std::string& node, const char* op, const C& c,
-                        chat::Reply<T> reply) {
+                        chat::Reply<T> reply, Late late) {
     Json frame = {{"t", "cmd"}, {"op", op}};
     {
         WireScope scope(membership_.self().number);
@@ -125,7 +125,8 @@ void PoolRooms::forward(uint32_t server, const std::string& node, const char* op
         pending_.emplace(
             id, Pending{server, node, std::move(answer),
                         std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(membership_.config().command_timeout_ms)});
+                            std::chrono::milliseconds(membership_.config().command_timeout_ms),
+                        std::move(late)});
     }
     frame["id"] = id;
     if (!links_->send(server, frame)) {
@@ -197,8 +198,18 @@ void PoolRooms::frame(uint32_t from, const Json& f) {
             }
         } else if (type == "re") {
             std::unique_lock lock(mutex_);
-            auto it = pending_.find(f.at("id").get<uint64_t>());
-            if (it == pending_.end()) return;  // too late: it was refused already
+            auto id = f.at("id").get<uint64_t>();
+            auto it = pending_.find(id);
+            if (it == pending_.end()) {
+                // Too late: it was refused already. What it did is undone where it must be.
+                auto expired = expired_.find(id);
+                if (expired == expired_.end()) return;
+                Late late = std::move(expired->second.late);
+                expired_.erase(expired);
+                lock.unlock();
+                if (f.contains("value")) late(f.at("value"));
+                return;
+            }
             Pending p = std::move(it->second);
             pending_.erase(it);
             lock.unlock();
@@ -233,6 +244,7 @@ void PoolRooms::link_lost(uint32_t number) {
                 ++it;
             }
         }
+        std::erase_if(expired_, [&](const auto& e) { return e.second.server == number; });
     }
     for (auto& p : lost)
         fail(std::move(p), chat::error(chat::Fault::busy,
@@ -255,12 +267,17 @@ void PoolRooms::expire() {
         }
         for (auto it = pending_.begin(); it != pending_.end();) {
             if (it->second.deadline < now) {
+                if (it->second.late)
+                    expired_.emplace(it->first,
+                                     Expired{it->second.server, std::move(it->second.late),
+                                             now + std::chrono::minutes(10)});
                 late.push_back(std::move(it->second));
                 it = pending_.erase(it);
             } else {
                 ++it;
             }
         }
+        std::erase_if(expired_, [&](const auto& e) { return e.second.forget < now; });
     }
     for (auto& p : late)
         fail(std::move(p),
@@ -276,7 +293,18 @@ void PoolRooms::expire() {
 
 void PoolRooms::join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) {
     std::string node = c.room;
-    route(node, "join", std::move(c), std::move(reply), &PoolRooms::local_join);
+    uint32_t owner = membership_.owner_of(node);
+    if (owner == membership_.self().number || !links_)
+        return local_join(std::move(c), std::move(reply));
+    // A join refused here for its lateness and done there after all: the client was told it
+    // is not in the room, so it leaves (no ghost occupant on the others' lists).
+    chat::LeaveCommand undo{c.room, c.actor.full_jid, {}};
+    forward(owner, node, "join", c, std::move(reply), [this, owner, undo](const Json& value) {
+        if (!value.value("joined", false)) return;
+        spdlog::info("pool: a join of {} to {} answered too late is undone", undo.full_jid,
+                     undo.room);
+        forward(owner, undo.room, "leave", undo, chat::Reply<chat::Ok>());
+    });
 }
 void PoolRooms::leave(chat::LeaveCommand c, chat::Reply<chat::Ok> reply) {
     std::string node = c.room;

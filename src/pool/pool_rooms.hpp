@@ -74,11 +74,19 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
 
   private:
     using Answer = std::function<void(const Json* value, std::optional<chat::Error> error)>;
+    // What to do when the answer to a command refused for its lateness comes after all.
+    using Late = std::function<void(const Json& value)>;
     struct Pending {
         uint32_t server;
         std::string node;
         Answer answer;
         std::chrono::steady_clock::time_point deadline;
+        Late late;
+    };
+    struct Expired {
+        uint32_t server;
+        Late late;
+        std::chrono::steady_clock::time_point forget;
     };
     // Runs `c` here when this server serves `node`, else sends it to the server that does.
     template <class C, class T>
@@ -87,7 +95,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // Sends `c` to server `server` and gives its answer to `reply` on the room's shard.
     template <class C, class T>
     void forward(uint32_t server, const std::string& node, const char* op, const C& c,
-                 chat::Reply<T> reply);
+                 chat::Reply<T> reply, Late late = {});
     template <class C, class T>
     void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>));
     template <class T>
@@ -163,6 +171,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
         handlers_;
     std::mutex mutex_;
     std::unordered_map<uint64_t, Pending> pending_;
+    std::unordered_map<uint64_t, Expired> expired_;  // refused for lateness, with a Late
     uint64_t next_id_ = 1;
     struct Retry {
         std::string node;

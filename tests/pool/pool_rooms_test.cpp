@@ -1,0 +1,146 @@
+// The routing of room commands in a pool against a manual loop, a temporary SQLite store and
+// links that only record what is sent: a command for a room served elsewhere goes there, and
+// a join refused for its lateness but done there after all is undone.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "manual_runtime.hpp"
+#include "pool/pool_rooms.hpp"
+#include "util/ids.hpp"
+
+using namespace perch;
+
+namespace {
+
+struct NullSink final : chat::RoomEventSink {
+    void room_event(const chat::RoomEvent&) override {}
+    void invitation(const chat::Invitation&) override {}
+};
+
+struct RecordingLinks final : pool::Links {
+    std::vector<std::pair<uint32_t, pool::Json>> sent;
+    bool send(uint32_t number, const pool::Json& frame) override {
+        sent.emplace_back(number, frame);
+        return true;
+    }
+    void members_changed(const std::vector<store::PoolMember>&) override {}
+    std::vector<pool::Json> commands(const std::string& op) const {
+        std::vector<pool::Json> out;
+        for (const auto& [to, f] : sent)
+            if (f.value("t", "") == "cmd" && f.value("op", "") == op) out.push_back(f);
+        return out;
+    }
+};
+
+class PoolRoomsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() / ("perch-poolrooms-" + util::random_id());
+        std::filesystem::create_directories(dir_);
+        config_.path = (dir_ / "content.db").string();
+        config_.synchronous_full = false;
+        store_ = store::open_store(config_);
+        manual_ = std::make_unique<manual::Store>(loop_, *store_);
+        // Another live server, so that some rooms are served there.
+        there_ = store_->join_pool({0, "there", "t:1", "t:2", 1, ""}, 60000);
+        pool::PoolConfig pc{"here", "h:1", "h:2", "", "secret-secret-secret"};
+        pc.command_timeout_ms = 0;  // every forwarded command is late at once
+        membership_ = std::make_unique<pool::Membership>(pc);
+        membership_->start(store::open_store(config_));
+        service_ = std::make_unique<chat::RoomService>(chat::RoomServiceConfig{}, directory_,
+                                                       shards_, *manual_, *manual_, sink_);
+        fanout_ =
+            std::make_unique<pool::Fanout>(sink_, directory_, shards_, *membership_, *manual_);
+        rooms_ = std::make_unique<pool::PoolRooms>(*service_, *fanout_, *membership_, shards_);
+        rooms_->set_links(&links_);
+        for (int i = 1; node_.empty(); ++i)
+            if (membership_->owner_of("room" + std::to_string(i)) == there_)
+                node_ = "room" + std::to_string(i);
+    }
+    void TearDown() override {
+        rooms_.reset();
+        fanout_.reset();
+        service_.reset();
+        membership_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    // Joins node_ as `nick`; returns the join's id on the link and where its answer goes.
+    uint64_t join(const std::string& nick, std::optional<chat::Result<chat::JoinResult>>& got) {
+        chat::JoinCommand c;
+        c.room = node_;
+        c.actor.full_jid = nick + "@example.org/phone";
+        c.nick = nick;
+        rooms_->join(std::move(c), [&got](chat::Result<chat::JoinResult> r) { got = r; });
+        auto joins = links_.commands("join");
+        EXPECT_FALSE(joins.empty());
+        EXPECT_EQ(links_.sent.back().first, there_);
+        return joins.back().at("id").get<uint64_t>();
+    }
+    void late_answer(uint64_t id, bool joined) {
+        rooms_->frame(there_, pool::Json{{"t", "re"}, {"id", id}, {"value", {{"joined", joined}}}});
+        loop_.drain();
+    }
+    void expire() {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        rooms_->expire();
+        loop_.drain();
+    }
+
+    std::filesystem::path dir_;
+    store::StoreConfig config_;
+    std::unique_ptr<store::Store> store_;
+    manual::Loop loop_;
+    util::Shards shards_ = manual::shards(loop_, 2);
+    std::unique_ptr<manual::Store> manual_;
+    chat::Directory directory_;
+    NullSink sink_;
+    RecordingLinks links_;
+    uint32_t there_ = 0;
+    std::unique_ptr<pool::Membership> membership_;
+    std::unique_ptr<chat::RoomService> service_;
+    std::unique_ptr<pool::Fanout> fanout_;
+    std::unique_ptr<pool::PoolRooms> rooms_;
+    std::string node_;
+};
+
+}  // namespace
+
+TEST_F(PoolRoomsTest, AJoinAnsweredTooLateIsUndoneWhereItWasDone) {
+    std::optional<chat::Result<chat::JoinResult>> got;
+    uint64_t id = join("amy", got);
+    expire();
+    ASSERT_TRUE(got);
+    ASSERT_FALSE(got->ok());
+    EXPECT_EQ(got->error().fault, chat::Fault::busy);
+    // The room's server joined her after all: she leaves there, as her client was told.
+    late_answer(id, true);
+    auto leaves = links_.commands("leave");
+    ASSERT_EQ(leaves.size(), 1u);
+    EXPECT_EQ(leaves[0].at("body").at("room"), node_);
+    EXPECT_EQ(leaves[0].at("body").at("full_jid"), "amy@example.org/phone");
+    // Once only.
+    late_answer(id, true);
+    EXPECT_EQ(links_.commands("leave").size(), 1u);
+}
+
+TEST_F(PoolRoomsTest, ALateAnswerThatJoinedNobodyLeavesNothingToUndo) {
+    std::optional<chat::Result<chat::JoinResult>> got;
+    uint64_t id = join("ben", got);
+    expire();
+    late_answer(id, false);        // a nickname change, say: nobody new in the room
+    late_answer(id + 1000, true);  // an answer to nothing this server asked
+    EXPECT_TRUE(links_.commands("leave").empty());
+}
+
+TEST_F(PoolRoomsTest, ALostLinkForgetsWhatItsLateAnswersWouldUndo) {
+    std::optional<chat::Result<chat::JoinResult>> got;
+    uint64_t id = join("cat", got);
+    expire();
+    rooms_->link_lost(there_);
+    late_answer(id, true);
+    EXPECT_TRUE(links_.commands("leave").empty());
+}
