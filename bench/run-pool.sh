@@ -109,7 +109,7 @@ for i in $(seq 1 "$servers"); do
   cat > "$dir/s$i/perch.toml" <<TOML
 domain = "localhost"
 data_dir = "$dir/s$i/var"
-log_level = "${PERCH_LOG_LEVEL:-warn}"
+log_level = "${PERCH_LOG_LEVEL:-info}"  # the pool's links are told at info
 io_threads = ${PERCH_IO_THREADS:-0}
 secret = "$secret"
 [c2s]
