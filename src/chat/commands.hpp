@@ -45,6 +45,8 @@ struct JoinResult {
     std::vector<Occupant> others;  // one per nickname other than the joiner's; empty when large
     std::vector<store::Message> history;  // to replay, oldest first
     std::string subject, subject_nick;
+    // Pools: `others` left out because the asking server follows the room and knows them.
+    bool others_omitted = false;
 };
 
 struct LeaveCommand {

@@ -33,6 +33,7 @@ constexpr size_t kMaxQueued = 256u << 20;  // past this the other side is not ke
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kSilence = std::chrono::seconds(5);  // heard nothing for this long: gone
 constexpr auto kRedial = std::chrono::milliseconds(500);
+constexpr size_t kBatch = 256 * 1024;  // bytes of frames sent in one write at most
 
 std::string frame_bytes(const pool::Json& j) {
     std::string body = j.dump(-1, ' ', false, pool::Json::error_handler_t::replace);
@@ -133,12 +134,19 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
             return;
         }
         writing_ = true;
+        // Every frame queued meanwhile in one write (up to a bound): a burst of small events
+        // costs a few TLS records and system calls, not one each.
+        writing_batch_.clear();
+        while (!queue_.empty() && (writing_batch_.empty() ||
+                                   writing_batch_.size() + queue_.front().size() <= kBatch)) {
+            writing_batch_ += queue_.front();
+            queue_.pop_front();
+        }
         asio::async_write(
-            stream_, asio::buffer(queue_.front()),
+            stream_, asio::buffer(writing_batch_),
             asio::bind_executor(
-                strand_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                    self->queued_.fetch_sub(n);
-                    self->queue_.pop_front();
+                strand_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                    self->queued_.fetch_sub(self->writing_batch_.size());
                     if (ec) {
                         spdlog::info("pool: writing to {} failed: {}", self->where_, ec.message());
                         return self->close();
@@ -280,6 +288,7 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
     asio::steady_timer heartbeat_;
     Clock::time_point last_heard_ = Clock::now();
     std::deque<std::string> queue_;
+    std::string writing_batch_;  // what the write under way sends
     std::atomic<size_t> queued_{0};
     bool writing_ = false, closed_ = false, authenticated_ = false;
     uint32_t number_ = 0;

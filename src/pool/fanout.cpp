@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace perch::pool {
 
@@ -102,10 +103,7 @@ void Fanout::remote_event(chat::RoomEvent e) {
 
 void Fanout::remember(Followed& f, const chat::RoomEvent& e) {
     auto keep = [&](chat::Occupant o) {
-        if (o.server != 0) {  // shown only leaving: no presence or rules needed
-            o.presence.clear();
-            o.subject.reset();
-        }
+        if (o.server != 0) o.subject.reset();  // its rules matter only where it is connected
         std::string jid = o.full_jid;
         f.occupants.insert_or_assign(std::move(jid), std::move(o));
     };
@@ -218,6 +216,31 @@ void Fanout::caught_up(const std::string& node, int64_t room_id, int64_t last_se
         f->last_seq = last_seq;  // nothing shown yet here: from now on
     else if (last_seq > f->last_seq && !f->fetching)
         fill_gap(node, *f, last_seq);
+}
+
+void Fanout::joined(const std::string& node, chat::JoinResult& result) {
+    PERCH_ASSERT_ON(shards_.of(node));
+    if (result.large) return;
+    Followed* f = followed(node);
+    if (!result.others_omitted) {
+        if (!f) return;  // left already (the events of the join came before this answer)
+        for (const auto& o : result.others) {
+            if (f->occupants.contains(o.full_jid)) continue;  // newer news came meanwhile
+            chat::Occupant known = o;
+            if (known.server != 0) known.subject.reset();
+            f->occupants.emplace(known.full_jid, std::move(known));
+        }
+        return;
+    }
+    // One per nickname other than the joiner's, as the room's server lists them.
+    std::map<std::string, const chat::Occupant*> by_nick;
+    if (f)
+        for (const auto& [jid, o] : f->occupants)
+            if (o.nick != result.self.nick) by_nick.try_emplace(o.nick, &o);
+    if (!f) spdlog::warn("pool: room {}: joined without a list of its occupants", node);
+    result.others.clear();
+    for (const auto& [nick, o] : by_nick) result.others.push_back(*o);
+    result.others_omitted = false;
 }
 
 void Fanout::servers_changed(const std::vector<store::PoolMember>& before,

@@ -54,6 +54,10 @@ class Fanout final : public chat::RoomEventSink {
     // The room's server has everything up to `last_seq` (an adoption's answer, on the room's
     // shard): what this server has not shown yet is fetched and shown.
     void caught_up(const std::string& node, int64_t room_id, int64_t last_seq);
+    // A join here into a room served elsewhere was answered (on the room's shard): the room's
+    // occupants it listed are known from now on (their server's loss is shown for them too);
+    // when the list was left out because they are known already, it is filled in from here.
+    void joined(const std::string& node, chat::JoinResult& result);
 
     // The live servers changed: for each room served elsewhere in which this server has
     // occupants and whose server is no longer the same, `adopt` is called (on the room's

@@ -38,7 +38,17 @@ void speaking_for(C& c, uint32_t from) {
 PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
                      util::Shards& shards)
     : local_(local), fanout_(fanout), membership_(membership), shards_(shards) {
-    serve("join", &PoolRooms::local_join);
+    serve("join", &PoolRooms::local_join, [](uint32_t from, chat::JoinResult& r) {
+        // The asking server has occupants in the room already: it knows the others (they
+        // reached it as events, in order, before this answer). Saves sending every occupant
+        // with every join, which made a room's joins cost the square of its size.
+        bool known = std::any_of(r.others.begin(), r.others.end(),
+                                 [from](const chat::Occupant& o) { return o.server == from; });
+        if (known) {
+            r.others.clear();
+            r.others_omitted = true;
+        }
+    });
     serve("leave", &PoolRooms::local_leave);
     serve("post", &PoolRooms::local_post);
     serve("relay", &PoolRooms::local_relay);
@@ -60,16 +70,19 @@ PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership&
 }
 
 template <class C, class T>
-void PoolRooms::serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>)) {
-    handlers_[op] = [this, here](uint32_t from, uint64_t id, const Json& body) {
+void PoolRooms::serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>),
+                      std::type_identity_t<std::function<void(uint32_t from, T&)>> adjust) {
+    handlers_[op] = [this, here, adjust](uint32_t from, uint64_t id, const Json& body) {
         C c;
         {
             WireScope scope(membership_.self().number);
             c = body.get<C>();
         }
         speaking_for(c, from);
-        (this->*here)(std::move(c),
-                      [this, from, id](chat::Result<T> result) { answer(from, id, result); });
+        (this->*here)(std::move(c), [this, from, id, adjust](chat::Result<T> result) {
+            if (adjust && result.ok()) adjust(from, result.value());
+            answer(from, id, result);
+        });
     };
 }
 
@@ -299,12 +312,17 @@ void PoolRooms::join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) {
     // A join refused here for its lateness and done there after all: the client was told it
     // is not in the room, so it leaves (no ghost occupant on the others' lists).
     chat::LeaveCommand undo{c.room, c.actor.full_jid, {}};
-    forward(owner, node, "join", c, std::move(reply), [this, owner, undo](const Json& value) {
-        if (!value.value("joined", false)) return;
-        spdlog::info("pool: a join of {} to {} answered too late is undone", undo.full_jid,
-                     undo.room);
-        forward(owner, undo.room, "leave", undo, chat::Reply<chat::Ok>());
-    });
+    auto answered = [this, node, reply = std::move(reply)](chat::Result<chat::JoinResult> r) {
+        if (r.ok()) fanout_.joined(node, r.value());
+        reply(std::move(r));
+    };
+    forward(owner, node, "join", c, chat::Reply<chat::JoinResult>(std::move(answered)),
+            [this, owner, undo](const Json& value) {
+                if (!value.value("joined", false)) return;
+                spdlog::info("pool: a join of {} to {} answered too late is undone", undo.full_jid,
+                             undo.room);
+                forward(owner, undo.room, "leave", undo, chat::Reply<chat::Ok>());
+            });
 }
 void PoolRooms::leave(chat::LeaveCommand c, chat::Reply<chat::Ok> reply) {
     std::string node = c.room;

@@ -96,8 +96,10 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     template <class C, class T>
     void forward(uint32_t server, const std::string& node, const char* op, const C& c,
                  chat::Reply<T> reply, Late late = {});
+    // Serves `op` for the other servers; `adjust` may change a success before it is sent.
     template <class C, class T>
-    void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>));
+    void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>),
+               std::type_identity_t<std::function<void(uint32_t from, T&)>> adjust = {});
     template <class T>
     void answer(uint32_t to, uint64_t id, const chat::Result<T>& result);
     void fail(Pending p, chat::Error e);

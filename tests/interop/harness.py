@@ -148,12 +148,17 @@ class Server:
     def add_user(self, name, password):
         self.cli("user", "add", name, "--password", password)
 
-    def start(self):
+    def start(self, attempts=3):
         self.proc = subprocess.Popen([self.binary, "serve", "--config", str(self.config)],
                                      stdout=self.log, stderr=self.log)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                self.log.flush()
+                if attempts > 1 and "Address already in use" in self.log_text():
+                    # Another test took a port between free_port() and now: other ports.
+                    self.new_ports()
+                    return self.start(attempts - 1)
                 raise RuntimeError("server exited at start; see " + str(self.dir / "server.log"))
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
@@ -161,6 +166,15 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("server did not start listening")
+
+    def new_ports(self):
+        text = self.config.read_text()
+        for name in ("port", "tls_port", "http_port", "https_port"):
+            old, new = getattr(self, name), free_port()
+            text = text.replace(f" = {old}\n", f" = {new}\n").replace(f":{old}\"", f":{new}\"")
+            setattr(self, name, new)
+        self.url = f"http://{self.host}:{self.http_port}"
+        self.config.write_text(text)
 
     def stop(self, kill=False):
         if self.proc and self.proc.poll() is None:

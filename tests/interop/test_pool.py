@@ -163,6 +163,14 @@ async def test_a_joiner_sees_the_occupants_of_every_server(pool):
                 p = await asyncio.wait_for(c.every_presence.get(), 15)
                 if p["from"].resource == "erin":
                     break
+        # A joiner on a server that has occupants there already and does not serve the room:
+        # that server knows the list (the room's server leaves it out of its answer).
+        knows = next(i for i in range(3) if i != server_of("plaza"))
+        dave = await connect(pool.servers[knows], "dave", "dave-pw")
+        clients.append(dave)
+        _, _, occupants, _ = await dave["xep_0045"].join_muc_wait(room, "dave", maxstanzas=0, timeout=15)
+        nicks = {p["from"].resource for p in occupants}
+        assert {"alice", "bob", "carol", "erin"} <= nicks <= {"alice", "bob", "carol", "erin", "dave"}, nicks
     finally:
         await close_all(clients)
 

@@ -142,3 +142,48 @@ TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
     loop_.drain();
     EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{5, 6}));
 }
+
+TEST_F(FanoutTest, OccupantsListedByAJoinAreKnownAndLeaveWithTheirServer) {
+    // "early" was in the room, on the room's server, before anybody of ours: known only from
+    // the list the join answered with. The room's server goes: early leaves for our clients.
+    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
+    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
+    const store::PoolMember& stays = serving == 1 ? b : a;
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    loop_.drain();
+    chat::JoinResult r;
+    r.self = occupant("me", 0);
+    r.others = {occupant("early", serving)};
+    shards_.of("lobby").post([&] { fanout_->joined("lobby", r); });
+    loop_.drain();
+    sink_.events.clear();
+    fanout_->servers_changed({a, b}, {stays},
+                             [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
+    loop_.drain();
+    ASSERT_EQ(sink_.events.size(), 1u);
+    EXPECT_EQ(std::get<chat::OccupantLeft>(sink_.events[0].what).occupant.nick, "early");
+}
+
+TEST_F(FanoutTest, AJoinAnsweredWithoutTheListGetsItFromWhatIsKnownHere) {
+    auto with_presence = [](chat::Occupant o) {
+        o.presence = "<show>away</show>";
+        return o;
+    };
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("first", 0), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{with_presence(occupant("far", 9)), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("gone", 9), true}});
+    fanout_->remote_event(
+        {"lobby", chat::OccupantLeft{occupant("gone", 9), chat::Departure::left, "", "", true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    loop_.drain();
+    chat::JoinResult r;
+    r.self = occupant("me", 0);
+    r.others_omitted = true;
+    shards_.of("lobby").post([&] { fanout_->joined("lobby", r); });
+    loop_.drain();
+    EXPECT_FALSE(r.others_omitted);
+    ASSERT_EQ(r.others.size(), 2u);  // by nickname, the joiner and the one who left aside
+    EXPECT_EQ(r.others[0].nick, "far");
+    EXPECT_EQ(r.others[0].presence, "<show>away</show>");  // shown to the joiner as it is
+    EXPECT_EQ(r.others[1].nick, "first");
+}
