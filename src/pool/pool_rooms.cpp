@@ -135,11 +135,10 @@ void PoolRooms::forward(uint32_t server, const std::string& node, const char* op
             }
             reply(std::move(*decoded));
         };
-        pending_.emplace(
-            id, Pending{server, node, std::move(answer),
-                        std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(membership_.config().command_timeout_ms),
-                        std::move(late)});
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(membership_.config().command_timeout_ms);
+        pending_.emplace(id, Pending{server, node, std::move(answer), std::move(late)});
+        deadlines_.emplace_back(deadline, id);
     }
     frame["id"] = id;
     if (!links_->send(server, frame)) {
@@ -278,19 +277,23 @@ void PoolRooms::expire() {
                 ++it;
             }
         }
-        for (auto it = pending_.begin(); it != pending_.end();) {
-            if (it->second.deadline < now) {
-                if (it->second.late)
-                    expired_.emplace(it->first,
-                                     Expired{it->second.server, std::move(it->second.late),
-                                             now + std::chrono::minutes(10)});
-                late.push_back(std::move(it->second));
-                it = pending_.erase(it);
-            } else {
-                ++it;
+        // Oldest first, so that only what is due is looked at (thousands may be pending
+        // under a burst); those answered meanwhile are no longer in pending_.
+        while (!deadlines_.empty() && deadlines_.front().first < now) {
+            auto it = pending_.find(deadlines_.front().second);
+            deadlines_.pop_front();
+            if (it == pending_.end()) continue;
+            if (it->second.late) {
+                expired_.emplace(it->first, Expired{it->second.server, std::move(it->second.late)});
+                forget_.emplace_back(now + std::chrono::minutes(10), it->first);
             }
+            late.push_back(std::move(it->second));
+            pending_.erase(it);
         }
-        std::erase_if(expired_, [&](const auto& e) { return e.second.forget < now; });
+        while (!forget_.empty() && forget_.front().first < now) {
+            expired_.erase(forget_.front().second);
+            forget_.pop_front();
+        }
     }
     for (auto& p : late)
         fail(std::move(p),

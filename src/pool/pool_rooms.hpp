@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -80,13 +81,11 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
         uint32_t server;
         std::string node;
         Answer answer;
-        std::chrono::steady_clock::time_point deadline;
         Late late;
     };
     struct Expired {
         uint32_t server;
         Late late;
-        std::chrono::steady_clock::time_point forget;
     };
     // Runs `c` here when this server serves `node`, else sends it to the server that does.
     template <class C, class T>
@@ -174,6 +173,10 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     std::mutex mutex_;
     std::unordered_map<uint64_t, Pending> pending_;
     std::unordered_map<uint64_t, Expired> expired_;  // refused for lateness, with a Late
+    // When each command forwarded is due, and when each expired one is forgotten: in the
+    // order they were made, which is the order they fall due (one timeout for all).
+    using Due = std::pair<std::chrono::steady_clock::time_point, uint64_t>;
+    std::deque<Due> deadlines_, forget_;
     uint64_t next_id_ = 1;
     struct Retry {
         std::string node;
