@@ -48,7 +48,8 @@ struct Options {
     std::string room_prefix = "benchroom";
     int rooms = 1;
     int rooms_per_user = 1;
-    int concurrency = 500;  // logins in flight
+    int concurrency = 500;    // logins in flight
+    bool pace_joins = false;  // ... counting a session until it has joined its rooms
     double idle = 5;
     int senders = 10;
     double rate = 10;  // messages per second, all senders together
@@ -128,6 +129,7 @@ class Run {
         before_ = sample(o_.server_pid);
         observer_.on_joined = [this](int index) {
             if (measuring_) return back_in_rooms(index);
+            if (o_.pace_joins) --in_flight_;
             if (++joined_ == o_.users) {
                 joined_s_ = seconds_since(t0_);
                 bound_s_ = last_bound_s_ > 0 ? last_bound_s_ : joined_s_;
@@ -158,7 +160,7 @@ class Run {
         observer_.on_bound = [this] {
             if (measuring_) return;  // a reconnection
             ++bound_;
-            --in_flight_;
+            if (!o_.pace_joins) --in_flight_;
             if (bound_ == o_.users) last_bound_s_ = seconds_since(t0_);
             launch_more();
         };
@@ -941,6 +943,8 @@ int main(int argc, char** argv) {
     app.add_option("--rooms", o.rooms, "Number of rooms");
     app.add_option("--rooms-per-user", o.rooms_per_user, "Rooms each session joins");
     app.add_option("--concurrency", o.concurrency, "Logins in flight at once");
+    app.add_flag("--pace-joins", o.pace_joins,
+                 "A session counts against --concurrency until it has joined its rooms");
     app.add_option("--server-pid", o.server_pid, "Server process, for memory and CPU figures");
     app.add_option("--timeout", o.timeout, "Give up after this many seconds");
     app.add_option("--json", o.json, "Write the figures to this file");
