@@ -5,6 +5,8 @@
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -401,6 +403,15 @@ int serve(Config config) {
     workers.stop();
     if (compliance_service) compliance_service->stop();
     spdlog::info("stopped");
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // Everything that must outlive the process is written. Freeing what tens of thousands of
+    // sessions held, one object at a time, took minutes (a pool server with 19,400 sessions
+    // was still freeing after 18 minutes): leave that to the system. Sanitizer builds free
+    // everything, so that their leak checks still see every object.
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(0);
+#endif
     return 0;
 }
 

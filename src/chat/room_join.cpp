@@ -230,7 +230,11 @@ void RoomService::remove_occupant(Room& room, const std::string& full_jid, Depar
     if (config_.compliance && gone->subject)
         record_later(
             {event(room, "PART", {{"nick", gone->nick}, {"jid", full_jid}}, gone->subject->user)});
-    if (why != Departure::left)
+    // One line per removal, except when a server left the pool: that is told once, and its
+    // tens of thousands of occupancies would flood the log while the pool recovers.
+    if (why == Departure::server_lost)
+        spdlog::debug("{} removed from {} ({})", full_jid, room.meta().node, text);
+    else if (why != Departure::left)
         spdlog::info("{} removed from {} ({})", full_jid, room.meta().node, text);
     // The others see the nickname leave only when its last resource does.
     bool announce = !room.by_nick(gone->nick) && !large(room);
