@@ -33,7 +33,7 @@ constexpr size_t kMaxQueued = 256u << 20;  // past this the other side is not ke
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kSilence = std::chrono::seconds(5);  // heard nothing for this long: gone
 constexpr auto kRedial = std::chrono::milliseconds(500);
-constexpr size_t kBatch = 256 * 1024;  // bytes of frames sent in one write at most
+constexpr size_t kBatch = size_t{256} * 1024;  // bytes of frames sent in one write at most
 
 std::string frame_bytes(const pool::Json& j) {
     std::string body = j.dump(-1, ' ', false, pool::Json::error_handler_t::replace);
