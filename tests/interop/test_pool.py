@@ -439,7 +439,7 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
     # The room serves again: a post through a living server is acknowledged.
     probe = living[0]
     while not await post_and_confirm(probe, room, f"probe {time.time()}", timeout=1):
-        assert time.time() - killed_at < 15, "the room did not come back"
+        assert time.time() - killed_at < 20, "the room did not come back"
     back_after = time.time() - killed_at
     await posting
     print(f"  the room served again {back_after:.1f} s after the kill", flush=True)
