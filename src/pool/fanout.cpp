@@ -234,10 +234,11 @@ void Fanout::joined(const std::string& node, chat::JoinResult& result) {
     }
     // One per nickname other than the joiner's, as the room's server lists them.
     std::map<std::string, const chat::Occupant*> by_nick;
-    if (f)
+    if (!f)
+        spdlog::warn("pool: room {}: joined without a list of its occupants", node);
+    else
         for (const auto& [jid, o] : f->occupants)
             if (o.nick != result.self.nick) by_nick.try_emplace(o.nick, &o);
-    if (!f) spdlog::warn("pool: room {}: joined without a list of its occupants", node);
     result.others.clear();
     for (const auto& [nick, o] : by_nick) result.others.push_back(*o);
     result.others_omitted = false;

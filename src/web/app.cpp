@@ -205,9 +205,9 @@ HttpResponse WebApp::host_meta(bool as_json) const {
     std::vector<std::string> endpoints{websocket(config_.public_url)};
     if (config_.pool_web_urls)
         for (const auto& url : config_.pool_web_urls()) {
+            if (url.empty()) continue;
             auto ws = websocket(url);
-            if (!url.empty() &&
-                std::find(endpoints.begin(), endpoints.end(), ws) == endpoints.end())
+            if (std::find(endpoints.begin(), endpoints.end(), ws) == endpoints.end())
                 endpoints.push_back(std::move(ws));
         }
     HttpResponse r;
