@@ -274,11 +274,16 @@ bool StreamParser::feed(std::string_view data) {
         error_text_ = XML_ErrorString(XML_GetErrorCode(state_->parser));
         return false;
     }
-    // Input that ends inside a stanza still counts against the limit.
+    // Input that ends inside a stanza still counts against the limit, and so does a start
+    // tag not yet ended (expat has not reported it: it is counted from the last whole stanza),
+    // which also bounds how much expat scans again on each feed while it waits for the '>'.
     auto& s = *state_;
-    if (s.depth >= 2 && size_t(s.fed_total - s.stanza_start) > limits_.max_stanza_bytes) {
+    size_t pending = size_t(s.fed_total - (s.depth >= 2 ? s.stanza_start : s.settled));
+    size_t limit = s.depth == 0 ? limits_.max_header_bytes : limits_.max_stanza_bytes;
+    if (pending > limit) {
         error_ = ParseError::too_large;
-        error_text_ = "stanza larger than the limit";
+        error_text_ = s.depth == 0 ? "stream header larger than the limit"
+                                   : "stanza larger than the limit";
         return false;
     }
     return true;

@@ -14,13 +14,14 @@ struct ParserLimits {
     size_t max_stanza_bytes = size_t{256} * 1024;  // one top-level element, as received
     size_t max_depth = 24;                         // nesting below the stream root
     size_t max_attrs = 64;                         // per element
+    size_t max_header_bytes = size_t{16} * 1024;   // the stream header, up to its '>'
 };
 
 enum class ParseError {
     none,
     not_well_formed,  // broken syntax
     restricted_xml,   // DTD, entity declaration, comment or processing instruction
-    too_large,        // a stanza over max_stanza_bytes
+    too_large,        // a stanza over max_stanza_bytes, or a header over max_header_bytes
     too_deep,         // nesting over max_depth, or too many attributes
 };
 

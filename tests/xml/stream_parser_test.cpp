@@ -190,3 +190,44 @@ TEST(StreamParser, ClosesAndRestartsAfterARelease) {
     EXPECT_EQ(r.headers.size(), 2u);
     EXPECT_FALSE(p.feed("<message><unclosed></message>"));
 }
+
+// An element whose start tag never ends is not yet an element to expat: its bytes count
+// against the limit all the same, fed in one piece or a little at a time.
+TEST(StreamParser, AnUnfinishedStartTagCountsAgainstTheLimit) {
+    for (size_t piece : {size_t{5000}, size_t{64}}) {
+        Recorder r;
+        StreamParser p(r, ParserLimits{.max_stanza_bytes = 1024});
+        ASSERT_TRUE(p.feed(kHeader));
+        ASSERT_TRUE(p.feed("<message x='"));
+        std::string rest(5000, 'A');
+        bool ok = true;
+        for (size_t at = 0; ok && at < rest.size(); at += piece)
+            ok = p.feed(std::string_view(rest).substr(at, piece));
+        EXPECT_FALSE(ok) << "fed in pieces of " << piece;
+        EXPECT_EQ(p.error(), ParseError::too_large);
+    }
+}
+
+// Whitespace keepalives between stanzas are not a stanza: hours of them are fine.
+TEST(StreamParser, KeepalivesBetweenStanzasNeverMeetTheLimit) {
+    Recorder r;
+    StreamParser p(r, ParserLimits{.max_stanza_bytes = 1024});
+    ASSERT_TRUE(p.feed(kHeader));
+    for (int i = 0; i < 5000; ++i) ASSERT_TRUE(p.feed(" "));
+    ASSERT_TRUE(p.feed("<message><body>hi</body></message>"));
+    EXPECT_EQ(r.stanzas.size(), 1u);
+}
+
+// The stream header is bounded too: a root start tag that never ends is cut off.
+TEST(StreamParser, AStreamHeaderThatNeverEndsIsCutOff) {
+    Recorder r;
+    StreamParser p(r);
+    ASSERT_TRUE(p.feed("<?xml version='1.0'?><stream:stream xmlns:stream='"
+                       "http://etherx.jabber.org/streams' xmlns='jabber:client' junk='"));
+    bool ok = true;
+    std::string chunk(4096, 'B');
+    for (int i = 0; ok && i < 64; ++i) ok = p.feed(chunk);
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(p.error(), ParseError::too_large);
+    EXPECT_TRUE(r.headers.empty());
+}
