@@ -196,11 +196,16 @@ int serve(Config config) {
     // A pool member sends the commands for rooms served elsewhere to their server, over the
     // peer links, and serves the commands of the others for its own rooms.
     std::unique_ptr<pool::PoolRooms> pool_rooms;
+    // The links run on a thread of their own: behind a burst of client work (a lost server's
+    // occupants leaving, its clients signing in again) their heartbeats and frames would wait
+    // for seconds, the links would be judged silent and closed, and the pool would come apart.
+    std::unique_ptr<net::IoPool> peer_io;
     std::unique_ptr<net::PeerLinks> peer_links;
     auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
     if (membership) {
         pool_rooms = std::make_unique<pool::PoolRooms>(rooms, *fanout, *membership, shards);
-        peer_links = std::make_unique<net::PeerLinks>(io, tls, *membership, *pool_rooms);
+        peer_io = std::make_unique<net::IoPool>(1);
+        peer_links = std::make_unique<net::PeerLinks>(*peer_io, tls, *membership, *pool_rooms);
         peer_links->listen(config.pool.peer_bind, uint16_t(config.pool.peer_port));
         fanout->set_links(peer_links.get());
         pool_rooms->set_links(peer_links.get());
@@ -384,8 +389,12 @@ int serve(Config config) {
         if (peer_links) peer_links->stop();
         for (auto& s : router.all()) s->terminate("system-shutdown", "The server is shutting down");
         grace.expires_after(std::chrono::milliseconds(300));
-        grace.async_wait([&](const boost::system::error_code&) { io.stop(); });
+        grace.async_wait([&](const boost::system::error_code&) {
+            io.stop();
+            if (peer_io) peer_io->stop();
+        });
     });
+    if (peer_io) peer_io->start();
     io.start();
     spdlog::info(
         "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}{}, {} rooms, {} I/O threads, store {}",
@@ -398,6 +407,7 @@ int serve(Config config) {
                      config.pool.name, membership->self().number, config.pool.peer_bind,
                      peer_links->port(), membership->live().size());
     io.join();
+    if (peer_io) peer_io->join();
     // Posts already accepted are committed before the process ends, and their events moved.
     writer.stop();
     workers.stop();

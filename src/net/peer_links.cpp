@@ -215,7 +215,14 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
         send(frame_bytes({{"t", "auth"},
                           {"proof", proof(secret, their_nonce, binding, self.name, self.number)}}));
         auto auth = co_await read_frame();
-        if (!auth || auth->value("t", "") != "auth" ||
+        if (!auth) {
+            // Closed before its proof came (it went, or this side judged it silent): nothing
+            // says it is a stranger.
+            spdlog::info("pool: {} (calling itself {}) went before proving itself", where_,
+                         name.empty() ? "nothing" : name);
+            co_return false;
+        }
+        if (auth->value("t", "") != "auth" ||
             !util::constant_time_equal(auth->value("proof", ""),
                                        proof(secret, nonce, binding, name, number))) {
             spdlog::warn("pool: refused {} (calling itself {}): it does not know the pool's secret",
