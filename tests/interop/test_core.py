@@ -3,7 +3,9 @@
 Usage: test_core.py PATH/TO/perch [test_name ...]"""
 
 import asyncio
+import socket
 import sys
+import time
 import types
 
 from harness import DOMAIN, MUC, IqError, PresenceError, RawStream, Server, connect, run
@@ -330,6 +332,61 @@ async def test_a_connection_that_does_not_log_in_is_closed(f):
     raw.open()
     out = raw.read_all(timeout=5)
     assert "<connection-timeout" in out and "</stream:stream>" in out, out
+    raw.close()
+
+
+def closed_within(sock, seconds):
+    """True when the server closes `sock` within `seconds` (whatever it wrote first is read
+    and dropped)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        sock.settimeout(max(0.1, deadline - time.time()))
+        try:
+            if not sock.recv(65536):
+                return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+async def test_a_tls_handshake_that_never_comes_is_cut_off(f):
+    # Direct TLS: the socket opens and the client says nothing. The login deadline (2 s in
+    # this suite, then 2 s for a goodbye that cannot be written) really closes the socket.
+    quiet = socket.create_connection((f.server.host, f.server.tls_port), timeout=5)
+    # STARTTLS, the server's <proceed/>, then nothing: a handshake left pending.
+    raw = RawStream(f.server)
+    raw.open()
+    raw.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    assert "<proceed" in raw.read_until(b"<proceed"), "no proceed"
+    # A handshake begun and never finished: half a ClientHello.
+    half = socket.create_connection((f.server.host, f.server.tls_port), timeout=5)
+    half.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]))
+    try:
+        assert closed_within(quiet, 8), "direct TLS without a handshake stayed open"
+        assert closed_within(raw.sock, 8), "STARTTLS without a handshake stayed open"
+        assert closed_within(half, 8), "half a TLS handshake stayed open"
+    finally:
+        quiet.close()
+        raw.close()
+        half.close()
+
+
+async def test_a_start_tag_that_never_ends_is_cut_off(f):
+    # `<message x='AAAA…` never closed: every byte counts against c2s.max_stanza_kb (256),
+    # a little at a time as a slow attacker sends it.
+    raw = RawStream(f.server)
+    raw.open()
+    raw.send("<message x='")
+    cut_off = False
+    try:
+        for _ in range(80):
+            raw.send("A" * 4096)
+    except (ConnectionResetError, BrokenPipeError):
+        cut_off = True
+    out = raw.read_all(timeout=5)
+    assert cut_off or "<policy-violation" in out, out
     raw.close()
 
 
