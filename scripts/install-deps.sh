@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache clang-format
-  libboost1.81-dev libssl-dev libexpat1-dev libsqlite3-dev libpq-dev libidn-dev
+  libboost1.81-dev libssl-dev libexpat1-dev libsqlite3-dev libpq-dev libidn-dev libjemalloc-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev
 )
