@@ -158,7 +158,8 @@ int serve(Config config) {
             pool::PoolConfig{config.pool.name, config.pool.peer_address, config.pool.client_address,
                              config.http.public_url, config.pool.secret, config.pool.lease_ms});
         membership->start(store::open_store(config.store));
-        fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership, workers);
+        fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership, workers,
+                                                size_t(config.muc.participant_update_limit));
     }
     chat::RoomEventSink& events = fanout ? static_cast<chat::RoomEventSink&>(*fanout) : delivery;
 

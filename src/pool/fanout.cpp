@@ -13,12 +13,14 @@ constexpr int64_t kMaxReplay = 1000;
 }  // namespace
 
 Fanout::Fanout(chat::RoomEventSink& local, chat::Directory& directory, util::Shards& shards,
-               const Membership& membership, store::StoreJobs& jobs)
+               const Membership& membership, store::StoreJobs& jobs,
+               size_t participant_update_limit)
     : local_(local),
       directory_(directory),
       shards_(shards),
       membership_(membership),
       jobs_(jobs),
+      participant_update_limit_(participant_update_limit),
       served_(shards.size()),
       followed_(shards.size()) {}
 
@@ -220,8 +222,9 @@ void Fanout::caught_up(const std::string& node, int64_t room_id, int64_t last_se
 
 void Fanout::joined(const std::string& node, chat::JoinResult& result) {
     PERCH_ASSERT_ON(shards_.of(node));
-    if (result.large) return;
     Followed* f = followed(node);
+    if (f) f->large = result.large;
+    if (result.large) return;
     if (!result.others_omitted) {
         if (!f) return;  // left already (the events of the join came before this answer)
         for (const auto& o : result.others) {
@@ -264,12 +267,19 @@ void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
                     std::vector<std::string> ghosts;
                     for (const auto& [jid, o] : f.occupants)
                         if (o.server == was) ghosts.push_back(jid);
+                    // Shown as the room's server would have: not in a large room, and not
+                    // while the nickname has another resource in the room.
+                    bool large = f.large || f.occupants.size() > participant_update_limit_;
                     for (const auto& jid : ghosts) {
                         auto o = std::move(f.occupants.at(jid));
                         f.occupants.erase(jid);
+                        bool stays = std::any_of(
+                            f.occupants.begin(), f.occupants.end(),
+                            [&](const auto& other) { return other.second.nick == o.nick; });
                         local_.room_event(chat::RoomEvent{
-                            node, chat::OccupantLeft{std::move(o), chat::Departure::server_lost,
-                                                     "Their server is gone", "", true}});
+                            node,
+                            chat::OccupantLeft{std::move(o), chat::Departure::server_lost,
+                                               "Their server is gone", "", !large && !stays}});
                     }
                 }
                 std::vector<chat::Occupant> mine;

@@ -29,8 +29,11 @@ namespace perch::pool {
 // since the invitee may be anywhere.
 class Fanout final : public chat::RoomEventSink {
   public:
+    // `participant_update_limit`: above it a room's comings and goings are not shown (the
+    // room service's setting, the same on every server of the pool).
     Fanout(chat::RoomEventSink& local, chat::Directory& directory, util::Shards& shards,
-           const Membership& membership, store::StoreJobs& jobs);
+           const Membership& membership, store::StoreJobs& jobs,
+           size_t participant_update_limit = 75);
     void set_links(Links* links) { links_ = links; }
     chat::Directory& directory() { return directory_; }
 
@@ -78,6 +81,7 @@ class Fanout final : public chat::RoomEventSink {
         std::unordered_map<std::string, chat::Occupant> occupants;
         bool fetching = false;             // a gap is being read from the database
         bool served_here = false;          // moved here: forgotten once the gap is filled
+        bool large = false;                // the last join here was answered as large
         std::deque<chat::RoomEvent> held;  // events that came meanwhile, in order
     };
     void send_to(const std::vector<uint32_t>& servers, const Json& frame);
@@ -93,6 +97,7 @@ class Fanout final : public chat::RoomEventSink {
     util::Shards& shards_;
     const Membership& membership_;
     store::StoreJobs& jobs_;
+    size_t participant_update_limit_;
     Links* links_ = nullptr;
     struct Audience {
         std::map<uint32_t, size_t> servers;  // other servers with occupants: how many each

@@ -187,3 +187,45 @@ TEST_F(FanoutTest, AJoinAnsweredWithoutTheListGetsItFromWhatIsKnownHere) {
     EXPECT_EQ(r.others[0].presence, "<show>away</show>");  // shown to the joiner as it is
     EXPECT_EQ(r.others[1].nick, "first");
 }
+
+// Above the participant update limit nobody's coming and going is broadcast; the loss of the
+// room's server must not broadcast it either (a room of 6,400 losing 1,600 occupants on a
+// server with 1,600 others: 2.5 million presences, which cut every client of it off).
+TEST_F(FanoutTest, ALargeRoomsLostOccupantsLeaveWithoutAnnouncement) {
+    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
+    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
+    const store::PoolMember& stays = serving == 1 ? b : a;
+    fanout_ = std::make_unique<pool::Fanout>(sink_, directory_, shards_, membership_, *manual_,
+                                             size_t{3});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), false}});
+    for (int i = 0; i < 4; ++i)
+        fanout_->remote_event(
+            {"lobby", chat::OccupantJoined{occupant("far" + std::to_string(i), serving), false}});
+    loop_.drain();
+    sink_.events.clear();
+    fanout_->servers_changed({a, b}, {stays},
+                             [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
+    loop_.drain();
+    ASSERT_EQ(sink_.events.size(), 4u);  // each forgotten here, none shown to anybody
+    for (const auto& e : sink_.events) EXPECT_FALSE(std::get<chat::OccupantLeft>(e.what).announce);
+}
+
+// A nickname whose other resource stays (on a living server) has not left the room.
+TEST_F(FanoutTest, ALostResourceOfANicknameThatStaysIsNotAnnounced) {
+    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
+    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
+    const store::PoolMember& stays = serving == 1 ? b : a;
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    auto phone = occupant("kim", serving);
+    auto desk = occupant("kim", 9);
+    desk.full_jid = "kim@example.org/desk";
+    fanout_->remote_event({"lobby", chat::OccupantJoined{phone, true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{desk, false}});
+    loop_.drain();
+    sink_.events.clear();
+    fanout_->servers_changed({a, b}, {stays},
+                             [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
+    loop_.drain();
+    ASSERT_EQ(sink_.events.size(), 1u);
+    EXPECT_FALSE(std::get<chat::OccupantLeft>(sink_.events[0].what).announce);
+}
