@@ -24,9 +24,9 @@ DOMAIN = "localhost"
 MUC = "chat.localhost"
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -169,8 +169,11 @@ class Server:
 
     def new_ports(self):
         text = self.config.read_text()
-        for name in ("port", "tls_port", "http_port", "https_port"):
-            old, new = getattr(self, name), free_port()
+        # A pool member's peer port too (its peers learn it from the database).
+        names = ("port", "tls_port", "http_port", "https_port") + (
+            ("peer_port",) if hasattr(self, "peer_port") else ())
+        for name in names:
+            old, new = getattr(self, name), free_port(self.host)
             text = text.replace(f" = {old}\n", f" = {new}\n").replace(f":{old}\"", f":{new}\"")
             setattr(self, name, new)
         self.url = f"http://{self.host}:{self.http_port}"
