@@ -130,6 +130,7 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
                    {"subject_nick", r.subject_nick},
                    {"disabled", r.disabled},
                    {"invitations", r.invitations},
+                   {"occupants_change_subject", r.occupants_change_subject},
                    {"addin", r.addin},
                    {"created_us", r.created_us},
                    {"principals", principals_json(s.room_principals(r.id))}});
@@ -318,6 +319,7 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
         r.subject_nick = j["subject_nick"];
         r.disabled = j["disabled"];
         r.invitations = j["invitations"];
+        r.occupants_change_subject = j.value("occupants_change_subject", false);  // since 11
         r.addin = j["addin"];
         r.created_us = j["created_us"];
         int64_t id = s.add_room(r);

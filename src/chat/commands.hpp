@@ -107,7 +107,7 @@ struct SettingsChange {
     std::optional<std::string> name, description, category;
     std::optional<store::Privacy> privacy;
     std::optional<store::RoomType> type;
-    std::optional<bool> invitations, disabled;
+    std::optional<bool> invitations, disabled, occupants_change_subject;
     bool drop_outsiders = false;  // moving: remove members the new category does not admit
 };
 

@@ -41,6 +41,8 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
         if (change.type) meta.type = *change.type;
         if (change.invitations) meta.invitations = *change.invitations;
         if (change.disabled) meta.disabled = *change.disabled;
+        if (change.occupants_change_subject)
+            meta.occupants_change_subject = *change.occupants_change_subject;
         auto target = directory_.category(meta.category_id);
         bool moving = change.category && *change.category != room.category().name;
         if (moving) {
@@ -67,13 +69,15 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
         } else if (moving) {
             text = "This room moved to a category you are not allowed in";
         }
-        util::JsonFields details{{"name", meta.name},
-                                 {"description", meta.description},
-                                 {"privacy", std::string(store::to_string(meta.privacy))},
-                                 {"type", std::string(store::to_string(meta.type))},
-                                 {"invitations", meta.invitations ? "true" : "false"},
-                                 {"disabled", meta.disabled ? "true" : "false"},
-                                 {"category", target->name}};
+        util::JsonFields details{
+            {"name", meta.name},
+            {"description", meta.description},
+            {"privacy", std::string(store::to_string(meta.privacy))},
+            {"type", std::string(store::to_string(meta.type))},
+            {"invitations", meta.invitations ? "true" : "false"},
+            {"disabled", meta.disabled ? "true" : "false"},
+            {"occupants_change_subject", meta.occupants_change_subject ? "true" : "false"},
+            {"category", target->name}};
         // The event's details are completed on the store thread (who was dropped, if anybody).
         auto recorded =
             event(room, meta.disabled && !before.disabled ? "ROOMDISABLE" : "ROOMCHANGE", {},
@@ -127,6 +131,7 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
                 m.type = meta.type;
                 m.invitations = meta.invitations;
                 m.disabled = meta.disabled;
+                m.occupants_change_subject = meta.occupants_change_subject;
                 m.category_id = meta.category_id;
                 apply_rules(room, std::move(out.rules), target, why, text);
                 room_changed(room);

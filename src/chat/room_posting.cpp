@@ -168,17 +168,35 @@ void RoomService::set_subject(SubjectCommand c, Reply<Ok> reply) {
             auto who = speaker(room, c.full_jid);
             if (auto* e = std::get_if<Error>(&who)) return reply(std::move(*e));
             const Occupant& o = *std::get<const Occupant*>(who);
-            room.meta().subject = std::move(c.subject);
-            room.meta().subject_nick = o.nick;
-            auto meta = room.meta();
-            bool queued = jobs_.submit([meta](store::Store& s) {
-                s.set_room_subject(meta.id, meta.subject, meta.subject_nick);
-            });
-            if (!queued)
-                spdlog::warn("subject of {} not stored: the store queue is full", meta.node);
-            directory_.put_room(meta, room.rules());
-            publish(room, SubjectChanged{meta.subject, meta.subject_nick});
-            reply(Ok{});
+            bool manager = !o.subject || room.may(*o.subject, Action::configure);
+            if (!manager && !room.meta().occupants_change_subject) {
+                spdlog::info("subject of {} by {} refused: not a manager", room.meta().node,
+                             c.full_jid);
+                return reply(
+                    error(Fault::forbidden, "Only the room's managers change its subject"));
+            }
+            if (util::utf8_length(c.subject) > config_.max_message_chars)
+                return reply(error(Fault::not_acceptable,
+                                   "A subject has at most " +
+                                       std::to_string(config_.max_message_chars) + " characters"));
+            // Stored with its compliance event before anybody sees it, like a message.
+            auto recorded = event(room, "SUBJECT", {{"subject", c.subject}, {"nick", o.nick}},
+                                  o.subject ? o.subject->user : std::string());
+            int64_t id = room.meta().id;
+            via_store(
+                room.meta().node,
+                [id, subject = c.subject, nick = o.nick, recorded](store::Store& s) {
+                    s.with_events({recorded}, [&] { s.set_room_subject(id, subject, nick); });
+                    return Ok{};
+                },
+                [this, subject = c.subject, nick = o.nick, reply](Room& room, Ok) mutable {
+                    room.meta().subject = subject;
+                    room.meta().subject_nick = nick;
+                    directory_.put_room(room.meta(), room.rules());
+                    publish(room, SubjectChanged{subject, nick});
+                    reply(Ok{});
+                },
+                reply);
         });
 }
 

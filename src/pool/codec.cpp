@@ -37,7 +37,7 @@ namespace perch::store {
 
 PERCH_FIELDS(Principal, kind, name)
 PERCH_FIELDS(Room, id, node, name, description, category_id, privacy, type, subject, subject_nick,
-             disabled, invitations, addin, last_seq, created_us)
+             disabled, invitations, addin, occupants_change_subject, last_seq, created_us)
 PERCH_FIELDS(ArchiveQuery, room_id, room_ids, any_word, case_sensitive, start_us, end_us, with_nick,
              with_sender, text, after_id, before_id, last_page, ids, max, count_limit)
 PERCH_FIELDS(ArchivePage, messages, complete, count, count_exact, first_index)
@@ -134,7 +134,7 @@ PERCH_FIELDS(RelayCommand, room, full_jid, id, payload)
 PERCH_FIELDS(PrivateCommand, room, full_jid, to_nick, type, id, payload)
 PERCH_FIELDS(SubjectCommand, room, full_jid, subject)
 PERCH_FIELDS(SettingsChange, name, description, category, privacy, type, invitations, disabled,
-             drop_outsiders)
+             occupants_change_subject, drop_outsiders)
 PERCH_FIELDS(ConfigureCommand, room, actor, change)
 PERCH_FIELDS(ListChange, list, principal, present, nick)
 PERCH_FIELDS(ListsCommand, room, actor, changes)

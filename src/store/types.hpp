@@ -87,6 +87,9 @@ struct Room {
     bool disabled = false;
     bool invitations = true;
     std::string addin;  // URL of the room's add-in, shown by clients that know it
+    // Whether anyone who may speak in the room may change its subject; otherwise only its
+    // managers may, as with every other room setting.
+    bool occupants_change_subject = false;
     int64_t last_seq = 0;
     int64_t created_us = 0;
 };

@@ -95,6 +95,7 @@ json room_json(const chat::Directory::Listing& v, const chat::Subject& who,
                 {"privacy", store::to_string(v.meta.privacy)},
                 {"type", store::to_string(v.meta.type)},
                 {"invitations", v.meta.invitations},
+                {"occupants_change_subject", v.meta.occupants_change_subject},
                 {"disabled", v.meta.disabled},
                 {"subject", v.meta.subject},
                 {"my_roles",
@@ -143,6 +144,8 @@ std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
             typed = bool(c.invitations = flag());
         } else if (key == "disabled") {
             typed = bool(c.disabled = flag());
+        } else if (key == "occupants_change_subject") {
+            typed = bool(c.occupants_change_subject = flag());
         } else if (key == "category") {
             typed = bool(c.category = text());
         } else if (key == "drop_outsiders") {

@@ -32,6 +32,27 @@ std::vector<std::string> linked_files(const xml::Element& stanza, const std::str
     return {ids.begin(), ids.end()};
 }
 
+// The text of an XHTML-IM body (XEP-0071), its lines and paragraphs kept apart.
+void append_text(std::string& out, const xml::Element& e) {
+    for (const auto& c : e.children()) {
+        if (c.is_text()) {
+            out += c.raw_text();
+            continue;
+        }
+        bool block =
+            c.name() == "p" || c.name() == "div" || c.name() == "li" || c.name() == "blockquote";
+        if ((block || c.name() == "br") && !out.empty() && out.back() != '\n') out += '\n';
+        append_text(out, c);
+        if (block && !out.empty() && out.back() != '\n') out += '\n';
+    }
+}
+std::string plain_text(const xml::Element& html) {
+    std::string out;
+    if (const xml::Element* body = html.child("body", ns::xhtml)) append_text(out, *body);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
 // Every child of a message but the ones the room sets itself.
 std::string relayed_payload(const xml::Element& stanza) {
     std::string payload;
@@ -93,9 +114,11 @@ void MucService::on_message(xml::Element stanza, const Jid& from, const Jid& to,
         return rooms_.set_subject(
             chat::SubjectCommand{room, from.str(), stanza.child_text("subject", ns::client)},
             refused());
-    bool no_store =
-        stanza.child("no-store", ns::hints) || stanza.child("no-permanent-store", ns::hints);
-    if (!has_body || no_store)
+    // Every room is a persistent chat room: whatever it shows its occupants is kept (archive
+    // and compliance record), so a no-store hint is not followed here (XEP-0334 leaves that to
+    // the server), and a message whose only body is XHTML-IM is a message like any other.
+    // What carries no content (chat states, markers, receipts) is relayed and not kept.
+    if (!has_body && !stanza.child("html", ns::xhtml_im))
         return rooms_.relay(
             chat::RelayCommand{room, from.str(), stanza.attr_or("id"), relayed_payload(stanza)},
             refused());
@@ -110,6 +133,9 @@ void MucService::on_post(const xml::Element& stanza, const std::string& room,
     c.full_jid = actor.full_jid;
     c.origin_id = stanza.attr_or("id");
     c.body = stanza.child_text("body", ns::client);
+    if (c.body.empty())
+        if (const xml::Element* html = stanza.child("html", ns::xhtml_im))
+            c.body = plain_text(*html);  // what search and plain-text readers see
     // The kind of message: <kind xmlns='urn:perch:kind:0' value='alert|story'>, kept with it.
     if (const xml::Element* k = stanza.child("kind", ns::kind)) {
         std::string value = k->attr_or("value");
@@ -133,6 +159,8 @@ void MucService::on_post(const xml::Element& stanza, const std::string& room,
         if (child.is("stanza-id", ns::sid) || child.ns() == ns::occupant_id ||
             child.ns() == ns::delay)
             continue;
+        // The hints were not followed: readers of the archive must not follow them either.
+        if (child.ns() == ns::hints) continue;
         xml::serialize(c.payload, child, ns::client);
     }
     c.files = linked_files(stanza, config_.files_url);

@@ -75,6 +75,8 @@ xml::Element config_form(const chat::RoomInfo& info) {
               "boolean", "Auditorium: only presenters and managers speak");
     add_field(form, "muc#roomconfig_allowinvites", flag(meta.invitations), "boolean",
               "Invitations");
+    add_field(form, "muc#roomconfig_changesubject", flag(meta.occupants_change_subject), "boolean",
+              "Everyone who may speak changes the subject (else managers only)");
     add_field(form, "{urn:perch:room:0}disabled", flag(meta.disabled), "boolean",
               "Disabled: nobody may enter, history is kept");
     // The category: where the room is, or one where this manager may create rooms.
@@ -112,6 +114,8 @@ chat::SettingsChange parse_config(const xml::Element& form, store::Privacy priva
             c.type = on ? store::RoomType::auditorium : store::RoomType::normal;
         } else if (var == "muc#roomconfig_allowinvites") {
             c.invitations = on;
+        } else if (var == "muc#roomconfig_changesubject") {
+            c.occupants_change_subject = on;
         } else if (var == "{urn:perch:room:0}disabled") {
             c.disabled = on;
         } else if (var == "{urn:perch:room:0}category") {

@@ -623,3 +623,39 @@ TEST_F(RoomServiceTest, ARetriedPostIsStoredOnceAndShownAgainToItsSenderOnly) {
     EXPECT_FALSE((*other)->repeated);
     EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 2);
 }
+
+// The subject is a room setting like the others: its managers change it unless the room lets
+// everyone who may speak; each change is stored with its compliance event before it is shown.
+TEST_F(RoomServiceTest, TheSubjectIsChangedByManagersUnlessTheRoomSaysEveryone) {
+    start(true);
+    auto alice = who("alice"), dave = who("dave");
+    ASSERT_TRUE(join("managed", as(alice), "alice").ok());
+    ASSERT_TRUE(join("managed", as(dave), "dave").ok());
+    auto subject = [&](const chat::Actor& a, std::string text) {
+        auto r = run<chat::Ok>([&](auto reply) {
+            service_->set_subject({"managed", a.full_jid, std::move(text)}, reply);
+        });
+        EXPECT_TRUE(r.has_value());
+        return std::move(*r);
+    };
+    sink_.events.clear();
+    auto refused = subject(as(dave), "dave's topic");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().fault, Fault::forbidden);
+    EXPECT_TRUE(sink_.all<chat::SubjectChanged>().empty());
+    ASSERT_TRUE(subject(as(alice), "Release 2").ok());
+    ASSERT_EQ(sink_.all<chat::SubjectChanged>().size(), 1u);
+    EXPECT_EQ(store_->find_room("managed")->subject, "Release 2");
+    auto types = outbox_types();
+    ASSERT_EQ(std::count(types.begin(), types.end(), "SUBJECT"), 1);
+    // The managers open it to everyone who may speak: kept in the store, and dave may.
+    chat::SettingsChange open;
+    open.occupants_change_subject = true;
+    auto done =
+        run<chat::Ok>([&](auto reply) { service_->configure({"managed", as(alice), open}, reply); });
+    ASSERT_TRUE(done && done->ok());
+    EXPECT_TRUE(store_->find_room("managed")->occupants_change_subject);
+    ASSERT_TRUE(subject(as(dave), "dave's topic").ok());
+    EXPECT_EQ(store_->find_room("managed")->subject, "dave's topic");
+    EXPECT_EQ(store_->find_room("managed")->subject_nick, "dave");
+}

@@ -26,6 +26,8 @@ def setup():
     s.cli("category", "add", "Projects")
     s.cli("room", "add", "garden", "--category", "Projects")
     s.cli("room", "add", "stress", "--category", "Projects")
+    s.cli("room", "add", "record", "--category", "Projects")
+    s.cli("room", "grant", "record", "manager", "user:alice")
     s.start()
     return types.SimpleNamespace(server=s)
 
@@ -94,6 +96,49 @@ async def test_a_session_is_on_record_in_order(f):
     await drained(f)
     changes = [json.loads(c)["change"] for _, _, _, _, c in events(f, type="USERCHANGE")]
     assert changes[-2:] == ["disabled", "enabled"] and "created" in changes, changes
+
+
+async def test_everything_shown_in_a_room_is_on_record(f):
+    """Issue 17, item 3: a message with a no-store hint, one with only an XHTML-IM body and a
+    change of subject are shown to the occupants, so they are kept: in the archive and in the
+    compliance record. Only the room's managers change its subject (its setting)."""
+    from slixmpp.xmlstream import ET
+    room = f"record@{MUC}"
+    alice = await connect(f.server, "alice", "alice-pw")
+    bob = await connect(f.server, "bob", "bob-pw")
+    for c, nick in ((alice, "alice"), (bob, "bob")):
+        await c["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=10)
+    hinted = bob.make_message(mto=room, mbody="off the record?", mtype="groupchat")
+    ET.SubElement(hinted.xml, "{urn:xmpp:hints}no-store")
+    hinted.send()
+    shown = await alice.next_groupchat()
+    assert shown["body"] == "off the record?"
+    assert shown.xml.find("{urn:xmpp:hints}no-store") is None  # kept, so not passed on
+    rich = bob.make_message(mto=room, mtype="groupchat")
+    html = ET.SubElement(rich.xml, "{http://jabber.org/protocol/xhtml-im}html")
+    body = ET.SubElement(html, "{http://www.w3.org/1999/xhtml}body")
+    ET.SubElement(body, "{http://www.w3.org/1999/xhtml}p").text = "only in XHTML"
+    rich.send()
+    shown = await alice.next_groupchat()
+    assert shown["body"] == "only in XHTML", shown
+    assert shown.xml.find("{http://jabber.org/protocol/xhtml-im}html") is not None
+    # The subject: bob is no manager of the room, alice is.
+    bob.send_message(mto=room, msubject="bob's subject", mtype="groupchat")
+    err = await bob.next_message_with("{jabber:client}error")
+    assert err.xml.find("{jabber:client}error/{urn:ietf:params:xml:ns:xmpp-stanzas}forbidden") is not None
+    alice.send_message(mto=room, msubject="On the record", mtype="groupchat")
+    changed = await bob.next_message_with("{jabber:client}subject")
+    assert changed["subject"] == "On the record"
+    results, _ = await mam_query(alice, room, query_id="rec")
+    bodies = [r["body"] for r in results]
+    assert "off the record?" in bodies and "only in XHTML" in bodies, bodies
+    await alice.close()
+    await bob.close()
+    await drained(f)
+    chats = [json.loads(c)["body"] for _, _, _, _, c in events(f, type="CHAT", room="record")]
+    assert "off the record?" in chats and "only in XHTML" in chats, chats
+    subjects = [json.loads(c) for _, _, _, _, c in events(f, type="SUBJECT", room="record")]
+    assert [(s["subject"], s["nick"]) for s in subjects] == [("On the record", "alice")], subjects
 
 
 async def test_posting_through_three_kills_loses_and_doubles_nothing(f):

@@ -152,11 +152,14 @@ async function showRoom(node) {
   const type = select('type', typeChoices, room.type);
   const invitations = h('input', { type: 'checkbox', name: 'invitations', checked: room.invitations });
   const disabled = h('input', { type: 'checkbox', name: 'disabled', checked: room.disabled });
+  const changeSubject = h('input', { type: 'checkbox', name: 'occupants_change_subject',
+    checked: room.occupants_change_subject });
   const settings = h('form', { class: 'card', id: 'room-settings' },
     h('h2', {}, 'Settings'),
     h('div', { class: 'grid' }, field('Name', name), field('Privacy', privacy), field('Type', type)),
     field('Description', description),
     h('label', { class: 'check' }, invitations, 'Invitations allowed'),
+    h('label', { class: 'check' }, changeSubject, 'Everyone who may post changes the subject (else managers only)'),
     h('label', { class: 'check' }, disabled, 'Disabled (nobody may enter; the history is kept)'),
     h('button', { type: 'submit' }, 'Save settings'));
   settings.addEventListener('submit', async (event) => {
@@ -165,6 +168,7 @@ async function showRoom(node) {
       await api('PATCH', '/rooms/' + encodeURIComponent(node), {
         name: name.value.trim(), description: description.value, privacy: privacy.value,
         type: type.value, invitations: invitations.checked, disabled: disabled.checked,
+        occupants_change_subject: changeSubject.checked,
       });
       say('Settings saved.');
       showRoom(node);

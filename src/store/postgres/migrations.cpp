@@ -185,6 +185,10 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE pool_members ADD COLUMN web_url TEXT NOT NULL DEFAULT '';
     )sql",
+    // 5: who may change a room's subject: its managers only (0), or anyone who may speak (1).
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN occupants_change_subject INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 }  // namespace

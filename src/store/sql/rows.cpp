@@ -44,6 +44,7 @@ Room read_room(Statement& st) {
     r.created_us = st.int_at(11);
     r.invitations = st.int_at(12) != 0;
     r.addin = st.text_at(13);
+    r.occupants_change_subject = st.int_at(14) != 0;
     return r;
 }
 

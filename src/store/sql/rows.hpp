@@ -12,7 +12,7 @@ inline constexpr const char* kCategoryColumns =
     "id, name, description, invitations, file_upload, chat_history, created_us";
 inline constexpr const char* kRoomColumns =
     "id, node, name, description, category_id, privacy, type, subject, subject_nick, disabled, "
-    "last_seq, created_us, invitations, addin";
+    "last_seq, created_us, invitations, addin, occupants_change_subject";
 inline constexpr const char* kMessageColumns =
     "room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
     "removed";

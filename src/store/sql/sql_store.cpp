@@ -158,7 +158,8 @@ class SqlStore final : public Store {
         auto& st = db_.prepare(
             std::string("INSERT INTO rooms (node, name, description, category_id, privacy, "
                         "type, subject, subject_nick, disabled, created_us, invitations, "
-                        "addin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
+                        "addin, occupants_change_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?)") +
             (skip_existing ? " ON CONFLICT (node) DO NOTHING" : "") + " RETURNING id");
         st.bind(0, r.node)
             .bind(1, r.name.empty() ? r.node : r.name)
@@ -171,7 +172,8 @@ class SqlStore final : public Store {
             .bind(8, int64_t(r.disabled))
             .bind(9, r.created_us ? r.created_us : now)
             .bind(10, int64_t(r.invitations))
-            .bind(11, r.addin);
+            .bind(11, r.addin)
+            .bind(12, int64_t(r.occupants_change_subject));
         return inserted_id(st);
     }
 
@@ -206,7 +208,8 @@ class SqlStore final : public Store {
         try {
             db_.prepare(
                    "UPDATE rooms SET name = ?, description = ?, privacy = ?, type = ?, disabled = "
-                   "?, invitations = ?, addin = ?, category_id = ? WHERE id = ?")
+                   "?, invitations = ?, addin = ?, category_id = ?, occupants_change_subject = ? "
+                   "WHERE id = ?")
                 .bind(0, r.name)
                 .bind(1, r.description)
                 .bind(2, to_string(r.privacy))
@@ -215,7 +218,8 @@ class SqlStore final : public Store {
                 .bind(5, int64_t(r.invitations))
                 .bind(6, r.addin)
                 .bind(7, r.category_id)
-                .bind(8, r.id)
+                .bind(8, int64_t(r.occupants_change_subject))
+                .bind(9, r.id)
                 .run();
         } catch (const Error& e) {
             if (is_constraint(e))

@@ -241,6 +241,10 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE pool_members ADD COLUMN web_url TEXT NOT NULL DEFAULT '';
     )sql",
+    // 11: who may change a room's subject (see the PostgreSQL migration 5).
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN occupants_change_subject INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 }  // namespace
