@@ -11,6 +11,9 @@ constexpr size_t kMaxPart = 1023;
 
 std::optional<std::string> prep(std::string_view in, const Stringprep_profile* profile) {
     if (in.empty() || in.size() > kMaxPart) return std::nullopt;
+    // stringprep reads a C string: a NUL would end the name there ("alice\0x" as "alice").
+    // No profile allows one (U+0000 is a control character), so refuse it here.
+    if (in.find('\0') != std::string_view::npos) return std::nullopt;
     // stringprep works in place and may grow the string; give it room.
     std::vector<char> buf(kMaxPart * 4 + 1, '\0');
     std::copy(in.begin(), in.end(), buf.begin());

@@ -36,3 +36,13 @@ TEST(Jid, DomainOnly) {
     EXPECT_TRUE(j->local().empty());
     EXPECT_TRUE(j->is_bare());
 }
+
+// A NUL never ends a name early: "alice\0x" is not alice, it is refused.
+TEST(Jid, ANulInsideAPartIsRefusedNotCutOff) {
+    using namespace std::string_view_literals;
+    EXPECT_FALSE(perch::xmpp::nodeprep("alice\0junk"sv));
+    EXPECT_FALSE(perch::xmpp::resourceprep("pc\0junk"sv));
+    EXPECT_FALSE(perch::xmpp::nameprep("example.org\0evil"sv));
+    EXPECT_FALSE(perch::xmpp::Jid::parse("alice\0junk@example.org"sv));
+    EXPECT_TRUE(perch::xmpp::nodeprep("alice"sv));
+}
