@@ -212,6 +212,16 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 co_await write(plain_error(400, "malformed request"), false);
                 break;
             }
+            // A transfer coding other than a lone `chunked` would leave the body's end to
+            // guesswork (read as no body, the rest as another request): refused, and the
+            // connection closed, as RFC 9112 section 6.1 asks of a server.
+            if (auto te = head.get().find(http::field::transfer_encoding);
+                te != head.get().end() && (!beast::iequals(te->value(), "chunked") ||
+                                           head.get().count(http::field::transfer_encoding) > 1)) {
+                co_await write(plain_error(501, "only the chunked transfer coding is accepted"),
+                               false);
+                break;
+            }
             HttpRequest request = describe(head.get(), kTls<Stream>, peer_);
             if (websocket::is_upgrade(head.get())) {
                 if (request.path != options.websocket_path) {
@@ -305,6 +315,9 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
         beast::get_lowest_layer(stream_).expires_after(shared_.options.transfer_timeout);
         auto fill = [&](auto& res) {
             res.set(http::field::server, "Perch");
+            // Over HTTPS, browsers are told to use nothing else for this host (a year).
+            if constexpr (kTls<Stream>)
+                res.set(http::field::strict_transport_security, "max-age=31536000");
             for (auto& [name, value] : r.headers) res.set(name, value);
             res.keep_alive(keep_alive);
             res.prepare_payload();

@@ -84,7 +84,34 @@ async def test_https_serves_with_the_xmpp_certificate(f):
     conn.request("GET", "/healthz")
     r = conn.getresponse()
     assert r.status == 200 and json.loads(r.read())["status"] == "ok"
+    # Browsers are told to keep to HTTPS for this host (and only over HTTPS: RFC 6797).
+    assert r.getheader("Strict-Transport-Security") == "max-age=31536000"
     conn.close()
+    plain = http.client.HTTPConnection(f.server.host, f.server.http_port, timeout=10)
+    plain.request("GET", "/healthz")
+    assert plain.getresponse().getheader("Strict-Transport-Security") is None
+    plain.close()
+
+
+async def test_a_body_whose_end_is_unclear_is_refused(f):
+    # `chunked, identity`: read as no body, the rest would be taken for a second request
+    # (request smuggling behind a proxy that reads it otherwise). Refused, and the connection
+    # ends; so do two Transfer-Encoding lines.
+    import socket
+    for codings in (["chunked, identity"], ["identity"], ["gzip, chunked"], ["chunked", "chunked"]):
+        with socket.create_connection((f.server.host, f.server.http_port), timeout=5) as s:
+            lines = "".join(f"Transfer-Encoding: {c}\r\n" for c in codings)
+            s.sendall(("POST /api/v1/session HTTP/1.1\r\nHost: x\r\n" + lines +
+                       "\r\n5\r\nhello\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").encode())
+            got = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            text = got.decode(errors="replace")
+            assert re.match(r"HTTP/1.1 (400|501) ", text), (codings, text)
+            assert text.count("HTTP/1.1") == 1, text  # nothing after it was taken as a request
 
 
 async def test_host_meta_names_the_websocket_endpoint(f):
