@@ -19,6 +19,11 @@ void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, IoPool& io, const char* what,
                                   std::function<void(tcp::socket, Strand)> accepted) {
+    // Out of file descriptors or similar, the accept fails again every pause: said once, then
+    // once a minute with how often, not ten times a second.
+    constexpr auto kLogEvery = std::chrono::minutes(1);
+    std::chrono::steady_clock::time_point logged{};
+    int64_t unsaid = 0;
     for (;;) {
         Strand strand = asio::make_strand(io.context());
         boost::system::error_code ec;
@@ -26,11 +31,26 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, IoPool& io, const cha
             co_await acceptor.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            // Out of file descriptors or similar: say so once per pause, then retry.
-            spdlog::warn("{} accept failed: {}", what, ec.message());
+            auto now = std::chrono::steady_clock::now();
+            if (logged == std::chrono::steady_clock::time_point{} || now - logged >= kLogEvery) {
+                if (unsaid == 0)
+                    spdlog::warn("{} accept failed: {}; retrying every 100 ms", what, ec.message());
+                else
+                    spdlog::warn("{} accept failed: {}; {} more times in the last minute", what,
+                                 ec.message(), unsaid);
+                logged = now;
+                unsaid = 0;
+            } else {
+                ++unsaid;
+            }
             asio::steady_timer pause(io.context(), std::chrono::milliseconds(100));
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
+        }
+        if (logged != std::chrono::steady_clock::time_point{}) {
+            spdlog::info("{} accepting again ({} failures since the last line)", what, unsaid);
+            logged = {};
+            unsaid = 0;
         }
         accepted(std::move(socket), strand);
     }

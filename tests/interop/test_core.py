@@ -390,6 +390,41 @@ async def test_a_start_tag_that_never_ends_is_cut_off(f):
     raw.close()
 
 
+async def test_at_the_open_file_limit_accept_failures_are_told_once(f):
+    # A server allowed few descriptors, and more clients than it can take: the failing accept
+    # is logged once (then once a minute with a count), not ten times a second; once
+    # descriptors are free again it says so and serves.
+    wrapper = f.server.dir / "perch-few-files"
+    wrapper.write_text(f'#!/bin/sh\nulimit -n 96\nexec "{f.server.binary}" "$@"\n')
+    wrapper.chmod(0o755)
+    s = Server(str(wrapper), backend="sqlite")
+    s.start()
+    socks = []
+    try:
+        for _ in range(150):
+            socks.append(socket.create_connection((s.host, s.port), timeout=5))
+        deadline = time.time() + 10
+        while "accept failed" not in s.log_text() and time.time() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # twenty more failed accepts
+        told = s.log_text().count("accept failed")
+        assert told == 1, s.log_text()[-3000:]
+        for k in socks:
+            k.close()
+        socks = []
+        deadline = time.time() + 10
+        while "accepting again" not in s.log_text() and time.time() < deadline:
+            await asyncio.sleep(0.1)
+        assert "accepting again" in s.log_text()
+        raw = RawStream(s)
+        assert "</stream:features>" in raw.open()
+        raw.close()
+    finally:
+        for k in socks:
+            k.close()
+        s.cleanup()
+
+
 async def test_pep_publish_items_retract_and_notifications(f):
     from slixmpp.xmlstream import ET
     PUBSUB = "http://jabber.org/protocol/pubsub"
