@@ -12,11 +12,19 @@ namespace perch::chat {
 namespace {
 
 // The occupant behind `full_jid`, allowed to speak; else why not.
+// What somebody who is not in the room is told: about a secret room, exactly what a room that
+// does not exist answers, so that a message cannot tell whether it is there.
+Error outsider_refusal(const Room& room) {
+    if (room.meta().privacy == store::Privacy::secret)
+        return error(Fault::not_found, "No such room");
+    return error(Fault::not_occupant, "You are not an occupant of this room");
+}
+
 std::variant<const Occupant*, Error> speaker(const Room& room, const std::string& full_jid) {
     const Occupant* o = room.by_jid(full_jid);
     if (!o) {
         spdlog::info("message from {} to {} refused: not an occupant", full_jid, room.meta().node);
-        return error(Fault::not_occupant, "You are not an occupant of this room");
+        return outsider_refusal(room);
     }
     if ((o->subject && !room.may(*o->subject, Action::post)) || o->role == Role::visitor) {
         spdlog::info("message from {} to {} refused: may not post", full_jid, room.meta().node);
@@ -152,8 +160,7 @@ void RoomService::send_private(PrivateCommand c, Reply<Ok> reply) {
     on_room<Ok>(
         node, std::move(reply), [this, c = std::move(c)](Room& room, Reply<Ok>& reply) mutable {
             const Occupant* o = room.by_jid(c.full_jid);
-            if (!o)
-                return reply(error(Fault::not_occupant, "You are not an occupant of this room"));
+            if (!o) return reply(outsider_refusal(room));
             if (!room.by_nick(c.to_nick)) return reply(error(Fault::not_found, "No such occupant"));
             publish(room, PrivateMessage{o->nick, o->occupant_id, std::move(c.to_nick),
                                          std::move(c.type), std::move(c.id), std::move(c.payload)});

@@ -659,3 +659,20 @@ TEST_F(RoomServiceTest, TheSubjectIsChangedByManagersUnlessTheRoomSaysEveryone) 
     EXPECT_EQ(store_->find_room("managed")->subject, "dave's topic");
     EXPECT_EQ(store_->find_room("managed")->subject_nick, "dave");
 }
+
+// Somebody outside a secret room learns nothing from a message to it: the answer is the one a
+// room that does not exist gives. An open room may say "you are not in it".
+TEST_F(RoomServiceTest, AMessageToASecretRoomAnswersLikeNoRoomAtAll) {
+    auto erin = who("erin");
+    auto secret = post("secret", as(erin), "hello?");
+    auto nowhere = post("nowhere", as(erin), "hello?");
+    ASSERT_FALSE(secret.ok());
+    ASSERT_FALSE(nowhere.ok());
+    EXPECT_EQ(secret.error().fault, nowhere.error().fault);
+    EXPECT_EQ(secret.error().text, nowhere.error().text);
+    chat::PrivateCommand pm{"secret", as(erin).full_jid, "carol", "chat", "1", "<body>x</body>"};
+    auto whisper = run<chat::Ok>([&](auto reply) { service_->send_private(pm, reply); });
+    ASSERT_TRUE(whisper && !whisper->ok());
+    EXPECT_EQ(whisper->error().fault, nowhere.error().fault);
+    EXPECT_EQ(post("open", as(erin), "hello?").error().fault, Fault::not_occupant);
+}
