@@ -145,6 +145,8 @@ Config load_config(const std::string& path) {
     r.get("http", "www_dir", c.http.www_dir);
     r.get("http", "converse_dir", c.http.converse_dir);
     r.get("http", "max_body_kb", c.http.max_body_kb);
+    r.get("http", "metrics_access", c.http.metrics_access);
+    r.get("http", "metrics_token", c.http.metrics_token);
     r.get("files", "dir", c.files.dir);
     r.get("files", "max_file_size_kb", c.files.max_file_size_kb);
     r.get("files", "slot_lifetime_s", c.files.slot_lifetime_s);
@@ -203,6 +205,8 @@ Config load_config(const std::string& path) {
     check_range("store.pool_size", c.store.pool_size, 1, 64);
     check_range("store.cache_mb", c.store.cache_mb, 1, 1024 * 1024);
     check_range("store.mmap_mb", c.store.mmap_mb, 0, 1024 * 1024);
+    if (c.http.metrics_access != "loopback" && c.http.metrics_access != "anyone")
+        throw std::runtime_error("http.metrics_access must be \"loopback\" or \"anyone\"");
     if (c.store.backend != "sqlite" && c.store.backend != "postgres")
         throw std::runtime_error("store.backend must be \"sqlite\" or \"postgres\"");
     if (c.store.backend == "postgres" && c.store.url.empty())

@@ -46,6 +46,10 @@ struct Config {
         std::string www_dir = "www";                                 // our pages
         std::string converse_dir = "node_modules/converse.js/dist";  // Converse.js dist/
         int max_body_kb = 64;                                        // JSON requests
+        // Who reads /metrics: "loopback" (this machine only), or "anyone"; with metrics_token
+        // set, also any client that sends it as `Authorization: Bearer TOKEN`.
+        std::string metrics_access = "loopback";
+        std::string metrics_token;
     } http;
 
     struct Files {

@@ -273,6 +273,8 @@ int serve(Config config) {
     web_config.converse_dir = config.http.converse_dir;
     web_config.files_dir = config.files.dir;
     web_config.max_body_bytes = uint64_t(config.http.max_body_kb) * 1024;
+    web_config.metrics_for_anyone = config.http.metrics_access == "anyone";
+    web_config.metrics_token = config.http.metrics_token;
     if (membership)
         web_config.pool_web_urls = [&membership] {
             std::vector<std::string> urls;

@@ -1,10 +1,13 @@
 #include "web/app.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include "util/crypto.hpp"
 #include "util/time.hpp"
 #include "xml/serializer.hpp"
 
@@ -25,6 +28,20 @@ constexpr const char* kPagePolicy =
     "ws: wss:; worker-src 'self' blob:; media-src 'self' data: blob:; object-src 'none'; "
     "base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
 
+// The client's address, from "ADDRESS:PORT" (IPv6 in brackets), is this machine's.
+bool from_loopback(const std::string& peer) {
+    auto colon = peer.rfind(':');
+    std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return false;
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        return address.to_v6().to_v4().is_loopback();
+    return address.is_loopback();
+}
+
 HttpResponse redirect(const std::string& to) {
     HttpResponse r;
     r.status = 302;
@@ -33,6 +50,13 @@ HttpResponse redirect(const std::string& to) {
 }
 
 }  // namespace
+
+bool metrics_allowed(const WebConfig& config, const HttpRequest& request) {
+    if (config.metrics_for_anyone || from_loopback(request.peer)) return true;
+    const std::string* auth = request.header("authorization");
+    return !config.metrics_token.empty() && auth && auth->starts_with("Bearer ") &&
+           util::constant_time_equal(auth->substr(7), config.metrics_token);
+}
 
 HttpResponse json_error(unsigned status, const std::string& text) {
     return json_response(status, json{{"error", text}}.dump());
@@ -137,7 +161,11 @@ void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respo
                   {"rooms", deps_.directory.room_count()}};
         return respond(json_response(200, body.dump()));
     }
-    if (path == "/metrics") return respond(metrics());
+    if (path == "/metrics") {
+        if (!metrics_allowed(config_, request))
+            return respond(json_error(403, "Metrics are for this machine (http.metrics_access)"));
+        return respond(metrics());
+    }
     if (path == "/.well-known/host-meta") return respond(host_meta(false));
     if (path == "/.well-known/host-meta.json") return respond(host_meta(true));
     if (path.starts_with("/upload/")) {

@@ -27,10 +27,16 @@ struct WebConfig {
     std::string files_dir;     // content-addressed file store
     uint64_t max_body_bytes = uint64_t{64} * 1024;
     std::string websocket_path = "/xmpp-websocket";
+    bool metrics_for_anyone = false;  // else loopback clients only (and the token's bearers)
+    std::string metrics_token;
     // In a pool: the public URLs of the other live servers, listed after this one in host-meta
     // so that a web client whose server is gone can go to another.
     std::function<std::vector<std::string>()> pool_web_urls;
 };
+
+// Who reads /metrics: this machine's clients, anyone (http.metrics_access = "anyone"), or the
+// bearer of http.metrics_token.
+bool metrics_allowed(const WebConfig& config, const net::HttpRequest& request);
 
 struct WebDeps {
     xmpp::Router& router;
