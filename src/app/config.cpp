@@ -150,6 +150,7 @@ Config load_config(const std::string& path) {
     r.get("files", "dir", c.files.dir);
     r.get("files", "max_file_size_kb", c.files.max_file_size_kb);
     r.get("files", "slot_lifetime_s", c.files.slot_lifetime_s);
+    r.get("files", "max_open_slots", c.files.max_open_slots);
     r.get("compliance", "enabled", c.compliance.enabled);
     r.get("compliance", "path", c.compliance.path);
     r.get("compliance", "url", c.compliance.url);
@@ -200,6 +201,7 @@ Config load_config(const std::string& path) {
     check_range("http.max_body_kb", c.http.max_body_kb, 1, 16384);
     check_range("files.max_file_size_kb", c.files.max_file_size_kb, 1, 4 * 1024 * 1024);
     check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
+    check_range("files.max_open_slots", c.files.max_open_slots, 1, 10000);
     check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
     check_range("store.retention_days", c.store.retention_days, 0, 36500);
     check_range("store.pool_size", c.store.pool_size, 1, 64);

@@ -56,6 +56,7 @@ struct Config {
         std::string dir;               // default: DATA_DIR/files
         int max_file_size_kb = 20000;  // the original's MaxFileSizeKB
         int slot_lifetime_s = 300;     // an upload slot is usable this long
+        int max_open_slots = 20;       // unused upload slots one user may hold at once
     } files;
 
     struct Compliance {

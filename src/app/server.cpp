@@ -234,7 +234,8 @@ int serve(Config config) {
     xmpp::Credentials credentials(workers);
     xmpp::ServerStats stats;
     chat::UploadSlots uploads(uint64_t(config.files.max_file_size_kb) * 1024,
-                              int64_t(config.files.slot_lifetime_s) * 1'000'000);
+                              int64_t(config.files.slot_lifetime_s) * 1'000'000,
+                              size_t(config.files.max_open_slots));
     xmpp::ServerContext ctx{
         config.domain,
         router,

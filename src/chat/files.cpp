@@ -1,5 +1,6 @@
 #include "chat/files.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "util/ids.hpp"
@@ -54,6 +55,12 @@ std::variant<UploadSlot, SlotRefusal> UploadSlots::issue(const std::string& owne
     slot.expires_us = now_us + lifetime_us_;
     std::lock_guard lock(mutex_);
     std::erase_if(slots_, [&](const auto& kv) { return kv.second.expires_us <= now_us; });
+    auto open = std::count_if(slots_.begin(), slots_.end(),
+                              [&](const auto& kv) { return kv.second.owner == owner; });
+    if (size_t(open) >= max_open_)
+        return SlotRefusal{SlotRefusal::Why::too_many,
+                           "You have " + std::to_string(open) +
+                               " uploads waiting; use them or let them expire first"};
     slots_[slot.token] = slot;
     return slot;
 }

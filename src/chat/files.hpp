@@ -22,15 +22,16 @@ struct UploadSlot {
 };
 
 struct SlotRefusal {
-    enum class Why { too_large, bad_request } why;
+    enum class Why { too_large, bad_request, too_many } why;
     std::string text;
 };
 
 // Thread-safe; slots live in memory only (a restart voids them, the client asks again).
 class UploadSlots {
   public:
-    UploadSlots(uint64_t max_bytes, int64_t lifetime_us)
-        : max_bytes_(max_bytes), lifetime_us_(lifetime_us) {}
+    // `max_open`: unused, unexpired slots one user may hold at once (each is memory here).
+    UploadSlots(uint64_t max_bytes, int64_t lifetime_us, size_t max_open = 20)
+        : max_bytes_(max_bytes), lifetime_us_(lifetime_us), max_open_(max_open) {}
     uint64_t max_bytes() const { return max_bytes_; }
 
     std::variant<UploadSlot, SlotRefusal> issue(const std::string& owner, std::string_view name,
@@ -44,6 +45,7 @@ class UploadSlots {
   private:
     uint64_t max_bytes_;
     int64_t lifetime_us_;
+    size_t max_open_;
     mutable std::mutex mutex_;
     std::map<std::string, UploadSlot> slots_;  // by token
 };

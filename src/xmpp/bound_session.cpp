@@ -128,6 +128,8 @@ void BoundSession::on_upload_request(const xml::Element& iq, const xml::Element&
     if (auto* refused = std::get_if<chat::SlotRefusal>(&issued)) {
         if (refused->why == chat::SlotRefusal::Why::bad_request)
             return send(make_error(iq, StanzaError::bad_request, refused->text));
+        if (refused->why == chat::SlotRefusal::Why::too_many)
+            return send(make_error(iq, StanzaError::resource_constraint, refused->text));
         auto err = make_error(iq, StanzaError::not_acceptable, refused->text);
         if (auto* e = err.child("error", ns::client))
             e->add_child("file-too-large", std::string(ns::upload))

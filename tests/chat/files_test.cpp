@@ -41,3 +41,26 @@ TEST(Files, SlotsAreLimitedAndUsedOnce) {
     EXPECT_FALSE(slots.take(slot.token, 3));  // used
     EXPECT_FALSE(slots.find("guess", 1));
 }
+
+// Slots are memory until used or expired: one user asking again and again is refused once
+// they hold the limit, and may ask again when one is used or has expired. Others are not held
+// up by it.
+TEST(Files, OneUserHoldsAtMostSoManyUnusedSlots) {
+    UploadSlots slots(1000, 60'000'000, 3);
+    std::vector<UploadSlot> held;
+    for (int i = 0; i < 3; ++i) {
+        auto issued = slots.issue("mallory", "f", 10, "", i);
+        ASSERT_TRUE(std::holds_alternative<UploadSlot>(issued));
+        held.push_back(std::get<UploadSlot>(issued));
+    }
+    auto refused = slots.issue("mallory", "f", 10, "", 3);
+    ASSERT_TRUE(std::holds_alternative<SlotRefusal>(refused));
+    EXPECT_EQ(std::get<SlotRefusal>(refused).why, SlotRefusal::Why::too_many);
+    EXPECT_TRUE(std::holds_alternative<UploadSlot>(slots.issue("alice", "f", 10, "", 3)));
+    EXPECT_TRUE(slots.take(held[0].token, 4));  // used: room for one more
+    EXPECT_TRUE(std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 10, "", 5)));
+    EXPECT_TRUE(std::holds_alternative<SlotRefusal>(slots.issue("mallory", "f", 10, "", 6)));
+    // All expired: the limit is free again.
+    EXPECT_TRUE(
+        std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 10, "", 70'000'000)));
+}
