@@ -55,9 +55,13 @@ class Pool:
             first.cli("room", "add", room, "--category", "Projects")
         first.cli("room", "add", "inner", "--category", "Projects", "--privacy", "closed")
         first.cli("room", "grant", "inner", "member", "user:alice")
-        for s in self.servers:
-            s.start()
-        self.wait_linked()
+        try:
+            for s in self.servers:
+                s.start()
+            self.wait_linked()
+        except BaseException:
+            self.cleanup()  # no server of a pool that did not come up is left running
+            raise
 
     def wait_linked(self, timeout=20):
         """Until every server has linked with the three others."""
