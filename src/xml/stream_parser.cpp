@@ -282,8 +282,8 @@ bool StreamParser::feed(std::string_view data) {
     size_t limit = s.depth == 0 ? limits_.max_header_bytes : limits_.max_stanza_bytes;
     if (pending > limit) {
         error_ = ParseError::too_large;
-        error_text_ = s.depth == 0 ? "stream header larger than the limit"
-                                   : "stanza larger than the limit";
+        error_text_ =
+            s.depth == 0 ? "stream header larger than the limit" : "stanza larger than the limit";
         return false;
     }
     return true;

@@ -651,8 +651,9 @@ TEST_F(RoomServiceTest, TheSubjectIsChangedByManagersUnlessTheRoomSaysEveryone) 
     // The managers open it to everyone who may speak: kept in the store, and dave may.
     chat::SettingsChange open;
     open.occupants_change_subject = true;
-    auto done =
-        run<chat::Ok>([&](auto reply) { service_->configure({"managed", as(alice), open}, reply); });
+    auto done = run<chat::Ok>([&](auto reply) {
+        service_->configure({"managed", as(alice), open}, reply);
+    });
     ASSERT_TRUE(done && done->ok());
     EXPECT_TRUE(store_->find_room("managed")->occupants_change_subject);
     ASSERT_TRUE(subject(as(dave), "dave's topic").ok());

@@ -222,8 +222,9 @@ TEST(StreamParser, KeepalivesBetweenStanzasNeverMeetTheLimit) {
 TEST(StreamParser, AStreamHeaderThatNeverEndsIsCutOff) {
     Recorder r;
     StreamParser p(r);
-    ASSERT_TRUE(p.feed("<?xml version='1.0'?><stream:stream xmlns:stream='"
-                       "http://etherx.jabber.org/streams' xmlns='jabber:client' junk='"));
+    ASSERT_TRUE(
+        p.feed("<?xml version='1.0'?><stream:stream xmlns:stream='"
+               "http://etherx.jabber.org/streams' xmlns='jabber:client' junk='"));
     bool ok = true;
     std::string chunk(4096, 'B');
     for (int i = 0; ok && i < 64; ++i) ok = p.feed(chunk);
