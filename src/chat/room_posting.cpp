@@ -11,7 +11,6 @@ namespace perch::chat {
 
 namespace {
 
-// The occupant behind `full_jid`, allowed to speak; else why not.
 // What somebody who is not in the room is told: about a secret room, exactly what a room that
 // does not exist answers, so that a message cannot tell whether it is there.
 Error outsider_refusal(const Room& room) {
@@ -20,6 +19,7 @@ Error outsider_refusal(const Room& room) {
     return error(Fault::not_occupant, "You are not an occupant of this room");
 }
 
+// The occupant behind `full_jid`, allowed to speak; else why not.
 std::variant<const Occupant*, Error> speaker(const Room& room, const std::string& full_jid) {
     const Occupant* o = room.by_jid(full_jid);
     if (!o) {

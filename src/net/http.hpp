@@ -29,6 +29,7 @@ struct HttpRequest {
     std::string body_file;    // the file the body was written to, when the handler asked so
     uint64_t body_bytes = 0;  // how many body bytes arrived
     bool secure = false;      // over TLS
+    bool loopback = false;    // from this machine
     std::string peer;         // address:port of the client
 
     const std::string* header(const std::string& lower_name) const {

@@ -223,6 +223,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 break;
             }
             HttpRequest request = describe(head.get(), kTls<Stream>, peer_);
+            request.loopback = loopback_;
             if (websocket::is_upgrade(head.get())) {
                 if (request.path != options.websocket_path) {
                     co_await write(plain_error(404, "no WebSocket service here"), false);

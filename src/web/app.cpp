@@ -1,7 +1,5 @@
 #include "web/app.hpp"
 
-#include <boost/asio/ip/address.hpp>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -28,20 +26,6 @@ constexpr const char* kPagePolicy =
     "ws: wss:; worker-src 'self' blob:; media-src 'self' data: blob:; object-src 'none'; "
     "base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
 
-// The client's address, from "ADDRESS:PORT" (IPv6 in brackets), is this machine's.
-bool from_loopback(const std::string& peer) {
-    auto colon = peer.rfind(':');
-    std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    boost::system::error_code ec;
-    auto address = boost::asio::ip::make_address(host, ec);
-    if (ec) return false;
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-        return address.to_v6().to_v4().is_loopback();
-    return address.is_loopback();
-}
-
 HttpResponse redirect(const std::string& to) {
     HttpResponse r;
     r.status = 302;
@@ -52,7 +36,7 @@ HttpResponse redirect(const std::string& to) {
 }  // namespace
 
 bool metrics_allowed(const WebConfig& config, const HttpRequest& request) {
-    if (config.metrics_for_anyone || from_loopback(request.peer)) return true;
+    if (config.metrics_for_anyone || request.loopback) return true;
     const std::string* auth = request.header("authorization");
     return !config.metrics_token.empty() && auth && auth->starts_with("Bearer ") &&
            util::constant_time_equal(auth->substr(7), config.metrics_token);
