@@ -75,6 +75,18 @@ class FanoutTest : public ::testing::Test {
         return o;
     }
 
+    // Two servers; "lobby" hashes to one of them (serving()), and that one goes.
+    store::PoolMember a_{1, "a", "a:1", "a:2", 10, ""}, b_{2, "b", "b:1", "b:2", 20, ""};
+    uint32_t serving() const { return pool::Membership::owner_among({a_, b_}, "lobby"); }
+    const store::PoolMember& stays() const { return serving() == 1 ? b_ : a_; }
+    // The room's server goes (its adoption is not looked at); what follows is shown.
+    void lose_the_rooms_server() {
+        sink_.events.clear();
+        fanout_->servers_changed({a_, b_}, {stays()},
+                                 [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
+        loop_.drain();
+    }
+
     std::filesystem::path dir_;
     std::unique_ptr<store::Store> store_;
     manual::Loop loop_;
@@ -106,20 +118,16 @@ TEST_F(FanoutTest, MessagesAreShownOnceInOrderAndAGapIsReadFromTheDatabase) {
 }
 
 TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
-    // Two servers: the room hashes to one of them; that one goes.
-    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
-    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
-    const store::PoolMember& gone = serving == 1 ? a : b;
-    const store::PoolMember& stays = serving == 1 ? b : a;
+    const store::PoolMember& stays = this->stays();
     fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
-    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("ghost", gone.number), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("ghost", serving()), true}});
     fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("other", 9), true}});
     fanout_->remote_event(posted(4));
     loop_.drain();
     sink_.events.clear();
     std::vector<std::pair<std::vector<chat::Occupant>, uint32_t>> adopted;
     fanout_->servers_changed(
-        {a, b}, {stays},
+        {a_, b_}, {stays},
         [&](const std::string& node, std::vector<chat::Occupant> mine, uint32_t server) {
             EXPECT_EQ(node, "lobby");
             adopted.emplace_back(std::move(mine), server);
@@ -146,9 +154,7 @@ TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
 TEST_F(FanoutTest, OccupantsListedByAJoinAreKnownAndLeaveWithTheirServer) {
     // "early" was in the room, on the room's server, before anybody of ours: known only from
     // the list the join answered with. The room's server goes: early leaves for our clients.
-    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
-    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
-    const store::PoolMember& stays = serving == 1 ? b : a;
+    uint32_t serving = this->serving();
     fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
     loop_.drain();
     chat::JoinResult r;
@@ -156,10 +162,7 @@ TEST_F(FanoutTest, OccupantsListedByAJoinAreKnownAndLeaveWithTheirServer) {
     r.others = {occupant("early", serving)};
     shards_.of("lobby").post([&] { fanout_->joined("lobby", r); });
     loop_.drain();
-    sink_.events.clear();
-    fanout_->servers_changed({a, b}, {stays},
-                             [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
-    loop_.drain();
+    lose_the_rooms_server();
     ASSERT_EQ(sink_.events.size(), 1u);
     EXPECT_EQ(std::get<chat::OccupantLeft>(sink_.events[0].what).occupant.nick, "early");
 }
@@ -192,9 +195,7 @@ TEST_F(FanoutTest, AJoinAnsweredWithoutTheListGetsItFromWhatIsKnownHere) {
 // room's server must not broadcast it either (a room of 6,400 losing 1,600 occupants on a
 // server with 1,600 others: 2.5 million presences, which cut every client of it off).
 TEST_F(FanoutTest, ALargeRoomsLostOccupantsLeaveWithoutAnnouncement) {
-    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
-    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
-    const store::PoolMember& stays = serving == 1 ? b : a;
+    uint32_t serving = this->serving();
     fanout_ = std::make_unique<pool::Fanout>(sink_, directory_, shards_, membership_, *manual_,
                                              size_t{3});
     fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), false}});
@@ -202,19 +203,14 @@ TEST_F(FanoutTest, ALargeRoomsLostOccupantsLeaveWithoutAnnouncement) {
         fanout_->remote_event(
             {"lobby", chat::OccupantJoined{occupant("far" + std::to_string(i), serving), false}});
     loop_.drain();
-    sink_.events.clear();
-    fanout_->servers_changed({a, b}, {stays},
-                             [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
-    loop_.drain();
+    lose_the_rooms_server();
     ASSERT_EQ(sink_.events.size(), 4u);  // each forgotten here, none shown to anybody
     for (const auto& e : sink_.events) EXPECT_FALSE(std::get<chat::OccupantLeft>(e.what).announce);
 }
 
 // A nickname whose other resource stays (on a living server) has not left the room.
 TEST_F(FanoutTest, ALostResourceOfANicknameThatStaysIsNotAnnounced) {
-    store::PoolMember a{1, "a", "a:1", "a:2", 10, ""}, b{2, "b", "b:1", "b:2", 20, ""};
-    uint32_t serving = pool::Membership::owner_among({a, b}, "lobby");
-    const store::PoolMember& stays = serving == 1 ? b : a;
+    uint32_t serving = this->serving();
     fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
     auto phone = occupant("kim", serving);
     auto desk = occupant("kim", 9);
@@ -222,10 +218,7 @@ TEST_F(FanoutTest, ALostResourceOfANicknameThatStaysIsNotAnnounced) {
     fanout_->remote_event({"lobby", chat::OccupantJoined{phone, true}});
     fanout_->remote_event({"lobby", chat::OccupantJoined{desk, false}});
     loop_.drain();
-    sink_.events.clear();
-    fanout_->servers_changed({a, b}, {stays},
-                             [](const std::string&, std::vector<chat::Occupant>, uint32_t) {});
-    loop_.drain();
+    lose_the_rooms_server();
     ASSERT_EQ(sink_.events.size(), 1u);
     EXPECT_FALSE(std::get<chat::OccupantLeft>(sink_.events[0].what).announce);
 }
