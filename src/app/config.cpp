@@ -128,6 +128,10 @@ Config load_config(const std::string& path) {
     r.get("c2s", "max_stanza_kb", c.c2s.max_stanza_kb);
     r.get("c2s", "max_send_queue_kb", c.c2s.max_send_queue_kb);
     r.get("c2s", "login_timeout_s", c.c2s.login_timeout_s);
+    r.get("login", "free_failures", c.login.free_failures);
+    r.get("login", "max_delay_s", c.login.max_delay_s);
+    r.get("login", "lockout_failures", c.login.lockout_failures);
+    r.get("login", "lockout_s", c.login.lockout_s);
     r.get("muc", "subdomain", c.muc.subdomain);
     r.get("muc", "default_history", c.muc.default_history);
     r.get("muc", "max_history", c.muc.max_history);
@@ -189,6 +193,11 @@ Config load_config(const std::string& path) {
     check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);
     check_range("c2s.max_send_queue_kb", c.c2s.max_send_queue_kb, 16, 1024 * 1024);
     check_range("c2s.login_timeout_s", c.c2s.login_timeout_s, 1, 3600);
+    check_range("login.free_failures", c.login.free_failures, 1, 1000);
+    check_range("login.max_delay_s", c.login.max_delay_s, 1, 3600);
+    check_range("login.lockout_failures", c.login.lockout_failures, c.login.free_failures + 1,
+                100000);
+    check_range("login.lockout_s", c.login.lockout_s, 1, 86400);
     check_range("muc.default_history", c.muc.default_history, 1, 500);
     check_range("muc.max_history", c.muc.max_history, 0, 10000);
     check_range("muc.history_cache", c.muc.history_cache, 0, 10000);

@@ -23,6 +23,14 @@ struct Config {
         int login_timeout_s = 60;
     } c2s;
 
+    // Password guessing, on every way in (xmpp/login_guard.hpp).
+    struct Login {
+        int free_failures = 5;      // per address and per account before delays begin
+        int max_delay_s = 60;       // the delay doubles from 1 s up to this
+        int lockout_failures = 20;  // then the address or the account is locked
+        int lockout_s = 900;        // for this long (and failures are forgotten after it)
+    } login;
+
     struct Muc {
         std::string subdomain = "chat";
         int default_history = 30;

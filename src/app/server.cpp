@@ -231,7 +231,12 @@ int serve(Config config) {
     xmpp::MucService muc(muc_config, room_commands, directory, delivery, shards);
     router.add_service(muc);
 
-    xmpp::Credentials credentials(workers);
+    xmpp::LoginGuardOptions guard;
+    guard.free_failures = config.login.free_failures;
+    guard.max_delay = std::chrono::seconds(config.login.max_delay_s);
+    guard.lockout_failures = config.login.lockout_failures;
+    guard.lockout = guard.forget_after = std::chrono::seconds(config.login.lockout_s);
+    xmpp::Credentials credentials(workers, config.secret, guard);
     xmpp::ServerStats stats;
     chat::UploadSlots uploads(uint64_t(config.files.max_file_size_kb) * 1024,
                               int64_t(config.files.slot_lifetime_s) * 1'000'000,

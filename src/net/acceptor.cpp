@@ -10,6 +10,16 @@ namespace perch::net {
 
 using asio::ip::tcp;
 
+std::string remote_peer(const tcp::socket& socket, bool* loopback) {
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (loopback) *loopback = !ec && remote.address().is_loopback();
+    if (ec) return "?";
+    std::string address = remote.address().to_string();
+    if (remote.address().is_v6()) address = "[" + address + "]";
+    return address + ":" + std::to_string(remote.port());
+}
+
 void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
     acceptor.open(endpoint.protocol());
     acceptor.set_option(tcp::acceptor::reuse_address(true));

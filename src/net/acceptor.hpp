@@ -4,6 +4,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <functional>
+#include <string>
 
 #include "net/io.hpp"
 
@@ -13,6 +14,11 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 
 // Opens, binds and listens (address reuse on, the system's largest backlog).
 void open_acceptor(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint);
+
+// The client at the other end of `socket`, as logged and as the login guard sees it:
+// "address:port", IPv6 in brackets ("[::1]:5222"), "?" when it cannot be told. `loopback`, if
+// given, says whether it is this machine.
+std::string remote_peer(const asio::ip::tcp::socket& socket, bool* loopback = nullptr);
 
 // Accepts until the acceptor is closed; each socket comes with the strand it was accepted on,
 // which then runs everything of that connection. Accept errors (out of file descriptors) are

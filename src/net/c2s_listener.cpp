@@ -194,11 +194,9 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
         auto self = shared_from_this();
         co_await accept_loop(
             acceptor, io, "XMPP", [this](tcp::socket socket, const Strand& strand) {
+                bool loopback = false;
+                std::string peer = remote_peer(socket, &loopback);
                 boost::system::error_code ec;
-                auto remote = socket.remote_endpoint(ec);
-                bool loopback = !ec && remote.address().is_loopback();
-                std::string peer =
-                    ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
                 socket.set_option(tcp::no_delay(true), ec);
                 std::make_shared<Connection>(strand, std::move(socket), std::move(peer), loopback,
                                              ctx, tls, options)

@@ -11,18 +11,6 @@ namespace perch::net {
 
 namespace http_detail {
 
-namespace {
-std::string peer_of(const tcp::socket& s, bool* loopback) {
-    boost::system::error_code ec;
-    auto remote = s.remote_endpoint(ec);
-    if (loopback) *loopback = !ec && remote.address().is_loopback();
-    return ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-}
-
-// An XMPP session over WebSocket (RFC 7395): every text frame is one element for the session;
-// what the session writes is cut into one frame per element.
-}  // namespace
-
 HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
                      const std::string& peer) {
     HttpRequest r;
@@ -70,7 +58,7 @@ struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
         co_await accept_loop(
             acceptor, io, "HTTP", [this](tcp::socket socket, const Strand& strand) {
                 bool loopback = false;
-                std::string peer = peer_of(socket, &loopback);
+                std::string peer = remote_peer(socket, &loopback);
                 boost::system::error_code ec;
                 socket.set_option(tcp::no_delay(true), ec);
                 if (shared.options.tls)

@@ -324,11 +324,7 @@ void PeerLinks::listen(const std::string& address, uint16_t port) {
     asio::co_spawn(io_.context(),
                    accept_loop(*acceptor_, io_, "pool peer",
                                [this](tcp::socket socket, Strand strand) {
-                                   boost::system::error_code ec;
-                                   auto remote = socket.remote_endpoint(ec);
-                                   std::string where = ec ? "?"
-                                                          : remote.address().to_string() + ":" +
-                                                                std::to_string(remote.port());
+                                   std::string where = remote_peer(socket);
                                    std::make_shared<Link>(*this, std::move(strand),
                                                           std::move(socket), server_tls_, false, 0,
                                                           where)

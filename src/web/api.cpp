@@ -187,12 +187,15 @@ void WebApp::api(const HttpRequest& request, const Respond& respond) {
             return respond(json_error(400, "username and password are required"));
         bool secure = request.secure;
         return check_password(
-            deps_.credentials, body["username"], body["password"],
-            [this, respond, secure](AuthResult result, std::optional<WebUser> user) {
-                if (result == AuthResult::disabled)
+            deps_.credentials, body["username"], body["password"], request.peer,
+            [this, respond, secure](AuthAnswer answer) {
+                if (answer.result == AuthResult::throttled)
+                    return respond(too_many_attempts(answer.retry_after));
+                if (answer.result == AuthResult::disabled)
                     return respond(json_error(403, "This account is disabled"));
-                if (result != AuthResult::ok)
+                if (answer.result != AuthResult::ok)
                     return respond(json_error(401, "Wrong user name or password"));
+                auto& user = answer.user;
                 std::string token = sessions_.open(*user);
                 auto opened = sessions_.find(token);
                 spdlog::info("{} signed in to the web pages", user->username);
@@ -207,16 +210,18 @@ void WebApp::api(const HttpRequest& request, const Respond& respond) {
             });
     }
 
-    authenticate(
-        request, sessions_, deps_.credentials,
-        [this, request, respond, parts, body](AuthResult result, std::optional<WebUser> user) {
-            if (result == AuthResult::csrf)
-                return respond(json_error(403, "Missing or wrong X-CSRF-Token"));
-            if (result == AuthResult::disabled) return respond(json_error(403, "Account disabled"));
-            if (result != AuthResult::ok || !user->subject)
-                return respond(json_error(401, "Sign in first"));
-            api_as(*user, request, parts, body, respond);
-        });
+    authenticate(request, sessions_, deps_.credentials,
+                 [this, request, respond, parts, body](AuthAnswer answer) {
+                     if (answer.result == AuthResult::throttled)
+                         return respond(too_many_attempts(answer.retry_after));
+                     if (answer.result == AuthResult::csrf)
+                         return respond(json_error(403, "Missing or wrong X-CSRF-Token"));
+                     if (answer.result == AuthResult::disabled)
+                         return respond(json_error(403, "Account disabled"));
+                     if (answer.result != AuthResult::ok || !answer.user->subject)
+                         return respond(json_error(401, "Sign in first"));
+                     api_as(*answer.user, request, parts, body, respond);
+                 });
 }
 
 void WebApp::api_as(const WebUser& user, const HttpRequest& request,

@@ -269,8 +269,18 @@ HttpResponse WebApp::metrics() const {
     metric("perch_messages_posted_total", "counter", "Room messages stored and delivered.",
            deps_.room_service.messages_posted());
     metric("perch_logins_total", "counter", "Successful logins.", deps_.stats.logins.load());
-    metric("perch_failed_logins_total", "counter", "Failed logins.",
-           deps_.stats.failed_logins.load());
+    auto& guard = deps_.credentials.guard();
+    auto by_channel = [&](const char* name, const char* help, auto count) {
+        out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+        for (auto channel : {xmpp::LoginChannel::xmpp, xmpp::LoginChannel::http})
+            out += fmt::format("{}{{channel=\"{}\"}} {}\n", name, xmpp::to_string(channel),
+                               count(channel));
+    };
+    by_channel("perch_failed_logins_total", "Logins refused for a wrong name or password.",
+               [&](auto c) { return guard.failures(c); });
+    by_channel("perch_login_refusals_total",
+               "Logins refused unchecked: too many failures from the address or on the account.",
+               [&](auto c) { return guard.refusals(c); });
     metric("perch_stream_errors_total", "counter", "Streams ended by an error.",
            deps_.stats.stream_errors.load());
     auto writer = deps_.writer.stats();

@@ -2,6 +2,7 @@
 
 #include "util/base64.hpp"
 #include "util/ids.hpp"
+#include "web/app.hpp"
 #include "xmpp/jid.hpp"
 
 namespace perch::web {
@@ -51,42 +52,51 @@ std::optional<std::string> cookie(const net::HttpRequest& request, const std::st
 }
 
 void check_password(xmpp::Credentials& credentials, const std::string& username,
-                    const std::string& password,
-                    std::function<void(AuthResult, std::optional<WebUser>)> done) {
+                    const std::string& password, const std::string& peer, AuthDone done) {
     auto node = xmpp::nodeprep(username);
-    if (!node || password.empty()) return done(AuthResult::bad_credentials, std::nullopt);
-    credentials.lookup(*node, [done = std::move(done), password,
-                               user = *node](std::optional<xmpp::UserCredentials> c) {
+    if (!node || password.empty()) return done({AuthResult::bad_credentials});
+    auto& guard = credentials.guard();
+    auto admission = guard.admit(*node, peer, xmpp::LoginChannel::http);
+    if (!admission.allowed) return done({AuthResult::throttled, {}, admission.retry_after});
+    credentials.lookup(*node, [&guard, done = std::move(done), password, peer, user = *node,
+                               ticket = admission.ticket](std::optional<xmpp::UserCredentials> c) {
         // A PBKDF2 run: here on the store thread, never on an I/O thread.
-        if (!c || !c->sha256 || !c->sha256->matches_password(password))
-            return done(AuthResult::bad_credentials, std::nullopt);
-        if (c->disabled) return done(AuthResult::disabled, std::nullopt);
-        done(AuthResult::ok, WebUser{user, c->subject, {}});
+        if (!c || !c->sha256 || !c->sha256->matches_password(password)) {
+            guard.failed(user, peer, xmpp::LoginChannel::http);
+            return done({AuthResult::bad_credentials});
+        }
+        guard.succeeded(user, peer, ticket);
+        if (c->disabled) return done({AuthResult::disabled});
+        done({AuthResult::ok, WebUser{user, c->subject, {}}});
     });
 }
 
+net::HttpResponse too_many_attempts(std::chrono::seconds retry_after) {
+    auto r = json_error(
+        429, "Too many failed logins: try again in " + std::to_string(retry_after.count()) + " s");
+    r.set("Retry-After", std::to_string(retry_after.count()));
+    return r;
+}
+
 void authenticate(const net::HttpRequest& request, WebSessions& sessions,
-                  xmpp::Credentials& credentials,
-                  std::function<void(AuthResult, std::optional<WebUser>)> done) {
+                  xmpp::Credentials& credentials, AuthDone done) {
     bool safe = request.method == "GET" || request.method == "HEAD";
     if (auto token = cookie(request, kSessionCookie)) {
         if (auto user = sessions.find(*token)) {
             // A request that changes something must prove it comes from our pages.
             const std::string* csrf = request.header("x-csrf-token");
-            if (!safe && (!csrf || *csrf != user->csrf))
-                return done(AuthResult::csrf, std::nullopt);
-            return done(AuthResult::ok, std::move(user));
+            if (!safe && (!csrf || *csrf != user->csrf)) return done({AuthResult::csrf});
+            return done({AuthResult::ok, std::move(user)});
         }
     }
     const std::string* authorization = request.header("authorization");
-    if (!authorization || !authorization->starts_with("Basic "))
-        return done(AuthResult::missing, std::nullopt);
+    if (!authorization || !authorization->starts_with("Basic ")) return done({AuthResult::missing});
     // Browsers replay Basic credentials on their own: accepted only where nothing changes.
-    if (!safe) return done(AuthResult::csrf, std::nullopt);
+    if (!safe) return done({AuthResult::csrf});
     auto decoded = util::base64_decode(authorization->substr(6));
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) return done(AuthResult::bad_credentials, std::nullopt);
-    check_password(credentials, decoded->substr(0, colon), decoded->substr(colon + 1),
+    if (colon == std::string::npos) return done({AuthResult::bad_credentials});
+    check_password(credentials, decoded->substr(0, colon), decoded->substr(colon + 1), request.peer,
                    std::move(done));
 }
 

@@ -46,16 +46,30 @@ inline constexpr const char* kSessionCookie = "perch_session";
 // The value of one cookie of a request, if present.
 std::optional<std::string> cookie(const net::HttpRequest& request, const std::string& name);
 
-enum class AuthResult { ok, missing, bad_credentials, disabled, csrf };
+// throttled: too many failed logins from the client's address or on the account (the
+// password was not checked); try again after `retry_after`.
+enum class AuthResult { ok, missing, bad_credentials, disabled, csrf, throttled };
+
+struct AuthAnswer {
+    AuthAnswer(AuthResult result, std::optional<WebUser> user = std::nullopt,
+               std::chrono::seconds retry_after = {})
+        : result(result), user(std::move(user)), retry_after(retry_after) {}
+    AuthResult result;
+    std::optional<WebUser> user;  // when ok
+    std::chrono::seconds retry_after;
+};
+using AuthDone = std::function<void(AuthAnswer)>;
 
 // Authenticates a request; `done` runs on some thread with the user or why not.
 void authenticate(const net::HttpRequest& request, WebSessions& sessions,
-                  xmpp::Credentials& credentials,
-                  std::function<void(AuthResult, std::optional<WebUser>)> done);
+                  xmpp::Credentials& credentials, AuthDone done);
 
-// Checks a username and password (sign-in); `done` runs on a store thread.
+// Checks a username and password (sign-in) from the client at `peer`, under the login guard;
+// `done` runs on a store thread, or on the caller's when the guard refuses.
 void check_password(xmpp::Credentials& credentials, const std::string& username,
-                    const std::string& password,
-                    std::function<void(AuthResult, std::optional<WebUser>)> done);
+                    const std::string& password, const std::string& peer, AuthDone done);
+
+// The answer to a throttled attempt: 429 with Retry-After.
+net::HttpResponse too_many_attempts(std::chrono::seconds retry_after);
 
 }  // namespace perch::web

@@ -103,13 +103,23 @@ void Negotiation::sasl_failure(std::string_view condition, std::string_view text
     state_ = State::open;
     scram_.reset();
     subject().reset();
+    disabled_ = false;
     if (condition == "not-authorized") {
-        session_.ctx_.stats.failed_logins.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("authentication failed for '{}' from {}", username(),
-                     session_.transport_.peer());
+        session_.ctx_.credentials.guard().failed(username(), session_.transport_.peer(),
+                                                 LoginChannel::xmpp);
         if (++failed_auth_ >= kMaxAuthFailures)
             session_.stream_error("policy-violation", "too many failed logins");
     }
+}
+
+bool Negotiation::admitted(const std::string& user) {
+    auto admission = session_.ctx_.credentials.guard().admit(user, session_.transport_.peer(),
+                                                             LoginChannel::xmpp);
+    ticket_ = admission.ticket;
+    if (admission.allowed) return true;
+    sasl_failure("temporary-auth-failure", fmt::format("Too many failed logins: try again in {} s",
+                                                       admission.retry_after.count()));
+    return false;
 }
 
 void Negotiation::on_auth(const xml::Element& e) {
@@ -123,7 +133,8 @@ void Negotiation::on_auth(const xml::Element& e) {
     const std::string& domain = session_.ctx_.domain;
     if (mech == "SCRAM-SHA-256" || mech == "SCRAM-SHA-1") {
         bool sha256 = mech == "SCRAM-SHA-256";
-        scram_ = std::make_unique<ScramServer>(sha256 ? util::Hash::sha256 : util::Hash::sha1);
+        scram_ =
+            session_.ctx_.credentials.scram_server(sha256 ? util::Hash::sha256 : util::Hash::sha1);
         auto user = scram_->read_client_first(*initial);
         if (!user) return sasl_failure("malformed-request");
         if (!scram_->authzid().empty() && scram_->authzid() != *user &&
@@ -131,6 +142,7 @@ void Negotiation::on_auth(const xml::Element& e) {
             return sasl_failure("invalid-authzid");
         auto node = nodeprep(*user);
         if (!node) return sasl_failure("not-authorized");
+        if (!admitted(*node)) return;
         username() = *node;
         state_ = State::auth_pending;
         // The lookup answers on a store thread; the answer comes back to this session's
@@ -142,8 +154,8 @@ void Negotiation::on_auth(const xml::Element& e) {
                     if (state_ != State::auth_pending || !scram_) return;
                     state_ = State::open;
                     subject() = c ? c->subject : nullptr;  // used only if the proof is right
-                    if (c && c->disabled)
-                        return sasl_failure("account-disabled", "This account is disabled");
+                    // A disabled account is told so only to who proves its password.
+                    disabled_ = c && c->disabled;
                     std::optional<ScramCredential> cred;
                     if (c) cred = sha256 ? c->sha256 : c->sha1;
                     std::string challenge = scram_->server_first(cred);
@@ -164,6 +176,7 @@ void Negotiation::on_auth(const xml::Element& e) {
         if (!node) return sasl_failure("not-authorized");
         if (!authzid.empty() && authzid != *node && authzid != *node + "@" + domain)
             return sasl_failure("invalid-authzid");
+        if (!admitted(*node)) return;
         username() = *node;
         state_ = State::auth_pending;
         session_.ctx_.credentials.lookup(
@@ -183,9 +196,8 @@ void Negotiation::on_auth(const xml::Element& e) {
                     if (state_ != State::auth_pending) return;
                     state_ = State::open;
                     subject() = found;
-                    if (verdict == disabled)
-                        return sasl_failure("account-disabled", "This account is disabled");
                     if (verdict == wrong) return sasl_failure("not-authorized");
+                    disabled_ = verdict == disabled;
                     sasl_success({});
                 });
             });
@@ -207,6 +219,8 @@ void Negotiation::on_sasl_response(const xml::Element& e) {
 
 void Negotiation::sasl_success(std::string_view additional) {
     auto& ctx = session_.ctx_;
+    ctx.credentials.guard().succeeded(username(), session_.transport_.peer(), ticket_);
+    if (disabled_) return sasl_failure("account-disabled", "This account is disabled");
     if (!ctx.compliance) return complete_sasl(additional);
     // With compliance on, a sign-in is on record before the client is told it succeeded.
     state_ = State::auth_pending;

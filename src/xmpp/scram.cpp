@@ -138,7 +138,8 @@ std::string ScramServer::server_first(const std::optional<ScramCredential>& cred
     if (nonce_suffix.empty()) nonce_suffix = base64_encode(util::random_bytes(18));
     nonce_ += nonce_suffix;
     std::string salt = credential ? credential->salt
-                                  : digest(hash_, "perch-unknown-user:" + username_).substr(0, 16);
+                                  : hmac(util::Hash::sha256, secret_, "scram-salt:" + username_)
+                                        .substr(hash_ == util::Hash::sha256 ? 0 : 16, 16);
     int iterations = credential ? credential->iterations : 4096;
     server_first_ =
         "r=" + nonce_ + ",s=" + base64_encode(salt) + ",i=" + std::to_string(iterations);

@@ -33,12 +33,15 @@ class ScramServer {
         std::string message;  // challenge, server-final message, or failure condition
     };
 
-    explicit ScramServer(util::Hash hash) : hash_(hash) {}
+    // `secret` keys the salts shown for unknown users (the server's own secret).
+    ScramServer(util::Hash hash, std::string_view secret) : hash_(hash), secret_(secret) {}
 
     // Parses the client-first message and returns the username the client asks for.
     std::optional<std::string> read_client_first(std::string_view message);
     // With the user's credential (nullopt when unknown; a fake challenge is then sent so that
-    // whether a user exists is not revealed), produces the server-first message.
+    // whether a user exists is not revealed: its salt derived from the secret and the name, as
+    // stable as a real one and not computable by anyone else), produces the server-first
+    // message.
     std::string server_first(const std::optional<ScramCredential>& credential,
                              std::string nonce_suffix = {});
     Result read_client_final(std::string_view message);
@@ -48,6 +51,7 @@ class ScramServer {
 
   private:
     util::Hash hash_;
+    std::string secret_;
     std::string gs2_header_, client_first_bare_, server_first_, nonce_, username_, authzid_;
     std::optional<ScramCredential> credential_;
 };

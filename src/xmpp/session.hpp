@@ -18,7 +18,6 @@ namespace perch::xmpp {
 
 struct ServerStats {
     std::atomic<uint64_t> logins{0};
-    std::atomic<uint64_t> failed_logins{0};
     std::atomic<uint64_t> stream_errors{0};
 };
 
@@ -58,6 +57,9 @@ class Negotiation {
     void on_auth(const xml::Element& e);
     void on_sasl_response(const xml::Element& e);
     void sasl_failure(std::string_view condition, std::string_view text = {});
+    // Whether the login guard lets an attempt on `user` from this client go ahead; if not,
+    // the client is told when to try again.
+    bool admitted(const std::string& user);
     void sasl_success(std::string_view additional);
     void complete_sasl(std::string_view additional);
     void on_bind(const xml::Element& iq);
@@ -70,6 +72,8 @@ class Negotiation {
     Session& session_;
     State state_ = State::open;
     int failed_auth_ = 0;
+    bool disabled_ = false;      // the account logging in is disabled (told after its proof)
+    LoginGuard::Ticket ticket_;  // of the attempt under way
     std::unique_ptr<ScramServer> scram_;
 };
 

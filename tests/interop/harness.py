@@ -4,9 +4,13 @@
 Everything runs on loopback, on ports picked free at start; the server is stopped at the end."""
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import inspect
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -349,10 +353,12 @@ async def connect(server, user, password, **kw):
 
 
 class RawStream:
-    """A plain TCP XMPP stream written by hand, for malformed and hostile input."""
+    """A plain TCP XMPP stream written by hand, for malformed and hostile input. `source`: the
+    loopback address to connect from (127.0.0.x), to look like another machine."""
 
-    def __init__(self, server):
-        self.sock = socket.create_connection((server.host, server.port), timeout=5)
+    def __init__(self, server, source=None):
+        self.sock = socket.create_connection((server.host, server.port), timeout=5,
+                                             source_address=(source, 0) if source else None)
 
     def send(self, data):
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
@@ -377,6 +383,45 @@ class RawStream:
 
     def read_all(self, timeout=5):
         return self.read_until(b"\0never\0", timeout)
+
+    def scram_sha256(self, user, password):
+        """One SCRAM-SHA-256 attempt on an open stream (RFC 5802, no channel binding); returns
+        the server's last answer: <success>, or <failure> with its condition."""
+        nonce = base64.b64encode(os.urandom(18)).decode()
+        first_bare = f"n={user},r={nonce}"
+        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>"
+                  + base64.b64encode(("n,," + first_bare).encode()).decode() + "</auth>")
+        answer = self.read_sasl()
+        m = re.search(r"<challenge[^>]*>([^<]*)</challenge>", answer)
+        if not m:
+            return answer
+        server_first = base64.b64decode(m.group(1)).decode()
+        fields = dict(part.split("=", 1) for part in server_first.split(","))
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(),
+                                     base64.b64decode(fields["s"]), int(fields["i"]))
+        client_key = hmac.digest(salted, b"Client Key", "sha256")
+        final_bare = f"c=biws,r={fields['r']}"
+        auth_message = f"{first_bare},{server_first},{final_bare}".encode()
+        signature = hmac.digest(hashlib.sha256(client_key).digest(), auth_message, "sha256")
+        proof = bytes(a ^ b for a, b in zip(client_key, signature))
+        self.send("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + base64.b64encode(
+            f"{final_bare},p={base64.b64encode(proof).decode()}".encode()).decode() + "</response>")
+        return self.read_sasl()
+
+    def read_sasl(self, timeout=10):
+        """Reads up to the end of the server's next SASL answer (or of the stream)."""
+        end = re.compile(rb"</challenge>|</failure>|<success[^>]*/>|</success>|</stream:stream>")
+        data = b""
+        deadline = time.time() + timeout
+        while not end.search(data) and time.time() < deadline:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data.decode(errors="replace")
 
     def close(self):
         self.sock.close()

@@ -5,6 +5,7 @@ there reaches XMPP clients at once. Usage: test_api.py PATH/TO/perch [test ...]"
 import base64
 import http.client
 import json
+import re
 import sys
 import types
 
@@ -36,13 +37,15 @@ def teardown(f):
 class Web:
     """One browser-like client: keeps the session cookie and the CSRF token."""
 
-    def __init__(self, f):
+    def __init__(self, f, source=None):
         self.port = f.server.http_port
         self.cookie = None
         self.csrf = None
+        self.source = (source, 0) if source else None  # a loopback address to come from
 
     def call(self, method, path, body=None, headers=None, raw=None, csrf=True):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
+                                          source_address=self.source)
         h = dict(headers or {})
         data = raw
         if body is not None:
@@ -94,6 +97,37 @@ async def test_session_sign_in_and_out(f):
     assert w.call("DELETE", "/api/v1/session", csrf=False)[0] == 403  # CSRF token required
     assert w.call("DELETE", "/api/v1/session")[0] == 204
     assert w.call("GET", "/api/v1/session")[0] == 401
+
+
+async def test_password_guessing_over_http_is_slowed_and_counted(f):
+    """Sign-ins and Basic authentication share the login guard: past five failures from one
+    address each attempt must wait for the one before (429 with Retry-After), unchecked."""
+    owner = signed_in(f, "erin")  # from 127.0.0.1, where erin signs in
+
+    def counters():
+        text = owner.call("GET", "/metrics")[1].decode()
+        return [int(re.search(name + r'\{channel="http"\} (\d+)', text).group(1))
+                for name in ("perch_failed_logins_total", "perch_login_refusals_total")]
+
+    failed, refused = counters()
+    guesser = Web(f, source="127.0.0.21")
+    for i in range(4):
+        assert guesser.sign_in("erin", f"guess{i}")[0] == 401, i
+    basic = {"Authorization": "Basic " + base64.b64encode(b"erin:guess").decode()}
+    assert guesser.call("GET", "/api/v1/rooms", headers=basic)[0] == 401
+    assert guesser.sign_in("erin", "guess5")[0] == 401  # the sixth: checked, starts a delay
+    status, body, headers = guesser.sign_in("erin")  # too early: the right password is refused
+    assert status == 429 and "try again in" in body["error"], (status, body)
+    assert int(headers["retry-after"]) >= 1
+    assert guesser.call("GET", "/api/v1/rooms", headers=basic)[0] == 429
+    # Another address on the same account waits too; the owner's own place does not.
+    assert Web(f, source="127.0.0.22").sign_in("erin")[0] == 429
+    assert signed_in(f, "erin").call("GET", "/api/v1/session")[0] == 200
+    assert owner.call("GET", "/api/v1/session")[0] == 200
+    # Seen: a log line per failure and the counters.
+    log = f.server.log_text()
+    assert "authentication failed for 'erin' from 127.0.0.21:" in log and "(http)" in log
+    assert counters() == [failed + 6, refused + 3]
 
 
 async def test_basic_authentication_reads_but_never_writes(f):

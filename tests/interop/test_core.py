@@ -58,6 +58,32 @@ async def test_wrong_password_is_refused(f):
     await ok.close()
 
 
+async def test_password_guessing_is_slowed_per_address_and_account(f):
+    """Past five failures each attempt waits for the one before; an attempt too early is
+    refused unchecked (temporary-auth-failure, with when to try again), logged and counted.
+    The owner, from where they signed in, is not held up."""
+    c = await login(f, "erin")  # erin's usual place: 127.0.0.1
+    await c.close()
+
+    def attempt(source, password):
+        s = RawStream(f.server, source=source)
+        s.open()
+        answer = s.scram_sha256("erin", password)
+        s.close()
+        return answer
+
+    for i in range(6):
+        assert "<not-authorized/>" in attempt("127.0.0.7", f"guess{i}"), i
+    answer = attempt("127.0.0.7", PASSWORDS["erin"])
+    assert "<temporary-auth-failure/>" in answer and "try again in" in answer, answer
+    assert "<temporary-auth-failure/>" in attempt("127.0.0.8", PASSWORDS["erin"])
+    c = await login(f, "erin")
+    await c.close()
+    await asyncio.sleep(1.2)  # the delay after the sixth failure
+    assert "<success" in attempt("127.0.0.8", PASSWORDS["erin"])
+    assert "authentication failed for 'erin' from 127.0.0.7:" in f.server.log_text()
+
+
 async def test_disabled_user_cannot_log_in(f):
     f.server.cli("user", "disable", "frank")
     from harness import Client

@@ -38,7 +38,7 @@ TEST(Scram, ServerFollowsRfcTestVectors) {
     for (const auto& v : kVectors) {
         auto cred =
             ScramCredential::derive(v.hash, "pencil", *util::base64_decode(v.salt_b64), 4096);
-        ScramServer server(v.hash);
+        ScramServer server(v.hash, "server-secret");
         ASSERT_EQ(server.read_client_first(v.client_first).value(), "user");
         EXPECT_EQ(server.server_first(cred, v.server_nonce_suffix), v.server_first);
         auto result = server.read_client_final(v.client_final);
@@ -62,14 +62,14 @@ TEST(Scram, WrongPasswordFails) {
     const auto& v = kVectors[1];
     auto cred =
         ScramCredential::derive(v.hash, "not-pencil", *util::base64_decode(v.salt_b64), 4096);
-    ScramServer server(v.hash);
+    ScramServer server(v.hash, "server-secret");
     ASSERT_TRUE(server.read_client_first(v.client_first));
     server.server_first(cred, v.server_nonce_suffix);
     EXPECT_EQ(server.read_client_final(v.client_final).step, ScramServer::Step::failure);
 }
 
 TEST(Scram, UnknownUserGetsAPlausibleChallengeAndFails) {
-    ScramServer server(util::Hash::sha256);
+    ScramServer server(util::Hash::sha256, "server-secret");
     ASSERT_TRUE(server.read_client_first("n,,n=nobody,r=abc"));
     std::string first = server.server_first(std::nullopt, "def");
     EXPECT_NE(first.find(",s="), std::string::npos);
@@ -77,10 +77,31 @@ TEST(Scram, UnknownUserGetsAPlausibleChallengeAndFails) {
     EXPECT_EQ(server.read_client_final("c=biws,r=abcdef,p=AAAA").step, ScramServer::Step::failure);
 }
 
+// The salt shown for an unknown user stays the same from one attempt to the next (as a real
+// user's does) but cannot be computed without the server's secret: an observer cannot tell
+// real users from unknown ones by recomputing it.
+TEST(Scram, UnknownUsersSaltIsKeyedByTheServersSecret) {
+    auto salt_of = [](std::string_view secret, const char* user, util::Hash hash) {
+        ScramServer server(hash, secret);
+        EXPECT_TRUE(server.read_client_first(std::string("n,,n=") + user + ",r=abc"));
+        std::string first = server.server_first(std::nullopt, "def");
+        return *xmpp::scram_attribute(first, 's');
+    };
+    auto h256 = util::Hash::sha256, h1 = util::Hash::sha1;
+    EXPECT_EQ(salt_of("one", "nobody", h256), salt_of("one", "nobody", h256));
+    EXPECT_NE(salt_of("one", "nobody", h256), salt_of("two", "nobody", h256));
+    EXPECT_NE(salt_of("one", "nobody", h256), salt_of("one", "somebody", h256));
+    EXPECT_NE(salt_of("one", "nobody", h256), salt_of("one", "nobody", h1));
+    // Not the name's digest (what anyone could compute), and as long as a real salt.
+    std::string digest = util::digest(h256, "perch-unknown-user:nobody").substr(0, 16);
+    EXPECT_NE(*util::base64_decode(salt_of("one", "nobody", h256)), digest);
+    EXPECT_EQ(util::base64_decode(salt_of("one", "nobody", h256))->size(), 16u);
+}
+
 TEST(Scram, RejectsMalformedClientFirst) {
     for (const char* bad :
          {"", "x,,n=u,r=a", "p=tls-unique,,n=u,r=a", "n,,r=a", "n,,n=u", "n,,n=a=b,r=x"}) {
-        ScramServer server(util::Hash::sha1);
+        ScramServer server(util::Hash::sha1, "server-secret");
         EXPECT_FALSE(server.read_client_first(bad)) << bad;
     }
 }

@@ -35,6 +35,7 @@ struct FakeTransport final : xmpp::Transport {
     bool is_secure, is_loopback, closed = false, tls_started = false;
     std::shared_ptr<FakeHandle> handle_;
     std::string terminated;  // a stream error asked for from outside
+    std::string address = "192.0.2.1:4000";
 
     Framing framing() const override { return Framing::tcp_stream; }
     void send(xmpp::Outgoing o) override {
@@ -46,7 +47,7 @@ struct FakeTransport final : xmpp::Transport {
     void start_tls() override { tls_started = true; }
     void close() override { closed = true; }
     bool loopback() const override { return is_loopback; }
-    std::string peer() const override { return "192.0.2.1:4000"; }
+    std::string peer() const override { return address; }
     Poster poster() override {
         return [this](std::function<void()> work) {
             loop.post([this, work = std::move(work)] {
@@ -112,7 +113,7 @@ class SessionTest : public ::testing::Test {
         xmpp::Credentials::set_password(off, "secret", 64);
         store_->add_user(off);
         manual_ = std::make_unique<manual::Store>(loop_, *store_);
-        credentials_ = std::make_unique<xmpp::Credentials>(*manual_);
+        credentials_ = std::make_unique<xmpp::Credentials>(*manual_, "test-secret");
         router_.add_service(chat_);
         ctx_ = std::make_unique<xmpp::ServerContext>(xmpp::ServerContext{
             "example.org", router_, *credentials_, *manual_,
@@ -132,9 +133,11 @@ class SessionTest : public ::testing::Test {
             return transport->take();
         }
     };
-    Stream& open(bool secure = false, bool loopback = true) {
+    Stream& open(bool secure = false, bool loopback = true,
+                 const std::string& address = "192.0.2.1:4000") {
         auto& s = streams_.emplace_back();
         s.transport = std::make_unique<FakeTransport>(loop_, secure, loopback);
+        s.transport->address = address;
         s.session = std::make_unique<xmpp::Session>(*ctx_, *s.transport);
         s.transport->session = s.session.get();
         return s;
@@ -250,15 +253,57 @@ TEST_F(SessionTest, ScramLogsInAndWrongPasswordsEndTheStreamAfterThree) {
     }
     EXPECT_NE(out.find("<policy-violation"), std::string::npos);
     EXPECT_TRUE(w.transport->closed);
-    EXPECT_EQ(stats_.failed_logins.load(), 3u);
+    EXPECT_EQ(credentials_->guard().failures(xmpp::LoginChannel::xmpp), 3u);
     // An unknown user fails the same way, after a challenge like anybody's.
     auto& u = open();
     send(u, kOpen);
     EXPECT_NE(scram(u, "nobody", "secret").find("<not-authorized/>"), std::string::npos);
-    // A disabled account says so.
-    auto& d = open();
+    // A disabled account says so, but only to who proves its password.
+    auto& d = open(false, true, "192.0.2.2:4000");
     send(d, kOpen);
+    EXPECT_NE(scram(d, "carl", "wrong").find("<not-authorized/>"), std::string::npos);
     EXPECT_NE(scram(d, "carl", "secret").find("<account-disabled/>"), std::string::npos);
+}
+
+// Guessing is slowed per address and per account, whatever the stream: past the free
+// failures each attempt must wait for the one before, and an attempt that comes too early is
+// refused without a challenge (nothing is checked). The account's owner, from where they
+// signed in before, is not held up by what a guesser did to the account.
+TEST_F(SessionTest, GuessingPasswordsIsSlowedPerAddressAndPerAccount) {
+    const std::string owner = "192.0.2.10:5000", guesser = "198.51.100.7:6000",
+                      stranger = "203.0.113.9:7000";
+    auto& o = open(false, true, owner);
+    send(o, kOpen);
+    ASSERT_NE(scram(o, "alice", "secret").find("<success"), std::string::npos);
+
+    // Five free failures (two streams: a stream ends after three), then a sixth that is
+    // checked and starts the delay.
+    for (int i = 0; i < 6; ++i) {
+        auto& g = open(false, true, guesser);
+        send(g, kOpen);
+        EXPECT_NE(scram(g, "alice", "wrong" + std::to_string(i)).find("<not-authorized/>"),
+                  std::string::npos)
+            << i;
+    }
+    auto& g = open(false, true, guesser);
+    send(g, kOpen);
+    auto out = scram(g, "alice", "secret");  // even the right password is not looked at
+    EXPECT_NE(out.find("<temporary-auth-failure/>"), std::string::npos) << out;
+    EXPECT_NE(out.find("try again in 1 s"), std::string::npos) << out;
+    EXPECT_EQ(out.find("<challenge"), std::string::npos) << out;
+    // The same address on another account (its own delay), and another address on this one.
+    EXPECT_NE(scram(g, "bob", "secret").find("<temporary-auth-failure/>"), std::string::npos);
+    auto& s = open(false, true, stranger);
+    send(s, kOpen);
+    EXPECT_NE(scram(s, "alice", "secret").find("<temporary-auth-failure/>"), std::string::npos);
+    // Another account from another address is not concerned.
+    EXPECT_NE(scram(s, "bob", "secret").find("<success"), std::string::npos);
+    // The owner's own place still signs in.
+    auto& back = open(false, true, owner);
+    send(back, kOpen);
+    EXPECT_NE(scram(back, "alice", "secret").find("<success"), std::string::npos);
+    EXPECT_EQ(credentials_->guard().failures(xmpp::LoginChannel::xmpp), 6u);
+    EXPECT_EQ(credentials_->guard().refusals(xmpp::LoginChannel::xmpp), 3u);
 }
 
 TEST_F(SessionTest, MalformedSaslIsAnsweredNotCrashedOn) {

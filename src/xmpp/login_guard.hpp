@@ -1,0 +1,108 @@
+#pragma once
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+// Password guessing made slow and visible, for every way in (XMPP SASL, the web sign-in, HTTP
+// Basic). Every attempt is charged when it starts and refunded when it succeeds, so attempts
+// made in parallel count as much as attempts one after the other. Charges are kept per source
+// address (IPv6 by /64) and per account name, known or not (so that the answers do not tell
+// which accounts exist):
+// - after `free_failures`, each attempt must wait for the one before: a delay doubling from
+//   one second up to `max_delay`; an attempt that comes too early is refused unchecked;
+// - after `lockout_failures`, the source or the account is locked for `lockout`;
+// - a quiet period (`forget_after` without a failure) forgets the failures.
+// An account's delays and lock apply only to sources the account has not signed in from since
+// the server started: an attacker who locks an account does not lock its owner out of the
+// places they use.
+namespace perch::xmpp {
+
+enum class LoginChannel : uint8_t { xmpp, http };
+inline constexpr size_t kLoginChannels = 2;
+std::string_view to_string(LoginChannel channel);
+
+struct LoginGuardOptions {
+    int free_failures = 5;
+    std::chrono::seconds max_delay{60};
+    int lockout_failures = 20;
+    std::chrono::seconds lockout{900};
+    std::chrono::seconds forget_after{900};
+    // Sources and accounts followed at most (beyond, the quietest are forgotten first).
+    size_t max_tracked = 100'000;
+};
+
+class LoginGuard {
+  public:
+    using Clock = std::chrono::steady_clock;
+    // Which charges an admitted attempt made, for succeeded() to take back.
+    struct Ticket {
+        uint64_t source = 0, account = 0;
+    };
+    struct Admission {
+        bool allowed = true;
+        std::chrono::seconds retry_after{0};  // when refused
+        Ticket ticket;                        // when allowed
+    };
+
+    explicit LoginGuard(LoginGuardOptions options = {}) : options_(options) {}
+
+    // Before a password is checked: may this attempt go ahead? An admitted attempt is charged
+    // as a failure until succeeded() refunds it. `peer` is the client's address, with or
+    // without its port.
+    Admission admit(std::string_view account, std::string_view peer, LoginChannel channel,
+                    Clock::time_point now = Clock::now());
+    // The attempt admitted before was wrong: logged and counted.
+    void failed(std::string_view account, std::string_view peer, LoginChannel channel);
+    // The attempt admitted with `ticket` was right: refunded (with the delay or lock its charge
+    // started, unless another attempt was charged since), and the source trusted for the
+    // account.
+    void succeeded(std::string_view account, std::string_view peer, Ticket ticket,
+                   Clock::time_point now = Clock::now());
+
+    uint64_t failures(LoginChannel channel) const {
+        return failures_[size_t(channel)].load(std::memory_order_relaxed);
+    }
+    uint64_t refusals(LoginChannel channel) const {
+        return refusals_[size_t(channel)].load(std::memory_order_relaxed);
+    }
+
+    // The part of a peer ("v4:port", "[v6]:port" or a bare address) that names a source:
+    // the address, and for IPv6 its /64 (one subscriber's usual allocation).
+    static std::string source_of(std::string_view peer);
+
+  private:
+    struct Charges {
+        int failures = 0;
+        Clock::time_point next_allowed{};
+        Clock::time_point locked_until{};
+    };
+    struct Record {
+        Charges now;
+        Charges before_last;  // as it was before the last charge
+        uint64_t last_charge = 0;
+        Clock::time_point last{};
+        std::vector<std::string> trusted;  // accounts only: sources signed in from, newest last
+    };
+    using Table = std::unordered_map<std::string, Record>;
+
+    // How long before `r` admits another attempt (zero: now).
+    static Clock::duration wait_of(const Record& r, Clock::time_point now);
+    // Returns the charge's number.
+    uint64_t charge(Record& r, const char* kind, const std::string& name, Clock::time_point now);
+    void refund(Record& r, uint64_t charge);
+    Record& record(Table& table, const std::string& key, Clock::time_point now);
+
+    LoginGuardOptions options_;
+    std::mutex mutex_;
+    Table sources_, accounts_;
+    uint64_t charges_ = 0;
+    std::array<std::atomic<uint64_t>, kLoginChannels> failures_{}, refusals_{};
+};
+
+}  // namespace perch::xmpp
