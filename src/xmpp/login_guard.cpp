@@ -41,9 +41,16 @@ std::string LoginGuard::source_of(std::string_view peer) {
     return std::string(out) + "/64";
 }
 
-LoginGuard::Clock::duration LoginGuard::wait_of(const Record& r, Clock::time_point now) {
-    auto until = std::max(r.now.next_allowed, r.now.locked_until);
+LoginGuard::Clock::duration LoginGuard::wait_of(const Record& r, bool trusted,
+                                                Clock::time_point now) {
+    auto until = trusted ? r.now.next_allowed : std::max(r.now.next_allowed, r.now.locked_until);
     return until > now ? until - now : Clock::duration::zero();
+}
+
+void LoginGuard::forget_if_quiet(Record& r, Clock::time_point now) const {
+    if (now - r.last <= options_.forget_after || r.now.locked_until > now) return;
+    r.now.failures = 0;
+    r.failed.clear();
 }
 
 LoginGuard::Record& LoginGuard::record(Table& table, const std::string& key,
@@ -75,19 +82,21 @@ uint64_t LoginGuard::charge(Record& r, const char* kind, const std::string& name
     r.before_last = r.now;
     r.last_charge = ++charges_;
     Charges& c = r.now;
-    if (now - r.last > options_.forget_after && c.locked_until <= now) c.failures = 0;
     r.last = now;
     ++c.failures;
     if (c.failures >= options_.lockout_failures) {
-        if (c.locked_until <= now)
-            spdlog::warn("logins: {} {} locked for {} s after {} attempts that did not succeed{}",
-                         kind, name, options_.lockout.count(), c.failures,
-                         std::string_view(kind) == "account"
-                             ? " (except from the places it signed in from)"
-                             : "");
+        if (c.locked_until <= now) {
+            bool account = std::string_view(kind) == "account";
+            spdlog::warn("logins: {} {} locked for {} s after {} {}", kind, name,
+                         options_.lockout.count(), c.failures,
+                         account ? "attempts that did not succeed (except from where its owner "
+                                   "signed in)"
+                                 : "accounts whose password failed from there");
+        }
         c.locked_until = now + options_.lockout;
         c.failures = 0;
         c.next_allowed = {};
+        r.failed.clear();
     } else if (c.failures > options_.free_failures) {
         int doublings = std::min(c.failures - options_.free_failures - 1, 30);
         auto delay = std::min<Clock::duration>(std::chrono::seconds(1) * (int64_t(1) << doublings),
@@ -114,31 +123,35 @@ LoginGuard::Admission LoginGuard::admit(std::string_view account, std::string_vi
     std::lock_guard lock(mutex_);
     Record& from = record(sources_, source, now);
     Record& of = record(accounts_, name, now);
-    auto wait = wait_of(from, now);
+    forget_if_quiet(of, now);
     bool trusted = std::find(of.trusted.begin(), of.trusted.end(), source) != of.trusted.end();
-    if (!trusted) wait = std::max(wait, wait_of(of, now));
+    auto wait = std::max(wait_of(from, trusted, now), wait_of(of, trusted, now));
     if (wait > Clock::duration::zero()) {
         refusals_[size_t(channel)].fetch_add(1, std::memory_order_relaxed);
         return {false, whole_seconds_up(wait), {}};
     }
-    Ticket ticket;
-    ticket.source = charge(from, "source", source, now);
-    ticket.account = charge(of, "account", name, now);
-    return {true, {}, ticket};
+    return {true, {}, {charge(of, "account", name, now)}};
 }
 
-void LoginGuard::failed(std::string_view account, std::string_view peer, LoginChannel channel) {
+void LoginGuard::failed(std::string_view account, std::string_view peer, LoginChannel channel,
+                        Clock::time_point now) {
     failures_[size_t(channel)].fetch_add(1, std::memory_order_relaxed);
     spdlog::info("authentication failed for '{}' from {} ({})", account, peer, to_string(channel));
+    std::string source = source_of(peer);
+    std::lock_guard lock(mutex_);
+    Record& from = record(sources_, source, now);
+    forget_if_quiet(from, now);
+    if (std::find(from.failed.begin(), from.failed.end(), account) != from.failed.end()) return;
+    from.failed.emplace_back(account);
+    charge(from, "source", source, now);
 }
 
 void LoginGuard::succeeded(std::string_view account, std::string_view peer, Ticket ticket,
                            Clock::time_point now) {
     std::string source = source_of(peer);
     std::lock_guard lock(mutex_);
-    if (auto it = sources_.find(source); it != sources_.end()) refund(it->second, ticket.source);
     Record& of = record(accounts_, std::string(account), now);
-    refund(of, ticket.account);
+    refund(of, ticket.charge);
     std::erase(of.trusted, source);
     if (of.trusted.size() >= kTrustedPerAccount) of.trusted.erase(of.trusted.begin());
     of.trusted.push_back(std::move(source));

@@ -10,17 +10,19 @@
 #include <vector>
 
 // Password guessing made slow and visible, for every way in (XMPP SASL, the web sign-in, HTTP
-// Basic). Every attempt is charged when it starts and refunded when it succeeds, so attempts
-// made in parallel count as much as attempts one after the other. Charges are kept per source
-// address (IPv6 by /64) and per account name, known or not (so that the answers do not tell
-// which accounts exist):
-// - after `free_failures`, each attempt must wait for the one before: a delay doubling from
-//   one second up to `max_delay`; an attempt that comes too early is refused unchecked;
-// - after `lockout_failures`, the source or the account is locked for `lockout`;
-// - a quiet period (`forget_after` without a failure) forgets the failures.
-// An account's delays and lock apply only to sources the account has not signed in from since
-// the server started: an attacker who locks an account does not lock its owner out of the
-// places they use.
+// Basic). Two counts, each with the same rules:
+// - per account name, known or not (so that the answers do not tell which accounts exist):
+//   attempts, each charged when it starts and taken back when it succeeds, so that attempts
+//   made in parallel count as much as attempts one after the other;
+// - per source address (IPv6 by /64): the accounts whose password failed from there, each
+//   once — one guesser trying many accounts, without counting a shared address (an office
+//   behind one NAT) against itself when one client keeps an old password.
+// After `free_failures`, each attempt must wait for the one before: a delay doubling from one
+// second up to `max_delay`; an attempt that comes too early is refused unchecked. After
+// `lockout_failures`, the account or the source is locked for `lockout`. A quiet period
+// (`forget_after` without a failure) forgets. Locks do not apply where the account has signed
+// in from since the server started (the delays do): whoever locks an account does not lock its
+// owner out of the places they use.
 namespace perch::xmpp {
 
 enum class LoginChannel : uint8_t { xmpp, http };
@@ -40,9 +42,9 @@ struct LoginGuardOptions {
 class LoginGuard {
   public:
     using Clock = std::chrono::steady_clock;
-    // Which charges an admitted attempt made, for succeeded() to take back.
+    // The charge an admitted attempt made on its account, for succeeded() to take back.
     struct Ticket {
-        uint64_t source = 0, account = 0;
+        uint64_t charge = 0;
     };
     struct Admission {
         bool allowed = true;
@@ -57,8 +59,9 @@ class LoginGuard {
     // without its port.
     Admission admit(std::string_view account, std::string_view peer, LoginChannel channel,
                     Clock::time_point now = Clock::now());
-    // The attempt admitted before was wrong: logged and counted.
-    void failed(std::string_view account, std::string_view peer, LoginChannel channel);
+    // The attempt admitted before was wrong: logged, counted, charged to its source.
+    void failed(std::string_view account, std::string_view peer, LoginChannel channel,
+                Clock::time_point now = Clock::now());
     // The attempt admitted with `ticket` was right: refunded (with the delay or lock its charge
     // started, unless another attempt was charged since), and the source trusted for the
     // account.
@@ -87,12 +90,16 @@ class LoginGuard {
         Charges before_last;  // as it was before the last charge
         uint64_t last_charge = 0;
         Clock::time_point last{};
-        std::vector<std::string> trusted;  // accounts only: sources signed in from, newest last
+        std::vector<std::string> trusted;  // of an account: sources signed in from, newest last
+        std::vector<std::string> failed;   // of a source: accounts failed since the last forget
     };
     using Table = std::unordered_map<std::string, Record>;
 
     // How long before `r` admits another attempt (zero: now).
-    static Clock::duration wait_of(const Record& r, Clock::time_point now);
+    // How long before `r` admits another attempt (zero: now); locks aside where trusted.
+    static Clock::duration wait_of(const Record& r, bool trusted, Clock::time_point now);
+    // Clears `r` after a quiet period.
+    void forget_if_quiet(Record& r, Clock::time_point now) const;
     // Returns the charge's number.
     uint64_t charge(Record& r, const char* kind, const std::string& name, Clock::time_point now);
     void refund(Record& r, uint64_t charge);

@@ -15,7 +15,9 @@ PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": 
 
 
 def setup():
-    server = Server(sys.argv[1], c2s_config="login_timeout_s = 2")
+    # Logins: two free failures, a lock at the fourth (the guessing test).
+    server = Server(sys.argv[1], c2s_config="login_timeout_s = 2",
+                    extra_config="[login]\nfree_failures = 2\nlockout_failures = 4\n")
     for user, pw in PASSWORDS.items():
         server.add_user(user, pw)
     server.cli("category", "add", "General", "--creator", "everyone")
@@ -58,10 +60,11 @@ async def test_wrong_password_is_refused(f):
     await ok.close()
 
 
-async def test_password_guessing_is_slowed_per_address_and_account(f):
-    """Past five failures each attempt waits for the one before; an attempt too early is
-    refused unchecked (temporary-auth-failure, with when to try again), logged and counted.
-    The owner, from where they signed in, is not held up."""
+async def test_password_guessing_is_slowed_and_locked_but_not_for_the_owner(f):
+    """Past two failures (this server's setting) each attempt on an account waits for the one
+    before; an attempt too early is refused unchecked (temporary-auth-failure, with when to
+    try again), logged and counted; at four the account is locked, except where its owner
+    signed in."""
     c = await login(f, "erin")  # erin's usual place: 127.0.0.1
     await c.close()
 
@@ -72,16 +75,20 @@ async def test_password_guessing_is_slowed_per_address_and_account(f):
         s.close()
         return answer
 
-    for i in range(6):
+    for i in range(3):
         assert "<not-authorized/>" in attempt("127.0.0.7", f"guess{i}"), i
-    answer = attempt("127.0.0.7", PASSWORDS["erin"])
-    assert "<temporary-auth-failure/>" in answer and "try again in" in answer, answer
-    assert "<temporary-auth-failure/>" in attempt("127.0.0.8", PASSWORDS["erin"])
-    c = await login(f, "erin")
+    answer = attempt("127.0.0.7", PASSWORDS["erin"])  # too early: not even looked at
+    assert "<temporary-auth-failure/>" in answer and "try again in 1 s" in answer, answer
+    await asyncio.sleep(1.1)
+    assert "<not-authorized/>" in attempt("127.0.0.8", "guess3")  # the fourth: locked
+    for source in ("127.0.0.7", "127.0.0.9"):
+        answer = attempt(source, PASSWORDS["erin"])
+        assert "<temporary-auth-failure/>" in answer and "try again in 900 s" in answer, answer
+    c = await login(f, "erin")  # the owner's place is not locked out
     await c.close()
-    await asyncio.sleep(1.2)  # the delay after the sixth failure
-    assert "<success" in attempt("127.0.0.8", PASSWORDS["erin"])
-    assert "authentication failed for 'erin' from 127.0.0.7:" in f.server.log_text()
+    log = f.server.log_text()
+    assert "authentication failed for 'erin' from 127.0.0.7:" in log
+    assert "logins: account erin locked for 900 s" in log
 
 
 async def test_disabled_user_cannot_log_in(f):

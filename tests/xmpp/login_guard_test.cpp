@@ -19,7 +19,7 @@ struct Guarded {
     // One attempt that fails; whether it was let through.
     bool fail(const char* account, const char* peer) {
         if (!guard.admit(account, peer, kXmpp, now).allowed) return false;
-        guard.failed(account, peer, kXmpp);
+        guard.failed(account, peer, kXmpp, now);
         return true;
     }
     LoginGuard::Admission admit(const char* account, const char* peer) {
@@ -29,27 +29,48 @@ struct Guarded {
 
 }  // namespace
 
-TEST(LoginGuard, DelaysDoubleAfterTheFreeFailuresThenTheSourceIsLocked) {
+TEST(LoginGuard, AnAccountsDelaysDoubleAfterTheFreeFailuresThenItIsLocked) {
     Guarded g({.free_failures = 3, .max_delay = 8s, .lockout_failures = 9, .lockout = 600s});
     for (int i = 0; i < 4; ++i) EXPECT_TRUE(g.fail("alice", "198.51.100.7:1000")) << i;
-    // The fourth started a delay of 1 s; then 2, 4, 8 and 8 (the cap).
+    // The fourth started a delay of 1 s; then 2, 4, 8 and 8 (the cap), whatever the address.
     for (auto delay : {1s, 2s, 4s, 8s, 8s}) {
-        auto refused = g.admit("alice", "198.51.100.7:1001");
+        auto refused = g.admit("alice", "203.0.113.1");
         EXPECT_FALSE(refused.allowed);
         EXPECT_EQ(refused.retry_after, delay);
         g.now += delay;
         EXPECT_TRUE(g.fail("alice", "198.51.100.7:1002"));
     }
-    // That was the ninth: locked for the lockout, other accounts from there too.
-    auto locked = g.admit("bob", "198.51.100.7:1003");
+    // That was the ninth: the account is locked for the lockout.
+    auto locked = g.admit("alice", "203.0.113.1");
     EXPECT_FALSE(locked.allowed);
     EXPECT_EQ(locked.retry_after, 600s);
-    g.now += 599s;
-    EXPECT_FALSE(g.admit("bob", "198.51.100.7:1003").allowed);
-    g.now += 1s;
+    // One account tried from an address says nothing against the address.
     EXPECT_TRUE(g.admit("bob", "198.51.100.7:1003").allowed);
+    g.now += 599s;
+    EXPECT_FALSE(g.admit("alice", "203.0.113.1").allowed);
+    g.now += 1s;
+    EXPECT_TRUE(g.admit("alice", "203.0.113.1").allowed);
     EXPECT_EQ(g.guard.failures(kXmpp), 9u);
     EXPECT_EQ(g.guard.refusals(kXmpp), 7u);
+}
+
+TEST(LoginGuard, AnAddressCountsTheAccountsThatFailedFromIt) {
+    Guarded g({.free_failures = 3, .lockout_failures = 5, .lockout = 600s});
+    // One client with an old password, failing again and again: one account.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(g.fail("alice", "198.51.100.7")) << i;
+        g.now += 60s;  // each after the account's own delay
+    }
+    EXPECT_TRUE(g.admit("bob", "198.51.100.7").allowed);
+    // A guesser going through names: past three, each waits; at five, locked.
+    EXPECT_TRUE(g.fail("carol", "198.51.100.7"));
+    EXPECT_TRUE(g.fail("dave", "198.51.100.7"));
+    EXPECT_TRUE(g.fail("erin", "198.51.100.7"));  // the fourth account: a delay of 1 s
+    EXPECT_EQ(g.admit("frank", "198.51.100.7").retry_after, 1s);
+    g.now += 1s;
+    EXPECT_TRUE(g.fail("frank", "198.51.100.7"));  // the fifth: locked
+    EXPECT_EQ(g.admit("gina", "198.51.100.7").retry_after, 600s);
+    EXPECT_TRUE(g.admit("gina", "198.51.100.8").allowed);
 }
 
 TEST(LoginGuard, TheRightPasswordTakesBackTheDelayOrLockItsAttemptStarted) {
@@ -69,8 +90,8 @@ TEST(LoginGuard, TheRightPasswordTakesBackTheDelayOrLockItsAttemptStarted) {
     auto wrong = g.admit("alice", "198.51.100.7");
     ASSERT_TRUE(right.allowed && wrong.allowed);
     g.guard.succeeded("alice", "198.51.100.7", right.ticket, g.now);
-    g.guard.failed("alice", "198.51.100.7", kXmpp);
-    EXPECT_EQ(g.admit("alice", "198.51.100.7").retry_after, 600s);
+    g.guard.failed("alice", "198.51.100.7", kXmpp, g.now);
+    EXPECT_EQ(g.admit("alice", "203.0.113.1").retry_after, 600s);
 }
 
 TEST(LoginGuard, AttemptsInParallelCountBeforeTheyFail) {
