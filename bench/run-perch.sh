@@ -31,6 +31,11 @@ io_threads = ${PERCH_IO_THREADS:-0}
 bind = "127.0.0.1"
 port = $port
 direct_tls_port = 0
+# The scenarios post faster per sender than a person does (fanout: 20 a second each); the
+# per-session and per-occupant rate limits would refuse them, so they are off here.
+stanzas_per_second = 0
+[muc]
+posts_per_second = 0
 [http]
 port = 0
 tls_port = 0

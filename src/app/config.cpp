@@ -128,6 +128,8 @@ Config load_config(const std::string& path) {
     r.get("c2s", "max_stanza_kb", c.c2s.max_stanza_kb);
     r.get("c2s", "max_send_queue_kb", c.c2s.max_send_queue_kb);
     r.get("c2s", "login_timeout_s", c.c2s.login_timeout_s);
+    r.get("c2s", "stanzas_per_second", c.c2s.stanzas_per_second);
+    r.get("c2s", "stanza_burst", c.c2s.stanza_burst);
     r.get("login", "free_failures", c.login.free_failures);
     r.get("login", "max_delay_s", c.login.max_delay_s);
     r.get("login", "lockout_failures", c.login.lockout_failures);
@@ -139,6 +141,8 @@ Config load_config(const std::string& path) {
     r.get("muc", "participant_update_limit", c.muc.participant_update_limit);
     r.get("muc", "max_message_chars", c.muc.max_message_chars);
     r.get("muc", "max_story_chars", c.muc.max_story_chars);
+    r.get("muc", "posts_per_second", c.muc.posts_per_second);
+    r.get("muc", "post_burst", c.muc.post_burst);
     r.get("muc", "allow_user_rooms", c.muc.allow_user_rooms);
     r.get("muc", "default_category", c.muc.default_category);
     r.get("muc", "shards", c.muc.shards);
@@ -193,6 +197,10 @@ Config load_config(const std::string& path) {
     check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);
     check_range("c2s.max_send_queue_kb", c.c2s.max_send_queue_kb, 16, 1024 * 1024);
     check_range("c2s.login_timeout_s", c.c2s.login_timeout_s, 1, 3600);
+    check_range("c2s.stanzas_per_second", c.c2s.stanzas_per_second, 0, 1000000);
+    check_range("c2s.stanza_burst", c.c2s.stanza_burst, 1, 1000000);
+    check_range("muc.posts_per_second", c.muc.posts_per_second, 0, 1000000);
+    check_range("muc.post_burst", c.muc.post_burst, 1, 1000000);
     check_range("login.free_failures", c.login.free_failures, 1, 1000);
     check_range("login.max_delay_s", c.login.max_delay_s, 1, 3600);
     check_range("login.lockout_failures", c.login.lockout_failures, c.login.free_failures + 1,

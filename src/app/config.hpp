@@ -21,6 +21,8 @@ struct Config {
         int max_stanza_kb = 256;
         int max_send_queue_kb = 1024;
         int login_timeout_s = 60;
+        int stanzas_per_second = 100;  // per bound session (0: no limit)
+        int stanza_burst = 500;
     } c2s;
 
     // Password guessing, on every way in (xmpp/login_guard.hpp).
@@ -39,6 +41,8 @@ struct Config {
         int participant_update_limit = 75;
         int max_message_chars = 8000;
         int max_story_chars = 64000;
+        int posts_per_second = 10;  // per occupant (0: no limit)
+        int post_burst = 50;
         bool allow_user_rooms = true;
         std::string default_category = "General";
         int shards = 0;  // 0: four per I/O thread

@@ -169,6 +169,7 @@ int serve(Config config) {
     rooms_config.history_cache = size_t(config.muc.history_cache);
     rooms_config.participant_update_limit = size_t(config.muc.participant_update_limit);
     rooms_config.max_message_chars = size_t(config.muc.max_message_chars);
+    rooms_config.post_rate = {double(config.muc.posts_per_second), double(config.muc.post_burst)};
     rooms_config.max_story_chars = size_t(config.muc.max_story_chars);
     rooms_config.allow_user_rooms = config.muc.allow_user_rooms;
     rooms_config.default_category = config.muc.default_category;
@@ -252,7 +253,8 @@ int serve(Config config) {
         stats,
         web ? &uploads : nullptr,
         config.http.public_url,
-        config.compliance.enabled};
+        config.compliance.enabled,
+        util::Rate{double(config.c2s.stanzas_per_second), double(config.c2s.stanza_burst)}};
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;

@@ -20,6 +20,7 @@ enum class Fault {
     conflict,        // a nickname in use, a name taken
     not_occupant,    // only occupants may do this
     busy,            // a queue is full: try again
+    too_fast,        // the sender goes faster than its rate limit allows: slow down
     internal,        // the store failed; nothing was changed
 };
 std::string_view to_string(Fault f);

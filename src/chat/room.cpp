@@ -1,5 +1,7 @@
 #include "chat/room.hpp"
 
+#include <utility>
+
 namespace perch::chat {
 
 std::string_view to_string(Role r) {
@@ -45,6 +47,23 @@ const Occupant* Room::by_jid(const std::string& full_jid) const {
     return nullptr;
 }
 
+Room::PostBudget Room::take_post(const std::string& full_jid, const util::Rate& rate,
+                                 int64_t now_us) {
+    auto it = nick_by_jid_.find(full_jid);
+    if (it == nick_by_jid_.end()) return {};
+    auto [first, last] = occupants_.equal_range(it->second);
+    for (auto o = first; o != last; ++o) {
+        Occupant& occupant = o->second;
+        if (occupant.full_jid != full_jid) continue;
+        if (occupant.posts.take(rate, now_us)) {
+            occupant.over_rate = false;
+            return {};
+        }
+        return {false, !std::exchange(occupant.over_rate, true)};
+    }
+    return {};
+}
+
 JoinRefusal Room::check_join(const std::string& nick, const std::string& full_jid) const {
     if (nick.empty()) return JoinRefusal::nick_missing;
     if (meta_.disabled) return JoinRefusal::room_disabled;
@@ -57,7 +76,10 @@ JoinRefusal Room::check_join(const std::string& nick, const std::string& full_ji
 }
 
 const Occupant& Room::add(Occupant o) {
-    remove(o.full_jid);  // a rejoin replaces the previous entry
+    if (auto before = remove(o.full_jid)) {  // a rejoin replaces the previous entry
+        o.posts = before->posts;
+        o.over_rate = before->over_rate;
+    }
     nick_by_jid_[o.full_jid] = o.nick;
     auto nick = o.nick;
     return occupants_.emplace(nick, std::move(o))->second;

@@ -9,6 +9,7 @@
 
 #include "chat/authz.hpp"
 #include "store/types.hpp"
+#include "util/token_bucket.hpp"
 
 namespace perch::chat {
 
@@ -32,6 +33,10 @@ struct Occupant {
     std::shared_ptr<const Subject> subject;
     // The server of the pool whose client this is (its number in the pool); 0 for this one.
     uint32_t server = 0;
+    // Posts under the room service's rate limit (kept here, by the room's own server), and
+    // whether the last was refused for it.
+    util::TokenBucket posts;
+    bool over_rate = false;
 
     std::string_view bare_jid() const {
         return std::string_view(full_jid).substr(0, full_jid.find('/'));
@@ -80,7 +85,14 @@ class Room {
     size_t occupant_count() const { return occupants_.size(); }
 
     JoinRefusal check_join(const std::string& nick, const std::string& full_jid) const;
+    // Adds an occupant; a rejoin replaces the previous entry but keeps its post budget.
     const Occupant& add(Occupant o);
+    // Spends one of the occupant's posts under `rate` (true), or says they post faster.
+    struct PostBudget {
+        bool allowed = true;
+        bool first_refusal = false;  // the first refusal since the last allowed post
+    };
+    PostBudget take_post(const std::string& full_jid, const util::Rate& rate, int64_t now_us);
     // Removes by full JID; returns the occupant that left.
     std::optional<Occupant> remove(const std::string& full_jid);
 

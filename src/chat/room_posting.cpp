@@ -49,6 +49,17 @@ void RoomService::post(PostCommand c, Reply<Posted> reply) {
                     error(Fault::busy,
                           "Posting is paused: the compliance record cannot be written. Try "
                           "again later"));
+            if (auto budget = room.take_post(o.full_jid, config_.post_rate, util::steady_us());
+                !budget.allowed) {
+                posts_over_rate_.fetch_add(1, std::memory_order_relaxed);
+                if (budget.first_refusal)
+                    spdlog::info("posts from {} to {} refused: faster than {} a second", o.full_jid,
+                                 room.meta().node, config_.post_rate.per_second);
+                return reply(error(Fault::too_fast,
+                                   fmt::format("You are posting faster than this room allows ({} "
+                                               "messages a second); this one was not sent",
+                                               config_.post_rate.per_second)));
+            }
             bool story = c.kind == store::MessageKind::story;
             size_t limit = story ? config_.max_story_chars : config_.max_message_chars;
             if (util::utf8_length(c.body) > limit) {

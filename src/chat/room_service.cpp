@@ -32,6 +32,8 @@ std::string_view to_string(Fault f) {
             return "not-occupant";
         case Fault::busy:
             return "busy";
+        case Fault::too_fast:
+            return "too-fast";
         case Fault::internal:
             return "internal";
     }

@@ -30,6 +30,9 @@ struct RoomServiceConfig {
     size_t participant_update_limit = 75;
     size_t max_message_chars = 8000;  // longest message and story bodies, in characters
     size_t max_story_chars = 64000;
+    // How fast one occupant may post (per resource): more is refused, never queued, so that
+    // one flooder cannot fill the send queues of everybody who reads.
+    util::Rate post_rate{10, 50};
     std::string default_category = "General";  // where rooms created by joining go first
     std::string occupant_id_secret;            // keys the stable occupant ids
     // Compliance: record joins, leaves and history views as events (posts are captured by the
@@ -132,6 +135,7 @@ class RoomService final : public RoomCommands {
     // Following: `user` has seen `room` up to `seq` (marks are written in batches).
     void note_read(const std::string& user, int64_t room_id, int64_t seq);
     uint64_t messages_posted() const { return messages_posted_.load(); }
+    uint64_t posts_over_rate() const { return posts_over_rate_.load(); }
 
     // Changed outside the server (the command line, another process): the room's settings,
     // lists and newest messages are read again; occupants the new lists no longer admit leave
@@ -235,6 +239,7 @@ class RoomService final : public RoomCommands {
     std::vector<ShardState> state_;
     ReadMarks marks_;
     std::atomic<uint64_t> messages_posted_{0};
+    std::atomic<uint64_t> posts_over_rate_{0};
 };
 
 }  // namespace perch::chat

@@ -11,6 +11,11 @@ int64_t now_us() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+int64_t steady_us() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 std::string format_timestamp(int64_t us) {
     time_t secs = time_t(us / 1'000'000);
     int millis = int((us % 1'000'000) / 1000);

@@ -44,6 +44,8 @@ unsigned http_status(chat::Fault f) {
             return 400;
         case F::busy:
             return 503;
+        case F::too_fast:
+            return 429;
         case F::internal:
             return 500;
     }

@@ -283,6 +283,13 @@ HttpResponse WebApp::metrics() const {
                [&](auto c) { return guard.refusals(c); });
     metric("perch_stream_errors_total", "counter", "Streams ended by an error.",
            deps_.stats.stream_errors.load());
+    out +=
+        "# HELP perch_rate_limited_total Stanzas and posts refused for coming faster than their "
+        "limit.\n# TYPE perch_rate_limited_total counter\n";
+    out += fmt::format("perch_rate_limited_total{{limit=\"session\"}} {}\n",
+                       deps_.stats.stanzas_over_rate.load());
+    out += fmt::format("perch_rate_limited_total{{limit=\"occupant\"}} {}\n",
+                       deps_.room_service.posts_over_rate());
     auto writer = deps_.writer.stats();
     metric("perch_store_commits_total", "counter", "Group commits of room messages.",
            writer.commits);

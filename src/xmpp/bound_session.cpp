@@ -59,6 +59,7 @@ void BoundSession::on_stanza(xml::Element e) {
         if (!f || (*f != jid() && *f != jid().bare())) return session_.stream_error("invalid-from");
     }
     e.set_attr("from", jid().str());
+    if (!within_rate(e)) return;
     std::optional<Jid> to;
     if (const std::string* t = e.attr("to")) {
         to = Jid::parse(*t);
@@ -86,6 +87,28 @@ void BoundSession::on_stanza(xml::Element e) {
         return;
     }
     deliver_to_user(e, *to);
+}
+
+bool BoundSession::within_rate(const xml::Element& stanza) {
+    // Answers, errors and departures are never refused: only what asks for work counts.
+    std::string type = stanza.attr_or("type");
+    if (type == "result" || type == "error" ||
+        (type == "unavailable" && stanza.name() == "presence"))
+        return true;
+    const util::Rate& rate = ctx().stanza_rate;
+    if (session_.stanza_budget_.take(rate, util::steady_us())) {
+        session_.over_rate_ = false;
+        return true;
+    }
+    ctx().stats.stanzas_over_rate.fetch_add(1, std::memory_order_relaxed);
+    if (!std::exchange(session_.over_rate_, true))
+        spdlog::info("stanzas from {} refused: faster than {} a second", jid().str(),
+                     rate.per_second);
+    send(make_error(stanza, StanzaError::resource_constraint,
+                    fmt::format("Too many stanzas: this server takes {} a second from one session; "
+                                "this one was dropped",
+                                rate.per_second)));
+    return false;
 }
 
 void BoundSession::on_iq_to_server(const xml::Element& iq) {

@@ -34,6 +34,7 @@ StanzaError stanza_error(chat::Fault fault) {
         case F::conflict:
             return StanzaError::conflict;
         case F::busy:
+        case F::too_fast:
             return StanzaError::resource_constraint;
         case F::internal:
             return StanzaError::internal_server_error;

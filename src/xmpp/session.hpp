@@ -7,6 +7,7 @@
 #include "chat/authz.hpp"
 #include "chat/files.hpp"
 #include "store/workers.hpp"
+#include "util/token_bucket.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/jid.hpp"
@@ -19,6 +20,7 @@ namespace perch::xmpp {
 struct ServerStats {
     std::atomic<uint64_t> logins{0};
     std::atomic<uint64_t> stream_errors{0};
+    std::atomic<uint64_t> stanzas_over_rate{0};
 };
 
 // Everything a client session shares with the rest of the server.
@@ -36,6 +38,9 @@ struct ServerContext {
     std::string public_url;
     // Compliance: sign-ins and sign-outs are recorded (a sign-in before it is answered).
     bool compliance = false;
+    // How fast one bound session may send stanzas that ask for work (answers and departures
+    // always pass); more are refused with resource-constraint, never queued.
+    util::Rate stanza_rate{100, 500};
 };
 
 class Session;
@@ -100,6 +105,9 @@ class BoundSession {
     void on_presence(xml::Element& p, const std::optional<Jid>& to);
     void on_message(xml::Element& m, const std::optional<Jid>& to);
     void deliver_to_user(xml::Element& stanza, const Jid& to);
+    // Spends one of the session's stanzas under the rate limit; false (and the stanza refused)
+    // when it sends faster.
+    bool within_rate(const xml::Element& stanza);
 
     // The session's own, seen from here: an idle session's size is the scarce resource, so
     // this object holds nothing but the way back to it.
@@ -162,6 +170,8 @@ class Session : public xml::StreamParser::Handler {
     Jid jid_;
     Negotiation negotiation_;
     std::optional<BoundSession> bound_;
+    util::TokenBucket stanza_budget_;  // under ctx_.stanza_rate
+    bool over_rate_ = false;           // the last stanza asking for work was refused for it
 };
 
 }  // namespace perch::xmpp

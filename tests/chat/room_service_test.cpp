@@ -87,6 +87,7 @@ class RoomServiceTest : public ::testing::Test {
         config.occupant_id_secret = "secret";
         config.compliance = compliance;
         config.participant_update_limit = 4;
+        config.post_rate = {0.001, 20};  // twenty posts each, then (practically) none
         config.tombstone = [](const std::string&, const std::string& by, const std::string& reason,
                               int64_t) {
             return "<moderated by='" + by + "'>" + reason + "</moderated>";
@@ -676,4 +677,30 @@ TEST_F(RoomServiceTest, AMessageToASecretRoomAnswersLikeNoRoomAtAll) {
     ASSERT_TRUE(whisper && !whisper->ok());
     EXPECT_EQ(whisper->error().fault, nowhere.error().fault);
     EXPECT_EQ(post("open", as(erin), "hello?").error().fault, Fault::not_occupant);
+}
+
+// One occupant posting faster than the room allows is refused past the burst (too-fast, not
+// stored, not shown, not queued), and says so in one log line; the others post on.
+TEST_F(RoomServiceTest, AFlooderIsRefusedPastItsRateAndTheOthersPostOn) {
+    auto erin = as(who("erin")), dave = as(who("dave"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    ASSERT_TRUE(join("open", dave, "dave").ok());
+    sink_.events.clear();
+    int refused = 0;
+    for (int i = 0; i < 50; ++i) {
+        auto m = post("open", erin, "flood" + std::to_string(i));
+        if (m.ok()) continue;
+        EXPECT_EQ(m.error().fault, Fault::too_fast);
+        EXPECT_NE(m.error().text.find("faster than this room allows"), std::string::npos);
+        ++refused;
+    }
+    EXPECT_EQ(refused, 30);
+    EXPECT_TRUE(post("open", dave, "still here").ok());
+    int64_t id = store_->find_room("open")->id;
+    EXPECT_EQ(store_->count_messages(id), 21);
+    EXPECT_EQ(sink_.all<chat::MessagePosted>().size(), 21u);
+    EXPECT_EQ(service_->posts_over_rate(), 30u);
+    // Leaving and coming back does not refill the budget of a resource still in the room.
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    EXPECT_EQ(post("open", erin, "again").error().fault, Fault::too_fast);
 }

@@ -66,10 +66,12 @@ class Server:
     by the environment)."""
 
     def __init__(self, binary, extra_config="", c2s_config="", http_config="", backend=None,
-                 host="127.0.0.1", database=None):
+                 host="127.0.0.1", database=None, rate_limits=False):
         """`host`: the loopback address every listener binds (a pool's servers each have
         their own); `database`: an existing database of the test cluster to share (a pool),
-        which this server then neither creates nor drops."""
+        which this server then neither creates nor drops; `rate_limits`: keep the default
+        limits on how fast a session and an occupant may send (off otherwise: most suites
+        post hundreds of messages at once to have something to page through)."""
         self.binary = os.path.abspath(binary)
         self.host = host
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-interop-"))
@@ -88,6 +90,12 @@ class Server:
                 extra_config = extra_config.replace("[store]\n", "[store]\n" + store, 1)
             else:
                 http_config += "\n[store]\n" + store
+        if not rate_limits:
+            c2s_config += "\nstanzas_per_second = 0\n"
+            if "[muc]\n" in extra_config:
+                extra_config = extra_config.replace("[muc]\n", "[muc]\nposts_per_second = 0\n", 1)
+            else:
+                http_config += "\n[muc]\nposts_per_second = 0\n"
         self.port = free_port()
         self.tls_port = free_port()
         self.http_port = free_port()
@@ -407,6 +415,17 @@ class RawStream:
         self.send("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + base64.b64encode(
             f"{final_bare},p={base64.b64encode(proof).decode()}".encode()).decode() + "</response>")
         return self.read_sasl()
+
+    def login(self, user, password, resource="raw"):
+        """Opens the stream, logs in with SCRAM-SHA-256 and binds `resource`."""
+        self.open()
+        answer = self.scram_sha256(user, password)
+        assert "<success" in answer, answer
+        self.open()
+        self.send(f"<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                  f"<resource>{resource}</resource></bind></iq>")
+        answer = self.read_until(b"</iq>")
+        assert "<jid>" in answer, answer
 
     def read_sasl(self, timeout=10):
         """Reads up to the end of the server's next SASL answer (or of the stream)."""

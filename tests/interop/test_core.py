@@ -16,7 +16,7 @@ PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": 
 
 def setup():
     # Logins: two free failures, a lock at the fourth (the guessing test).
-    server = Server(sys.argv[1], c2s_config="login_timeout_s = 2",
+    server = Server(sys.argv[1], c2s_config="login_timeout_s = 2", rate_limits=True,
                     extra_config="[login]\nfree_failures = 2\nlockout_failures = 4\n")
     for user, pw in PASSWORDS.items():
         server.add_user(user, pw)
@@ -159,6 +159,46 @@ async def test_two_users_chat_in_a_room(f):
     assert got["body"] == "hi alice" and got["from"].resource == "Bob"
     await alice.close()
     await bob.close()
+
+
+async def test_a_flooder_is_refused_and_readers_keep_up(f):
+    """One user sends 6,000 messages as fast as the socket takes them, reading nothing: past
+    its rate the room refuses them (and past the session's, the server), so a reader who keeps
+    up gets a handful, stays connected, and hears the next person."""
+    room = f"conflicts@{MUC}"
+    reader = await login(f, "carol")
+    await reader["xep_0045"].join_muc_wait(room, "Carol", maxstanzas=0, timeout=10)
+    talker = await login(f, "dave")
+    await talker["xep_0045"].join_muc_wait(room, "Dave", maxstanzas=0, timeout=10)
+    flooder = RawStream(f.server)
+    flooder.login("bob", PASSWORDS["bob"])
+    flooder.send(f"<presence to='{room}/Flood'><x xmlns='http://jabber.org/protocol/muc'>"
+                 "<history maxstanzas='0'/></x></presence>")
+    flooder.read_until(b"status code='110'")
+    flood = "".join(f"<message to='{room}' type='groupchat' id='f{i}'><body>flood {i}</body>"
+                    "</message>" for i in range(6000))
+    flooder.sock.settimeout(30)
+    flooder.send(flood)
+    flooded = 0
+    while True:  # until the room has been quiet for 3 s
+        try:
+            msg = await reader.next_groupchat(timeout=3)
+        except asyncio.TimeoutError:
+            break
+        assert msg["body"].startswith("flood "), msg["body"]
+        flooded += 1
+    # The burst (50) and what the rate (10 a second) let through while the server went
+    # through the 6,000 (the session's own limit drops most of them first).
+    assert 50 <= flooded <= 120, flooded
+    talker.send_message(mto=room, mbody="after the flood", mtype="groupchat")
+    assert (await reader.next_groupchat(timeout=10))["body"] == "after the flood"
+    assert reader.is_connected()
+    flooder.close()  # refused stanza by stanza (the errors unread: its own queue may overflow)
+    log = f.server.log_text()
+    assert "posts from bob@localhost/raw to conflicts refused: faster than 10 a second" in log
+    assert "stanzas from bob@localhost/raw refused: faster than 100 a second" in log
+    await reader.close()
+    await talker.close()
 
 
 async def test_echo_keeps_the_client_id(f):

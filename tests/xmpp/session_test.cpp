@@ -409,3 +409,27 @@ TEST_F(SessionTest, StanzasForAServiceGoToItAndTheServerListsIt) {
               (std::vector<std::string>{"alice@example.org/pc", "alice@example.org/pc"}));
     EXPECT_EQ(router_.session_count(), 1u);
 }
+
+// A bound session sending faster than its rate is answered resource-constraint for each
+// stanza over it (dropped, not queued) and stays connected; answers and departures always pass.
+TEST_F(SessionTest, StanzasFasterThanTheSessionsRateAreRefusedNotQueued) {
+    ctx_->stanza_rate = {0.001, 5};  // five, then (practically) none
+    auto& s = bound("alice", "pc");
+    std::string out;
+    for (int i = 0; i < 8; ++i)
+        out += send(
+            s, "<iq type='get' id='p" + std::to_string(i) + "'><ping xmlns='urn:xmpp:ping'/></iq>");
+    auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = out.find(what); at != std::string::npos; at = out.find(what, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("type='result'"), 5u) << out;
+    EXPECT_EQ(count("<resource-constraint"), 3u) << out;
+    EXPECT_NE(out.find("Too many stanzas"), std::string::npos);
+    out = send(s, "<iq type='result' id='answer'/>");
+    out += send(s, "<presence type='unavailable'/>");
+    EXPECT_EQ(out.find("<resource-constraint"), std::string::npos) << out;
+    EXPECT_EQ(stats_.stanzas_over_rate.load(), 3u);
+    EXPECT_FALSE(s.transport->closed);
+}
