@@ -28,6 +28,18 @@ class Reader {
         std::optional<T> v;
         if constexpr (std::is_same_v<T, int>) {
             if (auto i = n->value<int64_t>()) v = int(*i);
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            if (const toml::array* a = n->as_array()) {
+                v.emplace();
+                for (const auto& item : *a) {
+                    auto text = item.value<std::string>();
+                    if (!text) {
+                        v.reset();
+                        break;
+                    }
+                    v->push_back(*text);
+                }
+            }
         } else {
             v = n->value<T>();
         }
@@ -150,6 +162,7 @@ Config load_config(const std::string& path) {
     r.get("http", "port", c.http.port);
     r.get("http", "tls_port", c.http.tls_port);
     r.get("http", "public_url", c.http.public_url);
+    r.get("http", "websocket_origins", c.http.websocket_origins);
     r.get("http", "www_dir", c.http.www_dir);
     r.get("http", "converse_dir", c.http.converse_dir);
     r.get("http", "max_body_kb", c.http.max_body_kb);

@@ -55,6 +55,9 @@ struct Config {
         // Where uploads and downloads are reached from clients, e.g. https://chat.example.org;
         // default: http://DOMAIN:PORT (or https on the TLS port when plain HTTP is off).
         std::string public_url;
+        // Web pages elsewhere allowed to open the chat WebSocket (origins such as
+        // "https://intranet.example.com"), besides this server's own.
+        std::vector<std::string> websocket_origins;
         std::string www_dir = "www";                                 // our pages
         std::string converse_dir = "node_modules/converse.js/dist";  // Converse.js dist/
         int max_body_kb = 64;                                        // JSON requests

@@ -23,6 +23,7 @@
 #include "pool/pool_rooms.hpp"
 #include "store/workers.hpp"
 #include "util/time.hpp"
+#include "util/url.hpp"
 #include "web/app.hpp"
 #include "xmpp/bookmarks.hpp"
 #include "xmpp/credentials.hpp"
@@ -298,6 +299,10 @@ int serve(Config config) {
     net::HttpOptions http_options;
     http_options.max_send_queue = options.limits.max_send_queue;
     http_options.login_timeout = options.limits.login_timeout;
+    http_options.websocket_origins = config.http.websocket_origins;
+    // The public URL's origin (behind a proxy, what browsers see) is this server's own.
+    if (auto origin = util::url_origin(config.http.public_url))
+        http_options.websocket_origins.push_back(*origin);
     std::string http_ports;
     for (auto [port, secure] : {std::pair{config.http.port, false}, {config.http.tls_port, true}}) {
         if (port <= 0) continue;

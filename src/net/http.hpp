@@ -70,6 +70,10 @@ class HttpHandler {
 struct HttpOptions {
     bool tls = false;
     std::string websocket_path = "/xmpp-websocket";
+    // Origins (scheme://host[:port]) whose pages may open the WebSocket, besides the one the
+    // request itself names (its scheme and Host). A request without Origin is not from a
+    // browser page and is let through.
+    std::vector<std::string> websocket_origins;
     std::chrono::seconds idle_timeout{60};        // between requests on a kept-alive connection
     std::chrono::seconds transfer_timeout{300};   // to read a body or write an answer
     size_t max_send_queue = size_t{1024} * 1024;  // WebSocket sessions, as for TCP

@@ -48,6 +48,8 @@ constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
 HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
                      const std::string& peer);
+// Whether the page that asks for a WebSocket (its Origin header) may open one here.
+bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options);
 HttpResponse plain_error(unsigned status, const std::string& message);
 
 // Runs one accepted connection (plain HTTP, or HTTPS after its handshake).
@@ -227,6 +229,15 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
             if (websocket::is_upgrade(head.get())) {
                 if (request.path != options.websocket_path) {
                     co_await write(plain_error(404, "no WebSocket service here"), false);
+                    break;
+                }
+                // Another site's page may not open a chat session with its visitor's cookies
+                // or from inside their network.
+                if (!websocket_origin_allowed(request, options)) {
+                    co_await write(plain_error(403,
+                                               "pages of this origin may not open the chat "
+                                               "WebSocket (http.websocket_origins)"),
+                                   false);
                     break;
                 }
                 auto ws = std::make_shared<WsConnection<Stream>>(std::move(stream_), strand_,

@@ -2,6 +2,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <algorithm>
+
 #include "net/acceptor.hpp"
 #include "net/http.hpp"
 #include "net/http_connection.hpp"
@@ -27,6 +29,21 @@ HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
     r.secure = secure;
     r.peer = peer;
     return r;
+}
+
+bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options) {
+    const std::string* origin = request.header("origin");
+    if (!origin) return true;
+    auto lower = [](std::string s) {
+        for (auto& c : s) c = char(std::tolower(uint8_t(c)));
+        return s;
+    };
+    std::string asked = lower(*origin);
+    if (const std::string* host = request.header("host");
+        host && asked == (request.secure ? "https://" : "http://") + lower(*host))
+        return true;
+    return std::any_of(options.websocket_origins.begin(), options.websocket_origins.end(),
+                       [&](const std::string& allowed) { return lower(allowed) == asked; });
 }
 
 HttpResponse plain_error(unsigned status, const std::string& message) {

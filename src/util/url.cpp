@@ -42,4 +42,17 @@ std::optional<std::string> url_decode(std::string_view s) {
     return out;
 }
 
+std::optional<std::string> url_origin(std::string_view url) {
+    size_t scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return std::nullopt;
+    std::string scheme(url.substr(0, scheme_end));
+    if (scheme != "http" && scheme != "https") return std::nullopt;
+    std::string_view rest = url.substr(scheme_end + 3);
+    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    std::string_view default_port = scheme == "http" ? ":80" : ":443";
+    if (authority.ends_with(default_port)) authority.remove_suffix(default_port.size());
+    return scheme + "://" + std::string(authority);
+}
+
 }  // namespace perch::util

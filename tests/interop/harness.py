@@ -454,13 +454,15 @@ if os.environ.get("PERCH_CLIENT_DEBUG"):
 class WsXmpp:
     """A bare XMPP-over-WebSocket client (RFC 7395), to see the frames exactly as sent."""
 
-    def __init__(self, server, protocols=("xmpp",), path="/xmpp-websocket"):
+    def __init__(self, server, protocols=("xmpp",), path="/xmpp-websocket", origin=None):
         import base64
         self.sock = socket.create_connection((server.host, server.http_port), timeout=10)
         key = base64.b64encode(os.urandom(16)).decode()
         head = (f"GET {path} HTTP/1.1\r\nHost: {server.host}:{server.http_port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
+        if origin:
+            head += f"Origin: {origin}\r\n"
         if protocols:
             head += f"Sec-WebSocket-Protocol: {', '.join(protocols)}\r\n"
         self.sock.sendall((head + "\r\n").encode())

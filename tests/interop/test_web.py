@@ -21,7 +21,8 @@ UPLOAD = "urn:xmpp:http:upload:0"
 
 
 def setup():
-    s = Server(sys.argv[1], http_config="", extra_config="[files]\nmax_file_size_kb = 64")
+    s = Server(sys.argv[1], extra_config="[files]\nmax_file_size_kb = 64",
+               http_config='websocket_origins = ["https://intranet.example.com"]')
     for u in ("alice", "bob", "mallory"):
         s.add_user(u, f"{u}-pw")
     s.cli("category", "add", "Projects")
@@ -122,6 +123,21 @@ async def test_host_meta_names_the_websocket_endpoint(f):
     assert link.get("href") == f"ws://127.0.0.1:{f.server.http_port}/xmpp-websocket"
     status, headers, body = fetch(f, "GET", "/.well-known/host-meta.json")
     assert json.loads(body)["links"][0]["href"] == link.get("href")
+
+
+async def test_websocket_opens_only_for_this_servers_pages_and_those_configured(f):
+    """A page of another site may not open a chat session (its visitor's cookies, their
+    network): refused before the upgrade. The server's own pages, the origins configured in
+    http.websocket_origins and clients that are not browser pages (no Origin) get in."""
+    for origin in ("https://evil.example", "null", f"http://127.0.0.1:{f.server.http_port + 1}"):
+        ws = WsXmpp(f.server, origin=origin)
+        assert ws.status == 403, (origin, ws.status)
+        ws.close()
+    for origin in (f"http://127.0.0.1:{f.server.http_port}", "https://INTRANET.example.com",
+                   None):
+        ws = WsXmpp(f.server, origin=origin)
+        assert ws.status == 101, (origin, ws.status)
+        ws.close()
 
 
 async def test_websocket_session_speaks_rfc7395(f):
