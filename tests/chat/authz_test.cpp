@@ -12,9 +12,10 @@ namespace {
 // i(nvite) c(onfigure) r(ead history) s(earch); '.' means refused.
 constexpr const char* kLetters = "fjpicrs";
 
-enum class Role { none, member, presenter, manager };
-constexpr Role kRoles[] = {Role::none, Role::member, Role::presenter, Role::manager};
-const char* name(Role r) {
+enum class ListRole { none, member, presenter, manager };
+constexpr ListRole kRoles[] = {ListRole::none, ListRole::member, ListRole::presenter,
+                               ListRole::manager};
+const char* name(ListRole r) {
     const char* names[] = {"none", "member", "presenter", "manager"};
     return names[int(r)];
 }
@@ -23,34 +24,34 @@ const char* name(Role r) {
 struct Row {
     Privacy privacy;
     RoomType type;
-    Role role;
+    ListRole role;
     const char* expected;
 };
 const Row kTable[] = {
-    {Privacy::open, RoomType::normal, Role::none, "fjpi.rs"},
-    {Privacy::open, RoomType::normal, Role::member, "fjpi.rs"},
-    {Privacy::open, RoomType::normal, Role::presenter, "fjpi.rs"},
-    {Privacy::open, RoomType::normal, Role::manager, "fjpicrs"},
-    {Privacy::closed, RoomType::normal, Role::none, "f......"},
-    {Privacy::closed, RoomType::normal, Role::member, "fjpi.rs"},
-    {Privacy::closed, RoomType::normal, Role::presenter, "fjpi.rs"},
-    {Privacy::closed, RoomType::normal, Role::manager, "fjpicrs"},
-    {Privacy::secret, RoomType::normal, Role::none, "......."},
-    {Privacy::secret, RoomType::normal, Role::member, "fjpi.rs"},
-    {Privacy::secret, RoomType::normal, Role::presenter, "fjpi.rs"},
-    {Privacy::secret, RoomType::normal, Role::manager, "fjpicrs"},
-    {Privacy::open, RoomType::auditorium, Role::none, "fj.i.rs"},
-    {Privacy::open, RoomType::auditorium, Role::member, "fj.i.rs"},
-    {Privacy::open, RoomType::auditorium, Role::presenter, "fjpi.rs"},
-    {Privacy::open, RoomType::auditorium, Role::manager, "fjpicrs"},
-    {Privacy::closed, RoomType::auditorium, Role::none, "f......"},
-    {Privacy::closed, RoomType::auditorium, Role::member, "fj.i.rs"},
-    {Privacy::closed, RoomType::auditorium, Role::presenter, "fjpi.rs"},
-    {Privacy::closed, RoomType::auditorium, Role::manager, "fjpicrs"},
-    {Privacy::secret, RoomType::auditorium, Role::none, "......."},
-    {Privacy::secret, RoomType::auditorium, Role::member, "fj.i.rs"},
-    {Privacy::secret, RoomType::auditorium, Role::presenter, "fjpi.rs"},
-    {Privacy::secret, RoomType::auditorium, Role::manager, "fjpicrs"},
+    {Privacy::open, RoomType::normal, ListRole::none, "fjpi.rs"},
+    {Privacy::open, RoomType::normal, ListRole::member, "fjpi.rs"},
+    {Privacy::open, RoomType::normal, ListRole::presenter, "fjpi.rs"},
+    {Privacy::open, RoomType::normal, ListRole::manager, "fjpicrs"},
+    {Privacy::closed, RoomType::normal, ListRole::none, "f......"},
+    {Privacy::closed, RoomType::normal, ListRole::member, "fjpi.rs"},
+    {Privacy::closed, RoomType::normal, ListRole::presenter, "fjpi.rs"},
+    {Privacy::closed, RoomType::normal, ListRole::manager, "fjpicrs"},
+    {Privacy::secret, RoomType::normal, ListRole::none, "......."},
+    {Privacy::secret, RoomType::normal, ListRole::member, "fjpi.rs"},
+    {Privacy::secret, RoomType::normal, ListRole::presenter, "fjpi.rs"},
+    {Privacy::secret, RoomType::normal, ListRole::manager, "fjpicrs"},
+    {Privacy::open, RoomType::auditorium, ListRole::none, "fj.i.rs"},
+    {Privacy::open, RoomType::auditorium, ListRole::member, "fj.i.rs"},
+    {Privacy::open, RoomType::auditorium, ListRole::presenter, "fjpi.rs"},
+    {Privacy::open, RoomType::auditorium, ListRole::manager, "fjpicrs"},
+    {Privacy::closed, RoomType::auditorium, ListRole::none, "f......"},
+    {Privacy::closed, RoomType::auditorium, ListRole::member, "fj.i.rs"},
+    {Privacy::closed, RoomType::auditorium, ListRole::presenter, "fjpi.rs"},
+    {Privacy::closed, RoomType::auditorium, ListRole::manager, "fjpicrs"},
+    {Privacy::secret, RoomType::auditorium, ListRole::none, "......."},
+    {Privacy::secret, RoomType::auditorium, ListRole::member, "fj.i.rs"},
+    {Privacy::secret, RoomType::auditorium, ListRole::presenter, "fjpi.rs"},
+    {Privacy::secret, RoomType::auditorium, ListRole::manager, "fjpicrs"},
 };
 
 // How the user stands in the category.
@@ -118,9 +119,9 @@ RoomRules room(const Row& row, bool via_group) {
     r.type = row.type;
     Principal p = via_group ? Principal::group("engineering") : Principal::user("alice");
     r.members = {Principal::user("zed")};
-    if (row.role == Role::member) r.members.push_back(p);
-    if (row.role == Role::presenter) r.presenters = {p};
-    if (row.role == Role::manager) r.managers = {p};
+    if (row.role == ListRole::member) r.members.push_back(p);
+    if (row.role == ListRole::presenter) r.presenters = {p};
+    if (row.role == ListRole::manager) r.managers = {p};
     return r;
 }
 
@@ -162,17 +163,17 @@ TEST(Authorization, EveryCombination) {
 }
 
 TEST(Authorization, DisabledRoomKeepsItsHistoryButRefusesEntry) {
-    for (Role role : kRoles) {
+    for (ListRole role : kRoles) {
         Row row{Privacy::open, RoomType::normal, role, ""};
         RoomRules r = room(row, false);
         r.disabled = true;
-        std::string expected = role == Role::manager ? "f...crs" : "f....rs";
+        std::string expected = role == ListRole::manager ? "f...crs" : "f....rs";
         EXPECT_EQ(answers(alice(), category(Standing::allowed, false), r), expected) << name(role);
     }
 }
 
 TEST(Authorization, CategorySwitchesTurnOffInvitationsAndHistory) {
-    Row row{Privacy::open, RoomType::normal, Role::member, ""};
+    Row row{Privacy::open, RoomType::normal, ListRole::member, ""};
     CategoryRules c = category(Standing::allowed, false);
     c.invitations = false;
     EXPECT_EQ(answers(alice(), c, room(row, false)), "fjp..rs");
@@ -188,7 +189,7 @@ TEST(Authorization, AdministratorsMayDoAnything) {
     Subject admin = alice();
     admin.administrator = true;
     admin.chat_enabled = false;
-    Row row{Privacy::secret, RoomType::auditorium, Role::none, ""};
+    Row row{Privacy::secret, RoomType::auditorium, ListRole::none, ""};
     EXPECT_EQ(answers(admin, category(Standing::denied, false), room(row, false)), "fjpicrs");
     EXPECT_TRUE(may_create_room(admin, category(Standing::denied, false)));
 }
