@@ -48,6 +48,8 @@ constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
 HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
                      const std::string& peer);
+// Whether the head of a request (up to its empty line) has a folded line.
+bool has_folded_line(std::string_view head);
 // Whether the page that asks for a WebSocket (its Origin header) may open one here.
 bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options);
 HttpResponse plain_error(unsigned status, const std::string& message);
@@ -203,10 +205,20 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
         }
         for (;;) {
             beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);
+            // The head is read whole before it is parsed, so that a folded line (obs-fold: a
+            // line that starts with a space or a tab) is refused rather than joined to the one
+            // before (RFC 9112 section 5.2 allows either): nobody in front of the server can
+            // then read the head differently from it.
+            co_await read_head(ec);
             http::request_parser<http::empty_body> head;
-            head.header_limit(16 * 1024);
-            co_await http::async_read_header(stream_, buffer_, head,
-                                             asio::redirect_error(use_awaitable, ec));
+            head.header_limit(kHeadLimit);
+            if (!ec && has_folded_line(buffered())) {
+                co_await write(plain_error(400, "folded header lines are not accepted"), false);
+                break;
+            }
+            if (!ec)
+                co_await http::async_read_header(stream_, buffer_, head,
+                                                 asio::redirect_error(use_awaitable, ec));
             if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
                 ec == asio::error::eof || ec == asio::error::connection_reset)
                 break;
@@ -304,6 +316,27 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
     }
 
   private:
+    static constexpr size_t kHeadLimit = 16 * 1024;
+
+    std::string_view buffered() const {
+        return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+    }
+
+    // Reads until the buffer holds a whole request head, or kHeadLimit bytes without one
+    // (header_limit).
+    awaitable<void> read_head(boost::system::error_code& ec) {
+        while (buffered().find("\r\n\r\n") == std::string_view::npos) {
+            if (buffer_.size() >= kHeadLimit) {
+                ec = http::error::header_limit;
+                co_return;
+            }
+            size_t n = co_await stream_.async_read_some(buffer_.prepare(4096),
+                                                        asio::redirect_error(use_awaitable, ec));
+            buffer_.commit(n);
+            if (ec) co_return;
+        }
+    }
+
     // The handler's answer, whichever thread it comes from.
     awaitable<HttpResponse> call(HttpRequest request) {
         auto wake =

@@ -31,6 +31,15 @@ HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
     return r;
 }
 
+bool has_folded_line(std::string_view head) {
+    size_t end = head.find("\r\n\r\n");
+    if (end != std::string_view::npos) head = head.substr(0, end + 2);
+    for (size_t at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();
+         at = head.find("\r\n", at + 2))
+        if (head[at + 2] == ' ' || head[at + 2] == '\t') return true;
+    return false;
+}
+
 bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options) {
     const std::string* origin = request.header("origin");
     if (!origin) return true;

@@ -94,25 +94,49 @@ async def test_https_serves_with_the_xmpp_certificate(f):
     plain.close()
 
 
+def raw_exchange(f, data):
+    """Sends raw bytes to the web port and reads everything until the server closes."""
+    import socket
+    with socket.create_connection((f.server.host, f.server.http_port), timeout=5) as s:
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got.decode(errors="replace")
+
+
 async def test_a_body_whose_end_is_unclear_is_refused(f):
     # `chunked, identity`: read as no body, the rest would be taken for a second request
     # (request smuggling behind a proxy that reads it otherwise). Refused, and the connection
     # ends; so do two Transfer-Encoding lines.
-    import socket
     for codings in (["chunked, identity"], ["identity"], ["gzip, chunked"], ["chunked", "chunked"]):
-        with socket.create_connection((f.server.host, f.server.http_port), timeout=5) as s:
-            lines = "".join(f"Transfer-Encoding: {c}\r\n" for c in codings)
-            s.sendall(("POST /api/v1/session HTTP/1.1\r\nHost: x\r\n" + lines +
-                       "\r\n5\r\nhello\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").encode())
-            got = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-            text = got.decode(errors="replace")
-            assert re.match(r"HTTP/1.1 (400|501) ", text), (codings, text)
-            assert text.count("HTTP/1.1") == 1, text  # nothing after it was taken as a request
+        lines = "".join(f"Transfer-Encoding: {c}\r\n" for c in codings)
+        text = raw_exchange(f, ("POST /api/v1/session HTTP/1.1\r\nHost: x\r\n" + lines +
+                                "\r\n5\r\nhello\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").encode())
+        assert re.match(r"HTTP/1.1 (400|501) ", text), (codings, text)
+        assert text.count("HTTP/1.1") == 1, text  # nothing after it was taken as a request
+
+
+async def test_folded_header_lines_are_refused(f):
+    """A header line continued on the next (obs-fold) is refused, not joined: a proxy in front
+    could read such a head otherwise. Pipelined requests behind an ordinary one still work."""
+    def exchange(data):
+        return raw_exchange(f, data)
+
+    for fold in (" b", "\tb"):
+        text = exchange(f"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n{fold}\r\n"
+                        "Connection: close\r\n\r\n".encode())
+        assert text.startswith("HTTP/1.1 400 ") and "folded header lines" in text, text
+    text = exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert text.count("HTTP/1.1 200 ") == 2, text
+    # A head that never ends within 16 KB is refused too.
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    text = exchange(head + b"a" * (16 * 1024 - len(head)))  # all of it read: no reset
+    assert text.startswith("HTTP/1.1 400 "), text[:200]
 
 
 async def test_host_meta_names_the_websocket_endpoint(f):
