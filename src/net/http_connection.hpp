@@ -316,7 +316,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
     }
 
   private:
-    static constexpr size_t kHeadLimit = 16 * 1024;
+    static constexpr size_t kHeadLimit = size_t{16} * 1024;
 
     std::string_view buffered() const {
         return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
