@@ -1,5 +1,7 @@
 #include "chat/room.hpp"
 
+#include "chat/nicknames.hpp"
+
 #include <utility>
 
 namespace perch::chat {
@@ -67,11 +69,19 @@ Room::PostBudget Room::take_post(const std::string& full_jid, const util::Rate& 
 JoinRefusal Room::check_join(const std::string& nick, const std::string& full_jid) const {
     if (nick.empty()) return JoinRefusal::nick_missing;
     if (meta_.disabled) return JoinRefusal::room_disabled;
-    // The nickname is free, or held by the same user from another resource.
+    // The nickname is free, or held by the same user from another resource; and no other
+    // nickname in the room reads like it.
     std::string_view bare = std::string_view(full_jid).substr(0, full_jid.find('/'));
     auto [first, last] = occupants_.equal_range(nick);
     for (auto o = first; o != last; ++o)
         if (o->second.bare_jid() != bare) return JoinRefusal::nick_conflict;
+    auto alike = nick_by_skeleton_.find(nick_skeleton(nick));
+    if (alike != nick_by_skeleton_.end() && alike->second != nick) {
+        // One's own other nickname (a nickname change) is no impersonation.
+        auto held = nick_by_jid_.find(full_jid);
+        if (held == nick_by_jid_.end() || held->second != alike->second)
+            return JoinRefusal::nick_look_alike;
+    }
     return JoinRefusal::none;
 }
 
@@ -81,6 +91,7 @@ const Occupant& Room::add(Occupant o) {
         o.over_rate = before->over_rate;
     }
     nick_by_jid_[o.full_jid] = o.nick;
+    nick_by_skeleton_.try_emplace(nick_skeleton(o.nick), o.nick);
     auto nick = o.nick;
     return occupants_.emplace(nick, std::move(o))->second;
 }
@@ -94,6 +105,11 @@ std::optional<Occupant> Room::remove(const std::string& full_jid) {
         if (occ->second.full_jid != full_jid) continue;
         Occupant o = std::move(occ->second);
         occupants_.erase(occ);
+        if (!occupants_.contains(o.nick)) {
+            auto alike = nick_by_skeleton_.find(nick_skeleton(o.nick));
+            if (alike != nick_by_skeleton_.end() && alike->second == o.nick)
+                nick_by_skeleton_.erase(alike);
+        }
         return o;
     }
     return std::nullopt;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "chat/authz.hpp"
@@ -51,7 +52,8 @@ struct HistoryRequest {
     std::optional<int64_t> since_us;
 };
 
-enum class JoinRefusal { none, nick_conflict, room_disabled, nick_missing };
+// nick_look_alike: another occupant's nickname reads the same (chat/nicknames.hpp).
+enum class JoinRefusal { none, nick_conflict, nick_look_alike, room_disabled, nick_missing };
 
 // The state of one room, owned by one shard: plain logic with no I/O, so every rule is unit
 // testable. History kept here is a cache of the newest messages; the store has all of them.
@@ -119,6 +121,8 @@ class Room {
     std::shared_ptr<const CategoryRules> category_ = std::make_shared<CategoryRules>();
     std::multimap<std::string, Occupant> occupants_;  // by nick
     std::map<std::string, std::string> nick_by_jid_;
+    // Which nickname holds each look-alike skeleton (chat/nicknames.hpp).
+    std::unordered_map<std::string, std::string> nick_by_skeleton_;
     std::deque<store::Message> recent_;
     size_t history_cache_;
     int64_t epoch_ = 0;

@@ -4,6 +4,12 @@
 
 namespace perch::chat {
 
+namespace {
+constexpr const char* kLookAlike =
+    "That nickname reads like another one in this room (letters that look the same, or case): "
+    "choose another";
+}  // namespace
+
 std::optional<Error> RoomService::join_refusal(const Room& room, const Subject* who) const {
     if (!who || room.may(*who, Action::join)) return std::nullopt;
     if (!who->chat_enabled && !who->administrator)
@@ -70,6 +76,10 @@ void RoomService::present(Room& room, JoinCommand c, Reply<JoinResult>& reply) {
             spdlog::info("join of {} to {} as '{}' refused: nick in use", c.actor.full_jid,
                          room.meta().node, c.nick);
             return reply(error(Fault::conflict, "That nickname is already in use in this room"));
+        case JoinRefusal::nick_look_alike:
+            spdlog::info("join of {} to {} as '{}' refused: reads like another nick",
+                         c.actor.full_jid, room.meta().node, c.nick);
+            return reply(error(Fault::conflict, kLookAlike));
         case JoinRefusal::room_disabled:
             return reply(error(Fault::forbidden, "This room is disabled"));
         case JoinRefusal::nick_missing:
@@ -197,6 +207,8 @@ void RoomService::change_nick(Room& room, const Occupant& current, const JoinCom
     // XEP-0045 7.6: the old nickname leaves and the new one arrives; the occupant id stays.
     if (room.by_nick(c.nick))
         return reply(error(Fault::conflict, "That nickname is already in use in this room"));
+    if (room.check_join(c.nick, c.actor.full_jid) == JoinRefusal::nick_look_alike)
+        return reply(error(Fault::conflict, kLookAlike));
     Occupant o = current;
     std::string old_nick = o.nick;
     o.nick = c.nick;

@@ -62,6 +62,26 @@ TEST(Room, NickConflictOnlyForSomebodyElse) {
     EXPECT_EQ(r.check_join("bob", "bob@x/1"), chat::JoinRefusal::room_disabled);
 }
 
+// Nicknames that read alike (case, letters of other scripts drawn the same, invisible
+// characters) cannot sit side by side: somebody could pass for another.
+TEST(Room, ANicknameThatReadsLikeAnotherIsRefused) {
+    Room r = room_with(0, 10);
+    chat::Occupant a;
+    a.nick = "Alice";
+    a.full_jid = "alice@x/1";
+    r.add(a);
+    for (const char* alike : {"alice", "ALICE", "\xD0\x90lice" /* Cyrillic A */,
+                              "A\xE2\x80\x8Blice" /* zero-width space */, "AIice", "A1ice"})
+        EXPECT_EQ(r.check_join(alike, "mallory@x/1"), chat::JoinRefusal::nick_look_alike) << alike;
+    EXPECT_EQ(r.check_join("Alicia", "mallory@x/1"), chat::JoinRefusal::none);
+    // Its holder may change to a form of it (a nickname change), nobody else may.
+    EXPECT_EQ(r.check_join("alice", "alice@x/1"), chat::JoinRefusal::none);
+    EXPECT_EQ(r.check_join("alice", "alice@x/phone"), chat::JoinRefusal::nick_look_alike);
+    // Once it has gone, the look-alike is free.
+    r.remove("alice@x/1");
+    EXPECT_EQ(r.check_join("alice", "mallory@x/1"), chat::JoinRefusal::none);
+}
+
 TEST(Room, RemoveByJidFreesTheNick) {
     Room r = room_with(0, 10);
     chat::Occupant a;

@@ -245,6 +245,14 @@ async def test_nick_conflict_is_409(f):
         raise AssertionError("expected a conflict")
     except PresenceError as e:
         assert e.presence["error"]["condition"] == "conflict"
+    # A nickname that only reads like it (case, a Cyrillic letter) is refused as well.
+    for alike in ("SAME", "S\u0430me"):
+        try:
+            await bob["xep_0045"].join_muc_wait(room, alike, maxstanzas=0, timeout=10)
+            raise AssertionError(f"expected a conflict for {alike!r}")
+        except PresenceError as e:
+            assert e.presence["error"]["condition"] == "conflict"
+            assert "reads like another" in e.presence["error"]["text"], e.presence
     await alice.close()
     await bob.close()
 
