@@ -1,5 +1,7 @@
 #include "net/peer_links.hpp"
 
+#include "net/tls.hpp"
+
 #include <openssl/ssl.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -314,6 +316,7 @@ PeerLinks::PeerLinks(IoPool& io, ssl::context& server_tls, const pool::Membershi
     client_tls_.set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                             ssl::context::no_sslv2 | ssl::context::no_sslv3);
     client_tls_.set_verify_mode(ssl::verify_none);
+    SSL_CTX_set_cipher_list(client_tls_.native_handle(), kTls12Ciphers);
 }
 
 PeerLinks::~PeerLinks() = default;

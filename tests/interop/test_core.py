@@ -91,6 +91,34 @@ async def test_password_guessing_is_slowed_and_locked_but_not_for_the_owner(f):
     assert "logins: account erin locked for 900 s" in log
 
 
+async def test_tls_offers_only_modern_suites(f):
+    """TLS 1.2 with forward secrecy and authenticated encryption only: a client that offers
+    nothing but CBC suites with SHA-1 MACs is refused; TLS 1.3 and ECDHE with AES-GCM work."""
+    import ssl
+
+    def handshake(ciphers=None, tls12=True):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        if tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if ciphers:
+            ctx.set_ciphers(ciphers)
+        with socket.create_connection(("127.0.0.1", f.server.tls_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as t:
+                return t.version(), t.cipher()[0]
+
+    for weak in ("ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:@SECLEVEL=0",
+                 "AES128-SHA:AES256-SHA:@SECLEVEL=0", "ECDHE-ECDSA-AES128-SHA256:@SECLEVEL=0"):
+        try:
+            got = handshake(weak)
+            raise AssertionError(f"{weak} accepted: {got}")
+        except ssl.SSLError:
+            pass
+    version, cipher = handshake("ECDHE+AESGCM")
+    assert version == "TLSv1.2" and "GCM" in cipher, (version, cipher)
+    assert handshake(tls12=False)[0] == "TLSv1.3"
+
+
 async def test_disabled_user_cannot_log_in(f):
     f.server.cli("user", "disable", "frank")
     from harness import Client
