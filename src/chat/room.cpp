@@ -51,19 +51,14 @@ const Occupant* Room::by_jid(const std::string& full_jid) const {
 
 Room::PostBudget Room::take_post(const std::string& full_jid, const util::Rate& rate,
                                  int64_t now_us) {
-    auto it = nick_by_jid_.find(full_jid);
-    if (it == nick_by_jid_.end()) return {};
-    auto [first, last] = occupants_.equal_range(it->second);
-    for (auto o = first; o != last; ++o) {
-        Occupant& occupant = o->second;
-        if (occupant.full_jid != full_jid) continue;
-        if (occupant.posts.take(rate, now_us)) {
-            occupant.over_rate = false;
-            return {};
-        }
-        return {false, !std::exchange(occupant.over_rate, true)};
+    // The room owns its occupants; by_jid only hands them out read-only.
+    auto* occupant = const_cast<Occupant*>(by_jid(full_jid));
+    if (!occupant) return {};
+    if (occupant->posts.take(rate, now_us)) {
+        occupant->over_rate = false;
+        return {};
     }
-    return {};
+    return {false, !std::exchange(occupant->over_rate, true)};
 }
 
 JoinRefusal Room::check_join(const std::string& nick, const std::string& full_jid) const {

@@ -72,8 +72,7 @@ void check_password(xmpp::Credentials& credentials, const std::string& username,
 }
 
 net::HttpResponse too_many_attempts(std::chrono::seconds retry_after) {
-    auto r = json_error(
-        429, "Too many failed logins: try again in " + std::to_string(retry_after.count()) + " s");
+    auto r = json_error(429, xmpp::LoginGuard::refusal_text(retry_after));
     r.set("Retry-After", std::to_string(retry_after.count()));
     return r;
 }

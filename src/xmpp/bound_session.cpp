@@ -91,9 +91,9 @@ void BoundSession::on_stanza(xml::Element e) {
 
 bool BoundSession::within_rate(const xml::Element& stanza) {
     // Answers, errors and departures are never refused: only what asks for work counts.
-    std::string type = stanza.attr_or("type");
-    if (type == "result" || type == "error" ||
-        (type == "unavailable" && stanza.name() == "presence"))
+    if (const std::string* type = stanza.attr("type");
+        type && (*type == "result" || *type == "error" ||
+                 (*type == "unavailable" && stanza.name() == "presence")))
         return true;
     const util::Rate& rate = ctx().stanza_rate;
     if (session_.stanza_budget_.take(rate, util::steady_us())) {

@@ -51,6 +51,10 @@ class LoginGuard {
         std::chrono::seconds retry_after{0};  // when refused
         Ticket ticket;                        // when allowed
     };
+    // What a refused client is told, on every channel.
+    static std::string refusal_text(std::chrono::seconds retry_after) {
+        return "Too many failed logins: try again in " + std::to_string(retry_after.count()) + " s";
+    }
 
     explicit LoginGuard(LoginGuardOptions options = {}) : options_(options) {}
 

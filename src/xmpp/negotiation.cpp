@@ -2,6 +2,8 @@
 // and resource binding.
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "util/base64.hpp"
 #include "util/ids.hpp"
 #include "xml/serializer.hpp"
@@ -105,8 +107,11 @@ void Negotiation::sasl_failure(std::string_view condition, std::string_view text
     subject().reset();
     disabled_ = false;
     if (condition == "not-authorized") {
-        session_.ctx_.credentials.guard().failed(username(), session_.transport_.peer(),
-                                                 LoginChannel::xmpp);
+        // A failed password, for the guard, only where it let an attempt through (a name that
+        // cannot be prepared was never one).
+        if (std::exchange(ticket_, {}).charge)
+            session_.ctx_.credentials.guard().failed(username(), session_.transport_.peer(),
+                                                     LoginChannel::xmpp);
         if (++failed_auth_ >= kMaxAuthFailures)
             session_.stream_error("policy-violation", "too many failed logins");
     }
@@ -117,8 +122,7 @@ bool Negotiation::admitted(const std::string& user) {
                                                              LoginChannel::xmpp);
     ticket_ = admission.ticket;
     if (admission.allowed) return true;
-    sasl_failure("temporary-auth-failure", fmt::format("Too many failed logins: try again in {} s",
-                                                       admission.retry_after.count()));
+    sasl_failure("temporary-auth-failure", LoginGuard::refusal_text(admission.retry_after));
     return false;
 }
 
@@ -219,7 +223,8 @@ void Negotiation::on_sasl_response(const xml::Element& e) {
 
 void Negotiation::sasl_success(std::string_view additional) {
     auto& ctx = session_.ctx_;
-    ctx.credentials.guard().succeeded(username(), session_.transport_.peer(), ticket_);
+    ctx.credentials.guard().succeeded(username(), session_.transport_.peer(),
+                                      std::exchange(ticket_, {}));
     if (disabled_) return sasl_failure("account-disabled", "This account is disabled");
     if (!ctx.compliance) return complete_sasl(additional);
     // With compliance on, a sign-in is on record before the client is told it succeeded.

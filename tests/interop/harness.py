@@ -377,9 +377,11 @@ class RawStream:
         return self.read_until(b"</stream:features>")
 
     def read_until(self, marker, timeout=5):
+        """Reads until `marker` (bytes, or a compiled bytes pattern) is in what came."""
+        found = marker.search if isinstance(marker, re.Pattern) else (lambda data: marker in data)
         data = b""
         deadline = time.time() + timeout
-        while marker not in data and time.time() < deadline:
+        while not found(data) and time.time() < deadline:
             try:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
@@ -427,20 +429,11 @@ class RawStream:
         answer = self.read_until(b"</iq>")
         assert "<jid>" in answer, answer
 
+    SASL_END = re.compile(rb"</challenge>|</failure>|<success[^>]*/>|</success>|</stream:stream>")
+
     def read_sasl(self, timeout=10):
         """Reads up to the end of the server's next SASL answer (or of the stream)."""
-        end = re.compile(rb"</challenge>|</failure>|<success[^>]*/>|</success>|</stream:stream>")
-        data = b""
-        deadline = time.time() + timeout
-        while not end.search(data) and time.time() < deadline:
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data.decode(errors="replace")
+        return self.read_until(self.SASL_END, timeout)
 
     def close(self):
         self.sock.close()
