@@ -166,6 +166,8 @@ Config load_config(const std::string& path) {
     r.get("http", "www_dir", c.http.www_dir);
     r.get("http", "converse_dir", c.http.converse_dir);
     r.get("http", "max_body_kb", c.http.max_body_kb);
+    r.get("http", "min_body_rate", c.http.min_body_rate);
+    r.get("http", "body_grace_s", c.http.body_grace_s);
     r.get("http", "metrics_access", c.http.metrics_access);
     r.get("http", "metrics_token", c.http.metrics_token);
     r.get("files", "dir", c.files.dir);
@@ -229,6 +231,8 @@ Config load_config(const std::string& path) {
     check_range("http.port", c.http.port, 0, 65535);
     check_range("http.tls_port", c.http.tls_port, 0, 65535);
     check_range("http.max_body_kb", c.http.max_body_kb, 1, 16384);
+    check_range("http.min_body_rate", c.http.min_body_rate, 0, 1 << 30);
+    check_range("http.body_grace_s", c.http.body_grace_s, 1, 300);
     check_range("files.max_file_size_kb", c.files.max_file_size_kb, 1, 4 * 1024 * 1024);
     check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
     check_range("files.max_open_slots", c.files.max_open_slots, 1, 10000);

@@ -61,6 +61,10 @@ struct Config {
         std::string www_dir = "www";                                 // our pages
         std::string converse_dir = "node_modules/converse.js/dist";  // Converse.js dist/
         int max_body_kb = 64;                                        // JSON requests
+        // A request body must keep coming: after body_grace_s, at min_body_rate bytes a
+        // second on average (0: no minimum), and whole within the transfer timeout (300 s).
+        int min_body_rate = 1024;
+        int body_grace_s = 10;
         // Who reads /metrics: "loopback" (this machine only), or "anyone"; with metrics_token
         // set, also any client that sends it as `Authorization: Bearer TOKEN`.
         std::string metrics_access = "loopback";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "net/http_message.hpp"
 #include "net/io.hpp"
 #include "xmpp/session.hpp"
 
@@ -18,37 +19,6 @@
 // handler and writes the answers; an upgrade to WebSocket at the XMPP path becomes an XMPP
 // session like a TCP one. What the requests mean is the handler's business (web/).
 namespace perch::net {
-
-struct HttpRequest {
-    std::string method;                          // GET, PUT, …
-    std::string target;                          // path and query, as sent
-    std::string path;                            // percent-decoded path, without the query
-    std::string query;                           // after '?', raw
-    std::map<std::string, std::string> headers;  // names in lower case
-    std::string body;                            // the body, when it was read into memory
-    std::string body_file;    // the file the body was written to, when the handler asked so
-    uint64_t body_bytes = 0;  // how many body bytes arrived
-    bool secure = false;      // over TLS
-    bool loopback = false;    // from this machine
-    std::string peer;         // address:port of the client
-
-    const std::string* header(const std::string& lower_name) const {
-        auto it = headers.find(lower_name);
-        return it == headers.end() ? nullptr : &it->second;
-    }
-};
-
-struct HttpResponse {
-    unsigned status = 200;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-    std::string file;  // when set, the body is this file's content (downloads)
-
-    HttpResponse& set(std::string name, std::string value) {
-        headers.emplace_back(std::move(name), std::move(value));
-        return *this;
-    }
-};
 
 // How the body of a request is to be read, decided from its head.
 struct BodyPlan {
@@ -74,8 +44,12 @@ struct HttpOptions {
     // request itself names (its scheme and Host). A request without Origin is not from a
     // browser page and is let through.
     std::vector<std::string> websocket_origins;
-    std::chrono::seconds idle_timeout{60};        // between requests on a kept-alive connection
-    std::chrono::seconds transfer_timeout{300};   // to read a body or write an answer
+    std::chrono::seconds idle_timeout{60};       // between requests on a kept-alive connection
+    std::chrono::seconds transfer_timeout{300};  // to read a body or write an answer
+    // A body that trickles is cut off: after body_grace, the bytes so far must have come at
+    // min_body_rate a second on average (0: only transfer_timeout).
+    uint64_t min_body_rate = 1024;
+    std::chrono::seconds body_grace{10};
     size_t max_send_queue = size_t{1024} * 1024;  // WebSocket sessions, as for TCP
     std::chrono::seconds login_timeout{60};
 };

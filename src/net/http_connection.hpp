@@ -22,6 +22,7 @@
 #include "net/acceptor.hpp"
 #include "net/client_connection.hpp"
 #include "net/http.hpp"
+#include "net/http_head.hpp"
 #include "util/url.hpp"
 #include "xmpp/ws_framing.hpp"
 
@@ -46,10 +47,6 @@ struct Shared {
 template <class Stream>
 constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
-                     const std::string& peer);
-// Whether the head of a request (up to its empty line) has a folded line.
-bool has_folded_line(std::string_view head);
 // Whether the page that asks for a WebSocket (its Origin header) may open one here.
 bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options);
 HttpResponse plain_error(unsigned status, const std::string& message);
@@ -205,20 +202,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
         }
         for (;;) {
             beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);
-            // The head is read whole before it is parsed, so that a folded line (obs-fold: a
-            // line that starts with a space or a tab) is refused rather than joined to the one
-            // before (RFC 9112 section 5.2 allows either): nobody in front of the server can
-            // then read the head differently from it.
+            // The head is read whole before it is parsed (parse_request_head says why).
             co_await read_head(ec);
-            http::request_parser<http::empty_body> head;
-            head.header_limit(kHeadLimit);
-            if (!ec && has_folded_line(buffered())) {
-                co_await write(plain_error(400, "folded header lines are not accepted"), false);
-                break;
-            }
-            if (!ec)
-                co_await http::async_read_header(stream_, buffer_, head,
-                                                 asio::redirect_error(use_awaitable, ec));
             if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
                 ec == asio::error::eof || ec == asio::error::connection_reset)
                 break;
@@ -226,16 +211,14 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 co_await write(plain_error(400, "malformed request"), false);
                 break;
             }
-            // A transfer coding other than a lone `chunked` would leave the body's end to
-            // guesswork (read as no body, the rest as another request): refused, and the
-            // connection closed, as RFC 9112 section 6.1 asks of a server.
-            if (auto te = head.get().find(http::field::transfer_encoding);
-                te != head.get().end() && (!beast::iequals(te->value(), "chunked") ||
-                                           head.get().count(http::field::transfer_encoding) > 1)) {
-                co_await write(plain_error(501, "only the chunked transfer coding is accepted"),
-                               false);
+            RequestHead head;
+            head.header_limit(kHeadLimit);
+            auto parsed = parse_request_head(buffered(), head);
+            if (const auto* refusal = std::get_if<HeadRefusal>(&parsed)) {
+                co_await write(plain_error(refusal->status, refusal->message), false);
                 break;
             }
+            buffer_.consume(std::get<size_t>(parsed));
             HttpRequest request = describe(head.get(), kTls<Stream>, peer_);
             request.loopback = loopback_;
             if (websocket::is_upgrade(head.get())) {
@@ -272,7 +255,6 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 co_await write(plain_error(413, "the body is too large"), false);
                 break;
             }
-            beast::get_lowest_layer(stream_).expires_after(options.transfer_timeout);
             if (!plan.to_file.empty()) {
                 http::request_parser<http::file_body> parser(std::move(head));
                 parser.body_limit(plan.limit);
@@ -282,9 +264,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                     co_await write(plain_error(500, "storage unavailable"), false);
                     break;
                 }
-                if (!parser.is_done())
-                    co_await http::async_read(stream_, buffer_, parser,
-                                              asio::redirect_error(use_awaitable, ec));
+                co_await read_body(parser, ec);
                 parser.get().body().close();
                 if (ec) {
                     std::filesystem::remove(plan.to_file);
@@ -297,9 +277,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
             } else {
                 http::request_parser<http::string_body> parser(std::move(head));
                 parser.body_limit(plan.limit);
-                if (!parser.is_done())
-                    co_await http::async_read(stream_, buffer_, parser,
-                                              asio::redirect_error(use_awaitable, ec));
+                co_await read_body(parser, ec);
                 if (ec) {
                     if (ec != http::error::body_limit) break;
                     co_await write(plain_error(413, "the body is too large"), false);
@@ -333,6 +311,33 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
             size_t n = co_await stream_.async_read_some(buffer_.prepare(4096),
                                                         asio::redirect_error(use_awaitable, ec));
             buffer_.commit(n);
+            if (ec) co_return;
+        }
+    }
+
+    // Reads the rest of a body, each read under the earlier of two deadlines: the whole body
+    // within transfer_timeout, and the bytes so far at min_body_rate a second after
+    // body_grace, so that a body trickled a byte at a time holds its connection for seconds,
+    // not minutes.
+    template <class Parser>
+    awaitable<void> read_body(Parser& parser, boost::system::error_code& ec) {
+        const auto& options = shared_.options;
+        const auto start = std::chrono::steady_clock::now();
+        uint64_t received = 0;
+        while (!parser.is_done()) {
+            auto deadline = start + options.transfer_timeout;
+            if (options.min_body_rate > 0)
+                deadline = std::min(deadline, start + options.body_grace +
+                                                  std::chrono::microseconds(received * 1'000'000 /
+                                                                            options.min_body_rate));
+            beast::get_lowest_layer(stream_).expires_at(deadline);
+            received += co_await http::async_read_some(stream_, buffer_, parser,
+                                                       asio::redirect_error(use_awaitable, ec));
+            if (ec == beast::error::timeout)
+                spdlog::info("HTTP request body from {} cut off: {} bytes in {} s", peer_, received,
+                             std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count());
             if (ec) co_return;
         }
     }

@@ -7,38 +7,10 @@
 #include "net/acceptor.hpp"
 #include "net/http.hpp"
 #include "net/http_connection.hpp"
-#include "util/url.hpp"
 
 namespace perch::net {
 
 namespace http_detail {
-
-HttpRequest describe(const http::request<http::empty_body>& head, bool secure,
-                     const std::string& peer) {
-    HttpRequest r;
-    r.method = std::string(head.method_string());
-    r.target = std::string(head.target());
-    size_t q = r.target.find('?');
-    r.path = util::url_decode(r.target.substr(0, q)).value_or(std::string());
-    if (q != std::string::npos) r.query = r.target.substr(q + 1);
-    for (const auto& field : head) {
-        std::string name(field.name_string());
-        for (auto& c : name) c = char(std::tolower(uint8_t(c)));
-        r.headers[name] = std::string(field.value());
-    }
-    r.secure = secure;
-    r.peer = peer;
-    return r;
-}
-
-bool has_folded_line(std::string_view head) {
-    size_t end = head.find("\r\n\r\n");
-    if (end != std::string_view::npos) head = head.substr(0, end + 2);
-    for (size_t at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();
-         at = head.find("\r\n", at + 2))
-        if (head[at + 2] == ' ' || head[at + 2] == '\t') return true;
-    return false;
-}
 
 bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options) {
     const std::string* origin = request.header("origin");

@@ -22,7 +22,8 @@ UPLOAD = "urn:xmpp:http:upload:0"
 
 def setup():
     s = Server(sys.argv[1], extra_config="[files]\nmax_file_size_kb = 64",
-               http_config='websocket_origins = ["https://intranet.example.com"]')
+               http_config='websocket_origins = ["https://intranet.example.com"]\n'
+                           'min_body_rate = 1000\nbody_grace_s = 2')
     for u in ("alice", "bob", "mallory"):
         s.add_user(u, f"{u}-pw")
     s.cli("category", "add", "Projects")
@@ -137,6 +138,41 @@ async def test_folded_header_lines_are_refused(f):
     head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
     text = exchange(head + b"a" * (16 * 1024 - len(head)))  # all of it read: no reset
     assert text.startswith("HTTP/1.1 400 "), text[:200]
+
+
+async def test_a_body_that_trickles_is_cut_off(f):
+    """A request body must keep coming: after http.body_grace_s (2 s here), at
+    http.min_body_rate bytes a second (1000 here). Ten bytes every half second loses the
+    connection within seconds (it held it for the whole 300 s transfer timeout before); a body
+    that comes at a few KB a second is read and answered."""
+    import socket
+    import time
+
+    def send_slowly(chunk, interval, total):
+        s = socket.create_connection((f.server.host, f.server.http_port), timeout=15)
+        s.sendall(f"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {total}\r\n\r\n".encode())
+        start, sent = time.monotonic(), 0
+        try:
+            while sent < total:
+                part = b" " * min(chunk, total - sent)
+                s.sendall(part)
+                sent += len(part)
+                time.sleep(interval)
+                if time.monotonic() - start > 12:
+                    break
+            s.settimeout(15)
+            answer = s.recv(65536)
+        except (BrokenPipeError, ConnectionResetError):
+            answer = b""
+        finally:
+            s.close()
+        return answer, sent, time.monotonic() - start
+
+    answer, sent, took = send_slowly(10, 0.5, 60000)
+    assert answer == b"" and took < 8, (answer[:200], sent, took)
+    answer, sent, took = send_slowly(2000, 0.25, 16000)
+    assert answer.startswith(b"HTTP/1.1 400 "), (answer[:200], sent, took)
 
 
 async def test_host_meta_names_the_websocket_endpoint(f):
