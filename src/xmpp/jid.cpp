@@ -56,7 +56,10 @@ std::optional<Jid> Jid::parse(std::string_view text) {
     if (!rest.empty() && rest.back() == '.') rest.remove_suffix(1);  // FQDN form
     Jid j;
     auto domain = nameprep(rest);
-    if (!domain) return std::nullopt;
+    // No empty label: written out and read again, the JID must be the same one.
+    if (!domain || domain->front() == '.' || domain->back() == '.' ||
+        domain->find("..") != std::string::npos)
+        return std::nullopt;
     j.domain_ = std::move(*domain);
     if (has_local) {
         auto l = nodeprep(local);

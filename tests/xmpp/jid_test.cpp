@@ -46,3 +46,21 @@ TEST(Jid, ANulInsideAPartIsRefusedNotCutOff) {
     EXPECT_FALSE(perch::xmpp::Jid::parse("alice\0junk@example.org"sv));
     EXPECT_TRUE(perch::xmpp::nodeprep("alice"sv));
 }
+
+// A domain has no empty label: "example.org." is example.org (the one trailing dot of a fully
+// qualified name), but "example.org.." or "a..b" is no domain (found by fuzz_jid: "x.." was
+// read as "x.", which read again is "x" — one JID written two ways). A full stop that
+// preparation makes of another character (U+FF0E) counts as a dot.
+TEST(Jid, ADomainWithAnEmptyLabelIsRefused) {
+    EXPECT_EQ(Jid::parse("alice@example.org.")->domain(), "example.org");
+    EXPECT_FALSE(Jid::parse("alice@example.org.."));
+    EXPECT_FALSE(Jid::parse("alice@example..org"));
+    EXPECT_FALSE(Jid::parse("alice@.example.org"));
+    EXPECT_FALSE(Jid::parse("."));
+    EXPECT_FALSE(Jid::parse("example\xEF\xBC\x8E"));  // "example" and U+FF0E
+    for (const char* text : {"alice@example.org/pc", "example.org.", "x.y/z"}) {
+        auto once = Jid::parse(text);
+        ASSERT_TRUE(once) << text;
+        EXPECT_EQ(Jid::parse(once->str()), once) << text;
+    }
+}
