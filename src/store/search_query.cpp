@@ -4,8 +4,10 @@ namespace perch::store {
 
 namespace {
 // Word characters: letters and digits in any script (bytes >= 0x80 belong to UTF-8 sequences).
+// Everything else, the underscore too, cuts words, as both indexes do (SQLite's unicode61
+// tokenizer, PostgreSQL's [[:punct:]] in perch_search_words).
 bool word_char(unsigned char c) {
-    return c >= 0x80 || std::isalnum(c) || c == '_';
+    return c >= 0x80 || std::isalnum(c);
 }
 
 std::vector<std::string> words_of(std::string_view text) {
