@@ -1,5 +1,7 @@
 #include "util/url.hpp"
 
+#include "util/utf8.hpp"
+
 #include <cctype>
 
 namespace perch::util {
@@ -39,6 +41,9 @@ std::optional<std::string> url_decode(std::string_view s) {
         out += char(hi * 16 + lo);
         i += 2;
     }
+    // Names, words and ids come out of it: text, never a NUL (which C-string APIs would cut
+    // at) or bytes that are not UTF-8 (which PostgreSQL refuses, and nothing stores).
+    if (out.find('\0') != std::string::npos || !valid_utf8(out)) return std::nullopt;
     return out;
 }
 

@@ -57,8 +57,10 @@ net::HttpResponse refusal(const chat::Error& e) {
                       e.text.empty() ? std::string(chat::to_string(e.fault)) : e.text);
 }
 
-// Query string -> decoded values ('+' is a space there).
-std::map<std::string, std::string> query_params(const std::string& query) {
+// Query string -> decoded values ('+' is a space there); nullopt when a part cannot be decoded
+// (a bad escape, a NUL, bytes that are not UTF-8), which the caller refuses rather than
+// answering a question it was not asked.
+std::optional<std::map<std::string, std::string>> query_params(const std::string& query) {
     std::map<std::string, std::string> out;
     size_t start = 0;
     while (start < query.size()) {
@@ -69,7 +71,8 @@ std::map<std::string, std::string> query_params(const std::string& query) {
         size_t eq = pair.find('=');
         auto key = util::url_decode(pair.substr(0, eq));
         auto value = util::url_decode(eq == std::string::npos ? "" : pair.substr(eq + 1));
-        if (key && value) out[*key] = *value;
+        if (!key || !value) return std::nullopt;
+        out[*key] = *value;
         start = amp + 1;
     }
     return out;
@@ -268,7 +271,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
     if (parts[0] == "rooms" && parts.size() == 1) {
         if (method == "GET") {
             // Default: the rooms I manage or belong to; ?scope=all: every room I may find.
-            bool all = query_params(request.query)["scope"] == "all";
+            auto params = query_params(request.query);
+            if (!params) return respond(json_error(400, "malformed query string"));
+            bool all = (*params)["scope"] == "all";
             json out = json::array();
             for (const auto& v : deps_.directory.rooms_for(who))
                 if (all || chat::is_member(who, v.rules))
@@ -378,7 +383,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
 
 void WebApp::search(std::shared_ptr<const chat::Subject> subject, const HttpRequest& request,
                     const Respond& respond) {
-    auto params = query_params(request.query);
+    auto decoded = query_params(request.query);
+    if (!decoded) return respond(json_error(400, "malformed query string"));
+    auto& params = *decoded;
     store::ArchiveQuery q;
     q.text = params["q"];
     q.any_word = params["any"] == "true" || params["any"] == "1";

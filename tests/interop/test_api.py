@@ -244,6 +244,9 @@ async def test_search(f):
     assert w.call("GET", "/api/v1/search?q=x&limit=zero")[0] == 400
     assert w.call("GET", "/api/v1/search?q=x&start=yesterday")[0] == 400
     assert w.call("GET", "/api/v1/search?q=%22unclosed")[0] in (200, 400)
+    # Bytes that are not UTF-8, or a NUL, are no query (PostgreSQL would refuse them as text).
+    for bad in ("q=%C1", "q=heron%00", "sender=bob&q=%FF", "q=%zz"):
+        assert w.call("GET", f"/api/v1/search?{bad}")[0] == 400, bad
     assert Web(f).call("GET", "/api/v1/search?q=heron")[0] == 401
 
 
