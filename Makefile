@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= 2
 CONFIG ?= var/perch.toml
 
-.PHONY: all deps test-deps web build run test unit interop format clean test-asan test-tsan lint
+.PHONY: all deps test-deps web build run test unit interop format clean test-asan test-tsan lint fuzz
 
 all: build
 
@@ -70,6 +70,13 @@ lint: deps
 	@run-clang-tidy -p build-lint -quiet -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$' > build-lint/lint.log 2>&1 \
 	  && echo "lint: clean" || { sed 's/\x1b\[[0-9;]*m//g' build-lint/lint.log | grep -E "(warning|error):" | sort -u; \
 	  echo "lint: findings above (full output in build-lint/lint.log)"; exit 1; }
+
+# libFuzzer targets (fuzz/: the XML stream parser, SCRAM, JID preparation, the search query
+# language, the HTTP request head and body, WebSocket framing), each run FUZZ_SECONDS; CI runs
+# them briefly, a long run is `make fuzz FUZZ_SECONDS=3600`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -14,10 +14,12 @@ test_pkgs=(
 )
 
 lint_pkgs=(clang-tidy)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi
 if [ "${1:-}" = "--lint" ]; then want+=("${lint_pkgs[@]}"); fi
+if [ "${1:-}" = "--fuzz" ]; then want+=("${fuzz_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do
