@@ -204,7 +204,10 @@ int serve(Config config) {
     // for seconds, the links would be judged silent and closed, and the pool would come apart.
     std::unique_ptr<net::IoPool> peer_io;
     std::unique_ptr<net::PeerLinks> peer_links;
-    auto tls = net::make_server_tls(config.tls.cert, config.tls.key);
+    // Renewed certificates are picked up without a restart: the files are looked at every
+    // minute (housekeeping) and read at once on SIGHUP.
+    net::ServerCertificate certificate(config.tls.cert, config.tls.key);
+    auto tls = net::make_server_tls(certificate);
     if (membership) {
         pool_rooms = std::make_unique<pool::PoolRooms>(rooms, *fanout, *membership, shards);
         peer_io = std::make_unique<net::IoPool>(1);
@@ -342,6 +345,7 @@ int serve(Config config) {
             if (ec) return;
             malloc_trim(0);
             if (++ticks % 360 == 1) retention();
+            if (ticks % 6 == 0) certificate.reload();
             tidy();
         });
     };
@@ -389,6 +393,17 @@ int serve(Config config) {
     };
     if (pool_rooms) expire();
 
+    asio::signal_set hangup(io.context(), SIGHUP);
+    std::function<void()> on_hangup = [&] {
+        hangup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            spdlog::info("SIGHUP: reading the TLS certificate again");
+            certificate.reload(true);
+            on_hangup();
+        });
+    };
+    on_hangup();
+
     // Shutdown: stop accepting, tell every client (system-shutdown), give the goodbyes a moment
     // to be written, then stop the I/O threads.
     asio::signal_set signals(io.context(), SIGINT, SIGTERM);
@@ -399,6 +414,7 @@ int serve(Config config) {
         for (auto& l : listeners) l->stop();
         for (auto& l : http_listeners) l->stop();
         housekeeping.cancel();
+        hangup.cancel();
         pool_timer.cancel();
         changes_timer.cancel();
         // Leaving the pool first lets the others take this server's rooms at once; its

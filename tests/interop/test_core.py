@@ -119,6 +119,66 @@ async def test_tls_offers_only_modern_suites(f):
     assert handshake(tls12=False)[0] == "TLSv1.3"
 
 
+async def test_a_renewed_certificate_is_served_without_a_restart(f):
+    """The certificate files replaced (a renewal) and SIGHUP: the next handshakes present the
+    new certificate, a session that was open stays open. A pair that does not load is logged
+    and the one in use kept. (Without SIGHUP the files are looked at every minute.)"""
+    import shutil
+    import signal
+    import ssl
+    import subprocess
+    tls_dir = f.server.dir / "var" / "tls"
+
+    def served():
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", f.server.tls_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as t:
+                return ssl.DER_cert_to_PEM_cert(t.getpeercert(binary_form=True))
+
+    def hangup_and_wait(line):
+        mark = len(f.server.log_text())
+        f.server.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while line not in f.server.log_text()[mark:]:
+            assert time.time() < deadline, f.server.log_text()[mark:]
+            time.sleep(0.05)
+
+    def same(a, b):
+        return ssl.PEM_cert_to_DER_cert(a) == ssl.PEM_cert_to_DER_cert(b)
+
+    first = served()
+    assert same(first, (tls_dir / "cert.pem").read_text())
+    open_session = await login(f, "alice")
+    new = f.server.dir / "renewed"
+    new.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-subj", "/CN=localhost", "-days", "2", "-keyout", str(new / "key.pem"),
+                    "-out", str(new / "cert.pem")], check=True, capture_output=True)
+    saved = {n: (tls_dir / n).read_bytes() for n in ("cert.pem", "key.pem")}
+    try:
+        shutil.copy(new / "key.pem", tls_dir / "key.pem")
+        shutil.copy(new / "cert.pem", tls_dir / "cert.pem")
+        hangup_and_wait("TLS certificate loaded")
+        assert same(served(), (new / "cert.pem").read_text())
+        # A broken file: logged, the renewed pair still served.
+        (tls_dir / "cert.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n")
+        hangup_and_wait("TLS certificate not reloaded")
+        assert same(served(), (new / "cert.pem").read_text())
+        # The session opened (over TLS) before the renewal is still there.
+        from slixmpp.xmlstream import ET
+        assert open_session.secure
+        iq = open_session.make_iq_get(ito=DOMAIN)
+        ET.SubElement(iq.xml, "{http://jabber.org/protocol/disco#info}query")
+        await iq.send(timeout=10)
+    finally:
+        for n, data in saved.items():
+            (tls_dir / n).write_bytes(data)
+        hangup_and_wait("TLS certificate loaded")
+        await open_session.close()
+    assert same(served(), first)
+
+
 async def test_disabled_user_cannot_log_in(f):
     f.server.cli("user", "disable", "frank")
     from harness import Client
