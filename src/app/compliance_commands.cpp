@@ -1,6 +1,9 @@
 // `perch compliance verify` walks the hash chain of the compliance database and names the first
 // broken link; `perch compliance export` writes a selection (time range, room, user) to a file
-// for legal hold or discovery, without moving the scheduled exports' cursors.
+// for legal hold or discovery, without moving the scheduled exports' cursors. Verification
+// holds the chain against the signed checkpoints that exports write (compliance/checkpoint).
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "app/admin_commands.hpp"
@@ -11,18 +14,58 @@
 
 namespace perch::app {
 
+namespace {
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
 void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* compliance = app.add_subcommand("compliance", "Compliance database: verify, export")
                            ->require_subcommand(1);
 
-    auto* verify = compliance->add_subcommand("verify", "Check every event's hash chain link");
+    auto* verify = compliance->add_subcommand(
+        "verify", "Check every event's hash chain link, and the chain against its checkpoints");
+    static std::vector<std::string> checkpoint_files, public_keys;
+    verify->add_option("--checkpoint", checkpoint_files,
+                       "A checkpoint file kept elsewhere (repeatable); those of the database and "
+                       "of the export directory are always read");
+    verify->add_option("--public-key", public_keys,
+                       "A public key that signs checkpoints (PEM, repeatable; default: the "
+                       "public part of compliance.checkpoint_key)");
     verify->callback(guarded(rc, [&cfg] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
         compliance::Log log(config.compliance.path, config.compliance.url);
-        auto r = log.verify();
+        std::vector<compliance::CheckpointKey> keys;
+        for (const auto& file : public_keys)
+            keys.push_back(compliance::CheckpointKey::from_public_pem(read_text(file)));
+        if (public_keys.empty() && std::filesystem::exists(config.compliance.checkpoint_key))
+            keys.push_back(
+                compliance::CheckpointKey::open(config.compliance.checkpoint_key, false));
+        auto checkpoints = log.checkpoints();
+        std::vector<std::string> unreadable;
+        for (auto& c : compliance::exported_checkpoints(config.compliance.export_dir, unreadable))
+            checkpoints.push_back(std::move(c));
+        for (const auto& file : checkpoint_files) {
+            auto c = compliance::Checkpoint::from_json(read_text(file));
+            if (!c) unreadable.push_back(file);
+            if (c) checkpoints.push_back(std::move(*c));
+        }
+        for (const auto& file : unreadable)
+            std::cout << "not a checkpoint (ignored): " << file << "\n";
+        auto r = log.verify(checkpoints, keys);
         if (r.ok) {
-            std::cout << "compliance log intact: " << r.checked << " events, chain verified\n";
+            std::cout << "compliance log intact: " << r.checked << " events, chain verified";
+            if (r.checkpoints > 0)
+                std::cout << ", " << r.checkpoints << " checkpoint signatures held";
+            if (r.checkpoints_purged > 0)
+                std::cout << " (" << r.checkpoints_purged << " more name events retention forgot)";
+            if (r.checkpoints + r.checkpoints_purged == 0)
+                std::cout << " (no checkpoint yet: one is signed at each export)";
+            std::cout << "\n";
             return;
         }
         std::cout << "compliance log BROKEN at event " << r.broken_at << ": " << r.reason << " ("
@@ -30,6 +73,15 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
         throw std::runtime_error("the compliance log has been tampered with");
     }));
     (void)rc;
+
+    auto* public_key = compliance->add_subcommand(
+        "public-key", "Print the public key that verifies the checkpoints (for auditors)");
+    public_key->callback(guarded(rc, [&cfg] {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        auto key = compliance::CheckpointKey::open(config.compliance.checkpoint_key, true);
+        std::cout << key.public_pem();
+    }));
 
     auto* exp = compliance->add_subcommand("export", "Export a selection of events to a file");
     static std::string format = "xml", out, from, to, room, user;
@@ -55,6 +107,11 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
         auto store = store::open_store(config.store);
         size_t n = compliance::export_selection(log, s, format, xml_options(config, *store), out);
         std::cout << "exported " << n << " events to " << out << "\n";
+        // The chain's head at the time, signed, to keep with the export.
+        auto key = compliance::CheckpointKey::open(config.compliance.checkpoint_key, true);
+        if (auto c = compliance::write_checkpoint(log, key, out + ".checkpoint.json"))
+            std::cout << "checkpoint of event " << c->seq << " written to " << out
+                      << ".checkpoint.json\n";
     }));
 }
 

@@ -178,6 +178,7 @@ Config load_config(const std::string& path) {
     r.get("compliance", "path", c.compliance.path);
     r.get("compliance", "url", c.compliance.url);
     r.get("compliance", "export_dir", c.compliance.export_dir);
+    r.get("compliance", "checkpoint_key", c.compliance.checkpoint_key);
     r.get("compliance", "run_interval_s", c.compliance.run_interval_s);
     r.get("compliance", "xml", c.compliance.xml);
     r.get("compliance", "jsonl", c.compliance.jsonl);
@@ -270,6 +271,7 @@ void prepare_data_dir(Config& c) {
     c.files.dir = in_data(c.files.dir, "files");
     c.compliance.path = in_data(c.compliance.path, "compliance.db");
     c.compliance.export_dir = in_data(c.compliance.export_dir, "compliance-export");
+    c.compliance.checkpoint_key = in_data(c.compliance.checkpoint_key, "compliance-checkpoint.pem");
     fs::create_directories(c.files.dir);
     if (c.http.public_url.empty()) {
         bool plain = c.http.port > 0;

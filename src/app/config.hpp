@@ -80,9 +80,13 @@ struct Config {
 
     struct Compliance {
         bool enabled = false;
-        std::string path;          // default: DATA_DIR/compliance.db (a separate database)
-        std::string url;           // PostgreSQL connection string: the log goes there instead
-        std::string export_dir;    // default: DATA_DIR/compliance-export
+        std::string path;        // default: DATA_DIR/compliance.db (a separate database)
+        std::string url;         // PostgreSQL connection string: the log goes there instead
+        std::string export_dir;  // default: DATA_DIR/compliance-export
+        // The Ed25519 key that signs the checkpoints of each export (made when missing);
+        // default DATA_DIR/compliance-checkpoint.pem. Keep it away from the compliance
+        // database's administrators: it is what a rewritten chain cannot fake.
+        std::string checkpoint_key;
         int run_interval_s = 900;  // the original's RunInterval: 1 minute to 30 days
         bool xml = true;
         bool jsonl = true;

@@ -120,6 +120,7 @@ int serve(Config config) {
         cc.path = config.compliance.path;
         cc.url = config.compliance.url;
         cc.export_dir = config.compliance.export_dir;
+        cc.checkpoint_key = config.compliance.checkpoint_key;
         cc.run_interval = std::chrono::seconds(config.compliance.run_interval_s);
         cc.xml = config.compliance.xml;
         cc.jsonl = config.compliance.jsonl;

@@ -1,10 +1,13 @@
 #include "compliance/log.hpp"
 
+#include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "store/postgres/db.hpp"
 #include "store/sqlite/db.hpp"
 #include "util/crypto.hpp"
+#include "util/time.hpp"
 
 namespace perch::compliance {
 
@@ -36,6 +39,13 @@ constexpr const char* kSchema = R"sql(
     CREATE TABLE IF NOT EXISTS cursors (
         adapter       TEXT PRIMARY KEY,
         seq           INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS checkpoints (
+        signature     TEXT PRIMARY KEY,
+        seq           INTEGER NOT NULL,
+        hash          TEXT NOT NULL,
+        ts_us         INTEGER NOT NULL,
+        key_id        TEXT NOT NULL
     );
 )sql";
 
@@ -163,16 +173,57 @@ std::vector<LoggedEvent> Log::read(const Selection& s) {
     return out;
 }
 
-VerifyResult Log::verify() {
+VerifyResult Log::verify(const std::vector<Checkpoint>& given,
+                         const std::vector<CheckpointKey>& keys) {
     VerifyResult r;
+    // Each checkpoint once (the database's and the exported files' are mostly the same), by
+    // the event it names.
+    std::map<std::string, const Checkpoint*> unique;
+    for (const auto& c : given) unique.emplace(c.signature, &c);
+    std::multimap<int64_t, const Checkpoint*> at_seq;
+    for (const auto& [signature, c] : unique) {
+        auto broken = [&](std::string why) {
+            r.ok = false;
+            r.broken_at = c->seq;
+            r.reason = std::move(why);
+        };
+        auto key = std::find_if(keys.begin(), keys.end(),
+                                [&](const CheckpointKey& k) { return k.key_id() == c->key_id; });
+        if (key == keys.end())
+            broken("the checkpoint signed at " + util::format_timestamp(c->ts_us) +
+                   " is signed by a key not given (key id " + c->key_id + ")");
+        else if (!key->verifies(*c))
+            broken("the checkpoint signed at " + util::format_timestamp(c->ts_us) +
+                   " does not verify: it was forged or changed");
+        if (!r.ok) return r;
+        at_seq.emplace(c->seq, c);
+    }
     auto& st = db_.prepare(
         "SELECT seq, outbox_id, ts_us, type, actor, room, category, content, prev_hash, hash "
         "FROM events ORDER BY seq");
     std::string prev = kGenesis;
     int64_t expected = 1;
+    // Holds the chain's hash at `seq` against the checkpoints of that event.
+    auto hold = [&](int64_t seq, const std::string& hash) {
+        for (auto [it, end] = at_seq.equal_range(seq); it != end && r.ok; ++it) {
+            if (it->second->hash == hash) {
+                ++r.checkpoints;
+                continue;
+            }
+            r.ok = false;
+            r.broken_at = seq;
+            r.reason = "its hash is not the one signed at " +
+                       util::format_timestamp(it->second->ts_us) +
+                       ": the chain was rewritten up to here (and rehashed)";
+        }
+        return r.ok;
+    };
     if (auto a = anchor()) {  // events before it were purged by retention
         expected = a->first + 1;
         prev = a->second;
+        for (auto it = at_seq.begin(); it != at_seq.end() && it->first < a->first; ++it)
+            ++r.checkpoints_purged;
+        if (!hold(a->first, a->second)) return r;
     }
     while (st.step()) {
         auto e = read_row(st);
@@ -198,6 +249,18 @@ VerifyResult Log::verify() {
         }
         prev = e.hash;
         ++expected;
+        if (!hold(e.seq, e.hash)) {
+            st.reset();
+            return r;
+        }
+    }
+    if (!at_seq.empty() && at_seq.rbegin()->first > expected - 1) {
+        const auto& last = *at_seq.rbegin()->second;
+        r.ok = false;
+        r.broken_at = expected;
+        r.reason = "events from here on are missing (a checkpoint was signed at event " +
+                   std::to_string(last.seq) + ", " + util::format_timestamp(last.ts_us) + ")";
+        return r;
     }
     // Events cut off at the end leave no broken link; an export that went further shows it.
     auto& cursors = db_.prepare("SELECT coalesce(max(seq), 0) FROM cursors");
@@ -210,6 +273,38 @@ VerifyResult Log::verify() {
             "events from here on are missing (export went up to " + std::to_string(exported) + ")";
     }
     return r;
+}
+
+std::optional<std::pair<int64_t, std::string>> Log::head() {
+    auto& last = db_.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1");
+    std::optional<std::pair<int64_t, std::string>> out;
+    if (last.step()) out.emplace(last.int_at(0), last.text_at(1));
+    last.reset();
+    if (!out) out = anchor();
+    return out;
+}
+
+std::optional<Checkpoint> Log::checkpoint(const CheckpointKey& key) {
+    auto h = head();
+    if (!h) return std::nullopt;
+    Checkpoint c = key.sign(h->first, h->second, util::now_us());
+    db_.prepare(
+           "INSERT INTO checkpoints (signature, seq, hash, ts_us, key_id) VALUES (?, ?, ?, ?, ?)")
+        .bind(0, c.signature)
+        .bind(1, c.seq)
+        .bind(2, c.hash)
+        .bind(3, c.ts_us)
+        .bind(4, c.key_id)
+        .run();
+    return c;
+}
+
+std::vector<Checkpoint> Log::checkpoints() {
+    auto& st = db_.prepare("SELECT seq, hash, ts_us, key_id, signature FROM checkpoints");
+    std::vector<Checkpoint> out;
+    while (st.step())
+        out.push_back({st.int_at(0), st.text_at(1), st.int_at(2), st.text_at(3), st.text_at(4)});
+    return out;
 }
 
 std::optional<std::pair<int64_t, std::string>> Log::anchor() {

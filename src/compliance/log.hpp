@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "compliance/checkpoint.hpp"
 #include "store/sql/db.hpp"
 #include "store/types.hpp"
 
@@ -38,6 +39,8 @@ struct VerifyResult {
     int64_t checked = 0;
     int64_t broken_at = 0;  // the first broken link's seq
     std::string reason;
+    int64_t checkpoints = 0;         // checkpoints the chain was held against
+    int64_t checkpoints_purged = 0;  // checkpoints of events retention has forgotten
 };
 
 class Log {
@@ -53,7 +56,20 @@ class Log {
     int64_t last_seq();
 
     std::vector<LoggedEvent> read(const Selection& selection);
-    VerifyResult verify();
+    // Walks the chain (a changed, removed or inserted event breaks a link), then holds it
+    // against `checkpoints`: each must be signed by one of `keys`, and the chain must pass
+    // through its event with its hash (a chain rewritten and rehashed does not) and reach at
+    // least that far (a chain cut short does not).
+    VerifyResult verify(const std::vector<Checkpoint>& checkpoints = {},
+                        const std::vector<CheckpointKey>& keys = {});
+
+    // The chain's head: its last event's seq and hash (the anchor's once retention forgot
+    // them all); nullopt while it is empty.
+    std::optional<std::pair<int64_t, std::string>> head();
+    // Signs the head with `key` and keeps the checkpoint here; nullopt while the chain is
+    // empty.
+    std::optional<Checkpoint> checkpoint(const CheckpointKey& key);
+    std::vector<Checkpoint> checkpoints();
 
     // Retention: forgets the events older than `before_us` up to `up_to_seq` (what every
     // adapter has exported); the last one forgotten stays as the anchor the chain continues

@@ -1,6 +1,7 @@
 #include "compliance/service.hpp"
 
 #include <filesystem>
+#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -15,7 +16,10 @@ constexpr int kBatch = 1000;
 }  // namespace
 
 Service::Service(ServiceConfig config, store::StoreConfig content)
-    : config_(std::move(config)), content_(std::move(content)) {}
+    : config_(std::move(config)), content_(std::move(content)) {
+    if (!config_.checkpoint_key.empty())
+        checkpoint_key_ = CheckpointKey::open(config_.checkpoint_key, true);
+}
 
 Service::~Service() {
     stop();
@@ -146,7 +150,43 @@ std::vector<std::string> Service::export_now(Log& log, store::Store& content) {
         spdlog::info("compliance: exported events {} to {} as {}", events.front().seq,
                      events.back().seq, adapter);
     }
+    // The head signed beside what was exported: the files leave the database's reach, and
+    // with them the proof of how far the chain went and what it was.
+    if (!written.empty() && checkpoint_key_) {
+        auto head = log.head();
+        std::string path = (fs::path(config_.export_dir) / "checkpoints" /
+                            ("checkpoint-" + std::to_string(head->first) + ".json"))
+                               .string();
+        if (write_checkpoint(log, *checkpoint_key_, path)) written.push_back(path);
+    }
     return written;
+}
+
+std::optional<Checkpoint> write_checkpoint(Log& log, const CheckpointKey& key,
+                                           const std::string& path) {
+    auto c = log.checkpoint(key);
+    if (!c) return std::nullopt;
+    if (auto parent = fs::path(path).parent_path(); !parent.empty()) fs::create_directories(parent);
+    write_file(path, c->to_json() + "\n");
+    return c;
+}
+
+std::vector<Checkpoint> exported_checkpoints(const std::string& export_dir,
+                                             std::vector<std::string>& unreadable) {
+    std::vector<Checkpoint> out;
+    fs::path dir = fs::path(export_dir) / "checkpoints";
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return out;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().extension() != ".json") continue;
+        std::ifstream in(entry.path());
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (auto c = Checkpoint::from_json(text))
+            out.push_back(std::move(*c));
+        else
+            unreadable.push_back(entry.path().string());
+    }
+    return out;
 }
 
 void Service::purge_expired(Log& log) {

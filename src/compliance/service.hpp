@@ -3,8 +3,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "compliance/export.hpp"
 #include "compliance/log.hpp"
@@ -13,9 +15,10 @@
 namespace perch::compliance {
 
 struct ServiceConfig {
-    std::string path;        // the compliance database: a SQLite file,
-    std::string url;         // or PostgreSQL when this connection string is set
-    std::string export_dir;  // one subdirectory per adapter: xml/, jsonl/
+    std::string path;            // the compliance database: a SQLite file,
+    std::string url;             // or PostgreSQL when this connection string is set
+    std::string export_dir;      // one subdirectory per adapter: xml/, jsonl/; checkpoints/
+    std::string checkpoint_key;  // signs a checkpoint of the chain's head after each export
     std::chrono::seconds run_interval{900};
     bool xml = true, jsonl = true;
     bool one_room_per_file = false;
@@ -45,6 +48,7 @@ class Service {
 
     ServiceConfig config_;
     store::StoreConfig content_;
+    std::optional<CheckpointKey> checkpoint_key_;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool stopping_ = false;
@@ -53,6 +57,15 @@ class Service {
     std::atomic<bool> healthy_{true};
     std::thread thread_;
 };
+
+// Signs a checkpoint of the chain's head with `key`, keeps it in the log and writes it to
+// `path` (JSON). Returns it; nullopt while the chain is empty (nothing written).
+std::optional<Checkpoint> write_checkpoint(Log& log, const CheckpointKey& key,
+                                           const std::string& path);
+// The checkpoints an export directory holds (checkpoints/*.json); files that are not
+// checkpoints are named in `unreadable`.
+std::vector<Checkpoint> exported_checkpoints(const std::string& export_dir,
+                                             std::vector<std::string>& unreadable);
 
 // Export of a selection to one file, outside the schedule (legal hold, discovery); cursors are
 // not moved. `format` is "xml" or "jsonl". Returns how many events were written.

@@ -139,10 +139,99 @@ TEST_F(LogTest, VerifyNamesTheFirstBrokenLink) {
     }
 }
 
+// Rewrites event `seq`'s body and every hash from it on, as someone with the whole table in
+// hand could: the chain alone then verifies.
+void rewrite_and_rehash(Log& log, int64_t seq) {
+    auto& db = log.connection();
+    db.exec("UPDATE events SET content = replace(content, 'Hail', 'Rain') WHERE seq = " +
+            std::to_string(seq));
+    auto events = log.read({});
+    std::string prev = events.front().prev_hash;
+    for (auto& e : events) {
+        std::string hash = compliance::chain_hash(prev, e.seq, e.event);
+        db.exec("UPDATE events SET prev_hash = '" + prev + "', hash = '" + hash +
+                "' WHERE seq = " + std::to_string(e.seq));
+        prev = hash;
+    }
+}
+
+TEST_F(LogTest, CheckpointsCatchAChainRewrittenOrCutShort) {
+    auto key = compliance::CheckpointKey::open(path("checkpoint.pem"), true);
+    {
+        Log log(path("rewritten.db"), url());
+        log.append(scenario());
+        auto c = log.checkpoint(key);
+        ASSERT_TRUE(c);
+        EXPECT_EQ(c->seq, 6);
+        EXPECT_TRUE(key.verifies(*c));
+        auto v = log.verify(log.checkpoints(), {key});
+        EXPECT_TRUE(v.ok) << v.reason;
+        EXPECT_EQ(v.checkpoints, 1);
+        rewrite_and_rehash(log, 5);
+        EXPECT_TRUE(log.verify().ok);  // the gap checkpoints close
+        v = log.verify(log.checkpoints(), {key});
+        EXPECT_FALSE(v.ok);
+        EXPECT_EQ(v.broken_at, 6) << v.reason;
+        EXPECT_NE(v.reason.find("rewritten"), std::string::npos) << v.reason;
+    }
+    {
+        Log log(path("cut.db"), url());
+        log.append(scenario());
+        auto c = log.checkpoint(key);
+        log.connection().exec("DELETE FROM events WHERE seq >= 5");
+        EXPECT_TRUE(log.verify().ok);  // no cursor went that far: the chain alone cannot tell
+        auto v = log.verify({*c}, {key});
+        EXPECT_FALSE(v.ok);
+        EXPECT_EQ(v.broken_at, 5) << v.reason;
+        EXPECT_NE(v.reason.find("missing"), std::string::npos) << v.reason;
+    }
+}
+
+TEST_F(LogTest, ACheckpointMustBeSignedByAKeyGiven) {
+    auto key = compliance::CheckpointKey::open(path("checkpoint.pem"), true);
+    auto other = compliance::CheckpointKey::open(path("other.pem"), true);
+    EXPECT_NE(key.key_id(), other.key_id());
+    Log log(path("c.db"), url());
+    log.append(scenario());
+    auto c = *log.checkpoint(key);
+    // Read back from its JSON, and verified with the public key alone (an auditor's copy).
+    auto read = compliance::Checkpoint::from_json(c.to_json());
+    ASSERT_TRUE(read);
+    auto auditor = compliance::CheckpointKey::from_public_pem(key.public_pem());
+    EXPECT_TRUE(log.verify({*read}, {auditor}).ok);
+    EXPECT_THROW(auditor.sign(1, "x", 1), std::runtime_error);
+    // A checkpoint changed to fit a rewritten chain no longer verifies.
+    auto forged = c;
+    forged.hash = log.read({}).front().hash;
+    forged.seq = 1;
+    auto v = log.verify({forged}, {key});
+    EXPECT_FALSE(v.ok);
+    EXPECT_NE(v.reason.find("forged or changed"), std::string::npos) << v.reason;
+    // One signed by a key that was not given is not taken on trust.
+    auto stranger = *log.checkpoint(other);
+    v = log.verify({c, stranger}, {key});
+    EXPECT_FALSE(v.ok);
+    EXPECT_NE(v.reason.find(other.key_id()), std::string::npos) << v.reason;
+    EXPECT_TRUE(log.verify({c, stranger}, {key, other}).ok);
+    // Events after a checkpoint are fine; the same checkpoint twice counts once.
+    log.append({ComplianceEvent{7, 7, "SIGNIN", "bob", "", "", "{}"}});
+    v = log.verify({c, c}, {key});
+    EXPECT_TRUE(v.ok) << v.reason;
+    EXPECT_EQ(v.checkpoints, 1);
+    // A key file that is not one is refused, not replaced.
+    std::ofstream(path("broken.pem")) << "not a key";
+    EXPECT_THROW(compliance::CheckpointKey::open(path("broken.pem"), true), std::runtime_error);
+    EXPECT_THROW(compliance::CheckpointKey::open(path("missing.pem"), false), std::runtime_error);
+}
+
 TEST_F(LogTest, RetentionKeepsTheChainVerifiable) {
     Log log(path("c.db"), url());
     auto events = scenario();
     log.append({events[0], events[1], events[2], events[3]});
+    auto key = compliance::CheckpointKey::open(path("checkpoint.pem"), true);
+    auto at_four = *log.checkpoint(key);
+    auto at_two = key.sign(2, log.read({})[1].hash, 1);
+    std::string hash_of_three = log.read({})[2].hash;
     int64_t cutoff = events[3].ts_us;    // events 1-3 are older
     EXPECT_EQ(log.purge(cutoff, 2), 2);  // only what was exported (up to 2) may go
     EXPECT_EQ(log.read({}).front().seq, 3);
@@ -156,6 +245,13 @@ TEST_F(LogTest, RetentionKeepsTheChainVerifiable) {
     v = log.verify();
     EXPECT_TRUE(v.ok) << v.reason;
     EXPECT_EQ(v.checked, 3);
+    // A checkpoint of a forgotten event is counted apart; one of the anchor (the last event
+    // forgotten) is still held against it.
+    auto at_anchor = key.sign(3, hash_of_three, 1);
+    v = log.verify({at_two, at_anchor, at_four}, {key});
+    EXPECT_TRUE(v.ok) << v.reason;
+    EXPECT_EQ(v.checkpoints_purged, 1);
+    EXPECT_EQ(v.checkpoints, 2);
     log.connection().exec("DELETE FROM events WHERE seq = 4");  // still caught after a purge
     EXPECT_FALSE(log.verify().ok);
 }
@@ -244,11 +340,12 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
     sc.path = path("compliance.db");
     sc.url = url();
     sc.export_dir = path("export");
+    sc.checkpoint_key = path("checkpoint.pem");
     sc.run_interval = std::chrono::seconds(1);
     {
         compliance::Service service(sc, content);
         service.start();
-        for (int i = 0; i < 50 && !std::filesystem::exists(path("export") + "/jsonl"); ++i)
+        for (int i = 0; i < 50 && !std::filesystem::exists(path("export") + "/checkpoints"); ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         service.stop();
     }
@@ -258,6 +355,18 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
     EXPECT_TRUE(std::filesystem::exists(path("export") + "/jsonl/events-1-2.jsonl"));
     EXPECT_TRUE(std::filesystem::exists(path("export") + "/xml/events-1-2.xml"));
     EXPECT_EQ(log.cursor("xml"), 2);
+    // The export's checkpoint, beside it and in the log, signed by the key it made.
+    std::vector<std::string> unreadable;
+    auto exported = compliance::exported_checkpoints(sc.export_dir, unreadable);
+    ASSERT_EQ(exported.size(), 1u);
+    EXPECT_TRUE(unreadable.empty());
+    EXPECT_EQ(exported[0].seq, 2);
+    EXPECT_TRUE(std::filesystem::exists(path("export") + "/checkpoints/checkpoint-2.json"));
+    EXPECT_EQ(log.checkpoints().size(), 1u);
+    auto key = compliance::CheckpointKey::open(sc.checkpoint_key, false);
+    auto verified = log.verify(exported, {key});
+    EXPECT_TRUE(verified.ok) << verified.reason;
+    EXPECT_EQ(verified.checkpoints, 1);
 
     // Off, nothing is captured.
     store::StoreConfig off = content;

@@ -6,6 +6,7 @@ a valid chain, tamper detection by `perch compliance verify`, exports, and posti
 the compliance database is unusable when so configured. Usage: test_compliance.py PATH/TO/perch"""
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -178,7 +179,7 @@ async def test_posting_through_three_kills_loses_and_doubles_nothing(f):
     assert "intact" in r.stdout, r.stdout
 
 
-def verify_copy(f, mutate):
+def verify_copy(f, mutate, *args):
     copy = f.server.dir / "tampered.db"
     source = sqlite3.connect(f"file:{compliance_db(f)}?mode=ro", uri=True)
     db = sqlite3.connect(copy)
@@ -190,7 +191,7 @@ def verify_copy(f, mutate):
     config = f.server.dir / "tampered.toml"
     text = f.server.config.read_text().replace("[compliance]\n", f'[compliance]\npath = "{copy}"\n')
     config.write_text(text)
-    r = subprocess.run([f.server.binary, "--config", str(config), "compliance", "verify"],
+    r = subprocess.run([f.server.binary, "--config", str(config), "compliance", "verify", *args],
                        capture_output=True, text=True, timeout=60)
     copy.unlink()
     return r
@@ -210,6 +211,41 @@ async def test_verify_finds_modified_deleted_and_inserted_events(f):
         db.execute("INSERT INTO events VALUES (4, 999999, 1, 'CHAT', 'mallory', 'garden', 'Projects', '{}', ?, ?)", (prev, "0" * 64))
     r = verify_copy(f, insert)
     assert r.returncode != 0 and "BROKEN at event 4" in r.stdout, r.stdout
+
+
+async def test_a_rewritten_chain_is_caught_by_an_exports_checkpoint(f):
+    """Someone with the whole compliance table can change an event and recompute every hash
+    after it, and wipe the checkpoints kept in the database: the chain alone then verifies.
+    The checkpoint an export wrote beside its file (signed with a key outside the database)
+    does not match the rewritten chain."""
+    out = f.server.dir / "hold.jsonl"
+    r = f.server.cli("compliance", "export", "--format", "jsonl", "--out", str(out))
+    assert "checkpoint of event" in r.stdout, r.stdout
+    checkpoint = json.loads((f.server.dir / "hold.jsonl.checkpoint.json").read_text())
+    assert checkpoint["seq"] > 3 and len(checkpoint["hash"]) == 64, checkpoint
+    r = verify_copy(f, lambda db: None)
+    assert r.returncode == 0 and "checkpoint signatures held" in r.stdout, r.stdout
+
+    def rewrite(db):
+        db.execute("UPDATE events SET content = replace(content, 'first', 'final') WHERE type = 'CHAT'")
+        prev = db.execute("SELECT prev_hash FROM events ORDER BY seq LIMIT 1").fetchone()[0]
+        for seq, ts, type_, actor, room, category, content in db.execute(
+                "SELECT seq, ts_us, type, actor, room, category, content FROM events ORDER BY seq").fetchall():
+            data = prev + "".join("\x1f" + str(x) for x in (seq, ts, type_, actor, room, category, content))
+            digest = hashlib.sha256(data.encode()).hexdigest()
+            db.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, seq))
+            prev = digest
+        db.execute("DELETE FROM checkpoints")
+
+    r = verify_copy(f, rewrite)
+    assert r.returncode == 0 and "no checkpoint yet" in r.stdout, r.stdout  # the gap
+    r = verify_copy(f, rewrite, "--checkpoint", str(f.server.dir / "hold.jsonl.checkpoint.json"))
+    assert r.returncode != 0 and "rewritten" in r.stdout, r.stdout
+    # Verified on another machine with the public key alone.
+    key = f.server.dir / "public.pem"
+    key.write_text(f.server.cli("compliance", "public-key").stdout)
+    r = verify_copy(f, lambda db: None, "--public-key", str(key))
+    assert r.returncode == 0 and "checkpoint signatures held" in r.stdout, r.stdout
 
 
 async def test_exports_by_room_and_user(f):
