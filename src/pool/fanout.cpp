@@ -60,8 +60,9 @@ void Fanout::room_event(const chat::RoomEvent& e) {
                         audience.servers.erase(it);
                 }
             } else if constexpr (std::is_same_v<T, chat::RoomChanged> ||
-                                 std::is_same_v<T, chat::RoomDestroyed>) {
-                to = others();  // every directory follows
+                                 std::is_same_v<T, chat::RoomDestroyed> ||
+                                 std::is_same_v<T, chat::SubjectChanged>) {
+                to = others();  // every directory follows (room lists show the subject)
             } else {
                 everyone_with_occupants();
             }
@@ -134,6 +135,12 @@ void Fanout::show(Followed& f, chat::RoomEvent e) {
         f.last_seq = seq;
     } else if (auto* changed = std::get_if<chat::RoomChanged>(&e.what)) {
         directory_.put_room(changed->meta, changed->rules);
+    } else if (auto* subject = std::get_if<chat::SubjectChanged>(&e.what)) {
+        if (auto listing = directory_.room(e.room)) {
+            listing->meta.subject = subject->subject;
+            listing->meta.subject_nick = subject->nick;
+            directory_.put_room(listing->meta, listing->rules);
+        }
     } else if (std::holds_alternative<chat::RoomDestroyed>(e.what)) {
         directory_.remove_room(e.room);
     }

@@ -295,6 +295,39 @@ async def test_a_change_from_the_command_line_reaches_every_server(pool):
         await close_all([alice, bob])
 
 
+async def test_a_new_subject_shows_in_every_servers_room_list(pool):
+    """The subject set through one server shows in the room lists of the others, those with
+    nobody in the room included."""
+    pool.servers[0].cli("room", "grant", "square", "manager", "user:alice")
+    room = f"square@{MUC}"
+    alice = await connect(pool.servers[0], "alice", "alice-pw")
+    try:
+        deadline = time.time() + 10
+        while True:
+            await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=0, timeout=15)
+            msg = alice.make_message(mto=room, mtype="groupchat")
+            msg["subject"] = "Harvest plans"
+            msg.send()
+            got = await alice.next_message_with("{jabber:client}subject")
+            if got["type"] != "error":
+                break
+            # The grant reaches the room's server within a second or two.
+            assert time.time() < deadline, got
+            await alice["xep_0045"].leave_muc(room, "alice")
+            await asyncio.sleep(0.5)
+        for s in pool.servers[1:]:
+            deadline = time.time() + 5
+            while True:
+                status, body = http_request(s, "GET", "/api/v1/rooms/square", user="bob")
+                assert status == 200, (status, body)
+                if json.loads(body)["subject"] == "Harvest plans":
+                    break
+                assert time.time() < deadline, (pool.servers.index(s), body)
+                await asyncio.sleep(0.2)
+    finally:
+        await close_all([alice])
+
+
 def frame(obj):
     body = json.dumps(obj).encode()
     return struct.pack(">I", len(body)) + body

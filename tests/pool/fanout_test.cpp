@@ -222,3 +222,14 @@ TEST_F(FanoutTest, ALostResourceOfANicknameThatStaysIsNotAnnounced) {
     ASSERT_EQ(sink_.events.size(), 1u);
     EXPECT_FALSE(std::get<chat::OccupantLeft>(sink_.events[0].what).announce);
 }
+
+// Room lists show the subject: a server with nobody in the room learns a new one too (before,
+// only servers with occupants heard of it, and their directories kept the old one).
+TEST_F(FanoutTest, ASubjectChangeReachesTheDirectoryOfAServerWithNobodyInTheRoom) {
+    fanout_->remote_event({"lobby", chat::SubjectChanged{"Budget day", "carol"}});
+    loop_.drain();
+    auto listing = directory_.room("lobby");
+    ASSERT_TRUE(listing);
+    EXPECT_EQ(listing->meta.subject, "Budget day");
+    EXPECT_EQ(listing->meta.subject_nick, "carol");
+}
