@@ -151,14 +151,15 @@ Outgoing render_result(const store::Message& m, const std::string& room_bare, co
     return o;
 }
 
-xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page) {
+xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page, bool backward) {
     auto r = make_iq_result(iq);
     auto& fin = r.add_child("fin", std::string(ns::mam));
     if (page.complete) fin.set_attr("complete", "true");
     auto& set = fin.add_child("set", std::string(ns::rsm));
     if (!page.messages.empty()) {
         auto& first = set.add_child("first", std::string(ns::rsm));
-        if (page.first_index) first.set_attr("index", std::to_string(*page.first_index));
+        if (page.first_index && !backward)
+            first.set_attr("index", std::to_string(*page.first_index));
         first.add_text(page.messages.front().stanza_id);
         set.add_child("last", std::string(ns::rsm)).add_text(page.messages.back().stanza_id);
     }

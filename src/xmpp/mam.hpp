@@ -32,7 +32,15 @@ bool followed_only(const xml::Element& query);
 // `archive` is the JID queried (the room, or the chat service for a search of all rooms).
 Outgoing render_result(const store::Message& m, const std::string& room_bare, const std::string& to,
                        const std::string& query_id, const std::string& archive = {});
-// The final IQ result with <fin/> and the RSM summary.
-xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page);
+// Whether a query pages backwards (RSM <before/>, empty or not).
+inline bool pages_backward(const store::ArchiveQuery& q) {
+    return q.last_page || q.before_id.has_value();
+}
+// The final IQ result with <fin/> and the RSM summary. On a page asked for backwards
+// (`backward`, pages_backward()) the first item's index is left out, as Prosody does.
+// slixmpp's iterator stops when index + page size = count, which a correct index makes true
+// on the newest page: iterating backwards it stopped after one page. Clients page backwards
+// until complete='true' (Converse) or an empty page (slixmpp); forward pages keep the index.
+xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page, bool backward);
 
 }  // namespace perch::xmpp::mam

@@ -361,17 +361,18 @@ void MucService::on_mam(const xml::Element& iq, const xml::Element& query, const
     auto parsed = mam::parse_query(query, bare);
     if (auto* err = std::get_if<mam::QueryError>(&parsed))
         return sender->deliver(Outgoing::element(make_error(iq, err->condition, err->text)));
+    bool backward = mam::pages_backward(std::get<store::ArchiveQuery>(parsed));
     chat::ArchiveCommand c{room, actor, std::get<store::ArchiveQuery>(std::move(parsed))};
     // Each result, then the <fin/> that ends the query (XEP-0313 section 4.2), straight from
     // the store thread to the session: they arrive in that order.
     rooms_.archive(std::move(c),
                    answer<store::ArchivePage>(
                        iq, sender,
-                       [iq, sender, bare, to = actor.full_jid,
-                        query_id = query.attr_or("queryid")](const store::ArchivePage& page) {
+                       [iq, sender, bare, to = actor.full_jid, query_id = query.attr_or("queryid"),
+                        backward](const store::ArchivePage& page) {
                            for (const auto& m : page.messages)
                                sender->deliver(mam::render_result(m, bare, to, query_id));
-                           sender->deliver(Outgoing::element(mam::render_fin(iq, page)));
+                           sender->deliver(Outgoing::element(mam::render_fin(iq, page, backward)));
                        }));
 }
 

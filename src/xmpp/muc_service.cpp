@@ -174,19 +174,20 @@ void MucService::search_all_rooms(const xml::Element& iq, const xml::Element& qu
     auto parsed = mam::parse_query(query, config_.domain);
     if (auto* err = std::get_if<mam::QueryError>(&parsed))
         return sender->deliver(Outgoing::element(make_error(iq, err->condition, err->text)));
+    bool backward = mam::pages_backward(std::get<store::ArchiveQuery>(parsed));
     chat::SearchCommand c{actor, std::get<store::ArchiveQuery>(std::move(parsed)),
                           mam::followed_only(query)};
-    rooms_.search(
-        std::move(c),
-        answer<chat::SearchResult>(
-            iq, sender,
-            [this, iq, sender, query_id = query.attr_or("queryid")](const chat::SearchResult& r) {
-                std::string to = iq.attr_or("from");
-                for (const auto& m : r.page.messages)
-                    sender->deliver(mam::render_result(m, room_jid(r.rooms.at(m.room_id)), to,
-                                                       query_id, config_.domain));
-                sender->deliver(Outgoing::element(mam::render_fin(iq, r.page)));
-            }));
+    rooms_.search(std::move(c),
+                  answer<chat::SearchResult>(
+                      iq, sender,
+                      [this, iq, sender, query_id = query.attr_or("queryid"),
+                       backward](const chat::SearchResult& r) {
+                          std::string to = iq.attr_or("from");
+                          for (const auto& m : r.page.messages)
+                              sender->deliver(mam::render_result(m, room_jid(r.rooms.at(m.room_id)),
+                                                                 to, query_id, config_.domain));
+                          sender->deliver(Outgoing::element(mam::render_fin(iq, r.page, backward)));
+                      }));
 }
 
 }  // namespace perch::xmpp

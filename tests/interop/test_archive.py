@@ -92,6 +92,23 @@ async def test_paging_forward_with_after(f):
     await bob.close()
 
 
+async def test_slixmpps_own_iterator_pages_through_everything_both_ways(f):
+    """slixmpp's MAM iterator (XEP-0059 paging as the library does it) reaches every message,
+    newest first and oldest first. It stops when index + page size = count; that holds on the
+    newest page when an index is given there, so backward pages carry none."""
+    await fill(f)
+    bob = await login(f, "bob")
+    bob.register_plugin("xep_0313")
+    expected = [f"message {i}" + (" with a rare pelican" if i == NEEDLE_AT else "") for i in range(COUNT)]
+    backward = [m["mam_result"]["forwarded"]["stanza"]["body"]
+                async for m in bob["xep_0313"].iterate(jid=ROOM, reverse=True, rsm={"max": 250})]
+    assert len(backward) == COUNT and backward == expected[::-1], (len(backward), backward[:3])
+    forward = [m["mam_result"]["forwarded"]["stanza"]["body"]
+               async for m in bob["xep_0313"].iterate(jid=ROOM, rsm={"max": 250})]
+    assert forward == expected, (len(forward), forward[-3:])
+    await bob.close()
+
+
 async def test_fulltext_finds_a_word_posted_4000_messages_ago(f):
     await fill(f)
     bob = await login(f, "bob")

@@ -127,7 +127,7 @@ TEST(Mam, FinCarriesRsmFirstLastAndCount) {
     page.messages.push_back(m);
     m.stanza_id = "x2";
     page.messages.push_back(m);
-    auto fin = xmpp::mam::render_fin(iq, page);
+    auto fin = xmpp::mam::render_fin(iq, page, false);
     const xml::Element* f = fin.child("fin", "urn:xmpp:mam:2");
     ASSERT_TRUE(f);
     EXPECT_EQ(f->attr_or("complete"), "true");
@@ -137,6 +137,14 @@ TEST(Mam, FinCarriesRsmFirstLastAndCount) {
     EXPECT_EQ(set->child_text("last", "http://jabber.org/protocol/rsm"), "x2");
     EXPECT_EQ(set->child_text("count", "http://jabber.org/protocol/rsm"), "3");
     EXPECT_EQ(set->child("count", "http://jabber.org/protocol/rsm")->attr_or("exact"), "true");
+    // Asked backwards, the index is left out: slixmpp stops paging backwards when index + page
+    // size = count, which holds on the newest page.
+    auto backward = xmpp::mam::render_fin(iq, page, true);
+    const xml::Element* bset =
+        backward.child("fin", "urn:xmpp:mam:2")->child("set", "http://jabber.org/protocol/rsm");
+    EXPECT_EQ(bset->child("first", "http://jabber.org/protocol/rsm")->attr_or("index", "none"),
+              "none");
+    EXPECT_EQ(bset->child_text("count", "http://jabber.org/protocol/rsm"), "3");
 }
 
 TEST(Mam, FinSaysWhenTheCountStoppedAtItsLimit) {
@@ -147,7 +155,7 @@ TEST(Mam, FinSaysWhenTheCountStoppedAtItsLimit) {
     store::Message m;
     m.stanza_id = "x9";
     page.messages.push_back(m);
-    auto fin = xmpp::mam::render_fin(iq, page);
+    auto fin = xmpp::mam::render_fin(iq, page, false);
     const xml::Element* set =
         fin.child("fin", "urn:xmpp:mam:2")->child("set", "http://jabber.org/protocol/rsm");
     const xml::Element* count = set->child("count", "http://jabber.org/protocol/rsm");
