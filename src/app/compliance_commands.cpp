@@ -40,6 +40,7 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
         prepare_data_dir(config);
         compliance::Log log(config.compliance.path, config.compliance.url);
         std::vector<compliance::CheckpointKey> keys;
+        keys.reserve(public_keys.size() + 1);
         for (const auto& file : public_keys)
             keys.push_back(compliance::CheckpointKey::from_public_pem(read_text(file)));
         if (public_keys.empty() && std::filesystem::exists(config.compliance.checkpoint_key))

@@ -181,7 +181,8 @@ VerifyResult Log::verify(const std::vector<Checkpoint>& given,
     std::map<std::string, const Checkpoint*> unique;
     for (const auto& c : given) unique.emplace(c.signature, &c);
     std::multimap<int64_t, const Checkpoint*> at_seq;
-    for (const auto& [signature, c] : unique) {
+    for (const auto& entry : unique) {
+        const Checkpoint* c = entry.second;
         auto broken = [&](std::string why) {
             r.ok = false;
             r.broken_at = c->seq;
