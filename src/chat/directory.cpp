@@ -29,10 +29,29 @@ void Directory::load(store::Store& store) {
 
 void Directory::put_room(const store::Room& room, const RoomRules& rules) {
     std::lock_guard lock(mutex_);
+    put_locked(room, rules);
+}
+
+void Directory::put_locked(const store::Room& room, const RoomRules& rules) {
     auto category = categories_.find(room.category_id);
     rooms_[room.node] = {room, rules,
-                         category == categories_.end() ? std::string() : category->second->name};
+                         category == categories_.end() ? std::string() : category->second->name,
+                         ++puts_};
     nodes_[room.id] = room.node;
+}
+
+uint64_t Directory::stamp(const std::string& node) const {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(node);
+    return it == rooms_.end() ? 0 : it->second.stamp;
+}
+
+bool Directory::put_room_if(const store::Room& room, const RoomRules& rules, uint64_t stamp) {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(room.node);
+    if ((it == rooms_.end() ? 0 : it->second.stamp) != stamp) return false;
+    put_locked(room, rules);
+    return true;
 }
 
 void Directory::remove_room(const std::string& node) {

@@ -20,11 +20,18 @@ class Directory {
         store::Room meta;
         RoomRules rules;
         std::string category;
+        uint64_t stamp = 0;  // which put this is (see stamp())
     };
 
     // Replaces everything with what the store holds.
     void load(store::Store& store);
     void put_room(const store::Room& room, const RoomRules& rules);
+    // Which put the room's listing is now (0: none). A reader of the store takes it before
+    // reading and puts what it read with put_room_if(): if the listing changed meanwhile (an
+    // event from the room's server, possibly newer than what was read), nothing is put and
+    // the caller reads again.
+    uint64_t stamp(const std::string& node) const;
+    bool put_room_if(const store::Room& room, const RoomRules& rules, uint64_t stamp);
     void remove_room(const std::string& node);
     void put_category(int64_t id, std::shared_ptr<const CategoryRules> rules);
 
@@ -53,6 +60,7 @@ class Directory {
     bool may_read_room(const Subject& who, int64_t room_id) const;
 
   private:
+    void put_locked(const store::Room& room, const RoomRules& rules);  // with mutex_ held
     bool allows(const Subject& who, const store::Room& room, const RoomRules& rules,
                 Action action) const;  // with mutex_ held
 
@@ -61,6 +69,7 @@ class Directory {
     std::map<int64_t, std::string> nodes_;  // room id -> node
     std::map<int64_t, std::shared_ptr<const CategoryRules>> categories_;
     std::map<std::string, int64_t> category_ids_;  // name -> id
+    uint64_t puts_ = 0;
 };
 
 }  // namespace perch::chat

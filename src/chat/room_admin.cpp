@@ -386,11 +386,18 @@ void RoomService::reload(const std::string& node) {
     int cache = int(std::max<size_t>(config_.history_cache, size_t(config_.default_history)));
     executor_of(node).post([this, node, cache] {
         if (!loaded(node)) {
-            bool queued = jobs_.submit([this, node, cache](store::Store& s) {
-                Fresh f = read_room(s, node, cache);
-                if (!f.meta) return directory_.remove_room(node);
-                if (f.category) directory_.put_category(f.meta->category_id, f.category);
-                directory_.put_room(*f.meta, f.rules);
+            bool queued = jobs_.submit([this, node](store::Store& s) {
+                // A room served elsewhere: its listing also follows that server's events (a
+                // new subject), which may come while this reads. What was read is put only if
+                // none came; else it is read again, after them (their commits came first).
+                for (int attempt = 0; attempt < 3; ++attempt) {
+                    uint64_t stamp = directory_.stamp(node);
+                    Fresh f = read_room(s, node, 0);
+                    if (!f.meta) return directory_.remove_room(node);
+                    if (f.category) directory_.put_category(f.meta->category_id, f.category);
+                    if (directory_.put_room_if(*f.meta, f.rules, stamp)) return;
+                }
+                spdlog::warn("room {} not reloaded: it kept changing meanwhile", node);
             });
             if (!queued) spdlog::warn("room {} not reloaded: the store is busy", node);
             return;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/authz.hpp"
+#include "chat/directory.hpp"
 
 using namespace perch::chat;
 using perch::store::Privacy;
@@ -248,4 +249,23 @@ TEST(Authorization, MovingARoomNamesTheMembersTheNewCategoryWouldNotAdmit) {
     target.allowed = {Principal::all()};
     target.denied.clear();
     EXPECT_TRUE(outside_category(lists, target, groups_of).empty());
+}
+
+// A reader of the store puts what it read only if the listing did not change meanwhile: an
+// event from the room's server (a new subject) may be newer than the read.
+TEST(Directory, AListingReadFromTheStoreDoesNotOverwriteANewerOne) {
+    Directory d;
+    perch::store::Room room;
+    room.id = 7;
+    room.node = "lobby";
+    EXPECT_EQ(d.stamp("lobby"), 0u);
+    EXPECT_TRUE(d.put_room_if(room, {}, 0));  // absent, as when the read began
+    uint64_t before_read = d.stamp("lobby");
+    EXPECT_NE(before_read, 0u);
+    perch::store::Room newer = room;
+    newer.subject = "Budget day";  // an event, while the store was read
+    d.put_room(newer, {});
+    EXPECT_FALSE(d.put_room_if(room, {}, before_read));
+    EXPECT_EQ(d.room("lobby")->meta.subject, "Budget day");
+    EXPECT_TRUE(d.put_room_if(newer, {}, d.stamp("lobby")));  // read again: put
 }
