@@ -304,8 +304,11 @@ async def test_a_new_subject_shows_in_every_servers_room_list(pool):
     # Directory::put_room_if, unit-tested).
     for s in pool.servers:
         deadline = time.time() + 10
-        while not json.loads(http_request(s, "GET", "/api/v1/rooms/square", user="alice")[1])["my_roles"]["manager"]:
-            assert time.time() < deadline, pool.servers.index(s)
+        while True:
+            status, body = http_request(s, "GET", "/api/v1/rooms/square", user="alice")
+            if status == 200 and json.loads(body)["my_roles"]["manager"]:
+                break
+            assert time.time() < deadline, (pool.servers.index(s), status, body)
             await asyncio.sleep(0.2)
     room = f"square@{MUC}"
     alice = await connect(pool.servers[0], "alice", "alice-pw")
