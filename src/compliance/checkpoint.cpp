@@ -90,7 +90,10 @@ CheckpointKey CheckpointKey::open(const std::string& path, bool create) {
             throw std::runtime_error(path + " holds no Ed25519 private key");
         return CheckpointKey(key, true);
     }
-    if (!create) throw std::runtime_error("cannot read the checkpoint key " + path);
+    // A key that exists but cannot be read (permissions) is never replaced: the checkpoints
+    // it signed would no longer verify.
+    if (!create || std::filesystem::exists(path))
+        throw std::runtime_error("cannot read the checkpoint key " + path);
     key->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     if (!key->pkey) throw std::runtime_error("cannot make an Ed25519 key");
     auto parent = std::filesystem::path(path).parent_path();
