@@ -195,6 +195,9 @@ TEST_F(ArchiveTest, WordsAreCutAtPunctuationOnEveryBackEnd) {
     // fuzz_search_query: "page _" asked for an empty phrase and found nothing).
     EXPECT_EQ(count("a_page"), 1);
     EXPECT_EQ(count("page _"), 1);
+    // A query without a word finds nothing (it found every message: no word, no filter).
+    EXPECT_EQ(count("_"), 0);
+    EXPECT_EQ(count(" ,.; "), 0);
 }
 
 // SQLite schema 6 rebuilt the full-text index with each message's room: an archive written at

@@ -38,6 +38,12 @@ int bind_args(Statement& st, const std::vector<Arg>& args, int from = 0) {
 }  // namespace
 
 ArchivePage query_archive(Connection& db, const ArchiveQuery& q) {
+    // Text without a word (",", "_") matches nothing, rather than filtering nothing.
+    if (!q.text.empty() && parse_search(q.text).empty()) {
+        ArchivePage none;
+        none.complete = true;
+        return none;
+    }
     // Filters shared by the page, the count and the index: built once, bound in order.
     std::vector<Arg> room_args, args;
     std::string rooms;
