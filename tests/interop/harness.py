@@ -186,16 +186,33 @@ class Server:
         raise RuntimeError("server did not start listening")
 
     def new_ports(self):
-        text = self.config.read_text()
         # A pool member's peer port too (its peers learn it from the database).
         names = ("port", "tls_port", "http_port", "https_port") + (
             ("peer_port",) if hasattr(self, "peer_port") else ())
+        old = {getattr(self, name) for name in names}
+        moved = {}
         for name in names:
-            old, new = getattr(self, name), free_port(self.host)
-            text = text.replace(f" = {old}\n", f" = {new}\n").replace(f":{old}\"", f":{new}\"")
+            new = free_port(self.host)
+            # Distinct from every port of this server, old or new: the kernel readily hands
+            # back the one the failed start just freed.
+            while new in old or new in moved.values():
+                new = free_port(self.host)
+            moved[getattr(self, name)] = new
             setattr(self, name, new)
+        # One pass over the lines, each value mapped once (replacing one port after another
+        # could map a new port onto an old one's and give two listeners the same port).
+        lines = []
+        for line in self.config.read_text().splitlines(keepends=True):
+            key, sep, value = line.partition(" = ")
+            if sep and value.strip().isdigit() and int(value) in moved:
+                line = f"{key} = {moved[int(value)]}\n"
+            elif sep and value.startswith('"') and ":" in value:
+                for o, n in moved.items():
+                    value = value.replace(f":{o}\"", f":{n}\"")
+                line = key + sep + value
+            lines.append(line)
         self.url = f"http://{self.host}:{self.http_port}"
-        self.config.write_text(text)
+        self.config.write_text("".join(lines))
 
     def stop(self, kill=False):
         if self.proc and self.proc.poll() is None:
