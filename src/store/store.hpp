@@ -173,6 +173,30 @@ class Store {
     // connection has lost it); SQLite: one process, always true.
     virtual bool lead(const std::string& role) = 0;
 
+    // One-to-one messages. add_direct stores copies (with their compliance events, when on) in
+    // one transaction; a copy neither archived nor pending is not stored.
+    virtual void add_direct(const std::vector<DirectMessage>& copies,
+                            std::vector<ComplianceEvent> events) = 0;
+    virtual int64_t count_pending(std::string_view owner) = 0;
+    // The owner's messages that wait for them, oldest first, at most `limit`: from now on they
+    // wait no more (a copy not archived is gone).
+    virtual std::vector<DirectMessage> take_pending(std::string_view owner, int limit) = 0;
+    // A page of the owner's archive (see DirectPage); throws UnknownId for an id not in it.
+    virtual DirectPage query_direct(std::string_view owner, const ArchiveQuery& query) = 0;
+    // Every copy, pending or archived, in storage order: those after `after`, at most `limit`
+    // (`perch data export`; add_direct stores them back in the same order).
+    virtual std::vector<DirectMessage> direct_in_order(int64_t after, int limit) = 0;
+
+    // Blocking (XEP-0191): the bare JIDs (or domains) a user blocks.
+    virtual std::vector<std::string> blocked(std::string_view username) = 0;
+    virtual void set_blocked(std::string_view username, const std::vector<std::string>& jids,
+                             bool block) = 0;
+    virtual void unblock_all(std::string_view username) = 0;
+
+    // vCard-temp (XEP-0054): the user's card as serialized XML.
+    virtual std::optional<std::string> vcard(std::string_view username) = 0;
+    virtual void set_vcard(std::string_view username, const std::string& xml) = 0;
+
     // Roster (RFC 6121), per user.
     virtual std::vector<RosterItem> roster(std::string_view username) = 0;
     virtual void set_roster_item(std::string_view username, const RosterItem& item) = 0;

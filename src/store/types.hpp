@@ -190,6 +190,33 @@ struct ArchivePage {
     std::optional<int64_t> first_index;  // position of messages.front() among them, if known
 };
 
+// A one-to-one message as kept for one of its local parties (offline storage, XEP-0160, and
+// the user's own archive, XEP-0313): a message between two local users is two rows, the
+// sender's copy and the recipient's, with one stanza id.
+struct DirectMessage {
+    int64_t id = 0;         // storage order
+    std::string owner;      // username whose copy this is
+    std::string peer;       // the other party's bare JID
+    bool outgoing = false;  // sent by the owner
+    std::string stanza_id;  // unique per owner: the id the owner's archive pages by
+    int64_t ts_us = 0;
+    std::string body;      // the text, for compliance and export
+    std::string stanza;    // the message as routed (jabber:client), serialized
+    bool archived = true;  // in the owner's archive
+    bool pending = false;  // waiting for the owner to come online
+};
+
+// A page of one user's archive of one-to-one messages: ArchiveQuery's time, `with_sender`
+// (the correspondent's bare JID), RSM and `ids` filters apply; the room, nickname and text
+// filters do not.
+struct DirectPage {
+    std::vector<DirectMessage> messages;  // oldest first
+    bool complete = false;
+    int64_t count = 0;
+    bool count_exact = true;
+    std::optional<int64_t> first_index;
+};
+
 // Thrown when an RSM or #extended id names no message of the room.
 class UnknownId : public std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -9,6 +9,7 @@
 #include "store/search_query.hpp"
 #include "store/sql/archive.hpp"
 #include "store/sql/db.hpp"
+#include "store/sql/direct.hpp"
 #include "store/sql/files.hpp"
 #include "store/sql/following.hpp"
 #include "store/sql/messages.hpp"
@@ -403,6 +404,7 @@ class SqlStore final : public Store {
                                          {"by", "retention"}}));
         }
         if (compliance_) outbox::insert(db_, events);
+        direct::purge_before(db_, before_us);
         tx.commit();
         return total;
     }
@@ -555,6 +557,40 @@ class SqlStore final : public Store {
     void set_private_xml(std::string_view username, std::string_view key,
                          const std::string& xml) override {
         personal::set_private_xml(db_, username, key, xml);
+    }
+
+    void add_direct(const std::vector<DirectMessage>& copies,
+                    std::vector<ComplianceEvent> events) override {
+        Transaction tx(db_);
+        direct::add(db_, copies);
+        if (compliance_) outbox::insert(db_, events);
+        tx.commit();
+    }
+    int64_t count_pending(std::string_view owner) override {
+        return direct::count_pending(db_, owner);
+    }
+    std::vector<DirectMessage> take_pending(std::string_view owner, int limit) override {
+        return direct::take_pending(db_, owner, limit);
+    }
+    DirectPage query_direct(std::string_view owner, const ArchiveQuery& query) override {
+        return direct::query(db_, owner, query);
+    }
+    std::vector<DirectMessage> direct_in_order(int64_t after, int limit) override {
+        return direct::in_order(db_, after, limit);
+    }
+    std::vector<std::string> blocked(std::string_view username) override {
+        return direct::blocked(db_, username);
+    }
+    void set_blocked(std::string_view username, const std::vector<std::string>& jids,
+                     bool block) override {
+        direct::set_blocked(db_, username, jids, block);
+    }
+    void unblock_all(std::string_view username) override { direct::unblock_all(db_, username); }
+    std::optional<std::string> vcard(std::string_view username) override {
+        return direct::vcard(db_, username);
+    }
+    void set_vcard(std::string_view username, const std::string& xml) override {
+        direct::set_vcard(db_, username, xml);
     }
 
     void note_change(std::string_view kind, std::string_view name) override {

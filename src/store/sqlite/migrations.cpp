@@ -245,6 +245,35 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE rooms ADD COLUMN occupants_change_subject INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 12: one-to-one messages (offline storage and each user's archive), blocking and
+    // vCards (see the PostgreSQL migration 6).
+    R"sql(
+    CREATE TABLE direct_messages (
+        id          INTEGER PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        peer        TEXT NOT NULL,
+        outgoing    INTEGER NOT NULL,
+        stanza_id   TEXT NOT NULL,
+        ts_us       BIGINT NOT NULL,
+        body        TEXT NOT NULL,
+        stanza      TEXT NOT NULL,
+        archived    INTEGER NOT NULL,
+        pending     INTEGER NOT NULL,
+        UNIQUE (owner, stanza_id)
+    );
+    CREATE INDEX direct_messages_owner ON direct_messages (owner, id);
+    CREATE INDEX direct_messages_peer ON direct_messages (owner, peer, id);
+    CREATE INDEX direct_messages_pending ON direct_messages (owner, id) WHERE pending = 1;
+    CREATE TABLE blocked_jids (
+        username    TEXT NOT NULL,
+        jid         TEXT NOT NULL,
+        PRIMARY KEY (username, jid)
+    ) WITHOUT ROWID;
+    CREATE TABLE vcards (
+        username    TEXT PRIMARY KEY,
+        xml         TEXT NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace
