@@ -23,6 +23,7 @@ struct Config {
         int login_timeout_s = 60;
         int stanzas_per_second = 100;  // per bound session (0: no limit)
         int stanza_burst = 500;
+        int max_offline_messages = 1000;  // kept for one offline user (XEP-0160)
     } c2s;
 
     // Password guessing, on every way in (xmpp/login_guard.hpp).

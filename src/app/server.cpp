@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -149,7 +150,16 @@ int serve(Config config) {
     util::Shards shards(std::move(executors));
     chat::Directory directory;
     directory.load(*store);
+    // Who blocks whom: read on every delivery, so in memory (changes come through the
+    // sessions and, from other servers of a pool, as change notices).
+    xmpp::direct::Blocklists blocklists;
+    {
+        std::map<std::string, std::vector<std::string>> lists;
+        for (auto& [user, item] : store->all_blocked()) lists[user].push_back(item);
+        for (auto& [user, items] : lists) blocklists.set(user, std::move(items));
+    }
     xmpp::MucDelivery delivery(config.muc_domain(), config.domain, shards, router);
+    delivery.set_blocklists(&blocklists);
 
     // In a pool the rooms' events go through the fan-out, which also sends them to the other
     // servers with occupants; alone, straight to this server's delivery.
@@ -259,7 +269,9 @@ int serve(Config config) {
         web ? &uploads : nullptr,
         config.http.public_url,
         config.compliance.enabled,
-        util::Rate{double(config.c2s.stanzas_per_second), double(config.c2s.stanza_burst)}};
+        util::Rate{double(config.c2s.stanzas_per_second), double(config.c2s.stanza_burst)},
+        &blocklists,
+        config.c2s.max_offline_messages};
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;
@@ -362,19 +374,22 @@ int serve(Config config) {
         changes_timer.async_wait([&, last_change, reading](const boost::system::error_code& ec) {
             if (ec) return;
             if (!reading->exchange(true)) {
-                bool queued = workers.submit([&rooms, last_change, reading](store::Store& s) {
-                    try {
-                        for (const auto& c : s.changes_after(last_change->load(), 1000)) {
-                            if (c.kind == "room") rooms.reload(c.name);
-                            if (c.kind == "category") rooms.reload_category(c.name);
-                            last_change->store(c.id);
+                bool queued =
+                    workers.submit([&rooms, &blocklists, last_change, reading](store::Store& s) {
+                        try {
+                            for (const auto& c : s.changes_after(last_change->load(), 1000)) {
+                                if (c.kind == "room") rooms.reload(c.name);
+                                if (c.kind == "category") rooms.reload_category(c.name);
+                                if (c.kind == "blocklist")
+                                    blocklists.set(c.name, s.blocked(c.name));
+                                last_change->store(c.id);
+                            }
+                        } catch (const std::exception& e) {
+                            spdlog::warn("reading changes made outside the server failed: {}",
+                                         e.what());
                         }
-                    } catch (const std::exception& e) {
-                        spdlog::warn("reading changes made outside the server failed: {}",
-                                     e.what());
-                    }
-                    reading->store(false);
-                });
+                        reading->store(false);
+                    });
                 if (!queued) reading->store(false);
             }
             watch_changes();

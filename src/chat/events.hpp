@@ -61,6 +61,7 @@ struct PrivateMessage {
     std::string type;
     std::string id;
     std::string payload;
+    std::string from_jid;  // the sender's real full JID (blocking is by real address)
 };
 
 struct SubjectChanged {

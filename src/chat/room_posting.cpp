@@ -173,8 +173,9 @@ void RoomService::send_private(PrivateCommand c, Reply<Ok> reply) {
             const Occupant* o = room.by_jid(c.full_jid);
             if (!o) return reply(outsider_refusal(room));
             if (!room.by_nick(c.to_nick)) return reply(error(Fault::not_found, "No such occupant"));
-            publish(room, PrivateMessage{o->nick, o->occupant_id, std::move(c.to_nick),
-                                         std::move(c.type), std::move(c.id), std::move(c.payload)});
+            publish(room,
+                    PrivateMessage{o->nick, o->occupant_id, std::move(c.to_nick), std::move(c.type),
+                                   std::move(c.id), std::move(c.payload), c.full_jid});
             reply(Ok{});
         });
 }

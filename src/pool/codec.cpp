@@ -199,7 +199,8 @@ Json encode(const chat::RoomEvent& e) {
                         {"to_nick", v.to_nick},
                         {"type", v.type},
                         {"id", v.id},
-                        {"payload", v.payload}};
+                        {"payload", v.payload},
+                        {"from_jid", v.from_jid}};
             },
             [](const SubjectChanged& v) -> Json {
                 return {{"k", "subject"}, {"subject", v.subject}, {"nick", v.nick}};
@@ -251,7 +252,8 @@ chat::RoomEvent decode_event(const Json& j) {
         e.what = PrivateMessage{
             j.at("from_nick").get<std::string>(), j.at("occupant_id").get<std::string>(),
             j.at("to_nick").get<std::string>(),   j.at("type").get<std::string>(),
-            j.at("id").get<std::string>(),        j.at("payload").get<std::string>()};
+            j.at("id").get<std::string>(),        j.at("payload").get<std::string>(),
+            j.value("from_jid", std::string())};
     } else if (kind == "subject") {
         e.what =
             SubjectChanged{j.at("subject").get<std::string>(), j.at("nick").get<std::string>()};

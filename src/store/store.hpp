@@ -192,6 +192,7 @@ class Store {
     virtual void set_blocked(std::string_view username, const std::vector<std::string>& jids,
                              bool block) = 0;
     virtual void unblock_all(std::string_view username) = 0;
+    virtual std::vector<std::pair<std::string, std::string>> all_blocked() = 0;  // (user, item)
 
     // vCard-temp (XEP-0054): the user's card as serialized XML.
     virtual std::optional<std::string> vcard(std::string_view username) = 0;

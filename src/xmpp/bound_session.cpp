@@ -121,6 +121,11 @@ void BoundSession::on_iq_to_server(const xml::Element& iq) {
     if (q->is("pubsub", ns::pubsub)) return on_pubsub(iq, *q);
     if (q->is("query", ns::private_storage)) return on_private(iq, *q);
     if (q->is("request", ns::upload) && !to_self) return on_upload_request(iq, *q);
+    if (q->ns() == ns::carbons && (q->name() == "enable" || q->name() == "disable") && !to_self)
+        return on_carbons(iq, *q);
+    if (q->ns() == ns::blocking) return on_blocking(iq, *q);
+    if (q->is("query", ns::mam)) return on_own_archive(iq, *q);
+    if (q->is("prefs", ns::mam)) return on_archive_prefs(iq, *q);
     if (!to_self) {
         std::vector<std::pair<std::string, std::string>> services;
         for (const Service* s : ctx().router.services())
@@ -251,7 +256,14 @@ void BoundSession::on_presence(xml::Element& p, const std::optional<Jid>& to) {
     std::string type = p.attr_or("type");
     if (!to || *to == jid().bare()) {
         if (type.empty()) {
-            available_ = true;
+            // XEP-0160 section 3: what waited for the user comes with their first presence,
+            // unless its priority says the resource wants no messages.
+            int priority = 0;
+            try {
+                priority = std::stoi(p.child_text("priority", ns::client));
+            } catch (...) {
+            }
+            if (!std::exchange(available_, true) && priority >= 0) deliver_offline();
         } else if (type == "unavailable") {
             available_ = false;
             for (Service* s : ctx().router.services()) s->session_ended(jid());
@@ -285,6 +297,7 @@ void BoundSession::on_message(xml::Element& m, const std::optional<Jid>& to) {
         if (m.attr_or("type") != "error") send(make_error(m, StanzaError::remote_server_not_found));
         return;
     }
+    if (to->local().empty()) return;  // to the server itself: nothing is done with it
     // A direct invitation (XEP-0249) passes only where the service says the sender may invite.
     if (const xml::Element* invite = m.child("x", ns::conference); invite && subject()) {
         auto address = Jid::parse(invite->attr_or("jid"));
@@ -299,10 +312,11 @@ void BoundSession::on_message(xml::Element& m, const std::optional<Jid>& to) {
             }
         }
     }
-    deliver_to_user(m, *to);
+    on_direct_message(m, *to);
 }
 
 void BoundSession::deliver_to_user(xml::Element& stanza, const Jid& to) {
+    if (refused_by_blocking(stanza, to)) return;
     const std::string& kind = stanza.name();
     std::string type = stanza.attr_or("type");
     if (!to.is_bare()) {

@@ -35,7 +35,7 @@ bool followed_only(const xml::Element& query) {
     return false;
 }
 
-xml::Element query_form(bool service) {
+xml::Element query_form(FormKind kind) {
     xml::Element form("x", std::string(ns::data_forms));
     form.set_attr("type", "form");
     add_field(form, "FORM_TYPE", "hidden", nullptr)
@@ -44,13 +44,18 @@ xml::Element query_form(bool service) {
     add_field(form, "with", "jid-single", "Author (room/nick or user JID)");
     add_field(form, "start", "text-single", "From (XEP-0082 time)");
     add_field(form, "end", "text-single", "Until (XEP-0082 time)");
-    add_field(form, "{urn:xmpp:fulltext:0}fulltext", "text-single", "Containing these words");
+    if (kind != FormKind::user)
+        add_field(form, "{urn:xmpp:fulltext:0}fulltext", "text-single", "Containing these words");
     add_field(form, "before-id", "text-single", nullptr);
     add_field(form, "after-id", "text-single", nullptr);
     add_field(form, "ids", "text-multi", nullptr);
-    add_field(form, "{urn:perch:search:0}any", "boolean", "Any of the words instead of all");
-    add_field(form, "{urn:perch:search:0}case-sensitive", "boolean", "Match the case of the words");
-    if (service) add_field(form, kFollowedField, "boolean", "Only the rooms I follow");
+    if (kind != FormKind::user) {
+        add_field(form, "{urn:perch:search:0}any", "boolean", "Any of the words instead of all");
+        add_field(form, "{urn:perch:search:0}case-sensitive", "boolean",
+                  "Match the case of the words");
+    }
+    if (kind == FormKind::service)
+        add_field(form, kFollowedField, "boolean", "Only the rooms I follow");
     return form;
 }
 
@@ -125,16 +130,18 @@ std::variant<store::ArchiveQuery, QueryError> parse_query(const xml::Element& qu
     return q;
 }
 
-Outgoing render_result(const store::Message& m, const std::string& room_bare, const std::string& to,
-                       const std::string& query_id, const std::string& archive) {
-    auto inner = muc::render_message(m, room_bare, false);
+namespace {
+// <message to from><result queryid id><forwarded><delay/>INNER</forwarded></result></message>
+Outgoing render_forwarded(std::string_view inner, const std::string& id, int64_t ts_us,
+                          const std::string& to, const std::string& query_id,
+                          const std::string& archive) {
     Outgoing o;
     std::string& s = o.head;
-    s.reserve(inner->text.size() + 400);
+    s.reserve(inner.size() + 400);
     s += "<message xmlns='jabber:client' to='";
     xml::escape_attr(s, to);
     s += "' from='";
-    xml::escape_attr(s, archive.empty() ? room_bare : archive);
+    xml::escape_attr(s, archive);
     s += "'><result xmlns='urn:xmpp:mam:2'";
     if (!query_id.empty()) {
         s += " queryid='";
@@ -142,31 +149,58 @@ Outgoing render_result(const store::Message& m, const std::string& room_bare, co
         s += '\'';
     }
     s += " id='";
-    xml::escape_attr(s, m.stanza_id);
+    xml::escape_attr(s, id);
     s += "'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='";
-    s += util::format_timestamp(m.ts_us);
+    s += util::format_timestamp(ts_us);
     s += "'/>";
-    s += inner->text;
+    s += inner;
     s += "</forwarded></result></message>";
     return o;
 }
+}  // namespace
 
-xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page, bool backward) {
+Outgoing render_result(const store::Message& m, const std::string& room_bare, const std::string& to,
+                       const std::string& query_id, const std::string& archive) {
+    auto inner = muc::render_message(m, room_bare, false);
+    return render_forwarded(inner->text, m.stanza_id, m.ts_us, to, query_id,
+                            archive.empty() ? room_bare : archive);
+}
+
+Outgoing render_stored(const std::string& stanza, const std::string& id, int64_t ts_us,
+                       const std::string& to, const std::string& query_id,
+                       const std::string& archive) {
+    return render_forwarded(stanza, id, ts_us, to, query_id, archive);
+}
+
+xml::Element render_fin(const xml::Element& iq, const Fin& page, bool backward) {
     auto r = make_iq_result(iq);
     auto& fin = r.add_child("fin", std::string(ns::mam));
     if (page.complete) fin.set_attr("complete", "true");
     auto& set = fin.add_child("set", std::string(ns::rsm));
-    if (!page.messages.empty()) {
+    if (!page.first.empty()) {
         auto& first = set.add_child("first", std::string(ns::rsm));
         if (page.first_index && !backward)
             first.set_attr("index", std::to_string(*page.first_index));
-        first.add_text(page.messages.front().stanza_id);
-        set.add_child("last", std::string(ns::rsm)).add_text(page.messages.back().stanza_id);
+        first.add_text(page.first);
+        set.add_child("last", std::string(ns::rsm)).add_text(page.last);
     }
     auto& count = set.add_child("count", std::string(ns::rsm));
     count.set_attr("exact", page.count_exact ? "true" : "false");
     count.add_text(std::to_string(page.count));
     return r;
+}
+
+xml::Element render_fin(const xml::Element& iq, const store::ArchivePage& page, bool backward) {
+    Fin fin;
+    fin.complete = page.complete;
+    fin.count = page.count;
+    fin.count_exact = page.count_exact;
+    fin.first_index = page.first_index;
+    if (!page.messages.empty()) {
+        fin.first = page.messages.front().stanza_id;
+        fin.last = page.messages.back().stanza_id;
+    }
+    return render_fin(iq, fin, backward);
 }
 
 }  // namespace perch::xmpp::mam

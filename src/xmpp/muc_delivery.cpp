@@ -167,8 +167,19 @@ void MucDelivery::room_event(const chat::RoomEvent& e) {
             } else if constexpr (std::is_same_v<T, chat::MessageRelayed>) {
                 deliver(a, muc::render_relay(what, bare));
             } else if constexpr (std::is_same_v<T, chat::PrivateMessage>) {
+                auto sender = Jid::parse(what.from_jid);
+                auto blocked = [&](const Local& l) {
+                    if (!blocklists_ || !sender) return false;
+                    const Jid& to = l.handle->jid();
+                    return (to.domain() == user_domain_ &&
+                            blocklists_->blocks(to.local(), *sender)) ||
+                           (sender->domain() == user_domain_ &&
+                            blocklists_->blocks(sender->local(), to));
+                };
                 deliver(a, muc::render_private(what, bare),
-                        [&](const std::string&, const Local& l) { return l.nick == what.to_nick; });
+                        [&](const std::string&, const Local& l) {
+                            return l.nick == what.to_nick && !blocked(l);
+                        });
             } else if constexpr (std::is_same_v<T, chat::SubjectChanged>) {
                 deliver(a, muc::render_subject(bare, what.subject, what.nick));
             } else if constexpr (std::is_same_v<T, chat::MessageRetracted>) {

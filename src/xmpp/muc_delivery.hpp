@@ -10,6 +10,7 @@
 
 #include "chat/events.hpp"
 #include "util/executor.hpp"
+#include "xmpp/direct.hpp"
 #include "xmpp/router.hpp"
 
 namespace perch::xmpp {
@@ -38,6 +39,8 @@ class MucDelivery final : public chat::RoomEventSink {
 
     std::string room_jid(const std::string& room) const { return room + "@" + muc_domain_; }
     Router& router() const { return router_; }
+    // Private messages between a user and someone they block are not delivered (XEP-0191).
+    void set_blocklists(const direct::Blocklists* lists) { blocklists_ = lists; }
 
   private:
     struct Local {
@@ -70,6 +73,7 @@ class MucDelivery final : public chat::RoomEventSink {
     void on_nick(const std::string& room, const chat::NickChanged& changed);
 
     std::string muc_domain_, user_domain_;
+    const direct::Blocklists* blocklists_ = nullptr;
     util::Shards& shards_;
     Router& router_;
     // Per shard: room -> its local occupants. Touched only on that shard.

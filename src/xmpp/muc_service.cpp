@@ -143,7 +143,7 @@ void MucService::on_service_iq(const xml::Element& iq, const SessionHandlePtr& s
     if (q && q->is("query", ns::mam)) {
         if (type == "get") {
             auto r = make_iq_result(iq);
-            r.add_child("query", std::string(ns::mam)).add(mam::query_form(true));
+            r.add_child("query", std::string(ns::mam)).add(mam::query_form(mam::FormKind::service));
             return reply(r);
         }
         return search_all_rooms(iq, *q, sender, chat::Actor{who, iq.attr_or("from"), {}});

@@ -46,5 +46,11 @@ inline constexpr std::string_view following = "urn:perch:following:0";  // unrea
 inline constexpr std::string_view conference = "jabber:x:conference";   // XEP-0249
 inline constexpr std::string_view upload = "urn:xmpp:http:upload:0";    // XEP-0363
 inline constexpr std::string_view oob = "jabber:x:oob";                 // XEP-0066
+inline constexpr std::string_view carbons = "urn:xmpp:carbons:2";       // XEP-0280
+inline constexpr std::string_view blocking = "urn:xmpp:blocking";       // XEP-0191
+inline constexpr std::string_view blocking_errors = "urn:xmpp:blocking:errors";
+inline constexpr std::string_view vcard = "vcard-temp";                  // XEP-0054
+inline constexpr std::string_view vcard_update = "vcard-temp:x:update";  // XEP-0153
+inline constexpr std::string_view offline = "msgoffline";                // XEP-0160
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns

@@ -27,11 +27,15 @@ class SessionHandle {
     // False once the session has been unbound: work that registered it somewhere after that
     // moment undoes it (see Router::unbind).
     bool alive() const { return alive_.load(); }
+    // Message Carbons (XEP-0280): the session gets copies of its user's other conversations.
+    bool carbons() const { return carbons_.load(std::memory_order_relaxed); }
+    void set_carbons(bool on) { carbons_.store(on, std::memory_order_relaxed); }
 
   private:
     friend class Router;
     std::string address_;
     std::atomic<bool> alive_{true};
+    std::atomic<bool> carbons_{false};
 };
 using SessionHandlePtr = std::shared_ptr<SessionHandle>;
 

@@ -33,7 +33,8 @@ std::optional<xml::Element> answer_server_iq(
         r.set_attr("from", domain);
         auto& query = r.add_child("query", std::string(ns::disco_info));
         identity(query, "server", "im", "Perch");
-        for (auto f : {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster})
+        for (auto f : {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster,
+                       ns::carbons, ns::blocking, ns::offline})
             feature(query, f);
         if (upload_max_bytes > 0) {
             feature(query, ns::upload);
@@ -89,7 +90,7 @@ std::optional<xml::Element> answer_account_iq(const xml::Element& iq) {
               "http://jabber.org/protocol/pubsub#retrieve-items",
               "http://jabber.org/protocol/pubsub#retract-items",
               "http://jabber.org/protocol/pubsub#auto-create", "jabber:iq:private",
-              "urn:xmpp:bookmarks:1#compat"})
+              "urn:xmpp:bookmarks:1#compat", "urn:xmpp:mam:2", "urn:xmpp:mam:2#extended"})
             feature(query, f);
         return r;
     }

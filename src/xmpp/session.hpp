@@ -10,6 +10,7 @@
 #include "util/token_bucket.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/credentials.hpp"
+#include "xmpp/direct.hpp"
 #include "xmpp/jid.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/scram.hpp"
@@ -41,6 +42,10 @@ struct ServerContext {
     // How fast one bound session may send stanzas that ask for work (answers and departures
     // always pass); more are refused with resource-constraint, never queued.
     util::Rate stanza_rate{100, 500};
+    // Who blocks whom (XEP-0191); none: nobody blocks anybody.
+    direct::Blocklists* blocklists = nullptr;
+    // Messages kept for one offline user at most; more are refused to their senders.
+    int64_t max_offline = 1000;
 };
 
 class Session;
@@ -105,6 +110,16 @@ class BoundSession {
     void on_presence(xml::Element& p, const std::optional<Jid>& to);
     void on_message(xml::Element& m, const std::optional<Jid>& to);
     void deliver_to_user(xml::Element& stanza, const Jid& to);
+    // One-to-one messages (xmpp/direct_messages.cpp): delivered, carbon-copied, kept for an
+    // offline recipient and in both parties' archives; the user's archive, its preferences,
+    // carbons and blocking.
+    void on_direct_message(xml::Element& m, const Jid& to);
+    bool refused_by_blocking(const xml::Element& stanza, const Jid& to);
+    void on_carbons(const xml::Element& iq, const xml::Element& request);
+    void on_own_archive(const xml::Element& iq, const xml::Element& query);
+    void on_archive_prefs(const xml::Element& iq, const xml::Element& prefs);
+    void on_blocking(const xml::Element& iq, const xml::Element& request);
+    void deliver_offline();
     // Spends one of the session's stanzas under the rate limit; false (and the stanza refused)
     // when it sends faster.
     bool within_rate(const xml::Element& stanza);

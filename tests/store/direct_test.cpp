@@ -146,6 +146,11 @@ TEST_F(DirectTest, BlockingListsAndVcards) {
     s->set_blocked("alice", {"bob@example.org"}, true);  // twice is once
     EXPECT_EQ(s->blocked("alice"), (std::vector<std::string>{"bob@example.org", "spam.example"}));
     EXPECT_TRUE(s->blocked("bob").empty());
+    s->set_blocked("carl", {"alice@example.org"}, true);
+    EXPECT_EQ(s->all_blocked(),
+              (std::vector<std::pair<std::string, std::string>>{{"alice", "bob@example.org"},
+                                                                {"alice", "spam.example"},
+                                                                {"carl", "alice@example.org"}}));
     s->set_blocked("alice", {"bob@example.org"}, false);
     EXPECT_EQ(s->blocked("alice"), std::vector<std::string>{"spam.example"});
     s->unblock_all("alice");

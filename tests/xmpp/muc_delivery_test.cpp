@@ -130,11 +130,36 @@ TEST_F(DeliveryTest, ManyOccupantsComeAndGoAcrossTheIndexSize) {
         }
     }
     // Private messages reach every resource of one nickname, and nobody else.
-    event("big", chat::PrivateMessage{"n1", "id", "n3", "chat", "pm1", "<body>psst</body>"});
+    event("big", chat::PrivateMessage{"n1", "id", "n3", "chat", "pm1", "<body>psst</body>", ""});
     EXPECT_EQ(sessions[3]->got.size(), 2u);
     EXPECT_EQ(sessions[5]->got.size(), 1u);
     on_shard("big", [&] {
         EXPECT_EQ(delivery_.nick_of("big", sessions[3]->address()), "n3");
         EXPECT_FALSE(delivery_.nick_of("big", sessions[4]->address()));
     });
+}
+
+// XEP-0191: a private message in a room does not reach a user who blocks its sender's real
+// address, nor go from a user to someone they block; everyone else gets theirs.
+TEST_F(DeliveryTest, PrivateMessagesBetweenABlockerAndTheBlockedAreNotDelivered) {
+    xmpp::direct::Blocklists lists;
+    delivery_.set_blocklists(&lists);
+    auto alice = session("alice", "pc"), bob = session("bob", "pc"), carl = session("carl", "pc");
+    joined("r", "alice", alice);
+    joined("r", "bob", bob);
+    joined("r", "carl", carl);
+    lists.add("alice", {"bob@example.org"});
+    auto pm = [](const std::string& from_nick, const std::string& to_nick,
+                 const std::shared_ptr<Recorder>& from) {
+        return chat::PrivateMessage{from_nick, "id-" + from_nick,   to_nick,        "chat",
+                                    "pm",      "<body>psst</body>", from->address()};
+    };
+    event("r", pm("bob", "alice", bob));
+    EXPECT_TRUE(alice->got.empty());
+    event("r", pm("alice", "bob", alice));
+    EXPECT_TRUE(bob->got.empty());
+    event("r", pm("carl", "alice", carl));
+    EXPECT_EQ(alice->got.size(), 1u);
+    event("r", pm("bob", "carl", bob));
+    EXPECT_EQ(carl->got.size(), 1u);
 }

@@ -118,6 +118,7 @@ class SessionTest : public ::testing::Test {
         ctx_ = std::make_unique<xmpp::ServerContext>(xmpp::ServerContext{
             "example.org", router_, *credentials_, *manual_,
             xml::ParserLimits{.max_stanza_bytes = 4096}, true, "test", stats_, nullptr, "", false});
+        ctx_->blocklists = &blocklists_;
     }
     void TearDown() override {
         streams_.clear();
@@ -186,6 +187,7 @@ class SessionTest : public ::testing::Test {
     xmpp::Router router_;
     FakeService chat_;
     xmpp::ServerStats stats_;
+    xmpp::direct::Blocklists blocklists_;
     std::unique_ptr<xmpp::ServerContext> ctx_;
     std::deque<Stream> streams_;
 };
@@ -378,7 +380,9 @@ TEST_F(SessionTest, BadStanzasGetStanzaErrorsAndTheStreamGoesOn) {
         send(s, "<iq type='get' id='2' to='elsewhere.example'><ping xmlns='urn:xmpp:ping'/></iq>")
             .find("<remote-server-not-found"),
         std::string::npos);
-    EXPECT_NE(send(s, "<message to='bob@example.org' type='chat'><body>hi</body></message>")
+    EXPECT_NE(send(s,
+                   "<message to='bob@example.org' type='chat'><active "
+                   "xmlns='http://jabber.org/protocol/chatstates'/></message>")
                   .find("The recipient is offline"),
               std::string::npos);
     EXPECT_NE(send(s, "<iq type='get' id='3' to='@@'><ping xmlns='urn:xmpp:ping'/></iq>")
@@ -432,4 +436,161 @@ TEST_F(SessionTest, StanzasFasterThanTheSessionsRateAreRefusedNotQueued) {
     EXPECT_EQ(out.find("<resource-constraint"), std::string::npos) << out;
     EXPECT_EQ(stats_.stanzas_over_rate.load(), 3u);
     EXPECT_FALSE(s.transport->closed);
+}
+
+// XEP-0160: a message to a user who is offline waits for them, and comes with their first
+// presence, stamped with when it was sent; it is in both parties' archives (XEP-0313).
+TEST_F(SessionTest, MessagesToAnOfflineUserWaitForTheirFirstPresence) {
+    auto& alice = bound("alice", "pc");
+    EXPECT_EQ(send(alice,
+                   "<message to='bob@example.org' type='chat' id='m1'><body>first</body>"
+                   "</message>"),
+              "");
+    send(alice, "<message to='bob@example.org/phone' type='chat'><body>second</body></message>");
+    // Chat states and other content-free messages are not kept: the sender hears so.
+    EXPECT_NE(send(alice,
+                   "<message to='bob@example.org' type='chat'><gone "
+                   "xmlns='http://jabber.org/protocol/chatstates'/></message>")
+                  .find("The recipient is offline"),
+              std::string::npos);
+    // Nor is a message with a no-store hint.
+    send(alice,
+         "<message to='bob@example.org' type='chat'><body>secret</body><no-store "
+         "xmlns='urn:xmpp:hints'/></message>");
+    // Nobody of that name: refused, not kept.
+    EXPECT_NE(send(alice, "<message to='nobody@example.org'><body>x</body></message>")
+                  .find("No such user"),
+              std::string::npos);
+
+    auto& bob = bound("bob", "phone");
+    EXPECT_EQ(bob.transport->take(), "");  // bound, but nothing until the first presence
+    auto out = send(bob, "<presence/>");
+    auto first = out.find("first"), second = out.find("second");
+    ASSERT_NE(first, std::string::npos) << out;
+    ASSERT_NE(second, std::string::npos) << out;
+    EXPECT_LT(first, second);
+    EXPECT_EQ(out.find("secret"), std::string::npos);
+    EXPECT_NE(out.find("<delay xmlns='urn:xmpp:delay' from='example.org' stamp='"),
+              std::string::npos);
+    EXPECT_NE(out.find("<stanza-id xmlns='urn:xmpp:sid:0' id='"), std::string::npos);
+    EXPECT_EQ(send(bob, "<presence/>"), "");  // delivered once
+    auto& later = bound("bob", "tablet");
+    EXPECT_EQ(send(later, "<presence/>").find("first"), std::string::npos);
+
+    // Both archives hold the two kept messages; the recipient's says who sent them.
+    out = send(bob, "<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2' queryid='a'/></iq>");
+    EXPECT_NE(out.find("<result xmlns='urn:xmpp:mam:2' queryid='a'"), std::string::npos) << out;
+    EXPECT_NE(out.find("from='alice@example.org/pc'"), std::string::npos);
+    EXPECT_NE(out.find("<count exact='true'>2</count>"), std::string::npos) << out;
+    out = send(alice,
+               "<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' "
+               "type='submit'><field var='FORM_TYPE'><value>urn:xmpp:mam:2</value></field>"
+               "<field var='with'><value>bob@example.org</value></field></x></query></iq>");
+    EXPECT_NE(out.find("<count exact='true'>2</count>"), std::string::npos) << out;
+    out = send(alice,
+               "<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' "
+               "type='submit'><field var='with'><value>carl@example.org</value></field></x>"
+               "</query></iq>");
+    EXPECT_NE(out.find("<count exact='true'>0</count>"), std::string::npos) << out;
+}
+
+// XEP-0313 section 6: a user who archives nothing keeps no copy; the other party still does.
+TEST_F(SessionTest, ArchivingPreferencesDecideWhatGoesIntoAUsersArchive) {
+    auto& alice = bound("alice", "pc");
+    auto& bob = bound("bob", "pc");
+    auto out = send(bob,
+                    "<iq type='set' id='p'><prefs xmlns='urn:xmpp:mam:2' default='never'>"
+                    "<always><jid>carl@example.org</jid></always></prefs></iq>");
+    EXPECT_NE(out.find("default='never'"), std::string::npos) << out;
+    EXPECT_NE(out.find("<jid>carl@example.org</jid>"), std::string::npos) << out;
+    send(alice, "<message to='bob@example.org' type='chat'><body>hello</body></message>");
+    EXPECT_NE(bob.transport->take().find("hello"), std::string::npos);
+    out = send(bob, "<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2'/></iq>");
+    EXPECT_NE(out.find("<count exact='true'>0</count>"), std::string::npos) << out;
+    out = send(alice, "<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2'/></iq>");
+    EXPECT_NE(out.find("<count exact='true'>1</count>"), std::string::npos) << out;
+    out = send(bob, "<iq type='get' id='g'><prefs xmlns='urn:xmpp:mam:2'/></iq>");
+    EXPECT_NE(out.find("default='never'"), std::string::npos) << out;
+    // Words are not searched in a user's archive: said so, not silently ignored.
+    out = send(alice,
+               "<iq type='set' id='w'><query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' "
+               "type='submit'><field var='{urn:xmpp:fulltext:0}fulltext'><value>hello"
+               "</value></field></x></query></iq>");
+    EXPECT_NE(out.find("<feature-not-implemented"), std::string::npos) << out;
+}
+
+// XEP-0280: a resource that enabled carbons sees what its user's other resources send and
+// receive; a message marked private is not copied.
+TEST_F(SessionTest, CarbonsCopyConversationsToTheUsersOtherResources) {
+    auto& pc = bound("alice", "pc");
+    auto& phone = bound("alice", "phone");
+    auto& bob = bound("bob", "pc");
+    EXPECT_NE(send(phone, "<iq type='set' id='c'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+                  .find("type='result'"),
+              std::string::npos);
+    send(pc, "<message to='bob@example.org/pc' type='chat' id='x'><body>out</body></message>");
+    auto copy = phone.transport->take();
+    EXPECT_NE(copy.find("<sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"),
+              std::string::npos)
+        << copy;
+    EXPECT_NE(copy.find("from='alice@example.org' to='alice@example.org/phone'"),
+              std::string::npos);
+    EXPECT_NE(copy.find("<body>out</body>"), std::string::npos);
+    EXPECT_NE(bob.transport->take().find("out"), std::string::npos);
+
+    send(bob, "<message to='alice@example.org/pc' type='chat'><body>back</body></message>");
+    EXPECT_NE(pc.transport->take().find("back"), std::string::npos);
+    copy = phone.transport->take();
+    EXPECT_NE(copy.find("<received xmlns='urn:xmpp:carbons:2'>"), std::string::npos) << copy;
+
+    send(bob,
+         "<message to='alice@example.org/pc' type='chat'><body>psst</body><private "
+         "xmlns='urn:xmpp:carbons:2'/></message>");
+    EXPECT_EQ(phone.transport->take(), "");
+    send(phone, "<iq type='set' id='d'><disable xmlns='urn:xmpp:carbons:2'/></iq>");
+    phone.transport->take();
+    send(pc, "<message to='bob@example.org/pc' type='chat'><body>again</body></message>");
+    EXPECT_EQ(phone.transport->take(), "");
+    // The pc has no carbons: it saw none of the phone's copies.
+    EXPECT_EQ(pc.transport->take(), "");
+}
+
+// XEP-0191: nothing passes between a user and an address they block, either way; the list is
+// shown, pushed to the user's resources, and lifted.
+TEST_F(SessionTest, BlockedAddressesNeitherReachNorHearFromTheBlocker) {
+    auto& alice = bound("alice", "pc");
+    auto& other = bound("alice", "phone");
+    auto& bob = bound("bob", "pc");
+    auto out = send(alice,
+                    "<iq type='set' id='b'><block xmlns='urn:xmpp:blocking'><item "
+                    "jid='bob@example.org'/></block></iq>");
+    EXPECT_NE(out.find("type='result'"), std::string::npos) << out;
+    EXPECT_NE(out.find("<block xmlns='urn:xmpp:blocking'>"), std::string::npos);  // the push
+    EXPECT_NE(other.transport->take().find("<block xmlns='urn:xmpp:blocking'>"), std::string::npos);
+    EXPECT_NE(send(alice, "<iq type='get' id='l'><blocklist xmlns='urn:xmpp:blocking'/></iq>")
+                  .find("<item jid='bob@example.org'/>"),
+              std::string::npos);
+
+    out = send(bob, "<message to='alice@example.org' type='chat'><body>let me in</body></message>");
+    EXPECT_NE(out.find("<service-unavailable"), std::string::npos) << out;
+    EXPECT_EQ(alice.transport->take(), "");
+    send(bob, "<presence to='alice@example.org'/>");
+    EXPECT_EQ(alice.transport->take(), "");
+    out = send(alice, "<message to='bob@example.org/pc'><body>hi</body></message>");
+    EXPECT_NE(out.find("<blocked xmlns='urn:xmpp:blocking:errors'/>"), std::string::npos) << out;
+    EXPECT_EQ(bob.transport->take(), "");
+    // Blocked offline too: nothing waits for alice from bob.
+    alice.session->closed();
+    other.session->closed();
+    send(bob, "<message to='alice@example.org' type='chat'><body>later</body></message>");
+    auto& back = bound("alice", "pc2");
+    EXPECT_EQ(send(back, "<presence/>").find("later"), std::string::npos);
+
+    send(back, "<iq type='set' id='u'><unblock xmlns='urn:xmpp:blocking'/></iq>");
+    EXPECT_TRUE(blocklists_.of("alice").empty());
+    send(bob, "<message to='alice@example.org' type='chat'><body>now</body></message>");
+    EXPECT_NE(back.transport->take().find("now"), std::string::npos);
+    EXPECT_NE(send(back, "<iq type='set' id='e'><block xmlns='urn:xmpp:blocking'/></iq>")
+                  .find("<bad-request"),
+              std::string::npos);
 }

@@ -193,6 +193,13 @@ void unblock_all(Connection& db, std::string_view username) {
     db.prepare("DELETE FROM blocked_jids WHERE username = ?").bind(0, username).run();
 }
 
+std::vector<std::pair<std::string, std::string>> all_blocked(Connection& db) {
+    auto& st = db.prepare("SELECT username, jid FROM blocked_jids ORDER BY username, jid");
+    std::vector<std::pair<std::string, std::string>> out;
+    while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
+    return out;
+}
+
 std::optional<std::string> vcard(Connection& db, std::string_view username) {
     auto& st = db.prepare("SELECT xml FROM vcards WHERE username = ?");
     st.bind(0, username);

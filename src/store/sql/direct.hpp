@@ -22,6 +22,7 @@ std::vector<std::string> blocked(Connection& db, std::string_view username);
 void set_blocked(Connection& db, std::string_view username, const std::vector<std::string>& jids,
                  bool block);
 void unblock_all(Connection& db, std::string_view username);
+std::vector<std::pair<std::string, std::string>> all_blocked(Connection& db);
 
 std::optional<std::string> vcard(Connection& db, std::string_view username);
 void set_vcard(Connection& db, std::string_view username, const std::string& xml);

@@ -586,6 +586,9 @@ class SqlStore final : public Store {
         direct::set_blocked(db_, username, jids, block);
     }
     void unblock_all(std::string_view username) override { direct::unblock_all(db_, username); }
+    std::vector<std::pair<std::string, std::string>> all_blocked() override {
+        return direct::all_blocked(db_);
+    }
     std::optional<std::string> vcard(std::string_view username) override {
         return direct::vcard(db_, username);
     }

@@ -1,0 +1,350 @@
+// One-to-one messages of a bound session: delivery to the recipient's resources, carbon
+// copies (XEP-0280), offline storage (XEP-0160), both parties' archives (XEP-0313 on the
+// user's JID, with preferences), hints (XEP-0334), blocking (XEP-0191) and their compliance
+// events. The rules of what is kept are in xmpp/direct.cpp.
+#include <spdlog/spdlog.h>
+
+#include "util/ids.hpp"
+#include "util/time.hpp"
+#include "xml/serializer.hpp"
+#include "xmpp/mam.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/session.hpp"
+
+namespace perch::xmpp {
+
+namespace {
+
+constexpr int kPendingBatch = 200;
+
+// Sends `user`'s waiting messages to `targets`, oldest first, each with the time it was
+// sent; runs on a store thread. Returns how many.
+size_t send_pending(store::Store& s, const std::string& user, const std::string& domain,
+                    const std::vector<SessionHandlePtr>& targets) {
+    size_t sent = 0;
+    for (;;) {
+        auto batch = s.take_pending(user, kPendingBatch);
+        for (const auto& m : batch) {
+            auto text = direct::with_delay(m.stanza, domain, m.ts_us);
+            for (const auto& t : targets) t->deliver(Outgoing::raw(text));
+        }
+        sent += batch.size();
+        if (batch.size() < size_t(kPendingBatch)) return sent;
+    }
+}
+
+bool in_roster(store::Store& s, const std::string& user, const std::string& peer) {
+    for (const auto& item : s.roster(user))
+        if (item.jid == peer) return true;
+    return false;
+}
+
+direct::ArchivePrefs prefs_of(store::Store& s, const std::string& user) {
+    return direct::ArchivePrefs::decode(s.private_xml(user, direct::kPrefsKey).value_or(""));
+}
+
+}  // namespace
+
+bool BoundSession::refused_by_blocking(const xml::Element& stanza, const Jid& to) {
+    const direct::Blocklists* lists = ctx().blocklists;
+    if (!lists) return false;
+    std::string type = stanza.attr_or("type");
+    bool answered = stanza.name() != "presence" && type != "error" && type != "result";
+    if (lists->blocks(username(), to)) {
+        // XEP-0191 section 3.5: the blocker is told why it did not go.
+        if (answered) {
+            auto err = make_error(stanza, StanzaError::not_acceptable, "You block this address");
+            if (auto* e = err.child("error", ns::client))
+                e->add_child("blocked", std::string(ns::blocking_errors));
+            send(err);
+        }
+        return true;
+    }
+    if (to.domain() == ctx().domain && !to.local().empty() && lists->blocks(to.local(), jid())) {
+        // Section 3.4: to the blocked it looks as if nobody were there.
+        if (answered) send(make_error(stanza, StanzaError::service_unavailable));
+        return true;
+    }
+    return false;
+}
+
+void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
+    if (refused_by_blocking(m, to)) return;
+    std::string type = m.attr_or("type");
+    auto keep = direct::keeping(m);
+    // Between a user's own resources a message is passed on, and nothing more.
+    if (to.bare() == jid().bare()) keep = direct::Keeping{.copies = false};
+    // RFC 6121 section 8.5: to a resource that is there, to it alone; otherwise (chat and
+    // normal messages) to every resource of the user.
+    std::vector<SessionHandlePtr> targets;
+    bool to_resource = false;
+    if (!to.is_bare()) {
+        if (auto s = ctx().router.find(to)) {
+            targets.push_back(std::move(s));
+            to_resource = true;
+        } else if (!type.empty() && type != "chat" && type != "normal") {
+            if (type == "groupchat") send(make_error(m, StanzaError::service_unavailable));
+            return;
+        }
+    }
+    if (!to_resource) targets = ctx().router.resources(to.bare());
+    bool offline = targets.empty();
+    if (offline && !keep.offline) {
+        if (type.empty() || type == "normal" || type == "chat")
+            send(make_error(m, StanzaError::service_unavailable, "The recipient is offline"));
+        return;
+    }
+    std::string body = m.child_text("body", ns::client);
+    bool recorded = ctx().compliance && keep.offline;  // what has content is a compliance event
+    std::string id;
+    if (keep.archive || keep.offline) {
+        // Only this server says what a message is called in its users' archives (XEP-0359
+        // section 3.3): ids a client put in for either party are dropped.
+        auto& children = m.children();
+        std::erase_if(children, [&](const xml::Element& c) {
+            if (!c.is("stanza-id", ns::sid)) return false;
+            auto by = Jid::parse(c.attr_or("by"));
+            return !by || by->bare() == to.bare() || by->bare() == jid().bare();
+        });
+        id = util::ordered_id();
+        auto& sid = m.add_child("stanza-id", std::string(ns::sid));
+        sid.set_attr("id", id);
+        sid.set_attr("by", to.bare_str());
+    }
+    if (!offline) {
+        auto prepared = PreparedStanza::from(m);
+        for (auto& t : targets) t->deliver(Outgoing::addressed(prepared, t->jid().str()));
+    }
+    if (keep.copies) {
+        for (auto& r : ctx().router.resources(jid().bare()))
+            if (r->jid() != jid() && r->carbons())
+                r->deliver(
+                    Outgoing::raw(direct::carbon(m, "sent", jid().bare_str(), r->jid().str())));
+        if (to_resource)
+            for (auto& r : ctx().router.resources(to.bare()))
+                if (r != targets.front() && r->carbons())
+                    r->deliver(Outgoing::raw(
+                        direct::carbon(m, "received", to.bare_str(), r->jid().str())));
+    }
+    if (!keep.archive && !offline && !recorded) return;
+
+    // Kept as addressed to the user, whichever resource it went to.
+    xml::Element kept = m;
+    kept.set_attr("to", to.bare_str());
+    store::DirectMessage sent;
+    sent.owner = username();
+    sent.peer = to.bare_str();
+    sent.outgoing = true;
+    sent.stanza_id = id;
+    sent.ts_us = util::now_us();
+    sent.body = body;
+    sent.stanza = xml::to_string(kept);
+    sent.archived = keep.archive;
+    store::DirectMessage received = sent;
+    received.owner = to.local();
+    received.peer = jid().bare_str();
+    received.outgoing = false;
+    received.pending = offline;
+    std::vector<store::ComplianceEvent> events;
+    if (recorded)
+        events.push_back(store::make_event("IM", username(), {}, {},
+                                           {{"id", id},
+                                            {"from", jid().str()},
+                                            {"to", to.str()},
+                                            {"type", type.empty() ? "normal" : type},
+                                            {"body", body}}));
+    Router& router = ctx().router;
+    std::string domain = ctx().domain;
+    int64_t max_offline = ctx().max_offline;
+    bool queued = ctx().jobs.submit([this, post = transport().poster(), m, sent, received, events,
+                                     &router, domain, max_offline](store::Store& s) mutable {
+        auto refuse = [&](StanzaError condition, std::string text) {
+            post([this, m, condition, text] { send(make_error(m, condition, text)); });
+        };
+        try {
+            if (received.pending) {
+                if (!s.find_user(received.owner))
+                    return refuse(StanzaError::service_unavailable, "No such user");
+                if (s.count_pending(received.owner) >= max_offline)
+                    return refuse(StanzaError::resource_constraint,
+                                  "The recipient is offline and has too many messages waiting");
+            }
+            // Each party's preferences say whether their copy goes into their archive.
+            for (store::DirectMessage* copy : {&sent, &received}) {
+                if (!copy->archived) continue;
+                auto prefs = prefs_of(s, copy->owner);
+                copy->archived =
+                    prefs.archives(copy->peer, prefs.by_default == "roster" &&
+                                                   in_roster(s, copy->owner, copy->peer));
+            }
+            s.add_direct({sent, received}, events);
+            // The recipient may have come online between the routing and this commit: their
+            // sign-in found nothing waiting, so what now waits goes to them here.
+            if (received.pending) {
+                auto now = router.resources(Jid::make(received.owner, domain));
+                if (!now.empty()) send_pending(s, received.owner, domain, now);
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("storing a message from {} failed: {}", sent.owner, e.what());
+            if (received.pending)
+                refuse(StanzaError::internal_server_error, "The message could not be stored");
+        }
+    });
+    if (!queued && offline) send(make_error(m, StanzaError::resource_constraint, "Server busy"));
+}
+
+void BoundSession::deliver_offline() {
+    std::string user = username();
+    std::string domain = ctx().domain;
+    auto me = transport().handle();
+    ctx().jobs.submit([user, domain, me](store::Store& s) {
+        try {
+            size_t n = send_pending(s, user, domain, {me});
+            if (n) spdlog::debug("{} waiting messages delivered to {}", n, me->address());
+        } catch (const std::exception& e) {
+            spdlog::error("delivering waiting messages to {} failed: {}", user, e.what());
+        }
+    });
+}
+
+void BoundSession::on_carbons(const xml::Element& iq, const xml::Element& request) {
+    if (iq.attr_or("type") != "set") return send(make_error(iq, StanzaError::bad_request));
+    transport().handle()->set_carbons(request.name() == "enable");
+    auto reply = make_iq_result(iq);
+    reply.remove_attr("to");
+    send(reply);
+}
+
+void BoundSession::on_own_archive(const xml::Element& iq, const xml::Element& query) {
+    if (iq.attr_or("type") == "get") {
+        auto reply = make_iq_result(iq);
+        reply.remove_attr("to");
+        reply.add_child("query", std::string(ns::mam)).add(mam::query_form(mam::FormKind::user));
+        return send(reply);
+    }
+    auto parsed = mam::parse_query(query, {});
+    if (auto* err = std::get_if<mam::QueryError>(&parsed))
+        return send(make_error(iq, err->condition, err->text));
+    auto q = std::get<store::ArchiveQuery>(std::move(parsed));
+    if (!q.text.empty())
+        return send(make_error(iq, StanzaError::feature_not_implemented,
+                               "Words are searched in rooms; one-to-one messages are found by "
+                               "correspondent and time"));
+    std::string user = username();
+    std::string to = jid().str();
+    std::string archive = jid().bare_str();
+    std::string query_id = query.attr_or("queryid");
+    bool queued = ctx().jobs.submit(
+        [this, post = transport().poster(), iq, q, user, to, archive, query_id](store::Store& s) {
+            std::optional<store::DirectPage> page;
+            std::optional<StanzaError> failed;
+            try {
+                page = s.query_direct(user, q);
+            } catch (const store::UnknownId&) {
+                failed = StanzaError::item_not_found;
+            } catch (const std::exception& e) {
+                spdlog::error("archive query of {} failed: {}", user, e.what());
+                failed = StanzaError::internal_server_error;
+            }
+            post([this, iq, q, to, archive, query_id, page = std::move(page), failed] {
+                if (failed) return send(make_error(iq, *failed));
+                for (const auto& m : page->messages)
+                    transport().send(
+                        mam::render_stored(m.stanza, m.stanza_id, m.ts_us, to, query_id, archive));
+                mam::Fin fin;
+                fin.complete = page->complete;
+                fin.count = page->count;
+                fin.count_exact = page->count_exact;
+                fin.first_index = page->first_index;
+                if (!page->messages.empty()) {
+                    fin.first = page->messages.front().stanza_id;
+                    fin.last = page->messages.back().stanza_id;
+                }
+                send(mam::render_fin(iq, fin, mam::pages_backward(q)));
+            });
+        });
+    if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+}
+
+void BoundSession::on_archive_prefs(const xml::Element& iq, const xml::Element& prefs) {
+    std::string user = username();
+    std::optional<direct::ArchivePrefs> change;
+    if (iq.attr_or("type") == "set") change = direct::ArchivePrefs::from_element(prefs);
+    bool queued =
+        ctx().jobs.submit([this, post = transport().poster(), iq, user, change](store::Store& s) {
+            if (change) s.set_private_xml(user, direct::kPrefsKey, change->encode());
+            auto now = change ? *change : prefs_of(s, user);
+            post([this, iq, now] {
+                auto reply = make_iq_result(iq);
+                reply.remove_attr("to");
+                reply.add(now.to_element());
+                send(reply);
+            });
+        });
+    if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+}
+
+void BoundSession::on_blocking(const xml::Element& iq, const xml::Element& request) {
+    direct::Blocklists* lists = ctx().blocklists;
+    if (!lists) return send(make_error(iq, StanzaError::service_unavailable));
+    std::string type = iq.attr_or("type");
+    std::string user = username();
+    if (type == "get") {
+        if (request.name() != "blocklist") return send(make_error(iq, StanzaError::bad_request));
+        auto reply = make_iq_result(iq);
+        reply.remove_attr("to");
+        auto& list = reply.add_child("blocklist", std::string(ns::blocking));
+        for (const auto& item : lists->of(user))
+            list.add_child("item", std::string(ns::blocking)).set_attr("jid", item);
+        return send(reply);
+    }
+    bool block = request.name() == "block";
+    if (!block && request.name() != "unblock")
+        return send(make_error(iq, StanzaError::bad_request));
+    std::vector<std::string> items;
+    for (const auto& c : request.children()) {
+        if (!c.is("item", ns::blocking)) continue;
+        auto j = Jid::parse(c.attr_or("jid"));
+        if (!j) return send(make_error(iq, StanzaError::jid_malformed));
+        items.push_back(j->str());
+    }
+    // Section 3.3: a block names at least one address; an empty unblock lifts every block.
+    if (block && items.empty())
+        return send(make_error(iq, StanzaError::bad_request, "Name an address to block"));
+    bool all = !block && items.empty();
+    bool queued = ctx().jobs.submit([this, post = transport().poster(), iq, user, items, block, all,
+                                     lists, request](store::Store& s) {
+        try {
+            if (all)
+                s.unblock_all(user);
+            else
+                s.set_blocked(user, items, block);
+            s.note_change("blocklist", user);  // the other servers of a pool
+        } catch (const std::exception& e) {
+            spdlog::error("changing the blocking list of {} failed: {}", user, e.what());
+            return post([this, iq] { send(make_error(iq, StanzaError::internal_server_error)); });
+        }
+        if (all)
+            lists->clear(user);
+        else if (block)
+            lists->add(user, items);
+        else
+            lists->remove(user, items);
+        post([this, iq, request] {
+            auto reply = make_iq_result(iq);
+            reply.remove_attr("to");
+            send(reply);
+            // Section 3.3: every resource of the user hears of the change.
+            xml::Element push("iq", std::string(ns::client));
+            push.set_attr("type", "set");
+            push.set_attr("id", "push-" + util::random_id().substr(0, 8));
+            push.add(request);
+            auto prepared = PreparedStanza::from(push);
+            for (auto& r : ctx().router.resources(jid().bare()))
+                r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+        });
+    });
+    if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+}
+
+}  // namespace perch::xmpp
