@@ -305,4 +305,25 @@ std::string_view describe(ParseError e) {
     return "unknown";
 }
 
+std::optional<Element> parse_fragment(std::string_view text) {
+    struct One : StreamParser::Handler {
+        std::optional<Element> got;
+        int count = 0;
+        void on_stream_open(const Element&) override {}
+        void on_element(Element&& e) override {
+            got = std::move(e);
+            ++count;
+        }
+        void on_stream_close() override {}
+    } h;
+    ParserLimits limits;
+    limits.max_stanza_bytes = text.size() + 64;
+    StreamParser p(h, limits);
+    std::string doc = "<root>";
+    doc += text;
+    doc += "</root>";
+    if (!p.feed(doc) || h.count != 1) return std::nullopt;
+    return std::move(h.got);
+}
+
 }  // namespace perch::xml

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,5 +83,9 @@ class StreamParser {
 };
 
 std::string_view describe(ParseError e);
+
+// One element from text the server wrote itself (a stored payload): nullopt when it does not
+// parse as exactly that.
+std::optional<Element> parse_fragment(std::string_view text);
 
 }  // namespace perch::xml

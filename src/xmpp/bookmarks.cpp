@@ -12,17 +12,8 @@ namespace perch::xmpp::bookmarks {
 namespace {
 constexpr const char* kLegacyNs = "storage:bookmarks";
 
-// Parses one stored payload back into an element.
 std::optional<xml::Element> parse(const std::string& payload) {
-    struct One : xml::StreamParser::Handler {
-        std::optional<xml::Element> got;
-        void on_stream_open(const xml::Element&) override {}
-        void on_element(xml::Element&& e) override { got = std::move(e); }
-        void on_stream_close() override {}
-    } h;
-    xml::StreamParser p(h);
-    if (!p.feed("<root>" + payload + "</root>")) return std::nullopt;
-    return std::move(h.got);
+    return xml::parse_fragment(payload);
 }
 }  // namespace
 

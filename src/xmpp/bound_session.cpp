@@ -125,6 +125,7 @@ void BoundSession::on_iq_to_server(const xml::Element& iq) {
         return on_carbons(iq, *q);
     if (q->ns() == ns::blocking) return on_blocking(iq, *q);
     if (q->is("query", ns::mam)) return on_own_archive(iq, *q);
+    if (q->is("vCard", ns::vcard)) return on_vcard(iq, *q, username());
     if (q->is("prefs", ns::mam)) return on_archive_prefs(iq, *q);
     if (!to_self) {
         std::vector<std::pair<std::string, std::string>> services;
@@ -328,11 +329,8 @@ void BoundSession::deliver_to_user(xml::Element& stanza, const Jid& to) {
         }
         if (kind == "presence") return;
     } else if (kind == "iq") {
-        // IQs to another user's bare JID would be answered by their server on their behalf
-        // (vCard, PEP): not offered yet.
-        if (type == "get" || type == "set")
-            send(make_error(stanza, StanzaError::service_unavailable));
-        return;
+        // IQs to a user's bare JID are answered by the server on their behalf.
+        return on_iq_to_user(stanza, to);
     }
     auto targets = ctx().router.resources(to.bare());
     if (targets.empty()) {

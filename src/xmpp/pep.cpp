@@ -7,9 +7,11 @@
 
 #include "util/ids.hpp"
 #include "xml/serializer.hpp"
+#include "xml/stream_parser.hpp"
 #include "xmpp/bookmarks.hpp"
 #include "xmpp/namespaces.hpp"
 #include "xmpp/session.hpp"
+#include "xmpp/vcard.hpp"
 
 namespace perch::xmpp {
 
@@ -26,6 +28,7 @@ std::string attr(std::string_view name, std::string_view value) {
 // An IQ result whose payload is already serialized.
 std::string iq_result(const xml::Element& iq, const std::string& payload) {
     std::string out = "<iq xmlns='jabber:client' type='result'" + attr("id", iq.attr_or("id"));
+    if (auto* to = iq.attr("to")) out += attr("from", *to);
     if (auto* from = iq.attr("from")) out += attr("to", *from);
     return out + ">" + payload + "</iq>";
 }
@@ -61,6 +64,29 @@ std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& us
         events.push_back(event + "</items>");
     }
     return events;
+}
+
+void avatar_to_vcard(store::Store& s, const std::string& user, const std::string& metadata) {
+    // XEP-0398's direction: the PEP avatar becomes the vCard's photo. The metadata names
+    // the data item, published before it; a metadata without one takes the photo away.
+    std::optional<vcard::Photo> photo;
+    if (auto meta = xml::parse_fragment(metadata)) {
+        if (const xml::Element* info = meta->child("info", vcard::kAvatarMetadata)) {
+            auto data = s.pep_items(user, vcard::kAvatarData).value_or(bookmarks::Items{});
+            for (const auto& [id, payload] : data)
+                if (id == info->attr_or("id")) photo = vcard::photo_from_pep(metadata, payload);
+            if (!photo) return;  // not (yet) a photo it can find: the card stays as it is
+        }
+    }
+    std::optional<xml::Element> card;
+    if (auto stored = s.vcard(user)) card = xml::parse_fragment(*stored);
+    if (!card) {
+        auto account = s.find_user(user);
+        if (!account) return;
+        card = vcard::from_account(*account);
+    }
+    vcard::set_photo(*card, photo);
+    s.set_vcard(user, xml::to_string(*card));
 }
 }  // namespace
 
@@ -98,6 +124,7 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
             [this, post = transport().poster(), user, node, id, xml_payload, iq](store::Store& s) {
                 s.put_pep_item(user, node, id, xml_payload);
                 auto mirrored = mirror_bookmarks(s, user, node);
+                if (node == vcard::kAvatarMetadata) avatar_to_vcard(s, user, xml_payload);
                 post([this, node, id, xml_payload, iq, mirrored] {
                     transport().send(Outgoing::raw(
                         iq_result(iq, "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish" +
@@ -133,40 +160,42 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
         if (!queued) send(make_error(iq, StanzaError::resource_constraint));
         return;
     }
-    if (type == "get" && op->is("items", ns::pubsub)) {
-        std::vector<std::string> wanted;
-        for (const auto& c : op->children())
-            if (c.is("item", ns::pubsub)) wanted.push_back(c.attr_or("id"));
-        size_t max = 0;
-        try {
-            if (auto* m = op->attr("max_items")) max = std::stoul(*m);
-        } catch (...) {
-            return send(make_error(iq, StanzaError::bad_request, "Bad max_items"));
-        }
-        bool queued = ctx().jobs.submit(
-            [this, post = transport().poster(), user, node, wanted, max, iq](store::Store& s) {
-                auto items = s.pep_items(user, node);
-                post([this, items = std::move(items), node, wanted, max, iq] {
-                    if (!items) return send(make_error(iq, StanzaError::item_not_found));
-                    std::string body = "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items" +
-                                       attr("node", node) + ">";
-                    size_t n = 0;
-                    for (const auto& [id, payload] : *items) {
-                        if (!wanted.empty() &&
-                            std::find(wanted.begin(), wanted.end(), id) == wanted.end())
-                            continue;
-                        if (max && n++ >= max) break;
-                        body += "<item" + attr("id", id) + ">" + payload + "</item>";
-                    }
-                    body += "</items></pubsub>";
-                    transport().send(Outgoing::raw(iq_result(iq, body)));
-                });
-            });
-        if (!queued) send(make_error(iq, StanzaError::resource_constraint));
-        return;
-    }
+    if (type == "get" && op->is("items", ns::pubsub)) return on_pubsub_items(iq, *op, user);
     send(make_error(iq, StanzaError::feature_not_implemented,
                     "Only publish, items and retract are offered"));
+}
+
+void BoundSession::on_pubsub_items(const xml::Element& iq, const xml::Element& op,
+                                   const std::string& owner) {
+    std::string node = op.attr_or("node");
+    std::vector<std::string> wanted;
+    for (const auto& c : op.children())
+        if (c.is("item", ns::pubsub)) wanted.push_back(c.attr_or("id"));
+    size_t max = 0;
+    try {
+        if (auto* m = op.attr("max_items")) max = std::stoul(*m);
+    } catch (...) {
+        return send(make_error(iq, StanzaError::bad_request, "Bad max_items"));
+    }
+    bool queued = ctx().jobs.submit([this, post = transport().poster(), owner, node, wanted, max,
+                                     iq](store::Store& s) {
+        auto items = s.pep_items(owner, node);
+        post([this, items = std::move(items), node, wanted, max, iq] {
+            if (!items) return send(make_error(iq, StanzaError::item_not_found));
+            std::string body = "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items" +
+                               attr("node", node) + ">";
+            size_t n = 0;
+            for (const auto& [id, payload] : *items) {
+                if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), id) == wanted.end())
+                    continue;
+                if (max && n++ >= max) break;
+                body += "<item" + attr("id", id) + ">" + payload + "</item>";
+            }
+            body += "</items></pubsub>";
+            transport().send(Outgoing::raw(iq_result(iq, body)));
+        });
+    });
+    if (!queued) send(make_error(iq, StanzaError::resource_constraint));
 }
 
 void BoundSession::on_private(const xml::Element& iq, const xml::Element& query) {

@@ -34,7 +34,7 @@ std::optional<xml::Element> answer_server_iq(
         auto& query = r.add_child("query", std::string(ns::disco_info));
         identity(query, "server", "im", "Perch");
         for (auto f : {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster,
-                       ns::carbons, ns::blocking, ns::offline})
+                       ns::carbons, ns::blocking, ns::offline, ns::vcard})
             feature(query, f);
         if (upload_max_bytes > 0) {
             feature(query, ns::upload);

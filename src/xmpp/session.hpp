@@ -104,6 +104,14 @@ class BoundSession {
     // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
     void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
     void on_private(const xml::Element& iq, const xml::Element& query);
+    // Items of `owner`'s node: the user's own, or another user's avatar (xmpp/pep.cpp).
+    void on_pubsub_items(const xml::Element& iq, const xml::Element& items,
+                         const std::string& owner);
+    // vCard-temp (XEP-0054) of `owner`: the user's own (get and set) or another's (get), in
+    // step with the PEP avatar (xmpp/profiles.cpp).
+    void on_vcard(const xml::Element& iq, const xml::Element& card, const std::string& owner);
+    // An IQ to another user's bare JID, answered by the server on their behalf.
+    void on_iq_to_user(const xml::Element& iq, const Jid& to);
     void notify_own_resources(const std::string& event_body);
     // XEP-0363: a slot to upload one file over HTTP.
     void on_upload_request(const xml::Element& iq, const xml::Element& request);

@@ -232,3 +232,14 @@ TEST(StreamParser, AStreamHeaderThatNeverEndsIsCutOff) {
     EXPECT_EQ(p.error(), ParseError::too_large);
     EXPECT_TRUE(r.headers.empty());
 }
+
+TEST(ParseFragment, ReadsBackOneElementAndRefusesAnythingElse) {
+    auto e = perch::xml::parse_fragment("<vCard xmlns='vcard-temp'><FN>Al &amp; Co</FN></vCard>");
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(e->is("vCard", "vcard-temp"));
+    EXPECT_EQ(e->child_text("FN", "vcard-temp"), "Al & Co");
+    EXPECT_FALSE(perch::xml::parse_fragment("<a/><b/>"));
+    EXPECT_FALSE(perch::xml::parse_fragment("just text"));
+    EXPECT_FALSE(perch::xml::parse_fragment("<a>"));
+    EXPECT_FALSE(perch::xml::parse_fragment("</root><x/><root>"));
+}

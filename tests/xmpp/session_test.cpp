@@ -594,3 +594,70 @@ TEST_F(SessionTest, BlockedAddressesNeitherReachNorHearFromTheBlocker) {
                   .find("<bad-request"),
               std::string::npos);
 }
+
+// XEP-0054: a user's card is theirs to set and everyone's to read; before they set one it
+// shows their account's name. A photo in it is their PEP avatar too (XEP-0084), and a PEP
+// avatar published by a client becomes the card's photo.
+TEST_F(SessionTest, VcardsAndAvatarsStayInStep) {
+    auto& alice = bound("alice", "pc");
+    auto& bob = bound("bob", "pc");
+    auto out = send(bob,
+                    "<iq type='get' id='v' to='alice@example.org'><vCard xmlns='vcard-temp'/>"
+                    "</iq>");
+    EXPECT_NE(out.find("from='alice@example.org'"), std::string::npos) << out;
+    EXPECT_NE(out.find("<NICKNAME>alice</NICKNAME>"), std::string::npos) << out;
+    EXPECT_NE(send(bob,
+                   "<iq type='set' id='s' to='alice@example.org'><vCard "
+                   "xmlns='vcard-temp'><FN>Mallory</FN></vCard></iq>")
+                  .find("<forbidden"),
+              std::string::npos);
+    EXPECT_NE(send(bob,
+                   "<iq type='get' id='n' to='nobody@example.org'><vCard "
+                   "xmlns='vcard-temp'/></iq>")
+                  .find("<service-unavailable"),
+              std::string::npos);
+
+    // "hello" in base64, folded as vCards fold it; its SHA-1 names the avatar.
+    out = send(alice,
+               "<iq type='set' id='s'><vCard xmlns='vcard-temp'><FN>Alice A.</FN><PHOTO>"
+               "<TYPE>image/png</TYPE><BINVAL>aGVs\nbG8=</BINVAL></PHOTO></vCard></iq>");
+    EXPECT_NE(out.find("type='result'"), std::string::npos) << out;
+    EXPECT_NE(out.find("<info bytes='5' id='aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d' "
+                       "type='image/png'/>"),
+              std::string::npos)
+        << out;  // the user's resources hear of the new avatar
+    out = send(bob,
+               "<iq type='get' id='v' to='alice@example.org'><vCard xmlns='vcard-temp'/>"
+               "</iq>");
+    EXPECT_NE(out.find("<FN>Alice A.</FN>"), std::string::npos) << out;
+    out = send(bob,
+               "<iq type='get' id='a' to='alice@example.org'><pubsub "
+               "xmlns='http://jabber.org/protocol/pubsub'><items "
+               "node='urn:xmpp:avatar:data'/></pubsub></iq>");
+    EXPECT_NE(out.find("<data xmlns='urn:xmpp:avatar:data'>aGVsbG8=</data>"), std::string::npos)
+        << out;
+    EXPECT_NE(send(bob,
+                   "<iq type='get' id='b' to='alice@example.org'><pubsub "
+                   "xmlns='http://jabber.org/protocol/pubsub'><items "
+                   "node='urn:xmpp:bookmarks:1'/></pubsub></iq>")
+                  .find("<forbidden"),
+              std::string::npos);
+
+    // The other way: bob's client publishes a PEP avatar ("bye"), his card follows.
+    send(bob,
+         "<iq type='set' id='d'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish "
+         "node='urn:xmpp:avatar:data'><item id='78c9a53e2f28b543ea62c8266acfdf36d5c63e61'>"
+         "<data xmlns='urn:xmpp:avatar:data'>Ynll</data></item></publish></pubsub></iq>");
+    send(bob,
+         "<iq type='set' id='m'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish "
+         "node='urn:xmpp:avatar:metadata'><item id='78c9a53e2f28b543ea62c8266acfdf36d5c63e61'>"
+         "<metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='3' "
+         "id='78c9a53e2f28b543ea62c8266acfdf36d5c63e61' type='image/jpeg'/></metadata>"
+         "</item></publish></pubsub></iq>");
+    out =
+        send(alice, "<iq type='get' id='v' to='bob@example.org'><vCard xmlns='vcard-temp'/></iq>");
+    EXPECT_NE(out.find("<PHOTO><TYPE>image/jpeg</TYPE><BINVAL>Ynll</BINVAL></PHOTO>"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("<NICKNAME>bob</NICKNAME>"), std::string::npos);
+}
