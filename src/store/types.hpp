@@ -199,11 +199,11 @@ struct DirectMessage {
     std::string peer;       // the other party's bare JID
     bool outgoing = false;  // sent by the owner
     std::string stanza_id;  // unique per owner: the id the owner's archive pages by
-    int64_t ts_us = 0;
-    std::string body;      // the text, for compliance and export
-    std::string stanza;    // the message as routed (jabber:client), serialized
-    bool archived = true;  // in the owner's archive
-    bool pending = false;  // waiting for the owner to come online
+    int64_t ts_us = 0;      // when it was routed: the archive is in this order
+    std::string body;       // the text, for compliance and export
+    std::string stanza;     // the message as routed (jabber:client), serialized
+    bool archived = true;   // in the owner's archive
+    bool pending = false;   // waiting for the owner to come online
 };
 
 // A page of one user's archive of one-to-one messages: ArchiveQuery's time, `with_sender`

@@ -4,6 +4,9 @@
 // events. The rules of what is kept are in xmpp/direct.cpp.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <mutex>
+
 #include "util/ids.hpp"
 #include "util/time.hpp"
 #include "xml/serializer.hpp"
@@ -153,44 +156,116 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
                                             {"to", to.str()},
                                             {"type", type.empty() ? "normal" : type},
                                             {"body", body}}));
+    keep_direct(
+        DirectCopies{std::move(m), std::move(sent), std::move(received), std::move(events)});
+}
+
+// A session's messages are stored in the order it sent them: one job at a time per session,
+// which takes everything queued meanwhile into one transaction (the store has several
+// threads, and two jobs of one session could otherwise commit out of order). The queue
+// outlives the session, so that what it sent last is stored after it has gone.
+struct BoundSession::DirectWrites {
+    std::mutex mutex;
+    std::vector<DirectCopies> queued;
+    bool running = false;
+    // Errors go back to the sender while it is connected.
+    std::function<void(const xml::Element& message, StanzaError, std::string)> refuse;
+};
+
+void BoundSession::keep_direct(DirectCopies copies) {
+    if (!direct_writes_) {
+        direct_writes_ = std::make_shared<DirectWrites>();
+        direct_writes_->refuse = [this, post = transport().poster()](const xml::Element& m,
+                                                                     StanzaError condition,
+                                                                     std::string text) {
+            post([this, m, condition, text] { send(make_error(m, condition, text)); });
+        };
+    }
+    auto writes = direct_writes_;
+    {
+        std::lock_guard lock(writes->mutex);
+        writes->queued.push_back(std::move(copies));
+        if (writes->running) return;
+        writes->running = true;
+    }
     Router& router = ctx().router;
     std::string domain = ctx().domain;
     int64_t max_offline = ctx().max_offline;
-    bool queued = ctx().jobs.submit([this, post = transport().poster(), m, sent, received, events,
-                                     &router, domain, max_offline](store::Store& s) mutable {
-        auto refuse = [&](StanzaError condition, std::string text) {
-            post([this, m, condition, text] { send(make_error(m, condition, text)); });
-        };
-        try {
-            if (received.pending) {
-                if (!s.find_user(received.owner))
-                    return refuse(StanzaError::service_unavailable, "No such user");
-                if (s.count_pending(received.owner) >= max_offline)
-                    return refuse(StanzaError::resource_constraint,
-                                  "The recipient is offline and has too many messages waiting");
+    bool queued = ctx().jobs.submit([writes, &router, domain, max_offline](store::Store& s) {
+        for (;;) {
+            std::vector<DirectCopies> batch;
+            {
+                std::lock_guard lock(writes->mutex);
+                batch.swap(writes->queued);
+                if (batch.empty()) {
+                    writes->running = false;
+                    return;
+                }
             }
-            // Each party's preferences say whether their copy goes into their archive.
-            for (store::DirectMessage* copy : {&sent, &received}) {
-                if (!copy->archived) continue;
-                auto prefs = prefs_of(s, copy->owner);
-                copy->archived =
-                    prefs.archives(copy->peer, prefs.by_default == "roster" &&
-                                                   in_roster(s, copy->owner, copy->peer));
-            }
-            s.add_direct({sent, received}, events);
-            // The recipient may have come online between the routing and this commit: their
-            // sign-in found nothing waiting, so what now waits goes to them here.
-            if (received.pending) {
-                auto now = router.resources(Jid::make(received.owner, domain));
-                if (!now.empty()) send_pending(s, received.owner, domain, now);
-            }
-        } catch (const std::exception& e) {
-            spdlog::error("storing a message from {} failed: {}", sent.owner, e.what());
-            if (received.pending)
-                refuse(StanzaError::internal_server_error, "The message could not be stored");
+            store_direct(s, batch, *writes, router, domain, max_offline);
         }
     });
-    if (!queued && offline) send(make_error(m, StanzaError::resource_constraint, "Server busy"));
+    if (!queued) {
+        std::vector<DirectCopies> refused;
+        {
+            std::lock_guard lock(writes->mutex);
+            refused.swap(writes->queued);
+            writes->running = false;
+        }
+        for (const auto& c : refused)
+            if (c.received.pending)
+                send(make_error(c.message, StanzaError::resource_constraint, "Server busy"));
+    }
+}
+
+void BoundSession::store_direct(store::Store& s, std::vector<DirectCopies>& batch,
+                                DirectWrites& writes, Router& router, const std::string& domain,
+                                int64_t max_offline) {
+    std::vector<std::string> arrived;  // recipients who had messages waiting
+    try {
+        s.with_events({}, [&] {
+            for (auto& c : batch) {
+                auto& [m, sent, received, events] = c;
+                if (received.pending) {
+                    if (!s.find_user(received.owner)) {
+                        writes.refuse(m, StanzaError::service_unavailable, "No such user");
+                        continue;
+                    }
+                    if (s.count_pending(received.owner) >= max_offline) {
+                        writes.refuse(m, StanzaError::resource_constraint,
+                                      "The recipient is offline and has too many messages "
+                                      "waiting");
+                        continue;
+                    }
+                    arrived.push_back(received.owner);
+                }
+                // Each party's preferences say whether their copy goes into their archive.
+                for (store::DirectMessage* copy : {&sent, &received}) {
+                    if (!copy->archived) continue;
+                    auto prefs = prefs_of(s, copy->owner);
+                    copy->archived =
+                        prefs.archives(copy->peer, prefs.by_default == "roster" &&
+                                                       in_roster(s, copy->owner, copy->peer));
+                }
+                s.add_direct({sent, received}, std::move(events));
+            }
+        });
+    } catch (const std::exception& e) {
+        spdlog::error("storing messages from {} failed: {}", batch.front().sent.owner, e.what());
+        for (const auto& c : batch)
+            if (c.received.pending)
+                writes.refuse(c.message, StanzaError::internal_server_error,
+                              "The message could not be stored");
+        return;
+    }
+    // A recipient may have come online between the routing and this commit: their sign-in
+    // found nothing waiting, so what now waits goes to them here.
+    std::sort(arrived.begin(), arrived.end());
+    arrived.erase(std::unique(arrived.begin(), arrived.end()), arrived.end());
+    for (const auto& owner : arrived) {
+        auto now = router.resources(Jid::make(owner, domain));
+        if (!now.empty()) send_pending(s, owner, domain, now);
+    }
 }
 
 void BoundSession::deliver_offline() {

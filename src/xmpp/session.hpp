@@ -122,6 +122,17 @@ class BoundSession {
     // offline recipient and in both parties' archives; the user's archive, its preferences,
     // carbons and blocking.
     void on_direct_message(xml::Element& m, const Jid& to);
+    struct DirectCopies {
+        xml::Element message;  // as sent, for an error back to the sender
+        store::DirectMessage sent, received;
+        std::vector<store::ComplianceEvent> events;
+    };
+    struct DirectWrites;
+    void keep_direct(DirectCopies copies);
+    // On a store thread: one batch of a session's messages, in one transaction.
+    static void store_direct(store::Store& s, std::vector<DirectCopies>& batch,
+                             DirectWrites& writes, Router& router, const std::string& domain,
+                             int64_t max_offline);
     bool refused_by_blocking(const xml::Element& stanza, const Jid& to);
     void on_carbons(const xml::Element& iq, const xml::Element& request);
     void on_own_archive(const xml::Element& iq, const xml::Element& query);
@@ -142,6 +153,7 @@ class BoundSession {
 
     Session& session_;
     bool available_ = false;
+    std::shared_ptr<DirectWrites> direct_writes_;  // made at the first message kept
 };
 
 // One client-to-server stream: the parser, the stream's own elements and errors, and the

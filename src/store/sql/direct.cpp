@@ -63,24 +63,18 @@ int64_t count_pending(Connection& db, std::string_view owner) {
 std::vector<DirectMessage> take_pending(Connection& db, std::string_view owner, int limit) {
     Transaction tx(db);
     auto& st = db.prepare(std::string("SELECT ") + kColumns +
-                          " FROM direct_messages WHERE owner = ? AND pending = 1 ORDER BY id "
-                          "LIMIT ?");
+                          " FROM direct_messages WHERE owner = ? AND pending = 1 ORDER BY ts_us, "
+                          "id LIMIT ?");
     st.bind(0, owner).bind(1, int64_t(limit));
     auto out = read_all(st);
     if (!out.empty()) {
-        int64_t last = out.back().id;
-        db.prepare(
-              "DELETE FROM direct_messages WHERE owner = ? AND pending = 1 AND archived = 0 AND "
-              "id <= ?")
-            .bind(0, owner)
-            .bind(1, last)
-            .run();
-        db.prepare(
+        const auto& last = out.back();
+        for (const char* sql :
+             {"DELETE FROM direct_messages WHERE owner = ? AND pending = 1 AND archived = 0 AND "
+              "(ts_us, id) <= (?, ?)",
               "UPDATE direct_messages SET pending = 0 WHERE owner = ? AND pending = 1 AND "
-              "id <= ?")
-            .bind(0, owner)
-            .bind(1, last)
-            .run();
+              "(ts_us, id) <= (?, ?)"})
+            db.prepare(sql).bind(0, owner).bind(1, last.ts_us).bind(2, last.id).run();
     }
     tx.commit();
     return out;
@@ -109,27 +103,36 @@ DirectPage query(Connection& db, std::string_view owner, const ArchiveQuery& q) 
         for (int64_t n : numbers) st.bind(at++, n);
         return at;
     };
-    auto id_of = [&](const std::string& stanza_id) {
-        auto& st = db.prepare("SELECT id FROM direct_messages WHERE owner = ? AND stanza_id = ?");
+    // Where a message stands: (time routed, storage order). Time first: a reply routed after
+    // the message it answers may be stored before it when their senders' writes race.
+    auto position_of = [&](const std::string& stanza_id) {
+        auto& st =
+            db.prepare("SELECT ts_us, id FROM direct_messages WHERE owner = ? AND stanza_id = ?");
         st.bind(0, owner).bind(1, stanza_id);
         if (!st.step()) {
             st.reset();
             throw UnknownId("no message " + stanza_id + " here");
         }
-        int64_t id = st.int_at(0);
+        std::pair<int64_t, int64_t> at{st.int_at(0), st.int_at(1)};
         st.reset();
-        return id;
+        return at;
     };
     std::string page_where = where;
     std::vector<int64_t> bounds;
-    if (q.after_id) page_where += " AND id > ?", bounds.push_back(id_of(*q.after_id));
-    if (q.before_id) page_where += " AND id < ?", bounds.push_back(id_of(*q.before_id));
+    for (const auto& [bound, op] : {std::pair{q.after_id, ">"}, std::pair{q.before_id, "<"}}) {
+        if (!bound) continue;
+        auto at = position_of(*bound);
+        page_where += std::string(" AND (ts_us, id) ") + op + " (?, ?)";
+        bounds.push_back(at.first);
+        bounds.push_back(at.second);
+    }
     bool backwards = q.before_id.has_value() || (q.last_page && !q.after_id);
     int max = std::max(0, q.max);
 
     DirectPage page;
-    auto st = db.statement(std::string("SELECT ") + kColumns + page_where + " ORDER BY id" +
-                           (backwards ? " DESC" : " ASC") + " LIMIT ?");
+    auto st = db.statement(std::string("SELECT ") + kColumns + page_where +
+                           (backwards ? " ORDER BY ts_us DESC, id DESC" : " ORDER BY ts_us, id") +
+                           " LIMIT ?");
     int next = bind_filters(*st);
     for (int64_t b : bounds) st->bind(next++, b);
     st->bind(next, int64_t(max) + 1);
@@ -139,19 +142,22 @@ DirectPage query(Connection& db, std::string_view owner, const ArchiveQuery& q) 
     if (backwards) std::reverse(page.messages.begin(), page.messages.end());
 
     int64_t limit = std::max<int64_t>(0, q.count_limit);
-    auto count_upto = [&](const std::string& extra, std::optional<int64_t> below) {
-        auto c =
-            db.statement("SELECT count(*) FROM (SELECT 1" + where + extra + " LIMIT ?) AS capped");
+    auto count_upto = [&](const DirectMessage* below) {
+        auto c = db.statement("SELECT count(*) FROM (SELECT 1" + where +
+                              (below ? " AND (ts_us, id) < (?, ?)" : "") + " LIMIT ?) AS capped");
         int at = bind_filters(*c);
-        if (below) c->bind(at++, *below);
+        if (below) {
+            c->bind(at++, below->ts_us);
+            c->bind(at++, below->id);
+        }
         c->bind(at, limit + 1);
         return c->step() ? c->int_at(0) : 0;
     };
-    int64_t counted = count_upto("", std::nullopt);
+    int64_t counted = count_upto(nullptr);
     page.count_exact = counted <= limit;
     page.count = std::min(counted, limit);
     if (!page.messages.empty()) {
-        int64_t before = count_upto(" AND id < ?", page.messages.front().id);
+        int64_t before = count_upto(&page.messages.front());
         if (before <= limit) page.first_index = before;
     }
     return page;

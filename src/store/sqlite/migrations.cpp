@@ -261,9 +261,9 @@ constexpr const char* kMigrations[] = {
         pending     INTEGER NOT NULL,
         UNIQUE (owner, stanza_id)
     );
-    CREATE INDEX direct_messages_owner ON direct_messages (owner, id);
-    CREATE INDEX direct_messages_peer ON direct_messages (owner, peer, id);
-    CREATE INDEX direct_messages_pending ON direct_messages (owner, id) WHERE pending = 1;
+    CREATE INDEX direct_messages_owner ON direct_messages (owner, ts_us, id);
+    CREATE INDEX direct_messages_peer ON direct_messages (owner, peer, ts_us, id);
+    CREATE INDEX direct_messages_pending ON direct_messages (owner, ts_us, id) WHERE pending = 1;
     CREATE TABLE blocked_jids (
         username    TEXT NOT NULL,
         jid         TEXT NOT NULL,

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""Issue 16: what everyday clients expect between users — messages kept for someone offline,
+each user's own archive, carbons, blocking, vCards and avatars — driven by slixmpp's own
+plugins for each extension.
+Usage: test_im.py PATH/TO/perch [test_name ...]"""
+
+import asyncio
+import base64
+import hashlib
+import sys
+import types
+
+from harness import DOMAIN, IqError, Server, connect, run
+
+PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw",
+             "erin": "erin-pw"}
+
+
+def setup():
+    server = Server(sys.argv[1])
+    for user, pw in PASSWORDS.items():
+        server.add_user(user, pw)
+    server.start()
+    return types.SimpleNamespace(server=server)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+async def login(f, user, resource="test", plugins=()):
+    c = await connect(f.server, user, PASSWORDS[user], resource=resource)
+    for p in plugins:
+        c.register_plugin(p)
+    return c
+
+
+async def next_chat(client, timeout=10):
+    while True:
+        msg = await asyncio.wait_for(client.private.get(), timeout)
+        if msg["body"]:
+            return msg
+
+
+async def test_a_message_to_someone_offline_waits_for_them(f):
+    """XEP-0160: sent while bob is away, delivered when he comes online, in order, stamped
+    with when it was sent; the server advertises it."""
+    alice = await login(f, "alice")
+    info = await alice["xep_0030"].get_info(jid=DOMAIN)
+    features = set(info["disco_info"]["features"])
+    for feature in ("msgoffline", "urn:xmpp:carbons:2", "urn:xmpp:blocking", "vcard-temp"):
+        assert feature in features, (feature, features)
+    for i in range(3):
+        alice.send_message(mto=f"bob@{DOMAIN}", mbody=f"while you were out {i}", mtype="chat")
+    await asyncio.sleep(0.5)
+    bob = await login(f, "bob")
+    assert bob.private.empty(), "delivered before bob's first presence"
+    bob.send_presence()
+    got = [await next_chat(bob) for _ in range(3)]
+    assert [m["body"] for m in got] == [f"while you were out {i}" for i in range(3)]
+    assert all(m["from"].bare == f"alice@{DOMAIN}" for m in got)
+    assert got[0]["delay"]["stamp"] is not None, got[0]
+    await bob.close()
+    # Delivered once: bob, back again, gets nothing more.
+    again = await login(f, "bob", resource="again")
+    again.send_presence()
+    await asyncio.sleep(1)
+    assert again.private.empty()
+    await again.close()
+    await alice.close()
+
+
+async def test_carbons_show_each_device_the_whole_conversation(f):
+    """XEP-0280 through slixmpp's plugin: the phone sees what the laptop sends and receives."""
+    laptop = await login(f, "carol", "laptop", ["xep_0280"])
+    phone = await login(f, "carol", "phone", ["xep_0280"])
+    dave = await login(f, "dave")
+    sent, received = asyncio.Queue(), asyncio.Queue()
+    phone.add_event_handler("carbon_sent", sent.put_nowait)
+    phone.add_event_handler("carbon_received", received.put_nowait)
+    await phone["xep_0280"].enable()
+    laptop.send_message(mto=f"dave@{DOMAIN}/test", mbody="from the laptop", mtype="chat")
+    copy = await asyncio.wait_for(sent.get(), 10)
+    assert copy["carbon_sent"]["body"] == "from the laptop", copy
+    assert (await next_chat(dave))["body"] == "from the laptop"
+    dave.send_message(mto=f"carol@{DOMAIN}/laptop", mbody="to the laptop", mtype="chat")
+    copy = await asyncio.wait_for(received.get(), 10)
+    assert copy["carbon_received"]["body"] == "to the laptop", copy
+    assert (await next_chat(laptop))["body"] == "to the laptop"
+    for c in (laptop, phone, dave):
+        await c.close()
+
+
+async def test_each_user_pages_their_own_archive_with_slixmpps_iterator(f):
+    """XEP-0313 on the user's own JID: slixmpp's iterator walks every message both ways, and
+    `with` picks one correspondent."""
+    erin = await login(f, "erin", plugins=["xep_0313"])
+    alice = await login(f, "alice", "archiver")
+    for i in range(120):
+        erin.send_message(mto=f"alice@{DOMAIN}", mbody=f"note {i}", mtype="chat")
+    for i in range(120):  # read before answered: the replies come after every note
+        assert (await next_chat(alice))["body"] == f"note {i}"
+    for i in range(5):
+        alice.send_message(mto=f"erin@{DOMAIN}", mbody=f"reply {i}", mtype="chat")
+    await asyncio.sleep(1.5)
+    bodies = [m["mam_result"]["forwarded"]["stanza"]["body"]
+              async for m in erin["xep_0313"].iterate(reverse=True, rsm={"max": 50})]
+    assert len(bodies) == 125, len(bodies)
+    assert bodies[-1] == "note 0" and bodies[0] == "reply 4", (bodies[0], bodies[-1])
+    forward = [m["mam_result"]["forwarded"]["stanza"]["body"]
+               async for m in erin["xep_0313"].iterate(rsm={"max": 50})]
+    assert forward == bodies[::-1]
+    from slixmpp import JID
+    replies = [m["mam_result"]["forwarded"]["stanza"]["body"]
+               async for m in erin["xep_0313"].iterate(with_jid=JID(f"alice@{DOMAIN}"),
+                                                       rsm={"max": 50})]
+    assert len(replies) == 125  # both directions are with alice
+    await erin.close()
+    await alice.close()
+
+
+async def test_blocking_keeps_a_user_away(f):
+    """XEP-0191 through slixmpp's plugin: dave blocks erin; her messages bounce, his to her are
+    refused with the blocking error; unblocked, they pass again."""
+    dave = await login(f, "dave", "blocker", ["xep_0191"])
+    erin = await login(f, "erin", "pest")
+    await dave["xep_0191"].block([f"erin@{DOMAIN}"])
+    blocked = await dave["xep_0191"].get_blocked()
+    assert {str(j) for j in blocked["blocklist"]["items"]} == {f"erin@{DOMAIN}"}, blocked
+    erin.send_message(mto=f"dave@{DOMAIN}", mbody="are you there?", mtype="chat")
+    bounce = await erin.next_message_with(
+        "{jabber:client}error/{urn:ietf:params:xml:ns:xmpp-stanzas}service-unavailable")
+    assert bounce["type"] == "error"
+    await asyncio.sleep(0.5)
+    assert dave.private.empty()
+    dave.send_message(mto=f"erin@{DOMAIN}", mbody="go away", mtype="chat")
+    refusal = await dave.next_message_with(
+        "{jabber:client}error/{urn:xmpp:blocking:errors}blocked")
+    assert refusal["type"] == "error"
+    await dave["xep_0191"].unblock([f"erin@{DOMAIN}"])
+    erin.send_message(mto=f"dave@{DOMAIN}", mbody="now?", mtype="chat")
+    assert (await next_chat(dave))["body"] == "now?"
+    await dave.close()
+    await erin.close()
+
+
+async def test_vcards_and_avatars(f):
+    """XEP-0054 and XEP-0084 through slixmpp's plugins: before a card is set it shows the
+    account; a card's photo is the PEP avatar, and a PEP avatar becomes the card's photo."""
+    alice = await login(f, "alice", "profile", ["xep_0054", "xep_0084"])
+    bob = await login(f, "bob", "viewer", ["xep_0054", "xep_0084"])
+    card = await bob["xep_0054"].get_vcard(f"alice@{DOMAIN}")
+    assert card["vcard_temp"]["NICKNAME"] == ["alice"], card
+
+    picture = b"\x89PNG not really a png"
+    vcard = alice["xep_0054"].make_vcard()
+    vcard["FN"] = "Alice Liddell"
+    vcard["PHOTO"]["TYPE"] = "image/png"
+    vcard["PHOTO"]["BINVAL"] = picture
+    await alice["xep_0054"].publish_vcard(vcard)
+    card = await bob["xep_0054"].get_vcard(f"alice@{DOMAIN}")
+    assert card["vcard_temp"]["FN"] == "Alice Liddell"
+    assert card["vcard_temp"]["PHOTO"]["BINVAL"] == picture
+    sha1 = hashlib.sha1(picture).hexdigest()
+    item = await bob["xep_0084"].retrieve_avatar(f"alice@{DOMAIN}", sha1)
+    data = item["pubsub"]["items"]["item"]["avatar_data"]["value"]
+    assert data == picture, data
+
+    # The other way: bob publishes an avatar over PEP, as Conversations does.
+    avatar = b"GIF89a bob's face"
+    await bob["xep_0084"].publish_avatar(avatar)
+    await bob["xep_0084"].publish_avatar_metadata(
+        [{"id": hashlib.sha1(avatar).hexdigest(), "type": "image/gif", "bytes": len(avatar)}])
+    card = await alice["xep_0054"].get_vcard(f"bob@{DOMAIN}")
+    assert card["vcard_temp"]["PHOTO"]["BINVAL"] == avatar, card
+    assert card["vcard_temp"]["PHOTO"]["TYPE"] == "image/gif"
+    try:
+        await bob["xep_0054"].publish_vcard(vcard, jid=f"alice@{DOMAIN}")
+        raise AssertionError("bob set alice's card")
+    except IqError as e:
+        assert e.condition == "forbidden", e.condition
+    await alice.close()
+    await bob.close()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)
