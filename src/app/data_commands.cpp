@@ -23,8 +23,21 @@ using json = nlohmann::json;
 namespace {
 
 constexpr int kFormatVersion = 1;
-const char* const kParts[] = {"users",    "groups", "policies",  "categories", "rooms",
-                              "messages", "files",  "user_data", "read_marks"};
+// An export made before a part existed lacks its file and its checksum; it imports without it.
+const char* const kParts[] = {"users",     "groups",     "policies",       "categories", "rooms",
+                              "messages",  "files",      "user_data",      "read_marks",
+                              "direct_messages"};
+
+// Every one-to-one message copy, in storage order, a page at a time.
+template <typename F>
+void each_direct(store::Store& s, F f) {
+    for (int64_t after = 0;;) {
+        auto page = s.direct_in_order(after, 5000);
+        if (page.empty()) return;
+        for (const auto& m : page) f(m);
+        after = page.back().id;
+    }
+}
 
 json principals_json(const auto& lists) {
     json out = json::array();
@@ -48,6 +61,8 @@ std::map<std::string, int64_t> count_all(store::Store& s) {
     n["files"] = int64_t(s.list_files().size());
     n["user_data"] = int64_t(users.size());
     n["read_marks"] = int64_t(s.list_read_marks().size());
+    n["direct_messages"] = 0;
+    each_direct(s, [&](const store::DirectMessage&) { ++n["direct_messages"]; });
     return n;
 }
 
@@ -205,7 +220,10 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
             json priv = json::array();
             for (const auto& [key, xml] : s.private_entries(u.username))
                 priv.push_back(json::array({key, xml}));
-            w.add({{"username", u.username}, {"roster", roster}, {"pep", pep}, {"private", priv}});
+            json out{{"username", u.username}, {"roster", roster}, {"pep", pep}, {"private", priv},
+                     {"blocked", s.blocked(u.username)}};
+            if (auto card = s.vcard(u.username)) out["vcard"] = *card;
+            w.add(out);
         }
         w.close();
     }
@@ -213,6 +231,21 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
         Writer w(dir, "read_marks");
         for (const auto& m : s.list_read_marks())
             w.add({{"username", m.username}, {"room", room_nodes[m.room_id]}, {"seq", m.seq}});
+        w.close();
+    }
+    {
+        Writer w(dir, "direct_messages");
+        each_direct(s, [&](const store::DirectMessage& m) {
+            w.add({{"owner", m.owner},
+                   {"peer", m.peer},
+                   {"outgoing", m.outgoing},
+                   {"stanza_id", m.stanza_id},
+                   {"ts_us", m.ts_us},
+                   {"body", m.body},
+                   {"stanza", m.stanza},
+                   {"archived", m.archived},
+                   {"pending", m.pending}});
+        });
         w.close();
     }
     json manifest{{"format", "perch-data"},
@@ -261,6 +294,7 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
     // Nothing is loaded from a damaged archive.
     for (const char* part : kParts) {
         std::string name = std::string(part) + ".jsonl";
+        if (!manifest["sha256"].contains(name) && !fs::exists(dir / name)) continue;
         std::string sum = util::hex(util::file_digest(util::Hash::sha256, (dir / name).string()));
         if (sum != manifest["sha256"].value(name, ""))
             throw std::runtime_error(name + " does not match its checksum in the manifest");
@@ -388,7 +422,30 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
                 s.put_pep_item(user, node, item[0].get<std::string>(), item[1].get<std::string>());
         for (const auto& p : j["private"])
             s.set_private_xml(user, p[0].get<std::string>(), p[1].get<std::string>());
+        if (j.contains("blocked"))
+            s.set_blocked(user, j["blocked"].get<std::vector<std::string>>(), true);
+        if (j.contains("vcard")) s.set_vcard(user, j["vcard"].get<std::string>());
     });
+    std::vector<store::DirectMessage> direct;
+    auto flush_direct = [&] {
+        s.add_direct(direct, {});
+        direct.clear();
+    };
+    each_line(dir, "direct_messages", [&](const json& j) {
+        store::DirectMessage m;
+        m.owner = j["owner"];
+        m.peer = j["peer"];
+        m.outgoing = j["outgoing"];
+        m.stanza_id = j["stanza_id"];
+        m.ts_us = j["ts_us"];
+        m.body = j["body"];
+        m.stanza = j["stanza"];
+        m.archived = j["archived"];
+        m.pending = j["pending"];
+        direct.push_back(std::move(m));
+        if (direct.size() >= 5000) flush_direct();
+    });
+    flush_direct();
     std::vector<store::ReadMark> marks;
     each_line(dir, "read_marks", [&](const json& j) {
         marks.push_back({j["username"], room_ids.at(j["room"].get<std::string>()), j["seq"]});

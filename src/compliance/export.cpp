@@ -22,9 +22,15 @@ std::string attr(std::string_view value) {
     return out;
 }
 
-// What a message of the export says: the text for CHAT, else the event's details.
+std::string detail(const store::ComplianceEvent& e, const char* key) {
+    auto j = nlohmann::json::parse(e.content, nullptr, false);
+    if (j.is_object() && j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+    return {};
+}
+
+// What a message of the export says: the text for CHAT and IM, else the event's details.
 std::string content_of(const store::ComplianceEvent& e) {
-    if (e.type == "CHAT") {
+    if (e.type == "CHAT" || e.type == "IM") {
         auto j = nlohmann::json::parse(e.content, nullptr, false);
         if (j.is_object() && j.contains("body") && j["body"].is_string())
             return j["body"].get<std::string>();
@@ -47,6 +53,9 @@ void message_xml(std::string& out, const char* element, const LoggedEvent& e, co
     }
     out += std::string(indent) + "  <Sender UserName='" + attr(name) + "' ID='" + attr(ev.actor) +
            "' Email='" + attr(email) + "' Uri='" + attr(uri) + "'/>\n";
+    // A one-to-one message names whom it went to (the original recorded none).
+    if (ev.type == "IM")
+        out += std::string(indent) + "  <Recipient Uri='" + attr(detail(ev, "to")) + "'/>\n";
     out += std::string(indent) + "  <DateTimeUTC>" + util::format_timestamp(ev.ts_us) +
            "</DateTimeUTC>\n";
     out += std::string(indent) + "</" + element + ">\n";

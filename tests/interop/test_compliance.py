@@ -248,6 +248,27 @@ async def test_a_rewritten_chain_is_caught_by_an_exports_checkpoint(f):
     assert r.returncode == 0 and "checkpoint signatures held" in r.stdout, r.stdout
 
 
+async def test_one_to_one_messages_are_on_record(f):
+    """Perch records messages between users (the original did not): an IM event with both
+    addresses, in the chain and the XML export with its recipient."""
+    alice = await connect(f.server, "alice", "alice-pw")
+    bob = await connect(f.server, "bob", "bob-pw")
+    alice.send_message(mto="bob@localhost", mbody="between us", mtype="chat")
+    msg = await asyncio.wait_for(bob.private.get(), 10)
+    assert msg["body"] == "between us"
+    await alice.close()
+    await bob.close()
+    await drained(f)
+    ims = [(a, json.loads(c)) for _, _, a, _, c in events(f, type="IM")]
+    assert [(a, c["body"], c["to"]) for a, c in ims] == [("alice", "between us", "bob@localhost")], ims
+    out = f.server.dir / "im.xml"
+    f.server.cli("compliance", "export", "--format", "xml", "--user", "alice", "--out", str(out))
+    im = [m for m in ET.parse(out).getroot().iter("Message") if m.get("type") == "IM"]
+    assert [m.get("content") for m in im] == ["between us"]
+    assert im[0].find("Recipient").get("Uri") == "bob@localhost"
+    assert "intact" in f.server.cli("compliance", "verify").stdout
+
+
 async def test_exports_by_room_and_user(f):
     out = f.server.dir / "garden.xml"
     r = f.server.cli("compliance", "export", "--format", "xml", "--room", "garden", "--out", str(out))

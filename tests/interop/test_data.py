@@ -5,6 +5,7 @@ The source is always SQLite; the target is SQLite, or PostgreSQL when ctest runs
 against the test cluster (interop_data_postgres): the move from the embedded database.
 Usage: test_data.py PATH/TO/perch [test ...]"""
 
+import asyncio
 import base64
 import hashlib
 import http.client
@@ -60,11 +61,21 @@ async def snapshot(server):
     ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}items", {"node": "urn:xmpp:bookmarks:1"})
     items = (await iq.send(timeout=10)).xml.findall(f".//{{{PUBSUB}}}item")
     roster = await alice.get_roster()
+    own, _ = await mam_query(alice, None, query_id="own")
+    iq = alice.make_iq_get(ito="alice@localhost")
+    ET.SubElement(iq.xml, "{vcard-temp}vCard")
+    card = (await iq.send(timeout=10)).xml.find("{vcard-temp}vCard/{vcard-temp}FN").text
+    iq = alice.make_iq_get()
+    ET.SubElement(iq.xml, "{urn:xmpp:blocking}blocklist")
+    blocked = [i.get("jid") for i in (await iq.send(timeout=10)).xml.iter("{urn:xmpp:blocking}item")]
     await alice.close()
     return {"history": history,
             "search": [(r["id"], r["room"], r["body"]) for r in found],
             "bookmarks": sorted(i.get("id") for i in items),
             "roster": sorted(str(j) for j in roster["roster"]["items"]),
+            "own archive": [(r["id"], r["body"]) for r in own],
+            "vcard": card,
+            "blocked": blocked,
             "rooms": server.cli("room", "list").stdout,
             "categories": server.cli("category", "list").stdout,
             "users": server.cli("user", "list").stdout}
@@ -103,12 +114,23 @@ async def test_export_then_import_into_a_new_database_changes_nothing(f):
     ET.SubElement(ET.SubElement(pub, f"{{{PUBSUB}}}item", {"id": f"garden@{MUC}"}), "{urn:xmpp:bookmarks:1}conference", {"autojoin": "true"})
     await iq.send(timeout=10)
     alice.update_roster("bob@localhost", name="Bob")
+    # One-to-one: a message waiting for bob (offline), a card, a block.
+    alice.send_message(mto="bob@localhost", mbody="waiting for you", mtype="chat")
+    iq = alice.make_iq_set()
+    ET.SubElement(ET.SubElement(iq.xml, "{vcard-temp}vCard"), "{vcard-temp}FN").text = "Alice L."
+    await iq.send(timeout=10)
+    iq = alice.make_iq_set()
+    ET.SubElement(ET.SubElement(iq.xml, "{urn:xmpp:blocking}block"), "{urn:xmpp:blocking}item",
+                  {"jid": "mallory@localhost"})
+    await iq.send(timeout=10)
     await alice.close()
     before = await snapshot(f.server)
     assert len(before["history"]) == 261 and len(before["search"]) == 25, (len(before["history"]), before["search"])
     assert {r for _, r, _ in before["search"]} == {f"garden@{MUC}", f"patch@{MUC}"}, before["search"]
     assert before["bookmarks"] == [f"garden@{MUC}"] and any("bob@localhost" in j for j in before["roster"]), before
     assert "Garden club" in before["rooms"] or "garden" in before["rooms"]
+    assert [b for _, b in before["own archive"]] == ["waiting for you"], before["own archive"]
+    assert before["vcard"] == "Alice L." and before["blocked"] == ["mallory@localhost"], before
 
     export = f.server.dir / "export"
     r = f.server.cli("data", "export", str(export))
@@ -131,6 +153,12 @@ async def test_export_then_import_into_a_new_database_changes_nothing(f):
     response = conn.getresponse()
     assert response.status == 200 and hashlib.sha256(response.read()).digest() == hashlib.sha256(data).digest()
     conn.close()
+    # What waited for bob waits on the new database, once.
+    bob = await connect(f.target, "bob", "bob-pw")
+    bob.send_presence()
+    msg = await asyncio.wait_for(bob.private.get(), 10)
+    assert msg["body"] == "waiting for you" and msg["from"].bare == "alice@localhost"
+    await bob.close()
 
 
 async def test_a_damaged_export_is_refused(f):
