@@ -342,7 +342,7 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         }
         std::cout << "created " << c.store->add_rooms(rooms) << " rooms\n";
     }));
-    add_grant_commands(*room, cfg, rc, "room", {"member", "manager", "presenter"},
+    add_grant_commands(*room, cfg, rc, "room", {"member", "manager", "presenter", "denied"},
                        [](store::Store& s, const std::string& owner, const std::string& list,
                           const store::Principal& p, bool grant) {
                            auto r = s.find_room(owner);

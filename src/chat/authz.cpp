@@ -47,6 +47,7 @@ std::vector<std::pair<store::RoomList, Principal>> outside_category(
     const std::function<std::set<std::string>(const std::string&)>& groups_of) {
     std::vector<std::pair<store::RoomList, Principal>> out;
     for (const auto& [list, p] : lists) {
+        if (list == store::RoomList::denied) continue;  // a ban stays, wherever the room goes
         Subject who;
         if (p.kind == Principal::Kind::user) {
             who.user = p.name;
@@ -68,6 +69,10 @@ bool is_member(const Subject& who, const RoomRules& room) {
            matches(who, room.presenters);
 }
 
+bool is_banned(const Subject& who, const RoomRules& room) {
+    return matches(who, room.denied);
+}
+
 bool is_manager(const Subject& who, const RoomRules& room) {
     return matches(who, room.managers);
 }
@@ -76,12 +81,14 @@ bool may(const Subject& who, const CategoryRules& category, const RoomRules& roo
     if (who.administrator) return true;
     // Without persistent chat, or outside the category (deny wins over every role), nothing.
     if (!who.chat_enabled || !in_category(who, category)) return false;
-    bool member = is_member(who, room);
-    bool manager = is_manager(who, room);
+    // Banned from the room: none of their roles in it count, and they may not enter it.
+    bool banned = is_banned(who, room);
+    bool member = !banned && is_member(who, room);
+    bool manager = !banned && is_manager(who, room);
     bool open = room.privacy == store::Privacy::open;
     // A secret room does not exist for a non-member; a closed one is listed to the category.
     bool visible = room.privacy != store::Privacy::secret || member;
-    bool can_enter = !room.disabled && (open || member);
+    bool can_enter = !banned && !room.disabled && (open || member);
     switch (action) {
         case Action::find:
             return visible;
@@ -96,7 +103,7 @@ bool may(const Subject& who, const CategoryRules& category, const RoomRules& roo
             return manager;
         case Action::read_history:
         case Action::search:
-            return (open || member) && category.chat_history;
+            return !banned && (open || member) && category.chat_history;
     }
     return false;
 }
@@ -155,6 +162,9 @@ RoomRules room_rules(const store::Room& room,
                 break;
             case store::RoomList::presenter:
                 r.presenters.push_back(p);
+                break;
+            case store::RoomList::denied:
+                r.denied.push_back(p);
                 break;
         }
     }

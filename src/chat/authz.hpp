@@ -36,6 +36,7 @@ struct RoomRules {
     std::vector<Principal> members;
     std::vector<Principal> managers;
     std::vector<Principal> presenters;
+    std::vector<Principal> denied;  // banned from this room: wins over the lists above
     bool disabled = false;
     bool invitations = true;
 };
@@ -58,6 +59,7 @@ bool matches(const Subject& who, const std::vector<Principal>& list);
 // In the category: allowed there and not denied.
 bool in_category(const Subject& who, const CategoryRules& category);
 bool is_member(const Subject& who, const RoomRules& room);  // member, manager or presenter
+bool is_banned(const Subject& who, const RoomRules& room);  // on the room's denied list
 bool is_manager(const Subject& who, const RoomRules& room);
 bool may(const Subject& who, const CategoryRules& category, const RoomRules& room, Action action);
 bool may_create_room(const Subject& who, const CategoryRules& category);

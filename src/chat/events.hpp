@@ -17,6 +17,7 @@ enum class Departure {
     members_only,      // the room became members-only, or was disabled
     destroyed,         // the room was deleted
     server_lost,       // the pool member holding their session is gone
+    banned,            // put on the room's denied list (last: the pool encodes it by number)
 };
 
 struct OccupantJoined {

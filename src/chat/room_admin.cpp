@@ -176,9 +176,13 @@ void RoomService::change_lists(ListsCommand c, Reply<Ok> reply) {
                         spdlog::info("{} {} {} the {}s of {}", ch.present ? "added" : "removed",
                                      store::to_string(ch.principal), ch.present ? "to" : "from",
                                      store::to_string(ch.list), room.meta().node);
+                    bool ban = std::any_of(changes.begin(), changes.end(), [](const auto& ch) {
+                        return ch.list == store::RoomList::denied && ch.present;
+                    });
                     apply_rules(room, std::move(rules), room.category_ptr(),
-                                Departure::affiliation_lost,
-                                "You are no longer a member of this room");
+                                ban ? Departure::banned : Departure::affiliation_lost,
+                                ban ? "You have been banned from this room"
+                                    : "You are no longer a member of this room");
                     room_changed(room);
                     reply(Ok{});
                 },

@@ -16,6 +16,8 @@ std::optional<Error> RoomService::join_refusal(const Room& room, const Subject* 
         return error(Fault::forbidden, "Persistent chat is disabled for your account");
     // Outside the category, or a secret room one is not a member of: the room is not there.
     if (!room.may(*who, Action::find)) return error(Fault::not_found);
+    if (!who->administrator && is_banned(*who, room.rules()))
+        return error(Fault::forbidden, "You are banned from this room");
     if (room.rules().disabled) return error(Fault::forbidden, "This room is disabled");
     return error(Fault::members_only, "This room is for members only");
 }

@@ -73,7 +73,17 @@ std::string_view to_string(CategoryList l) {
                                        : "creator";
 }
 std::string_view to_string(RoomList l) {
-    return l == RoomList::member ? "member" : l == RoomList::manager ? "manager" : "presenter";
+    switch (l) {
+        case RoomList::member:
+            return "member";
+        case RoomList::manager:
+            return "manager";
+        case RoomList::presenter:
+            return "presenter";
+        case RoomList::denied:
+            return "denied";
+    }
+    return "member";
 }
 std::optional<CategoryList> parse_category_list(std::string_view s) {
     if (s == "allowed") return CategoryList::allowed;
@@ -85,6 +95,7 @@ std::optional<RoomList> parse_room_list(std::string_view s) {
     if (s == "member") return RoomList::member;
     if (s == "manager") return RoomList::manager;
     if (s == "presenter") return RoomList::presenter;
+    if (s == "denied") return RoomList::denied;
     return std::nullopt;
 }
 

@@ -53,9 +53,11 @@ std::string to_string(const Principal& p);  // "user:alice", "group:staff", "eve
 std::optional<Principal> parse_principal(std::string_view s);
 
 // The lists a category keeps (allowed, denied, creator) and a room keeps (member, manager,
-// presenter).
+// presenter, denied).
 enum class CategoryList { allowed, denied, creator };
-enum class RoomList { member, manager, presenter };
+// A room's denied list is its own ban list (XEP-0045 outcasts): it wins over every other list of
+// the room, as the category's denied list wins over the category's.
+enum class RoomList { member, manager, presenter, denied };
 std::string_view to_string(CategoryList l);
 std::string_view to_string(RoomList l);
 std::optional<CategoryList> parse_category_list(std::string_view s);

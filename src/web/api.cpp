@@ -109,10 +109,25 @@ json room_json(const chat::Directory::Listing& v, const chat::Subject& who,
                   {"presenter", chat::matches(who, v.rules.presenters)}}}};
 }
 
+const char* list_name(store::RoomList list) {
+    switch (list) {
+        case store::RoomList::member:
+            return "members";
+        case store::RoomList::manager:
+            return "managers";
+        case store::RoomList::presenter:
+            return "presenters";
+        case store::RoomList::denied:
+            return "denied";
+    }
+    return "members";
+}
+
 std::optional<store::RoomList> list_named(const std::string& s) {
     if (s == "members") return store::RoomList::member;
     if (s == "managers") return store::RoomList::manager;
     if (s == "presenters") return store::RoomList::presenter;
+    if (s == "denied") return store::RoomList::denied;
     return std::nullopt;
 }
 
@@ -334,11 +349,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
                                          out["members"] = json::array();
                                          out["managers"] = json::array();
                                          out["presenters"] = json::array();
+                                         out["denied"] = json::array();
                                          for (const auto& [list, p] : lists)
-                                             out[list == store::RoomList::member    ? "members"
-                                                 : list == store::RoomList::manager ? "managers"
-                                                                                    : "presenters"]
-                                                 .push_back(store::to_string(p));
+                                             out[list_name(list)].push_back(store::to_string(p));
                                          respond(json_response(200, out.dump()));
                                      }));
         }
@@ -359,7 +372,8 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             auto list = list_named(parts[2]);
             auto principal = store::parse_principal(parts[3]);
             if (!list)
-                return respond(json_error(404, "Lists are members, managers and presenters"));
+                return respond(
+                    json_error(404, "Lists are members, managers, presenters and denied"));
             if (!principal)
                 return respond(
                     json_error(400, "Name a principal as user:NAME, group:NAME or everyone"));

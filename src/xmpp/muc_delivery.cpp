@@ -24,6 +24,8 @@ std::vector<int> departure_codes(chat::Departure why) {
             return {322};
         case chat::Departure::server_lost:
             return {333};
+        case chat::Departure::banned:
+            return {301};
     }
     return {};
 }

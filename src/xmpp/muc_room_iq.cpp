@@ -292,7 +292,9 @@ void MucService::on_admin(const xml::Element& iq, const xml::Element& query,
                         list(rules.members, "member"), list(rules.presenters, "member");
                     else if (role == "participant" && rules.type == store::RoomType::auditorium)
                         list(rules.presenters, "member");
-                    else if (wanted != "admin" && wanted != "outcast" && role.empty())
+                    else if (wanted == "outcast")
+                        list(rules.denied, "outcast");
+                    else if (wanted != "admin" && role.empty())
                         return reply(make_error(iq, StanzaError::bad_request,
                                                 "Ask for one affiliation list"));
                     reply(r);
@@ -325,22 +327,32 @@ void MucService::on_admin(const xml::Element& iq, const xml::Element& query,
         auto change = [&](store::RoomList list, bool present) {
             changes.push_back({list, who, present, who.name.empty() ? nick : std::string()});
         };
+        // An affiliation is one of a user's lists in the room: granting one takes the others.
         if (affiliation == "owner" || affiliation == "admin") {
+            change(store::RoomList::denied, false);
             change(store::RoomList::member, false);
             change(store::RoomList::manager, true);
         } else if (affiliation == "member") {
+            change(store::RoomList::denied, false);
             change(store::RoomList::manager, false);
             change(store::RoomList::member, true);
         } else if (affiliation == "none") {
+            change(store::RoomList::denied, false);
             change(store::RoomList::member, false);
             change(store::RoomList::manager, false);
+        } else if (affiliation == "outcast") {
+            // Banned (XEP-0045 9.1): on the room's denied list, off every other.
+            change(store::RoomList::member, false);
+            change(store::RoomList::manager, false);
+            change(store::RoomList::presenter, false);
+            change(store::RoomList::denied, true);
         } else if (role == "participant") {
             change(store::RoomList::presenter, true);
         } else if (role == "visitor") {
             change(store::RoomList::presenter, false);
         } else {
-            return sender->deliver(Outgoing::element(make_error(
-                iq, StanzaError::not_allowed, "Banning is done with the category's denied list")));
+            return sender->deliver(Outgoing::element(
+                make_error(iq, StanzaError::bad_request, "Unknown affiliation or role")));
         }
     }
     auto done = all_of(kicks.size() + (changes.empty() ? 0 : 1), iq, sender);

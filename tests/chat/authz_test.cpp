@@ -186,6 +186,30 @@ TEST(Authorization, CategorySwitchesTurnOffInvitationsAndHistory) {
     EXPECT_EQ(answers(alice(), category(Standing::allowed, false), r), "fjp..rs");
 }
 
+// A room's denied list (its bans) wins over every role in the room, as the category's does:
+// a banned manager neither enters nor configures; a closed room is still listed, a secret one
+// not; administrators pass.
+TEST(Authorization, TheRoomsDeniedListWinsOverEveryRole) {
+    for (ListRole role : kRoles) {
+        for (Privacy privacy : {Privacy::open, Privacy::closed, Privacy::secret}) {
+            for (bool via_group : {false, true}) {
+                RoomRules r = room(Row{privacy, RoomType::normal, role, ""}, false);
+                r.denied.push_back(via_group ? perch::store::Principal::group("staff")
+                                             : perch::store::Principal::user("alice"));
+                EXPECT_EQ(answers(alice(), category(Standing::allowed, false), r),
+                          privacy == Privacy::secret ? "......." : "f......")
+                    << name(role) << " " << int(privacy) << " " << via_group;
+                EXPECT_TRUE(is_banned(alice(), r));
+            }
+        }
+    }
+    Subject admin = alice();
+    admin.administrator = true;
+    RoomRules r = room(Row{Privacy::open, RoomType::normal, ListRole::none, ""}, false);
+    r.denied.push_back(perch::store::Principal::user("alice"));
+    EXPECT_EQ(answers(admin, category(Standing::allowed, false), r), "fjpicrs");
+}
+
 TEST(Authorization, AdministratorsMayDoAnything) {
     Subject admin = alice();
     admin.administrator = true;

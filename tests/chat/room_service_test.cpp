@@ -388,6 +388,30 @@ TEST_F(RoomServiceTest, ListChangesApplyAtOnce) {
     EXPECT_TRUE(presenter);
 }
 
+// A ban (the room's denied list) takes the occupant out with its own reason, keeps them out
+// with forbidden, and is lifted by taking them off the list.
+TEST_F(RoomServiceTest, ABanTakesTheOccupantOutAndKeepsThemOut) {
+    auto alice = as(who("alice")), dave = as(who("dave"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    ASSERT_TRUE(join("managed", dave, "dave").ok());
+    auto change = [&](bool present) {
+        chat::ListsCommand c{
+            "managed", alice, {{store::RoomList::denied, Principal::user("dave"), present, {}}}};
+        return *run<chat::Ok>([&](auto reply) { service_->change_lists(c, reply); });
+    };
+    ASSERT_TRUE(change(true).ok());
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].occupant.nick, "dave");
+    EXPECT_EQ(left[0].why, chat::Departure::banned);
+    auto refused = join("managed", dave, "dave");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().fault, Fault::forbidden);
+    EXPECT_EQ(refused.error().text, "You are banned from this room");
+    ASSERT_TRUE(change(false).ok());
+    EXPECT_TRUE(join("managed", dave, "dave").ok());
+}
+
 TEST_F(RoomServiceTest, ManagersKickOccupantsButNotManagers) {
     auto alice = as(who("alice")), erin = as(who("erin"));
     ASSERT_TRUE(join("managed", alice, "alice").ok());

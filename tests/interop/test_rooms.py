@@ -7,7 +7,9 @@ import asyncio
 import sys
 import types
 
-from harness import MUC, IqError, PresenceError, Server, connect, mam_query, removal, run
+from slixmpp import JID
+
+from harness import DOMAIN, MUC, IqError, PresenceError, Server, connect, mam_query, removal, run
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "mallory", "olga", "root")
 
@@ -603,6 +605,38 @@ async def test_a_manager_kicks_an_occupant_and_an_administrator_deletes_a_room(f
     await removal(erin.every_presence, scrap)  # erin's client has seen it before asking again
     assert await join_error(erin, scrap, "erin") == "item-not-found"  # erin creates no rooms
     for c in (alice, erin, carol, root):
+        await c.close()
+
+
+async def test_a_manager_bans_with_outcast_on_the_rooms_own_denied_list(f):
+    """XEP-0045 9.1 through slixmpp: the banned occupant leaves with 301, may not come back
+    (forbidden), is on the outcast list (the room's denied list, also on the command line and
+    the REST API), and may return once the ban is lifted."""
+    room = f"pit@{MUC}"
+    alice, carol = await login(f, "alice"), await login(f, "carol")
+    carol_presences = presences(carol)
+    await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=0, timeout=10)
+    await carol["xep_0045"].join_muc_wait(room, "carol", maxstanzas=0, timeout=10)
+    await alice["xep_0045"].set_affiliation(room, "outcast", jid=JID(f"carol@{DOMAIN}"),
+                                            reason="spam")
+    codes, _ = await removal(carol_presences, room)
+    assert "301" in codes, codes
+    await asyncio.sleep(0.2)
+    assert await join_error(carol, room, "carol") == "forbidden"
+    outcasts = await alice["xep_0045"].get_affiliation_list(room, "outcast")
+    assert [str(j) for j in outcasts] == [f"carol@{DOMAIN}"], outcasts
+    # The same list from the command line, picked up by the running server.
+    erin = await login(f, "erin")
+    f.server.cli("room", "grant", "pit", "denied", "user:erin")
+    await asyncio.sleep(1.5)
+    assert await join_error(erin, room, "erin") == "forbidden"
+    f.server.cli("room", "revoke", "pit", "denied", "user:erin")
+    await asyncio.sleep(1.5)
+    await erin["xep_0045"].join_muc_wait(room, "erin", maxstanzas=0, timeout=10)
+    await erin.close()
+    await alice["xep_0045"].set_affiliation(room, "none", jid=JID(f"carol@{DOMAIN}"))
+    await carol["xep_0045"].join_muc_wait(room, "carol", maxstanzas=0, timeout=10)
+    for c in (alice, carol):
         await c.close()
 
 

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include "store_fixture.hpp"
 
@@ -40,6 +41,12 @@ TEST_F(StoreTest, CategoryAndRoomPrincipalLists) {
     EXPECT_EQ(r[0].first, RoomList::manager);
     EXPECT_EQ(r[0].second, Principal::user("alice"));
     EXPECT_EQ(r[1].second, Principal::group("staff"));
+    // A room's own denied list (bans) is a list like the others.
+    s->set_room_principal(room, RoomList::denied, Principal::user("mallory"), true);
+    r = s->room_principals(room);
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_TRUE(
+        std::count(r.begin(), r.end(), std::pair{RoomList::denied, Principal::user("mallory")}));
     EXPECT_THROW(s->set_room_principal(9999, RoomList::member, Principal::user("x"), true),
                  Conflict);
 }

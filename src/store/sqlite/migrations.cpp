@@ -245,8 +245,9 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE rooms ADD COLUMN occupants_change_subject INTEGER NOT NULL DEFAULT 0;
     )sql",
-    // 12: one-to-one messages (offline storage and each user's archive), blocking and
-    // vCards (see the PostgreSQL migration 6).
+    // 12: one-to-one messages (offline storage and each user's archive), blocking, vCards,
+    // and rooms' own denied lists (see the PostgreSQL migration 6). SQLite changes a CHECK
+    // only by making the table again.
     R"sql(
     CREATE TABLE direct_messages (
         id          INTEGER PRIMARY KEY,
@@ -273,6 +274,16 @@ constexpr const char* kMigrations[] = {
         username    TEXT PRIMARY KEY,
         xml         TEXT NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE room_principals_12 (
+        room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        list          TEXT NOT NULL CHECK (list IN ('member', 'manager', 'presenter', 'denied')),
+        principal     TEXT NOT NULL,
+        PRIMARY KEY (room_id, list, principal)
+    ) WITHOUT ROWID;
+    INSERT INTO room_principals_12 (room_id, list, principal)
+        SELECT room_id, list, principal FROM room_principals;
+    DROP TABLE room_principals;
+    ALTER TABLE room_principals_12 RENAME TO room_principals;
     )sql",
 };
 
