@@ -210,6 +210,8 @@ int serve(Config config) {
     // A pool member sends the commands for rooms served elsewhere to their server, over the
     // peer links, and serves the commands of the others for its own rooms.
     std::unique_ptr<pool::PoolRooms> pool_rooms;
+    // One-to-one messages for users whose sessions are on other servers of the pool.
+    std::unique_ptr<pool::PoolUsers> pool_users;
     // The links run on a thread of their own: behind a burst of client work (a lost server's
     // occupants leaving, its clients signing in again) their heartbeats and frames would wait
     // for seconds, the links would be judged silent and closed, and the pool would come apart.
@@ -221,11 +223,14 @@ int serve(Config config) {
     auto tls = net::make_server_tls(certificate);
     if (membership) {
         pool_rooms = std::make_unique<pool::PoolRooms>(rooms, *fanout, *membership, shards);
+        pool_users = std::make_unique<pool::PoolUsers>(router, *membership);
+        pool_rooms->set_users(pool_users.get());
         peer_io = std::make_unique<net::IoPool>(1);
         peer_links = std::make_unique<net::PeerLinks>(*peer_io, tls, *membership, *pool_rooms);
         peer_links->listen(config.pool.peer_bind, uint16_t(config.pool.peer_port));
         fanout->set_links(peer_links.get());
         pool_rooms->set_links(peer_links.get());
+        pool_users->set_links(peer_links.get());
         membership->on_change([&](const std::vector<store::PoolMember>& before,
                                   const std::vector<store::PoolMember>& now) {
             pool_changed(before, now, *membership, rooms, *fanout, *pool_rooms, *peer_links,
@@ -271,7 +276,8 @@ int serve(Config config) {
         config.compliance.enabled,
         util::Rate{double(config.c2s.stanzas_per_second), double(config.c2s.stanza_burst)},
         &blocklists,
-        config.c2s.max_offline_messages};
+        config.c2s.max_offline_messages,
+        pool_users.get()};
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;
@@ -404,6 +410,7 @@ int serve(Config config) {
         pool_timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
             pool_rooms->expire();
+            pool_users->expire();
             expire();
         });
     };

@@ -236,6 +236,8 @@ void PoolRooms::frame(uint32_t from, const Json& f) {
             });
         } else if (type == "inv") {
             fanout_.remote_invitation(decode_invitation(f));
+        } else if ((type == "um" || type == "ua") && users_) {
+            users_->frame(from, f);
         } else {
             spdlog::warn("pool: server {} sent an unknown frame {}", from, type);
         }
@@ -245,6 +247,7 @@ void PoolRooms::frame(uint32_t from, const Json& f) {
 }
 
 void PoolRooms::link_lost(uint32_t number) {
+    if (users_) users_->link_lost(number);
     std::vector<Pending> lost;
     {
         std::lock_guard lock(mutex_);

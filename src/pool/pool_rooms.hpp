@@ -10,6 +10,7 @@
 #include "pool/fanout.hpp"
 #include "pool/links.hpp"
 #include "pool/membership.hpp"
+#include "pool/pool_users.hpp"
 
 namespace perch::pool {
 
@@ -23,6 +24,8 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
               util::Shards& shards);
     void set_links(Links* links) { links_ = links; }
+    // Where one-to-one messages between servers go (the links have one handler: this one).
+    void set_users(PoolUsers* users) { users_ = users; }
 
     void join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) override;
     void leave(chat::LeaveCommand c, chat::Reply<chat::Ok> reply) override;
@@ -167,6 +170,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     Fanout& fanout_;
     const Membership& membership_;
     util::Shards& shards_;
+    PoolUsers* users_ = nullptr;
     Links* links_ = nullptr;
     std::unordered_map<std::string, std::function<void(uint32_t from, uint64_t id, const Json&)>>
         handlers_;

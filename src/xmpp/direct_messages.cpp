@@ -10,8 +10,10 @@
 #include "util/ids.hpp"
 #include "util/time.hpp"
 #include "xml/serializer.hpp"
+#include "xml/stream_parser.hpp"
 #include "xmpp/mam.hpp"
 #include "xmpp/namespaces.hpp"
+#include "xmpp/remote_users.hpp"
 #include "xmpp/session.hpp"
 
 namespace perch::xmpp {
@@ -47,6 +49,108 @@ direct::ArchivePrefs prefs_of(store::Store& s, const std::string& user) {
 }
 
 }  // namespace
+
+// A session's messages are stored in the order it sent them: one job at a time per session,
+// which takes everything queued meanwhile into one transaction (the store has several
+// threads, and two jobs of one session could otherwise commit out of order). The queue
+// outlives the session, so that what it sent last is stored after it has gone; it is used
+// from any thread (a pool's answers come on the links' threads).
+struct BoundSession::DirectWrites : std::enable_shared_from_this<DirectWrites> {
+    ServerContext& ctx;
+    // Errors go back to the sender while it is connected.
+    std::function<void(const xml::Element& message, StanzaError, std::string)> refuse;
+    std::mutex mutex;
+    std::vector<DirectCopies> queued;
+    bool running = false;
+
+    DirectWrites(ServerContext& ctx,
+                 std::function<void(const xml::Element&, StanzaError, std::string)> refuse)
+        : ctx(ctx), refuse(std::move(refuse)) {}
+
+    void add(DirectCopies copies) {
+        {
+            std::lock_guard lock(mutex);
+            queued.push_back(std::move(copies));
+            if (running) return;
+            running = true;
+        }
+        auto self = shared_from_this();
+        bool submitted = ctx.jobs.submit([self](store::Store& s) {
+            for (;;) {
+                std::vector<DirectCopies> batch;
+                {
+                    std::lock_guard lock(self->mutex);
+                    batch.swap(self->queued);
+                    if (batch.empty()) {
+                        self->running = false;
+                        return;
+                    }
+                }
+                self->store(s, batch);
+            }
+        });
+        if (!submitted) {
+            std::vector<DirectCopies> refused;
+            {
+                std::lock_guard lock(mutex);
+                refused.swap(queued);
+                running = false;
+            }
+            for (const auto& c : refused)
+                if (c.received.pending)
+                    refuse(c.message, StanzaError::resource_constraint, "Server busy");
+        }
+    }
+
+    // On a store thread: one batch of the session's messages, in one transaction.
+    void store(store::Store& s, std::vector<DirectCopies>& batch) {
+        std::vector<std::string> waiting;  // recipients who have messages waiting now
+        try {
+            s.with_events({}, [&] {
+                for (auto& c : batch) {
+                    auto& [m, sent, received, events] = c;
+                    if (received.pending) {
+                        if (!s.find_user(received.owner)) {
+                            refuse(m, StanzaError::service_unavailable, "No such user");
+                            continue;
+                        }
+                        if (s.count_pending(received.owner) >= ctx.max_offline) {
+                            refuse(m, StanzaError::resource_constraint,
+                                   "The recipient is offline and has too many messages waiting");
+                            continue;
+                        }
+                        waiting.push_back(received.owner);
+                    }
+                    // Each party's preferences say whether their copy goes into their archive.
+                    for (store::DirectMessage* copy : {&sent, &received}) {
+                        if (!copy->archived) continue;
+                        auto prefs = prefs_of(s, copy->owner);
+                        copy->archived =
+                            prefs.archives(copy->peer, prefs.by_default == "roster" &&
+                                                           in_roster(s, copy->owner, copy->peer));
+                    }
+                    s.add_direct({sent, received}, std::move(events));
+                }
+            });
+        } catch (const std::exception& e) {
+            spdlog::error("storing messages from {} failed: {}", batch.front().sent.owner,
+                          e.what());
+            for (const auto& c : batch)
+                if (c.received.pending)
+                    refuse(c.message, StanzaError::internal_server_error,
+                           "The message could not be stored");
+            return;
+        }
+        // A recipient may have come online between the routing and this commit: their
+        // sign-in found nothing waiting, so what now waits goes to them here.
+        std::sort(waiting.begin(), waiting.end());
+        waiting.erase(std::unique(waiting.begin(), waiting.end()), waiting.end());
+        for (const auto& owner : waiting) {
+            auto now = ctx.router.resources(Jid::make(owner, ctx.domain));
+            if (!now.empty()) send_pending(s, owner, ctx.domain, now);
+        }
+    }
+};
 
 bool BoundSession::refused_by_blocking(const xml::Element& stanza, const Jid& to) {
     const direct::Blocklists* lists = ctx().blocklists;
@@ -92,7 +196,9 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
     }
     if (!to_resource) targets = ctx().router.resources(to.bare());
     bool offline = targets.empty();
-    if (offline && !keep.offline) {
+    RemoteUsers* remote = ctx().remote_users;
+    // Alone, a server knows at once that nobody is there; in a pool the others may have them.
+    if (offline && !keep.offline && !remote) {
         if (type.empty() || type == "normal" || type == "chat")
             send(make_error(m, StanzaError::service_unavailable, "The recipient is offline"));
         return;
@@ -129,143 +235,110 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
                     r->deliver(Outgoing::raw(
                         direct::carbon(m, "received", to.bare_str(), r->jid().str())));
     }
-    if (!keep.archive && !offline && !recorded) return;
-
-    // Kept as addressed to the user, whichever resource it went to.
-    xml::Element kept = m;
-    kept.set_attr("to", to.bare_str());
-    store::DirectMessage sent;
-    sent.owner = username();
-    sent.peer = to.bare_str();
-    sent.outgoing = true;
-    sent.stanza_id = id;
-    sent.ts_us = util::now_us();
-    sent.body = body;
-    sent.stanza = xml::to_string(kept);
-    sent.archived = keep.archive;
-    store::DirectMessage received = sent;
-    received.owner = to.local();
-    received.peer = jid().bare_str();
-    received.outgoing = false;
-    received.pending = offline;
-    std::vector<store::ComplianceEvent> events;
-    if (recorded)
-        events.push_back(store::make_event("IM", username(), {}, {},
-                                           {{"id", id},
-                                            {"from", jid().str()},
-                                            {"to", to.str()},
-                                            {"type", type.empty() ? "normal" : type},
-                                            {"body", body}}));
-    keep_direct(
-        DirectCopies{std::move(m), std::move(sent), std::move(received), std::move(events)});
+    bool kept = keep.archive || keep.offline || recorded;
+    std::optional<DirectCopies> copies;
+    if (kept) {
+        // Kept as addressed to the user, whichever resource it went to.
+        xml::Element stored = m;
+        stored.set_attr("to", to.bare_str());
+        store::DirectMessage sent;
+        sent.owner = username();
+        sent.peer = to.bare_str();
+        sent.outgoing = true;
+        sent.stanza_id = id;
+        sent.ts_us = util::now_us();
+        sent.body = body;
+        sent.stanza = xml::to_string(stored);
+        sent.archived = keep.archive;
+        store::DirectMessage received = sent;
+        received.owner = to.local();
+        received.peer = jid().bare_str();
+        received.outgoing = false;
+        received.pending = offline;
+        std::vector<store::ComplianceEvent> events;
+        if (recorded)
+            events.push_back(store::make_event("IM", username(), {}, {},
+                                               {{"id", id},
+                                                {"from", jid().str()},
+                                                {"to", to.str()},
+                                                {"type", type.empty() ? "normal" : type},
+                                                {"body", body}}));
+        copies = DirectCopies{m, std::move(sent), std::move(received), std::move(events)};
+    }
+    auto writes = direct_writes();
+    if (remote) {
+        // The other servers deliver to their own sessions of the user (and the parties' other
+        // sessions there get their copies). Nobody here: what waits is decided by their answer.
+        RemoteUsers::Offer offer{to.str(), jid().str(), xml::to_string(m), to_resource,
+                                 keep.copies};
+        if (!offline) {
+            remote->offer(std::move(offer), nullptr);
+        } else {
+            bool keeps_offline = keep.offline;
+            remote->offer(std::move(offer),
+                          [writes, copies, keeps_offline, m](bool delivered) mutable {
+                              if (!delivered && !keeps_offline) {
+                                  std::string type = m.attr_or("type");
+                                  if (type.empty() || type == "normal" || type == "chat")
+                                      writes->refuse(m, StanzaError::service_unavailable,
+                                                     "The recipient is offline");
+                                  return;
+                              }
+                              if (!copies) return;
+                              copies->received.pending = !delivered;
+                              writes->add(std::move(*copies));
+                          });
+            return;
+        }
+    }
+    if (copies) writes->add(std::move(*copies));
 }
 
-// A session's messages are stored in the order it sent them: one job at a time per session,
-// which takes everything queued meanwhile into one transaction (the store has several
-// threads, and two jobs of one session could otherwise commit out of order). The queue
-// outlives the session, so that what it sent last is stored after it has gone.
-struct BoundSession::DirectWrites {
-    std::mutex mutex;
-    std::vector<DirectCopies> queued;
-    bool running = false;
-    // Errors go back to the sender while it is connected.
-    std::function<void(const xml::Element& message, StanzaError, std::string)> refuse;
-};
-
-void BoundSession::keep_direct(DirectCopies copies) {
-    if (!direct_writes_) {
-        direct_writes_ = std::make_shared<DirectWrites>();
-        direct_writes_->refuse = [this, post = transport().poster()](const xml::Element& m,
-                                                                     StanzaError condition,
-                                                                     std::string text) {
-            post([this, m, condition, text] { send(make_error(m, condition, text)); });
-        };
-    }
-    auto writes = direct_writes_;
-    {
-        std::lock_guard lock(writes->mutex);
-        writes->queued.push_back(std::move(copies));
-        if (writes->running) return;
-        writes->running = true;
-    }
-    Router& router = ctx().router;
-    std::string domain = ctx().domain;
-    int64_t max_offline = ctx().max_offline;
-    bool queued = ctx().jobs.submit([writes, &router, domain, max_offline](store::Store& s) {
-        for (;;) {
-            std::vector<DirectCopies> batch;
-            {
-                std::lock_guard lock(writes->mutex);
-                batch.swap(writes->queued);
-                if (batch.empty()) {
-                    writes->running = false;
-                    return;
-                }
-            }
-            store_direct(s, batch, *writes, router, domain, max_offline);
-        }
-    });
-    if (!queued) {
-        std::vector<DirectCopies> refused;
-        {
-            std::lock_guard lock(writes->mutex);
-            refused.swap(writes->queued);
-            writes->running = false;
-        }
-        for (const auto& c : refused)
-            if (c.received.pending)
-                send(make_error(c.message, StanzaError::resource_constraint, "Server busy"));
-    }
+std::shared_ptr<BoundSession::DirectWrites> BoundSession::direct_writes() {
+    if (!direct_writes_)
+        direct_writes_ = std::make_shared<DirectWrites>(
+            ctx(), [this, post = transport().poster()](const xml::Element& m, StanzaError condition,
+                                                       std::string text) {
+                post([this, m, condition, text] { send(make_error(m, condition, text)); });
+            });
+    return direct_writes_;
 }
 
-void BoundSession::store_direct(store::Store& s, std::vector<DirectCopies>& batch,
-                                DirectWrites& writes, Router& router, const std::string& domain,
-                                int64_t max_offline) {
-    std::vector<std::string> arrived;  // recipients who had messages waiting
-    try {
-        s.with_events({}, [&] {
-            for (auto& c : batch) {
-                auto& [m, sent, received, events] = c;
-                if (received.pending) {
-                    if (!s.find_user(received.owner)) {
-                        writes.refuse(m, StanzaError::service_unavailable, "No such user");
-                        continue;
-                    }
-                    if (s.count_pending(received.owner) >= max_offline) {
-                        writes.refuse(m, StanzaError::resource_constraint,
-                                      "The recipient is offline and has too many messages "
-                                      "waiting");
-                        continue;
-                    }
-                    arrived.push_back(received.owner);
-                }
-                // Each party's preferences say whether their copy goes into their archive.
-                for (store::DirectMessage* copy : {&sent, &received}) {
-                    if (!copy->archived) continue;
-                    auto prefs = prefs_of(s, copy->owner);
-                    copy->archived =
-                        prefs.archives(copy->peer, prefs.by_default == "roster" &&
-                                                       in_roster(s, copy->owner, copy->peer));
-                }
-                s.add_direct({sent, received}, std::move(events));
+bool deliver_offered(Router& router, const RemoteUsers::Offer& offer) {
+    auto to = Jid::parse(offer.to);
+    auto from = Jid::parse(offer.from);
+    auto m = xml::parse_fragment(offer.stanza);
+    if (!to || !from || !m) return false;
+    bool delivered = false;
+    SessionHandlePtr addressed;
+    if (!offer.found) {
+        if (!to->is_bare()) {
+            if ((addressed = router.find(*to))) {
+                addressed->deliver(Outgoing::raw(offer.stanza));
+                delivered = true;
             }
-        });
-    } catch (const std::exception& e) {
-        spdlog::error("storing messages from {} failed: {}", batch.front().sent.owner, e.what());
-        for (const auto& c : batch)
-            if (c.received.pending)
-                writes.refuse(c.message, StanzaError::internal_server_error,
-                              "The message could not be stored");
-        return;
+        } else {
+            auto prepared = PreparedStanza::from(*m);
+            for (auto& r : router.resources(*to)) {
+                r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+                delivered = true;
+            }
+        }
     }
-    // A recipient may have come online between the routing and this commit: their sign-in
-    // found nothing waiting, so what now waits goes to them here.
-    std::sort(arrived.begin(), arrived.end());
-    arrived.erase(std::unique(arrived.begin(), arrived.end()), arrived.end());
-    for (const auto& owner : arrived) {
-        auto now = router.resources(Jid::make(owner, domain));
-        if (!now.empty()) send_pending(s, owner, domain, now);
+    if (offer.copies) {
+        // What went to one resource is copied to the recipient's others (those of a bare JID
+        // got it themselves), and to the sender's other sessions here.
+        if (!to->is_bare())
+            for (auto& r : router.resources(to->bare()))
+                if (r != addressed && r->jid() != *to && r->carbons())
+                    r->deliver(Outgoing::raw(
+                        direct::carbon(*m, "received", to->bare_str(), r->jid().str())));
+        for (auto& r : router.resources(from->bare()))
+            if (r->jid() != *from && r->carbons())
+                r->deliver(
+                    Outgoing::raw(direct::carbon(*m, "sent", from->bare_str(), r->jid().str())));
     }
+    return delivered;
 }
 
 void BoundSession::deliver_offline() {

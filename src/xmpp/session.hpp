@@ -12,6 +12,7 @@
 #include "xmpp/credentials.hpp"
 #include "xmpp/direct.hpp"
 #include "xmpp/jid.hpp"
+#include "xmpp/remote_users.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/scram.hpp"
 #include "xmpp/transport.hpp"
@@ -46,6 +47,8 @@ struct ServerContext {
     direct::Blocklists* blocklists = nullptr;
     // Messages kept for one offline user at most; more are refused to their senders.
     int64_t max_offline = 1000;
+    // A pool's other servers, where a user's other sessions may be; none: a single server.
+    RemoteUsers* remote_users = nullptr;
 };
 
 class Session;
@@ -128,11 +131,7 @@ class BoundSession {
         std::vector<store::ComplianceEvent> events;
     };
     struct DirectWrites;
-    void keep_direct(DirectCopies copies);
-    // On a store thread: one batch of a session's messages, in one transaction.
-    static void store_direct(store::Store& s, std::vector<DirectCopies>& batch,
-                             DirectWrites& writes, Router& router, const std::string& domain,
-                             int64_t max_offline);
+    std::shared_ptr<DirectWrites> direct_writes();  // made at the first message kept
     bool refused_by_blocking(const xml::Element& stanza, const Jid& to);
     void on_carbons(const xml::Element& iq, const xml::Element& request);
     void on_own_archive(const xml::Element& iq, const xml::Element& query);
@@ -153,7 +152,7 @@ class BoundSession {
 
     Session& session_;
     bool available_ = false;
-    std::shared_ptr<DirectWrites> direct_writes_;  // made at the first message kept
+    std::shared_ptr<DirectWrites> direct_writes_;
 };
 
 // One client-to-server stream: the parser, the stream's own elements and errors, and the

@@ -152,6 +152,49 @@ async def test_a_post_on_one_server_reaches_the_occupants_on_all_four_in_order(p
         await close_all(clients)
 
 
+async def test_one_to_one_messages_cross_servers_with_carbons_and_wait_when_nobody_is_there(pool):
+    """alice on server 1, bob on server 2 (and his phone on 3, with carbons): each hears the
+    other at once; bob's phone gets the copy; a message for dave, signed in nowhere, waits and
+    reaches him through server 4; chat states cross too."""
+    alice = await connect(pool.servers[0], "alice", "alice-pw")
+    bob = await connect(pool.servers[1], "bob", "bob-pw")
+    phone = await connect(pool.servers[2], "bob", "bob-pw", resource="phone")
+    clients = [alice, bob, phone]
+    try:
+        phone.register_plugin("xep_0280")
+        carbons = asyncio.Queue()
+        phone.add_event_handler("carbon_received", carbons.put_nowait)
+        await phone["xep_0280"].enable()
+        for i in range(5):
+            alice.send_message(mto="bob@localhost/test", mbody=f"across {i}", mtype="chat")
+        for i in range(5):
+            msg = await asyncio.wait_for(bob.private.get(), 10)
+            assert msg["body"] == f"across {i}" and msg["from"].full == "alice@localhost/test"
+        copy = await asyncio.wait_for(carbons.get(), 10)
+        assert copy["carbon_received"]["body"] == "across 0", copy
+        bob.send_message(mto="alice@localhost", mbody="and back", mtype="chat")
+        assert (await asyncio.wait_for(alice.private.get(), 10))["body"] == "and back"
+        # Nobody of that name signed in anywhere: kept, and delivered where he signs in.
+        alice.send_message(mto="dave@localhost", mbody="for later", mtype="chat")
+        await asyncio.sleep(1)
+        dave = await connect(pool.servers[3], "dave", "dave-pw")
+        clients.append(dave)
+        dave.send_presence()
+        msg = await asyncio.wait_for(dave.private.get(), 10)
+        assert msg["body"] == "for later" and msg["delay"]["stamp"] is not None
+        # Content-free messages (a chat state) are not kept, but they cross servers.
+        from slixmpp.xmlstream import ET
+        state = alice.make_message(mto="bob@localhost", mtype="chat")
+        ET.SubElement(state.xml, "{http://jabber.org/protocol/chatstates}composing")
+        state.send()
+        await bob.next_message_with("{http://jabber.org/protocol/chatstates}composing")
+        # Both archives hold the exchange, read through any server.
+        results, _ = await mam_query(bob, None, query_id="bobs")
+        assert [r["body"] for r in results][:6] == [f"across {i}" for i in range(5)] + ["and back"], results
+    finally:
+        await close_all(clients)
+
+
 async def test_a_joiner_sees_the_occupants_of_every_server(pool):
     room = f"plaza@{MUC}"
     clients = await everyone_in(pool, room, ("alice", "bob", "carol"))

@@ -144,3 +144,63 @@ TEST_F(PoolRoomsTest, ALostLinkForgetsWhatItsLateAnswersWouldUndo) {
     late_answer(id, true);
     EXPECT_TRUE(links_.commands("leave").empty());
 }
+
+namespace {
+struct Recorder final : xmpp::SessionHandle {
+    explicit Recorder(const xmpp::Jid& jid) : SessionHandle(jid.str()), jid_(jid) {}
+    const xmpp::Jid& jid() const override { return jid_; }
+    void deliver(xmpp::Outgoing out) override {
+        std::string s = out.head;
+        if (out.shared) s.append(out.shared->text, out.shared->split);
+        got.push_back(std::move(s));
+    }
+    void terminate(std::string_view, std::string_view) override {}
+    xmpp::Jid jid_;
+    std::vector<std::string> got;
+};
+}  // namespace
+
+// One-to-one messages between servers: an offer goes to every other server; its answer says
+// whether it was delivered there; a lost link or no answer in time counts as not delivered
+// (the sender's server then keeps the message). An offer that arrives is delivered to this
+// server's sessions of the user and answered.
+TEST_F(PoolRoomsTest, UserMessagesAreOfferedToTheOtherServersAndAnswered) {
+    xmpp::Router router;
+    pool::PoolUsers users(router, *membership_, std::chrono::milliseconds(0));
+    users.set_links(&links_);
+    rooms_->set_users(&users);
+    std::vector<bool> outcomes;
+    auto offer = [&] {
+        links_.sent.clear();
+        users.offer({"bob@example.org", "alice@example.org/pc", "<message/>", false, true},
+                    [&](bool delivered) { outcomes.push_back(delivered); });
+        EXPECT_EQ(links_.sent.size(), 1u);
+        EXPECT_EQ(links_.sent.at(0).first, there_);
+        EXPECT_EQ(links_.sent.at(0).second.at("t"), "um");
+        return links_.sent.at(0).second.at("id").get<uint64_t>();
+    };
+    rooms_->frame(there_, pool::Json{{"t", "ua"}, {"id", offer()}, {"d", true}});
+    offer();
+    rooms_->link_lost(there_);
+    offer();
+    users.expire();
+    EXPECT_EQ(outcomes, (std::vector<bool>{true, false, false}));
+
+    auto bob = std::make_shared<Recorder>(xmpp::Jid::make("bob", "example.org", "phone"));
+    router.bind(bob);
+    links_.sent.clear();
+    rooms_->frame(there_, pool::Json{{"t", "um"},
+                                     {"id", 7},
+                                     {"to", "bob@example.org"},
+                                     {"from", "alice@example.org/pc"},
+                                     {"s",
+                                      "<message xmlns='jabber:client' to='bob@example.org' "
+                                      "type='chat'><body>hi</body></message>"},
+                                     {"found", false},
+                                     {"copies", true}});
+    ASSERT_EQ(bob->got.size(), 1u);
+    EXPECT_NE(bob->got[0].find("<body>hi</body>"), std::string::npos);
+    ASSERT_EQ(links_.sent.size(), 1u);
+    EXPECT_EQ(links_.sent[0].second, (pool::Json{{"t", "ua"}, {"id", 7}, {"d", true}}));
+    rooms_->set_users(nullptr);
+}
