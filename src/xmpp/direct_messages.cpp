@@ -459,6 +459,11 @@ void BoundSession::on_blocking(const xml::Element& iq, const xml::Element& reque
     // Section 3.3: a block names at least one address; an empty unblock lifts every block.
     if (block && items.empty())
         return send(make_error(iq, StanzaError::bad_request, "Name an address to block"));
+    // Every list is in memory: a user blocks at most this many addresses.
+    constexpr size_t kMaxBlocked = 1000;
+    if (block && lists->of(user).size() + items.size() > kMaxBlocked)
+        return send(make_error(iq, StanzaError::not_acceptable,
+                               "A blocking list holds at most 1000 addresses"));
     bool all = !block && items.empty();
     bool queued = ctx().jobs.submit([this, post = transport().poster(), iq, user, items, block, all,
                                      lists, request](store::Store& s) {

@@ -593,6 +593,16 @@ TEST_F(SessionTest, BlockedAddressesNeitherReachNorHearFromTheBlocker) {
     EXPECT_NE(send(back, "<iq type='set' id='e'><block xmlns='urn:xmpp:blocking'/></iq>")
                   .find("<bad-request"),
               std::string::npos);
+    // The lists live in memory: each holds at most 1000 addresses.
+    std::vector<std::string> many;
+    for (int i = 0; i < 1000; ++i) many.push_back("spam" + std::to_string(i) + ".example");
+    blocklists_.add("alice", many);
+    EXPECT_NE(send(back,
+                   "<iq type='set' id='m'><block xmlns='urn:xmpp:blocking'><item "
+                   "jid='one-more.example'/></block></iq>")
+                  .find("at most 1000"),
+              std::string::npos);
+    EXPECT_EQ(blocklists_.of("alice").size(), 1000u);
 }
 
 // XEP-0054: a user's card is theirs to set and everyone's to read; before they set one it
