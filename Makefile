@@ -57,7 +57,7 @@ test-tsan: test-deps web
 	@cmake -S . -B build-tsan $(SANITIZED) -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
 	  -DPERCH_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	@cd build-tsan && ctest --output-on-failure -j $(JOBS) -R '^(.*_test|interop_core|postgres_.*|.*_test_postgres|interop_core_postgres|interop_pool)$$'
+	@cd build-tsan && ctest --output-on-failure -j $(JOBS) -R '^(.*_test|interop_core|postgres_.*|.*_test_postgres|interop_core_postgres|interop_im|interop_pool)$$'
 
 # clang-tidy over src/ with the checks of .clang-tidy (bugprone, concurrency, performance).
 # It reads each source file as compiled on its own: a configuration of its own without unity
