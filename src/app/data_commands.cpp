@@ -24,9 +24,8 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 // An export made before a part existed lacks its file and its checksum; it imports without it.
-const char* const kParts[] = {"users",     "groups",     "policies",       "categories", "rooms",
-                              "messages",  "files",      "user_data",      "read_marks",
-                              "direct_messages"};
+const char* const kParts[] = {"users",    "groups", "policies",  "categories", "rooms",
+                              "messages", "files",  "user_data", "read_marks", "direct_messages"};
 
 // Every one-to-one message copy, in storage order, a page at a time.
 template <typename F>
@@ -220,7 +219,10 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
             json priv = json::array();
             for (const auto& [key, xml] : s.private_entries(u.username))
                 priv.push_back(json::array({key, xml}));
-            json out{{"username", u.username}, {"roster", roster}, {"pep", pep}, {"private", priv},
+            json out{{"username", u.username},
+                     {"roster", roster},
+                     {"pep", pep},
+                     {"private", priv},
                      {"blocked", s.blocked(u.username)}};
             if (auto card = s.vcard(u.username)) out["vcard"] = *card;
             w.add(out);
