@@ -299,7 +299,9 @@ std::shared_ptr<BoundSession::DirectWrites> BoundSession::direct_writes() {
         direct_writes_ = std::make_shared<DirectWrites>(
             ctx(), [this, post = transport().poster()](const xml::Element& m, StanzaError condition,
                                                        std::string text) {
-                post([this, m, condition, text] { send(make_error(m, condition, text)); });
+                post([this, m, condition, text = std::move(text)] {
+                    send(make_error(m, condition, text));
+                });
             });
     return direct_writes_;
 }
