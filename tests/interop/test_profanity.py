@@ -65,6 +65,7 @@ async def test_profanity_logs_in_gets_history_and_chats(f):
     await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=10)
     bob.send_message(mto=room, mbody="said before profanity came", mtype="groupchat")
     await bob.next_groupchat()
+    bob.send_message(mto="alice@localhost", mbody="while you were away", mtype="chat")
 
     await wait_screen("Profanity")
     typed(f"/connect alice@localhost server 127.0.0.1 port {f.server.port} tls trust")
@@ -82,6 +83,16 @@ async def test_profanity_logs_in_gets_history_and_chats(f):
     await wait_screen("bob: hello terminal")
     # Its own message is recognised by its origin-id and shown once.
     assert screen().count("alice: hello from profanity") == 1, screen()
+
+    # One to one: what bob sent while alice was offline waited for her (XEP-0160), and the
+    # conversation goes on both ways.
+    typed("/win 1")  # in a room's window /msg names an occupant: from the console, a user
+    typed("/msg bob@localhost hi bob")
+    got = await asyncio.wait_for(bob.private.get(), 10)
+    assert got["body"] == "hi bob" and got["from"].bare == "alice@localhost", got
+    await wait_screen("while you were away")
+    bob.send_message(mto=got["from"], mbody="hi alice", mtype="chat")
+    await wait_screen("hi alice")
     await bob.close()
 
 
