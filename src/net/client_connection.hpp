@@ -73,6 +73,16 @@ class ClientConnection : public std::enable_shared_from_this<Derived>, public xm
         return handle_;
     }
 
+    // From the router's handle, on the strand: through the session, which may hold what can
+    // wait while its client is inactive (XEP-0352).
+    void deliver_routed(xmpp::Outgoing out) {
+        if (closed_) return;
+        if (session_)
+            session_->deliver_routed(std::move(out));
+        else
+            send(std::move(out));
+    }
+
     // From the router's handle, on the strand.
     void terminate(std::string_view condition, std::string_view text) {
         if (!closed_) session_->stream_error(condition, text);

@@ -10,8 +10,8 @@
 namespace perch::net {
 
 // The router's view of a bound connection (TCP or WebSocket): may outlive it, and then drops
-// what it is given. `Conn` has send(Outgoing) and terminate(condition, text), both called on
-// its strand.
+// what it is given. `Conn` has deliver_routed(Outgoing) and terminate(condition, text), both
+// called on its strand.
 template <class Conn, class Strand>
 class ConnectionHandle final : public xmpp::SessionHandle {
   public:
@@ -23,7 +23,7 @@ class ConnectionHandle final : public xmpp::SessionHandle {
         auto conn = conn_.lock();
         if (!conn) return;
         boost::asio::post(strand_, [conn = std::move(conn), out = std::move(out)]() mutable {
-            conn->send(std::move(out));
+            conn->deliver_routed(std::move(out));
         });
     }
 

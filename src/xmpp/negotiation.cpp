@@ -49,6 +49,7 @@ void Negotiation::send_features() {
         f.add_child("bind", std::string(ns::bind));
         f.add_child("session", std::string(ns::session))
             .add_child("optional", std::string(ns::session));
+        f.add_child("csi", std::string(ns::csi));
     }
     std::string out = "<stream:features";
     if (session_.websocket()) out += " xmlns:stream='http://etherx.jabber.org/streams'";

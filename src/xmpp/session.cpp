@@ -153,10 +153,86 @@ void Session::on_element(xml::Element&& e) {
         case State::negotiating:
             return negotiation_.on_element(e);
         case State::bound:
+            if (e.ns() == ns::csi) return on_client_state(e);
             return bound_->on_stanza(std::move(e));
         case State::closed:
             return;
     }
+}
+
+// XEP-0352. While a client is inactive (a phone in a pocket), presence and messages without
+// a body (chat states, receipts) wait; a newer presence from the same address replaces the
+// one waiting. Anything else (a message with a body or a subject, an IQ) first lets out what
+// waits, in order, then goes. The held stanzas are bounded: past them, all go.
+struct Session::Held {
+    static constexpr size_t kMaxStanzas = 100;
+    static constexpr size_t kMaxBytes = size_t{64} * 1024;
+    std::vector<Outgoing> stanzas;
+    std::vector<std::string> from;  // each held presence's sender ("" for messages)
+    size_t bytes = 0;
+};
+
+namespace {
+// The value of attribute `name` in the start tag of the stanza, or "".
+std::string start_tag_attr(const Outgoing& out, std::string_view name) {
+    std::string text = out.head;
+    if (out.shared) text.append(out.shared->text, out.shared->split);
+    size_t end = text.find('>');
+    std::string key = " " + std::string(name) + "='";
+    size_t at = text.find(key);
+    if (at == std::string::npos || at > end) return {};
+    at += key.size();
+    size_t close = text.find('\'', at);
+    return close == std::string::npos ? std::string() : text.substr(at, close - at);
+}
+bool contains(const Outgoing& out, std::string_view needle) {
+    return out.head.find(needle) != std::string::npos ||
+           (out.shared && out.shared->text.find(needle, out.shared->split) != std::string::npos);
+}
+}  // namespace
+
+void Session::on_client_state(const xml::Element& e) {
+    if (e.name() == "inactive") {
+        if (!held_) held_ = std::make_unique<Held>();
+    } else if (e.name() == "active") {
+        flush_held();
+        held_.reset();
+    } else {
+        stream_error("unsupported-stanza-type", "<" + e.name() + "/> is not a client state");
+    }
+}
+
+void Session::flush_held() {
+    if (!held_) return;
+    for (auto& o : held_->stanzas) transport_.send(std::move(o));
+    held_->stanzas.clear();
+    held_->from.clear();
+    held_->bytes = 0;
+}
+
+void Session::deliver_routed(Outgoing out) {
+    if (!held_ || state_ != State::bound) return transport_.send(std::move(out));
+    bool presence = out.head.rfind("<presence", 0) == 0;
+    bool message = out.head.rfind("<message", 0) == 0;
+    bool can_wait = presence || (message && !contains(out, "<body") && !contains(out, "<subject"));
+    if (!can_wait) {
+        flush_held();
+        return transport_.send(std::move(out));
+    }
+    std::string from = presence ? start_tag_attr(out, "from") : std::string();
+    if (presence && !from.empty()) {
+        for (size_t i = 0; i < held_->stanzas.size(); ++i) {
+            if (held_->from[i] != from) continue;
+            held_->bytes -= held_->stanzas[i].size();
+            held_->stanzas.erase(held_->stanzas.begin() + long(i));
+            held_->from.erase(held_->from.begin() + long(i));
+            break;
+        }
+    }
+    held_->bytes += out.size();
+    held_->stanzas.push_back(std::move(out));
+    held_->from.push_back(std::move(from));
+    if (held_->stanzas.size() > Held::kMaxStanzas || held_->bytes > Held::kMaxBytes) flush_held();
 }
 
 }  // namespace perch::xmpp

@@ -169,6 +169,10 @@ class Session : public xml::StreamParser::Handler {
     void closed();
     // A stream error from outside (replaced by a new login, slow reader, shutdown).
     void stream_error(std::string_view condition, std::string_view text = {});
+    // A stanza routed to this session (another user's, a room's): written at once, or, while
+    // the client says it is inactive (XEP-0352), held if it can wait (presence, messages
+    // without a body) until something that cannot wait comes or the client is active again.
+    void deliver_routed(Outgoing out);
 
     const Jid& jid() const { return jid_; }
     bool bound() const { return state_ == State::bound; }
@@ -206,6 +210,11 @@ class Session : public xml::StreamParser::Handler {
     std::optional<BoundSession> bound_;
     util::TokenBucket stanza_budget_;  // under ctx_.stanza_rate
     bool over_rate_ = false;           // the last stanza asking for work was refused for it
+    // Client State Indication: what is held while the client is inactive (none: active).
+    struct Held;
+    std::unique_ptr<Held> held_;
+    void on_client_state(const xml::Element& e);
+    void flush_held();
 };
 
 }  // namespace perch::xmpp

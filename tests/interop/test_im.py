@@ -183,5 +183,36 @@ async def test_vcards_and_avatars(f):
     await bob.close()
 
 
+async def test_an_inactive_client_gets_chat_states_only_with_the_next_message(f):
+    """XEP-0352 as a phone uses it: inactive, a chat state waits; the next message with a body
+    brings it, first; active again, chat states come at once."""
+    from slixmpp.xmlstream import ET
+    phone = await login(f, "carol", "pocket")
+    dave = await login(f, "dave", "typist")
+
+    def typing():
+        m = dave.make_message(mto=f"carol@{DOMAIN}/pocket", mtype="chat")
+        ET.SubElement(m.xml, "{http://jabber.org/protocol/chatstates}composing")
+        m.send()
+
+    phone.send_raw("<inactive xmlns='urn:xmpp:csi:0'/>")
+    await asyncio.sleep(0.3)
+    typing()
+    await asyncio.sleep(0.8)
+    assert phone.every_message.empty(), "a chat state reached an inactive client at once"
+    dave.send_message(mto=f"carol@{DOMAIN}/pocket", mbody="are you there?", mtype="chat")
+    first = await asyncio.wait_for(phone.every_message.get(), 10)
+    second = await asyncio.wait_for(phone.every_message.get(), 10)
+    assert first.xml.find("{http://jabber.org/protocol/chatstates}composing") is not None, first
+    assert second["body"] == "are you there?", second
+    phone.send_raw("<active xmlns='urn:xmpp:csi:0'/>")
+    await asyncio.sleep(0.3)
+    typing()
+    state = await asyncio.wait_for(phone.every_message.get(), 5)
+    assert state.xml.find("{http://jabber.org/protocol/chatstates}composing") is not None
+    await phone.close()
+    await dave.close()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)

@@ -64,7 +64,7 @@ struct FakeTransport final : xmpp::Transport {
 };
 
 void FakeHandle::deliver(xmpp::Outgoing o) {
-    transport.send(std::move(o));
+    transport.session->deliver_routed(std::move(o));  // as the connections do
 }
 void FakeHandle::terminate(std::string_view condition, std::string_view) {
     transport.terminated = std::string(condition);
@@ -670,4 +670,50 @@ TEST_F(SessionTest, VcardsAndAvatarsStayInStep) {
               std::string::npos)
         << out;
     EXPECT_NE(out.find("<NICKNAME>bob</NICKNAME>"), std::string::npos);
+}
+
+// XEP-0352: while the client says it is inactive, presence and messages without a body wait
+// (a newer presence from the same address replacing the older); a message with a body lets
+// them out first, in order; being active again lets them out; the waiting is bounded.
+TEST_F(SessionTest, AnInactiveClientGetsWhatCanWaitWithTheNextThingThatCannot) {
+    auto& t = open();
+    send(t, kOpen);
+    scram(t, "alice", "secret");
+    EXPECT_NE(send(t, kOpen).find("<csi xmlns='urn:xmpp:csi:0'/>"), std::string::npos);
+
+    auto& alice = bound("alice", "phone");
+    auto& bob = bound("bob", "pc");
+    EXPECT_EQ(send(alice, "<inactive xmlns='urn:xmpp:csi:0'/>"), "");
+    send(bob, "<presence to='alice@example.org'><status>one</status></presence>");
+    send(bob, "<presence to='alice@example.org'><status>two</status></presence>");
+    send(bob,
+         "<message to='alice@example.org' type='chat'><composing "
+         "xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    EXPECT_EQ(alice.transport->take(), "");
+    send(bob, "<message to='alice@example.org' type='chat'><body>wake up</body></message>");
+    auto out = alice.transport->take();
+    EXPECT_EQ(out.find("<status>one"), std::string::npos) << out;  // replaced by the newer one
+    auto two = out.find("<status>two</status>"), typing = out.find("composing"),
+         body = out.find("wake up");
+    ASSERT_NE(two, std::string::npos) << out;
+    EXPECT_LT(two, typing);
+    EXPECT_LT(typing, body);
+
+    send(bob, "<presence to='alice@example.org'><status>three</status></presence>");
+    EXPECT_EQ(alice.transport->take(), "");
+    EXPECT_NE(send(alice, "<active xmlns='urn:xmpp:csi:0'/>").find("three"), std::string::npos);
+    send(bob, "<presence to='alice@example.org'><status>four</status></presence>");
+    EXPECT_NE(alice.transport->take().find("four"), std::string::npos);  // active: at once
+
+    send(alice, "<inactive xmlns='urn:xmpp:csi:0'/>");
+    for (int i = 0; i < 100; ++i)
+        send(bob,
+             "<message to='alice@example.org' type='chat'><paused "
+             "xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    EXPECT_EQ(alice.transport->take(), "");
+    send(bob,
+         "<message to='alice@example.org' type='chat'><gone "
+         "xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    EXPECT_NE(alice.transport->take().find("gone"), std::string::npos);  // past 100: all go
+    EXPECT_FALSE(alice.transport->closed);
 }
