@@ -235,22 +235,27 @@ void BoundSession::on_roster(const xml::Element& iq) {
                 reply.remove_attr("to");
                 send(reply);
                 // Roster push to every resource of the user (RFC 6121 2.1.6).
-                xml::Element push("iq", std::string(ns::client));
-                push.set_attr("type", "set");
-                push.set_attr("id", "push-" + util::random_id().substr(0, 8));
-                auto& pi = push.add_child("query", std::string(ns::roster))
-                               .add_child("item", std::string(ns::roster));
+                xml::Element query("query", std::string(ns::roster));
+                auto& pi = query.add_child("item", std::string(ns::roster));
                 pi.set_attr("jid", item.jid);
                 pi.set_attr("subscription", remove ? "remove" : "none");
                 if (!remove && !item.name.empty()) pi.set_attr("name", item.name);
                 for (const auto& g : item.groups)
                     pi.add_child("group", std::string(ns::roster)).add_text(g);
-                auto prepared = PreparedStanza::from(push);
-                for (auto& r : ctx().router.resources(jid().bare()))
-                    r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+                push_to_own_resources(std::move(query));
             });
         });
     if (!queued) send(make_error(iq, StanzaError::resource_constraint));
+}
+
+void BoundSession::push_to_own_resources(xml::Element payload) {
+    xml::Element push("iq", std::string(ns::client));
+    push.set_attr("type", "set");
+    push.set_attr("id", "push-" + util::random_id().substr(0, 8));
+    push.add(std::move(payload));
+    auto prepared = PreparedStanza::from(push);
+    for (auto& r : ctx().router.resources(jid().bare()))
+        r->deliver(Outgoing::addressed(prepared, r->jid().str()));
 }
 
 void BoundSession::on_presence(xml::Element& p, const std::optional<Jid>& to) {

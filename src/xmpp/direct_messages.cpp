@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 
 #include "util/ids.hpp"
@@ -105,6 +106,18 @@ struct BoundSession::DirectWrites : std::enable_shared_from_this<DirectWrites> {
     // On a store thread: one batch of the session's messages, in one transaction.
     void store(store::Store& s, std::vector<DirectCopies>& batch) {
         std::vector<std::string> waiting;  // recipients who have messages waiting now
+        // Whether an owner archives messages with a peer: read once per pair in a batch (a
+        // burst is mostly one conversation), not per copy.
+        std::map<std::pair<std::string, std::string>, bool> archives;
+        auto archived = [&](const store::DirectMessage& copy) {
+            auto [it, fresh] = archives.try_emplace({copy.owner, copy.peer}, true);
+            if (fresh) {
+                auto prefs = prefs_of(s, copy.owner);
+                it->second = prefs.archives(
+                    copy.peer, prefs.by_default == "roster" && in_roster(s, copy.owner, copy.peer));
+            }
+            return it->second;
+        };
         try {
             s.with_events({}, [&] {
                 for (auto& c : batch) {
@@ -122,13 +135,8 @@ struct BoundSession::DirectWrites : std::enable_shared_from_this<DirectWrites> {
                         waiting.push_back(received.owner);
                     }
                     // Each party's preferences say whether their copy goes into their archive.
-                    for (store::DirectMessage* copy : {&sent, &received}) {
-                        if (!copy->archived) continue;
-                        auto prefs = prefs_of(s, copy->owner);
-                        copy->archived =
-                            prefs.archives(copy->peer, prefs.by_default == "roster" &&
-                                                           in_roster(s, copy->owner, copy->peer));
-                    }
+                    for (store::DirectMessage* copy : {&sent, &received})
+                        copy->archived = copy->archived && archived(*copy);
                     s.add_direct({sent, received}, std::move(events));
                 }
             });
@@ -489,14 +497,7 @@ void BoundSession::on_blocking(const xml::Element& iq, const xml::Element& reque
             auto reply = make_iq_result(iq);
             reply.remove_attr("to");
             send(reply);
-            // Section 3.3: every resource of the user hears of the change.
-            xml::Element push("iq", std::string(ns::client));
-            push.set_attr("type", "set");
-            push.set_attr("id", "push-" + util::random_id().substr(0, 8));
-            push.add(request);
-            auto prepared = PreparedStanza::from(push);
-            for (auto& r : ctx().router.resources(jid().bare()))
-                r->deliver(Outgoing::addressed(prepared, r->jid().str()));
+            push_to_own_resources(request);  // section 3.3: every resource hears of it
         });
     });
     if (!queued) send(make_error(iq, StanzaError::resource_constraint));

@@ -104,6 +104,8 @@ class BoundSession {
     void send(const xml::Element& e);
     void on_iq_to_server(const xml::Element& iq);
     void on_roster(const xml::Element& iq);
+    // An IQ set carrying `payload` to every resource of the user (roster and blocking pushes).
+    void push_to_own_resources(xml::Element payload);
     // Personal eventing (XEP-0163) and private storage (XEP-0049), in xmpp/pep.cpp.
     void on_pubsub(const xml::Element& iq, const xml::Element& pubsub);
     void on_private(const xml::Element& iq, const xml::Element& query);

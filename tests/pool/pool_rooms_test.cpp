@@ -8,6 +8,7 @@
 
 #include "manual_runtime.hpp"
 #include "pool/pool_rooms.hpp"
+#include "recording_handle.hpp"
 #include "util/ids.hpp"
 
 using namespace perch;
@@ -144,21 +145,6 @@ TEST_F(PoolRoomsTest, ALostLinkForgetsWhatItsLateAnswersWouldUndo) {
     late_answer(id, true);
     EXPECT_TRUE(links_.commands("leave").empty());
 }
-
-namespace {
-struct Recorder final : xmpp::SessionHandle {
-    explicit Recorder(const xmpp::Jid& jid) : SessionHandle(jid.str()), jid_(jid) {}
-    const xmpp::Jid& jid() const override { return jid_; }
-    void deliver(xmpp::Outgoing out) override {
-        std::string s = out.head;
-        if (out.shared) s.append(out.shared->text, out.shared->split);
-        got.push_back(std::move(s));
-    }
-    void terminate(std::string_view, std::string_view) override {}
-    xmpp::Jid jid_;
-    std::vector<std::string> got;
-};
-}  // namespace
 
 // One-to-one messages between servers: an offer goes to every other server; its answer says
 // whether it was delivered there; a lost link or no answer in time counts as not delivered

@@ -4,24 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "manual_runtime.hpp"
+#include "recording_handle.hpp"
 #include "xmpp/muc_delivery.hpp"
 
 using namespace perch;
 
 namespace {
-
-struct Recorder final : xmpp::SessionHandle {
-    explicit Recorder(const xmpp::Jid& jid) : SessionHandle(jid.str()), jid_(jid) {}
-    const xmpp::Jid& jid() const override { return jid_; }
-    void deliver(xmpp::Outgoing out) override {
-        std::string s = out.head;
-        if (out.shared) s.append(out.shared->text, out.shared->split);
-        got.push_back(std::move(s));
-    }
-    void terminate(std::string_view, std::string_view) override {}
-    xmpp::Jid jid_;
-    std::vector<std::string> got;
-};
 
 class DeliveryTest : public ::testing::Test {
   protected:

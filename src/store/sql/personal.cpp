@@ -5,6 +5,27 @@
 namespace perch::store::sql::personal {
 
 namespace {
+std::string join_groups(const std::vector<std::string>& groups) {
+    std::string out;
+    for (const auto& g : groups) {
+        if (!out.empty()) out += '\n';
+        out += g;
+    }
+    return out;
+}
+
+std::vector<std::string> split_groups(const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < s.size()) {
+        size_t nl = s.find('\n', start);
+        if (nl == std::string::npos) nl = s.size();
+        out.push_back(s.substr(start, nl - start));
+        start = nl + 1;
+    }
+    return out;
+}
+
 Items pairs(Statement& st) {
     Items out;
     while (st.step()) out.emplace_back(st.text_at(0), st.text_at(1));
@@ -88,6 +109,36 @@ Items private_entries(Connection& db, std::string_view user) {
     auto& st = db.prepare("SELECT key, xml FROM private_xml WHERE username = ? ORDER BY key");
     st.bind(0, user);
     return pairs(st);
+}
+
+std::vector<RosterItem> roster(Connection& db, std::string_view user) {
+    auto& st = db.prepare(
+        "SELECT jid, name, subscription, groups FROM roster_items WHERE username = ? ORDER BY jid");
+    st.bind(0, user);
+    std::vector<RosterItem> out;
+    while (st.step())
+        out.push_back({st.text_at(0), st.text_at(1), st.text_at(2), split_groups(st.text_at(3))});
+    return out;
+}
+
+void set_roster_item(Connection& db, std::string_view user, const RosterItem& item) {
+    db.prepare(
+          "INSERT INTO roster_items (username, jid, name, subscription, groups) VALUES (?, ?, ?, "
+          "?, ?) ON CONFLICT (username, jid) DO UPDATE SET name = excluded.name, groups = "
+          "excluded.groups")
+        .bind(0, user)
+        .bind(1, item.jid)
+        .bind(2, item.name)
+        .bind(3, item.subscription)
+        .bind(4, join_groups(item.groups))
+        .run();
+}
+
+void remove_roster_item(Connection& db, std::string_view user, std::string_view jid) {
+    db.prepare("DELETE FROM roster_items WHERE username = ? AND jid = ?")
+        .bind(0, user)
+        .bind(1, jid)
+        .run();
 }
 
 }  // namespace perch::store::sql::personal

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "store/sql/db.hpp"
+#include "store/types.hpp"
 
-// A user's personal storage: PEP nodes and items (XEP-0163) and private XML (XEP-0049).
+// A user's personal storage: PEP nodes and items (XEP-0163), private XML (XEP-0049) and the
+// roster (RFC 6121).
 namespace perch::store::sql::personal {
 
 using Items = std::vector<std::pair<std::string, std::string>>;  // (item id, payload)
@@ -22,5 +24,9 @@ std::optional<std::string> private_xml(Connection& db, std::string_view user, st
 void set_private_xml(Connection& db, std::string_view user, std::string_view key,
                      const std::string& xml);
 Items private_entries(Connection& db, std::string_view user);  // (key, xml)
+
+std::vector<RosterItem> roster(Connection& db, std::string_view user);
+void set_roster_item(Connection& db, std::string_view user, const RosterItem& item);
+void remove_roster_item(Connection& db, std::string_view user, std::string_view jid);
 
 }  // namespace perch::store::sql::personal

@@ -34,27 +34,6 @@ std::optional<int64_t> inserted_id(Statement& st) {
     return id;
 }
 
-std::string join_groups(const std::vector<std::string>& groups) {
-    std::string out;
-    for (const auto& g : groups) {
-        if (!out.empty()) out += '\n';
-        out += g;
-    }
-    return out;
-}
-
-std::vector<std::string> split_groups(const std::string& s) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < s.size()) {
-        size_t nl = s.find('\n', start);
-        if (nl == std::string::npos) nl = s.size();
-        out.push_back(s.substr(start, nl - start));
-        start = nl + 1;
-    }
-    return out;
-}
-
 std::string sql(std::string_view a, std::string_view b, std::string_view c = "") {
     return std::string(a) + std::string(b) + std::string(c);
 }
@@ -620,35 +599,13 @@ class SqlStore final : public Store {
     bool lead(const std::string& role) override { return pool::lead(db_, role, leading_[role]); }
 
     std::vector<RosterItem> roster(std::string_view username) override {
-        auto& st = db_.prepare(
-            "SELECT jid, name, subscription, groups FROM roster_items WHERE username = ? ORDER BY "
-            "jid");
-        st.bind(0, username);
-        std::vector<RosterItem> out;
-        while (st.step())
-            out.push_back(
-                {st.text_at(0), st.text_at(1), st.text_at(2), split_groups(st.text_at(3))});
-        return out;
+        return personal::roster(db_, username);
     }
-
     void set_roster_item(std::string_view username, const RosterItem& item) override {
-        db_.prepare(
-               "INSERT INTO roster_items (username, jid, name, subscription, groups) VALUES (?, ?, "
-               "?, ?, ?) ON CONFLICT (username, jid) DO UPDATE SET name = excluded.name, groups = "
-               "excluded.groups")
-            .bind(0, username)
-            .bind(1, item.jid)
-            .bind(2, item.name)
-            .bind(3, item.subscription)
-            .bind(4, join_groups(item.groups))
-            .run();
+        personal::set_roster_item(db_, username, item);
     }
-
     void remove_roster_item(std::string_view username, std::string_view jid) override {
-        db_.prepare("DELETE FROM roster_items WHERE username = ? AND jid = ?")
-            .bind(0, username)
-            .bind(1, jid)
-            .run();
+        personal::remove_roster_item(db_, username, jid);
     }
 
   private:
