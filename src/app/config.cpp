@@ -143,6 +143,7 @@ Config load_config(const std::string& path) {
     r.get("c2s", "stanzas_per_second", c.c2s.stanzas_per_second);
     r.get("c2s", "stanza_burst", c.c2s.stanza_burst);
     r.get("c2s", "max_offline_messages", c.c2s.max_offline_messages);
+    r.get("c2s", "resume_timeout_s", c.c2s.resume_timeout_s);
     r.get("login", "free_failures", c.login.free_failures);
     r.get("login", "max_delay_s", c.login.max_delay_s);
     r.get("login", "lockout_failures", c.login.lockout_failures);
@@ -216,6 +217,7 @@ Config load_config(const std::string& path) {
     check_range("c2s.login_timeout_s", c.c2s.login_timeout_s, 1, 3600);
     check_range("c2s.stanzas_per_second", c.c2s.stanzas_per_second, 0, 1000000);
     check_range("c2s.max_offline_messages", c.c2s.max_offline_messages, 0, 1000000);
+    check_range("c2s.resume_timeout_s", c.c2s.resume_timeout_s, 0, 86400);
     check_range("c2s.stanza_burst", c.c2s.stanza_burst, 1, 1000000);
     check_range("muc.posts_per_second", c.muc.posts_per_second, 0, 1000000);
     check_range("muc.post_burst", c.muc.post_burst, 1, 1000000);

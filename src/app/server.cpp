@@ -262,6 +262,19 @@ int serve(Config config) {
     chat::UploadSlots uploads(uint64_t(config.files.max_file_size_kb) * 1024,
                               int64_t(config.files.slot_lifetime_s) * 1'000'000,
                               size_t(config.files.max_open_slots));
+    // Sessions whose connection dropped wait here to be resumed (XEP-0198); each is ended
+    // once its time is up, checked every second.
+    xmpp::Resumption resumption(std::chrono::seconds(config.c2s.resume_timeout_s));
+    asio::steady_timer resumption_timer(io.context());
+    std::function<void()> end_unresumed = [&] {
+        resumption_timer.expires_after(std::chrono::seconds(1));
+        resumption_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            resumption.expire();
+            end_unresumed();
+        });
+    };
+    end_unresumed();
     xmpp::ServerContext ctx{
         config.domain,
         router,
@@ -277,7 +290,8 @@ int serve(Config config) {
         util::Rate{double(config.c2s.stanzas_per_second), double(config.c2s.stanza_burst)},
         &blocklists,
         config.c2s.max_offline_messages,
-        pool_users.get()};
+        pool_users.get(),
+        &resumption};
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;
@@ -440,6 +454,7 @@ int serve(Config config) {
         hangup.cancel();
         pool_timer.cancel();
         changes_timer.cancel();
+        resumption_timer.cancel();
         // Leaving the pool first lets the others take this server's rooms at once; its
         // commits still in flight are then refused by the rooms' epochs.
         if (membership) membership->stop();

@@ -32,7 +32,9 @@ struct ClientLimits {
 // writes_paused() (true while nothing may be written, e.g. during a TLS upgrade) and
 // shutdown_stream() (close the socket now).
 template <class Derived>
-class ClientConnection : public std::enable_shared_from_this<Derived>, public xmpp::Transport {
+class ClientConnection : public std::enable_shared_from_this<Derived>,
+                         public xmpp::Transport,
+                         public RoutedConnection {
   public:
     bool loopback() const override { return loopback_; }
     std::string peer() const override { return peer_; }
@@ -60,23 +62,37 @@ class ClientConnection : public std::enable_shared_from_this<Derived>, public xm
             auto conn = weak.lock();
             if (!conn) return;
             asio::post(strand, [conn = std::move(conn), work = std::move(work)] {
-                if (!conn->closed_) work();
+                if (conn->session_ && !conn->session_->over()) work();
             });
         };
     }
 
+    Poster runner() override {
+        return [weak = this->weak_from_this(), strand = strand_](std::function<void()> work) {
+            auto conn = weak.lock();
+            if (!conn) return;
+            asio::post(strand, [conn = std::move(conn), work = std::move(work)] { work(); });
+        };
+    }
+
+    std::shared_ptr<void> keep() override { return this->shared_from_this(); }
+
     xmpp::SessionHandlePtr handle() override {
         login_timer_.reset();  // bound: the login deadline no longer applies
         if (!handle_)
-            handle_ = std::make_shared<ConnectionHandle<Derived, Strand>>(this->weak_from_this(),
-                                                                          session_->jid(), strand_);
+            handle_ = std::make_shared<ConnectionHandle>(weak_routed(), session_->jid(), strand_);
         return handle_;
     }
 
+    void adopt(xmpp::SessionHandlePtr handle) override {
+        handle_ = std::static_pointer_cast<ConnectionHandle>(std::move(handle));
+        if (handle_) handle_->retarget(weak_routed(), strand_);
+    }
+
     // From the router's handle, on the strand: through the session, which may hold what can
-    // wait while its client is inactive (XEP-0352).
-    void deliver_routed(xmpp::Outgoing out) {
-        if (closed_) return;
+    // wait while its client is inactive (XEP-0352) or keep it for a client that comes back
+    // (XEP-0198).
+    void deliver_routed(xmpp::Outgoing out) override {
         if (session_)
             session_->deliver_routed(std::move(out));
         else
@@ -84,8 +100,8 @@ class ClientConnection : public std::enable_shared_from_this<Derived>, public xm
     }
 
     // From the router's handle, on the strand.
-    void terminate(std::string_view condition, std::string_view text) {
-        if (!closed_) session_->stream_error(condition, text);
+    void terminate(std::string_view condition, std::string_view text) override {
+        if (session_) session_->stream_error(condition, text);
     }
 
   protected:
@@ -96,6 +112,9 @@ class ClientConnection : public std::enable_shared_from_this<Derived>, public xm
           limits_(limits) {}
 
     Derived& self() { return static_cast<Derived&>(*this); }
+    std::weak_ptr<RoutedConnection> weak_routed() {
+        return std::static_pointer_cast<RoutedConnection>(this->shared_from_this());
+    }
 
     // Creates the session and starts the login deadline. On the strand.
     void start_session(xmpp::ServerContext& ctx) {
@@ -169,7 +188,7 @@ class ClientConnection : public std::enable_shared_from_this<Derived>, public xm
     bool closed_ = false;
 
   private:
-    std::shared_ptr<ConnectionHandle<Derived, Strand>> handle_;
+    std::shared_ptr<ConnectionHandle> handle_;
     std::unique_ptr<asio::steady_timer> login_timer_;
 };
 

@@ -283,6 +283,9 @@ HttpResponse WebApp::metrics() const {
                [&](auto c) { return guard.refusals(c); });
     metric("perch_stream_errors_total", "counter", "Streams ended by an error.",
            deps_.stats.stream_errors.load());
+    metric("perch_sessions_resumed_total", "counter",
+           "Sessions resumed on a new connection after theirs dropped (XEP-0198).",
+           deps_.stats.sessions_resumed.load());
     out +=
         "# HELP perch_rate_limited_total Stanzas and posts refused for coming faster than their "
         "limit.\n# TYPE perch_rate_limited_total counter\n";

@@ -31,7 +31,7 @@ const std::shared_ptr<const chat::Subject>& BoundSession::subject() const {
 }
 
 void BoundSession::send(const xml::Element& e) {
-    transport().send(Outgoing::element(e));
+    session_.emit(Outgoing::element(e));
 }
 
 void BoundSession::ended() {

@@ -407,7 +407,7 @@ void BoundSession::on_own_archive(const xml::Element& iq, const xml::Element& qu
             post([this, iq, q, to, archive, query_id, page = std::move(page), failed] {
                 if (failed) return send(make_error(iq, *failed));
                 for (const auto& m : page->messages)
-                    transport().send(
+                    session_.emit(
                         mam::render_stored(m.stanza, m.stanza_id, m.ts_us, to, query_id, archive));
                 mam::Fin fin;
                 fin.complete = page->complete;

@@ -50,6 +50,7 @@ void Negotiation::send_features() {
         f.add_child("session", std::string(ns::session))
             .add_child("optional", std::string(ns::session));
         f.add_child("csi", std::string(ns::csi));
+        f.add_child("sm", std::string(ns::sm));
     }
     std::string out = "<stream:features";
     if (session_.websocket()) out += " xmlns:stream='http://etherx.jabber.org/streams'";
@@ -66,6 +67,13 @@ void Negotiation::on_element(const xml::Element& e) {
         case State::authenticated:
             if (e.is("iq", ns::client) && e.attr_or("type") == "set" && e.child("bind", ns::bind))
                 return on_bind(e);
+            // XEP-0198: a session resumed instead of a resource bound; acknowledgements
+            // are enabled once bound.
+            if (e.is("resume", ns::sm)) return session_.on_resume(e);
+            if (e.is("enable", ns::sm))
+                return session_.send_raw(
+                    "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+                    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
             return session_.stream_error("not-authorized", "bind a resource first");
         case State::open:
             break;

@@ -126,7 +126,7 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
                 auto mirrored = mirror_bookmarks(s, user, node);
                 if (node == vcard::kAvatarMetadata) avatar_to_vcard(s, user, xml_payload);
                 post([this, node, id, xml_payload, iq, mirrored] {
-                    transport().send(Outgoing::raw(
+                    session_.emit(Outgoing::raw(
                         iq_result(iq, "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish" +
                                           attr("node", node) + "><item" + attr("id", id) +
                                           "/></publish></pubsub>")));
@@ -192,7 +192,7 @@ void BoundSession::on_pubsub_items(const xml::Element& iq, const xml::Element& o
                 body += "<item" + attr("id", id) + ">" + payload + "</item>";
             }
             body += "</items></pubsub>";
-            transport().send(Outgoing::raw(iq_result(iq, body)));
+            session_.emit(Outgoing::raw(iq_result(iq, body)));
         });
     });
     if (!queued) send(make_error(iq, StanzaError::resource_constraint));
@@ -219,7 +219,7 @@ void BoundSession::on_private(const xml::Element& iq, const xml::Element& query)
                                      iq](store::Store& s) {
         auto stored = s.private_xml(user, key);
         post([this, stored, empty, iq] {
-            transport().send(Outgoing::raw(iq_result(
+            session_.emit(Outgoing::raw(iq_result(
                 iq, "<query xmlns='jabber:iq:private'>" + stored.value_or(empty) + "</query>")));
         });
     });

@@ -42,7 +42,7 @@ void BoundSession::on_vcard(const xml::Element& iq, const xml::Element& card,
         out += " to='";
         xml::escape_attr(out, jid().str());
         out += "'>" + card_xml + "</iq>";
-        transport().send(Outgoing::raw(std::move(out)));
+        session_.emit(Outgoing::raw(std::move(out)));
     };
     if (iq.attr_or("type") == "get") {
         bool queued = ctx().jobs.submit(

@@ -44,8 +44,25 @@ bool Session::feed(std::string_view bytes) {
     return state_ != State::closed;
 }
 
-void Session::send(const xml::Element& e) {
-    transport_.send(Outgoing::element(e));
+void Session::emit(Outgoing out) {
+    if (handed_over_) {
+        // Work that was under way when the session moved to another connection: it follows.
+        if (auto handle = transport_.handle()) handle->deliver(std::move(out));
+        return;
+    }
+    if (state_ == State::closed) return;
+    if (acks_.enabled) acks_.sent_one(out);
+    if (state_ == State::detached) {
+        if (!acks_.over_limit()) return;
+        spdlog::info("{}: more than {} stanzas wait for a client that is gone: session ended",
+                     jid_.str(), StreamAcks::kMaxUnacked);
+        return finish();
+    }
+    transport_.send(std::move(out));
+    if (!acks_.enabled) return;
+    if (acks_.over_limit())
+        return stream_error("policy-violation", "too many stanzas not acknowledged");
+    if (!acks_.ack_requested) request_ack();
 }
 
 void Session::send_raw(std::string bytes) {
@@ -96,13 +113,22 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
 }
 
 void Session::closed() {
-    finish();
+    if (state_ == State::bound && !acks_.resume_id.empty()) {
+        // XEP-0198: the session stays (in its rooms, receiving) for the client to resume.
+        state_ = State::detached;
+        ctx_.resumption->detached(acks_.resume_id);
+        spdlog::info("{} lost its connection; the session waits {} s to be resumed", jid_.str(),
+                     ctx_.resumption->timeout().count());
+        return;
+    }
+    if (state_ != State::detached) finish();
 }
 
 void Session::finish() {
     if (state_ == State::closed) return;
-    bool was_bound = state_ == State::bound;
+    bool was_bound = bound();
     state_ = State::closed;
+    if (!acks_.resume_id.empty()) ctx_.resumption->remove(acks_.resume_id);
     if (was_bound) bound_->ended();
 }
 
@@ -152,9 +178,14 @@ void Session::on_element(xml::Element&& e) {
         case State::start:
         case State::negotiating:
             return negotiation_.on_element(e);
+        case State::resuming:
+            return early_element(std::move(e));
         case State::bound:
             if (e.ns() == ns::csi) return on_client_state(e);
+            if (e.ns() == ns::sm) return on_stream_management(e);
+            if (acks_.enabled) ++acks_.received;
             return bound_->on_stanza(std::move(e));
+        case State::detached:
         case State::closed:
             return;
     }
@@ -204,20 +235,21 @@ void Session::on_client_state(const xml::Element& e) {
 
 void Session::flush_held() {
     if (!held_) return;
-    for (auto& o : held_->stanzas) transport_.send(std::move(o));
+    for (auto& o : held_->stanzas) emit(std::move(o));
     held_->stanzas.clear();
     held_->from.clear();
     held_->bytes = 0;
 }
 
 void Session::deliver_routed(Outgoing out) {
-    if (!held_ || state_ != State::bound) return transport_.send(std::move(out));
+    if (state_ == State::resuming) return pending_.push_back(std::move(out));
+    if (!held_ || !bound()) return emit(std::move(out));
     bool presence = out.head.rfind("<presence", 0) == 0;
     bool message = out.head.rfind("<message", 0) == 0;
     bool can_wait = presence || (message && !contains(out, "<body") && !contains(out, "<subject"));
     if (!can_wait) {
         flush_held();
-        return transport_.send(std::move(out));
+        return emit(std::move(out));
     }
     std::string from = presence ? start_tag_attr(out, "from") : std::string();
     if (presence && !from.empty()) {

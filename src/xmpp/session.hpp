@@ -15,6 +15,7 @@
 #include "xmpp/remote_users.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/scram.hpp"
+#include "xmpp/stream_management.hpp"
 #include "xmpp/transport.hpp"
 
 namespace perch::xmpp {
@@ -23,6 +24,7 @@ struct ServerStats {
     std::atomic<uint64_t> logins{0};
     std::atomic<uint64_t> stream_errors{0};
     std::atomic<uint64_t> stanzas_over_rate{0};
+    std::atomic<uint64_t> sessions_resumed{0};  // XEP-0198
 };
 
 // Everything a client session shares with the rest of the server.
@@ -49,6 +51,8 @@ struct ServerContext {
     int64_t max_offline = 1000;
     // A pool's other servers, where a user's other sessions may be; none: a single server.
     RemoteUsers* remote_users = nullptr;
+    // Sessions that can be resumed (XEP-0198); none: stream management without resumption.
+    Resumption* resumption = nullptr;
 };
 
 class Session;
@@ -99,6 +103,9 @@ class BoundSession {
     void on_stanza(xml::Element e);
     // The stream is over: unbound, the services told, the other resources see it go.
     void ended();
+    // Whether the user has sent available presence (and so is seen to go).
+    bool available() const { return available_; }
+    void set_available(bool available) { available_ = available; }
 
   private:
     void send(const xml::Element& e);
@@ -177,7 +184,13 @@ class Session : public xml::StreamParser::Handler {
     void deliver_routed(Outgoing out);
 
     const Jid& jid() const { return jid_; }
-    bool bound() const { return state_ == State::bound; }
+    // Bound to a resource (its connection may be gone while it waits to be resumed).
+    bool bound() const { return state_ == State::bound || state_ == State::detached; }
+    // Over: nothing more is done for it (work coming back from the store is dropped).
+    bool over() const { return state_ == State::closed && !handed_over_; }
+    // Stream resumption (XEP-0198), on this session's executor: its connection is gone and it
+    // waited in vain; ended.
+    void expired();
 
     // Parser callbacks.
     void on_stream_open(const xml::Element& header) override;
@@ -187,9 +200,15 @@ class Session : public xml::StreamParser::Handler {
   private:
     friend class Negotiation;
     friend class BoundSession;
-    enum class State { start, negotiating, bound, closed };
+    // resuming: a client resumes (XEP-0198) and the session's state is on its way here;
+    // detached: the connection is gone and the session waits to be resumed.
+    enum class State { start, negotiating, resuming, bound, detached, closed };
 
-    void send(const xml::Element& e);
+    // A stanza to the client: counted and kept until acknowledged when acknowledgements are
+    // on; written if the client is connected.
+    void emit(Outgoing out);
+    void send(const xml::Element& e) { emit(Outgoing::element(e)); }
+    // Stream-level bytes (headers, features, SASL, errors): neither counted nor kept.
     void send_raw(std::string bytes);
     void send_stream_open();
     bool websocket() const { return transport_.framing() == Transport::Framing::websocket; }
@@ -217,6 +236,30 @@ class Session : public xml::StreamParser::Handler {
     std::unique_ptr<Held> held_;
     void on_client_state(const xml::Element& e);
     void flush_held();
+
+    // Stream Management (xmpp/stream_management.cpp).
+    struct Resumed {
+        Jid jid;
+        bool available = false;
+        bool inactive = false;
+        StreamAcks acks;
+        std::shared_ptr<void> keeper;  // the connection the session came from
+    };
+    StreamAcks acks_;
+    bool handed_over_ = false;           // resumed elsewhere: what comes late goes after it
+    std::vector<Outgoing> pending_;      // routed here while resuming
+    std::vector<xml::Element> early_;    // sent by the client while resuming
+    std::shared_ptr<void> predecessor_;  // where work still under way for it comes back
+    void on_stream_management(const xml::Element& e);
+    void enable_acks(const xml::Element& e);
+    void on_resume(const xml::Element& e);
+    Resumption::Entry resumption_entry();
+    // On the old session's executor: its state, and it is over here.
+    std::optional<Resumed> hand_over();
+    void resumed(std::optional<Resumed> moved, uint32_t h);
+    void request_ack();
+    void early_element(xml::Element&& e);
+    void replay_early();
 };
 
 }  // namespace perch::xmpp

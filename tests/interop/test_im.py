@@ -10,16 +10,22 @@ import hashlib
 import sys
 import types
 
-from harness import DOMAIN, IqError, Server, connect, run
+from harness import DOMAIN, MUC, Client, IqError, Server, connect, run
 
 PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw",
              "erin": "erin-pw"}
 
 
+RESUME_TIMEOUT = 3  # seconds a dropped session waits to be resumed (XEP-0198)
+LOBBY = f"lobby@{MUC}"
+
+
 def setup():
-    server = Server(sys.argv[1])
+    server = Server(sys.argv[1], c2s_config=f"resume_timeout_s = {RESUME_TIMEOUT}")
     for user, pw in PASSWORDS.items():
         server.add_user(user, pw)
+    server.cli("category", "add", "Mobile")
+    server.cli("room", "add", "lobby", "--category", "Mobile")
     server.start()
     return types.SimpleNamespace(server=server)
 
@@ -210,6 +216,96 @@ async def test_an_inactive_client_gets_chat_states_only_with_the_next_message(f)
     typing()
     state = await asyncio.wait_for(phone.every_message.get(), 5)
     assert state.xml.find("{http://jabber.org/protocol/chatstates}composing") is not None
+    await phone.close()
+    await dave.close()
+
+
+async def sm_login(f, user, resource):
+    """A client with slixmpp's stream management plugin, acknowledgements enabled."""
+    c = Client(f.server, user, PASSWORDS[user], resource=resource)
+    c.register_plugin("xep_0198")
+    enabled = asyncio.ensure_future(c.wait_until("sm_enabled", 10))
+    await c.start()
+    await enabled
+    return c
+
+
+async def cut(client):
+    """The TCP connection drops without a goodbye (a phone going into a tunnel)."""
+    gone = asyncio.ensure_future(client.wait_until("disconnected", 5))
+    client.transport.abort()
+    await gone
+
+
+def reconnect(client):
+    client.connect((client.perch.host, client.perch.port), force_starttls=True)
+
+
+def left_room(presences, nick):
+    """Whether an unavailable presence of `nick` in the lobby is among what a client got."""
+    while not presences.empty():
+        p = presences.get_nowait()
+        if p["from"].bare == LOBBY and p["from"].resource == nick and p["type"] == "unavailable":
+            return True
+    return False
+
+
+async def test_a_dropped_session_is_resumed_with_the_messages_and_room_traffic_it_missed(f):
+    """XEP-0198 as slixmpp uses it: the phone's connection is cut; meanwhile a one-to-one
+    message and a room message arrive; it reconnects and resumes: both come, the room never
+    saw it leave, and acknowledgements flow both ways."""
+    phone = await sm_login(f, "erin", "phone")
+    await phone["xep_0045"].join_muc_wait(LOBBY, "erin", maxstanzas=0, timeout=10)
+    dave = await login(f, "dave", "desk")
+    await dave["xep_0045"].join_muc_wait(LOBBY, "dave", maxstanzas=0, timeout=10)
+    phone.send_message(mto=LOBBY, mbody="going underground", mtype="groupchat")
+    sm = phone["xep_0198"]
+    for _ in range(50):  # the server acknowledges everything the phone sent
+        await asyncio.sleep(0.1)  # (slixmpp's <r/> can overtake its queued stanzas)
+        if sm.last_ack == sm.seq:
+            break
+        sm.request_ack()
+    assert sm.last_ack == sm.seq == 2, (sm.last_ack, sm.seq)  # its join and its message
+    await dave.next_groupchat()
+    assert (await phone.next_groupchat())["body"] == "going underground"  # its echo
+
+    await cut(phone)
+    await asyncio.sleep(0.3)  # the server notices
+    dave.send_message(mto=f"erin@{DOMAIN}/phone", mbody="while you were in the tunnel",
+                      mtype="chat")
+    dave.send_message(mto=LOBBY, mbody="room news", mtype="groupchat")
+    await dave.next_groupchat()
+    resumed = asyncio.ensure_future(phone.wait_until("session_resumed", 10))
+    reconnect(phone)
+    await resumed
+    assert (await next_chat(phone))["body"] == "while you were in the tunnel"
+    news = await phone.next_groupchat()
+    assert news["body"] == "room news", news  # nothing it had already, nothing twice
+    assert not left_room(dave.every_presence, "erin"), "the room saw the phone leave"
+    # The resumed session goes on both ways.
+    phone.send_message(mto=LOBBY, mbody="back", mtype="groupchat")
+    assert (await dave.next_groupchat())["body"] == "back"
+    assert "resumed its session" in f.server.log_text()
+    await phone.close()
+    await dave.close()
+
+
+async def test_a_session_not_resumed_in_time_ends_and_the_client_starts_anew(f):
+    """Past the resumption timeout the session ends as any other (the room sees it leave); the
+    client's resumption is refused and slixmpp binds a new session."""
+    phone = await sm_login(f, "carol", "phone")
+    await phone["xep_0045"].join_muc_wait(LOBBY, "carol", maxstanzas=0, timeout=10)
+    dave = await login(f, "dave", "watcher")
+    await dave["xep_0045"].join_muc_wait(LOBBY, "watcher", maxstanzas=0, timeout=10)
+    await cut(phone)
+    await asyncio.sleep(1)
+    assert not left_room(dave.every_presence, "carol"), "left before the timeout"
+    await asyncio.sleep(RESUME_TIMEOUT + 1.5)
+    assert left_room(dave.every_presence, "carol"), "still in the room after the timeout"
+    started = asyncio.ensure_future(phone.wait_until("session_start", 10))
+    reconnect(phone)
+    await started  # resumption failed; a new session was bound
+    assert "did not come back within" in f.server.log_text()
     await phone.close()
     await dave.close()
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <numeric>
+#include <regex>
 
 #include "manual_runtime.hpp"
 #include "util/base64.hpp"
@@ -18,12 +20,12 @@ struct FakeTransport;
 
 struct FakeHandle final : xmpp::SessionHandle {
     FakeHandle(xmpp::Jid jid, FakeTransport& t)
-        : SessionHandle(jid.str()), jid_(std::move(jid)), transport(t) {}
+        : SessionHandle(jid.str()), jid_(std::move(jid)), transport(&t) {}
     const xmpp::Jid& jid() const override { return jid_; }
     void deliver(xmpp::Outgoing out) override;
     void terminate(std::string_view condition, std::string_view) override;
     xmpp::Jid jid_;
-    FakeTransport& transport;
+    FakeTransport* transport;  // another one once the session is resumed elsewhere
 };
 
 struct FakeTransport final : xmpp::Transport {
@@ -51,24 +53,34 @@ struct FakeTransport final : xmpp::Transport {
     Poster poster() override {
         return [this](std::function<void()> work) {
             loop.post([this, work = std::move(work)] {
-                if (!closed) work();
+                if (!session->over()) work();
             });
         };
     }
+    Poster runner() override {
+        return [this](std::function<void()> work) { loop.post(std::move(work)); };
+    }
+    std::shared_ptr<void> keep() override { return nullptr; }  // the test keeps them all
     xmpp::SessionHandlePtr handle() override {
         if (!handle_) handle_ = std::make_shared<FakeHandle>(session->jid(), *this);
         return handle_;
+    }
+    void adopt(xmpp::SessionHandlePtr h) override {
+        handle_ = std::static_pointer_cast<FakeHandle>(std::move(h));
+        if (handle_) handle_->transport = this;
     }
     // What was written since the last call.
     std::string take() { return std::exchange(out, {}); }
 };
 
 void FakeHandle::deliver(xmpp::Outgoing o) {
-    transport.session->deliver_routed(std::move(o));  // as the connections do
+    // As the connections do: on the session's executor.
+    transport->loop.post(
+        [t = transport, o = std::move(o)]() mutable { t->session->deliver_routed(std::move(o)); });
 }
 void FakeHandle::terminate(std::string_view condition, std::string_view) {
-    transport.terminated = std::string(condition);
-    transport.session->stream_error(condition);
+    transport->terminated = std::string(condition);
+    transport->session->stream_error(condition);
 }
 
 // A service on chat.example.org that keeps what it was handed.
@@ -119,6 +131,7 @@ class SessionTest : public ::testing::Test {
             "example.org", router_, *credentials_, *manual_,
             xml::ParserLimits{.max_stanza_bytes = 4096}, true, "test", stats_, nullptr, "", false});
         ctx_->blocklists = &blocklists_;
+        ctx_->resumption = &resumption_;
     }
     void TearDown() override {
         streams_.clear();
@@ -188,6 +201,7 @@ class SessionTest : public ::testing::Test {
     FakeService chat_;
     xmpp::ServerStats stats_;
     xmpp::direct::Blocklists blocklists_;
+    xmpp::Resumption resumption_{std::chrono::seconds(60)};
     std::unique_ptr<xmpp::ServerContext> ctx_;
     std::deque<Stream> streams_;
 };
@@ -716,4 +730,168 @@ TEST_F(SessionTest, AnInactiveClientGetsWhatCanWaitWithTheNextThingThatCannot) {
          "xmlns='http://jabber.org/protocol/chatstates'/></message>");
     EXPECT_NE(alice.transport->take().find("gone"), std::string::npos);  // past 100: all go
     EXPECT_FALSE(alice.transport->closed);
+}
+
+namespace {
+std::string attribute(const std::string& text, const std::string& element,
+                      const std::string& name) {
+    std::smatch m;
+    std::regex re("<" + element + "[^>]* " + name + "='([^']*)'");
+    return std::regex_search(text, m, re) ? m[1].str() : std::string();
+}
+size_t count(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++n;
+    return n;
+}
+}  // namespace
+
+// XEP-0198 acknowledgements: offered once authenticated, enabled once bound; the server
+// counts what it handles and asks for acknowledgements of what it sends; an acknowledgement
+// of more than was sent ends the stream.
+TEST_F(SessionTest, StreamManagementCountsStanzasBothWays) {
+    auto& t = open();
+    send(t, kOpen);
+    scram(t, "alice", "secret");
+    auto features = send(t, kOpen);
+    EXPECT_NE(features.find("<sm xmlns='urn:xmpp:sm:3'/>"), std::string::npos) << features;
+    EXPECT_NE(send(t, "<enable xmlns='urn:xmpp:sm:3'/>").find("<unexpected-request"),
+              std::string::npos);  // not bound yet
+
+    auto& alice = bound("alice", "pc");
+    auto enabled = send(alice, "<enable xmlns='urn:xmpp:sm:3'/>");
+    EXPECT_EQ(enabled, "<enabled xmlns='urn:xmpp:sm:3'/>");  // no resumption asked for
+    EXPECT_EQ(send(alice, "<r xmlns='urn:xmpp:sm:3'/>"), "<a xmlns='urn:xmpp:sm:3' h='0'/>");
+    auto out = send(alice, "<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+    EXPECT_NE(out.find("id='p1'"), std::string::npos);
+    EXPECT_NE(out.find("<r xmlns='urn:xmpp:sm:3'/>"), std::string::npos) << out;
+    send(alice, "<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>");  // <r/> is out
+    EXPECT_EQ(send(alice, "<r xmlns='urn:xmpp:sm:3'/>"), "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    EXPECT_EQ(send(alice, "<a xmlns='urn:xmpp:sm:3' h='2'/>"), "");
+    EXPECT_NE(send(alice, "<enable xmlns='urn:xmpp:sm:3'/>").find("<unexpected-request"),
+              std::string::npos);  // twice
+    out = send(alice, "<a xmlns='urn:xmpp:sm:3' h='3'/>");
+    EXPECT_NE(out.find("<undefined-condition"), std::string::npos) << out;
+    EXPECT_TRUE(alice.transport->closed);
+}
+
+// XEP-0198 resumption: a session whose connection drops stays bound (nobody sees it leave)
+// and keeps what it is sent; the client comes back on a new connection with the count it
+// has, and gets the rest, in order, then what comes next. Another user cannot take it.
+TEST_F(SessionTest, ADroppedSessionIsResumedWithEveryStanzaItMissed) {
+    auto& alice = bound("alice", "phone");
+    auto& bob = bound("bob", "pc");
+    send(alice, "<presence/>");
+    auto enabled = send(alice, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    auto id = attribute(enabled, "enabled", "id");
+    ASSERT_FALSE(id.empty()) << enabled;
+    EXPECT_EQ(attribute(enabled, "enabled", "max"), "60");
+    send(bob, "<message to='alice@example.org/phone' type='chat'><body>one</body></message>");
+    EXPECT_NE(alice.transport->take().find("one"), std::string::npos);
+    // The phone handled "one" and a ping, then lost its connection.
+    send(alice, "<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+    alice.transport->closed = true;
+    alice.session->closed();
+    loop_.drain();
+    for (const char* text : {"two", "three"})
+        send(bob, std::string("<message to='alice@example.org/phone' type='chat'><body>") + text +
+                      "</body></message>");
+    EXPECT_EQ(alice.transport->take(), "");
+    EXPECT_TRUE(chat_.ended.empty());  // still in its rooms
+    EXPECT_EQ(bob.transport->take().find("unavailable"), std::string::npos);
+
+    // Bob cannot take it; a made-up id resumes nothing.
+    auto& thief = open();
+    send(thief, kOpen);
+    scram(thief, "bob", "secret");
+    send(thief, kOpen);
+    EXPECT_NE(send(thief, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+                  .find("<failed xmlns='urn:xmpp:sm:3'><item-not-found"),
+              std::string::npos);
+    EXPECT_NE(
+        send(thief, "<resume xmlns='urn:xmpp:sm:3' previd='nope' h='0'/>").find("<item-not-found"),
+        std::string::npos);
+
+    auto& again = open();
+    send(again, kOpen);
+    scram(again, "alice", "secret");
+    send(again, kOpen);
+    // The phone saw "one" (the first stanza of the count) but not the ping's answer.
+    auto out = send(again, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='1'/>");
+    EXPECT_EQ(attribute(out, "resumed", "h"), "1") << out;  // the ping, handled
+    EXPECT_EQ(attribute(out, "resumed", "previd"), id);
+    EXPECT_EQ(out.find("<body>one<"), std::string::npos) << out;
+    auto pong = out.find("id='p1'"), two = out.find("<body>two<"), three = out.find("<body>three<");
+    ASSERT_NE(pong, std::string::npos) << out;
+    EXPECT_LT(pong, two);
+    EXPECT_LT(two, three);
+    send(bob, "<message to='alice@example.org/phone' type='chat'><body>four</body></message>");
+    EXPECT_NE(again.transport->take().find("four"), std::string::npos);
+    EXPECT_EQ(send(again, "<r xmlns='urn:xmpp:sm:3'/>"), "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    EXPECT_TRUE(chat_.ended.empty());
+    ASSERT_TRUE(router_.find(*xmpp::Jid::parse("alice@example.org/phone")));
+
+    // It can be resumed again with the same id, from a connection that is still up as far as
+    // the server knows (the client saw it die first): the old one is closed.
+    auto& third = open();
+    send(third, kOpen);
+    scram(third, "alice", "secret");
+    send(third, kOpen);
+    out = send(third, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='5'/>");
+    EXPECT_NE(out.find("<resumed"), std::string::npos) << out;
+    EXPECT_TRUE(again.transport->closed);
+    again.session->closed();  // its socket goes
+    loop_.drain();
+    EXPECT_TRUE(chat_.ended.empty());
+    send(bob, "<message to='alice@example.org/phone' type='chat'><body>five</body></message>");
+    EXPECT_NE(third.transport->take().find("five"), std::string::npos);
+}
+
+// A session nobody resumes ends after the timeout, as if its connection had just closed: its
+// services are told and its contacts see it go. Until then a new login with its resource
+// replaces it, as any session.
+TEST_F(SessionTest, ASessionNotResumedInTimeEnds) {
+    auto& alice = bound("alice", "phone");
+    auto& bob = bound("bob", "pc");
+    send(alice, "<presence/>");
+    send(bob, "<presence/>");
+    auto id =
+        attribute(send(alice, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"), "enabled", "id");
+    bob.transport->take();
+    alice.transport->closed = true;
+    alice.session->closed();
+    EXPECT_EQ(resumption_.waiting(), 1u);
+    resumption_.expire(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    loop_.drain();
+    EXPECT_TRUE(chat_.ended.empty());  // not yet
+    resumption_.expire(std::chrono::steady_clock::now() + std::chrono::seconds(61));
+    loop_.drain();
+    ASSERT_EQ(chat_.ended.size(), 1u);
+    EXPECT_EQ(chat_.ended[0], "alice@example.org/phone");
+    EXPECT_EQ(resumption_.waiting(), 0u);
+    auto& late = open();
+    send(late, kOpen);
+    scram(late, "alice", "secret");
+    send(late, kOpen);
+    EXPECT_NE(send(late, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+                  .find("<item-not-found"),
+              std::string::npos);
+    // The client binds a new session on the same stream.
+    EXPECT_NE(send(late,
+                   "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                   "<resource>phone</resource></bind></iq>")
+                  .find("<jid>alice@example.org/phone"),
+              std::string::npos);
+
+    auto& pc = bound("bob", "desk");
+    send(pc, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    pc.transport->closed = true;
+    pc.session->closed();
+    bound("bob", "desk");  // the same resource logs in again
+    loop_.drain();
+    EXPECT_EQ(resumption_.waiting(), 0u);
+    EXPECT_EQ(count(std::accumulate(chat_.ended.begin(), chat_.ended.end(), std::string()),
+                    "bob@example.org/desk"),
+              1u);
 }
