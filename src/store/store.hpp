@@ -181,6 +181,10 @@ class Store {
     // The owner's messages that wait for them, oldest first, at most `limit`: from now on they
     // wait no more (a copy not archived is gone).
     virtual std::vector<DirectMessage> take_pending(std::string_view owner, int limit) = 0;
+    // Copies delivered to a session that went away without acknowledging them (XEP-0198)
+    // wait for their owners again: the stored copy with the same owner and stanza id is
+    // pending again; one no longer stored (never archived) is stored as pending.
+    virtual void keep_undelivered(const std::vector<DirectMessage>& copies) = 0;
     // A page of the owner's archive (see DirectPage); throws UnknownId for an id not in it.
     virtual DirectPage query_direct(std::string_view owner, const ArchiveQuery& query) = 0;
     // Every copy, pending or archived, in storage order: those after `after`, at most `limit`

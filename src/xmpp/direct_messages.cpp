@@ -503,4 +503,53 @@ void BoundSession::on_blocking(const xml::Element& iq, const xml::Element& reque
     if (!queued) send(make_error(iq, StanzaError::resource_constraint));
 }
 
+void BoundSession::keep_unacknowledged(const std::deque<Outgoing>& stanzas) {
+    std::vector<store::DirectMessage> copies;
+    for (const auto& out : stanzas) {
+        std::string text = out.head;
+        if (out.shared) text.append(out.shared->text, out.shared->split);
+        if (text.rfind("<message", 0) != 0 || text.find("<body") == std::string::npos) continue;
+        auto m = xml::parse_fragment(text);
+        if (!m) continue;
+        std::string type = m->attr_or("type", "normal");
+        auto from = Jid::parse(m->attr_or("from"));
+        // From another user of this server, with a body of its own (a carbon's is inside it;
+        // rooms and their private messages are on another domain, and kept there).
+        if ((type != "chat" && type != "normal") || !from || from->domain() != ctx().domain ||
+            from->bare() == jid().bare() || !m->child("body", ns::client))
+            continue;
+        store::DirectMessage copy;
+        copy.owner = username();
+        copy.peer = from->bare_str();
+        copy.ts_us = util::now_us();
+        for (const auto& c : m->children()) {
+            if (c.is("stanza-id", ns::sid) && c.attr_or("by") == jid().bare_str())
+                copy.stanza_id = c.attr_or("id");
+            if (c.is("delay", ns::delay))  // it had waited before: since then
+                copy.ts_us = util::parse_timestamp(c.attr_or("stamp")).value_or(copy.ts_us);
+        }
+        if (copy.stanza_id.empty()) copy.stanza_id = util::ordered_id();
+        m->remove_children("delay", ns::delay);
+        m->set_attr("to", jid().bare_str());
+        copy.body = m->child_text("body", ns::client);
+        copy.stanza = xml::to_string(*m);
+        copy.archived = false;
+        copy.pending = true;
+        copies.push_back(std::move(copy));
+    }
+    if (copies.empty()) return;
+    spdlog::info("{}: {} one-to-one messages sent and not acknowledged wait for the user again",
+                 jid().str(), copies.size());
+    bool queued =
+        ctx().jobs.submit([copies = std::move(copies), who = jid().str()](store::Store& s) {
+            try {
+                s.keep_undelivered(copies);
+            } catch (const std::exception& e) {
+                spdlog::error("messages not acknowledged by {} not kept: {}", who, e.what());
+            }
+        });
+    if (!queued)
+        spdlog::error("messages not acknowledged by {} not kept: the store is busy", jid().str());
+}
+
 }  // namespace perch::xmpp

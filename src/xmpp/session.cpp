@@ -129,6 +129,7 @@ void Session::finish() {
     bool was_bound = bound();
     state_ = State::closed;
     if (!acks_.resume_id.empty()) ctx_.resumption->remove(acks_.resume_id);
+    if (was_bound && !acks_.unacked.empty()) bound_->keep_unacknowledged(acks_.unacked);
     if (was_bound) bound_->ended();
 }
 

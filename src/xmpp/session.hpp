@@ -106,6 +106,9 @@ class BoundSession {
     // Whether the user has sent available presence (and so is seen to go).
     bool available() const { return available_; }
     void set_available(bool available) { available_ = available; }
+    // The session ends with `stanzas` sent and not acknowledged (XEP-0198): the one-to-one
+    // messages among them wait for the user again, as if never delivered.
+    void keep_unacknowledged(const std::deque<Outgoing>& stanzas);
 
   private:
     void send(const xml::Element& e);

@@ -68,6 +68,28 @@ TEST_F(DirectTest, PendingMessagesAreTakenOnceInOrderAndStayArchived) {
     EXPECT_EQ(s->direct_in_order(0, 100).size(), 5u);
 }
 
+// XEP-0198: messages delivered to a session that went away without acknowledging them wait
+// again: an archived copy becomes pending (once, not twice in the archive), a copy that was
+// never archived is stored again as pending; delivered again in their order.
+TEST_F(DirectTest, MessagesNeverAcknowledgedWaitAgain) {
+    auto s = open();
+    s->add_direct(exchange("m1", 1000, "one"), {});
+    auto unarchived = exchange("m2", 2000, "two", true);
+    unarchived[1].archived = false;
+    s->add_direct(unarchived, {});
+    auto taken = s->take_pending("bob", 10);  // m2 goes to bob's session, then from the store
+    ASSERT_EQ(ids(taken), std::vector<std::string>{"m2"});
+    EXPECT_EQ(s->count_pending("bob"), 0);
+
+    auto m1 = exchange("m1", 1000, "one")[1];
+    s->keep_undelivered({taken[0], m1});
+    EXPECT_EQ(ids(s->take_pending("bob", 10)), (std::vector<std::string>{"m1", "m2"}));
+    store::ArchiveQuery q;
+    q.max = 10;
+    EXPECT_EQ(ids(s->query_direct("bob", q).messages), std::vector<std::string>{"m1"});
+    EXPECT_EQ(ids(s->query_direct("alice", q).messages), (std::vector<std::string>{"m1", "m2"}));
+}
+
 TEST_F(DirectTest, TheArchivePagesBothWaysAndFiltersByCorrespondentAndTime) {
     auto s = open();
     store::DirectMessage other;

@@ -895,3 +895,40 @@ TEST_F(SessionTest, ASessionNotResumedInTimeEnds) {
                     "bob@example.org/desk"),
               1u);
 }
+
+// XEP-0198: one-to-one messages a session was sent and never acknowledged wait for the user
+// again when it ends (not resumed in time, or not resumable), as if never delivered: the next
+// session gets them with its first presence. What was acknowledged does not come again.
+TEST_F(SessionTest, MessagesNeverAcknowledgedWaitForTheNextSession) {
+    auto& alice = bound("alice", "phone");
+    auto& bob = bound("bob", "pc");
+    send(alice, "<presence/>");
+    send(alice, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    send(bob, "<message to='alice@example.org/phone' type='chat'><body>seen</body></message>");
+    send(alice, "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    send(bob, "<message to='alice@example.org' type='chat'><body>lost one</body></message>");
+    send(bob, "<message to='alice@example.org/phone' type='chat'><body>lost two</body></message>");
+    EXPECT_NE(alice.transport->take().find("lost two"), std::string::npos);
+    alice.transport->closed = true;
+    alice.session->closed();
+    resumption_.expire(std::chrono::steady_clock::now() + std::chrono::seconds(61));
+    loop_.drain();
+
+    auto& next = bound("alice", "pc");
+    auto out = send(next, "<presence/>");
+    auto one = out.find("<body>lost one</body>"), two = out.find("<body>lost two</body>");
+    ASSERT_NE(one, std::string::npos) << out;
+    EXPECT_LT(one, two);
+    EXPECT_NE(out.find("<delay xmlns='urn:xmpp:delay'"), std::string::npos);
+    EXPECT_EQ(out.find("seen"), std::string::npos) << out;
+
+    // Without resumption the same, when the stream ends.
+    auto& desk = bound("bob", "desk");
+    send(desk, "<presence/>");
+    send(desk, "<enable xmlns='urn:xmpp:sm:3'/>");
+    send(next, "<message to='bob@example.org/desk' type='chat'><body>for later</body></message>");
+    desk.transport->closed = true;
+    desk.session->closed();
+    loop_.drain();
+    EXPECT_NE(send(bound("bob", "laptop"), "<presence/>").find("for later"), std::string::npos);
+}

@@ -29,25 +29,42 @@ std::vector<DirectMessage> read_all(Statement& st) {
     return out;
 }
 
+void insert(Connection& db, const DirectMessage& m) {
+    db.prepare(
+          "INSERT INTO direct_messages (owner, peer, outgoing, stanza_id, ts_us, body, stanza, "
+          "archived, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(0, m.owner)
+        .bind(1, m.peer)
+        .bind(2, int64_t(m.outgoing))
+        .bind(3, m.stanza_id)
+        .bind(4, m.ts_us)
+        .bind(5, m.body)
+        .bind(6, m.stanza)
+        .bind(7, int64_t(m.archived))
+        .bind(8, int64_t(m.pending))
+        .run();
+}
 }  // namespace
 
 void add(Connection& db, const std::vector<DirectMessage>& copies) {
     Transaction tx(db);
-    auto& st = db.prepare(
-        "INSERT INTO direct_messages (owner, peer, outgoing, stanza_id, ts_us, body, stanza, "
-        "archived, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& m : copies)
+        if (m.archived || m.pending) insert(db, m);
+    tx.commit();
+}
+
+void keep_undelivered(Connection& db, const std::vector<DirectMessage>& copies) {
+    Transaction tx(db);
     for (const auto& m : copies) {
-        if (!m.archived && !m.pending) continue;
-        st.bind(0, m.owner)
-            .bind(1, m.peer)
-            .bind(2, int64_t(m.outgoing))
-            .bind(3, m.stanza_id)
-            .bind(4, m.ts_us)
-            .bind(5, m.body)
-            .bind(6, m.stanza)
-            .bind(7, int64_t(m.archived))
-            .bind(8, int64_t(m.pending))
+        db.prepare("UPDATE direct_messages SET pending = 1 WHERE owner = ? AND stanza_id = ?")
+            .bind(0, m.owner)
+            .bind(1, m.stanza_id)
             .run();
+        if (db.changes() > 0) continue;
+        auto copy = m;
+        copy.archived = false;
+        copy.pending = true;
+        insert(db, copy);
     }
     tx.commit();
 }

@@ -13,6 +13,7 @@ namespace perch::store::sql::direct {
 void add(Connection& db, const std::vector<DirectMessage>& copies);
 int64_t count_pending(Connection& db, std::string_view owner);
 std::vector<DirectMessage> take_pending(Connection& db, std::string_view owner, int limit);
+void keep_undelivered(Connection& db, const std::vector<DirectMessage>& copies);
 DirectPage query(Connection& db, std::string_view owner, const ArchiveQuery& q);
 std::vector<DirectMessage> in_order(Connection& db, int64_t after, int limit);
 // Archived copies older than `before_us` that no longer wait for delivery (retention).

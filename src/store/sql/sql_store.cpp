@@ -551,6 +551,9 @@ class SqlStore final : public Store {
     std::vector<DirectMessage> take_pending(std::string_view owner, int limit) override {
         return direct::take_pending(db_, owner, limit);
     }
+    void keep_undelivered(const std::vector<DirectMessage>& copies) override {
+        direct::keep_undelivered(db_, copies);
+    }
     DirectPage query_direct(std::string_view owner, const ArchiveQuery& query) override {
         return direct::query(db_, owner, query);
     }
