@@ -291,7 +291,9 @@ int serve(Config config) {
         &blocklists,
         config.c2s.max_offline_messages,
         pool_users.get(),
-        &resumption};
+        &resumption,
+        &directory,
+        config.muc_domain()};
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;

@@ -117,6 +117,15 @@ std::vector<Directory::Listing> Directory::rooms_for(const Subject& who,
     return out;
 }
 
+std::vector<Directory::Listing> Directory::member_rooms(const Subject& who) const {
+    std::vector<Listing> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [node, listing] : rooms_)
+        if (is_member(who, listing.rules) && allows(who, listing.meta, listing.rules, Action::join))
+            out.push_back(listing);
+    return out;
+}
+
 std::optional<Directory::Listing> Directory::room_for(const Subject& who, const std::string& node,
                                                       Action action) const {
     std::lock_guard lock(mutex_);

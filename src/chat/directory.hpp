@@ -45,6 +45,9 @@ class Directory {
     // The rooms `who` may find (never a secret room to a non-member), optionally of one
     // category.
     std::vector<Listing> rooms_for(const Subject& who, const std::string* category = nullptr) const;
+    // The rooms `who` belongs to (member, manager or presenter, by name or group) and may
+    // join now.
+    std::vector<Listing> member_rooms(const Subject& who) const;
     // The room, if `who` may do `action` there.
     std::optional<Listing> room_for(const Subject& who, const std::string& node,
                                     Action action) const;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "util/ids.hpp"
 #include "xml/serializer.hpp"
@@ -63,6 +64,52 @@ std::vector<std::string> mirror_bookmarks(store::Store& s, const std::string& us
         }
         events.push_back(event + "</items>");
     }
+    return events;
+}
+
+// Which rooms have been made bookmarks for the user as a member (room JIDs, one per line).
+constexpr const char* kSeededKey = "perch:member-bookmarks";
+
+// The rooms the user belongs to become bookmarks that join at sign-in (XEP-0402 autojoin), so
+// that every client opens on them; each room once, so that one the user has taken out stays
+// out. `rooms`: JID and name. On a store thread; the events for the user's resources, if the
+// bookmarks changed.
+std::vector<std::string> bookmark_memberships(store::Store& s, const std::string& user,
+                                              const bookmarks::Items& rooms) {
+    if (rooms.empty()) return {};
+    std::string seeded = s.private_xml(user, kSeededKey).value_or("");
+    std::set<std::string> done;
+    for (size_t at = 0; at < seeded.size();) {
+        size_t end = std::min(seeded.find('\n', at), seeded.size());
+        if (end > at) done.insert(seeded.substr(at, end - at));
+        at = end + 1;
+    }
+    auto existing = s.pep_items(user, bookmarks::kNode).value_or(bookmarks::Items{});
+    std::string event;
+    bool listed = false;
+    for (const auto& [jid, name] : rooms) {
+        if (!done.insert(jid).second) continue;
+        listed = true;
+        if (std::any_of(existing.begin(), existing.end(),
+                        [&](const auto& e) { return e.first == jid; }))
+            continue;
+        xml::Element c("conference", bookmarks::kNode);
+        if (!name.empty()) c.set_attr("name", name);
+        c.set_attr("autojoin", "true");
+        c.add_child("nick", bookmarks::kNode).add_text(user);
+        std::string payload = xml::to_string(c);
+        s.put_pep_item(user, bookmarks::kNode, jid, payload);
+        event += "<item" + attr("id", jid) + ">" + payload + "</item>";
+    }
+    if (listed) {
+        std::string list;
+        for (const auto& jid : done) list += jid + "\n";
+        s.set_private_xml(user, kSeededKey, list);
+    }
+    if (event.empty()) return {};
+    auto events = mirror_bookmarks(s, user, bookmarks::kNode);
+    events.insert(events.begin(),
+                  "<items" + attr("node", bookmarks::kNode) + ">" + event + "</items>");
     return events;
 }
 
@@ -177,10 +224,18 @@ void BoundSession::on_pubsub_items(const xml::Element& iq, const xml::Element& o
     } catch (...) {
         return send(make_error(iq, StanzaError::bad_request, "Bad max_items"));
     }
+    // A user's first look at their bookmarks finds the rooms they belong to among them.
+    bookmarks::Items memberships;
+    if (owner == username() && (node == bookmarks::kNode || node == bookmarks::kLegacyNode) &&
+        ctx().directory && subject())
+        for (const auto& room : ctx().directory->member_rooms(*subject()))
+            memberships.emplace_back(room.meta.node + "@" + ctx().muc_domain, room.meta.name);
     bool queued = ctx().jobs.submit([this, post = transport().poster(), owner, node, wanted, max,
-                                     iq](store::Store& s) {
+                                     iq, memberships](store::Store& s) {
+        auto added = bookmark_memberships(s, owner, memberships);
         auto items = s.pep_items(owner, node);
-        post([this, items = std::move(items), node, wanted, max, iq] {
+        post([this, items = std::move(items), node, wanted, max, iq, added] {
+            for (const auto& e : added) notify_own_resources(e);
             if (!items) return send(make_error(iq, StanzaError::item_not_found));
             std::string body = "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items" +
                                attr("node", node) + ">";

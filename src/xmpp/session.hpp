@@ -5,6 +5,7 @@
 #include <string>
 
 #include "chat/authz.hpp"
+#include "chat/directory.hpp"
 #include "chat/files.hpp"
 #include "store/workers.hpp"
 #include "util/token_bucket.hpp"
@@ -53,6 +54,9 @@ struct ServerContext {
     RemoteUsers* remote_users = nullptr;
     // Sessions that can be resumed (XEP-0198); none: stream management without resumption.
     Resumption* resumption = nullptr;
+    // The rooms, for the bookmarks of the rooms a user belongs to; none: no such bookmarks.
+    const chat::Directory* directory = nullptr;
+    std::string muc_domain = {};
 };
 
 class Session;

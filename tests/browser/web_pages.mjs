@@ -87,6 +87,22 @@ try {
   await waitFor('replied');
   await chat.locator('.chat-msg__text', { hasText: 'hello from slixmpp' }).waitFor();
   await shot(chat, 'chat-room');
+
+  // Bob belongs to two rooms (garden above, orchard from the command line): he signs in to the
+  // web chat and finds both open, without doing anything; his own address is not among his
+  // contacts.
+  const member = await newPage();
+  await member.goto(base + '/chat/');
+  await member.fill('input[name=jid]', 'bob');
+  await member.fill('input[name=password]', 'bob-pw');
+  await member.click('converse-login-form [type=submit]');
+  const joined = member.locator('converse-rooms-list');
+  await joined.getByText('Garden club').waitFor();
+  await joined.getByText('Orchard').waitFor();
+  await member.locator('converse-roster').waitFor({ state: 'attached' });
+  await shot(member, 'chat-member-rooms');
+  const contacts = await member.locator('converse-roster').innerText();
+  if (contacts.includes('bob')) throw new Error('own address among the contacts: ' + contacts);
   if (problems.length) throw new Error(problems.join('\n'));
   step('done');
 } catch (e) {

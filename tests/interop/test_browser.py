@@ -2,7 +2,8 @@
 """The web pages in a real browser (Debian's Chromium, driven by playwright-core from
 tests/browser/web_pages.mjs) with a slixmpp client on the other side: sign in at /rooms, create
 a room and add a member; open /chat, join the room and post; the slixmpp client receives it and
-its reply appears on the page. Screenshots go to test-artifacts/browser/.
+its reply appears on the page; a member of two rooms signs in to /chat and finds both open.
+Screenshots go to test-artifacts/browser/.
 Usage: test_browser.py PATH/TO/perch [test ...]"""
 
 import asyncio
@@ -20,6 +21,9 @@ def setup():
     for u in ("alice", "bob"):
         s.add_user(u, f"{u}-pw")
     s.cli("category", "add", "Projects", "--creator", "user:alice")
+    s.cli("room", "add", "orchard", "--category", "Projects", "--name", "Orchard",
+          "--privacy", "closed")
+    s.cli("room", "grant", "orchard", "member", "user:bob")
     s.start()
     return types.SimpleNamespace(server=s)
 
@@ -59,7 +63,8 @@ async def test_rooms_page_then_web_chat_with_a_slixmpp_client(f):
         await expect("done")
         assert await asyncio.wait_for(node.wait(), 30) == 0
         await bob.close()
-        for name in ("rooms-sign-in", "rooms-list", "rooms-room", "rooms-room-phone", "chat-sign-in", "chat-room"):
+        for name in ("rooms-sign-in", "rooms-list", "rooms-room", "rooms-room-phone", "chat-sign-in",
+                     "chat-room", "chat-member-rooms"):
             assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
     finally:
         if node.returncode is None:

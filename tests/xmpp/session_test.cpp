@@ -132,6 +132,11 @@ class SessionTest : public ::testing::Test {
             xml::ParserLimits{.max_stanza_bytes = 4096}, true, "test", stats_, nullptr, "", false});
         ctx_->blocklists = &blocklists_;
         ctx_->resumption = &resumption_;
+        ctx_->directory = &directory_;
+        ctx_->muc_domain = "chat.example.org";
+        auto everyone = std::make_shared<chat::CategoryRules>();
+        everyone->allowed = {store::Principal::all()};
+        directory_.put_category(1, everyone);
     }
     void TearDown() override {
         streams_.clear();
@@ -202,6 +207,7 @@ class SessionTest : public ::testing::Test {
     xmpp::ServerStats stats_;
     xmpp::direct::Blocklists blocklists_;
     xmpp::Resumption resumption_{std::chrono::seconds(60)};
+    chat::Directory directory_;
     std::unique_ptr<xmpp::ServerContext> ctx_;
     std::deque<Stream> streams_;
 };
@@ -931,4 +937,55 @@ TEST_F(SessionTest, MessagesNeverAcknowledgedWaitForTheNextSession) {
     desk.session->closed();
     loop_.drain();
     EXPECT_NE(send(bound("bob", "laptop"), "<presence/>").find("for later"), std::string::npos);
+}
+
+// XEP-0402: the rooms a user belongs to are among their bookmarks the first time a client
+// reads them, joining at sign-in, so that a client opens on them; a room taken out of the
+// bookmarks stays out; a room the user joins later comes in at the next read.
+TEST_F(SessionTest, TheRoomsAUserBelongsToAreAmongTheirBookmarks) {
+    auto room = [](int64_t id, const std::string& node, const std::string& name) {
+        store::Room r;
+        r.id = id;
+        r.node = node;
+        r.name = name;
+        r.category_id = 1;
+        r.privacy = store::Privacy::closed;
+        return r;
+    };
+    chat::RoomRules members;
+    members.privacy = store::Privacy::closed;
+    members.members = {store::Principal::user("alice")};
+    directory_.put_room(room(1, "budget", "Budget"), members);
+    directory_.put_room(room(2, "lobby", "Lobby"), chat::RoomRules{});  // open, not a member's
+    auto& alice = bound("alice", "pc");
+    const std::string items =
+        "<iq type='get' id='i'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items "
+        "node='urn:xmpp:bookmarks:1'/></pubsub></iq>";
+    auto out = send(alice, items);
+    EXPECT_NE(out.find("<item id='budget@chat.example.org'><conference "
+                       "xmlns='urn:xmpp:bookmarks:1' name='Budget' autojoin='true'><nick>alice"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("lobby@"), std::string::npos);
+    auto legacy = send(alice,
+                       "<iq type='get' id='l'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+                       "<items node='storage:bookmarks'/></pubsub></iq>");
+    EXPECT_NE(legacy.find("jid='budget@chat.example.org'"), std::string::npos) << legacy;
+
+    send(
+        alice,
+        "<iq type='set' id='r'><pubsub xmlns='http://jabber.org/protocol/pubsub'><retract "
+        "node='urn:xmpp:bookmarks:1'><item id='budget@chat.example.org'/></retract></pubsub></iq>");
+    EXPECT_EQ(send(alice, items).find("budget@"), std::string::npos);  // stays out
+
+    members.members.push_back(store::Principal::user("bob"));
+    auto board = members;
+    directory_.put_room(room(3, "board", "Board"), board);
+    out = send(alice, items);
+    EXPECT_NE(out.find("board@chat.example.org"), std::string::npos) << out;
+    EXPECT_EQ(out.find("budget@"), std::string::npos);
+    // Bob's own first read: the room he belongs to, not alice's.
+    out = send(bound("bob", "pc"), items);
+    EXPECT_EQ(out.find("budget@chat.example.org"), std::string::npos);
+    EXPECT_NE(out.find("board@chat.example.org"), std::string::npos);
 }

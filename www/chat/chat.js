@@ -16,6 +16,7 @@ converse.initialize({
   allow_registration: false,
   show_client_info: false,
   auto_reconnect: true,
+  show_self_in_roster: false, // one's own address is not a contact
   loglevel: 'warn',
   // End-to-end encryption would hide room content from the archive and the compliance
   // record that persistent chat keeps; its WebAssembly is not loaded either.
