@@ -124,6 +124,8 @@ void BoundSession::on_iq_to_server(const xml::Element& iq) {
     if (q->ns() == ns::carbons && (q->name() == "enable" || q->name() == "disable") && !to_self)
         return on_carbons(iq, *q);
     if (q->ns() == ns::blocking) return on_blocking(iq, *q);
+    if (q->ns() == ns::push && (q->name() == "enable" || q->name() == "disable"))
+        return on_push(iq, *q);
     if (q->is("query", ns::mam)) return on_own_archive(iq, *q);
     if (q->is("vCard", ns::vcard)) return on_vcard(iq, *q, username());
     if (q->is("prefs", ns::mam)) return on_archive_prefs(iq, *q);

@@ -14,6 +14,7 @@
 #include "xml/stream_parser.hpp"
 #include "xmpp/mam.hpp"
 #include "xmpp/namespaces.hpp"
+#include "xmpp/push.hpp"
 #include "xmpp/remote_users.hpp"
 #include "xmpp/session.hpp"
 
@@ -105,7 +106,8 @@ struct BoundSession::DirectWrites : std::enable_shared_from_this<DirectWrites> {
 
     // On a store thread: one batch of the session's messages, in one transaction.
     void store(store::Store& s, std::vector<DirectCopies>& batch) {
-        std::vector<std::string> waiting;  // recipients who have messages waiting now
+        std::vector<std::string> waiting;                // recipients who have messages waiting now
+        std::map<std::string, std::string> last_sender;  // of each recipient's
         // Whether an owner archives messages with a peer: read once per pair in a batch (a
         // burst is mostly one conversation), not per copy.
         std::map<std::pair<std::string, std::string>, bool> archives;
@@ -133,6 +135,7 @@ struct BoundSession::DirectWrites : std::enable_shared_from_this<DirectWrites> {
                             continue;
                         }
                         waiting.push_back(received.owner);
+                        last_sender[received.owner] = received.peer;
                     }
                     // Each party's preferences say whether their copy goes into their archive.
                     for (store::DirectMessage* copy : {&sent, &received})
@@ -153,9 +156,13 @@ struct BoundSession::DirectWrites : std::enable_shared_from_this<DirectWrites> {
         // sign-in found nothing waiting, so what now waits goes to them here.
         std::sort(waiting.begin(), waiting.end());
         waiting.erase(std::unique(waiting.begin(), waiting.end()), waiting.end());
+        // Otherwise, their phones may be woken (XEP-0357).
         for (const auto& owner : waiting) {
             auto now = ctx.router.resources(Jid::make(owner, ctx.domain));
             if (!now.empty()) send_pending(s, owner, ctx.domain, now);
+            if (std::none_of(now.begin(), now.end(), [](auto& r) { return r->connected(); }))
+                push::notify(s, ctx.router, ctx.domain, owner, last_sender[owner],
+                             int(s.count_pending(owner)));
         }
     }
 };
@@ -231,6 +238,14 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
     if (!offline) {
         auto prepared = PreparedStanza::from(m);
         for (auto& t : targets) t->deliver(Outgoing::addressed(prepared, t->jid().str()));
+        // Every session it went to waits for its client to come back (XEP-0198): its phone
+        // may be woken (XEP-0357).
+        if (!body.empty() &&
+            std::none_of(targets.begin(), targets.end(), [](auto& t) { return t->connected(); }))
+            ctx().jobs.submit(
+                [&ctx = ctx(), owner = to.local(), from = jid().bare_str()](store::Store& s) {
+                    push::notify(s, ctx.router, ctx.domain, owner, from);
+                });
     }
     if (keep.copies) {
         for (auto& r : ctx().router.resources(jid().bare()))

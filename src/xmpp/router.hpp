@@ -30,12 +30,17 @@ class SessionHandle {
     // Message Carbons (XEP-0280): the session gets copies of its user's other conversations.
     bool carbons() const { return carbons_.load(std::memory_order_relaxed); }
     void set_carbons(bool on) { carbons_.store(on, std::memory_order_relaxed); }
+    // False while the session's connection is gone and it waits to be resumed (XEP-0198):
+    // what it is sent waits too, and a push notification (XEP-0357) may wake its client.
+    bool connected() const { return connected_.load(std::memory_order_relaxed); }
+    void set_connected(bool on) { connected_.store(on, std::memory_order_relaxed); }
 
   private:
     friend class Router;
     std::string address_;
     std::atomic<bool> alive_{true};
     std::atomic<bool> carbons_{false};
+    std::atomic<bool> connected_{true};
 };
 using SessionHandlePtr = std::shared_ptr<SessionHandle>;
 

@@ -90,7 +90,8 @@ std::optional<xml::Element> answer_account_iq(const xml::Element& iq) {
               "http://jabber.org/protocol/pubsub#retrieve-items",
               "http://jabber.org/protocol/pubsub#retract-items",
               "http://jabber.org/protocol/pubsub#auto-create", "jabber:iq:private",
-              "urn:xmpp:bookmarks:1#compat", "urn:xmpp:mam:2", "urn:xmpp:mam:2#extended"})
+              "urn:xmpp:bookmarks:1#compat", "urn:xmpp:mam:2", "urn:xmpp:mam:2#extended",
+              "urn:xmpp:push:0"})
             feature(query, f);
         return r;
     }

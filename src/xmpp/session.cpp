@@ -117,6 +117,7 @@ void Session::closed() {
         // XEP-0198: the session stays (in its rooms, receiving) for the client to resume.
         state_ = State::detached;
         ctx_.resumption->detached(acks_.resume_id);
+        transport_.handle()->set_connected(false);
         spdlog::info("{} lost its connection; the session waits {} s to be resumed", jid_.str(),
                      ctx_.resumption->timeout().count());
         return;

@@ -153,6 +153,8 @@ class BoundSession {
     void on_own_archive(const xml::Element& iq, const xml::Element& query);
     void on_archive_prefs(const xml::Element& iq, const xml::Element& prefs);
     void on_blocking(const xml::Element& iq, const xml::Element& request);
+    // XEP-0357: the user's app servers, enabled and disabled (xmpp/push.cpp).
+    void on_push(const xml::Element& iq, const xml::Element& request);
     void deliver_offline();
     // Spends one of the session's stanzas under the rate limit; false (and the stanza refused)
     // when it sends faster.

@@ -195,6 +195,7 @@ void Session::resumed(std::optional<Resumed> moved, uint32_t h) {
     predecessor_ = std::move(moved->keeper);
     if (moved->inactive) held_ = std::make_unique<Held>();
     auto entry = resumption_entry();
+    transport_.handle()->set_connected(connected);
     if (!connected) {
         // This connection went too while the session came over: it waits again.
         state_ = State::detached;

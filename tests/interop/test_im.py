@@ -310,5 +310,52 @@ async def test_a_session_not_resumed_in_time_ends_and_the_client_starts_anew(f):
     await dave.close()
 
 
+async def test_push_notifications_announce_messages_to_a_phone_that_is_gone(f):
+    """XEP-0357 with an app server that is an account of this server (dave's client stands in
+    for it): the phone enables it; a message while the phone's session waits to be resumed is
+    announced to the app server, with the sender and not the text."""
+    from slixmpp.xmlstream import ET
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    app = await login(f, "dave", "pushbot")
+    published = asyncio.Queue()
+    app.register_handler(Callback(
+        "push", MatchXPath("{jabber:client}iq/{http://jabber.org/protocol/pubsub}pubsub"),
+        published.put_nowait))
+    phone = await sm_login(f, "erin", "pushphone")
+    info = await phone["xep_0030"].get_info(jid=f"erin@{DOMAIN}")
+    assert "urn:xmpp:push:0" in info["disco_info"]["features"]
+    iq = phone.make_iq_set()
+    iq.append(ET.fromstring(
+        f"<enable xmlns='urn:xmpp:push:0' jid='dave@{DOMAIN}' node='device-1'/>"))
+    await iq.send(timeout=10)
+    refused = phone.make_iq_set()
+    refused.append(ET.fromstring(
+        "<enable xmlns='urn:xmpp:push:0' jid='push.example.net' node='x'/>"))
+    try:
+        await refused.send(timeout=10)
+        raise AssertionError("an app server on another domain was accepted")
+    except IqError as e:
+        assert e.condition == "remote-server-not-found", e.condition
+    phone.send_presence()
+    await asyncio.sleep(0.2)
+    await cut(phone)
+    await asyncio.sleep(0.3)
+    carol = await login(f, "carol", "sender")
+    carol.send_message(mto=f"erin@{DOMAIN}", mbody="wake up", mtype="chat")
+    push = await asyncio.wait_for(published.get(), 10)
+    text = str(push)
+    assert push["from"] == f"erin@{DOMAIN}", push["from"]
+    assert "node=\"device-1\"" in text and "urn:xmpp:push:summary" in text, text
+    assert f"carol@{DOMAIN}" in text and "wake up" not in text, text
+    resumed = asyncio.ensure_future(phone.wait_until("session_resumed", 10))
+    reconnect(phone)
+    await resumed
+    assert (await next_chat(phone))["body"] == "wake up"
+    await phone.close()
+    await carol.close()
+    await app.close()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)

@@ -989,3 +989,66 @@ TEST_F(SessionTest, TheRoomsAUserBelongsToAreAmongTheirBookmarks) {
     EXPECT_EQ(out.find("budget@chat.example.org"), std::string::npos);
     EXPECT_NE(out.find("board@chat.example.org"), std::string::npos);
 }
+
+// XEP-0357: a client registers an app server (an account of this server: Perch does not
+// federate); a message that reaches nobody connected — the user offline, or every session
+// waiting to be resumed — is announced to it, without the text; disabled, nothing more.
+TEST_F(SessionTest, PushNotificationsGoToTheAppServerWhenNobodyIsConnected) {
+    store::User dave;
+    dave.username = "dave";
+    xmpp::Credentials::set_password(dave, "secret", 64);
+    store_->add_user(dave);
+    auto& phone = bound("alice", "phone");
+    auto& app = bound("bob", "pushbot");
+    auto out = send(phone,
+                    "<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' "
+                    "jid='bob@example.org' node='n1'><x xmlns='jabber:x:data' type='submit'>"
+                    "<field var='FORM_TYPE'><value>http://jabber.org/protocol/"
+                    "pubsub#publish-options</value></field><field var='secret'><value>s3cret"
+                    "</value></field></x></enable></iq>");
+    EXPECT_NE(out.find("type='result'"), std::string::npos) << out;
+    out = send(phone,
+               "<iq type='set' id='f'><enable xmlns='urn:xmpp:push:0' "
+               "jid='push.example.net' node='n2'/></iq>");
+    EXPECT_NE(out.find("<remote-server-not-found"), std::string::npos) << out;
+    send(phone, "<presence/>");
+    phone.transport->closed = true;
+    phone.session->closed();  // no stream management: offline
+    loop_.drain();
+
+    auto& sender = bound("dave", "pc");
+    send(sender,
+         "<message to='alice@example.org' type='chat'><body>private words</body></message>");
+    out = app.transport->take();
+    EXPECT_NE(out.find("<publish node='n1'><item><notification xmlns='urn:xmpp:push:0'>"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("<value>urn:xmpp:push:summary</value>"), std::string::npos);
+    EXPECT_NE(out.find("<field var='message-count'><value>1</value>"), std::string::npos);
+    EXPECT_NE(out.find("<field var='last-message-sender'><value>dave@example.org</value>"),
+              std::string::npos);
+    EXPECT_NE(out.find("<publish-options><x xmlns='jabber:x:data' type='submit'>"),
+              std::string::npos);
+    EXPECT_NE(out.find("s3cret"), std::string::npos);
+    EXPECT_NE(out.find("from='alice@example.org'"), std::string::npos);
+    EXPECT_EQ(out.find("private words"), std::string::npos);
+
+    // A session waiting to be resumed: announced too; a connected one: not.
+    auto& again = bound("alice", "phone");
+    send(again, "<presence/>");
+    send(again, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    send(sender, "<message to='alice@example.org' type='chat'><body>seen</body></message>");
+    EXPECT_EQ(app.transport->take(), "");
+    again.transport->closed = true;
+    again.session->closed();
+    send(sender, "<message to='alice@example.org' type='chat'><body>asleep</body></message>");
+    EXPECT_NE(app.transport->take().find("<publish node='n1'>"), std::string::npos);
+
+    auto& desk = bound("alice", "desk");
+    send(desk,
+         "<iq type='set' id='d'><disable xmlns='urn:xmpp:push:0' jid='bob@example.org'/></iq>");
+    desk.transport->closed = true;
+    desk.session->closed();
+    send(sender, "<message to='alice@example.org' type='chat'><body>quiet</body></message>");
+    EXPECT_EQ(app.transport->take(), "");
+}
