@@ -51,18 +51,18 @@ void Session::emit(Outgoing out) {
         return;
     }
     if (state_ == State::closed) return;
-    if (acks_.enabled) acks_.sent_one(out);
+    if (acks_) acks_->sent_one(out);
     if (state_ == State::detached) {
-        if (!acks_.over_limit()) return;
+        if (!acks_ || !acks_->over_limit()) return;
         spdlog::info("{}: more than {} stanzas wait for a client that is gone: session ended",
                      jid_.str(), StreamAcks::kMaxUnacked);
         return finish();
     }
     transport_.send(std::move(out));
-    if (!acks_.enabled) return;
-    if (acks_.over_limit())
+    if (!acks_) return;
+    if (acks_->over_limit())
         return stream_error("policy-violation", "too many stanzas not acknowledged");
-    if (!acks_.ack_requested) request_ack();
+    if (!acks_->ack_requested) request_ack();
 }
 
 void Session::send_raw(std::string bytes) {
@@ -113,10 +113,10 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
 }
 
 void Session::closed() {
-    if (state_ == State::bound && !acks_.resume_id.empty()) {
+    if (state_ == State::bound && acks_ && !acks_->resume_id.empty()) {
         // XEP-0198: the session stays (in its rooms, receiving) for the client to resume.
         state_ = State::detached;
-        ctx_.resumption->detached(acks_.resume_id);
+        ctx_.resumption->detached(acks_->resume_id);
         transport_.handle()->set_connected(false);
         spdlog::info("{} lost its connection; the session waits {} s to be resumed", jid_.str(),
                      ctx_.resumption->timeout().count());
@@ -129,8 +129,8 @@ void Session::finish() {
     if (state_ == State::closed) return;
     bool was_bound = bound();
     state_ = State::closed;
-    if (!acks_.resume_id.empty()) ctx_.resumption->remove(acks_.resume_id);
-    if (was_bound && !acks_.unacked.empty()) bound_->keep_unacknowledged(acks_.unacked);
+    if (acks_ && !acks_->resume_id.empty()) ctx_.resumption->remove(acks_->resume_id);
+    if (was_bound && acks_ && !acks_->unacked.empty()) bound_->keep_unacknowledged(acks_->unacked);
     if (was_bound) bound_->ended();
 }
 
@@ -185,7 +185,7 @@ void Session::on_element(xml::Element&& e) {
         case State::bound:
             if (e.ns() == ns::csi) return on_client_state(e);
             if (e.ns() == ns::sm) return on_stream_management(e);
-            if (acks_.enabled) ++acks_.received;
+            if (acks_) ++acks_->received;
             return bound_->on_stanza(std::move(e));
         case State::detached:
         case State::closed:

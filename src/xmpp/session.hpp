@@ -251,10 +251,10 @@ class Session : public xml::StreamParser::Handler {
         Jid jid;
         bool available = false;
         bool inactive = false;
-        StreamAcks acks;
+        std::unique_ptr<StreamAcks> acks;
         std::shared_ptr<void> keeper;  // the connection the session came from
     };
-    StreamAcks acks_;
+    std::unique_ptr<StreamAcks> acks_;   // none until the client enables them
     bool handed_over_ = false;           // resumed elsewhere: what comes late goes after it
     std::vector<Outgoing> pending_;      // routed here while resuming
     std::vector<xml::Element> early_;    // sent by the client while resuming

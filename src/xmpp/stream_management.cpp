@@ -104,17 +104,17 @@ constexpr size_t kMaxEarly = 100;
 void Session::on_stream_management(const xml::Element& e) {
     const std::string& name = e.name();
     if (name == "r") {
-        if (!acks_.enabled) return stream_error("unsupported-stanza-type", "enable first");
-        return send_raw("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(acks_.received) + "'/>");
+        if (!acks_) return stream_error("unsupported-stanza-type", "enable first");
+        return send_raw("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(acks_->received) + "'/>");
     }
     if (name == "a") {
         auto h = parse_count(e.attr_or("h"));
-        if (!acks_.enabled || !h) return stream_error("unsupported-stanza-type", "bad <a/>");
-        acks_.ack_requested = false;
-        if (!acks_.acknowledged(*h))
+        if (!acks_ || !h) return stream_error("unsupported-stanza-type", "bad <a/>");
+        acks_->ack_requested = false;
+        if (!acks_->acknowledged(*h))
             return stream_error("undefined-condition",
                                 "handled-count-too-high: h=" + std::to_string(*h) + ", sent " +
-                                    std::to_string(acks_.sent));
+                                    std::to_string(acks_->sent));
         return;
     }
     if (name == "enable") return enable_acks(e);
@@ -123,15 +123,15 @@ void Session::on_stream_management(const xml::Element& e) {
 }
 
 void Session::enable_acks(const xml::Element& e) {
-    if (state_ != State::bound || acks_.enabled) return send_raw(failed("unexpected-request"));
-    acks_.enabled = true;
+    if (state_ != State::bound || acks_) return send_raw(failed("unexpected-request"));
+    acks_ = std::make_unique<StreamAcks>();
     std::string resume = e.attr_or("resume");
     auto* registry = ctx_.resumption;
     std::string out = "<enabled xmlns='urn:xmpp:sm:3'";
     if ((resume == "true" || resume == "1") && registry && registry->timeout().count() > 0) {
-        acks_.resume_id = util::random_id() + util::random_id();
-        registry->add(acks_.resume_id, resumption_entry());
-        out += " id='" + acks_.resume_id + "' resume='true' max='" +
+        acks_->resume_id = util::random_id() + util::random_id();
+        registry->add(acks_->resume_id, resumption_entry());
+        out += " id='" + acks_->resume_id + "' resume='true' max='" +
                std::to_string(registry->timeout().count()) + "'";
     }
     send_raw(out + "/>");
@@ -153,11 +153,10 @@ void Session::on_resume(const xml::Element& e) {
     transport_.adopt(entry->handle);
     entry->run([old = entry->session, keeper = std::move(entry->keeper), back = transport_.runner(),
                 here = transport_.keep(), self = this, h = *h] {
-        auto moved = old->hand_over();
-        if (moved) moved->keeper = keeper;
-        back([self, here, moved = std::move(moved), h]() mutable {
-            self->resumed(std::move(moved), h);
-        });
+        // Shared: posted work is copyable, the state is not.
+        auto moved = std::make_shared<std::optional<Resumed>>(old->hand_over());
+        if (*moved) (*moved)->keeper = keeper;
+        back([self, here, moved, h] { self->resumed(std::move(*moved), h); });
     });
 }
 
@@ -170,7 +169,6 @@ std::optional<Session::Resumed> Session::hand_over() {
     r.available = bound_->available();
     r.inactive = held_ != nullptr;
     r.acks = std::move(acks_);
-    acks_ = StreamAcks{};
     bool connected = state_ == State::bound;
     state_ = State::closed;
     handed_over_ = true;  // from now on, what it still sends goes through the handle
@@ -200,20 +198,20 @@ void Session::resumed(std::optional<Resumed> moved, uint32_t h) {
         // This connection went too while the session came over: it waits again.
         state_ = State::detached;
         entry.detached_since = std::chrono::steady_clock::now();
-        ctx_.resumption->add(acks_.resume_id, std::move(entry));
+        ctx_.resumption->add(acks_->resume_id, std::move(entry));
         return;
     }
-    ctx_.resumption->add(acks_.resume_id, std::move(entry));
-    if (!acks_.acknowledged(h))
+    ctx_.resumption->add(acks_->resume_id, std::move(entry));
+    if (!acks_->acknowledged(h))
         return stream_error("undefined-condition",
                             "handled-count-too-high: h=" + std::to_string(h) + ", sent " +
-                                std::to_string(acks_.sent));
-    send_raw("<resumed xmlns='urn:xmpp:sm:3' previd='" + acks_.resume_id + "' h='" +
-             std::to_string(acks_.received) + "'/>");
-    for (const auto& stanza : acks_.unacked) transport_.send(stanza);
-    size_t again = acks_.unacked.size();
+                                std::to_string(acks_->sent));
+    send_raw("<resumed xmlns='urn:xmpp:sm:3' previd='" + acks_->resume_id + "' h='" +
+             std::to_string(acks_->received) + "'/>");
+    for (const auto& stanza : acks_->unacked) transport_.send(stanza);
+    size_t again = acks_->unacked.size();
     ctx_.stats.sessions_resumed.fetch_add(1, std::memory_order_relaxed);
-    acks_.ack_requested = false;
+    acks_->ack_requested = false;
     if (again > 0) request_ack();
     spdlog::info("{} resumed its session from {} ({} stanzas sent again)", jid_.str(),
                  transport_.peer(), again);
@@ -222,7 +220,7 @@ void Session::resumed(std::optional<Resumed> moved, uint32_t h) {
 }
 
 void Session::request_ack() {
-    acks_.ack_requested = true;
+    acks_->ack_requested = true;
     send_raw("<r xmlns='urn:xmpp:sm:3'/>");
 }
 
@@ -242,7 +240,7 @@ void Session::replay_early() {
 void Session::expired() {
     if (state_ != State::detached) return;
     spdlog::info("{} did not come back within {} s: session ended ({} stanzas unacknowledged)",
-                 jid_.str(), ctx_.resumption->timeout().count(), acks_.unacked.size());
+                 jid_.str(), ctx_.resumption->timeout().count(), acks_->unacked.size());
     finish();
 }
 

@@ -23,7 +23,6 @@ struct StreamAcks {
     static constexpr size_t kMaxUnacked = 2000;
     static constexpr size_t kMaxUnackedBytes = size_t{2} * 1024 * 1024;
 
-    bool enabled = false;
     std::string resume_id;         // empty: not resumable
     uint32_t received = 0;         // stanzas handled from the client: the h we report
     uint32_t sent = 0;             // stanzas sent to the client
