@@ -259,10 +259,14 @@ void RoomService::apply_rules(Room& room, RoomRules rules,
                               std::shared_ptr<const CategoryRules> category, Departure why,
                               const std::string& text) {
     room.set_rules(std::move(rules), std::move(category));
-    std::vector<std::string> unwelcome;
+    std::vector<std::pair<std::string, bool>> unwelcome;  // full JID, banned
     for (const auto& [nick, o] : room.occupants())
-        if (o.subject && !room.may(*o.subject, Action::join)) unwelcome.push_back(o.full_jid);
-    for (const auto& full_jid : unwelcome) remove_occupant(room, full_jid, why, text, {});
+        if (o.subject && !room.may(*o.subject, Action::join))
+            unwelcome.emplace_back(o.full_jid, is_banned(*o.subject, room.rules()));
+    // Whatever the change, one now on the room's denied list goes as banned (XEP-0045 301).
+    for (const auto& [full_jid, banned] : unwelcome)
+        remove_occupant(room, full_jid, banned ? Departure::banned : why,
+                        banned ? "You are banned from this room" : text, {});
 }
 
 }  // namespace perch::chat

@@ -412,6 +412,22 @@ TEST_F(RoomServiceTest, ABanTakesTheOccupantOutAndKeepsThemOut) {
     EXPECT_TRUE(join("managed", dave, "dave").ok());
 }
 
+// A ban made outside the server (the command line) reaches the room with its reload: the
+// occupant goes as banned (XEP-0045 301), not as one who lost their membership.
+TEST_F(RoomServiceTest, ABanFromOutsideTheServerIsABan) {
+    auto alice = as(who("alice")), dave = as(who("dave"));
+    ASSERT_TRUE(join("managed", alice, "alice").ok());
+    ASSERT_TRUE(join("managed", dave, "dave").ok());
+    store_->set_room_principal(store_->find_room("managed")->id, store::RoomList::denied,
+                               Principal::user("dave"), true);
+    service_->reload("managed");
+    loop_.drain();
+    auto left = sink_.all<chat::OccupantLeft>();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].occupant.nick, "dave");
+    EXPECT_EQ(left[0].why, chat::Departure::banned);
+}
+
 TEST_F(RoomServiceTest, ManagersKickOccupantsButNotManagers) {
     auto alice = as(who("alice")), erin = as(who("erin"));
     ASSERT_TRUE(join("managed", alice, "alice").ok());
