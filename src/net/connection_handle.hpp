@@ -27,7 +27,10 @@ class RoutedConnection {
 class ConnectionHandle final : public xmpp::SessionHandle {
   public:
     ConnectionHandle(std::weak_ptr<RoutedConnection> conn, xmpp::Jid jid, Strand strand)
-        : SessionHandle(jid.str()), conn_(std::move(conn)), jid_(std::move(jid)), strand_(strand) {}
+        : SessionHandle(jid.str()),
+          conn_(std::move(conn)),
+          jid_(std::move(jid)),
+          strand_(std::move(strand)) {}
     const xmpp::Jid& jid() const override { return jid_; }
 
     void deliver(xmpp::Outgoing out) override {

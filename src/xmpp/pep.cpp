@@ -87,7 +87,9 @@ std::vector<std::string> bookmark_memberships(store::Store& s, const std::string
     auto existing = s.pep_items(user, bookmarks::kNode).value_or(bookmarks::Items{});
     std::string event;
     bool listed = false;
-    for (const auto& [jid, name] : rooms) {
+    for (const auto& room : rooms) {
+        const std::string& jid = room.first;
+        const std::string& name = room.second;
         if (!done.insert(jid).second) continue;
         listed = true;
         if (std::any_of(existing.begin(), existing.end(),

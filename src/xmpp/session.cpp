@@ -193,18 +193,6 @@ void Session::on_element(xml::Element&& e) {
     }
 }
 
-// XEP-0352. While a client is inactive (a phone in a pocket), presence and messages without
-// a body (chat states, receipts) wait; a newer presence from the same address replaces the
-// one waiting. Anything else (a message with a body or a subject, an IQ) first lets out what
-// waits, in order, then goes. The held stanzas are bounded: past them, all go.
-struct Session::Held {
-    static constexpr size_t kMaxStanzas = 100;
-    static constexpr size_t kMaxBytes = size_t{64} * 1024;
-    std::vector<Outgoing> stanzas;
-    std::vector<std::string> from;  // each held presence's sender ("" for messages)
-    size_t bytes = 0;
-};
-
 namespace {
 // The value of attribute `name` in the start tag of the stanza, or "".
 std::string start_tag_attr(const Outgoing& out, std::string_view name) {

@@ -240,8 +240,18 @@ class Session : public xml::StreamParser::Handler {
     std::optional<BoundSession> bound_;
     util::TokenBucket stanza_budget_;  // under ctx_.stanza_rate
     bool over_rate_ = false;           // the last stanza asking for work was refused for it
+    // XEP-0352. While a client is inactive (a phone in a pocket), presence and messages without
+    // a body (chat states, receipts) wait; a newer presence from the same address replaces the
+    // one waiting. Anything else (a message with a body or a subject, an IQ) first lets out what
+    // waits, in order, then goes. The held stanzas are bounded: past them, all go.
+    struct Held {
+        static constexpr size_t kMaxStanzas = 100;
+        static constexpr size_t kMaxBytes = size_t{64} * 1024;
+        std::vector<Outgoing> stanzas;
+        std::vector<std::string> from;  // each held presence's sender ("" for messages)
+        size_t bytes = 0;
+    };
     // Client State Indication: what is held while the client is inactive (none: active).
-    struct Held;
     std::unique_ptr<Held> held_;
     void on_client_state(const xml::Element& e);
     void flush_held();
