@@ -24,7 +24,7 @@ struct Config {
         int stanzas_per_second = 100;  // per bound session (0: no limit)
         int stanza_burst = 500;
         int max_offline_messages = 1000;  // kept for one offline user (XEP-0160)
-        int resume_timeout_s = 300;  // a dropped session waits this long (XEP-0198); 0: never
+        int resume_timeout_s = 300;       // a dropped session waits this long (XEP-0198); 0: never
     } c2s;
 
     // Password guessing, on every way in (xmpp/login_guard.hpp).

@@ -53,7 +53,7 @@ inline constexpr std::string_view vcard = "vcard-temp";                  // XEP-
 inline constexpr std::string_view vcard_update = "vcard-temp:x:update";  // XEP-0153
 inline constexpr std::string_view offline = "msgoffline";                // XEP-0160
 inline constexpr std::string_view csi = "urn:xmpp:csi:0";                // XEP-0352
-inline constexpr std::string_view push = "urn:xmpp:push:0";            // XEP-0357
+inline constexpr std::string_view push = "urn:xmpp:push:0";              // XEP-0357
 inline constexpr std::string_view sm = "urn:xmpp:sm:3";                  // XEP-0198
 inline constexpr std::string_view framing = "urn:ietf:params:xml:ns:xmpp-framing";
 }  // namespace perch::xmpp::ns
