@@ -115,8 +115,11 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
             auto c = open(cfg);
             auto u = require_user(*c.store, name);
             u.disabled = disable;
-            user_change(*c.store, u.username, disable ? "disabled" : "enabled",
-                        [&] { c.store->update_user(u); });
+            // A running server ends a disabled user's sessions when it reads the notice.
+            user_change(*c.store, u.username, disable ? "disabled" : "enabled", [&] {
+                c.store->update_user(u);
+                c.store->note_change("user", u.username);
+            });
             std::cout << u.username << (disable ? " disabled" : " enabled") << "\n";
         }));
     }

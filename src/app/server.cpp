@@ -386,6 +386,17 @@ int serve(Config config) {
     };
     tidy();
 
+    // A user disabled outside the server: their sessions end (a stream error, also for one
+    // waiting to be resumed) and their browser sign-ins with them. On a store thread.
+    auto end_if_disabled = [&](store::Store& s, const std::string& name) {
+        auto user = s.find_user(name);
+        if (!user || !user->disabled) return;
+        auto sessions = router.resources(xmpp::Jid::make(name, config.domain));
+        for (auto& session : sessions)
+            session->terminate("not-authorized", "This account has been disabled");
+        web_app.sign_out(name);
+        spdlog::info("user {} disabled: {} sessions ended", name, sessions.size());
+    };
     // Changes made outside the server (the command line, on this machine or another): read
     // every second and applied to the rooms and the directory.
     asio::steady_timer changes_timer(io.context());
@@ -396,22 +407,21 @@ int serve(Config config) {
         changes_timer.async_wait([&, last_change, reading](const boost::system::error_code& ec) {
             if (ec) return;
             if (!reading->exchange(true)) {
-                bool queued =
-                    workers.submit([&rooms, &blocklists, last_change, reading](store::Store& s) {
-                        try {
-                            for (const auto& c : s.changes_after(last_change->load(), 1000)) {
-                                if (c.kind == "room") rooms.reload(c.name);
-                                if (c.kind == "category") rooms.reload_category(c.name);
-                                if (c.kind == "blocklist")
-                                    blocklists.set(c.name, s.blocked(c.name));
-                                last_change->store(c.id);
-                            }
-                        } catch (const std::exception& e) {
-                            spdlog::warn("reading changes made outside the server failed: {}",
-                                         e.what());
+                bool queued = workers.submit([&, last_change, reading](store::Store& s) {
+                    try {
+                        for (const auto& c : s.changes_after(last_change->load(), 1000)) {
+                            if (c.kind == "user") end_if_disabled(s, c.name);
+                            if (c.kind == "room") rooms.reload(c.name);
+                            if (c.kind == "category") rooms.reload_category(c.name);
+                            if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
+                            last_change->store(c.id);
                         }
-                        reading->store(false);
-                    });
+                    } catch (const std::exception& e) {
+                        spdlog::warn("reading changes made outside the server failed: {}",
+                                     e.what());
+                    }
+                    reading->store(false);
+                });
                 if (!queued) reading->store(false);
             }
             watch_changes();

@@ -57,6 +57,8 @@ class WebApp final : public net::HttpHandler {
     net::BodyPlan plan_body(const net::HttpRequest& head) override;
     void handle(net::HttpRequest request, std::function<void(net::HttpResponse)> respond) override;
     void count(unsigned status) override;
+    // The user's browser sessions end (the account was disabled).
+    void sign_out(const std::string& username) { sessions_.close_user(username); }
 
     using Respond = std::function<void(net::HttpResponse)>;
 

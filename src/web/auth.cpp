@@ -35,6 +35,11 @@ void WebSessions::close(const std::string& token) {
     sessions_.erase(token);
 }
 
+void WebSessions::close_user(const std::string& username) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(sessions_, [&](const auto& s) { return s.second.user.username == username; });
+}
+
 std::optional<std::string> cookie(const net::HttpRequest& request, const std::string& name) {
     const std::string* header = request.header("cookie");
     if (!header) return std::nullopt;

@@ -30,6 +30,8 @@ class WebSessions {
     std::string open(WebUser user);
     std::optional<WebUser> find(const std::string& token);
     void close(const std::string& token);
+    // Every session of `username` (the account was disabled).
+    void close_user(const std::string& username);
 
   private:
     struct Entry {

@@ -15,7 +15,7 @@ from harness import MUC, Server, connect, run
 
 def setup():
     s = Server(sys.argv[1])
-    for u in ("alice", "bob", "carol", "erin", "root"):
+    for u in ("alice", "bob", "carol", "erin", "gina", "root"):
         s.add_user(u, f"{u}-pw")
     s.cli("user", "admin", "root", "on")
     s.cli("group", "add", "staff")
@@ -98,6 +98,25 @@ async def test_session_sign_in_and_out(f):
     assert w.call("DELETE", "/api/v1/session", csrf=False)[0] == 403  # CSRF token required
     assert w.call("DELETE", "/api/v1/session")[0] == 204
     assert w.call("GET", "/api/v1/session")[0] == 401
+
+
+async def test_a_user_disabled_from_the_command_line_is_signed_out_everywhere(f):
+    """`perch user disable` while the server runs: within seconds the user's XMPP session ends
+    and their browser sign-in no longer works."""
+    web = signed_in(f, "gina")
+    xmpp = await connect(f.server, "gina", "gina-pw")
+    gone = asyncio.ensure_future(xmpp.wait_until("disconnected", 10))
+    f.server.cli("user", "disable", "gina")
+    await gone
+    for _ in range(50):
+        if web.call("GET", "/api/v1/session")[0] == 401:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the browser sign-in still works")
+    assert "user gina disabled: 1 sessions ended" in f.server.log_text()
+    f.server.cli("user", "enable", "gina")
+    assert signed_in(f, "gina").call("GET", "/api/v1/session")[0] == 200
 
 
 async def test_password_guessing_over_http_is_slowed_and_counted(f):
