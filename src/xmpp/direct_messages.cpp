@@ -194,6 +194,9 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
     if (refused_by_blocking(m, to)) return;
     std::string type = m.attr_or("type");
     auto keep = direct::keeping(m);
+    // When it was routed, taken before anybody can see it: a reply, routed after this was
+    // delivered, is always later in the archive.
+    int64_t routed_us = util::now_us();
     // Between a user's own resources a message is passed on, and nothing more.
     if (to.bare() == jid().bare()) keep = direct::Keeping{.copies = false};
     // RFC 6121 section 8.5: to a resource that is there, to it alone; otherwise (chat and
@@ -269,7 +272,7 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
         sent.peer = to.bare_str();
         sent.outgoing = true;
         sent.stanza_id = id;
-        sent.ts_us = util::now_us();
+        sent.ts_us = routed_us;
         sent.body = body;
         sent.stanza = xml::to_string(stored);
         sent.archived = keep.archive;

@@ -344,7 +344,10 @@ async def test_push_notifications_announce_messages_to_a_phone_that_is_gone(f):
     phone.send_presence()
     await asyncio.sleep(0.2)
     await cut(phone)
-    await asyncio.sleep(0.3)
+    for _ in range(100):  # until the server has noticed (before, the message goes to the socket)
+        if f"erin@{DOMAIN}/pushphone lost its connection" in f.server.log_text():
+            break
+        await asyncio.sleep(0.1)
     carol = await login(f, "carol", "sender")
     carol.send_message(mto=f"erin@{DOMAIN}", mbody="wake up", mtype="chat")
     push = await asyncio.wait_for(published.get(), 10)
