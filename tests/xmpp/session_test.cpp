@@ -188,6 +188,14 @@ class SessionTest : public ::testing::Test {
             s, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
                    resource + "</resource></bind></iq>");
     }
+    // Authenticated as `user`, on the restarted stream: ready to bind or resume.
+    Stream& authenticated(const std::string& user) {
+        auto& s = open();
+        send(s, kOpen);
+        EXPECT_NE(scram(s, user, "secret").find("<success"), std::string::npos);
+        send(s, kOpen);
+        return s;
+    }
     Stream& bound(const std::string& user, const std::string& resource) {
         auto& s = open();
         send(s, kOpen);
@@ -808,10 +816,7 @@ TEST_F(SessionTest, ADroppedSessionIsResumedWithEveryStanzaItMissed) {
     EXPECT_EQ(bob.transport->take().find("unavailable"), std::string::npos);
 
     // Bob cannot take it; a made-up id resumes nothing.
-    auto& thief = open();
-    send(thief, kOpen);
-    scram(thief, "bob", "secret");
-    send(thief, kOpen);
+    auto& thief = authenticated("bob");
     EXPECT_NE(send(thief, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
                   .find("<failed xmlns='urn:xmpp:sm:3'><item-not-found"),
               std::string::npos);
@@ -819,10 +824,7 @@ TEST_F(SessionTest, ADroppedSessionIsResumedWithEveryStanzaItMissed) {
         send(thief, "<resume xmlns='urn:xmpp:sm:3' previd='nope' h='0'/>").find("<item-not-found"),
         std::string::npos);
 
-    auto& again = open();
-    send(again, kOpen);
-    scram(again, "alice", "secret");
-    send(again, kOpen);
+    auto& again = authenticated("alice");
     // The phone saw "one" (the first stanza of the count) but not the ping's answer.
     auto out = send(again, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='1'/>");
     EXPECT_EQ(attribute(out, "resumed", "h"), "1") << out;  // the ping, handled
@@ -840,10 +842,7 @@ TEST_F(SessionTest, ADroppedSessionIsResumedWithEveryStanzaItMissed) {
 
     // It can be resumed again with the same id, from a connection that is still up as far as
     // the server knows (the client saw it die first): the old one is closed.
-    auto& third = open();
-    send(third, kOpen);
-    scram(third, "alice", "secret");
-    send(third, kOpen);
+    auto& third = authenticated("alice");
     out = send(third, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='5'/>");
     EXPECT_NE(out.find("<resumed"), std::string::npos) << out;
     EXPECT_TRUE(again.transport->closed);
@@ -876,10 +875,7 @@ TEST_F(SessionTest, ASessionNotResumedInTimeEnds) {
     ASSERT_EQ(chat_.ended.size(), 1u);
     EXPECT_EQ(chat_.ended[0], "alice@example.org/phone");
     EXPECT_EQ(resumption_.waiting(), 0u);
-    auto& late = open();
-    send(late, kOpen);
-    scram(late, "alice", "secret");
-    send(late, kOpen);
+    auto& late = authenticated("alice");
     EXPECT_NE(send(late, "<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
                   .find("<item-not-found"),
               std::string::npos);
