@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "admin/operations.hpp"
 #include "app/config.hpp"
 #include "store/store.hpp"
 #include "util/ids.hpp"
@@ -28,44 +29,7 @@ Context open(const std::string& config_path) {
     return c;
 }
 
-std::string username_or_throw(const std::string& raw) {
-    auto node = xmpp::nodeprep(raw);
-    if (!node) throw std::runtime_error("'" + raw + "' is not a valid user name (JID localpart)");
-    return *node;
-}
-
-store::Principal principal_or_throw(const std::string& text) {
-    auto p = store::parse_principal(text);
-    if (!p)
-        throw std::runtime_error("'" + text +
-                                 "' is not a principal: use user:NAME, group:NAME or everyone");
-    if (p->kind == store::Principal::Kind::user) p->name = username_or_throw(p->name);
-    return *p;
-}
-
-std::optional<bool> on_off(const std::string& v) {
-    if (v == "on") return true;
-    if (v == "off") return false;
-    return std::nullopt;  // "unset"
-}
-
-std::string generated_password() {
-    return util::random_id().substr(0, 16);
-}
-
-// An account change made here, with its compliance event (dropped when compliance is off).
-void user_change(store::Store& s, const std::string& user, const std::string& change,
-                 const std::function<void()>& work) {
-    s.with_events({store::make_event("USERCHANGE", {}, {}, {},
-                                     {{"user", user}, {"change", change}, {"by", "command line"}})},
-                  work);
-}
-
-store::User require_user(store::Store& s, const std::string& name) {
-    auto u = s.find_user(username_or_throw(name));
-    if (!u) throw std::runtime_error("no user named " + name);
-    return *u;
-}
+constexpr const char* kByCommandLine = "command line";
 
 void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* user = app.add_subcommand("user", "Manage users")->require_subcommand(1);
@@ -78,16 +42,10 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
     add->add_option("--email", email, "E-mail address");
     add->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        store::User u;
-        u.username = username_or_throw(name);
-        u.display_name = display;
-        u.email = email;
-        bool generated = password.empty();
-        std::string pw = generated ? generated_password() : password;
-        xmpp::Credentials::set_password(u, pw);
-        user_change(*c.store, u.username, "created", [&] { c.store->add_user(u); });
-        std::cout << "created " << u.username << "@" << c.config.domain;
-        if (generated) std::cout << " with password " << pw;
+        auto made = admin::create_user(*c.store, kByCommandLine, {name, password, display, email});
+        std::cout << "created " << made.user.username << "@" << c.config.domain;
+        if (!made.generated_password.empty())
+            std::cout << " with password " << made.generated_password;
         std::cout << "\n";
     }));
 
@@ -96,13 +54,9 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
     passwd->add_option("--password", password, "New password (generated when omitted)");
     passwd->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        auto u = require_user(*c.store, name);
-        bool generated = password.empty();
-        std::string pw = generated ? generated_password() : password;
-        xmpp::Credentials::set_password(u, pw);
-        user_change(*c.store, u.username, "password", [&] { c.store->update_user(u); });
-        std::cout << "password of " << u.username << " changed";
-        if (generated) std::cout << " to " << pw;
+        auto generated = admin::set_password(*c.store, kByCommandLine, name, password);
+        std::cout << "password of " << admin::username(name) << " changed";
+        if (!generated.empty()) std::cout << " to " << generated;
         std::cout << "\n";
     }));
 
@@ -113,14 +67,9 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         cmd->add_option("name", name)->required();
         cmd->callback(guarded(rc, [&cfg, disable] {
             auto c = open(cfg);
-            auto u = require_user(*c.store, name);
-            u.disabled = disable;
             // A running server ends a disabled user's sessions when it reads the notice.
-            user_change(*c.store, u.username, disable ? "disabled" : "enabled", [&] {
-                c.store->update_user(u);
-                c.store->note_change("user", u.username);
-            });
-            std::cout << u.username << (disable ? " disabled" : " enabled") << "\n";
+            admin::set_disabled(*c.store, kByCommandLine, name, disable);
+            std::cout << admin::username(name) << (disable ? " disabled" : " enabled") << "\n";
         }));
     }
 
@@ -141,7 +90,7 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         std::vector<store::User> users;
         for (int i = 1; i <= count; ++i) {
             store::User u = proto;
-            u.username = username_or_throw(name + std::to_string(i));
+            u.username = admin::username(name + std::to_string(i));
             users.push_back(std::move(u));
         }
         size_t added = c.store->add_users(users);
@@ -158,11 +107,9 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
         ->check(CLI::IsMember({"on", "off"}));
     admin->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        auto u = require_user(*c.store, name);
-        u.administrator = admin_state == "on";
-        user_change(*c.store, u.username, "administrator " + admin_state,
-                    [&] { c.store->update_user(u); });
-        std::cout << u.username << (u.administrator ? " is" : " is not") << " an administrator\n";
+        admin::set_chat_administrator(*c.store, kByCommandLine, name, admin_state == "on");
+        std::cout << admin::username(name) << (admin_state == "on" ? " is" : " is not")
+                  << " an administrator\n";
     }));
 
     auto* list = user->add_subcommand("list", "List users");
@@ -178,10 +125,10 @@ void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
 }
 
 // `grant` and `revoke` for one kind of principal list (a category's or a room's): the same
-// arguments, checks and report; `apply` finds the owner and changes its list.
+// arguments and report; `apply` changes the owner's list (with its compliance event).
 using ApplyGrant =
     std::function<void(store::Store&, const std::string& owner, const std::string& list,
-                       const store::Principal&, bool grant)>;
+                       const std::string& principal, bool grant)>;
 void add_grant_commands(CLI::App& parent, const std::string& cfg, int& rc,
                         const std::string& owner_kind, const std::vector<std::string>& lists,
                         ApplyGrant apply) {
@@ -196,22 +143,10 @@ void add_grant_commands(CLI::App& parent, const std::string& cfg, int& rc,
         cmd->add_option(owner_kind, *owner)->required();
         cmd->add_option("list", *list, names)->required()->check(CLI::IsMember(lists));
         cmd->add_option("principal", *who, "user:NAME, group:NAME or everyone")->required();
-        cmd->callback(guarded(rc, [&cfg, grant, owner, list, who, apply, owner_kind] {
+        cmd->callback(guarded(rc, [&cfg, grant, owner, list, who, apply] {
             auto c = open(cfg);
-            auto p = principal_or_throw(*who);
-            bool room = owner_kind == "room";
-            // Changes made here are compliance events like those made from clients.
-            c.store->with_events({store::make_event(room ? "MEMBERSHIP" : "CATEGORYCHANGE", {},
-                                                    room ? *owner : "", room ? "" : *owner,
-                                                    {{"principal", store::to_string(p)},
-                                                     {"list", *list},
-                                                     {"change", grant ? "added" : "removed"},
-                                                     {"by", "command line"}})},
-                                 [&] {
-                                     apply(*c.store, *owner, *list, p, grant);
-                                     c.store->note_change(owner_kind, *owner);
-                                 });
-            std::cout << (grant ? "added " : "removed ") << store::to_string(p)
+            apply(*c.store, *owner, *list, *who, grant);
+            std::cout << (grant ? "added " : "removed ") << store::to_string(admin::principal(*who))
                       << (grant ? " to " : " from ") << *list << " of " << *owner
                       << " (running servers apply it within a second)\n";
         }));
@@ -236,37 +171,15 @@ void add_category_commands(CLI::App& app, const std::string& cfg, int& rc) {
     add->add_flag("--no-chat-history", no_history, "Turn chat history off in its rooms");
     add->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        store::Category cat;
-        cat.name = name;
-        cat.description = description;
-        cat.invitations = !no_invitations;
-        cat.file_upload = !no_uploads;
-        cat.chat_history = !no_history;
-        // Check every principal before anything is written.
-        std::vector<std::pair<store::CategoryList, store::Principal>> lists;
-        for (const auto& a : allow.empty() ? std::vector<std::string>{"everyone"} : allow)
-            lists.emplace_back(store::CategoryList::allowed, principal_or_throw(a));
-        for (const auto& d : deny)
-            lists.emplace_back(store::CategoryList::denied, principal_or_throw(d));
-        for (const auto& k : creators)
-            lists.emplace_back(store::CategoryList::creator, principal_or_throw(k));
-        c.store->with_events({store::make_event("CATEGORYCHANGE", {}, {}, name,
-                                                {{"change", "created"}, {"by", "command line"}})},
-                             [&] {
-                                 int64_t id = c.store->add_category(cat);
-                                 for (const auto& [list, p] : lists)
-                                     c.store->set_category_principal(id, list, p, true);
-                                 c.store->note_change("category", name);
-                             });
+        admin::create_category(
+            *c.store, kByCommandLine,
+            {name, description, allow, deny, creators, !no_invitations, !no_uploads, !no_history});
         std::cout << "created category " << name << "\n";
     }));
     add_grant_commands(*category, cfg, rc, "category", {"allowed", "denied", "creator"},
                        [](store::Store& s, const std::string& owner, const std::string& list,
-                          const store::Principal& p, bool grant) {
-                           auto cat = s.find_category(owner);
-                           if (!cat) throw std::runtime_error("no category named " + owner);
-                           s.set_category_principal(cat->id, *store::parse_category_list(list), p,
-                                                    grant);
+                          const std::string& who, bool grant) {
+                           admin::change_category_list(s, kByCommandLine, owner, list, who, grant);
                        });
     auto* list = category->add_subcommand("list", "List categories");
     list->callback(guarded(rc, [&cfg] {
@@ -297,31 +210,15 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
         ->check(CLI::IsMember({"normal", "auditorium"}));
     add->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        auto n = xmpp::nodeprep(node);
-        if (!n) throw std::runtime_error("'" + node + "' is not a valid room address");
-        auto cat = c.store->find_category(category);
-        if (!cat)
-            throw std::runtime_error("no category named " + category +
-                                     " (see: perch category list)");
         store::Room r;
-        r.node = *n;
-        r.name = name.empty() ? *n : name;
-        if (util::utf8_length(r.name) > 256)
-            throw std::runtime_error("a room name has at most 256 characters");
+        r.node = node;
+        r.name = name;
         r.description = description;
-        r.category_id = cat->id;
         r.privacy = *store::parse_privacy(privacy);
         r.type = *store::parse_room_type(type);
-        c.store->with_events({store::make_event("ROOMCREATE", {}, r.node, cat->name,
-                                                {{"name", r.name},
-                                                 {"privacy", std::string(to_string(r.privacy))},
-                                                 {"type", std::string(to_string(r.type))},
-                                                 {"by", "command line"}})},
-                             [&] {
-                                 c.store->add_room(r);
-                                 c.store->note_change("room", r.node);
-                             });
-        std::cout << "created room " << r.node << "@" << c.config.muc_domain() << "\n";
+        admin::create_room(*c.store, kByCommandLine, r, category);
+        std::cout << "created room " << *xmpp::nodeprep(node) << "@" << c.config.muc_domain()
+                  << "\n";
     }));
     auto* bulk = room->add_subcommand("bulk-add", "Create rooms PREFIX1..PREFIXn (load tests)");
     static int count = 0;
@@ -347,10 +244,8 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
     }));
     add_grant_commands(*room, cfg, rc, "room", {"member", "manager", "presenter", "denied"},
                        [](store::Store& s, const std::string& owner, const std::string& list,
-                          const store::Principal& p, bool grant) {
-                           auto r = s.find_room(owner);
-                           if (!r) throw std::runtime_error("no room " + owner);
-                           s.set_room_principal(r->id, *store::parse_room_list(list), p, grant);
+                          const std::string& who, bool grant) {
+                           admin::change_room_list(s, kByCommandLine, owner, list, who, grant);
                        });
     auto* clear = room->add_subcommand("clear", "Delete a room's messages older than a date");
     static std::string before;
@@ -358,18 +253,7 @@ void add_room_commands(CLI::App& app, const std::string& cfg, int& rc) {
     clear->add_option("--before", before, "XEP-0082 time, e.g. 2026-01-01T00:00:00Z")->required();
     clear->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        auto r = c.store->find_room(node);
-        if (!r) throw std::runtime_error("no room " + node);
-        auto t = util::parse_timestamp(before);
-        if (!t)
-            throw std::runtime_error("'" + before + "' is not a time like 2026-01-01T00:00:00Z");
-        int64_t deleted = 0;
-        c.store->with_events({store::make_event("CLEARHISTORY", {}, node, {},
-                                                {{"before", before}, {"by", "command line"}})},
-                             [&] {
-                                 deleted = c.store->clear_history(r->id, *t);
-                                 c.store->note_change("room", node);
-                             });
+        int64_t deleted = admin::clear_room(*c.store, kByCommandLine, node, before);
         std::cout << "deleted " << deleted << " messages of " << node << " older than " << before
                   << "\n";
     }));
@@ -397,7 +281,7 @@ void add_group_commands(CLI::App& app, const std::string& cfg, int& rc) {
     add->add_option("--description", description);
     add->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        c.store->add_group({0, name, description});
+        admin::create_group(*c.store, kByCommandLine, name, description);
         std::cout << "created group " << name << "\n";
     }));
     for (bool join : {true, false}) {
@@ -407,14 +291,8 @@ void add_group_commands(CLI::App& app, const std::string& cfg, int& rc) {
         cmd->add_option("user", user)->required();
         cmd->callback(guarded(rc, [&cfg, join] {
             auto c = open(cfg);
-            auto u = require_user(*c.store, user);
-            c.store->with_events({store::make_event("GROUPCHANGE", {}, {}, {},
-                                                    {{"group", name},
-                                                     {"user", u.username},
-                                                     {"change", join ? "joined" : "left"},
-                                                     {"by", "command line"}})},
-                                 [&] { c.store->set_group_member(name, u.username, join); });
-            std::cout << u.username << (join ? " joined " : " left ") << name << "\n";
+            admin::set_group_member(*c.store, kByCommandLine, name, user, join);
+            std::cout << admin::username(user) << (join ? " joined " : " left ") << name << "\n";
         }));
     }
     auto* list = group->add_subcommand("list", "List groups and their members");
@@ -437,19 +315,55 @@ void add_policy_command(CLI::App& app, const std::string& cfg, int& rc) {
         ->check(CLI::IsMember({"on", "off", "unset"}));
     policy->callback(guarded(rc, [&cfg] {
         auto c = open(cfg);
-        std::string kind = scope, who;
-        if (scope != "global") {
-            auto p = principal_or_throw(scope);
-            if (p.kind == store::Principal::Kind::everyone)
-                throw std::runtime_error("use 'global' for everybody");
-            kind = p.kind == store::Principal::Kind::user ? "user" : "group";
-            who = p.name;
-        }
-        c.store->with_events(
-            {store::make_event("POLICYCHANGE", {}, {}, {}, {{"scope", scope}, {"chat", state}})},
-            [&] { c.store->set_policy(kind, who, on_off(state)); });
+        admin::set_policy(*c.store, kByCommandLine, scope, admin::on_off_unset(state));
         std::cout << "persistent chat for " << scope << ": " << state
                   << " (applies at the next login)\n";
+    }));
+}
+
+// Accounts of the admin API, made here for the first administrator (the API itself manages
+// them afterwards: /admin/v1/accounts).
+void add_admin_account_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* account = app.add_subcommand("admin-account",
+                                       "Accounts of the admin API (port 8011), on this machine")
+                        ->require_subcommand(1);
+    static std::string name, role = "administrator", password;
+    auto* add = account->add_subcommand(
+        "add", "Create an admin account (prints the password when generated)");
+    add->add_option("name", name, "Account name (letters, digits, '.', '-', '_')")->required();
+    add->add_option("--role", role, "administrator, compliance-officer or read-only")
+        ->check(CLI::IsMember({"administrator", "compliance-officer", "read-only"}));
+    add->add_option("--password", password, "Password (generated when omitted)");
+    add->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto generated = admin::add_admin(*c.store, kByCommandLine, name, role, password);
+        std::cout << "created admin account " << name << " (" << role << ")";
+        if (!generated.empty()) std::cout << " with password " << generated;
+        std::cout << "\n";
+    }));
+    auto* passwd = account->add_subcommand("passwd", "Set an admin account's password");
+    passwd->add_option("name", name)->required();
+    passwd->add_option("--password", password, "New password (generated when omitted)");
+    passwd->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        auto generated = admin::set_admin_password(*c.store, kByCommandLine, name, password);
+        std::cout << "password of admin account " << name << " changed";
+        if (!generated.empty()) std::cout << " to " << generated;
+        std::cout << "\n";
+    }));
+    auto* remove = account->add_subcommand("remove", "Remove an admin account");
+    remove->add_option("name", name)->required();
+    remove->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        admin::remove_admin(*c.store, kByCommandLine, name);
+        std::cout << "removed admin account " << name << "\n";
+    }));
+    auto* list = account->add_subcommand("list", "List admin accounts");
+    list->callback(guarded(rc, [&cfg] {
+        auto c = open(cfg);
+        for (const auto& a : c.store->list_admins())
+            std::cout << a.name << "  " << store::to_string(a.role)
+                      << (a.disabled ? "  (disabled)" : "") << "\n";
     }));
 }
 
@@ -468,11 +382,18 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
                 store::User u;
                 u.username = name;
                 u.display_name = std::string(1, char(name[0] - 32)) + (name + 1);
-                std::string pw = generated_password();
+                std::string pw = admin::generated_password();
                 xmpp::Credentials::set_password(u, pw);
                 c.store->add_user(u);
                 out << u.username << "@" << c.config.domain << "  " << pw << "\n";
             }
+        }
+        // An account of the admin API, to try `perch admin` with.
+        if (c.store->list_admins().empty()) {
+            std::string pw = admin::generated_password();
+            admin::add_admin(*c.store, kByCommandLine, "admin", "administrator", pw);
+            std::ofstream out(file, std::ios::app);
+            out << "admin (admin API, administrator)  " << pw << "\n";
         }
         if (c.store->list_rooms().empty()) {
             store::Category cat;
@@ -534,6 +455,7 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
     add_room_commands(app, config_path, exit_code);
     add_group_commands(app, config_path, exit_code);
     add_policy_command(app, config_path, exit_code);
+    add_admin_account_commands(app, config_path, exit_code);
     add_demo_command(app, config_path, exit_code);
     add_compliance_commands(app, config_path, exit_code);
     add_data_commands(app, config_path, exit_code);

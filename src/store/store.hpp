@@ -24,6 +24,13 @@ class Store {
     virtual size_t add_users(const std::vector<User>& users) = 0;
     virtual std::vector<User> list_users() = 0;
 
+    // Accounts of the admin API.
+    virtual std::optional<AdminAccount> find_admin(std::string_view name) = 0;
+    virtual std::vector<AdminAccount> list_admins() = 0;
+    virtual void add_admin(const AdminAccount& account) = 0;     // Conflict when the name is taken
+    virtual void update_admin(const AdminAccount& account) = 0;  // role, credential, disabled
+    virtual bool remove_admin(std::string_view name) = 0;        // false when there was none
+
     // Categories and rooms.
     virtual int64_t add_category(const Category& category) = 0;
     virtual std::optional<Category> find_category(std::string_view name) = 0;

@@ -34,6 +34,25 @@ std::optional<RoomType> parse_room_type(std::string_view s) {
     return std::nullopt;
 }
 
+std::string_view to_string(AdminRole r) {
+    switch (r) {
+        case AdminRole::administrator:
+            return "administrator";
+        case AdminRole::compliance_officer:
+            return "compliance-officer";
+        case AdminRole::read_only:
+            return "read-only";
+    }
+    return "read-only";
+}
+
+std::optional<AdminRole> parse_admin_role(std::string_view s) {
+    if (s == "administrator") return AdminRole::administrator;
+    if (s == "compliance-officer") return AdminRole::compliance_officer;
+    if (s == "read-only") return AdminRole::read_only;
+    return std::nullopt;
+}
+
 ComplianceEvent make_event(std::string type, std::string actor, std::string room,
                            std::string category,
                            const std::vector<std::pair<std::string, std::string>>& details) {

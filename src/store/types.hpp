@@ -23,6 +23,20 @@ struct User {
     int64_t created_us = 0;
 };
 
+// An account of the admin API (port 8011): not a chat login. Its role says what it may do:
+// everything, compliance only (export, verify, settings), or read without changing.
+enum class AdminRole { administrator, compliance_officer, read_only };
+std::string_view to_string(AdminRole r);
+std::optional<AdminRole> parse_admin_role(std::string_view s);
+
+struct AdminAccount {
+    std::string name;
+    AdminRole role = AdminRole::read_only;
+    std::string credential;  // salted SCRAM-SHA-256 (xmpp::ScramCredential::encode()), no password
+    bool disabled = false;
+    int64_t created_us = 0;
+};
+
 struct Category {
     int64_t id = 0;
     std::string name;

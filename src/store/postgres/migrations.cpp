@@ -221,6 +221,18 @@ constexpr const char* kMigrations[] = {
     ALTER TABLE room_principals ADD CONSTRAINT room_principals_list_check
         CHECK (list IN ('member', 'manager', 'presenter', 'denied'));
     )sql",
+    // 7: accounts of the admin API, apart from chat users: a name, a role (what it may do) and
+    // a salted credential.
+    R"sql(
+    CREATE TABLE admin_accounts (
+        name        TEXT PRIMARY KEY,
+        role        TEXT NOT NULL
+                    CHECK (role IN ('administrator', 'compliance-officer', 'read-only')),
+        credential  TEXT NOT NULL,
+        disabled    INTEGER NOT NULL DEFAULT 0,
+        created_us  BIGINT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

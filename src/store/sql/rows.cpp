@@ -16,6 +16,16 @@ User read_user(Statement& st) {
     return u;
 }
 
+AdminAccount read_admin(Statement& st) {
+    AdminAccount a;
+    a.name = st.text_at(0);
+    a.role = parse_admin_role(st.text_at(1)).value_or(AdminRole::read_only);
+    a.credential = st.text_at(2);
+    a.disabled = st.int_at(3) != 0;
+    a.created_us = st.int_at(4);
+    return a;
+}
+
 Category read_category(Statement& st) {
     Category c;
     c.id = st.int_at(0);

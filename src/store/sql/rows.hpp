@@ -17,6 +17,7 @@ inline constexpr const char* kMessageColumns =
     "room_id, seq, stanza_id, origin_id, sender, nick, occupant_id, kind, body, payload, ts_us, "
     "removed";
 User read_user(Statement& st);
+AdminAccount read_admin(Statement& st);
 Category read_category(Statement& st);
 Room read_room(Statement& st);
 Message read_message(Statement& st);

@@ -285,6 +285,17 @@ constexpr const char* kMigrations[] = {
     DROP TABLE room_principals;
     ALTER TABLE room_principals_12 RENAME TO room_principals;
     )sql",
+    // 13: accounts of the admin API (see the PostgreSQL migration 7).
+    R"sql(
+    CREATE TABLE admin_accounts (
+        name        TEXT PRIMARY KEY,
+        role        TEXT NOT NULL
+                    CHECK (role IN ('administrator', 'compliance-officer', 'read-only')),
+        credential  TEXT NOT NULL,
+        disabled    INTEGER NOT NULL DEFAULT 0,
+        created_us  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace

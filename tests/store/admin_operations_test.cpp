@@ -1,0 +1,144 @@
+// Administration over the store (admin/operations.hpp), on SQLite and PostgreSQL: the checks
+// each operation makes before it writes, and the compliance event naming who made it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include "admin/operations.hpp"
+#include "store_fixture.hpp"
+
+using namespace perch;
+using Why = admin::Refused::Why;
+
+namespace {
+
+class AdminOperationsTest : public StoreTest {
+  protected:
+    std::unique_ptr<store::Store> open_recording() const {
+        auto c = config();
+        c.compliance = true;
+        return store::open_store(c);
+    }
+
+    // The events waiting for the compliance service: (type, "by" of its content).
+    static std::vector<std::pair<std::string, std::string>> events(store::Store& s) {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& e : s.outbox(1000)) {
+            auto content = nlohmann::json::parse(e.content);
+            out.emplace_back(e.type, content.value("by", ""));
+        }
+        return out;
+    }
+};
+
+template <class F>
+Why refusal(F&& f) {
+    try {
+        f();
+    } catch (const admin::Refused& e) {
+        return e.why;
+    }
+    ADD_FAILURE() << "not refused";
+    return Why::bad_input;
+}
+
+}  // namespace
+
+TEST_F(AdminOperationsTest, AdminAccountsStoredWithoutTheirPasswords) {
+    auto s = open();
+    EXPECT_EQ(admin::add_admin(*s, "command line", "root", "administrator", "secret-one"), "");
+    auto generated = admin::add_admin(*s, "command line", "eyes", "read-only", "");
+    EXPECT_EQ(generated.size(), 16u);
+    auto root = s->find_admin("root");
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->role, store::AdminRole::administrator);
+    EXPECT_EQ(root->credential.find("secret-one"), std::string::npos);
+    EXPECT_TRUE(admin::admin_password_matches(*root, "secret-one"));
+    EXPECT_FALSE(admin::admin_password_matches(*root, "secret-two"));
+    EXPECT_TRUE(admin::admin_password_matches(*s->find_admin("eyes"), generated));
+    EXPECT_EQ(refusal([&] { admin::add_admin(*s, "x", "root", "administrator", "p"); }),
+              Why::conflict);
+    EXPECT_EQ(refusal([&] { admin::add_admin(*s, "x", "bad name", "administrator", "p"); }),
+              Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::add_admin(*s, "x", "other", "emperor", "p"); }), Why::bad_input);
+    auto list = s->list_admins();
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].name, "eyes");
+    EXPECT_EQ(list[1].name, "root");
+}
+
+TEST_F(AdminOperationsTest, TheLastEnabledAdministratorStays) {
+    auto s = open();
+    admin::add_admin(*s, "x", "root", "administrator", "p1");
+    admin::add_admin(*s, "x", "eyes", "read-only", "p2");
+    EXPECT_EQ(refusal([&] { admin::remove_admin(*s, "x", "root"); }), Why::conflict);
+    EXPECT_EQ(refusal([&] { admin::set_admin_role(*s, "x", "root", "read-only"); }), Why::conflict);
+    EXPECT_EQ(refusal([&] { admin::set_admin_disabled(*s, "x", "root", true); }), Why::conflict);
+    // Another one makes it possible; read-only accounts come and go freely.
+    admin::set_admin_disabled(*s, "x", "eyes", true);
+    admin::remove_admin(*s, "x", "eyes");
+    admin::add_admin(*s, "x", "deputy", "administrator", "p3");
+    admin::set_admin_role(*s, "x", "root", "compliance-officer");
+    EXPECT_EQ(s->find_admin("root")->role, store::AdminRole::compliance_officer);
+    EXPECT_EQ(refusal([&] { admin::remove_admin(*s, "x", "deputy"); }), Why::conflict);
+    admin::remove_admin(*s, "x", "root");
+    EXPECT_FALSE(s->find_admin("root"));
+    EXPECT_EQ(refusal([&] { admin::remove_admin(*s, "x", "root"); }), Why::not_found);
+}
+
+TEST_F(AdminOperationsTest, EachChangeIsRecordedWithWhoMadeIt) {
+    auto s = open_recording();
+    std::string by = "admin:root";
+    auto made = admin::create_user(*s, by, {"Dora", "", "Dora D", ""});
+    EXPECT_EQ(made.user.username, "dora");
+    EXPECT_GT(made.user.created_us, 0);
+    EXPECT_EQ(made.generated_password.size(), 16u);
+    admin::set_disabled(*s, by, "dora", true);
+    admin::create_group(*s, by, "night shift", "");
+    admin::set_group_member(*s, by, "night shift", "dora", true);
+    admin::create_category(*s, by, {"Board", "", {"group:night shift"}, {}, {}, true, false, true});
+    admin::change_category_list(*s, by, "Board", "denied", "user:dora", true);
+    admin::set_policy(*s, by, "user:dora", false);
+    admin::add_admin(*s, by, "eyes", "read-only", "p");
+    auto got = events(*s);
+    std::vector<std::pair<std::string, std::string>> want = {
+        {"USERCHANGE", by},     {"USERCHANGE", by},     {"GROUPCHANGE", by},  {"GROUPCHANGE", by},
+        {"CATEGORYCHANGE", by}, {"CATEGORYCHANGE", by}, {"POLICYCHANGE", by}, {"ADMINCHANGE", by}};
+    EXPECT_EQ(got, want);
+    EXPECT_TRUE(s->find_user("dora")->disabled);
+    // Running servers are told of the changes they must apply.
+    auto notices = s->changes_after(0, 100);
+    std::vector<std::string> kinds;
+    for (const auto& n : notices) kinds.push_back(n.kind + ":" + n.name);
+    EXPECT_EQ(kinds, (std::vector<std::string>{"user:dora", "category:Board", "category:Board"}));
+}
+
+TEST_F(AdminOperationsTest, BadInputIsRefusedBeforeAnythingIsWritten) {
+    auto s = open_recording();
+    EXPECT_EQ(refusal([&] { admin::create_user(*s, "x", {"a@b", "", "", ""}); }), Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::create_user(*s, "x", {"", "", "", ""}); }), Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::set_disabled(*s, "x", "nobody", true); }), Why::not_found);
+    // A category with one bad principal is not created at all.
+    EXPECT_EQ(refusal([&] {
+                  admin::create_category(*s, "x", {"Odd", "", {"everyone", "somebody"}, {}, {}});
+              }),
+              Why::bad_input);
+    EXPECT_FALSE(s->find_category("Odd"));
+    admin::create_category(*s, "x", {"Fine", "", {}, {}, {}});
+    EXPECT_EQ(refusal([&] {
+                  admin::create_category(*s, "x", {"Fine", "", {}, {}, {}});
+              }),
+              Why::conflict);
+    EXPECT_EQ(
+        refusal([&] { admin::change_category_list(*s, "x", "Fine", "owners", "everyone", true); }),
+        Why::bad_input);
+    EXPECT_EQ(
+        refusal([&] { admin::change_category_list(*s, "x", "Nope", "allowed", "everyone", true); }),
+        Why::not_found);
+    EXPECT_EQ(refusal([&] { admin::set_policy(*s, "x", "everyone", true); }), Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::set_group_member(*s, "x", "nope", "nobody", true); }),
+              Why::not_found);
+    EXPECT_EQ(refusal([&] { admin::create_group(*s, "x", "", ""); }), Why::bad_input);
+    // Only the category that was made left an event.
+    ASSERT_EQ(events(*s).size(), 1u);
+    EXPECT_EQ(events(*s)[0].first, "CATEGORYCHANGE");
+}
