@@ -39,6 +39,8 @@ posts_per_second = 0
 [http]
 port = 0
 tls_port = 0
+[admin]
+port = 0
 TOML
 users=${PERCH_BENCH_ACCOUNTS:-$users}
 pid=

@@ -129,6 +129,8 @@ name = "p$i"
 peer_bind = "$host"
 peer_port = $peer
 secret = "$secret"
+[admin]
+port = 0
 TOML
 done
 echo "provisioning $users accounts and $rooms rooms" >&2

@@ -29,6 +29,8 @@ public_url = "http://localhost:$http_port"
 [compliance]
 enabled = true
 run_interval_s = 60
+[admin]
+port = 0
 TOML
 pid=
 cleanup() {

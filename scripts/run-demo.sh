@@ -22,6 +22,10 @@ bind = "127.0.0.1"
 port = 8080
 tls_port = 8443
 public_url = "http://localhost:8080"
+
+[admin]
+bind = "127.0.0.1"
+port = 8011
 TOML
   echo "wrote $config"
 fi
@@ -34,6 +38,11 @@ Or connect any XMPP client to 127.0.0.1 port 5222 (STARTTLS; the certificate is 
 in $dir/tls/cert.pem) with one of the accounts above, and join a room, e.g.
   profanity:  /connect alice@localhost server 127.0.0.1 port 5222 tls trust
               /join lobby@chat.localhost
+Administer it from this machine or another with the admin account above (admin API on
+port 8011, HTTPS with the same certificate):
+  echo PASSWORD > admin-password   # the admin account's password from the list above
+  $perch admin --server localhost:8011 --cacert $dir/tls/cert.pem \\
+      --user admin --password-file admin-password room list
 Stop the server with Ctrl-C.
 
 TEXT

@@ -200,6 +200,9 @@ Config load_config(const std::string& path) {
     r.get("store", "synchronous_full", c.store.synchronous_full);
     r.get("store", "retention_days", c.store.retention_days);
     r.get("compliance", "retention_days", c.compliance.retention_days);
+    r.get("admin", "bind", c.admin.bind);
+    r.get("admin", "port", c.admin.port);
+    r.get("admin", "session_hours", c.admin.session_hours);
     r.get("pool", "name", c.pool.name);
     r.get("pool", "peer_bind", c.pool.peer_bind);
     r.get("pool", "peer_port", c.pool.peer_port);
@@ -210,6 +213,8 @@ Config load_config(const std::string& path) {
     r.get("pool", "lease_ms", c.pool.lease_ms);
     r.refuse_unknown();
 
+    check_range("admin.port", c.admin.port, 0, 65535);
+    check_range("admin.session_hours", c.admin.session_hours, 1, 720);
     check_range("c2s.port", c.c2s.port, 0, 65535);
     check_range("c2s.direct_tls_port", c.c2s.direct_tls_port, 0, 65535);
     check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);

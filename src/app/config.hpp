@@ -107,6 +107,14 @@ struct Config {
         std::string key;
     } tls;
 
+    // The admin API (HTTPS, JSON; docs/ADMIN_API.md) for `perch admin` and the console at
+    // /admin. In a pool it shares the pool port when the ports are the same (the default).
+    struct Admin {
+        std::string bind = "0.0.0.0";
+        int port = 8011;        // 0: no admin API
+        int session_hours = 8;  // a console sign-in lasts this long
+    } admin;
+
     // A pool: several servers on one PostgreSQL database (docs/OPERATIONS.md, "Pools"). Off
     // while `name` is empty.
     struct Pool {

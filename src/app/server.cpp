@@ -25,6 +25,7 @@
 #include "store/workers.hpp"
 #include "util/time.hpp"
 #include "util/url.hpp"
+#include "web/admin_api.hpp"
 #include "web/app.hpp"
 #include "xmpp/bookmarks.hpp"
 #include "xmpp/credentials.hpp"
@@ -43,6 +44,21 @@ namespace perch::app {
 namespace asio = boost::asio;
 
 namespace {
+
+// The pool port when the admin API has a port of its own (or none): requests are told so.
+class AdminElsewhere final : public net::HttpHandler {
+  public:
+    explicit AdminElsewhere(int port) : port_(port) {}
+    net::BodyPlan plan_body(const net::HttpRequest&) override { return {}; }
+    void handle(net::HttpRequest, std::function<void(net::HttpResponse)> respond) override {
+        respond(web::json_error(
+            404, port_ > 0 ? "The admin API is on port " + std::to_string(port_) + ", not here"
+                           : "The admin API is off (admin.port = 0)"));
+    }
+
+  private:
+    int port_;
+};
 // One socket per client: take every file descriptor the system allows this process.
 void raise_fd_limit() {
     rlimit r{};
@@ -226,8 +242,8 @@ int serve(Config config) {
         pool_users = std::make_unique<pool::PoolUsers>(router, *membership);
         pool_rooms->set_users(pool_users.get());
         peer_io = std::make_unique<net::IoPool>(1);
-        peer_links = std::make_unique<net::PeerLinks>(*peer_io, tls, *membership, *pool_rooms);
-        peer_links->listen(config.pool.peer_bind, uint16_t(config.pool.peer_port));
+        // Linked to on the pool port, served below with the admin API.
+        peer_links = std::make_unique<net::PeerLinks>(*peer_io, *membership, *pool_rooms);
         fanout->set_links(peer_links.get());
         pool_rooms->set_links(peer_links.get());
         pool_users->set_links(peer_links.get());
@@ -402,32 +418,105 @@ int serve(Config config) {
     asio::steady_timer changes_timer(io.context());
     auto last_change = std::make_shared<std::atomic<int64_t>>(store->last_change());
     auto reading = std::make_shared<std::atomic<bool>>(false);
+    // Also called at once after a change made through the admin API (any thread).
+    auto again = std::make_shared<std::atomic<bool>>(false);
+    std::function<void()> read_changes = [&, last_change, reading, again] {
+        if (reading->exchange(true)) {
+            again->store(true);  // a read under way may have begun before the change
+            return;
+        }
+        bool queued = workers.submit([&, last_change, reading, again](store::Store& s) {
+            try {
+                do {
+                    again->store(false);
+                    for (const auto& c : s.changes_after(last_change->load(), 1000)) {
+                        if (c.kind == "user") end_if_disabled(s, c.name);
+                        if (c.kind == "room") rooms.reload(c.name);
+                        if (c.kind == "category") rooms.reload_category(c.name);
+                        if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
+                        last_change->store(c.id);
+                    }
+                } while (again->load());
+            } catch (const std::exception& e) {
+                spdlog::warn("reading changes made outside the server failed: {}", e.what());
+            }
+            reading->store(false);
+        });
+        if (!queued) reading->store(false);
+    };
     std::function<void()> watch_changes = [&] {
         changes_timer.expires_after(std::chrono::seconds(1));
-        changes_timer.async_wait([&, last_change, reading](const boost::system::error_code& ec) {
+        changes_timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
-            if (!reading->exchange(true)) {
-                bool queued = workers.submit([&, last_change, reading](store::Store& s) {
-                    try {
-                        for (const auto& c : s.changes_after(last_change->load(), 1000)) {
-                            if (c.kind == "user") end_if_disabled(s, c.name);
-                            if (c.kind == "room") rooms.reload(c.name);
-                            if (c.kind == "category") rooms.reload_category(c.name);
-                            if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
-                            last_change->store(c.id);
-                        }
-                    } catch (const std::exception& e) {
-                        spdlog::warn("reading changes made outside the server failed: {}",
-                                     e.what());
-                    }
-                    reading->store(false);
-                });
-                if (!queued) reading->store(false);
-            }
+            read_changes();
             watch_changes();
         });
     };
     watch_changes();
+
+    // The admin API (and, in a pool, the peer links on the same port).
+    web::AdminConfig admin_config;
+    admin_config.domain = config.domain;
+    admin_config.muc_domain = config.muc_domain();
+    admin_config.version = PERCH_VERSION;
+    admin_config.www_dir = config.http.www_dir;
+    admin_config.session_lifetime = std::chrono::hours(config.admin.session_hours);
+    admin_config.guard = guard;
+    const auto started = std::chrono::steady_clock::now();
+    web::AdminApi admin_api(
+        admin_config,
+        web::AdminDeps{workers, room_commands, router, [&read_changes] { read_changes(); },
+                       [&, started] {
+                           nlohmann::json out{
+                               {"status", "ok"},
+                               {"sessions", router.session_count()},
+                               {"logins", stats.logins.load()},
+                               {"stream_errors", stats.stream_errors.load()},
+                               {"rooms", directory.room_count()},
+                               {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
+                                                std::chrono::steady_clock::now() - started)
+                                                .count()}};
+                           if (membership) {
+                               nlohmann::json servers = nlohmann::json::array();
+                               for (const auto& m : membership->live())
+                                   servers.push_back({{"name", m.name},
+                                                      {"number", m.number},
+                                                      {"client_address", m.client_address}});
+                               out["pool"] = {{"server", config.pool.name}, {"live", servers}};
+                           }
+                           return out;
+                       }});
+    net::HttpOptions admin_options;
+    admin_options.tls = true;
+    admin_options.websocket_path.clear();  // no XMPP here
+    admin_options.min_body_rate = http_options.min_body_rate;
+    admin_options.body_grace = http_options.body_grace;
+    AdminElsewhere no_admin_api(config.admin.port);
+    std::vector<std::unique_ptr<net::HttpListener>> admin_listeners;
+    std::string admin_ports;
+    bool shared_port = membership && config.admin.port == config.pool.peer_port;
+    if (membership) {
+        auto pool_options = admin_options;
+        pool_options.peers = peer_links.get();
+        admin_listeners.push_back(std::make_unique<net::HttpListener>(
+            *peer_io, ctx, shared_port ? static_cast<net::HttpHandler&>(admin_api) : no_admin_api,
+            tls,
+            asio::ip::tcp::endpoint(asio::ip::make_address(config.pool.peer_bind),
+                                    uint16_t(config.pool.peer_port)),
+            pool_options));
+        admin_ports += fmt::format(", pool peers{} on {}:{}", shared_port ? " and admin API" : "",
+                                   config.pool.peer_bind, admin_listeners.back()->port());
+    }
+    if (config.admin.port > 0 && !shared_port) {
+        admin_listeners.push_back(std::make_unique<net::HttpListener>(
+            io, ctx, admin_api, tls,
+            asio::ip::tcp::endpoint(asio::ip::make_address(config.admin.bind),
+                                    uint16_t(config.admin.port)),
+            admin_options));
+        admin_ports +=
+            fmt::format(", admin API on {}:{}", config.admin.bind, admin_listeners.back()->port());
+    }
+    for (auto& l : admin_listeners) l->start();
 
     // A pool: commands sent to another server and not answered in time are refused.
     asio::steady_timer pool_timer(io.context());
@@ -462,6 +551,7 @@ int serve(Config config) {
         spdlog::info("signal {}: shutting down ({} sessions)", sig, router.session_count());
         for (auto& l : listeners) l->stop();
         for (auto& l : http_listeners) l->stop();
+        for (auto& l : admin_listeners) l->stop();
         housekeeping.cancel();
         hangup.cancel();
         pool_timer.cancel();
@@ -481,15 +571,15 @@ int serve(Config config) {
     if (peer_io) peer_io->start();
     io.start();
     spdlog::info(
-        "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}{}, {} rooms, {} I/O threads, store {}",
+        "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}{}{}, {} rooms, {} I/O threads, store "
+        "{}",
         PERCH_VERSION, config.domain, config.muc_domain(), config.c2s.bind, listeners[0]->port(),
         config.c2s.direct_tls_port > 0 ? fmt::format(", direct TLS on {}", listeners[1]->port())
                                        : "",
-        http_ports, directory.room_count(), threads, store::describe(config.store));
+        http_ports, admin_ports, directory.room_count(), threads, store::describe(config.store));
     if (membership)
-        spdlog::info("pool member {} (number {}): peers on {}:{}, {} live servers",
-                     config.pool.name, membership->self().number, config.pool.peer_bind,
-                     peer_links->port(), membership->live().size());
+        spdlog::info("pool member {} (number {}): {} live servers", config.pool.name,
+                     membership->self().number, membership->live().size());
     io.join();
     if (peer_io) peer_io->join();
     // Posts already accepted are committed before the process ends, and their events moved.

@@ -167,6 +167,7 @@ struct CreateCommand {
     Actor actor;
     store::Room room;  // node, name, description, privacy, type
     std::string category;
+    bool creator_manages = true;  // the creator becomes its manager (not an admin account)
 };
 
 // Queries ------------------------------------------------------------------------------------

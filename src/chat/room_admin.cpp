@@ -341,7 +341,7 @@ void RoomService::create(CreateCommand c, Reply<Ok> reply) {
             store::Room r = c.room;
             s.with_events({created}, [&] {
                 r.id = s.add_room(r);
-                if (!c.actor.user().empty())
+                if (c.creator_manages && !c.actor.user().empty())
                     s.set_room_principal(r.id, store::RoomList::manager,
                                          store::Principal::user(c.actor.user()), true);
             });

@@ -37,8 +37,13 @@ class HttpHandler {
     virtual void count(unsigned status) { (void)status; }
 };
 
+class PeerPort;  // net/tls_stream.hpp
+
 struct HttpOptions {
     bool tls = false;
+    // The pool port: after the TLS handshake, a connection whose first byte cannot start an
+    // HTTP request (a method is upper-case letters) is a pool server's link, handed to this.
+    PeerPort* peers = nullptr;
     std::string websocket_path = "/xmpp-websocket";
     // Origins (scheme://host[:port]) whose pages may open the WebSocket, besides the one the
     // request itself names (its scheme and Host). A request without Origin is not from a

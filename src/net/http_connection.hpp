@@ -23,6 +23,7 @@
 #include "net/client_connection.hpp"
 #include "net/http.hpp"
 #include "net/http_head.hpp"
+#include "net/tls_stream.hpp"
 #include "util/url.hpp"
 #include "xmpp/ws_framing.hpp"
 
@@ -36,7 +37,7 @@ using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
 using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = net::TlsStream;
 
 struct Shared {
     xmpp::ServerContext& xmpp;
@@ -199,6 +200,22 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
             co_await stream_.async_handshake(ssl::stream_base::server,
                                              asio::redirect_error(use_awaitable, ec));
             if (ec) co_return;
+            if (options.peers) {
+                // The pool port: one byte tells a request from a pool server's first frame
+                // (its length, whose first byte is 0 for any frame a hello can be).
+                beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);
+                size_t n = co_await stream_.async_read_some(
+                    buffer_.prepare(1), asio::redirect_error(use_awaitable, ec));
+                buffer_.commit(n);
+                if (ec || n == 0) co_return;
+                char first = buffered().front();
+                if (first < 'A' || first > 'Z') {
+                    beast::get_lowest_layer(stream_).expires_never();
+                    options.peers->adopt(PeerConnection{std::move(stream_), strand_,
+                                                        std::string(buffered()), peer_});
+                    co_return;
+                }
+            }
         }
         for (;;) {
             beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <cstring>
 #include <deque>
 
 #include <spdlog/spdlog.h>
@@ -23,6 +24,7 @@
 namespace perch::net {
 
 namespace ssl = asio::ssl;
+namespace beast = boost::beast;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
@@ -75,15 +77,27 @@ std::pair<std::string, std::string> split_address(const std::string& address) {
 
 class PeerLinks::Link : public std::enable_shared_from_this<Link> {
   public:
-    Link(PeerLinks& owner, Strand strand, tcp::socket socket, ssl::context& tls, bool dialer,
-         uint32_t expected, std::string where)
+    // Dialed: TLS is yet to be negotiated.
+    Link(PeerLinks& owner, Strand strand, tcp::socket socket, ssl::context& tls, uint32_t expected,
+         std::string where)
         : owner_(owner),
           strand_(std::move(strand)),
-          stream_(std::move(socket), tls),
-          dialer_(dialer),
+          stream_(beast::tcp_stream(std::move(socket)), tls),
+          dialer_(true),
           expected_(expected),
           where_(std::move(where)),
           heartbeat_(strand_) {}
+    // Accepted on the pool port, after TLS, with the first bytes the other side sent.
+    Link(PeerLinks& owner, PeerConnection accepted)
+        : owner_(owner),
+          strand_(std::move(accepted.strand)),
+          stream_(std::move(accepted.stream)),
+          dialer_(false),
+          expected_(0),
+          where_(std::move(accepted.peer)),
+          heartbeat_(strand_),
+          unread_(std::move(accepted.read)),
+          secured_(true) {}
 
     void start() {
         asio::co_spawn(
@@ -117,8 +131,9 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
         closed_ = true;
         heartbeat_.cancel();
         boost::system::error_code ec;
-        stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
-        stream_.lowest_layer().close(ec);
+        auto& socket = beast::get_lowest_layer(stream_).socket();
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
         if (authenticated_)
             owner_.closed(number_, this, dialer_);
         else if (dialer_)
@@ -157,11 +172,20 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
                 }));
     }
 
+    // Fills `out` whole: first from what was read before the link began, then from the stream.
+    awaitable<void> read_exactly(asio::mutable_buffer out, boost::system::error_code& ec) {
+        size_t taken = std::min(unread_.size(), out.size());
+        std::memcpy(out.data(), unread_.data(), taken);
+        unread_.erase(0, taken);
+        if (taken < out.size())
+            co_await asio::async_read(stream_, out + taken,
+                                      asio::redirect_error(use_awaitable, ec));
+    }
+
     awaitable<std::optional<pool::Json>> read_frame() {
         boost::system::error_code ec;
         unsigned char head[4];
-        co_await asio::async_read(stream_, asio::buffer(head),
-                                  asio::redirect_error(use_awaitable, ec));
+        co_await read_exactly(asio::buffer(head), ec);
         if (ec) co_return std::nullopt;
         size_t n = (size_t(head[0]) << 24) | (size_t(head[1]) << 16) | (size_t(head[2]) << 8) |
                    size_t(head[3]);
@@ -170,8 +194,7 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
             co_return std::nullopt;
         }
         std::string body(n, '\0');
-        co_await asio::async_read(stream_, asio::buffer(body),
-                                  asio::redirect_error(use_awaitable, ec));
+        co_await read_exactly(asio::buffer(body), ec);
         if (ec) co_return std::nullopt;
         last_heard_ = Clock::now();
         auto j = pool::Json::parse(body, nullptr, false);
@@ -185,12 +208,13 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
     // TLS, then hello and proof both ways.
     awaitable<bool> handshake() {
         boost::system::error_code ec;
-        co_await stream_.async_handshake(
-            dialer_ ? ssl::stream_base::client : ssl::stream_base::server,
-            asio::redirect_error(use_awaitable, ec));
-        if (ec) {
-            spdlog::warn("pool: TLS with {} failed: {}", where_, ec.message());
-            co_return false;
+        if (!secured_) {
+            co_await stream_.async_handshake(ssl::stream_base::client,
+                                             asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                spdlog::warn("pool: TLS with {} failed: {}", where_, ec.message());
+                co_return false;
+            }
         }
         std::string binding = session_binding(stream_.native_handle());
         if (binding.empty()) co_return false;
@@ -290,11 +314,13 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
 
     PeerLinks& owner_;
     Strand strand_;
-    ssl::stream<tcp::socket> stream_;
+    TlsStream stream_;
     bool dialer_;
     uint32_t expected_;
     std::string where_;
     asio::steady_timer heartbeat_;
+    std::string unread_;    // bytes of the other side's first frame read before the link began
+    bool secured_ = false;  // TLS negotiated before the link began
     Clock::time_point last_heard_ = Clock::now();
     std::deque<std::string> queue_;
     std::string writing_batch_;  // what the write under way sends
@@ -303,13 +329,8 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
     uint32_t number_ = 0;
 };
 
-PeerLinks::PeerLinks(IoPool& io, ssl::context& server_tls, const pool::Membership& membership,
-                     pool::FrameHandler& handler)
-    : io_(io),
-      server_tls_(server_tls),
-      client_tls_(ssl::context::tls_client),
-      membership_(membership),
-      handler_(handler) {
+PeerLinks::PeerLinks(IoPool& io, const pool::Membership& membership, pool::FrameHandler& handler)
+    : io_(io), client_tls_(ssl::context::tls_client), membership_(membership), handler_(handler) {
     // Who the other side is, is proven by the pool's secret bound to this TLS session; the
     // certificate only encrypts (the servers of a pool may each have their own self-signed
     // one).
@@ -321,23 +342,12 @@ PeerLinks::PeerLinks(IoPool& io, ssl::context& server_tls, const pool::Membershi
 
 PeerLinks::~PeerLinks() = default;
 
-void PeerLinks::listen(const std::string& address, uint16_t port) {
-    acceptor_ = std::make_unique<tcp::acceptor>(io_.context());
-    open_acceptor(*acceptor_, tcp::endpoint(asio::ip::make_address(address), port));
-    asio::co_spawn(io_.context(),
-                   accept_loop(*acceptor_, io_, "pool peer",
-                               [this](tcp::socket socket, Strand strand) {
-                                   std::string where = remote_peer(socket);
-                                   std::make_shared<Link>(*this, std::move(strand),
-                                                          std::move(socket), server_tls_, false, 0,
-                                                          where)
-                                       ->start();
-                               }),
-                   asio::detached);
-}
-
-uint16_t PeerLinks::port() const {
-    return acceptor_ ? acceptor_->local_endpoint().port() : 0;
+void PeerLinks::adopt(PeerConnection connection) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+    }
+    std::make_shared<Link>(*this, std::move(connection))->start();
 }
 
 void PeerLinks::stop() {
@@ -346,10 +356,6 @@ void PeerLinks::stop() {
         std::lock_guard lock(mutex_);
         stopping_ = true;
         links.swap(links_);
-    }
-    if (acceptor_) {
-        boost::system::error_code ec;
-        acceptor_->close(ec);
     }
     for (auto& [n, link] : links) link->post_close();
 }
@@ -433,7 +439,7 @@ void PeerLinks::dial(const store::PoolMember& peer) {
                 if (!ec) co_await connect_from(socket, endpoints, ec);
                 if (!ec) {
                     socket.set_option(tcp::no_delay(true), ec);
-                    std::make_shared<Link>(*this, strand, std::move(socket), client_tls_, true,
+                    std::make_shared<Link>(*this, strand, std::move(socket), client_tls_,
                                            peer.number, peer.name + " at " + peer.peer_address)
                         ->start();
                     co_return;  // the link says how it went: authenticated() or closed()

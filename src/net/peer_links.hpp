@@ -10,12 +10,14 @@
 
 #include "net/acceptor.hpp"
 #include "net/io.hpp"
+#include "net/tls_stream.hpp"
 #include "pool/links.hpp"
 #include "pool/membership.hpp"
 
 namespace perch::net {
 
-// The links between the servers of a pool (the peer port, 8011 by default): TLS, then each
+// The links between the servers of a pool (the pool port, 8011 by default, which the admin
+// API shares: the HTTP listener there hands over what is not HTTP): TLS, then each
 // side proves it knows the pool's secret (an HMAC over the other side's fresh nonce and the
 // TLS session's exported keying material, so a proof cannot be relayed into another
 // session); a stranger is logged and cut off. Frames are a 4-byte length and a JSON object.
@@ -23,15 +25,13 @@ namespace perch::net {
 // other is live. Heartbeats every second; a link silent for five is closed. A link whose
 // queue passes its bound is closed (the room's sequence numbers let the other side catch up)
 // rather than let memory grow.
-class PeerLinks final : public pool::Links {
+class PeerLinks final : public pool::Links, public PeerPort {
   public:
-    PeerLinks(IoPool& io, asio::ssl::context& server_tls, const pool::Membership& membership,
-              pool::FrameHandler& handler);
+    PeerLinks(IoPool& io, const pool::Membership& membership, pool::FrameHandler& handler);
     ~PeerLinks() override;
 
-    // Listens on `address`:`port` (port 0: any free one).
-    void listen(const std::string& address, uint16_t port);
-    uint16_t port() const;
+    // A server of the pool linking to this one, accepted on the pool port.
+    void adopt(PeerConnection connection) override;
     void stop();
 
     bool send(uint32_t number, const pool::Json& frame) override;
@@ -52,11 +52,9 @@ class PeerLinks final : public pool::Links {
     void dial_failed(uint32_t number);
 
     IoPool& io_;
-    asio::ssl::context& server_tls_;
     asio::ssl::context client_tls_;
     const pool::Membership& membership_;
     pool::FrameHandler& handler_;
-    std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
     std::mutex mutex_;
     std::map<uint32_t, std::shared_ptr<Link>> links_;  // authenticated, by pool number
     std::set<uint32_t> dialing_;

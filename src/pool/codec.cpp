@@ -143,7 +143,7 @@ PERCH_FIELDS(ModerateCommand, room, actor, stanza_id, reason)
 PERCH_FIELDS(InviteCommand, room, actor, invitee, reason)
 PERCH_FIELDS(DestroyCommand, room, actor, reason)
 PERCH_FIELDS(ClearHistoryCommand, room, actor, before_us)
-PERCH_FIELDS(CreateCommand, actor, room, category)
+PERCH_FIELDS(CreateCommand, actor, room, category, creator_manages)
 PERCH_FIELDS(ArchiveCommand, room, actor, query)
 PERCH_FIELDS(RoomInfo, meta, rules, category, occupants, may_configure, move_targets)
 

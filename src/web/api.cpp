@@ -9,6 +9,7 @@
 #include "util/url.hpp"
 #include "util/utf8.hpp"
 #include "web/app.hpp"
+#include "web/json_api.hpp"
 #include "xml/element.hpp"
 #include "xmpp/jid.hpp"
 #include "xmpp/namespaces.hpp"
@@ -23,72 +24,6 @@ namespace {
 
 constexpr size_t kMaxRoomName = 256;
 constexpr int kMaxSearchResults = 500;  // a search answers at most this many, and says so
-
-// The HTTP status a room command's refusal becomes.
-unsigned http_status(chat::Fault f) {
-    using F = chat::Fault;
-    switch (f) {
-        case F::not_found:
-            return 404;
-        case F::forbidden:
-        case F::not_allowed:
-        case F::members_only:
-        case F::not_occupant:
-            return 403;
-        case F::conflict:
-            return 409;
-        case F::not_acceptable:
-            return 422;
-        case F::bad_request:
-        case F::bad_address:
-            return 400;
-        case F::busy:
-            return 503;
-        case F::too_fast:
-            return 429;
-        case F::internal:
-            return 500;
-    }
-    return 500;
-}
-
-net::HttpResponse refusal(const chat::Error& e) {
-    return json_error(http_status(e.fault),
-                      e.text.empty() ? std::string(chat::to_string(e.fault)) : e.text);
-}
-
-// Query string -> decoded values ('+' is a space there); nullopt when a part cannot be decoded
-// (a bad escape, a NUL, bytes that are not UTF-8), which the caller refuses rather than
-// answering a question it was not asked.
-std::optional<std::map<std::string, std::string>> query_params(const std::string& query) {
-    std::map<std::string, std::string> out;
-    size_t start = 0;
-    while (start < query.size()) {
-        size_t amp = query.find('&', start);
-        if (amp == std::string::npos) amp = query.size();
-        std::string pair = query.substr(start, amp - start);
-        std::replace(pair.begin(), pair.end(), '+', ' ');
-        size_t eq = pair.find('=');
-        auto key = util::url_decode(pair.substr(0, eq));
-        auto value = util::url_decode(eq == std::string::npos ? "" : pair.substr(eq + 1));
-        if (!key || !value) return std::nullopt;
-        out[*key] = *value;
-        start = amp + 1;
-    }
-    return out;
-}
-
-std::vector<std::string> path_parts(const std::string& path) {
-    std::vector<std::string> parts;
-    size_t start = 0;
-    while (start <= path.size()) {
-        size_t slash = path.find('/', start);
-        if (slash == std::string::npos) slash = path.size();
-        if (slash > start) parts.push_back(path.substr(start, slash - start));
-        start = slash + 1;
-    }
-    return parts;
-}
 
 json room_json(const chat::Directory::Listing& v, const chat::Subject& who,
                const std::string& muc_domain) {
@@ -131,7 +66,82 @@ std::optional<store::RoomList> list_named(const std::string& s) {
     return std::nullopt;
 }
 
-// A PATCH body as a change of the room's settings; an error text when the body is wrong.
+}  // namespace
+
+// The HTTP status a room command's refusal becomes.
+unsigned http_status(chat::Fault f) {
+    using F = chat::Fault;
+    switch (f) {
+        case F::not_found:
+            return 404;
+        case F::forbidden:
+        case F::not_allowed:
+        case F::members_only:
+        case F::not_occupant:
+            return 403;
+        case F::conflict:
+            return 409;
+        case F::not_acceptable:
+            return 422;
+        case F::bad_request:
+        case F::bad_address:
+            return 400;
+        case F::busy:
+            return 503;
+        case F::too_fast:
+            return 429;
+        case F::internal:
+            return 500;
+    }
+    return 500;
+}
+
+net::HttpResponse refusal(const chat::Error& e) {
+    return json_error(http_status(e.fault),
+                      e.text.empty() ? std::string(chat::to_string(e.fault)) : e.text);
+}
+
+std::optional<std::map<std::string, std::string>> query_params(const std::string& query) {
+    std::map<std::string, std::string> out;
+    size_t start = 0;
+    while (start < query.size()) {
+        size_t amp = query.find('&', start);
+        if (amp == std::string::npos) amp = query.size();
+        std::string pair = query.substr(start, amp - start);
+        std::replace(pair.begin(), pair.end(), '+', ' ');
+        size_t eq = pair.find('=');
+        auto key = util::url_decode(pair.substr(0, eq));
+        auto value = util::url_decode(eq == std::string::npos ? "" : pair.substr(eq + 1));
+        if (!key || !value) return std::nullopt;
+        out[*key] = *value;
+        start = amp + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> path_parts(const std::string& path) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        if (slash > start) parts.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return parts;
+}
+
+std::variant<json, net::HttpResponse> json_body(const HttpRequest& request, bool optional) {
+    if (request.body.empty() && optional) return json::object();
+    const std::string* type = request.header("content-type");
+    if (!type || !type->starts_with("application/json"))
+        return json_error(415, "Send JSON (Content-Type: application/json)");
+    json body = json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+        return json_error(400, "Malformed JSON: an object is expected");
+    return body;
+}
+
 std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
     chat::SettingsChange c;
     for (const auto& item : body.items()) {
@@ -180,8 +190,6 @@ std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
     return c;
 }
 
-}  // namespace
-
 void WebApp::api(const HttpRequest& request, const Respond& respond) {
     auto parts = path_parts(request.path);  // "api", "v1", …
     if (parts.size() < 3 || parts[1] != "v1") return respond(json_error(404, "Not found"));
@@ -191,14 +199,9 @@ void WebApp::api(const HttpRequest& request, const Respond& respond) {
     // A body, where there is one, is JSON (which also keeps other sites' forms out).
     json body;
     if (method == "POST" || method == "PUT" || method == "PATCH") {
-        const std::string* type = request.header("content-type");
-        if (!request.body.empty() || method != "PUT") {
-            if (!type || !type->starts_with("application/json"))
-                return respond(json_error(415, "Send JSON (Content-Type: application/json)"));
-            body = json::parse(request.body, nullptr, false);
-            if (body.is_discarded() || !body.is_object())
-                return respond(json_error(400, "Malformed JSON: an object is expected"));
-        }
+        auto parsed = json_body(request, method == "PUT");
+        if (auto* refused = std::get_if<HttpResponse>(&parsed)) return respond(std::move(*refused));
+        body = std::move(std::get<json>(parsed));
     }
 
     if (parts[0] == "session" && parts.size() == 1 && method == "POST") {

@@ -18,7 +18,15 @@ std::chrono::seconds whole_seconds_up(LoginGuard::Clock::duration d) {
 }  // namespace
 
 std::string_view to_string(LoginChannel channel) {
-    return channel == LoginChannel::xmpp ? "xmpp" : "http";
+    switch (channel) {
+        case LoginChannel::xmpp:
+            return "xmpp";
+        case LoginChannel::http:
+            return "http";
+        case LoginChannel::admin:
+            return "admin API";
+    }
+    return "http";
 }
 
 std::string LoginGuard::source_of(std::string_view peer) {

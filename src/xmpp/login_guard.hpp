@@ -25,8 +25,8 @@
 // owner out of the places they use.
 namespace perch::xmpp {
 
-enum class LoginChannel : uint8_t { xmpp, http };
-inline constexpr size_t kLoginChannels = 2;
+enum class LoginChannel : uint8_t { xmpp, http, admin };  // admin: the admin API's accounts
+inline constexpr size_t kLoginChannels = 3;
 std::string_view to_string(LoginChannel channel);
 
 struct LoginGuardOptions {

@@ -66,7 +66,7 @@ class Server:
     by the environment)."""
 
     def __init__(self, binary, extra_config="", c2s_config="", http_config="", backend=None,
-                 host="127.0.0.1", database=None, rate_limits=False):
+                 host="127.0.0.1", database=None, rate_limits=False, admin_port=None):
         """`host`: the loopback address every listener binds (a pool's servers each have
         their own); `database`: an existing database of the test cluster to share (a pool),
         which this server then neither creates nor drops; `rate_limits`: keep the default
@@ -100,6 +100,8 @@ class Server:
         self.tls_port = free_port()
         self.http_port = free_port()
         self.https_port = free_port()
+        # A pool member's admin API shares its pool port (as by default).
+        self.admin_port = admin_port or free_port()
         self.url = f"http://{host}:{self.http_port}"
         self.config = self.dir / "perch.toml"
         self.config.write_text(
@@ -120,6 +122,9 @@ class Server:
             f'www_dir = "{REPO / "www"}"\n'
             f'converse_dir = "{REPO / "node_modules" / "converse.js" / "dist"}"\n'
             f"{http_config}\n"
+            "[admin]\n"
+            f'bind = "{host}"\n'
+            f"port = {self.admin_port}\n"
         )
         self.proc = None
         self.log = open(self.dir / "server.log", "ab")
@@ -187,11 +192,14 @@ class Server:
 
     def new_ports(self):
         # A pool member's peer port too (its peers learn it from the database).
-        names = ("port", "tls_port", "http_port", "https_port") + (
+        names = ("port", "tls_port", "http_port", "https_port", "admin_port") + (
             ("peer_port",) if hasattr(self, "peer_port") else ())
         old = {getattr(self, name) for name in names}
         moved = {}
         for name in names:
+            if getattr(self, name) in moved:  # a port two settings share (a pool's)
+                setattr(self, name, moved[getattr(self, name)])
+                continue
             new = free_port(self.host)
             # Distinct from every port of this server, old or new: the kernel readily hands
             # back the one the failed start just freed.

@@ -3,6 +3,8 @@ with slixmpp clients spread over them (issue 14). Needs the test cluster (ctest'
 fixture): without PERCH_TEST_PG_FILE it says so and fails."""
 
 import asyncio
+import base64
+import http.client
 import hashlib
 import os
 import socket
@@ -35,7 +37,7 @@ class Pool:
         for i, host in enumerate(HOSTS):
             peer_port = free_port_on(host)
             files = f'[files]\ndir = "{self.shared_files}"\n' if self.shared_files else ""
-            s = Server(binary, host=host, database=self.database,
+            s = Server(binary, host=host, database=self.database, admin_port=peer_port,
                        extra_config=(f'secret = "{SECRET}-server"\n'
                                      f"[pool]\nname = \"p{i + 1}\"\npeer_bind = \"{host}\"\n"
                                      f"peer_port = {peer_port}\nsecret = \"{SECRET}\"\n"
@@ -55,6 +57,7 @@ class Pool:
             first.cli("room", "add", room, "--category", "Projects")
         first.cli("room", "add", "inner", "--category", "Projects", "--privacy", "closed")
         first.cli("room", "grant", "inner", "member", "user:alice")
+        first.cli("admin-account", "add", "root", "--password", "root-password-1")
         try:
             for s in self.servers:
                 s.start()
@@ -336,6 +339,45 @@ async def test_a_change_from_the_command_line_reaches_every_server(pool):
         assert "321" in codes, codes
     finally:
         await close_all([alice, bob])
+
+
+def admin_call(server, method, path):
+    """The admin API of one pool member, on its pool port (shared with the peer links)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection(server.host, server.peer_port, timeout=15, context=ctx)
+    auth = base64.b64encode(b"root:root-password-1").decode()
+    conn.request(method, "/admin/v1" + path, headers={"Authorization": "Basic " + auth})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    return r.status, (json.loads(body) if body else None)
+
+
+async def test_the_admin_api_on_the_pool_port_changes_every_server(pool):
+    """The pool port serves the admin API beside the peer links; a change made through one
+    server's API reaches an occupant on another server at once."""
+    status, health = admin_call(pool.servers[1], "GET", "/health")
+    assert status == 200 and len(health["pool"]["live"]) == 4, health
+    room = f"inner@{MUC}"
+    bob = await connect(pool.servers[3], "bob", "bob-pw")
+    try:
+        assert admin_call(pool.servers[1], "PUT", "/rooms/inner/members/user:bob")[0] == 204
+        await bob["xep_0045"].join_muc_wait(room, "bob", maxstanzas=0, timeout=15)
+        assert admin_call(pool.servers[2], "DELETE", "/rooms/inner/members/user:bob")[0] == 204
+        codes, _ = await removal(bob.every_presence, room)
+        assert "321" in codes, codes
+    finally:
+        await close_all([bob])
+    # The links are all still up: a post still crosses the pool.
+    town = f"town@{MUC}"
+    clients = await everyone_in(pool, town, ("erin", "bob"))
+    try:
+        clients[0].send_message(mto=town, mbody="after the admin calls", mtype="groupchat")
+        assert (await clients[1].next_groupchat(timeout=15))["body"] == "after the admin calls"
+    finally:
+        await close_all(clients)
 
 
 async def test_a_new_subject_shows_in_every_servers_room_list(pool):

@@ -1,0 +1,103 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "chat/room_service.hpp"
+#include "net/http.hpp"
+#include "store/workers.hpp"
+#include "xmpp/login_guard.hpp"
+#include "xmpp/router.hpp"
+
+// The admin API (/admin/v1, HTTPS on the admin port, 8011 by default; docs/ADMIN_API.md): what
+// `perch admin` and the console at /admin call, with accounts of its own (not chat logins)
+// and roles. Changes to rooms are room commands (occupants see them at once, as a change made
+// from a client); changes to users, groups, categories and policy are admin operations on the
+// store (admin/operations.hpp), applied by this server at once and by the others of a pool
+// from the change notice.
+namespace perch::web {
+
+struct AdminConfig {
+    std::string domain;
+    std::string muc_domain;
+    std::string version;
+    std::string www_dir;  // the console's pages are www/admin/
+    std::chrono::seconds session_lifetime{8 * 3600};
+    xmpp::LoginGuardOptions guard;
+};
+
+struct AdminDeps {
+    store::StoreJobs& jobs;
+    chat::RoomCommands& rooms;
+    xmpp::Router& router;
+    // Changes written to the store: read the change notices now, not at the next second.
+    std::function<void()> changed;
+    // Figures of the running server (and its pool) for the dashboard and /health.
+    std::function<nlohmann::json()> status;
+};
+
+// Who is asking, once authenticated.
+struct AdminCaller {
+    std::string name;
+    store::AdminRole role = store::AdminRole::read_only;
+};
+
+class AdminApi final : public net::HttpHandler {
+  public:
+    AdminApi(AdminConfig config, AdminDeps deps);
+
+    net::BodyPlan plan_body(const net::HttpRequest& head) override;
+    void handle(net::HttpRequest request, std::function<void(net::HttpResponse)> respond) override;
+    void count(unsigned status) override;
+
+    uint64_t failed_logins() const { return guard_.failures(xmpp::LoginChannel::admin); }
+    using Respond = std::function<void(net::HttpResponse)>;
+
+  private:
+    using Parts = std::vector<std::string>;
+    using Json = nlohmann::json;
+
+    void authenticate(const net::HttpRequest& request,
+                      std::function<void(std::optional<AdminCaller>, net::HttpResponse)> done);
+    void sign_in(const net::HttpRequest& request, const Respond& respond);
+    void dispatch(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                  const Json& body, const Respond& respond);
+
+    // Runs `work` on a store thread; its JSON (or refusal) is the answer.
+    void on_store(const Respond& respond, std::function<net::HttpResponse(store::Store&)> work,
+                  bool changes = false);
+
+    void users(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+               const Json& body, const Respond& respond);
+    void groups(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                const Json& body, const Respond& respond);
+    void categories(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                    const Json& body, const Respond& respond);
+    void rooms(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+               const Json& body, const Respond& respond);
+    void policy(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                const Json& body, const Respond& respond);
+    void sessions(const net::HttpRequest& request, const Parts& parts, const Respond& respond);
+    void accounts(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                  const Json& body, const Respond& respond);
+
+    AdminConfig config_;
+    AdminDeps deps_;
+    xmpp::LoginGuard guard_;
+
+    // Console sign-ins: a bearer token per sign-in, in memory (a restart signs everybody out).
+    struct Session {
+        std::string name;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Session> sessions_;
+    std::array<std::atomic<uint64_t>, 6> responses_{};
+};
+
+}  // namespace perch::web
