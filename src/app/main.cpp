@@ -1,12 +1,14 @@
 // perch: one binary for the server and its administration.
 //   perch serve --config perch.toml     run one server
 //   perch user|category|room …          manage the configured database
+//   perch admin …                       administer a running server over its admin API
 //   perch demo                          seed demo data into an empty database
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "app/admin_client.hpp"
 #include "app/admin_commands.hpp"
 #include "app/config.hpp"
 #include "app/server.hpp"
@@ -15,6 +17,7 @@ namespace {
 
 int run(int argc, char** argv) {
     CLI::App app{"Perch: a persistent chat server speaking XMPP"};
+    app.set_version_flag("--version", "perch " PERCH_VERSION);
     app.require_subcommand(1);
     app.fallthrough();  // --config may come before or after the subcommand
     std::string config_path;
@@ -33,6 +36,7 @@ int run(int argc, char** argv) {
         }
     });
     perch::app::add_admin_commands(app, config_path, exit_code);
+    perch::app::add_admin_client(app, exit_code);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,38 @@
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+// `perch admin …`: the admin API (web/admin_api.cpp) from any machine, over HTTPS.
+namespace perch::app {
+
+struct AdminEndpoint {
+    std::string server = "localhost:8011";  // host[:port]
+    std::string user;
+    std::string password;
+    std::string cacert;     // PEM file of the certificate (or its CA) to trust; else the system's
+    bool insecure = false;  // no certificate check at all (warned about)
+    int timeout_s = 30;
+};
+
+// An answer other than 2xx, with the API's error text.
+class AdminApiError : public std::runtime_error {
+  public:
+    AdminApiError(unsigned status, const std::string& text)
+        : std::runtime_error(text), status(status) {}
+    unsigned status;
+};
+
+// One request; the JSON answer (null for 204). Throws AdminApiError, or std::runtime_error
+// when the server cannot be reached or its certificate is not trusted.
+nlohmann::json admin_request(const AdminEndpoint& endpoint, const std::string& method,
+                             const std::string& path,
+                             const std::optional<nlohmann::json>& body = std::nullopt);
+
+// Registers `perch admin` and its subcommands on `app`.
+void add_admin_client(CLI::App& app, int& exit_code);
+
+}  // namespace perch::app

@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+"""The admin API (/admin/v1 on the admin port, HTTPS) and `perch admin` over it: every area's
+success and refusals, each role's limits, bad input that changes nothing, changes that reach
+connected clients at once, and every change on the compliance record with who made it.
+Usage: test_admin.py PATH/TO/perch [test ...]"""
+
+import asyncio
+import base64
+import http.client
+import json
+import os
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+import types
+
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from harness import MUC, PresenceError, Server, connect, run
+
+ROOT_PW = "root-password-1"
+
+
+def setup():
+    s = Server(sys.argv[1], extra_config="[compliance]\nenabled = true")
+    for u in ("alice", "bob", "carol"):
+        s.add_user(u, f"{u}-pw")
+    s.cli("category", "add", "Projects")
+    s.cli("room", "add", "town", "--category", "Projects")
+    s.cli("room", "add", "inner", "--category", "Projects", "--privacy", "closed")
+    s.cli("room", "grant", "inner", "member", "user:bob")
+    s.cli("admin-account", "add", "root", "--password", ROOT_PW)
+    s.cli("admin-account", "add", "viewer", "--role", "read-only", "--password", "viewer-pw-1")
+    s.cli("admin-account", "add", "auditor", "--role", "compliance-officer", "--password", "auditor-pw-1")
+    s.start()
+    return types.SimpleNamespace(server=s)
+
+
+def teardown(f):
+    f.server.cleanup()
+
+
+def call(f, method, path, body=None, user="root", password=ROOT_PW, headers=None, raw=None):
+    """One request to the admin API; (status, parsed body, headers)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection(f.server.host, f.server.admin_port, timeout=15, context=ctx)
+    h = dict(headers or {})
+    if user is not None:
+        h.setdefault("Authorization",
+                     "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    conn.request(method, "/admin/v1" + path, body=data, headers=h)
+    r = conn.getresponse()
+    payload = r.read()
+    out_headers = {k.lower(): v for k, v in r.getheaders()}
+    conn.close()
+    return r.status, (json.loads(payload) if payload else None), out_headers
+
+
+def compliance_events(f, kind):
+    """The events of one type on the compliance record, once the outbox has drained."""
+    deadline = time.time() + 15
+    while f.server.content_query("SELECT count(*) FROM compliance_outbox")[0][0] and time.time() < deadline:
+        time.sleep(0.1)
+    db = sqlite3.connect(f"file:{f.server.dir / 'var' / 'compliance.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute("SELECT content FROM events WHERE type = ? ORDER BY seq", (kind,)).fetchall()
+    finally:
+        db.close()
+    return [json.loads(c) for (c,) in rows]
+
+
+def perch_admin(f, *args, env=None, server=None):
+    """`perch admin` as an operator runs it: credentials from the environment, the server's
+    own certificate trusted, reached by the name it holds."""
+    e = dict(os.environ)
+    e.update({"PERCH_ADMIN_USER": "root", "PERCH_ADMIN_PASSWORD": ROOT_PW,
+              "PERCH_ADMIN_CACERT": str(f.server.dir / "var" / "tls" / "cert.pem")})
+    e.update(env or {})
+    return subprocess.run([f.server.binary, "admin", "--server", server or f"localhost:{f.server.admin_port}",
+                           *args], capture_output=True, text=True, timeout=60, env=e)
+
+
+async def test_no_or_wrong_credentials_are_refused_and_logged(f):
+    status, body, headers = call(f, "GET", "/users", user=None)
+    assert status == 401 and "Sign in" in body["error"]
+    # Never a Basic challenge: a browser would keep and replay the credentials on its own.
+    assert "basic" not in headers.get("www-authenticate", "").lower()
+    status, body, _ = call(f, "GET", "/users", password="wrong")
+    assert status == 401 and body["error"] == "Wrong admin account name or password"
+    assert "authentication failed for 'root'" in f.server.log_text()
+    assert call(f, "GET", "/users", user="alice", password="alice-pw")[0] == 401  # chat logins are not admins
+    assert call(f, "GET", "/users", headers={"Authorization": "Basic !!!"})[0] == 401
+    assert call(f, "GET", "/users", headers={"Authorization": "Bearer made-up"})[0] == 401
+
+
+async def test_guessing_admin_passwords_is_slowed(f):
+    statuses = [call(f, "GET", "/whoami", user="ghost", password=f"guess{i}")[0] for i in range(8)]
+    assert statuses[:5] == [401] * 5 and 429 in statuses[5:], statuses
+    status, _, headers = call(f, "GET", "/whoami", user="ghost", password="again")
+    assert status == 429 and int(headers["retry-after"]) >= 1
+
+
+async def test_each_role_does_what_it_may_and_nothing_more(f):
+    assert call(f, "GET", "/whoami")[1] == {"name": "root", "role": "administrator"}
+    viewer = {"user": "viewer", "password": "viewer-pw-1"}
+    auditor = {"user": "auditor", "password": "auditor-pw-1"}
+    assert call(f, "GET", "/users", **viewer)[0] == 200
+    assert call(f, "GET", "/rooms/town", **viewer)[0] == 200
+    for method, path, body in [("POST", "/users", {"name": "zed"}),
+                               ("PATCH", "/users/alice", {"disabled": True}),
+                               ("PUT", "/rooms/town/members/user:alice", None),
+                               ("DELETE", "/rooms/town", None),
+                               ("POST", "/accounts", {"name": "x", "role": "administrator"}),
+                               ("DELETE", "/sessions/alice", None)]:
+        status, answer, _ = call(f, method, path, body, **viewer)
+        assert status == 403 and "read-only may not" in answer["error"], (method, path, status)
+        assert call(f, method, path, body, **auditor)[0] == 403, (method, path)
+    # The compliance officer reads nothing else either.
+    assert call(f, "GET", "/users", **auditor)[0] == 403
+    assert call(f, "GET", "/whoami", **auditor)[1]["role"] == "compliance-officer"
+    # Nothing changed.
+    assert call(f, "GET", "/users/alice")[1]["disabled"] is False
+    assert call(f, "GET", "/users/zed")[0] == 404
+
+
+async def test_bad_input_is_refused_and_changes_nothing(f):
+    before = call(f, "GET", "/users")[1]
+    cases = [
+        ("POST", "/users", {"name": "bad@name"}, 400),
+        ("POST", "/users", {"name": "dora", "colour": "blue"}, 400),
+        ("POST", "/users", {"name": 7}, 400),
+        ("POST", "/users", {"name": "alice"}, 409),
+        ("PATCH", "/users/alice", {"disabled": "yes"}, 400),
+        ("PATCH", "/users/nobody", {"disabled": True}, 404),
+        ("POST", "/rooms", {"node": "x y", "category": "Projects"}, 400),
+        ("POST", "/rooms", {"node": "newroom", "category": "Nope"}, 404),
+        ("POST", "/rooms", {"node": "newroom", "category": "Projects", "privacy": "wide"}, 400),
+        ("PUT", "/rooms/town/members/alice", None, 400),
+        ("PUT", "/rooms/town/owners/user:alice", None, 404),
+        ("PUT", "/rooms/nosuch/members/user:alice", None, 404),
+        ("PUT", "/categories/Projects/allowed/group:", None, 400),
+        ("PUT", "/policy/everyone", {"chat": False}, 400),
+        ("PUT", "/policy/global", {"chat": "off"}, 400),
+        ("POST", "/accounts", {"name": "has space", "role": "administrator"}, 400),
+        ("POST", "/accounts", {"name": "newadmin", "role": "king"}, 400),
+        ("POST", "/rooms/town/clear", {"before": "yesterday"}, 400),
+    ]
+    for method, path, body, expected in cases:
+        status, answer, _ = call(f, method, path, body)
+        assert status == expected and answer["error"], (method, path, status, answer)
+    assert call(f, "POST", "/users", raw=b"{not json", headers={"Content-Type": "application/json"})[0] == 400
+    assert call(f, "POST", "/users", raw=b'{"name": "x"}', headers={"Content-Type": "text/plain"})[0] == 415
+    assert call(f, "GET", "/nothing")[0] == 404
+    assert call(f, "DELETE", "/users")[0] == 405
+    assert call(f, "GET", "/users")[1] == before
+    assert call(f, "GET", "/rooms/newroom")[0] == 404
+    assert call(f, "GET", "/accounts")[1] and all(a["name"] != "newadmin" for a in call(f, "GET", "/accounts")[1])
+
+
+async def test_users_groups_and_policy(f):
+    status, made, _ = call(f, "POST", "/users", {"name": "Dora", "display_name": "Dora D"})
+    assert status == 201 and made["name"] == "dora" and len(made["password"]) == 16
+    dora = await connect(f.server, "dora", made["password"])
+    await dora.close()
+    status, changed, _ = call(f, "PATCH", "/users/dora", {"password": "dora-pw", "email": "d@example.org"})
+    assert status == 200 and changed["email"] == "d@example.org" and "password" not in changed
+    dora = await connect(f.server, "dora", "dora-pw")
+    await dora.close()
+    assert [u["name"] for u in call(f, "GET", "/users?prefix=do")[1]["users"]] == ["dora"]
+    page = call(f, "GET", "/users?limit=2")[1]
+    assert len(page["users"]) == 2 and page["more"] is True
+    assert call(f, "POST", "/groups", {"name": "night shift"})[0] == 201
+    assert call(f, "PUT", "/groups/night%20shift/members/dora")[0] == 204
+    assert call(f, "PUT", "/groups/nope/members/dora")[0] == 404
+    groups = {g["name"]: g for g in call(f, "GET", "/groups")[1]}
+    assert groups["night shift"]["members"] == ["dora"]
+    assert call(f, "GET", "/users/dora")[1]["groups"] == ["night shift"]
+    assert call(f, "PUT", "/policy/group:night%20shift", {"chat": False})[0] == 204
+    assert {"scope": "group:night shift", "chat": False} in call(f, "GET", "/policy")[1]
+    assert call(f, "PUT", "/policy/group:night%20shift", {"chat": None})[0] == 204
+    assert all(p["scope"] != "group:night shift" for p in call(f, "GET", "/policy")[1])
+    # Each change is on the compliance record, naming the admin account that made it.
+    changes = [e for e in compliance_events(f, "USERCHANGE") if e["user"] == "dora"]
+    assert [c["change"] for c in changes] == ["created", "profile", "password"], changes
+    assert {c["by"] for c in changes} == {"admin:root"}
+    assert any(e.get("group") == "night shift" and e["by"] == "admin:root"
+               for e in compliance_events(f, "GROUPCHANGE"))
+
+
+async def test_a_disabled_user_is_out_at_once(f):
+    carol = await connect(f.server, "carol", "carol-pw")
+    gone = asyncio.ensure_future(carol.wait_until("disconnected", 5))
+    t0 = time.time()
+    assert call(f, "PATCH", "/users/carol", {"disabled": True})[1]["disabled"] is True
+    await gone
+    print(f"  session ended {time.time() - t0:.2f} s after the change", flush=True)
+    assert call(f, "PATCH", "/users/carol", {"disabled": False})[0] == 200
+    carol = await connect(f.server, "carol", "carol-pw")
+    await carol.close()
+
+
+async def test_a_revoked_member_leaves_the_room_at_once(f):
+    bob = await connect(f.server, "bob", "bob-pw")
+    await bob["xep_0045"].join_muc_wait(f"inner@{MUC}", "bob", maxstanzas=0, timeout=10)
+    presences = asyncio.Queue()
+    bob.register_handler(Callback("gone", MatchXPath("{jabber:client}presence"), presences.put_nowait))
+    assert call(f, "DELETE", "/rooms/inner/members/user:bob")[0] == 204
+    while True:
+        p = await asyncio.wait_for(presences.get(), 10)
+        if p["type"] == "unavailable" and p["from"].resource == "bob":
+            break
+    assert "321" in {s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")}
+    assert "user:bob" not in call(f, "GET", "/rooms/inner")[1]["members"]
+    # And may not come back, nor read the archive.
+    try:
+        await bob["xep_0045"].join_muc_wait(f"inner@{MUC}", "bob", maxstanzas=0, timeout=5)
+        raise AssertionError("a revoked member joined again")
+    except PresenceError as e:
+        assert e.condition == "registration-required", e.condition
+    await bob.close()
+    assert call(f, "PUT", "/rooms/inner/members/user:bob")[0] == 204
+    events = [e for e in compliance_events(f, "MEMBERSHIP") if e.get("principal") == "user:bob"]
+    assert [e["change"] for e in events][-2:] == ["removed", "added"], events
+
+
+async def test_rooms_created_configured_moderated_and_deleted(f):
+    assert call(f, "POST", "/rooms", {"node": "ops", "category": "Projects", "name": "Operations",
+                                      "privacy": "open"})[0] == 201
+    assert call(f, "POST", "/rooms", {"node": "ops", "category": "Projects"})[0] == 409
+    room = call(f, "GET", "/rooms/ops")[1]
+    assert room["name"] == "Operations" and room["managers"] == [], room  # no admin account as manager
+    alice = await connect(f.server, "alice", "alice-pw")
+    await alice["xep_0045"].join_muc_wait(f"ops@{MUC}", "alice", maxstanzas=0, timeout=10)
+    assert call(f, "GET", "/rooms/ops")[1]["occupants"] == 1
+    alice.send_message(mto=f"ops@{MUC}", mbody="to be removed", mtype="groupchat")
+    msg = await alice.next_groupchat()
+    stanza_id = msg.xml.find("{urn:xmpp:sid:0}stanza-id").get("id")
+    assert call(f, "PATCH", "/rooms/ops", {"description": "On call", "type": "auditorium"})[0] == 200
+    assert call(f, "PATCH", "/rooms/ops", {"privacy": "wide"})[0] == 400
+    shown = call(f, "GET", "/rooms/ops")[1]
+    assert shown["description"] == "On call" and shown["type"] == "auditorium"
+    assert call(f, "DELETE", f"/rooms/ops/messages/{stanza_id}", {"reason": "spam"})[0] == 204
+    assert call(f, "DELETE", "/rooms/ops/messages/no-such-id", {})[0] == 404
+    assert call(f, "POST", "/rooms/ops/clear", {"before": "2000-01-01T00:00:00Z"})[1] == {"deleted": 0}
+    assert "ops" in [r["node"] for r in call(f, "GET", "/rooms?category=Projects")[1]]
+    presences = asyncio.Queue()
+    alice.register_handler(Callback("gone", MatchXPath("{jabber:client}presence"), presences.put_nowait))
+    assert call(f, "DELETE", "/rooms/ops", {"reason": "done with it"})[0] == 204
+    while True:
+        p = await asyncio.wait_for(presences.get(), 10)
+        if p["type"] == "unavailable":
+            break
+    assert p.xml.find(".//{http://jabber.org/protocol/muc#user}destroy") is not None
+    assert call(f, "GET", "/rooms/ops")[0] == 404
+    await alice.close()
+    assert any(e.get("by") == "admin:root" for e in compliance_events(f, "CLEARHISTORY"))
+
+
+async def test_categories(f):
+    status, _, _ = call(f, "POST", "/categories", {"name": "Board", "allowed": ["user:alice"],
+                                                   "creators": ["user:alice"], "file_upload": False})
+    assert status == 201
+    assert call(f, "POST", "/categories", {"name": "Board"})[0] == 409
+    assert call(f, "POST", "/categories", {"name": "Odd", "allowed": ["somebody"]})[0] == 400
+    assert call(f, "PUT", "/categories/Board/allowed/user:bob")[0] == 204
+    assert call(f, "PUT", "/categories/Board/members/user:bob")[0] == 404
+    board = {c["name"]: c for c in call(f, "GET", "/categories")[1]}["Board"]
+    assert board["allowed"] == ["user:alice", "user:bob"] and board["file_upload"] is False, board
+    assert "Odd" not in {c["name"] for c in call(f, "GET", "/categories")[1]}
+
+
+async def test_sessions_listed_and_disconnected(f):
+    alice = await connect(f.server, "alice", "alice-pw")
+    jids = [s["jid"] for s in call(f, "GET", "/sessions")[1]]
+    assert any(j.startswith("alice@") for j in jids), jids
+    gone = asyncio.ensure_future(alice.wait_until("disconnected", 5))
+    assert call(f, "DELETE", "/sessions/alice")[1] == {"disconnected": 1}
+    await gone
+    assert not any(s["jid"].startswith("alice@") for s in call(f, "GET", "/sessions")[1])
+
+
+async def test_admin_accounts_and_console_sign_in(f):
+    status, made, _ = call(f, "POST", "/accounts", {"name": "second", "role": "administrator"})
+    assert status == 201 and made["role"] == "administrator" and len(made["password"]) == 16
+    pw = made["password"]
+    # A bearer token from a sign-in, as the console uses.
+    status, signed, _ = call(f, "POST", "/session", {"name": "second", "password": pw}, user=None)
+    assert status == 200 and signed["role"] == "administrator"
+    bearer = {"Authorization": "Bearer " + signed["token"]}
+    assert call(f, "GET", "/whoami", user=None, headers=bearer)[1]["name"] == "second"
+    assert call(f, "POST", "/session", {"name": "second", "password": "nope"}, user=None)[0] == 401
+    # Demoted: the token carries the new role at once; disabled: it is out.
+    assert call(f, "PATCH", "/accounts/second", {"role": "read-only"})[1]["role"] == "read-only"
+    assert call(f, "POST", "/users", {"name": "x1"}, user=None, headers=bearer)[0] == 403
+    assert call(f, "PATCH", "/accounts/second", {"disabled": True})[0] == 200
+    assert call(f, "GET", "/whoami", user=None, headers=bearer)[0] == 401
+    assert call(f, "GET", "/whoami", user="second", password=pw)[0] == 403
+    assert call(f, "PATCH", "/accounts/second", {"disabled": False, "role": "administrator"})[0] == 200
+    # Signing out ends the token.
+    signed = call(f, "POST", "/session", {"name": "second", "password": pw}, user=None)[1]
+    bearer = {"Authorization": "Bearer " + signed["token"]}
+    assert call(f, "DELETE", "/session", user=None, headers=bearer)[0] == 204
+    assert call(f, "GET", "/whoami", user=None, headers=bearer)[0] == 401
+    # The last enabled administrator stays.
+    assert call(f, "DELETE", "/accounts/second")[0] == 204
+    status, answer, _ = call(f, "DELETE", "/accounts/root")
+    assert status == 409 and "last enabled administrator" in answer["error"]
+    assert call(f, "PATCH", "/accounts/root", {"role": "read-only"})[0] == 409
+    assert call(f, "GET", "/whoami")[1]["role"] == "administrator"
+    changes = [(e["account"], e["change"]) for e in compliance_events(f, "ADMINCHANGE")]
+    assert ("second", "created") in changes and ("second", "removed") in changes, changes
+
+
+async def test_perch_admin_from_the_command_line(f):
+    r = perch_admin(f, "room", "list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:3] == ["NODE", "NAME", "CATEGORY"] and any(l.startswith("town ") for l in lines), r.stdout
+    r = perch_admin(f, "--json", "room", "show", "town")
+    assert r.returncode == 0 and json.loads(r.stdout)["node"] == "town", r.stdout + r.stderr
+    r = perch_admin(f, "user", "add", "erin", "--password", "erin-pw")
+    assert r.returncode == 0 and "erin" in r.stdout, r.stderr
+    r = perch_admin(f, "room", "grant", "inner", "members", "user:erin")
+    assert r.returncode == 0 and "added" in r.stdout, r.stderr
+    assert "user:erin" in call(f, "GET", "/rooms/inner")[1]["members"]
+    # Refusals: a one-line reason and exit status 1.
+    r = perch_admin(f, "room", "grant", "nosuch", "members", "user:erin")
+    assert r.returncode == 1 and "No such room (HTTP 404)" in r.stderr, r.stderr
+    r = perch_admin(f, "user", "list", env={"PERCH_ADMIN_PASSWORD": "wrong"})
+    assert r.returncode == 1 and "HTTP 401" in r.stderr, r.stderr
+    r = perch_admin(f, "user", "list", env={"PERCH_ADMIN_USER": "", "PERCH_ADMIN_PASSWORD": ""})
+    assert r.returncode == 1 and "give an admin account" in r.stderr, r.stderr
+    # The certificate is checked: by another name, or without the server's certificate, no.
+    r = perch_admin(f, "health", server=f"127.0.0.1:{f.server.admin_port}")
+    assert r.returncode == 1 and "--cacert" in r.stderr, r.stderr
+    r = perch_admin(f, "health", env={"PERCH_ADMIN_CACERT": ""})
+    assert r.returncode == 1 and "not trusted" in r.stderr, r.stderr
+    # A password file works as the environment does.
+    pw = f.server.dir / "admin-pw"
+    pw.write_text(ROOT_PW + "\n")
+    r = perch_admin(f, "--password-file", str(pw), "whoami", env={"PERCH_ADMIN_PASSWORD": ""})
+    assert r.returncode == 0 and "administrator" in r.stdout, r.stderr
+    r = perch_admin(f, "health", server="localhost:1")
+    assert r.returncode == 1 and "cannot connect" in r.stderr, r.stderr
+
+
+
+async def test_the_synthetic_transaction(f):
+    """`perch admin test-message`: OK with its timings; CRITICAL when a test user is disabled
+    or the service is stopped; UNKNOWN when the admin account may not run it."""
+    xmpp = f"localhost:{f.server.port}"
+    r = perch_admin(f, "test-message", "--xmpp", xmpp)
+    assert r.returncode == 0 and r.stdout.startswith("OK - a message went from perch-test-1 to perch-test-2"), r.stdout
+    assert len(r.stdout.splitlines()) == 1 and "delivery=" in r.stdout, r.stdout
+    # Again: the users and room made the first time serve, with fresh passwords.
+    assert perch_admin(f, "test-message", "--xmpp", xmpp).returncode == 0
+    # Monitoring may use a read-only account.
+    r = perch_admin(f, "test-message", "--xmpp", xmpp,
+                    env={"PERCH_ADMIN_USER": "viewer", "PERCH_ADMIN_PASSWORD": "viewer-pw-1"})
+    assert r.returncode == 0, r.stdout
+    r = perch_admin(f, "test-message", "--xmpp", xmpp,
+                    env={"PERCH_ADMIN_USER": "auditor", "PERCH_ADMIN_PASSWORD": "auditor-pw-1"})
+    assert r.returncode == 3 and r.stdout.startswith("UNKNOWN -") and "HTTP 403" in r.stdout, r.stdout
+    # A disabled test user: CRITICAL, and the test does not enable it again.
+    assert call(f, "PATCH", "/users/perch-test-2", {"disabled": True})[0] == 200
+    r = perch_admin(f, "test-message", "--xmpp", xmpp)
+    assert r.returncode == 2 and "CRITICAL - sign-in of perch-test-2 refused" in r.stdout, r.stdout
+    assert call(f, "GET", "/users/perch-test-2")[1]["disabled"] is True
+    assert call(f, "PATCH", "/users/perch-test-2", {"disabled": False})[0] == 200
+    # Slower than --warning (1 ms cannot be met): WARNING.
+    r = perch_admin(f, "test-message", "--xmpp", xmpp, "--warning", "1")
+    assert r.returncode == 1 and r.stdout.startswith("WARNING - slow"), r.stdout
+    # The room stays hidden from everybody else.
+    assert "perch-test" not in [r["node"] for r in call(f, "GET", "/rooms?category=Projects")[1]]
+    # The service stopped: CRITICAL.
+    f.server.stop()
+    try:
+        r = perch_admin(f, "test-message", "--xmpp", xmpp)
+        assert r.returncode == 2 and r.stdout.startswith("CRITICAL - the server is not reachable"), r.stdout
+    finally:
+        f.server.start()
+
+
+if __name__ == "__main__":
+    run(globals(), setup, teardown)
