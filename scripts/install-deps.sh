@@ -11,6 +11,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3-slixmpp python3-yaml profanity tmux postgresql sqlite3 procps chromium fonts-dejavu-core
+  dpkg-dev fakeroot file curl systemd
 )
 
 lint_pkgs=(clang-tidy)
