@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "admin/operations.hpp"
 #include "app/admin_commands.hpp"
@@ -56,7 +57,16 @@ std::string tls_failure(const boost::system::error_code& ec, const AdminEndpoint
 
 }  // namespace
 
-json admin_request(const AdminEndpoint& e, const std::string& method, const std::string& path,
+namespace {
+
+struct Exchanged {
+    unsigned status = 0;
+    std::string reason, body;
+    std::map<std::string, std::string> headers;  // names in lower case
+};
+
+// One request and its whole answer; throws when the server cannot be reached or trusted.
+Exchanged exchange(const AdminEndpoint& e, const std::string& method, const std::string& path,
                    const std::optional<json>& body) {
     auto [host, port] = host_and_port(e.server);
     ssl::context tls(ssl::context::tls_client);
@@ -111,17 +121,48 @@ json admin_request(const AdminEndpoint& e, const std::string& method, const std:
     if (ec) throw std::runtime_error("reading from " + e.server + " failed: " + ec.message());
     auto& res = parser.get();
     stream.shutdown(ec);  // the server's close_notify may not come: it does not matter here
-    json answer = res.body().empty() ? json() : json::parse(res.body(), nullptr, false);
-    unsigned status = res.result_int();
-    if (status >= 300) {
-        std::string text =
-            answer.is_object() && answer.contains("error") && answer["error"].is_string()
-                ? answer["error"].get<std::string>()
-                : std::string(res.reason());
-        throw AdminApiError(status, text);
+    Exchanged out;
+    out.status = res.result_int();
+    out.reason = std::string(res.reason());
+    for (const auto& field : res) {
+        std::string name(field.name_string());
+        for (auto& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        out.headers[name] = std::string(field.value());
     }
+    out.body = std::move(res.body());
+    return out;
+}
+
+// A refusal's text, from the API's {"error": …} or the status line.
+void throw_if_refused(const Exchanged& x) {
+    if (x.status < 300) return;
+    json answer = json::parse(x.body, nullptr, false);
+    std::string text = answer.is_object() && answer.contains("error") && answer["error"].is_string()
+                           ? answer["error"].get<std::string>()
+                           : x.reason;
+    throw AdminApiError(x.status, text);
+}
+
+}  // namespace
+
+json admin_request(const AdminEndpoint& e, const std::string& method, const std::string& path,
+                   const std::optional<json>& body) {
+    auto x = exchange(e, method, path, body);
+    throw_if_refused(x);
+    json answer = x.body.empty() ? json() : json::parse(x.body, nullptr, false);
     if (answer.is_discarded()) throw std::runtime_error("the server's answer is not JSON");
     return answer;
+}
+
+std::map<std::string, std::string> admin_download(const AdminEndpoint& e, const std::string& path,
+                                                  const nlohmann::json& body,
+                                                  const std::string& out_file) {
+    auto x = exchange(e, "POST", path, body);
+    throw_if_refused(x);
+    std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
+    if (!out || !out.write(x.body.data(), std::streamsize(x.body.size())))
+        throw std::runtime_error("cannot write " + out_file);
+    return x.headers;
 }
 
 namespace {
@@ -641,6 +682,67 @@ void add_other_calls(CLI::App* admin, Cli& cli, int& rc) {
         {{}, "", "removed"});
 }
 
+void add_compliance_calls(CLI::App* admin, Cli& cli, int& rc) {
+    auto* compliance = admin
+                           ->add_subcommand("compliance",
+                                            "The compliance record (administrators and "
+                                            "compliance officers)")
+                           ->require_subcommand(1);
+    add_call(compliance, cli, rc, "status", "Whether it is on and healthy, and what waits", nullptr,
+             [] {
+                 return Request{"GET", "/compliance", std::nullopt};
+             },
+             {});
+    static std::vector<std::string> checkpoint_files;
+    add_call(
+        compliance, cli, rc, "verify",
+        "Check the hash chain, and the chain against its signed checkpoints",
+        [](CLI::App* c) {
+            c->add_option("--checkpoint", checkpoint_files,
+                          "A checkpoint file kept elsewhere (repeatable)")
+                ->check(CLI::ExistingFile);
+        },
+        [] {
+            json texts = json::array();
+            for (const auto& file : checkpoint_files) {
+                std::ifstream in(file);
+                texts.push_back(std::string(std::istreambuf_iterator<char>(in), {}));
+            }
+            return Request{"POST", "/compliance/verify", json{{"checkpoints", texts}}};
+        },
+        {});
+    auto* exp = compliance->add_subcommand(
+        "export", "Download a selection of events, with the chain's head signed beside it");
+    static std::string out, format = "xml", from, to, room, user;
+    exp->add_option("--out", out, "File to write (its checkpoint goes to FILE.checkpoint.json)")
+        ->required();
+    exp->add_option("--format", format)->check(CLI::IsMember({"xml", "jsonl"}));
+    exp->add_option("--from", from, "Events at or after this time (2026-01-31T00:00:00Z)");
+    exp->add_option("--to", to, "Events at or before this time");
+    exp->add_option("--room", room, "Only this room's events");
+    exp->add_option("--user", user, "Only this user's events");
+    exp->callback(guarded(rc, [&cli] {
+        resolve_credentials(cli);
+        json body{{"format", format}};
+        for (auto [key, value] :
+             {std::pair{"from", &from}, {"to", &to}, {"room", &room}, {"user", &user}})
+            if (!value->empty()) body[key] = *value;
+        std::map<std::string, std::string> headers;
+        try {
+            headers = admin_download(cli.endpoint, "/admin/v1/compliance/export", body, out);
+        } catch (const AdminApiError& e) {
+            throw std::runtime_error(std::string(e.what()) + " (HTTP " + std::to_string(e.status) +
+                                     ")");
+        }
+        std::cout << "exported " << headers["x-perch-events"] << " events to " << out << "\n";
+        if (!headers["x-perch-checkpoint"].empty()) {
+            std::ofstream c(out + ".checkpoint.json");
+            c << headers["x-perch-checkpoint"] << "\n";
+            std::cout << "the chain's head, signed, in " << out << ".checkpoint.json\n";
+        }
+    }));
+}
+
 void add_test_message(CLI::App* admin, Cli& cli, int& rc) {
     static TestMessageOptions options;
     auto* cmd = admin->add_subcommand(
@@ -701,6 +803,7 @@ void add_admin_client(CLI::App& app, int& exit_code) {
     add_category_calls(admin, cli, exit_code);
     add_room_calls(admin, cli, exit_code);
     add_other_calls(admin, cli, exit_code);
+    add_compliance_calls(admin, cli, exit_code);
     add_test_message(admin, cli, exit_code);
 }
 

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,13 @@ class AdminApiError : public std::runtime_error {
 nlohmann::json admin_request(const AdminEndpoint& endpoint, const std::string& method,
                              const std::string& path,
                              const std::optional<nlohmann::json>& body = std::nullopt);
+
+// A POST whose answer is a file (a compliance export): written to `out_file`; returns the
+// answer's headers (names in lower case).
+std::map<std::string, std::string> admin_download(const AdminEndpoint& endpoint,
+                                                  const std::string& path,
+                                                  const nlohmann::json& body,
+                                                  const std::string& out_file);
 
 // Registers `perch admin` and its subcommands on `app`.
 void add_admin_client(CLI::App& app, int& exit_code);

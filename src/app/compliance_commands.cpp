@@ -38,26 +38,14 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
     verify->callback(guarded(rc, [&cfg] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
-        compliance::Log log(config.compliance.path, config.compliance.url);
-        std::vector<compliance::CheckpointKey> keys;
-        keys.reserve(public_keys.size() + 1);
-        for (const auto& file : public_keys)
-            keys.push_back(compliance::CheckpointKey::from_public_pem(read_text(file)));
-        if (public_keys.empty() && std::filesystem::exists(config.compliance.checkpoint_key))
-            keys.push_back(
-                compliance::CheckpointKey::open(config.compliance.checkpoint_key, false));
-        auto checkpoints = log.checkpoints();
-        std::vector<std::string> unreadable;
-        for (auto& c : compliance::exported_checkpoints(config.compliance.export_dir, unreadable))
-            checkpoints.push_back(std::move(c));
-        for (const auto& file : checkpoint_files) {
-            auto c = compliance::Checkpoint::from_json(read_text(file));
-            if (!c) unreadable.push_back(file);
-            if (c) checkpoints.push_back(std::move(*c));
-        }
-        for (const auto& file : unreadable)
+        std::vector<std::string> keys;
+        for (const auto& file : public_keys) keys.push_back(read_text(file));
+        std::vector<std::string> extra;
+        for (const auto& file : checkpoint_files) extra.push_back(read_text(file));
+        auto v = verify_compliance(config, extra, keys);
+        for (const auto& file : v.unreadable)
             std::cout << "not a checkpoint (ignored): " << file << "\n";
-        auto r = log.verify(checkpoints, keys);
+        const auto& r = v.result;
         if (r.ok) {
             std::cout << "compliance log intact: " << r.checked << " events, chain verified";
             if (r.checkpoints > 0)
@@ -95,7 +83,6 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
     exp->callback(guarded(rc, [&cfg] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
-        compliance::Log log(config.compliance.path, config.compliance.url);
         compliance::Selection s;
         for (auto [text, target] : {std::pair{&from, &s.start_us}, {&to, &s.end_us}}) {
             if (text->empty()) continue;
@@ -106,14 +93,49 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
         s.room = room;
         s.user = user;
         auto store = store::open_store(config.store);
-        size_t n = compliance::export_selection(log, s, format, xml_options(config, *store), out);
-        std::cout << "exported " << n << " events to " << out << "\n";
-        // The chain's head at the time, signed, to keep with the export.
-        auto key = compliance::CheckpointKey::open(config.compliance.checkpoint_key, true);
-        if (auto c = compliance::write_checkpoint(log, key, out + ".checkpoint.json"))
-            std::cout << "checkpoint of event " << c->seq << " written to " << out
+        auto done = export_compliance(config, *store, s, format, out);
+        std::cout << "exported " << done.events << " events to " << out << "\n";
+        if (done.checkpoint_seq)
+            std::cout << "checkpoint of event " << *done.checkpoint_seq << " written to " << out
                       << ".checkpoint.json\n";
     }));
+}
+
+ComplianceVerification verify_compliance(const Config& config,
+                                         const std::vector<std::string>& extra_checkpoints,
+                                         const std::vector<std::string>& public_keys) {
+    ComplianceVerification out;
+    compliance::Log log(config.compliance.path, config.compliance.url);
+    std::vector<compliance::CheckpointKey> keys;
+    keys.reserve(public_keys.size() + 1);
+    for (const auto& pem : public_keys)
+        keys.push_back(compliance::CheckpointKey::from_public_pem(pem));
+    if (public_keys.empty() && std::filesystem::exists(config.compliance.checkpoint_key))
+        keys.push_back(compliance::CheckpointKey::open(config.compliance.checkpoint_key, false));
+    auto checkpoints = log.checkpoints();
+    for (auto& c : compliance::exported_checkpoints(config.compliance.export_dir, out.unreadable))
+        checkpoints.push_back(std::move(c));
+    for (size_t i = 0; i < extra_checkpoints.size(); ++i) {
+        auto c = compliance::Checkpoint::from_json(extra_checkpoints[i]);
+        if (!c) out.unreadable.push_back("checkpoint " + std::to_string(i + 1));
+        if (c) checkpoints.push_back(std::move(*c));
+    }
+    out.result = log.verify(checkpoints, keys);
+    return out;
+}
+
+ComplianceExport export_compliance(const Config& config, store::Store& store,
+                                   const compliance::Selection& selection,
+                                   const std::string& format, const std::string& out) {
+    ComplianceExport done;
+    compliance::Log log(config.compliance.path, config.compliance.url);
+    done.events =
+        compliance::export_selection(log, selection, format, xml_options(config, store), out);
+    // The chain's head at the time, signed, to keep with the export.
+    auto key = compliance::CheckpointKey::open(config.compliance.checkpoint_key, true);
+    if (auto c = compliance::write_checkpoint(log, key, out + ".checkpoint.json"))
+        done.checkpoint_seq = c->seq;
+    return done;
 }
 
 }  // namespace perch::app

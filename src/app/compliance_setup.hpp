@@ -1,6 +1,11 @@
 #pragma once
+#include <optional>
+#include <string>
+#include <vector>
 #include "app/config.hpp"
+
 #include "compliance/export.hpp"
+#include "compliance/service.hpp"
 #include "store/store.hpp"
 
 namespace perch::app {
@@ -21,5 +26,26 @@ inline compliance::XmlOptions xml_options(const Config& config, store::Store& st
     };
     return o;
 }
+
+// The compliance chain verified against the checkpoints the database and the export directory
+// hold and `extra_checkpoints` (their JSON texts), under `public_keys` (PEM texts; none: the
+// public part of compliance.checkpoint_key). `unreadable` names what was not a checkpoint.
+struct ComplianceVerification {
+    compliance::VerifyResult result;
+    std::vector<std::string> unreadable;
+};
+ComplianceVerification verify_compliance(const Config& config,
+                                         const std::vector<std::string>& extra_checkpoints,
+                                         const std::vector<std::string>& public_keys);
+
+// A selection of events written to `out` ("xml" or "jsonl"), with the chain's head signed
+// beside it (`out`.checkpoint.json). Throws on a bad format or an unwritable file.
+struct ComplianceExport {
+    size_t events = 0;
+    std::optional<int64_t> checkpoint_seq;
+};
+ComplianceExport export_compliance(const Config& config, store::Store& store,
+                                   const compliance::Selection& selection,
+                                   const std::string& format, const std::string& out);
 
 }  // namespace perch::app

@@ -392,6 +392,10 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
         if (!r.file.empty()) {
             http::response<http::file_body> res{http::status(r.status), 11};
             res.body().open(r.file.c_str(), beast::file_mode::scan, ec);
+            if (r.remove_file) {  // the open descriptor still reads it
+                std::error_code ignored;
+                std::filesystem::remove(r.file, ignored);
+            }
             if (!ec) {
                 fill(res);
                 co_await http::async_write(stream_, res, asio::redirect_error(use_awaitable, ec));

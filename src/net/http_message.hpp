@@ -31,7 +31,8 @@ struct HttpResponse {
     unsigned status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
-    std::string file;  // when set, the body is this file's content (downloads)
+    std::string file;          // when set, the body is this file's content (downloads)
+    bool remove_file = false;  // the file was made for this answer: gone once opened to send
 
     HttpResponse& set(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));

@@ -349,6 +349,7 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
     if (area == "policy") return policy(caller, request, parts, body, respond);
     if (area == "sessions") return sessions(request, parts, respond);
     if (area == "accounts") return accounts(caller, request, parts, body, respond);
+    if (area == "compliance") return compliance(request, parts, body, respond);
     if (area == "test-message" && parts.size() == 1) {
         // The synthetic transaction's users and room, with fresh passwords for the caller
         // (`perch admin test-message`), who then signs them in over XMPP.
@@ -724,6 +725,62 @@ void AdminApi::sessions(const HttpRequest& request, const Parts& parts, const Re
         return respond(ok_json({{"disconnected", sessions.size()}}));
     }
     respond(parts.size() == 1 ? not_allowed() : json_error(404, "Not found"));
+}
+
+void AdminApi::compliance(const HttpRequest& request, const Parts& parts, const Json& body,
+                          const Respond& respond) {
+    const std::string& method = request.method;
+    if (!deps_.compliance) {
+        if (parts.size() == 1 && method == "GET") return respond(ok_json({{"enabled", false}}));
+        return respond(json_error(409, "Compliance is off on this server (compliance.enabled)"));
+    }
+    const ComplianceAdmin& c = *deps_.compliance;
+    if (parts.size() == 1) {
+        if (method != "GET") return respond(not_allowed());
+        return on_store(respond, [&c](store::Store& s) { return ok_json(c.status(s)); });
+    }
+    if (parts.size() == 2 && parts[1] == "verify") {
+        if (method != "POST") return respond(not_allowed());
+        Fields f(body);
+        f.only({"checkpoints"});
+        auto checkpoints = f.texts("checkpoints");
+        if (auto m = f.mistake()) return respond(std::move(*m));
+        return on_store(
+            respond, [&c, checkpoints](store::Store&) { return ok_json(c.verify(checkpoints)); });
+    }
+    if (parts.size() == 2 && parts[1] == "export") {
+        if (method != "POST") return respond(not_allowed());
+        Fields f(body);
+        f.only({"format", "from", "to", "room", "user"});
+        ComplianceAdmin::Selection sel;
+        sel.format = f.text("format").value_or("xml");
+        auto from = f.text("from"), to = f.text("to");
+        sel.room = f.text("room").value_or("");
+        sel.user = f.text("user").value_or("");
+        if (auto m = f.mistake()) return respond(std::move(*m));
+        if (sel.format != "xml" && sel.format != "jsonl")
+            return respond(json_error(400, "format is xml or jsonl"));
+        for (auto [text, target] : {std::pair{&from, &sel.from_us}, {&to, &sel.to_us}}) {
+            if (!*text) continue;
+            auto t = util::parse_timestamp(**text);
+            if (!t)
+                return respond(json_error(400, "not a time like 2026-01-31T00:00:00Z: " + **text));
+            *target = *t;
+        }
+        return on_store(respond, [&c, sel](store::Store&) {
+            auto done = c.export_events(sel);
+            HttpResponse r;
+            r.file = done.file;
+            r.remove_file = true;
+            r.set("Content-Type", sel.format == "xml" ? "application/xml" : "application/x-ndjson");
+            r.set("Content-Disposition",
+                  std::string("attachment; filename=\"compliance.") + sel.format + "\"");
+            r.set("X-Perch-Events", std::to_string(done.events));
+            if (!done.checkpoint.empty()) r.set("X-Perch-Checkpoint", done.checkpoint);
+            return r;
+        });
+    }
+    respond(json_error(404, "Not found: compliance, compliance/verify, compliance/export"));
 }
 
 void AdminApi::accounts(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,

@@ -31,6 +31,25 @@ struct AdminConfig {
     xmpp::LoginGuardOptions guard;
 };
 
+// The compliance officer's area, given by the server when compliance is on. The functions
+// block (they read the compliance database): called on store threads.
+struct ComplianceAdmin {
+    std::function<nlohmann::json(store::Store&)> status;
+    // The chain against every checkpoint the server knows and these (JSON texts).
+    std::function<nlohmann::json(const std::vector<std::string>& checkpoints)> verify;
+    struct Selection {
+        std::string format = "xml";  // or "jsonl"
+        int64_t from_us = 0, to_us = 0;
+        std::string room, user;
+    };
+    struct Exported {
+        std::string file;  // to send, then remove
+        size_t events = 0;
+        std::string checkpoint;  // the chain's head, signed (JSON), or empty
+    };
+    std::function<Exported(const Selection&)> export_events;
+};
+
 struct AdminDeps {
     store::StoreJobs& jobs;
     chat::RoomCommands& rooms;
@@ -39,6 +58,7 @@ struct AdminDeps {
     std::function<void()> changed;
     // Figures of the running server (and its pool) for the dashboard and /health.
     std::function<nlohmann::json()> status;
+    std::optional<ComplianceAdmin> compliance;  // none: compliance is off
 };
 
 // Who is asking, once authenticated.
@@ -83,6 +103,8 @@ class AdminApi final : public net::HttpHandler {
     void policy(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                 const Json& body, const Respond& respond);
     void sessions(const net::HttpRequest& request, const Parts& parts, const Respond& respond);
+    void compliance(const net::HttpRequest& request, const Parts& parts, const Json& body,
+                    const Respond& respond);
     void accounts(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
 

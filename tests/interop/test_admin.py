@@ -354,6 +354,33 @@ async def test_perch_admin_from_the_command_line(f):
 
 
 
+async def test_the_compliance_officer_verifies_and_exports(f):
+    auditor = {"user": "auditor", "password": "auditor-pw-1"}
+    status, state, _ = call(f, "GET", "/compliance", **auditor)
+    assert status == 200 and state["enabled"] is True and state["healthy"] is True, state
+    assert call(f, "GET", "/compliance", user="viewer", password="viewer-pw-1")[0] == 403
+    compliance_events(f, "USERCHANGE")  # the outbox drained
+    status, verified, _ = call(f, "POST", "/compliance/verify", {}, **auditor)
+    assert status == 200 and verified["ok"] is True and verified["checked"] >= 5, verified
+    assert call(f, "POST", "/compliance/export", {"format": "pdf"}, **auditor)[0] == 400
+    assert call(f, "POST", "/compliance/export", {"from": "yesterday"}, **auditor)[0] == 400
+    # From the command line: the events as JSON lines, the chain's head signed beside them.
+    out = f.server.dir / "export.jsonl"
+    r = perch_admin(f, "compliance", "export", "--format", "jsonl", "--out", str(out),
+                    env={"PERCH_ADMIN_USER": "auditor", "PERCH_ADMIN_PASSWORD": "auditor-pw-1"})
+    assert r.returncode == 0 and "exported" in r.stdout, r.stdout + r.stderr
+    lines = [json.loads(l) for l in out.read_text().splitlines()]
+    assert any(e["type"] == "ADMINCHANGE" for e in lines) and len(lines) >= verified["checked"], len(lines)
+    checkpoint = (f.server.dir / "export.jsonl.checkpoint.json").read_text()
+    assert json.loads(checkpoint)["seq"] >= verified["checked"]
+    # The checkpoint, kept by the officer, holds the chain.
+    status, held, _ = call(f, "POST", "/compliance/verify", {"checkpoints": [checkpoint]}, **auditor)
+    assert held["ok"] is True and held["checkpoints"] >= 1, held
+    # Nothing of the export is left on the server.
+    left = list((f.server.dir / "var" / "compliance-export" / "admin-api").iterdir())
+    assert left == [], left
+
+
 async def test_the_synthetic_transaction(f):
     """`perch admin test-message`: OK with its timings; CRITICAL when a test user is disabled
     or the service is stopped; UNKNOWN when the admin account may not run it."""
