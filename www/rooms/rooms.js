@@ -105,7 +105,7 @@ async function showList() {
 }
 
 function createForm(categories) {
-  const address = h('input', { type: 'text', name: 'address', required: true, pattern: '[^@/ ]+', 'aria-describedby': 'address-help' });
+  const address = h('input', { type: 'text', name: 'address', required: true, pattern: '[^@\\/ ]+', 'aria-describedby': 'address-help' });
   const name = h('input', { type: 'text', name: 'name', maxlength: '256' });
   const description = h('textarea', { name: 'description', rows: '2' });
   const category = select('category', categories.map((c) => [c.name, c.name]), categories[0].name);
