@@ -537,6 +537,16 @@ int serve(Config config) {
                                {"logins", stats.logins.load()},
                                {"stream_errors", stats.stream_errors.load()},
                                {"rooms", directory.room_count()},
+                               {"messages_posted", rooms.messages_posted()},
+                               {"failed_logins",
+                                credentials.guard().failures(xmpp::LoginChannel::xmpp) +
+                                    credentials.guard().failures(xmpp::LoginChannel::http)},
+                               {"store",
+                                {{"commits", writer.stats().commits},
+                                 {"commit_seconds", writer.stats().commit_seconds},
+                                 {"jobs", workers.stats().jobs},
+                                 {"job_wait_seconds", workers.stats().wait_seconds},
+                                 {"jobs_queued", workers.stats().queued}}},
                                {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
                                                 std::chrono::steady_clock::now() - started)
                                                 .count()}};

@@ -22,6 +22,10 @@ using Refused = admin::Refused;
 namespace {
 
 constexpr size_t kDefaultPage = 500;
+// The console's pages: its own scripts and styles, the API, nothing else.
+constexpr const char* kConsolePolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 HttpResponse ok_json(const json& body, unsigned status = 200) {
     return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -161,7 +165,7 @@ AdminApi::AdminApi(AdminConfig config, AdminDeps deps)
 net::BodyPlan AdminApi::plan_body(const HttpRequest& head) {
     net::BodyPlan plan;
     plan.limit = uint64_t{64} * 1024;
-    if (!head.path.starts_with("/admin/v1/"))
+    if (!head.path.starts_with("/admin/v1/") && head.method != "GET" && head.method != "HEAD")
         plan.refuse = json_error(404, "Not found: the admin API is under /admin/v1/");
     return plan;
 }
@@ -172,6 +176,21 @@ void AdminApi::count(unsigned status) {
 }
 
 void AdminApi::handle(HttpRequest request, std::function<void(HttpResponse)> respond) {
+    // The console: its pages under /admin/, the shared style and icon under /static/.
+    if ((request.method == "GET" || request.method == "HEAD") &&
+        !request.path.starts_with("/admin/v1/")) {
+        const std::string& path = request.path;
+        if (path == "/" || path == "/admin") {
+            HttpResponse r;
+            r.status = 302;
+            r.set("Location", "/admin/");
+            return respond(std::move(r));
+        }
+        if (path.starts_with("/admin/") || path.starts_with("/static/"))
+            return respond(
+                static_file(config_.www_dir, path.substr(1), "no-cache", kConsolePolicy));
+        return respond(json_error(404, "Not found: the console is at /admin/"));
+    }
     auto parts = path_parts(request.path);  // "admin", "v1", area, …
     if (parts.size() < 3 || parts[0] != "admin" || parts[1] != "v1")
         return respond(json_error(404, "Not found: the admin API is under /admin/v1/"));

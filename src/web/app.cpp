@@ -184,6 +184,11 @@ void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respo
 
 void WebApp::serve_static(const std::string& root, std::string relative, const Respond& respond,
                           const std::string& cache_control) {
+    respond(static_file(root, std::move(relative), cache_control));
+}
+
+HttpResponse static_file(const std::string& root, std::string relative,
+                         const std::string& cache_control, const char* page_policy) {
     if (relative.empty() || relative.back() == '/') relative += "index.html";
     // No path from the client is trusted: the file must resolve inside the root.
     std::error_code ec;
@@ -191,17 +196,17 @@ void WebApp::serve_static(const std::string& root, std::string relative, const R
     fs::path file = fs::weakly_canonical(base / relative, ec);
     auto [b, f] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
     if (ec || b != base.end() || !fs::is_regular_file(file, ec))
-        return respond(json_error(404, "Not found"));
+        return json_error(404, "Not found");
     HttpResponse r;
     r.file = file.string();
     r.set("Content-Type", mime_type(r.file));
     r.set("Cache-Control", cache_control);
     r.set("X-Content-Type-Options", "nosniff");
     if (r.file.ends_with(".html")) {
-        r.set("Content-Security-Policy", kPagePolicy);
+        r.set("Content-Security-Policy", page_policy ? page_policy : kPagePolicy);
         r.set("Referrer-Policy", "same-origin");
     }
-    respond(std::move(r));
+    return r;
 }
 
 HttpResponse WebApp::host_meta(bool as_json) const {

@@ -93,6 +93,10 @@ class WebApp final : public net::HttpHandler {
 net::HttpResponse json_error(unsigned status, const std::string& text);
 // A JSON body.
 net::HttpResponse json_response(unsigned status, std::string body);
+// A file of `root` (a page, a script…) as an answer: 404 unless `relative` resolves inside
+// `root`; pages get a Content-Security-Policy (`page_policy`, or the web pages' own).
+net::HttpResponse static_file(const std::string& root, std::string relative,
+                              const std::string& cache_control, const char* page_policy = nullptr);
 // Content type by file extension (what the static pages and Converse.js need).
 std::string mime_type(const std::string& path);
 

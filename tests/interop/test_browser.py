@@ -24,6 +24,7 @@ def setup():
     s.cli("room", "add", "orchard", "--category", "Projects", "--name", "Orchard",
           "--privacy", "closed")
     s.cli("room", "grant", "orchard", "member", "user:bob")
+    s.cli("admin-account", "add", "root", "--password", "root-password-1")
     s.start()
     return types.SimpleNamespace(server=s)
 
@@ -65,6 +66,50 @@ async def test_rooms_page_then_web_chat_with_a_slixmpp_client(f):
         await bob.close()
         for name in ("rooms-sign-in", "rooms-list", "rooms-room", "rooms-room-phone", "chat-sign-in",
                      "chat-room", "chat-member-rooms"):
+            assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
+    finally:
+        if node.returncode is None:
+            node.kill()
+            await node.wait()
+
+
+
+async def test_the_admin_console(f):
+    """The console at /admin/ on the admin port: sign in (a wrong password first), create a
+    category and a room in it, add a member, remove a message a slixmpp client posted (the
+    room's occupants see it replaced), read the dashboard; desktop and phone."""
+    node = await asyncio.create_subprocess_exec(
+        "node", str(REPO / "tests" / "browser" / "admin_console.mjs"),
+        f"https://localhost:{f.server.admin_port}", str(ARTIFACTS), cwd=str(REPO),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+
+    async def expect(step, timeout=60):
+        while True:
+            line = await asyncio.wait_for(node.stdout.readline(), timeout)
+            if not line:
+                raise AssertionError(f"the browser script ended before {step} (exit {await node.wait()})")
+            text = line.decode().strip()
+            print("  browser:", text, flush=True)
+            if text == f"STEP {step}":
+                return
+
+    try:
+        await expect("room-ready")
+        alice = await connect(f.server, "alice", "alice-pw")
+        await alice["xep_0045"].join_muc_wait(f"lab@{MUC}", "alice", maxstanzas=0, timeout=10)
+        alice.send_message(mto=f"lab@{MUC}", mbody="an off-topic remark", mtype="groupchat")
+        posted = await alice.next_groupchat()
+        stanza_id = posted.xml.find("{urn:xmpp:sid:0}stanza-id").get("id")
+        node.stdin.write(f"message {stanza_id}\n".encode())
+        await expect("message-removed")
+        # The occupant sees the message replaced (XEP-0425 retraction by a moderator).
+        replaced = await alice.next_message_with("{urn:xmpp:fasten:0}apply-to", timeout=10)
+        assert replaced.xml.find("{urn:xmpp:fasten:0}apply-to").get("id") == stanza_id
+        await expect("done", timeout=90)
+        assert await asyncio.wait_for(node.wait(), 30) == 0
+        await alice.close()
+        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-dashboard",
+                     "admin-dashboard-phone", "admin-room-phone"):
             assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
     finally:
         if node.returncode is None:

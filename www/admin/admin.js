@@ -1,0 +1,386 @@
+// The admin console: every page calls the admin API (/admin/v1, docs/ADMIN_API.md) with the
+// bearer token of a sign-in kept for this tab only (sessionStorage). Pages are built with DOM
+// calls, never from HTML strings; every control has a label and works from the keyboard.
+
+const main = document.getElementById('main');
+const statusLine = document.getElementById('status');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+let refreshTimer = null;
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, '');
+    else if (value !== false && value !== undefined && value !== null) el.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) el.append(child);
+  }
+  return el;
+}
+
+function say(text, kind = 'ok') {
+  statusLine.textContent = text;
+  statusLine.className = kind;
+}
+
+function token() { return sessionStorage.getItem('perch-admin-token'); }
+
+async function api(method, path, body) {
+  const options = { method, headers: { Authorization: 'Bearer ' + token() } };
+  if (body !== undefined) {
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch('/admin/v1' + path, options);
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.status === 401) {
+    sessionStorage.removeItem('perch-admin-token');
+    showSignIn();
+  }
+  if (!response.ok) {
+    const error = new Error((data && data.error) || `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+let fieldCount = 0;
+function field(label, input, help) {
+  input.id = input.id || 'f' + (++fieldCount);
+  const parts = [h('label', { for: input.id }, label), input];
+  if (help) {
+    const helpId = input.id + '-help';
+    input.setAttribute('aria-describedby', helpId);
+    parts.push(h('small', { id: helpId }, help));
+  }
+  return h('div', {}, ...parts);
+}
+const text = (name, attrs = {}) => h('input', { type: 'text', name, ...attrs });
+const select = (name, options, value) =>
+  h('select', { name }, options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
+const checkbox = (label, checked) => {
+  const box = h('input', { type: 'checkbox', checked });
+  return [box, h('label', { class: 'check' }, box, label)];
+};
+
+function table(columns, rows, cell) {
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, columns.map(([key, label, optional]) =>
+      h('th', { scope: 'col', class: optional ? 'optional' : null }, label)))),
+    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map(([key, , optional]) =>
+      h('td', { class: optional ? 'optional' : null }, cell(row, key))))))));
+}
+
+// A form whose submit runs `action`; errors go to the status line and nothing is lost.
+function form(id, title, children, button, action) {
+  const f = h('form', { class: 'card', id }, h('h2', {}, title), ...children,
+    h('button', { type: 'submit' }, button));
+  f.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await action();
+    } catch (e) {
+      say(e.message, 'error');
+    }
+  });
+  return f;
+}
+
+async function act(what, work) {
+  try {
+    await work();
+    say(what);
+    await route();
+  } catch (e) {
+    say(e.message, 'error');
+  }
+}
+
+function showSignIn() {
+  nav.hidden = true;
+  clearInterval(refreshTimer);
+  const name = text('name', { autocomplete: 'username', required: true });
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const f = form('sign-in', 'Sign in', [h('p', {}, 'Use an admin account (not a chat login).'),
+    field('Account', name), field('Password', password)], 'Sign in', async () => {
+    const response = await fetch('/admin/v1/session', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: name.value, password: password.value }),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      password.value = '';
+      password.focus();
+      throw new Error(data.error || `HTTP ${response.status}`);
+    }
+    sessionStorage.setItem('perch-admin-token', data.token);
+    sessionStorage.setItem('perch-admin-who', `${data.name} (${data.role})`);
+    say('Signed in as ' + data.name + '.');
+    route();
+  });
+  main.replaceChildren(h('h1', {}, 'Perch administration'), f);
+  name.focus();
+}
+
+// Dashboard ----------------------------------------------------------------------------------
+
+let previous = null;  // the last figures, for rates
+async function showDashboard() {
+  const health = await api('GET', '/health');
+  let compliance = null;
+  try { compliance = await api('GET', '/compliance'); } catch (e) { /* a role that may not */ }
+  const now = Date.now();
+  let postsPerSecond = '—', commitMs = '—', waitMs = '—';
+  if (previous) {
+    const seconds = (now - previous.at) / 1000;
+    postsPerSecond = ((health.messages_posted - previous.health.messages_posted) / seconds).toFixed(1);
+    const commits = health.store.commits - previous.health.store.commits;
+    if (commits > 0)
+      commitMs = ((health.store.commit_seconds - previous.health.store.commit_seconds) * 1000 / commits).toFixed(1);
+    const jobs = health.store.jobs - previous.health.store.jobs;
+    if (jobs > 0)
+      waitMs = ((health.store.job_wait_seconds - previous.health.store.job_wait_seconds) * 1000 / jobs).toFixed(1);
+  }
+  previous = { at: now, health };
+  const figure = (label, value) => h('div', {}, h('dt', {}, label), h('dd', {}, String(value)));
+  const parts = [h('h1', {}, 'Dashboard'),
+    h('dl', { class: 'figures', 'aria-label': 'Server figures' },
+      figure('Sessions', health.sessions),
+      figure('Rooms', health.rooms),
+      figure('Posts per second', postsPerSecond),
+      figure('Store commit, ms', commitMs),
+      figure('Store job wait, ms', waitMs),
+      figure('Store jobs queued', health.store.jobs_queued),
+      figure('Failed chat logins', health.failed_logins),
+      figure('Failed admin logins', health.admin_failed_logins),
+      figure('Compliance backlog', compliance && compliance.enabled ? compliance.backlog + (compliance.backlog_more ? '+' : '') : 'off'),
+      figure('Up for', `${Math.floor(health.uptime_s / 3600)} h ${Math.floor(health.uptime_s / 60) % 60} min`)),
+    h('p', {}, `Perch ${health.version} serving ${health.domain}. Figures refresh every 5 seconds; rates are since the last refresh.`)];
+  if (health.pool) {
+    parts.push(h('h2', {}, `Pool: this is ${health.pool.server}`),
+      table([['name', 'Server'], ['number', 'Number'], ['client_address', 'Clients connect to']],
+        health.pool.live, (row, key) => String(row[key])));
+  }
+  main.replaceChildren(...parts);
+  clearInterval(refreshTimer);
+  refreshTimer = setInterval(() => { if (location.hash === '' || location.hash === '#/') showDashboard().catch(() => {}); }, 5000);
+}
+
+// Rooms --------------------------------------------------------------------------------------
+
+const privacyChoices = [['open', 'Open'], ['closed', 'Closed (members only)'], ['secret', 'Secret (hidden, members only)']];
+const typeChoices = [['normal', 'Normal'], ['auditorium', 'Auditorium (presenters speak)']];
+
+async function showRooms() {
+  const [rooms, categories] = await Promise.all([api('GET', '/rooms'), api('GET', '/categories')]);
+  const node = text('node', { required: true, pattern: '[^@\\/ ]+' });
+  const name = text('name', { maxlength: '256' });
+  const category = select('category', categories.map((c) => [c.name, c.name]), categories[0] && categories[0].name);
+  const privacy = select('privacy', privacyChoices, 'open');
+  const type = select('type', typeChoices, 'normal');
+  main.replaceChildren(h('h1', {}, 'Rooms'),
+    table([['node', 'Address'], ['name', 'Name'], ['category', 'Category'], ['privacy', 'Privacy', true],
+      ['messages', 'Messages', true], ['disabled', 'State']], rooms, (r, key) => {
+      if (key === 'node') return h('a', { href: '#/room/' + encodeURIComponent(r.node) }, r.node);
+      if (key === 'disabled') return r.disabled ? 'disabled' : 'active';
+      return String(r[key]);
+    }),
+    form('create-room', 'Create a room', [h('div', { class: 'grid' },
+      field('Address', node, 'The part before @ in the room address.'), field('Name', name),
+      field('Category', category), field('Privacy', privacy), field('Type', type))], 'Create room', async () => {
+      await api('POST', '/rooms', { node: node.value, name: name.value, category: category.value, privacy: privacy.value, type: type.value });
+      say(`Room ${node.value} created.`);
+      location.hash = '#/room/' + encodeURIComponent(node.value.toLowerCase());
+    }));
+}
+
+async function showRoom(node) {
+  const room = await api('GET', '/rooms/' + encodeURIComponent(node));
+  const path = '/rooms/' + encodeURIComponent(node);
+  const name = text('name', { value: room.name, maxlength: '256' });
+  const description = h('textarea', { name: 'description', rows: '2' }, room.description);
+  const privacy = select('privacy', privacyChoices, room.privacy);
+  const type = select('type', typeChoices, room.type);
+  const [disabled, disabledLabel] = checkbox('Disabled (nobody joins; history kept)', room.disabled);
+  const lists = ['members', 'managers', 'presenters', 'denied'].map((list) => {
+    const who = text('principal', { required: true, placeholder: 'user:NAME, group:NAME or everyone' });
+    return h('section', { class: 'card', id: 'list-' + list, 'aria-labelledby': 'h-' + list },
+      h('h3', { id: 'h-' + list }, list[0].toUpperCase() + list.slice(1)),
+      room[list].length ? h('ul', { class: 'people' }, room[list].map((p) => h('li', {}, p,
+        h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove ${p} from ${list}`,
+          onclick: () => act(`${p} removed from ${list}.`, () => api('DELETE', `${path}/${list}/${encodeURIComponent(p)}`)) }, 'Remove'))))
+        : h('p', {}, 'Nobody.'),
+      form('add-' + list, `Add to ${list}`, [field(`Add to ${list}`, who)], 'Add', async () => {
+        const p = who.value.includes(':') || who.value === 'everyone' ? who.value : 'user:' + who.value;
+        await api('PUT', `${path}/${list}/${encodeURIComponent(p)}`);
+        say(`${p} added to ${list}.`);
+        await route();
+      }));
+  });
+  const messageId = text('message', { required: true });
+  const reason = text('reason');
+  main.replaceChildren(
+    h('p', {}, h('a', { href: '#/rooms' }, '← All rooms')),
+    h('h1', {}, room.name),
+    h('p', {}, `${room.address} · ${room.category} · ${room.occupants} in the room now · ${room.messages} messages`),
+    form('room-settings', 'Settings', [h('div', { class: 'grid' }, field('Name', name), field('Privacy', privacy), field('Type', type)),
+      field('Description', description), disabledLabel], 'Save settings', async () => {
+      await api('PATCH', path, { name: name.value, description: description.value, privacy: privacy.value, type: type.value, disabled: disabled.checked });
+      say('Settings saved.');
+      await route();
+    }),
+    h('h2', {}, 'Who may do what'), ...lists,
+    form('remove-message', 'Remove a message', [h('p', {}, 'For everybody, keeping a notice in its place. The id is the message\'s stable id (from the archive or the compliance record).'),
+      field('Message id', messageId), field('Reason', reason)], 'Remove message', async () => {
+      await api('DELETE', `${path}/messages/${encodeURIComponent(messageId.value)}`, { reason: reason.value });
+      say('Message removed.');
+      messageId.value = '';
+    }),
+    h('section', { class: 'card' }, h('h2', {}, 'Delete the room'),
+      h('p', {}, 'Its history goes with it; its occupants are told.'),
+      h('button', { type: 'button', class: 'danger', onclick: async () => {
+        if (!confirm(`Delete ${room.node} and its whole history?`)) return;
+        try {
+          await api('DELETE', path, {});
+          say(`Room ${room.node} deleted.`);
+          location.hash = '#/rooms';
+        } catch (e) { say(e.message, 'error'); }
+      } }, 'Delete room')));
+}
+
+// Categories ---------------------------------------------------------------------------------
+
+async function showCategories() {
+  const categories = await api('GET', '/categories');
+  const name = text('name', { required: true });
+  const description = text('description');
+  const allowed = text('allowed', { placeholder: 'everyone' });
+  const creators = text('creators');
+  const [noUpload, noUploadLabel] = checkbox('No file upload in its rooms', false);
+  const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean)
+    .map((p) => p.includes(':') || p === 'everyone' ? p : 'user:' + p);
+  main.replaceChildren(h('h1', {}, 'Categories'),
+    table([['name', 'Name'], ['allowed', 'Allowed'], ['denied', 'Denied', true], ['creators', 'Creators'],
+      ['file_upload', 'File upload', true]], categories, (c, key) =>
+      Array.isArray(c[key]) ? c[key].join(', ') : String(c[key])),
+    form('create-category', 'Create a category', [h('div', { class: 'grid' }, field('Name', name), field('Description', description),
+      field('Allowed', allowed, 'Comma-separated: user:NAME, group:NAME or everyone (the default).'),
+      field('Creators', creators, 'Who may create rooms in it.')), noUploadLabel], 'Create category', async () => {
+      await api('POST', '/categories', { name: name.value, description: description.value, allowed: list(allowed.value),
+        creators: list(creators.value), file_upload: !noUpload.checked });
+      say(`Category ${name.value} created.`);
+      await route();
+    }));
+}
+
+// Users, sessions, accounts, compliance --------------------------------------------------------
+
+async function showUsers() {
+  const page = await api('GET', '/users');
+  const name = text('name', { required: true });
+  const display = text('display_name');
+  main.replaceChildren(h('h1', {}, 'Users'),
+    table([['name', 'Name'], ['display_name', 'Display name', true], ['state', 'State'], ['action', 'Action']],
+      page.users, (u, key) => {
+        if (key === 'state') return u.disabled ? 'disabled' : 'active';
+        if (key === 'action') return h('button', { type: 'button', class: 'secondary',
+          'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.name}`,
+          onclick: () => act(`${u.name} ${u.disabled ? 'enabled' : 'disabled'}.`,
+            () => api('PATCH', '/users/' + encodeURIComponent(u.name), { disabled: !u.disabled })) }, u.disabled ? 'Enable' : 'Disable');
+        return String(u[key]);
+      }),
+    page.more ? h('p', {}, 'More users than shown: use perch admin user list --prefix.') : null,
+    form('create-user', 'Create a user', [h('div', { class: 'grid' }, field('User name', name), field('Display name', display))], 'Create user', async () => {
+      const made = await api('POST', '/users', { name: name.value, display_name: display.value });
+      await route();
+      say(`User ${made.name} created with password ${made.password}: give it to them once.`);
+    }));
+}
+
+async function showSessions() {
+  const sessions = await api('GET', '/sessions');
+  main.replaceChildren(h('h1', {}, 'Sessions'),
+    sessions.length ? table([['jid', 'Address'], ['connected', 'Connected'], ['action', 'Action']], sessions, (s, key) => {
+      if (key === 'action') {
+        const user = s.jid.split('@')[0];
+        return h('button', { type: 'button', class: 'secondary', 'aria-label': `Disconnect ${user}`,
+          onclick: () => act(`${user} disconnected.`, () => api('DELETE', '/sessions/' + encodeURIComponent(user))) }, 'Disconnect');
+      }
+      return String(s[key]);
+    }) : h('p', {}, 'Nobody is connected to this server.'));
+}
+
+async function showAccounts() {
+  const accounts = await api('GET', '/accounts');
+  const name = text('name', { required: true });
+  const role = select('role', [['read-only', 'Read-only'], ['compliance-officer', 'Compliance officer'], ['administrator', 'Administrator']], 'read-only');
+  main.replaceChildren(h('h1', {}, 'Admin accounts'),
+    table([['name', 'Name'], ['role', 'Role'], ['disabled', 'State']], accounts,
+      (a, key) => key === 'disabled' ? (a.disabled ? 'disabled' : 'active') : String(a[key])),
+    form('create-account', 'Create an admin account', [h('div', { class: 'grid' }, field('Account name', name), field('Role', role))], 'Create account', async () => {
+      const made = await api('POST', '/accounts', { name: name.value, role: role.value });
+      await route();
+      say(`Account ${made.name} created with password ${made.password}: give it to its owner once.`);
+    }));
+}
+
+async function showCompliance() {
+  const state = await api('GET', '/compliance');
+  const parts = [h('h1', {}, 'Compliance')];
+  if (!state.enabled) {
+    parts.push(h('p', {}, 'Compliance is off on this server (compliance.enabled in its configuration).'));
+  } else {
+    parts.push(h('dl', { class: 'figures' },
+      ...[['Healthy', state.healthy ? 'yes' : 'NO'], ['Backlog', state.backlog + (state.backlog_more ? '+' : '')],
+        ['When it fails', state.on_failure], ['Exports every', state.run_interval_s + ' s']]
+        .map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v))))),
+    h('button', { type: 'button', onclick: async () => {
+      try {
+        const r = await api('POST', '/compliance/verify', {});
+        say(r.ok ? `The record is intact: ${r.checked} events, ${r.checkpoints} checkpoint signatures held.`
+          : `The record is BROKEN at event ${r.broken_at}: ${r.reason}`, r.ok ? 'ok' : 'error');
+      } catch (e) { say(e.message, 'error'); }
+    } }, 'Verify the record'));
+  }
+  main.replaceChildren(...parts);
+}
+
+// Routing ------------------------------------------------------------------------------------
+
+async function route() {
+  if (!token()) return showSignIn();
+  nav.hidden = false;
+  who.textContent = sessionStorage.getItem('perch-admin-who') || '';
+  const hash = location.hash || '#/';
+  for (const a of nav.querySelectorAll('a')) {
+    const here = a.getAttribute('href') === hash || (hash.startsWith('#/room/') && a.getAttribute('href') === '#/rooms');
+    if (here) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  if (hash !== '#/') clearInterval(refreshTimer);
+  try {
+    if (hash === '#/') await showDashboard();
+    else if (hash === '#/rooms') await showRooms();
+    else if (hash.startsWith('#/room/')) await showRoom(decodeURIComponent(hash.slice(7)));
+    else if (hash === '#/categories') await showCategories();
+    else if (hash === '#/users') await showUsers();
+    else if (hash === '#/sessions') await showSessions();
+    else if (hash === '#/accounts') await showAccounts();
+    else if (hash === '#/compliance') await showCompliance();
+    else main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Dashboard')));
+  } catch (e) {
+    if (e.status !== 401) main.replaceChildren(h('h1', {}, 'Cannot show this page'), h('p', { role: 'alert' }, e.message));
+  }
+}
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  try { await api('DELETE', '/session'); } catch (e) { /* signed out anyway */ }
+  sessionStorage.clear();
+  say('Signed out.');
+  showSignIn();
+});
+window.addEventListener('hashchange', () => { route(); main.focus(); });
+route();
