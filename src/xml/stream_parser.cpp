@@ -326,4 +326,10 @@ std::optional<Element> parse_fragment(std::string_view text) {
     return std::move(h.got);
 }
 
+std::string_view StreamParser::default_namespace() const {
+    for (const auto& [prefix, uri] : root_namespaces_)
+        if (prefix.empty()) return uri;
+    return {};
+}
+
 }  // namespace perch::xml

@@ -58,6 +58,10 @@ class StreamParser {
     void release_if_idle();
     bool holds_parser() const;
 
+    // The default namespace the stream header declared (the stream's content namespace), or
+    // empty; known from the header on (in on_stream_open too).
+    std::string_view default_namespace() const;
+
     ParseError error() const { return error_; }
     const std::string& error_text() const { return error_text_; }
 

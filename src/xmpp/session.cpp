@@ -92,7 +92,7 @@ void Session::restart_stream() {
 
 void Session::stream_error(std::string_view condition, std::string_view text) {
     if (state_ == State::closed) return;
-    ctx_.stats.stream_errors.fetch_add(1, std::memory_order_relaxed);
+    ctx_.stats.count_stream_error(condition);
     spdlog::info("stream error {} for {} ({}): {}", condition,
                  jid().empty() ? transport_.peer() : jid().str(), transport_.peer(),
                  text.empty() ? "-" : text);
@@ -145,6 +145,10 @@ void Session::on_stream_open(const xml::Element& header) {
     send_stream_open();
     if (!header.is("stream", ns::stream))
         return stream_error("invalid-namespace", "expected a stream:stream element");
+    // RFC 6120 4.8.2: a client's stanzas are in jabber:client (jabber:server is for servers).
+    if (parser_.default_namespace() != ns::client)
+        return stream_error("invalid-namespace",
+                            "a client stream's content namespace is jabber:client");
     auto to = Jid::parse(header.attr_or("to"));
     if (!to || to->str() != ctx_.domain)
         return stream_error("host-unknown", "this server serves " + ctx_.domain);

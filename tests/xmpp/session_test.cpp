@@ -396,7 +396,25 @@ TEST_F(SessionTest, BadInputGetsTheMatchingStreamError) {
     EXPECT_NE(
         send(e, "<message from='bob@example.org/x' to='alice@example.org'/>").find("<invalid-from"),
         std::string::npos);
-    EXPECT_EQ(stats_.stream_errors.load(), 5u);
+    // A server-to-server content namespace on a client stream (RFC 6120 4.8.2).
+    auto& f = open();
+    EXPECT_NE(send(f,
+                   "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                   "xmlns:stream='http://etherx.jabber.org/streams' to='example.org' "
+                   "version='1.0'>")
+                  .find("<invalid-namespace"),
+              std::string::npos);
+    EXPECT_EQ(stats_.stream_errors.load(), 6u);
+    // Each counted under its condition.
+    auto by = [&](std::string_view condition) {
+        auto it =
+            std::find(xmpp::kStreamConditions.begin(), xmpp::kStreamConditions.end(), condition);
+        return stats_.stream_errors_by[size_t(it - xmpp::kStreamConditions.begin())].load();
+    };
+    EXPECT_EQ(by("restricted-xml"), 1u);
+    EXPECT_EQ(by("policy-violation"), 1u);
+    EXPECT_EQ(by("invalid-namespace"), 1u);
+    EXPECT_EQ(by("unsupported-stanza-type"), 1u);
 }
 
 TEST_F(SessionTest, BadStanzasGetStanzaErrorsAndTheStreamGoesOn) {
