@@ -45,11 +45,15 @@ export TSAN_OPTIONS = halt_on_error=0:second_deadlock_stack=1:suppressions=$(CUR
 # AddressSanitizer + UndefinedBehaviorSanitizer: the unit suites on both back ends, and the
 # interop suites on SQLite (the same server code above the store: the PostgreSQL store runs
 # under the sanitizers in its unit suites, and every interop suite on PostgreSQL in `make test`).
+# Left to `make test`: the package (CPack and dpkg, no server code of its own) and the suites
+# that test what real clients make of the server (Converse.js in Chromium, profanity), whose
+# server paths (WebSocket, HTTP, MUC) the web, core and rooms suites run here.
 test-asan: test-deps web
 	@cmake -S . -B build-asan $(SANITIZED) -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
 	  -DPERCH_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	@cd build-asan && ctest --output-on-failure -j $(JOBS) -E '^interop_.*_postgres$$'
+	@cd build-asan && ctest --output-on-failure -j $(JOBS) \
+	  -E '^(interop_.*_postgres|package|interop_browser|interop_profanity)$$'
 
 # ThreadSanitizer: the unit tests, the core interop suite (strands, store threads and the
 # group-commit writer share data there) and the pool suite (peer links, the membership thread).

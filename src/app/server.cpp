@@ -180,7 +180,9 @@ int serve(Config config) {
         for (auto& [user, item] : store->all_blocked()) lists[user].push_back(item);
         for (auto& [user, items] : lists) blocklists.set(user, std::move(items));
     }
+    xmpp::ServerStats stats;
     xmpp::MucDelivery delivery(config.muc_domain(), config.domain, shards, router);
+    delivery.set_timing(&stats.delivery_seconds);
     delivery.set_blocklists(&blocklists);
 
     // In a pool the rooms' events go through the fan-out, which also sends them to the other
@@ -280,7 +282,6 @@ int serve(Config config) {
     guard.lockout_failures = config.login.lockout_failures;
     guard.lockout = guard.forget_after = std::chrono::seconds(config.login.lockout_s);
     xmpp::Credentials credentials(workers, config.secret, guard);
-    xmpp::ServerStats stats;
     chat::UploadSlots uploads(uint64_t(config.files.max_file_size_kb) * 1024,
                               int64_t(config.files.slot_lifetime_s) * 1'000'000,
                               size_t(config.files.max_open_slots));

@@ -28,10 +28,14 @@ void RoomService::archive(ArchiveCommand c, Reply<store::ArchivePage> reply) {
             // The page goes straight from the store thread to the caller: nothing in the room
             // changes.
             bool queued = jobs_.submit(
-                [q = std::move(c.query), viewed, reply, node = room.meta().node](store::Store& s) {
+                [this, q = std::move(c.query), viewed, reply,
+                 node = room.meta().node](store::Store& s) {
                     try {
                         if (viewed) s.record({*viewed});  // on record before anything is shown
-                        reply(s.query_archive(q));
+                        auto started = std::chrono::steady_clock::now();
+                        auto page = s.query_archive(q);
+                        archive_seconds_.observe_since(started);
+                        reply(std::move(page));
                     } catch (const store::UnknownId& e) {
                         reply(error(Fault::not_found, e.what()));
                     } catch (const std::exception& e) {
@@ -79,7 +83,9 @@ void RoomService::search(SearchCommand c, Reply<SearchResult> reply) {
                         return reply(std::move(result));
                     }
                 }
+                auto started = std::chrono::steady_clock::now();
                 result.page = s.query_archive(c.query);
+                search_seconds_.observe_since(started);
                 for (const auto& m : result.page.messages)
                     result.rooms[m.room_id] = rooms.at(m.room_id);
                 reply(std::move(result));

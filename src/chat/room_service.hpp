@@ -16,6 +16,7 @@
 #include "chat/room.hpp"
 #include "store/workers.hpp"
 #include "util/executor.hpp"
+#include "util/histogram.hpp"
 #include "util/json.hpp"
 
 namespace perch::chat {
@@ -135,6 +136,9 @@ class RoomService final : public RoomCommands {
     // Following: `user` has seen `room` up to `seq` (marks are written in batches).
     void note_read(const std::string& user, int64_t room_id, int64_t seq);
     uint64_t messages_posted() const { return messages_posted_.load(); }
+    // Store time of archive pages (MAM, with or without words) and of searches across rooms.
+    const util::Histogram& archive_seconds() const { return archive_seconds_; }
+    const util::Histogram& search_seconds() const { return search_seconds_; }
     uint64_t posts_over_rate() const { return posts_over_rate_.load(); }
 
     // Changed outside the server (the command line, another process): the room's settings,
@@ -238,6 +242,7 @@ class RoomService final : public RoomCommands {
     RoomEventSink& sink_;
     std::vector<ShardState> state_;
     ReadMarks marks_;
+    util::Histogram archive_seconds_, search_seconds_;
     std::atomic<uint64_t> messages_posted_{0};
     std::atomic<uint64_t> posts_over_rate_{0};
 };

@@ -73,6 +73,7 @@ void StoreWorkers::run(std::unique_ptr<Store> store) {
             spdlog::error("store job failed: {}", e.what());
         }
         auto ended = Clock::now();
+        wait_histogram_.observe(std::chrono::duration<double>(started - next.since).count());
         std::lock_guard lock(mutex_);
         if (slow) {
             --slow_running_;
@@ -97,7 +98,7 @@ bool MessageWriter::submit(NewMessage message, Done done) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || queue_.size() >= max_queue_) return false;
-        queue_.push_back({std::move(message), std::move(done)});
+        queue_.push_back({std::move(message), std::move(done), std::chrono::steady_clock::now()});
     }
     cv_.notify_one();
     return true;
@@ -147,6 +148,7 @@ void MessageWriter::run(std::unique_ptr<Store> store) {
                         .count();
             }
             for (size_t i = 0; i < batch.size(); ++i) {
+                latency_.observe_since(batch[i].since);
                 if (stored[i].seq == 0)
                     batch[i].done(std::nullopt, "the room was deleted or is served elsewhere now");
                 else

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/store.hpp"
+#include "util/histogram.hpp"
 
 namespace perch::store {
 
@@ -55,6 +56,8 @@ class StoreWorkers final : public StoreJobs {
         size_t queued = 0;
     };
     Stats stats();
+    // How long each job waited for a thread.
+    const util::Histogram& wait_histogram() const { return wait_histogram_; }
 
   private:
     void run(std::unique_ptr<Store> store);
@@ -69,6 +72,7 @@ class StoreWorkers final : public StoreJobs {
     int slow_running_ = 0, slow_limit_ = 1;  // slow jobs run on at most threads - 1 threads
     size_t max_queue_;
     Stats stats_;
+    util::Histogram wait_histogram_;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };
@@ -91,6 +95,8 @@ class MessageWriter final : public MessageCommits {
         double commit_seconds = 0;  // spent in commits, in all
     };
     Stats stats();
+    // Each post from its submission to its commit (queue and transaction).
+    const util::Histogram& latency() const { return latency_; }
 
   private:
     void run(std::unique_ptr<Store> store);
@@ -98,6 +104,7 @@ class MessageWriter final : public MessageCommits {
     struct Pending {
         NewMessage message;
         Done done;
+        std::chrono::steady_clock::time_point since;
     };
     std::mutex mutex_;
     std::condition_variable cv_;
@@ -105,6 +112,7 @@ class MessageWriter final : public MessageCommits {
     size_t max_batch_, max_queue_;
     bool stopping_ = false;
     Stats stats_;
+    util::Histogram latency_;
     std::thread thread_;
 };
 

@@ -286,8 +286,14 @@ HttpResponse WebApp::metrics() const {
     by_channel("perch_login_refusals_total",
                "Logins refused unchecked: too many failures from the address or on the account.",
                [&](auto c) { return guard.refusals(c); });
-    metric("perch_stream_errors_total", "counter", "Streams ended by an error.",
-           deps_.stats.stream_errors.load());
+    out +=
+        "# HELP perch_stream_errors_total Streams ended by an error, by its condition.\n"
+        "# TYPE perch_stream_errors_total counter\n";
+    for (size_t i = 0; i <= xmpp::kStreamConditions.size(); ++i)
+        out +=
+            fmt::format("perch_stream_errors_total{{condition=\"{}\"}} {}\n",
+                        i < xmpp::kStreamConditions.size() ? xmpp::kStreamConditions[i] : "other",
+                        deps_.stats.stream_errors_by[i].load());
     metric("perch_sessions_resumed_total", "counter",
            "Sessions resumed on a new connection after theirs dropped (XEP-0198).",
            deps_.stats.sessions_resumed.load());
@@ -311,6 +317,19 @@ HttpResponse WebApp::metrics() const {
     metric("perch_store_job_run_seconds_total", "counter", "Time store jobs ran.",
            workers.run_seconds);
     metric("perch_store_jobs_queued", "gauge", "Store jobs waiting.", workers.queued);
+    // Latencies, as histograms (seconds).
+    out += deps_.writer.latency().render("perch_post_commit_seconds",
+                                         "A room message from its submission to its commit.");
+    out += deps_.stats.delivery_seconds.render(
+        "perch_delivery_seconds", "A committed room message handed to this server's occupants.");
+    out += deps_.room_service.archive_seconds().render(
+        "perch_mam_query_seconds", "Reading one archive page of a room (MAM), in the store.");
+    out += deps_.room_service.search_seconds().render("perch_search_seconds",
+                                                      "One search across rooms, in the store.");
+    out += deps_.stats.login_seconds.render(
+        "perch_login_seconds", "A client stream from its first byte to its bound resource.");
+    out += deps_.workers.wait_histogram().render("perch_store_job_wait_seconds",
+                                                 "A store job waiting for a store thread.");
     metric("perch_file_uploads_total", "counter", "Files uploaded.", uploads_.load());
     metric("perch_file_downloads_total", "counter", "Files downloaded.", downloads_.load());
     out +=

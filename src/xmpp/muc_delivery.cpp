@@ -165,7 +165,9 @@ void MucDelivery::room_event(const chat::RoomEvent& e) {
             } else if constexpr (std::is_same_v<T, chat::OccupantLeft>) {
                 on_left(e.room, what);
             } else if constexpr (std::is_same_v<T, chat::MessagePosted>) {
+                auto started = std::chrono::steady_clock::now();
                 deliver(a, muc::render_message(what.message, bare, false));
+                if (delivery_seconds_) delivery_seconds_->observe_since(started);
             } else if constexpr (std::is_same_v<T, chat::MessageRelayed>) {
                 deliver(a, muc::render_relay(what, bare));
             } else if constexpr (std::is_same_v<T, chat::PrivateMessage>) {

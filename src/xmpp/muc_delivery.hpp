@@ -10,6 +10,7 @@
 
 #include "chat/events.hpp"
 #include "util/executor.hpp"
+#include "util/histogram.hpp"
 #include "xmpp/direct.hpp"
 #include "xmpp/router.hpp"
 
@@ -41,6 +42,8 @@ class MucDelivery final : public chat::RoomEventSink {
     Router& router() const { return router_; }
     // Private messages between a user and someone they block are not delivered (XEP-0191).
     void set_blocklists(const direct::Blocklists* lists) { blocklists_ = lists; }
+    // Where the time to hand each room message to this server's occupants is counted.
+    void set_timing(util::Histogram* delivery) { delivery_seconds_ = delivery; }
 
   private:
     struct Local {
@@ -81,6 +84,7 @@ class MucDelivery final : public chat::RoomEventSink {
 
     mutable std::mutex index_mutex_;
     std::unordered_map<std::string, std::vector<std::string>> rooms_by_session_;  // full JID
+    util::Histogram* delivery_seconds_ = nullptr;
 };
 
 }  // namespace perch::xmpp

@@ -296,6 +296,7 @@ void Negotiation::on_bind(const xml::Element& iq) {
         .add_child("jid", std::string(ns::bind))
         .add_text(jid.str());
     session_.send(reply);
+    session_.ctx_.stats.login_seconds.observe_since(session_.opened_);
     spdlog::debug("bound {}", jid.str());
 }
 

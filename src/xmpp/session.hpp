@@ -1,5 +1,8 @@
 #pragma once
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,6 +11,7 @@
 #include "chat/directory.hpp"
 #include "chat/files.hpp"
 #include "store/workers.hpp"
+#include "util/histogram.hpp"
 #include "util/token_bucket.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/credentials.hpp"
@@ -21,11 +25,48 @@
 
 namespace perch::xmpp {
 
+// The stream error conditions of RFC 6120 section 4.9.3, each counted.
+inline constexpr std::array<std::string_view, 24> kStreamConditions{"bad-format",
+                                                                    "bad-namespace-prefix",
+                                                                    "conflict",
+                                                                    "connection-timeout",
+                                                                    "host-gone",
+                                                                    "host-unknown",
+                                                                    "improper-addressing",
+                                                                    "internal-server-error",
+                                                                    "invalid-from",
+                                                                    "invalid-namespace",
+                                                                    "invalid-xml",
+                                                                    "not-authorized",
+                                                                    "not-well-formed",
+                                                                    "policy-violation",
+                                                                    "remote-connection-failed",
+                                                                    "reset",
+                                                                    "resource-constraint",
+                                                                    "restricted-xml",
+                                                                    "see-other-host",
+                                                                    "system-shutdown",
+                                                                    "undefined-condition",
+                                                                    "unsupported-encoding",
+                                                                    "unsupported-feature",
+                                                                    "unsupported-stanza-type"};
+
 struct ServerStats {
     std::atomic<uint64_t> logins{0};
     std::atomic<uint64_t> stream_errors{0};
     std::atomic<uint64_t> stanzas_over_rate{0};
     std::atomic<uint64_t> sessions_resumed{0};  // XEP-0198
+    // By condition (kStreamConditions; the last slot: any other, e.g. unsupported-version).
+    std::array<std::atomic<uint64_t>, kStreamConditions.size() + 1> stream_errors_by{};
+    util::Histogram login_seconds;     // from a stream's first byte to its bound resource
+    util::Histogram delivery_seconds;  // a room message handed to this server's occupants
+
+    void count_stream_error(std::string_view condition) {
+        stream_errors.fetch_add(1, std::memory_order_relaxed);
+        auto it = std::find(kStreamConditions.begin(), kStreamConditions.end(), condition);
+        stream_errors_by[size_t(it - kStreamConditions.begin())].fetch_add(
+            1, std::memory_order_relaxed);
+    }
 };
 
 // Everything a client session shares with the rest of the server.
@@ -230,6 +271,7 @@ class Session : public xml::StreamParser::Handler {
     Transport& transport_;
     xml::StreamParser parser_;
     State state_ = State::start;
+    std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
     bool secure_ = false;
     std::string stream_id_;
     // Who the stream belongs to: set during negotiation, fixed once bound.

@@ -43,8 +43,31 @@ def teardown(f):
     f.server.cleanup()
 
 
+TOKENS = {}  # (account, password) -> bearer token of a sign-in
+
+
 def call(f, method, path, body=None, user="root", password=ROOT_PW, headers=None, raw=None):
-    """One request to the admin API; (status, parsed body, headers)."""
+    """One request to the admin API; (status, parsed body, headers). With an account and no
+    Authorization of the caller's own, it signs in once (POST /session) and sends the bearer
+    token from then on, as the console does: a key derivation per sign-in, not per request
+    (the sign-in's refusal is the answer when it fails). Basic is tried by the tests that
+    name it, and by `perch admin`."""
+    if user is not None and not (headers and "Authorization" in headers):
+        key = (user, password)
+        if key not in TOKENS:
+            status, answer, out = request(f, "POST", "/session", {"name": user, "password": password})
+            if status != 200:
+                return status, answer, out
+            TOKENS[key] = answer["token"]
+        status, answer, out = request(f, method, path, body, {**(headers or {}), "Authorization": "Bearer " + TOKENS[key]}, raw)
+        if status == 401:  # signed out meanwhile (a disabled account): once more, afresh
+            del TOKENS[key]
+            return call(f, method, path, body, user, password, headers, raw)
+        return status, answer, out
+    return request(f, method, path, body, headers, raw, user, password)
+
+
+def request(f, method, path, body=None, headers=None, raw=None, user=None, password=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -99,6 +122,9 @@ async def test_no_or_wrong_credentials_are_refused_and_logged(f):
     assert "authentication failed for 'root'" in f.server.log_text()
     assert call(f, "GET", "/users", user="alice", password="alice-pw")[0] == 401  # chat logins are not admins
     assert call(f, "GET", "/users", headers={"Authorization": "Basic !!!"})[0] == 401
+    # HTTP Basic, as `perch admin` sends it: right and wrong.
+    assert request(f, "GET", "/whoami", user="root", password=ROOT_PW)[1]["name"] == "root"
+    assert request(f, "GET", "/whoami", user="root", password="wrong")[0] == 401
     assert call(f, "GET", "/users", headers={"Authorization": "Bearer made-up"})[0] == 401
 
 

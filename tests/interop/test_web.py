@@ -74,6 +74,27 @@ async def test_health_and_metrics(f):
     for name in ("perch_rooms", "perch_messages_posted_total", "perch_store_commit_seconds_total",
                  "perch_store_job_wait_seconds_total", 'perch_http_responses_total{class="2xx"}'):
         assert name in text, name
+    # Latency histograms: alice's login is in the login one (each bucket counts what is at or
+    # under its bound, so the +Inf bucket equals the count).
+    logins = int(re.search(r'^perch_login_seconds_count (\d+)$', text, re.M).group(1))
+    assert logins >= 1 and f'perch_login_seconds_bucket{{le="+Inf"}} {logins}' in text, text
+    buckets = [int(n) for n in re.findall(r'^perch_login_seconds_bucket\{le="[^"]+"\} (\d+)$', text, re.M)]
+    assert len(buckets) == 15 and buckets == sorted(buckets), buckets
+    for name in ("perch_post_commit_seconds", "perch_delivery_seconds", "perch_mam_query_seconds",
+                 "perch_search_seconds", "perch_store_job_wait_seconds"):
+        assert f"# TYPE {name} histogram" in text and f"{name}_count " in text, name
+    # Stream errors by condition: a stream with a bad namespace is one more.
+    def errors(text, condition):
+        return int(re.search(rf'^perch_stream_errors_total{{condition="{condition}"}} (\d+)$', text, re.M).group(1))
+    before = errors(text, "invalid-namespace")
+    import socket
+    with socket.create_connection((f.server.host, f.server.port), timeout=5) as raw:
+        raw.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                    b"xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+        while raw.recv(4096):
+            pass
+    after = fetch(f, "GET", "/metrics")[2].decode()
+    assert errors(after, "invalid-namespace") == before + 1, after
     await alice.close()
     assert fetch(f, "GET", "/nothing-here")[0] == 404
     assert fetch(f, "GET", "/chat/../../etc/passwd")[0] in (400, 404)
