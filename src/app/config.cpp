@@ -275,6 +275,7 @@ void prepare_data_dir(Config& c) {
         if (p.empty()) return (fs::path(c.data_dir) / fallback).string();
         return p;
     };
+    c.tls.defaults = c.tls.cert.empty() && c.tls.key.empty();
     c.tls.cert = in_data(c.tls.cert, "tls/cert.pem");
     c.tls.key = in_data(c.tls.key, "tls/key.pem");
     c.files.dir = in_data(c.files.dir, "files");

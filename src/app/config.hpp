@@ -105,6 +105,9 @@ struct Config {
     struct Tls {
         std::string cert;  // default: DATA_DIR/tls/cert.pem, generated when missing
         std::string key;
+        // Neither path was configured: a self-signed pair may be made at the defaults. Paths
+        // an operator gave are never written: missing, they stop the server.
+        bool defaults = false;
     } tls;
 
     // The admin API (HTTPS, JSON; docs/ADMIN_API.md) for `perch admin` and the console at

@@ -128,7 +128,18 @@ void pool_changed(const std::vector<store::PoolMember>& before,
 int serve(Config config) {
     raise_fd_limit();
     prepare_data_dir(config);
-    net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
+    if (config.tls.defaults) {
+        net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
+    } else {
+        for (const auto& [setting, path] :
+             {std::pair{"tls.cert", config.tls.cert}, {"tls.key", config.tls.key}})
+            if (!std::filesystem::is_regular_file(path))
+                throw std::runtime_error(
+                    std::string(setting) + " " + path + " does not exist (tls.cert " +
+                    config.tls.cert + ", tls.key " + config.tls.key +
+                    "): configured paths are used as they are; give both, or neither to have a "
+                    "self-signed pair made in DATA_DIR/tls/");
+    }
 
     // Opening the store applies migrations before anything listens.
     auto store = store::open_store(config.store);
@@ -243,7 +254,16 @@ int serve(Config config) {
     std::unique_ptr<net::PeerLinks> peer_links;
     // Renewed certificates are picked up without a restart: the files are looked at every
     // minute (housekeeping) and read at once on SIGHUP.
-    net::ServerCertificate certificate(config.tls.cert, config.tls.key);
+    auto certificate_or_throw = [&] {
+        try {
+            return std::make_unique<net::ServerCertificate>(config.tls.cert, config.tls.key);
+        } catch (const std::exception& e) {
+            throw std::runtime_error("tls.cert " + config.tls.cert + " and tls.key " +
+                                     config.tls.key + " cannot be used together: " + e.what());
+        }
+    };
+    auto certificate_holder = certificate_or_throw();
+    net::ServerCertificate& certificate = *certificate_holder;
     auto tls = net::make_server_tls(certificate);
     if (membership) {
         pool_rooms = std::make_unique<pool::PoolRooms>(rooms, *fanout, *membership, shards);
@@ -370,6 +390,7 @@ int serve(Config config) {
     for (auto [port, secure] : {std::pair{config.http.port, false}, {config.http.tls_port, true}}) {
         if (port <= 0) continue;
         http_options.tls = secure;
+        http_options.setting = secure ? "http.tls_port" : "http.port";
         http_listeners.push_back(std::make_unique<net::HttpListener>(
             io, ctx, web_app, tls, asio::ip::tcp::endpoint(http_address, uint16_t(port)),
             http_options));
@@ -563,6 +584,7 @@ int serve(Config config) {
                        },
                        std::move(admin_compliance)});
     net::HttpOptions admin_options;
+    admin_options.setting = "admin.port";
     admin_options.tls = true;
     admin_options.websocket_path.clear();  // no XMPP here
     admin_options.min_body_rate = http_options.min_body_rate;
@@ -574,6 +596,7 @@ int serve(Config config) {
     if (membership) {
         auto pool_options = admin_options;
         pool_options.peers = peer_links.get();
+        pool_options.setting = "pool.peer_port";
         admin_listeners.push_back(std::make_unique<net::HttpListener>(
             *peer_io, ctx, shared_port ? static_cast<net::HttpHandler&>(admin_api) : no_admin_api,
             tls,

@@ -4,6 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cerrno>
+
 #include <spdlog/spdlog.h>
 
 namespace perch::net {
@@ -20,11 +22,22 @@ std::string remote_peer(const tcp::socket& socket, bool* loopback) {
     return address + ":" + std::to_string(remote.port());
 }
 
-void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(asio::socket_base::max_listen_connections);
+void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint,
+                   const std::string& setting) {
+    boost::system::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) return;
+    std::string where = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) where = "[" + where + "]";
+    std::string hint;
+    if (ec == asio::error::address_in_use) hint = " (another server may be running)";
+    if (ec == asio::error::access_denied) hint = " (ports below 1024 need privileges)";
+    if (ec.value() == EADDRNOTAVAIL) hint = " (not an address of this machine)";
+    throw std::runtime_error("cannot listen on " + where + ":" + std::to_string(endpoint.port()) +
+                             " (" + setting + "): " + ec.message() + hint);
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, IoPool& io, const char* what,

@@ -12,8 +12,12 @@ namespace perch::net {
 
 using Strand = asio::strand<asio::io_context::executor_type>;
 
-// Opens, binds and listens (address reuse on, the system's largest backlog).
-void open_acceptor(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint);
+// Opens, binds and listens (address reuse on, the system's largest backlog). Throws
+// std::runtime_error naming `setting` (the configuration key of the port), the address and the
+// reason, e.g. "cannot listen on 0.0.0.0:5222 (c2s.port): Address already in use (another
+// server may be running)".
+void open_acceptor(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
+                   const std::string& setting);
 
 // The client at the other end of `socket`, as logged and as the login guard sees it:
 // "address:port", IPv6 in brackets ("[::1]:5222"), "?" when it cannot be told. `loopback`, if

@@ -187,7 +187,7 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
     State(IoPool& io, xmpp::ServerContext& ctx, ssl::context& tls, const tcp::endpoint& ep,
           C2sOptions o)
         : io(io), ctx(ctx), tls(tls), acceptor(io.context()), options(o) {
-        open_acceptor(acceptor, ep);
+        open_acceptor(acceptor, ep, options.direct_tls ? "c2s.direct_tls_port" : "c2s.port");
     }
 
     awaitable<void> run() {

@@ -40,6 +40,7 @@ class HttpHandler {
 class PeerPort;  // net/tls_stream.hpp
 
 struct HttpOptions {
+    std::string setting = "http.port";  // the configuration key of its port, for errors
     bool tls = false;
     // The pool port: after the TLS handshake, a connection whose first byte cannot start an
     // HTTP request (a method is upper-case letters) is a pool server's link, handed to this.

@@ -48,7 +48,7 @@ struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
     State(IoPool& io, xmpp::ServerContext& xmpp, HttpHandler& handler, ssl::context& tls,
           const tcp::endpoint& ep, HttpOptions options)
         : io(io), tls(tls), acceptor(io.context()), shared{xmpp, handler, std::move(options)} {
-        open_acceptor(acceptor, ep);
+        open_acceptor(acceptor, ep, shared.options.setting);
     }
 
     awaitable<void> run() {

@@ -353,5 +353,40 @@ async def test_bad_uploads_are_refused(f):
         await c.close()
 
 
+
+async def test_a_first_start_that_cannot_work_says_why(f):
+    """An operator's mistakes stop the server with one line that names the setting: a port in
+    use, a configured certificate that is missing (nothing is made in its place) or whose key
+    is another's."""
+    import subprocess
+    config = f.server.config.read_text()
+    # The running server's own ports: the first listener tells.
+    rc, out = start_with(f, config)
+    assert rc == 1 and f"cannot listen on {f.server.host}:{f.server.port} (c2s.port): Address already in use (another server may be running)" in out, out
+    assert "reactive_socket_service" not in out, out
+    # Elsewhere for the rest, with a certificate path that does not exist.
+    moved = config
+    for port in (f.server.port, f.server.tls_port, f.server.http_port, f.server.https_port, f.server.admin_port):
+        moved = moved.replace(f"= {port}\n", "= 0\n")
+    missing = f.server.dir / "no-such-cert.pem"
+    rc, out = start_with(f, moved + f'\n[tls]\ncert = "{missing}"\nkey = "{f.server.dir / "var" / "tls" / "key.pem"}"\n')
+    assert rc == 1 and f"tls.cert {missing} does not exist" in out, out
+    assert not missing.exists()
+    other_key = f.server.dir / "other-key.pem"
+    subprocess.run(["openssl", "ecparam", "-genkey", "-name", "prime256v1", "-out", str(other_key)],
+                   check=True, capture_output=True)
+    rc, out = start_with(f, moved + f'\n[tls]\ncert = "{f.server.dir / "var" / "tls" / "cert.pem"}"\nkey = "{other_key}"\n')
+    assert rc == 1 and "cannot be used together" in out and "is not the certificate's" in out, out
+
+
+def start_with(f, text):
+    import subprocess
+    path = f.server.dir / "other.toml"
+    path.write_text(text)
+    r = subprocess.run([f.server.binary, "serve", "--config", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)
