@@ -210,7 +210,7 @@ void WebApp::api(const HttpRequest& request, const Respond& respond) {
             return respond(json_error(400, "username and password are required"));
         bool secure = request.secure;
         return check_password(
-            deps_.credentials, body["username"], body["password"], request.peer,
+            deps_.credentials, body["username"], body["password"], request.peer, config_.domain,
             [this, respond, secure](AuthAnswer answer) {
                 if (answer.result == AuthResult::throttled)
                     return respond(too_many_attempts(answer.retry_after));
@@ -233,7 +233,7 @@ void WebApp::api(const HttpRequest& request, const Respond& respond) {
             });
     }
 
-    authenticate(request, sessions_, deps_.credentials,
+    authenticate(request, sessions_, deps_.credentials, config_.domain,
                  [this, request, respond, parts, body](AuthAnswer answer) {
                      if (answer.result == AuthResult::throttled)
                          return respond(too_many_attempts(answer.retry_after));

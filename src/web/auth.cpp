@@ -57,8 +57,14 @@ std::optional<std::string> cookie(const net::HttpRequest& request, const std::st
 }
 
 void check_password(xmpp::Credentials& credentials, const std::string& username,
-                    const std::string& password, const std::string& peer, AuthDone done) {
-    auto node = xmpp::nodeprep(username);
+                    const std::string& password, const std::string& peer, const std::string& domain,
+                    AuthDone done) {
+    std::string name = username;
+    if (auto at = name.rfind('@'); at != std::string::npos) {
+        auto given = xmpp::nameprep(name.substr(at + 1));
+        if (given && *given == domain) name.resize(at);
+    }
+    auto node = xmpp::nodeprep(name);
     if (!node || password.empty()) return done({AuthResult::bad_credentials});
     auto& guard = credentials.guard();
     auto admission = guard.admit(*node, peer, xmpp::LoginChannel::http);
@@ -83,7 +89,7 @@ net::HttpResponse too_many_attempts(std::chrono::seconds retry_after) {
 }
 
 void authenticate(const net::HttpRequest& request, WebSessions& sessions,
-                  xmpp::Credentials& credentials, AuthDone done) {
+                  xmpp::Credentials& credentials, const std::string& domain, AuthDone done) {
     bool safe = request.method == "GET" || request.method == "HEAD";
     if (auto token = cookie(request, kSessionCookie)) {
         if (auto user = sessions.find(*token)) {
@@ -101,7 +107,7 @@ void authenticate(const net::HttpRequest& request, WebSessions& sessions,
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) return done({AuthResult::bad_credentials});
     check_password(credentials, decoded->substr(0, colon), decoded->substr(colon + 1), request.peer,
-                   std::move(done));
+                   domain, std::move(done));
 }
 
 }  // namespace perch::web

@@ -64,12 +64,14 @@ using AuthDone = std::function<void(AuthAnswer)>;
 
 // Authenticates a request; `done` runs on some thread with the user or why not.
 void authenticate(const net::HttpRequest& request, WebSessions& sessions,
-                  xmpp::Credentials& credentials, AuthDone done);
+                  xmpp::Credentials& credentials, const std::string& domain, AuthDone done);
 
 // Checks a username and password (sign-in) from the client at `peer`, under the login guard;
-// `done` runs on a store thread, or on the caller's when the guard refuses.
+// `done` runs on a store thread, or on the caller's when the guard refuses. The username may
+// be given as the user's address on `domain` (alice@example.org), as people type it.
 void check_password(xmpp::Credentials& credentials, const std::string& username,
-                    const std::string& password, const std::string& peer, AuthDone done);
+                    const std::string& password, const std::string& peer, const std::string& domain,
+                    AuthDone done);
 
 // The answer to a throttled attempt: 429 with Retry-After.
 net::HttpResponse too_many_attempts(std::chrono::seconds retry_after);

@@ -103,44 +103,46 @@ void WebApp::upload(const HttpRequest& request, const Respond& respond) {
 
 void WebApp::download(const HttpRequest& request, const Respond& respond) {
     std::string id = first_segment(request.path, 7);
-    authenticate(request, sessions_, deps_.credentials, [this, id, respond](AuthAnswer answer) {
-        if (answer.result != AuthResult::ok) return respond(unauthorized(answer));
-        bool queued = deps_.workers.submit([this, id, user = *answer.user,
-                                            respond](store::Store& s) {
-            auto file = s.find_file(id);
-            if (!file) return respond(json_error(404, "No such file"));
-            bool allowed = file->owner == user.username;
-            if (!allowed && user.subject)
-                for (int64_t room : s.file_rooms(id))
-                    if (deps_.directory.may_read_room(*user.subject, room)) {
-                        allowed = true;
-                        break;
-                    }
-            if (!allowed)
-                return respond(json_error(403, "This file was not posted in a room you may read"));
-            // On record before a byte leaves (the store drops it when compliance
-            // is off).
-            s.record({store::make_event("FILEDOWNLOAD", user.username, {}, {},
-                                        {{"id", id},
-                                         {"name", file->name},
-                                         {"size", std::to_string(file->size)},
-                                         {"sha256", file->sha256}})});
-            downloads_.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("{} downloaded {} ({})", user.username, file->name, id);
-            HttpResponse r;
-            r.file = content_path(config_.files_dir, file->sha256);
-            bool inline_ok = shown_inline(file->content_type);
-            r.set("Content-Type", file->content_type);
-            r.set("Content-Disposition", std::string(inline_ok ? "inline" : "attachment") +
-                                             "; filename*=UTF-8''" +
-                                             util::url_path_segment(file->name));
-            r.set("X-Content-Type-Options", "nosniff");
-            r.set("Content-Security-Policy", "sandbox; default-src 'none'");
-            r.set("Cache-Control", "private, max-age=86400");
-            respond(std::move(r));
-        });
-        if (!queued) respond(json_error(503, "Server busy, try again"));
-    });
+    authenticate(request, sessions_, deps_.credentials, config_.domain,
+                 [this, id, respond](AuthAnswer answer) {
+                     if (answer.result != AuthResult::ok) return respond(unauthorized(answer));
+                     bool queued = deps_.workers.submit(
+                         [this, id, user = *answer.user, respond](store::Store& s) {
+                             auto file = s.find_file(id);
+                             if (!file) return respond(json_error(404, "No such file"));
+                             bool allowed = file->owner == user.username;
+                             if (!allowed && user.subject)
+                                 for (int64_t room : s.file_rooms(id))
+                                     if (deps_.directory.may_read_room(*user.subject, room)) {
+                                         allowed = true;
+                                         break;
+                                     }
+                             if (!allowed)
+                                 return respond(json_error(
+                                     403, "This file was not posted in a room you may read"));
+                             // On record before a byte leaves (the store drops it when compliance
+                             // is off).
+                             s.record({store::make_event("FILEDOWNLOAD", user.username, {}, {},
+                                                         {{"id", id},
+                                                          {"name", file->name},
+                                                          {"size", std::to_string(file->size)},
+                                                          {"sha256", file->sha256}})});
+                             downloads_.fetch_add(1, std::memory_order_relaxed);
+                             spdlog::info("{} downloaded {} ({})", user.username, file->name, id);
+                             HttpResponse r;
+                             r.file = content_path(config_.files_dir, file->sha256);
+                             bool inline_ok = shown_inline(file->content_type);
+                             r.set("Content-Type", file->content_type);
+                             r.set("Content-Disposition",
+                                   std::string(inline_ok ? "inline" : "attachment") +
+                                       "; filename*=UTF-8''" + util::url_path_segment(file->name));
+                             r.set("X-Content-Type-Options", "nosniff");
+                             r.set("Content-Security-Policy", "sandbox; default-src 'none'");
+                             r.set("Cache-Control", "private, max-age=86400");
+                             respond(std::move(r));
+                         });
+                     if (!queued) respond(json_error(503, "Server busy, try again"));
+                 });
 }
 
 }  // namespace perch::web

@@ -158,6 +158,12 @@ async def test_basic_authentication_reads_but_never_writes(f):
     assert status == 200
     status, _, _ = w.call("POST", "/api/v1/rooms", {"address": "sneaky", "category": "Projects"}, headers=auth)
     assert status == 403  # a browser replays Basic credentials on its own: no changes with them
+    # The address as people type it works as well as the bare name; another domain does not.
+    for name, expected in (("alice@localhost", 200), ("alice@LOCALHOST", 200), ("alice@elsewhere.org", 401)):
+        basic = {"Authorization": "Basic " + base64.b64encode(f"{name}:alice-pw".encode()).decode()}
+        assert w.call("GET", "/api/v1/categories", headers=basic)[0] == expected, name
+    # And signing in to the pages with the address.
+    assert Web(f).sign_in("alice@localhost", "alice-pw")[0] == 200
 
 
 async def test_categories_visible_to_me(f):
