@@ -347,7 +347,7 @@ TestFixture prepare_test(store::Store& s, const std::string& by) {
     // Only the test users see the category and its room.
     if (!s.find_category(kTestCategory)) {
         std::vector<std::string> users(std::begin(kTestUsers), std::end(kTestUsers));
-        for (auto& u : users) u = "user:" + u;
+        for (auto& u : users) u.insert(0, "user:");
         create_category(s, by, {kTestCategory, "The synthetic test's room", users, {}, {}});
     }
     if (!s.find_room(kTestRoom)) {

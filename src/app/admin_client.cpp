@@ -186,7 +186,8 @@ std::string seg(const std::string& s) {
 // Fills in the credentials from the options, the environment or a file.
 void resolve_credentials(Cli& cli) {
     auto env = [](const char* name) -> std::string {
-        const char* v = std::getenv(name);
+        // Read once, before anything runs on another thread.
+        const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
         return v ? v : "";
     };
     auto& e = cli.endpoint;
@@ -224,6 +225,7 @@ std::string cell(const json& v) {
 // A list of objects as a table of `columns`.
 void print_table(const json& rows, const std::vector<std::string>& columns) {
     std::vector<size_t> width;
+    width.reserve(columns.size());
     for (const auto& c : columns) width.push_back(c.size());
     std::vector<std::vector<std::string>> cells;
     for (const auto& r : rows) {
@@ -269,10 +271,11 @@ struct Show {
     std::string done;
 };
 
-void add_call(CLI::App* parent, Cli& cli, int& rc, const std::string& name, const std::string& help,
-              std::function<void(CLI::App*)> args,
-              std::function<std::tuple<std::string, std::string, std::optional<json>>()> request,
-              Show show) {
+void add_call(
+    CLI::App* parent, Cli& cli, int& rc, const std::string& name, const std::string& help,
+    const std::function<void(CLI::App*)>& args,
+    const std::function<std::tuple<std::string, std::string, std::optional<json>>()>& request,
+    const Show& show) {
     auto* cmd = parent->add_subcommand(name, help);
     if (args) args(cmd);
     cmd->callback(guarded(rc, [&cli, request, show] {

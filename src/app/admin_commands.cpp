@@ -131,7 +131,7 @@ using ApplyGrant =
                        const std::string& principal, bool grant)>;
 void add_grant_commands(CLI::App& parent, const std::string& cfg, int& rc,
                         const std::string& owner_kind, const std::vector<std::string>& lists,
-                        ApplyGrant apply) {
+                        const ApplyGrant& apply) {
     std::string names;
     for (const auto& l : lists) names += (names.empty() ? "" : ", ") + l;
     for (bool grant : {true, false}) {

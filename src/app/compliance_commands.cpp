@@ -38,9 +38,10 @@ void add_compliance_commands(CLI::App& app, const std::string& cfg, int& rc) {
     verify->callback(guarded(rc, [&cfg] {
         auto config = load_config(cfg);
         prepare_data_dir(config);
-        std::vector<std::string> keys;
+        std::vector<std::string> keys, extra;
+        keys.reserve(public_keys.size());
+        extra.reserve(checkpoint_files.size());
         for (const auto& file : public_keys) keys.push_back(read_text(file));
-        std::vector<std::string> extra;
         for (const auto& file : checkpoint_files) extra.push_back(read_text(file));
         auto v = verify_compliance(config, extra, keys);
         for (const auto& file : v.unreadable)

@@ -25,6 +25,7 @@
 #include "pool/membership.hpp"
 #include "pool/pool_rooms.hpp"
 #include "store/workers.hpp"
+#include "util/ids.hpp"
 #include "util/time.hpp"
 #include "util/url.hpp"
 #include "web/admin_api.hpp"

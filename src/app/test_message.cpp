@@ -110,8 +110,9 @@ class Probe final : public xml::StreamParser::Handler {
             if (p.name() != "presence" || !p.attr_or("from").starts_with(room + "/")) continue;
             if (p.attr_or("type") == "error") {
                 auto* err = p.child("error", kClient);
-                std::string why = err && err->first_element() ? err->first_element()->name() : "";
-                throw Failed(user_ + " may not join " + room + ": " + why);
+                std::string why = user_ + " may not join " + room + ": ";
+                if (err && err->first_element()) why += err->first_element()->name();
+                throw Failed(why);
             }
             const auto* x = p.child("x", kMucUser);
             if (!x) continue;

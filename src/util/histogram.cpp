@@ -28,7 +28,8 @@ std::string Histogram::render(std::string_view name, std::string_view help, std:
             std::snprintf(bound, sizeof bound, "%g", kBounds[i]);
         else
             std::snprintf(bound, sizeof bound, "+Inf");
-        out += n + "_bucket{" + sep + "le=\"" + bound + "\"} " + std::to_string(cumulative) + "\n";
+        out.append(n).append("_bucket{").append(sep).append("le=\"").append(bound);
+        out.append("\"} ").append(std::to_string(cumulative)).append("\n");
     }
     char sum[64];
     std::snprintf(sum, sizeof sum, "%.6f", this->sum());

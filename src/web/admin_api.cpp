@@ -217,8 +217,9 @@ void AdminApi::handle(HttpRequest request, std::function<void(HttpResponse)> res
 
 // Authentication ------------------------------------------------------------------------------
 
-void AdminApi::authenticate(const HttpRequest& request,
-                            std::function<void(std::optional<AdminCaller>, HttpResponse)> done) {
+void AdminApi::authenticate(
+    const HttpRequest& request,
+    const std::function<void(std::optional<AdminCaller>, HttpResponse)>& done) {
     const std::string* authorization = request.header("authorization");
     auto unauthorized = [](const std::string& text) {
         auto r = json_error(401, text);
@@ -433,7 +434,7 @@ void AdminApi::users(const AdminCaller& caller, const HttpRequest& request, cons
     }
     if (parts.size() != 2)
         return respond(parts.size() == 1 ? not_allowed() : json_error(404, "Not found"));
-    std::string name = parts[1];
+    const std::string& name = parts[1];
     if (method == "GET")
         return on_store(respond, [name](store::Store& s) {
             auto u = admin::require_user(s, name);
@@ -624,7 +625,7 @@ void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, cons
                                   }));
     }
     if (parts.size() < 2) return respond(not_allowed());
-    std::string node = parts[1];
+    const std::string& node = parts[1];
     if (parts.size() == 2 && method == "GET")
         return deps_.rooms.info(
             node, actor, answer([this, respond](const chat::RoomInfo& i) {
@@ -827,7 +828,7 @@ void AdminApi::accounts(const AdminCaller& caller, const HttpRequest& request, c
     }
     if (parts.size() != 2)
         return respond(parts.size() == 1 ? not_allowed() : json_error(404, "Not found"));
-    std::string name = parts[1];
+    const std::string& name = parts[1];
     if (method == "DELETE")
         return on_store(respond, [by, name](store::Store& s) {
             admin::remove_admin(s, by, name);

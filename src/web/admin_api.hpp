@@ -82,8 +82,9 @@ class AdminApi final : public net::HttpHandler {
     using Parts = std::vector<std::string>;
     using Json = nlohmann::json;
 
-    void authenticate(const net::HttpRequest& request,
-                      std::function<void(std::optional<AdminCaller>, net::HttpResponse)> done);
+    void authenticate(
+        const net::HttpRequest& request,
+        const std::function<void(std::optional<AdminCaller>, net::HttpResponse)>& done);
     void sign_in(const net::HttpRequest& request, const Respond& respond);
     void dispatch(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
