@@ -133,6 +133,9 @@ Config load_config(const std::string& path) {
     r.get("", "io_threads", c.io_threads);
     r.get("", "log_level", c.log_level);
     r.get("", "secret", c.secret);
+    r.get("", "log_file", c.log_file);
+    r.get("", "log_max_mb", c.log_max_mb);
+    r.get("", "log_files", c.log_files);
     r.get("c2s", "bind", c.c2s.bind);
     r.get("c2s", "port", c.c2s.port);
     r.get("c2s", "direct_tls_port", c.c2s.direct_tls_port);
@@ -213,6 +216,8 @@ Config load_config(const std::string& path) {
     r.get("pool", "lease_ms", c.pool.lease_ms);
     r.refuse_unknown();
 
+    check_range("log_max_mb", c.log_max_mb, 1, 100000);
+    check_range("log_files", c.log_files, 1, 1000);
     check_range("admin.port", c.admin.port, 0, 65535);
     check_range("admin.session_hours", c.admin.session_hours, 1, 720);
     check_range("c2s.port", c.c2s.port, 0, 65535);
@@ -282,7 +287,6 @@ void prepare_data_dir(Config& c) {
     c.compliance.path = in_data(c.compliance.path, "compliance.db");
     c.compliance.export_dir = in_data(c.compliance.export_dir, "compliance-export");
     c.compliance.checkpoint_key = in_data(c.compliance.checkpoint_key, "compliance-checkpoint.pem");
-    fs::create_directories(c.files.dir);
     if (c.http.public_url.empty()) {
         bool plain = c.http.port > 0;
         c.http.public_url = std::string(plain ? "http://" : "https://") + c.domain + ":" +
@@ -292,6 +296,11 @@ void prepare_data_dir(Config& c) {
         c.http.public_url.pop_back();
     if (c.store.path == store::StoreConfig{}.path)
         c.store.path = (fs::path(c.data_dir) / "perch.db").string();
+}
+
+void make_server_files(Config& c) {
+    namespace fs = std::filesystem;
+    fs::create_directories(c.files.dir);
     if (c.secret.empty()) {
         fs::path secret_file = fs::path(c.data_dir) / "secret";
         if (fs::exists(secret_file)) {

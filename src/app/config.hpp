@@ -12,6 +12,11 @@ struct Config {
     std::string data_dir = "var";
     int io_threads = 0;  // 0: one per core
     std::string log_level = "info";
+    // Where the log goes: standard error (the journal, under systemd) when empty, or this file,
+    // rotated at log_max_mb, keeping log_files old ones (file.1 … file.N).
+    std::string log_file;
+    int log_max_mb = 100;
+    int log_files = 5;
 
     struct C2s {
         std::string bind = "0.0.0.0";
@@ -142,5 +147,9 @@ struct Config {
 Config load_config(const std::string& path);
 // Resolves paths relative to data_dir and creates the directory.
 void prepare_data_dir(Config& config);
+// What a starting server keeps in data_dir besides the database: the file store's directory
+// and the secret (made when missing and not configured). Called once the store has
+// connected, so that a server that cannot start leaves nothing behind.
+void make_server_files(Config& config);
 
 }  // namespace perch::app

@@ -3,6 +3,7 @@
 //   perch user|category|room …          manage the configured database
 //   perch admin …                       administer a running server over its admin API
 //   perch demo                          seed demo data into an empty database
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,14 @@ int run(int argc, char** argv) {
     serve->callback([&] {
         try {
             auto config = perch::app::load_config(config_path);
+            if (!config.log_file.empty())
+                spdlog::set_default_logger(spdlog::rotating_logger_mt(
+                    "perch", config.log_file, size_t(config.log_max_mb) * 1024 * 1024,
+                    size_t(config.log_files)));
+            if (!config.log_file.empty()) {
+                spdlog::flush_on(spdlog::level::warn);
+                spdlog::flush_every(std::chrono::seconds(1));
+            }
             spdlog::set_level(spdlog::level::from_str(config.log_level));
             exit_code = perch::app::serve(std::move(config));
         } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include <malloc.h>
+#include <netdb.h>
 #include <sys/resource.h>
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
@@ -124,11 +125,38 @@ void pool_changed(const std::vector<store::PoolMember>& before,
     });
 }
 
+// Upload and download links, and host-meta, are built from http.public_url: a host this
+// machine cannot resolve is most likely a mistake (clients elsewhere may still resolve it).
+void warn_if_unresolvable(const std::string& url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return;
+    std::string host = url.substr(scheme + 3);
+    host = host.substr(0, host.find('/'));
+    if (host.starts_with('[')) {
+        host = host.substr(1, host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
+        host.resize(colon);
+    }
+    addrinfo* found = nullptr;
+    int rc = getaddrinfo(host.c_str(), nullptr, nullptr, &found);
+    if (found) freeaddrinfo(found);
+    if (rc != 0)
+        spdlog::warn(
+            "http.public_url {} names the host {}, which does not resolve here ({}): "
+            "upload and download links and host-meta are built from it",
+            url, host, gai_strerror(rc));
+}
+
 }  // namespace
 
 int serve(Config config) {
     raise_fd_limit();
     prepare_data_dir(config);
+    // Opening the store applies migrations before anything listens.
+    auto store = store::open_store(config.store);
+    // Only now, with a database to serve from, is anything else written into data_dir.
+    make_server_files(config);
+    warn_if_unresolvable(config.http.public_url);
     if (config.tls.defaults) {
         net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
     } else {
@@ -142,8 +170,6 @@ int serve(Config config) {
                     "self-signed pair made in DATA_DIR/tls/");
     }
 
-    // Opening the store applies migrations before anything listens.
-    auto store = store::open_store(config.store);
     // Compliance: events move from the content database's outbox to the compliance database.
     std::unique_ptr<compliance::Service> compliance_service;
     if (config.compliance.enabled) {

@@ -3,6 +3,7 @@
 and HTTP file upload (XEP-0363) with downloads for the readers of the room the link was
 posted in. Usage: test_web.py PATH/TO/perch [test ...]"""
 
+import asyncio
 import base64
 import hashlib
 import http.client
@@ -377,6 +378,47 @@ async def test_a_first_start_that_cannot_work_says_why(f):
                    check=True, capture_output=True)
     rc, out = start_with(f, moved + f'\n[tls]\ncert = "{f.server.dir / "var" / "tls" / "cert.pem"}"\nkey = "{other_key}"\n')
     assert rc == 1 and "cannot be used together" in out and "is not the certificate's" in out, out
+    # A database that cannot be reached: nothing is left in the data directory.
+    empty = f.server.dir / "untouched"
+    rc, out = start_with(f, moved.replace(f'data_dir = "{f.server.dir / "var"}"', f'data_dir = "{empty}"')
+                         + '\n[store]\nbackend = "postgres"\nurl = "host=127.0.0.1 port=1 connect_timeout=2"\n')
+    assert rc == 1, out
+    assert sorted(p.name for p in empty.iterdir()) == [], list(empty.iterdir())
+
+
+async def test_the_log_can_go_to_a_rotated_file(f):
+    import signal
+    import subprocess
+    import time
+    other = Server(sys.argv[1])
+    log = other.dir / "logs" / "perch.log"
+    log.parent.mkdir()
+    try:
+        other.config.write_text(f'log_file = "{log}"\nlog_max_mb = 1\nlog_files = 2\n' + other.config.read_text())
+        proc = subprocess.Popen([other.binary, "serve", "--config", str(other.config)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while not (log.exists() and " serving " in log.read_text()):
+            assert time.time() < deadline and proc.poll() is None, "no start line in the log file"
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=60)[0].decode()
+        assert proc.returncode == 0 and " serving " not in out, out  # nothing on standard error
+        assert "stopped" in log.read_text()
+    finally:
+        other.cleanup()
+
+
+async def test_a_public_url_that_does_not_resolve_is_warned_about(f):
+    other = Server(sys.argv[1])
+    try:
+        other.config.write_text(other.config.read_text().replace(
+            f'public_url = "{other.url}"', 'public_url = "https://chat.example.invalid:8443"'))
+        other.start()
+        assert "http.public_url https://chat.example.invalid:8443 names the host chat.example.invalid, which does not resolve here" in other.log_text()
+    finally:
+        other.cleanup()
+    assert "does not resolve" not in f.server.log_text()
 
 
 def start_with(f, text):
