@@ -11,6 +11,8 @@
 
 #include "app/admin_commands.hpp"
 #include "app/config.hpp"
+#include "compliance/log.hpp"
+#include "store/sql/db.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 #include "util/time.hpp"
@@ -467,9 +469,145 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
     std::cout << " (counts and checksums match)\n";
 }
 
+// Backup and restore of everything one server keeps (docs/OPERATOR_GUIDE.md, "Backup and
+// restore"): the content and compliance databases (SQLite: consistent copies taken while the
+// server runs; PostgreSQL: pg_dump's business, said so), the file store, the secret, the
+// certificate and key, and the checkpoint key; MANIFEST holds each file's SHA-256, checked
+// before anything is restored.
+struct BackupItem {
+    std::string name;  // in the backup directory
+    std::string path;  // where the server keeps it
+};
+
+std::vector<BackupItem> backup_items(const Config& c) {
+    std::vector<BackupItem> items{{"secret", (fs::path(c.data_dir) / "secret").string()},
+                                  {"tls/cert.pem", c.tls.cert},
+                                  {"tls/key.pem", c.tls.key},
+                                  {"compliance-checkpoint.pem", c.compliance.checkpoint_key}};
+    return items;
+}
+
+void backup_all(const Config& c, store::Store& s, const fs::path& dir) {
+    if (fs::exists(dir) && !fs::is_empty(dir))
+        throw std::runtime_error(dir.string() + " exists and is not empty: give a new directory");
+    fs::create_directories(dir);
+    std::vector<std::string> skipped;
+    if (c.store.backend == "sqlite") {
+        s.backup_to((dir / "perch.db").string());
+        std::cout << "content database copied\n";
+    } else {
+        skipped.push_back("the content database (PostgreSQL: pg_dump it)");
+    }
+    if (c.compliance.enabled && c.compliance.url.empty() && fs::exists(c.compliance.path)) {
+        compliance::Log log(c.compliance.path);
+        store::sql::backup_to(log.connection(), (dir / "compliance.db").string());
+        std::cout << "compliance database copied\n";
+    } else if (c.compliance.enabled) {
+        skipped.push_back("the compliance database (PostgreSQL: pg_dump it)");
+    }
+    for (const auto& item : backup_items(c)) {
+        if (!fs::exists(item.path)) continue;
+        fs::create_directories((dir / item.name).parent_path());
+        fs::copy_file(item.path, dir / item.name);
+    }
+    size_t files = 0;
+    if (fs::exists(c.files.dir))
+        for (const auto& e : fs::recursive_directory_iterator(c.files.dir)) {
+            auto rel = fs::relative(e.path(), c.files.dir);
+            if (*rel.begin() == "tmp" || !e.is_regular_file()) continue;  // uploads in progress
+            fs::create_directories((dir / "files" / rel).parent_path());
+            fs::copy_file(e.path(), dir / "files" / rel);
+            ++files;
+        }
+    std::ofstream manifest(dir / "MANIFEST");
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (!e.is_regular_file() || e.path().filename() == "MANIFEST") continue;
+        manifest << util::hex(util::file_digest(util::Hash::sha256, e.path().string())) << "  "
+                 << fs::relative(e.path(), dir).string() << "\n";
+    }
+    fs::permissions(dir, fs::perms::owner_all);
+    std::cout << "backup of " << c.domain << " written to " << dir.string() << " (" << files
+              << " stored files, the secret, the certificate)\n";
+    for (const auto& what : skipped) std::cout << "not in it: " << what << "\n";
+}
+
+void restore_all(const Config& c, const fs::path& dir) {
+    std::ifstream manifest(dir / "MANIFEST");
+    if (!manifest) throw std::runtime_error(dir.string() + " holds no MANIFEST: not a backup");
+    std::string line;
+    size_t checked = 0;
+    while (std::getline(manifest, line)) {
+        auto sep = line.find("  ");
+        if (sep == std::string::npos) throw std::runtime_error("MANIFEST line unreadable: " + line);
+        auto file = dir / line.substr(sep + 2);
+        if (!fs::exists(file) ||
+            util::hex(util::file_digest(util::Hash::sha256, file.string())) != line.substr(0, sep))
+            throw std::runtime_error(file.string() +
+                                     " is missing or changed since the backup: nothing restored");
+        ++checked;
+    }
+    // Nothing is overwritten: a restore goes into a server that holds nothing yet.
+    std::vector<std::string> present;
+    if (c.store.backend == "sqlite" && fs::exists(c.store.path)) present.push_back(c.store.path);
+    for (const auto& item : backup_items(c))
+        if (fs::exists(dir / item.name) && fs::exists(item.path)) present.push_back(item.path);
+    if (fs::exists(dir / "compliance.db") && fs::exists(c.compliance.path))
+        present.push_back(c.compliance.path);
+    if (!present.empty())
+        throw std::runtime_error("the server already has " + present.front() +
+                                 ": restore into an empty data directory (stop the server, move "
+                                 "its data away first)");
+    fs::create_directories(c.data_dir);
+    if (fs::exists(dir / "perch.db")) {
+        if (c.store.backend != "sqlite")
+            throw std::runtime_error(
+                "the backup holds a SQLite database but this server is on PostgreSQL: use perch "
+                "data export/import to move between back ends");
+        fs::create_directories(fs::path(c.store.path).parent_path());
+        fs::copy_file(dir / "perch.db", c.store.path);
+    }
+    if (fs::exists(dir / "compliance.db")) {
+        fs::create_directories(fs::path(c.compliance.path).parent_path());
+        fs::copy_file(dir / "compliance.db", c.compliance.path);
+    }
+    for (const auto& item : backup_items(c)) {
+        if (!fs::exists(dir / item.name)) continue;
+        fs::create_directories(fs::path(item.path).parent_path());
+        fs::copy_file(dir / item.name, item.path);
+        if (item.name != "tls/cert.pem")
+            fs::permissions(item.path, fs::perms::owner_read | fs::perms::owner_write);
+    }
+    if (fs::exists(dir / "files")) {
+        fs::create_directories(c.files.dir);
+        fs::copy(dir / "files", c.files.dir,
+                 fs::copy_options::recursive | fs::copy_options::skip_existing);
+    }
+    std::cout << "restored " << checked << " files from " << dir.string() << " into "
+              << c.data_dir << "\n";
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    static std::string backup_dir;
+    auto* backup = app.add_subcommand(
+        "backup", "Copy everything this server keeps into a new directory, while it runs");
+    backup->add_option("dir", backup_dir, "Directory to create")->required();
+    backup->callback(guarded(rc, [&cfg] {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        auto s = store::open_store(config.store);
+        backup_all(config, *s, backup_dir);
+    }));
+    auto* restore = app.add_subcommand(
+        "restore", "Put a backup in place, for a server that holds nothing yet (stopped)");
+    restore->add_option("dir", backup_dir, "Directory written by perch backup")->required();
+    restore->callback(guarded(rc, [&cfg] {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        restore_all(config, backup_dir);
+    }));
+
     auto* db = app.add_subcommand("db", "The content database")->require_subcommand(1);
     db->add_subcommand("migrate", "Bring the schema up to date (the server also does at start)")
         ->callback(guarded(rc, [&cfg] {

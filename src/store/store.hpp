@@ -131,6 +131,9 @@ class Store {
     virtual std::vector<ReadMark> list_read_marks() = 0;
     // Refreshes the query planner's statistics (after a bulk load).
     virtual void analyze() = 0;
+    // A consistent copy of the whole database written to the new file `path`, while others
+    // go on using it (SQLite: VACUUM INTO). PostgreSQL throws: pg_dump is its backup.
+    virtual void backup_to(const std::string& path) = 0;
 
     // Following: how far users have read in rooms, in one transaction. A mark only moves
     // forward: one older than the stored one changes nothing.

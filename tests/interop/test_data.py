@@ -177,5 +177,60 @@ async def test_a_damaged_export_is_refused(f):
         empty.cleanup()
 
 
+
+async def test_backup_while_running_then_restore_into_an_empty_server(f):
+    """`perch backup` of a running server (compliance on), the data directory lost, `perch
+    restore` into an empty one: the same history with the same occupant ids (the secret came
+    back), the same certificate, an intact compliance record; a second restore and a damaged
+    backup are refused."""
+    import shutil
+    import subprocess
+    s = Server(sys.argv[1], backend="sqlite", extra_config="[compliance]\nenabled = true")
+    try:
+        s.add_user("alice", "alice-pw")
+        s.cli("category", "add", "Projects")
+        s.cli("room", "add", "yard", "--category", "Projects")
+        s.start()
+        alice = await connect(s, "alice", "alice-pw")
+        room = f"yard@{MUC}"
+        await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=0, timeout=10)
+        for i in range(3):
+            alice.send_message(mto=room, mbody=f"kept {i}", mtype="groupchat")
+            echo = await alice.next_groupchat()
+        occupant_id = echo.xml.find("{urn:xmpp:occupant-id:0}occupant-id").get("id")
+        before = await everything(alice, room)
+        await alice.close()
+        backup = s.dir / "backup"
+        r = s.cli("backup", str(backup))
+        assert "content database copied" in r.stdout and "compliance database copied" in r.stdout, r.stdout
+        cert = (s.dir / "var" / "tls" / "cert.pem").read_bytes()
+        s.stop()
+        shutil.move(str(s.dir / "var"), str(s.dir / "lost"))
+        r = s.cli("restore", str(backup))
+        assert "restored" in r.stdout, r.stdout
+        assert s.cli("restore", str(backup), check=False).returncode == 1  # it holds data now
+        s.start()
+        assert (s.dir / "var" / "tls" / "cert.pem").read_bytes() == cert
+        alice = await connect(s, "alice", "alice-pw")
+        assert await everything(alice, room) == before
+        await alice["xep_0045"].join_muc_wait(room, "alice", maxstanzas=0, timeout=10)
+        alice.send_message(mto=room, mbody="after the restore", mtype="groupchat")
+        echo = await alice.next_groupchat()
+        assert echo.xml.find("{urn:xmpp:occupant-id:0}occupant-id").get("id") == occupant_id
+        await alice.close()
+        r = s.cli("compliance", "verify")
+        assert "compliance log intact" in r.stdout, r.stdout
+        # A backup changed after it was made is refused before anything is written.
+        s.stop()
+        shutil.rmtree(s.dir / "var")
+        with open(backup / "secret", "a") as out:
+            out.write("x")
+        r = s.cli("restore", str(backup), check=False)
+        assert r.returncode == 1 and "changed since the backup" in r.stderr, r.stderr
+        assert not (s.dir / "var" / "perch.db").exists()
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     run(globals(), setup, teardown)

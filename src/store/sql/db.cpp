@@ -53,4 +53,11 @@ void migrate(Connection& db, std::span<const char* const> steps) {
     tx.commit();
 }
 
+void backup_to(Connection& db, const std::string& path) {
+    if (db.dialect() != Dialect::sqlite)
+        throw std::runtime_error(
+            "a PostgreSQL database is backed up with pg_dump (docs/OPERATOR_GUIDE.md, Backup)");
+    db.prepare("VACUUM INTO ?").bind(0, path).run();
+}
+
 }  // namespace perch::store::sql

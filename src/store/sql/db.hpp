@@ -15,6 +15,11 @@ namespace perch::store::sql {
 
 enum class Dialect { sqlite, postgres };
 
+class Connection;
+// A consistent copy of a SQLite database into the new file `path` (VACUUM INTO), readers and
+// writers going on meanwhile; on PostgreSQL, an error pointing to pg_dump.
+void backup_to(Connection& db, const std::string& path);
+
 class Error : public std::runtime_error {
   public:
     Error(const std::string& what, bool constraint)

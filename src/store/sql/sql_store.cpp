@@ -106,6 +106,8 @@ class SqlStore final : public Store {
         return all(sql("SELECT ", kUserColumns, " FROM users ORDER BY username"), read_user);
     }
 
+    void backup_to(const std::string& path) override { sql::backup_to(db_, path); }
+
     std::optional<AdminAccount> find_admin(std::string_view name) override {
         return one(
             "SELECT name, role, credential, disabled, created_us FROM admin_accounts "
