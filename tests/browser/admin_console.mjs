@@ -81,6 +81,19 @@ try {
   await status(page).filter({ hasText: 'Message removed.' }).waitFor();
   step('message-removed');
 
+  // A group with a member, and a policy.
+  await page.getByRole('link', { name: 'Groups' }).click();
+  await page.locator('#create-group').getByLabel('Group name').fill('night shift');
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('cell', { name: 'night shift', exact: true }).waitFor();
+  await page.locator('#join-group').getByLabel('User').fill('bob');
+  await page.getByRole('button', { name: 'Add to group' }).click();
+  await page.getByRole('cell', { name: 'bob', exact: true }).waitFor();
+  await page.locator('#set-policy').getByLabel('Scope').fill('group:night shift');
+  await page.getByRole('button', { name: 'Set policy' }).click();
+  await page.getByRole('cell', { name: 'group:night shift' }).waitFor();
+  await shot(page, 'admin-groups');
+
   // The dashboard: figures, refreshed.
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();

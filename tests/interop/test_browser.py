@@ -108,7 +108,7 @@ async def test_the_admin_console(f):
         await expect("done", timeout=90)
         assert await asyncio.wait_for(node.wait(), 30) == 0
         await alice.close()
-        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-dashboard",
+        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-groups", "admin-dashboard",
                      "admin-dashboard-phone", "admin-room-phone"):
             assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
     finally:

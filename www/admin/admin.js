@@ -301,6 +301,38 @@ async function showUsers() {
     }));
 }
 
+async function showGroups() {
+  const [groups, policies] = await Promise.all([api('GET', '/groups'), api('GET', '/policy')]);
+  const name = text('name', { required: true });
+  const description = text('description');
+  const group = select('group', groups.map((g) => [g.name, g.name]), groups[0] && groups[0].name);
+  const user = text('user', { required: true });
+  const scope = text('scope', { required: true, placeholder: 'global, group:NAME or user:NAME' });
+  const state = select('state', [['off', 'Off'], ['on', 'On'], ['unset', 'Unset']], 'off');
+  const chat = { on: true, off: false, unset: null };
+  main.replaceChildren(h('h1', {}, 'Groups and policy'),
+    table([['name', 'Group'], ['description', 'Description', true], ['members', 'Members']], groups,
+      (g, key) => Array.isArray(g[key]) ? g[key].join(', ') : String(g[key])),
+    form('create-group', 'Create a group', [h('div', { class: 'grid' }, field('Group name', name), field('Description', description))], 'Create group', async () => {
+      await api('POST', '/groups', { name: name.value, description: description.value });
+      say(`Group ${name.value} created.`);
+      await route();
+    }),
+    groups.length ? form('join-group', 'Add a user to a group', [h('div', { class: 'grid' }, field('Group', group), field('User', user))], 'Add to group', async () => {
+      await api('PUT', `/groups/${encodeURIComponent(group.value)}/members/${encodeURIComponent(user.value)}`);
+      say(`${user.value} added to ${group.value}.`);
+      await route();
+    }) : null,
+    h('h2', {}, 'Persistent chat policy'),
+    policies.length ? table([['scope', 'Scope'], ['chat', 'Persistent chat']], policies,
+      (p, key) => key === 'chat' ? (p.chat ? 'on' : 'off') : p.scope) : h('p', {}, 'Nothing set: on for everybody.'),
+    form('set-policy', 'Set a policy', [h('div', { class: 'grid' }, field('Scope', scope), field('Persistent chat', state))], 'Set policy', async () => {
+      await api('PUT', '/policy/' + encodeURIComponent(scope.value), { chat: chat[state.value] });
+      say(`Policy for ${scope.value} set (from each user's next sign-in).`);
+      await route();
+    }));
+}
+
 async function showSessions() {
   const sessions = await api('GET', '/sessions');
   main.replaceChildren(h('h1', {}, 'Sessions'),
@@ -367,6 +399,7 @@ async function route() {
     else if (hash.startsWith('#/room/')) await showRoom(decodeURIComponent(hash.slice(7)));
     else if (hash === '#/categories') await showCategories();
     else if (hash === '#/users') await showUsers();
+    else if (hash === '#/groups') await showGroups();
     else if (hash === '#/sessions') await showSessions();
     else if (hash === '#/accounts') await showAccounts();
     else if (hash === '#/compliance') await showCompliance();
