@@ -428,6 +428,15 @@ void remove_admin(store::Store& s, const std::string& by, const std::string& nam
                [&] { s.remove_admin(name); });
 }
 
+const store::AdminAccount& unknown_admin() {
+    static const store::AdminAccount nobody = [] {
+        store::AdminAccount a;
+        a.credential = admin_credential(generated_password() + generated_password());
+        return a;
+    }();
+    return nobody;
+}
+
 bool admin_password_matches(const store::AdminAccount& account, const std::string& password) {
     auto credential = xmpp::ScramCredential::decode(util::Hash::sha256, account.credential);
     return credential && credential->matches_password(password);

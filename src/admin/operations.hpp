@@ -119,6 +119,9 @@ void set_admin_disabled(store::Store& s, const std::string& by, const std::strin
 void remove_admin(store::Store& s, const std::string& by, const std::string& name);
 // Whether `password` is the account's (a PBKDF2 run: never on a network thread).
 bool admin_password_matches(const store::AdminAccount& account, const std::string& password);
+// An account no password matches, with a credential as costly to check as a real one: what a
+// name that does not exist is checked against.
+const store::AdminAccount& unknown_admin();
 // A name an admin account may have: 1 to 64 letters, digits, '.', '-' or '_'.
 bool valid_admin_name(const std::string& name);
 

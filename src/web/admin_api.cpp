@@ -273,7 +273,9 @@ void AdminApi::authenticate(
                 return done(std::nullopt, unauthorized("Signed out: the account was disabled"));
             return done(AdminCaller{account->name, account->role}, {});
         }
-        // A PBKDF2 run: here on a store thread, never on an I/O thread.
+        // A PBKDF2 run: here on a store thread, never on an I/O thread. An unknown name costs
+        // the same run, so that the answer's time does not tell which accounts exist.
+        if (!account) admin::admin_password_matches(admin::unknown_admin(), password);
         if (!account || !admin::admin_password_matches(*account, password)) {
             guard_.failed(name, peer, xmpp::LoginChannel::admin);
             return done(std::nullopt, unauthorized("Wrong admin account name or password"));
