@@ -582,8 +582,8 @@ void restore_all(const Config& c, const fs::path& dir) {
         fs::copy(dir / "files", c.files.dir,
                  fs::copy_options::recursive | fs::copy_options::skip_existing);
     }
-    std::cout << "restored " << checked << " files from " << dir.string() << " into "
-              << c.data_dir << "\n";
+    std::cout << "restored " << checked << " files from " << dir.string() << " into " << c.data_dir
+              << "\n";
 }
 
 }  // namespace
