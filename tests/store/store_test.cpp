@@ -118,6 +118,16 @@ TEST_F(StoreTest, ReadMarksCountUnreadAndOnlyMoveForward) {
     EXPECT_EQ(s->room_activity("bob", {room}, 5)[0].unread, 5);  // capped
 }
 
+TEST_F(StoreTest, AReadMarkForADeletedRoomDoesNotLoseTheOthersOfItsBatch) {
+    auto s = open();
+    int64_t room = make_room(*s, "r"), gone = make_room(*s, "g");
+    s->append_messages({message(room, "m1", 100), message(room, "m2", 101)});
+    s->delete_room(gone);
+    s->mark_read({{"alice", gone, 5}, {"alice", room, 1}, {"bob", room, 2}});
+    EXPECT_EQ(s->room_activity("alice", {room}, 100)[0].read_seq, 1);
+    EXPECT_EQ(s->room_activity("bob", {room}, 100)[0].read_seq, 2);
+}
+
 TEST_F(StoreTest, FilesAndTheRoomsTheyWerePostedInto) {
     auto s = open();
     int64_t a = make_room(*s, "a"), b = make_room(*s, "b");

@@ -6,15 +6,17 @@ namespace perch::store::sql::following {
 
 void mark_read(Connection& db, const std::vector<ReadMark>& marks) {
     Transaction tx(db);
+    // A mark for a room deleted meanwhile is dropped, not an error that loses the whole batch.
     for (const auto& m : marks)
         db.prepare(
-              "INSERT INTO read_marks (username, room_id, seq) VALUES (?, ?, ?) ON CONFLICT "
-              "(username, room_id) DO UPDATE SET seq = CASE WHEN excluded.seq > read_marks.seq "
-              "THEN "
-              "excluded.seq ELSE read_marks.seq END")
+              "INSERT INTO read_marks (username, room_id, seq) SELECT ?, ?, ? WHERE EXISTS "
+              "(SELECT 1 FROM rooms WHERE id = ?) ON CONFLICT (username, room_id) DO UPDATE SET "
+              "seq = CASE WHEN excluded.seq > read_marks.seq THEN excluded.seq ELSE "
+              "read_marks.seq END")
             .bind(0, m.username)
             .bind(1, m.room_id)
             .bind(2, m.seq)
+            .bind(3, m.room_id)
             .run();
     tx.commit();
 }
