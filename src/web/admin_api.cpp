@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <set>
+
 #include "admin/operations.hpp"
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
@@ -151,6 +154,39 @@ bool permitted(store::AdminRole role, const std::string& method, const std::stri
     if (area == "test-message") return role == store::AdminRole::read_only;
     if (area == "compliance") return role == store::AdminRole::compliance_officer;
     return role == store::AdminRole::read_only && (method == "GET" || method == "HEAD");
+}
+
+// Every user as the rules see them (their groups, the administrator flag), in name order.
+std::vector<chat::Subject> subjects(store::Store& s) {
+    std::map<std::string, std::set<std::string>> groups;
+    for (const auto& g : s.list_groups())
+        for (const auto& member : s.group_members(g.name)) groups[member].insert(g.name);
+    std::vector<chat::Subject> out;
+    for (const auto& u : s.list_users()) {
+        if (u.disabled) continue;
+        chat::Subject who;
+        who.user = u.username;
+        who.groups = groups[u.username];
+        who.administrator = u.administrator;
+        out.push_back(std::move(who));
+    }
+    return out;
+}
+
+// The names of the users for whom `test` holds, at most `limit` ("more" says if there are).
+json eligible(const std::vector<chat::Subject>& everyone, size_t limit,
+              const std::function<bool(const chat::Subject&)>& test) {
+    json names = json::array();
+    bool more = false;
+    for (const auto& who : everyone) {
+        if (!test(who)) continue;
+        if (names.size() == limit) {
+            more = true;
+            break;
+        }
+        names.push_back(who.user);
+    }
+    return json{{"users", names}, {"more", more}};
 }
 
 std::string bearer_token() {
@@ -549,6 +585,22 @@ void AdminApi::categories(const AdminCaller& caller, const HttpRequest& request,
             },
             true);
     }
+    if (parts.size() == 3 && parts[2] == "eligible" && method == "GET") {
+        // Who may find and join the category's rooms, and who may create rooms in it.
+        return on_store(respond, [category = parts[1]](store::Store& s) {
+            auto cat = s.find_category(category);
+            if (!cat) throw Refused(Refused::Why::not_found, "no category named " + category);
+            auto rules = chat::category_rules(*cat, s.category_principals(cat->id));
+            auto everyone = subjects(s);
+            return ok_json(
+                {{"members",
+                  eligible(everyone, kDefaultPage,
+                           [&](const chat::Subject& w) { return chat::in_category(w, rules); })},
+                 {"creators", eligible(everyone, kDefaultPage, [&](const chat::Subject& w) {
+                      return chat::may_create_room(w, rules);
+                  })}});
+        });
+    }
     if (parts.size() == 4 && (method == "PUT" || method == "DELETE")) {
         auto list = category_list(parts[2]);
         if (!list) return respond(json_error(404, "A category's lists: allowed, denied, creators"));
@@ -650,6 +702,28 @@ void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, cons
                                  {"presenters", principals_json(i.rules.presenters)},
                                  {"denied", principals_json(i.rules.denied)}}));
             }));
+    if (parts.size() == 3 && parts[2] == "eligible" && method == "GET") {
+        // Who may join the room, post in it and manage it, by its rules and its category's.
+        return on_store(respond, [node](store::Store& s) {
+            auto room = s.find_room(node);
+            if (!room) throw Refused(Refused::Why::not_found, "no room " + node);
+            std::optional<store::Category> cat;
+            for (auto& c : s.list_categories())
+                if (c.id == room->category_id) cat = c;
+            if (!cat) throw Refused(Refused::Why::not_found, "the room's category is gone");
+            auto category = chat::category_rules(*cat, s.category_principals(cat->id));
+            auto rules = chat::room_rules(*room, s.room_principals(room->id));
+            auto everyone = subjects(s);
+            json out;
+            for (auto [key, action] : {std::pair{"join", chat::Action::join},
+                                       {"post", chat::Action::post},
+                                       {"configure", chat::Action::configure}})
+                out[key] = eligible(everyone, kDefaultPage, [&](const chat::Subject& w) {
+                    return chat::may(w, category, rules, action);
+                });
+            return ok_json(out);
+        });
+    }
     if (parts.size() == 2 && method == "PATCH") {
         auto change = settings_of(body);
         if (auto* err = std::get_if<std::string>(&change)) return respond(json_error(400, *err));

@@ -304,6 +304,25 @@ async def test_categories(f):
     assert "Odd" not in {c["name"] for c in call(f, "GET", "/categories")[1]}
 
 
+
+async def test_who_is_eligible_for_a_category_and_a_room(f):
+    assert call(f, "POST", "/groups", {"name": "oncall"})[0] == 201
+    for u in ("alice", "bob", "carol"):
+        assert call(f, "PUT", f"/groups/oncall/members/{u}")[0] == 204
+    assert call(f, "POST", "/categories", {"name": "Ops", "allowed": ["group:oncall"],
+                                           "denied": ["user:carol"], "creators": ["user:alice"]})[0] == 201
+    status, who, _ = call(f, "GET", "/categories/Ops/eligible")
+    assert status == 200 and who["members"]["users"] == ["alice", "bob"] and who["creators"]["users"] == ["alice"], who
+    assert call(f, "POST", "/rooms", {"node": "pager", "category": "Ops", "privacy": "closed"})[0] == 201
+    assert call(f, "PUT", "/rooms/pager/members/user:bob")[0] == 204
+    assert call(f, "PUT", "/rooms/pager/managers/user:carol")[0] == 204  # denied by the category
+    status, who, _ = call(f, "GET", "/rooms/pager/eligible")
+    assert status == 200 and who["join"]["users"] == ["bob"] and who["configure"]["users"] == [], who
+    assert call(f, "GET", "/rooms/nosuch/eligible")[0] == 404
+    assert call(f, "GET", "/categories/Nope/eligible")[0] == 404
+    assert call(f, "GET", "/rooms/pager/eligible", user="viewer", password="viewer-pw-1")[0] == 200
+
+
 async def test_sessions_listed_and_disconnected(f):
     alice = await connect(f.server, "alice", "alice-pw")
     jids = [s["jid"] for s in call(f, "GET", "/sessions")[1]]
