@@ -715,12 +715,14 @@ void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, cons
             auto rules = chat::room_rules(*room, s.room_principals(room->id));
             auto everyone = subjects(s);
             json out;
-            for (auto [key, action] : {std::pair{"join", chat::Action::join},
-                                       {"post", chat::Action::post},
-                                       {"configure", chat::Action::configure}})
-                out[key] = eligible(everyone, kDefaultPage, [&](const chat::Subject& w) {
+            for (const auto& asked : {std::pair{"join", chat::Action::join},
+                                      {"post", chat::Action::post},
+                                      {"configure", chat::Action::configure}}) {
+                chat::Action action = asked.second;
+                out[asked.first] = eligible(everyone, kDefaultPage, [&](const chat::Subject& w) {
                     return chat::may(w, category, rules, action);
                 });
+            }
             return ok_json(out);
         });
     }
