@@ -65,6 +65,8 @@ struct AdminDeps {
 struct AdminCaller {
     std::string name;
     store::AdminRole role = store::AdminRole::read_only;
+    // How the compliance record and the room service name its changes.
+    std::string by() const { return "admin:" + name; }
 };
 
 class AdminApi final : public net::HttpHandler {
