@@ -33,35 +33,37 @@ def teardown(f):
     f.server.cleanup()
 
 
+async def expect(node, step, timeout=60):
+    """Reads the browser script's lines until it says STEP `step`."""
+    while True:
+        line = await asyncio.wait_for(node.stdout.readline(), timeout)
+        if not line:
+            raise AssertionError(f"the browser script ended before {step} (exit {await node.wait()})")
+        text = line.decode().strip()
+        print("  browser:", text, flush=True)
+        if text == f"STEP {step}":
+            return
+
+
 async def test_rooms_page_then_web_chat_with_a_slixmpp_client(f):
     node = await asyncio.create_subprocess_exec(
         "node", str(SCRIPT), f.server.url, str(ARTIFACTS), cwd=str(REPO),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
-    async def expect(step, timeout=60):
-        while True:
-            line = await asyncio.wait_for(node.stdout.readline(), timeout)
-            if not line:
-                raise AssertionError(f"the browser script ended before {step} (exit {await node.wait()})")
-            text = line.decode().strip()
-            print("  browser:", text, flush=True)
-            if text == f"STEP {step}":
-                return
-
     def tell(line):
         node.stdin.write((line + "\n").encode())
 
     try:
-        await expect("room-ready")
+        await expect(node, "room-ready")
         bob = await connect(f.server, "bob", "bob-pw")  # made a member of the closed room above
         await bob["xep_0045"].join_muc_wait(f"garden@{MUC}", "bob", maxstanzas=0, timeout=10)
         tell("bob-joined")
-        await expect("posted")
+        await expect(node, "posted")
         got = await bob.next_groupchat(timeout=20)
         assert got["body"] == "hello from the browser" and got["from"].resource == "alice", got
         bob.send_message(mto=f"garden@{MUC}", mbody="hello from slixmpp", mtype="groupchat")
         tell("replied")
-        await expect("done")
+        await expect(node, "done")
         assert await asyncio.wait_for(node.wait(), 30) == 0
         await bob.close()
         for name in ("rooms-sign-in", "rooms-list", "rooms-room", "rooms-room-phone", "chat-sign-in",
@@ -83,29 +85,19 @@ async def test_the_admin_console(f):
         f"https://localhost:{f.server.admin_port}", str(ARTIFACTS), cwd=str(REPO),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
-    async def expect(step, timeout=60):
-        while True:
-            line = await asyncio.wait_for(node.stdout.readline(), timeout)
-            if not line:
-                raise AssertionError(f"the browser script ended before {step} (exit {await node.wait()})")
-            text = line.decode().strip()
-            print("  browser:", text, flush=True)
-            if text == f"STEP {step}":
-                return
-
     try:
-        await expect("room-ready")
+        await expect(node, "room-ready")
         alice = await connect(f.server, "alice", "alice-pw")
         await alice["xep_0045"].join_muc_wait(f"lab@{MUC}", "alice", maxstanzas=0, timeout=10)
         alice.send_message(mto=f"lab@{MUC}", mbody="an off-topic remark", mtype="groupchat")
         posted = await alice.next_groupchat()
         stanza_id = posted.xml.find("{urn:xmpp:sid:0}stanza-id").get("id")
         node.stdin.write(f"message {stanza_id}\n".encode())
-        await expect("message-removed")
+        await expect(node, "message-removed")
         # The occupant sees the message replaced (XEP-0425 retraction by a moderator).
         replaced = await alice.next_message_with("{urn:xmpp:fasten:0}apply-to", timeout=10)
         assert replaced.xml.find("{urn:xmpp:fasten:0}apply-to").get("id") == stanza_id
-        await expect("done", timeout=90)
+        await expect(node, "done", timeout=90)
         assert await asyncio.wait_for(node.wait(), 30) == 0
         await alice.close()
         for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-groups", "admin-dashboard",

@@ -2,24 +2,13 @@
 // bearer token of a sign-in kept for this tab only (sessionStorage). Pages are built with DOM
 // calls, never from HTML strings; every control has a label and works from the keyboard.
 
+import { h } from '/static/dom.js';
+
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let refreshTimer = null;
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (value === true) el.setAttribute(key, '');
-    else if (value !== false && value !== undefined && value !== null) el.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined) el.append(child);
-  }
-  return el;
-}
 
 function say(text, kind = 'ok') {
   statusLine.textContent = text;

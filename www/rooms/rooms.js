@@ -2,25 +2,13 @@
 // category where I create rooms, and edit a room I manage. Everything goes through the REST API
 // (/api/v1, see docs/openapi.yaml); pages are built with DOM calls, never from HTML strings.
 
+import { h } from '/static/dom.js';
+
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
 const who = document.getElementById('who');
 const signOutButton = document.getElementById('sign-out');
 let csrf = '';
-
-// Builds an element: h('label', {for: 'x'}, 'text', child, …).
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (value === true) el.setAttribute(key, '');
-    else if (value !== false && value !== undefined && value !== null) el.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined) el.append(child);
-  }
-  return el;
-}
 
 function say(text, kind = 'ok') {
   statusLine.textContent = text;
