@@ -27,6 +27,9 @@ class AdminApiError : public std::runtime_error {
     unsigned status;
 };
 
+// "host[:port]" (IPv6 in brackets) as host and port; the port is 8011 when not given.
+std::pair<std::string, std::string> host_and_port(const std::string& server);
+
 // One request; the JSON answer (null for 204). Throws AdminApiError, or std::runtime_error
 // when the server cannot be reached or its certificate is not trusted.
 nlohmann::json admin_request(const AdminEndpoint& endpoint, const std::string& method,
@@ -40,7 +43,7 @@ std::map<std::string, std::string> admin_download(const AdminEndpoint& endpoint,
                                                   const nlohmann::json& body,
                                                   const std::string& out_file);
 
-// Registers `perch admin` and its subcommands on `app`.
+// Registers `perch admin` and its subcommands on `app` (app/admin_cli.cpp).
 void add_admin_client(CLI::App& app, int& exit_code);
 
 }  // namespace perch::app
