@@ -7,6 +7,7 @@
 #include "compliance/export.hpp"
 #include "compliance/service.hpp"
 #include "store/store.hpp"
+#include "web/admin_api.hpp"
 
 namespace perch::app {
 
@@ -47,5 +48,9 @@ struct ComplianceExport {
 ComplianceExport export_compliance(const Config& config, store::Store& store,
                                    const compliance::Selection& selection,
                                    const std::string& format, const std::string& out);
+
+// The compliance officer's area of the admin API, on this server's compliance service and
+// settings (status, verify, export).
+web::ComplianceAdmin compliance_admin(const Config& config, compliance::Service& service);
 
 }  // namespace perch::app

@@ -519,63 +519,7 @@ int serve(Config config) {
     admin_config.guard = guard;
     const auto started = std::chrono::steady_clock::now();
     std::optional<web::ComplianceAdmin> admin_compliance;
-    if (compliance_service) {
-        web::ComplianceAdmin c;
-        c.status = [&config, &compliance_service](store::Store& s) {
-            constexpr int kCounted = 10'000;
-            auto waiting = s.outbox(kCounted + 1).size();
-            return nlohmann::json{
-                {"enabled", true},
-                {"healthy", compliance_service->healthy()},
-                {"backlog", std::min<size_t>(waiting, kCounted)},
-                {"backlog_more", waiting > size_t(kCounted)},
-                {"on_failure", config.compliance.on_failure},
-                {"run_interval_s", config.compliance.run_interval_s},
-                {"adapters", {{"xml", config.compliance.xml}, {"jsonl", config.compliance.jsonl}}},
-                {"retention_days", config.compliance.retention_days}};
-        };
-        c.verify = [&config](const std::vector<std::string>& checkpoints) {
-            auto v = verify_compliance(config, checkpoints, {});
-            const auto& r = v.result;
-            nlohmann::json out{{"ok", r.ok},
-                               {"checked", r.checked},
-                               {"checkpoints", r.checkpoints},
-                               {"checkpoints_purged", r.checkpoints_purged},
-                               {"unreadable", v.unreadable}};
-            if (!r.ok) {
-                out["broken_at"] = r.broken_at;
-                out["reason"] = r.reason;
-            }
-            return out;
-        };
-        c.export_events = [&config](const web::ComplianceAdmin::Selection& sel) {
-            // Each export in a file of its own, removed once opened to send (and any left by
-            // an answer that was never sent, an hour on).
-            namespace fs = std::filesystem;
-            fs::path dir = fs::path(config.compliance.export_dir) / "admin-api";
-            fs::create_directories(dir);
-            auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
-            std::error_code ec;
-            for (const auto& f : fs::directory_iterator(dir, ec))
-                if (f.last_write_time(ec) < hour_ago) fs::remove(f.path(), ec);
-            compliance::Selection s;
-            if (sel.from_us) s.start_us = sel.from_us;
-            if (sel.to_us) s.end_us = sel.to_us;
-            s.room = sel.room;
-            s.user = sel.user;
-            std::string file = (dir / (util::random_id() + "." + sel.format)).string();
-            auto users = store::open_store(config.store);
-            auto done = export_compliance(config, *users, s, sel.format, file);
-            web::ComplianceAdmin::Exported out{file, done.events, {}};
-            std::ifstream checkpoint(file + ".checkpoint.json");
-            out.checkpoint.assign(std::istreambuf_iterator<char>(checkpoint), {});
-            fs::remove(file + ".checkpoint.json", ec);
-            out.checkpoint.erase(std::remove(out.checkpoint.begin(), out.checkpoint.end(), '\n'),
-                                 out.checkpoint.end());
-            return out;
-        };
-        admin_compliance = std::move(c);
-    }
+    if (compliance_service) admin_compliance = compliance_admin(config, *compliance_service);
     web::AdminApi admin_api(
         admin_config,
         web::AdminDeps{workers, room_commands, router, [&read_changes] { read_changes(); },
