@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "store/search_query.hpp"
+#include "store/sql/admins.hpp"
 #include "store/sql/archive.hpp"
 #include "store/sql/db.hpp"
 #include "store/sql/direct.hpp"
@@ -109,53 +110,12 @@ class SqlStore final : public Store {
     void backup_to(const std::string& path) override { sql::backup_to(db_, path); }
 
     std::optional<AdminAccount> find_admin(std::string_view name) override {
-        return one(
-            "SELECT name, role, credential, disabled, created_us FROM admin_accounts "
-            "WHERE name = ?",
-            name, read_admin);
+        return admins::find(db_, name);
     }
-
-    std::vector<AdminAccount> list_admins() override {
-        return all(
-            "SELECT name, role, credential, disabled, created_us FROM admin_accounts "
-            "ORDER BY name",
-            read_admin);
-    }
-
-    void add_admin(const AdminAccount& a) override {
-        try {
-            db_.prepare(
-                   "INSERT INTO admin_accounts (name, role, credential, disabled, created_us) "
-                   "VALUES (?, ?, ?, ?, ?)")
-                .bind(0, a.name)
-                .bind(1, to_string(a.role))
-                .bind(2, a.credential)
-                .bind(3, int64_t(a.disabled))
-                .bind(4, a.created_us ? a.created_us : util::now_us())
-                .run();
-        } catch (const Error& e) {
-            if (is_constraint(e)) throw Conflict("an admin account " + a.name + " exists");
-            throw;
-        }
-    }
-
-    void update_admin(const AdminAccount& a) override {
-        db_.prepare(
-               "UPDATE admin_accounts SET role = ?, credential = ?, disabled = ? WHERE name = ?")
-            .bind(0, to_string(a.role))
-            .bind(1, a.credential)
-            .bind(2, int64_t(a.disabled))
-            .bind(3, a.name)
-            .run();
-    }
-
-    bool remove_admin(std::string_view name) override {
-        auto& st = db_.prepare("DELETE FROM admin_accounts WHERE name = ? RETURNING name");
-        st.bind(0, name);
-        bool found = st.step();
-        st.reset();
-        return found;
-    }
+    std::vector<AdminAccount> list_admins() override { return admins::list(db_); }
+    void add_admin(const AdminAccount& a) override { admins::add(db_, a); }
+    void update_admin(const AdminAccount& a) override { admins::update(db_, a); }
+    bool remove_admin(std::string_view name) override { return admins::remove(db_, name); }
 
     int64_t add_category(const Category& c) override {
         try {
