@@ -524,6 +524,8 @@ int serve(Config config) {
         admin_config,
         web::AdminDeps{workers, room_commands, router, [&read_changes] { read_changes(); },
                        [&, started] {
+                           auto commits = writer.stats();
+                           auto jobs = workers.stats();
                            nlohmann::json out{
                                {"status", "ok"},
                                {"sessions", router.session_count()},
@@ -535,11 +537,11 @@ int serve(Config config) {
                                 credentials.guard().failures(xmpp::LoginChannel::xmpp) +
                                     credentials.guard().failures(xmpp::LoginChannel::http)},
                                {"store",
-                                {{"commits", writer.stats().commits},
-                                 {"commit_seconds", writer.stats().commit_seconds},
-                                 {"jobs", workers.stats().jobs},
-                                 {"job_wait_seconds", workers.stats().wait_seconds},
-                                 {"jobs_queued", workers.stats().queued}}},
+                                {{"commits", commits.commits},
+                                 {"commit_seconds", commits.commit_seconds},
+                                 {"jobs", jobs.jobs},
+                                 {"job_wait_seconds", jobs.wait_seconds},
+                                 {"jobs_queued", jobs.queued}}},
                                {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
                                                 std::chrono::steady_clock::now() - started)
                                                 .count()}};

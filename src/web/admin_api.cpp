@@ -149,33 +149,36 @@ void AdminApi::authenticate(
         if (!admission.allowed) return done(std::nullopt, too_many_attempts(admission.retry_after));
         ticket = admission.ticket;
     }
-    bool queued = deps_.jobs.submit([this, done, name, password, bearer, ticket,
-                                     peer = request.peer, unauthorized](store::Store& s) {
-        std::optional<store::AdminAccount> account;
-        try {
-            account = s.find_admin(name);
-        } catch (const std::exception& e) {
-            spdlog::error("admin API: reading account {} failed: {}", name, e.what());
-            return done(std::nullopt, json_error(500, "The database cannot be read"));
-        }
-        if (bearer) {
-            // Each request sees the account as it is now: removed or disabled, it is out.
-            if (!account || account->disabled)
-                return done(std::nullopt, unauthorized("Signed out: the account was disabled"));
-            return done(AdminCaller{account->name, account->role}, {});
-        }
-        // A PBKDF2 run: here on a store thread, never on an I/O thread. An unknown name costs
-        // the same run, so that the answer's time does not tell which accounts exist.
-        if (!account) admin::admin_password_matches(admin::unknown_admin(), password);
-        if (!account || !admin::admin_password_matches(*account, password)) {
-            guard_.failed(name, peer, xmpp::LoginChannel::admin);
-            return done(std::nullopt, unauthorized("Wrong admin account name or password"));
-        }
-        guard_.succeeded(name, peer, ticket);
-        if (account->disabled)
-            return done(std::nullopt, json_error(403, "This admin account is disabled"));
-        done(AdminCaller{account->name, account->role}, {});
-    });
+    bool queued = deps_.jobs.submit(
+        [this, done, name, password, bearer, ticket, peer = request.peer,
+         unauthorized](store::Store& s) {
+            std::optional<store::AdminAccount> account;
+            try {
+                account = s.find_admin(name);
+            } catch (const std::exception& e) {
+                spdlog::error("admin API: reading account {} failed: {}", name, e.what());
+                return done(std::nullopt, json_error(500, "The database cannot be read"));
+            }
+            if (bearer) {
+                // Each request sees the account as it is now: removed or disabled, it is out.
+                if (!account || account->disabled)
+                    return done(std::nullopt, unauthorized("Signed out: the account was disabled"));
+                return done(AdminCaller{account->name, account->role}, {});
+            }
+            // A PBKDF2 run: here on a store thread, never on an I/O thread. An unknown name costs
+            // the same run, so that the answer's time does not tell which accounts exist.
+            if (!account) admin::admin_password_matches(admin::unknown_admin(), password);
+            if (!account || !admin::admin_password_matches(*account, password)) {
+                guard_.failed(name, peer, xmpp::LoginChannel::admin);
+                return done(std::nullopt, unauthorized("Wrong admin account name or password"));
+            }
+            guard_.succeeded(name, peer, ticket);
+            if (account->disabled)
+                return done(std::nullopt, json_error(403, "This admin account is disabled"));
+            done(AdminCaller{account->name, account->role}, {});
+        },
+        // A key derivation per Basic request: never in the way of the clients' quick lane.
+        store::StoreJobs::Lane::slow);
     if (!queued) done(std::nullopt, json_error(503, "The server is busy: try again"));
 }
 
