@@ -15,6 +15,7 @@ struct Recorder final : perch::xmpp::SessionHandle {
         got.push_back(std::move(s));
     }
     void terminate(std::string_view, std::string_view) override {}
+    void set_subject(std::shared_ptr<const perch::chat::Subject>) override {}
     perch::xmpp::Jid jid_;
     std::vector<std::string> got;
 };

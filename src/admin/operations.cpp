@@ -159,8 +159,10 @@ void set_chat_administrator(store::Store& s, const std::string& by, const std::s
                             bool administrator) {
     auto u = require_user(s, name);
     u.administrator = administrator;
-    user_change(s, by, u.username, administrator ? "administrator on" : "administrator off",
-                [&] { s.update_user(u); });
+    user_change(s, by, u.username, administrator ? "administrator on" : "administrator off", [&] {
+        s.update_user(u);
+        s.note_change("user", u.username);
+    });
 }
 
 void update_profile(store::Store& s, const std::string& by, const std::string& name,
@@ -199,7 +201,10 @@ void set_group_member(store::Store& s, const std::string& by, const std::string&
         throw Refused(Why::not_found, "no group named " + group);
     with_event(s, "GROUPCHANGE", {}, {},
                {{"group", group}, {"user", u.username}, {"change", member ? "joined" : "left"}}, by,
-               [&] { s.set_group_member(group, u.username, member); });
+               [&] {
+                   s.set_group_member(group, u.username, member);
+                   s.note_change("user", u.username);
+               });
 }
 
 // Categories ----------------------------------------------------------------------------------
@@ -328,7 +333,10 @@ void set_policy(store::Store& s, const std::string& by, const std::string& scope
     }
     with_event(s, "POLICYCHANGE", {}, {},
                {{"scope", scope}, {"chat", enabled ? (*enabled ? "on" : "off") : "unset"}}, by,
-               [&] { s.set_policy(kind, who, enabled); });
+               [&] {
+                   s.set_policy(kind, who, enabled);
+                   s.note_change("policy", scope);
+               });
 }
 
 // The synthetic transaction ---------------------------------------------------------------------

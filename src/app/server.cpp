@@ -461,12 +461,41 @@ int serve(Config config) {
     // waiting to be resumed) and their browser sign-ins with them. On a store thread.
     auto end_if_disabled = [&](store::Store& s, const std::string& name) {
         auto user = s.find_user(name);
-        if (!user || !user->disabled) return;
+        if (!user || !user->disabled) return false;
         auto sessions = router.resources(xmpp::Jid::make(name, config.domain));
         for (auto& session : sessions)
             session->terminate("not-authorized", "This account has been disabled");
         web_app.sign_out(name);
         spdlog::info("user {} disabled: {} sessions ended", name, sessions.size());
+        return true;
+    };
+    // Users' groups, policy or administrator flag changed (`users`; everybody: nullopt): their
+    // sessions here judge their next requests by what the store says now, and this server's
+    // rooms judge their occupants again. On a store thread.
+    auto refresh_subjects = [&](store::Store& s,
+                                const std::optional<std::set<std::string>>& users) {
+        std::map<std::string, std::shared_ptr<const chat::Subject>> fresh;
+        for (const auto& session : router.all()) {
+            const std::string& name = session->jid().local();
+            if (users && !users->count(name)) continue;
+            auto it = fresh.find(name);
+            if (it == fresh.end()) {
+                auto user = s.find_user(name);
+                if (!user) continue;
+                it = fresh.emplace(name, chat::subject_of(s, *user)).first;
+            }
+            session->set_subject(it->second);
+        }
+        rooms.refresh_subjects(users);
+    };
+    auto policy_changed = [&](store::Store& s, const std::string& scope) {
+        if (scope.starts_with("user:"))
+            return refresh_subjects(s, std::set<std::string>{scope.substr(5)});
+        if (scope.starts_with("group:")) {
+            auto members = s.group_members(scope.substr(6));
+            return refresh_subjects(s, std::set<std::string>(members.begin(), members.end()));
+        }
+        refresh_subjects(s, std::nullopt);
     };
     // Changes made outside the server (the command line, on this machine or another): read
     // every second and applied to the rooms and the directory.
@@ -485,7 +514,9 @@ int serve(Config config) {
                 do {
                     again->store(false);
                     for (const auto& c : s.changes_after(last_change->load(), 1000)) {
-                        if (c.kind == "user") end_if_disabled(s, c.name);
+                        if (c.kind == "user" && !end_if_disabled(s, c.name))
+                            refresh_subjects(s, std::set<std::string>{c.name});
+                        if (c.kind == "policy") policy_changed(s, c.name);
                         if (c.kind == "room") rooms.reload(c.name);
                         if (c.kind == "category") rooms.reload_category(c.name);
                         if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));

@@ -91,6 +91,16 @@ const Occupant& Room::add(Occupant o) {
     return occupants_.emplace(nick, std::move(o))->second;
 }
 
+bool Room::set_subject(std::string_view user, const std::shared_ptr<const Subject>& who) {
+    bool any = false;
+    for (auto& [nick, o] : occupants_)
+        if (o.user() == user) {
+            o.subject = who;
+            any = true;
+        }
+    return any;
+}
+
 std::optional<Occupant> Room::remove(const std::string& full_jid) {
     auto it = nick_by_jid_.find(full_jid);
     if (it == nick_by_jid_.end()) return std::nullopt;

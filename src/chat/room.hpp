@@ -95,6 +95,8 @@ class Room {
         bool first_refusal = false;  // the first refusal since the last allowed post
     };
     PostBudget take_post(const std::string& full_jid, const util::Rate& rate, int64_t now_us);
+    // The user's subject changed: every occupant who is `user` takes `who`. False when none is.
+    bool set_subject(std::string_view user, const std::shared_ptr<const Subject>& who);
     // Removes by full JID; returns the occupant that left.
     std::optional<Occupant> remove(const std::string& full_jid);
 

@@ -422,6 +422,48 @@ void RoomService::reload(const std::string& node) {
     });
 }
 
+std::shared_ptr<const Subject> subject_of(store::Store& s, const store::User& user) {
+    auto subject = std::make_shared<Subject>();
+    subject->user = user.username;
+    for (auto& g : s.groups_of(user.username)) subject->groups.insert(std::move(g));
+    subject->administrator = user.administrator;
+    subject->chat_enabled = chat_enabled(s.policy_for(user.username));
+    return subject;
+}
+
+void RoomService::refresh_subjects(std::optional<std::set<std::string>> users) {
+    for (size_t i = 0; i < shards_.size(); ++i)
+        shards_.at(i).post([this, i, users] {
+            std::set<std::string> here;
+            for (const auto& [node, slot] : state_[i].rooms)
+                if (slot.room)
+                    for (const auto& [nick, o] : slot.room->occupants())
+                        if (!users || users->count(std::string(o.user())))
+                            here.insert(std::string(o.user()));
+            if (here.empty()) return;
+            bool queued = jobs_.submit([this, i, here = std::move(here)](store::Store& s) {
+                std::map<std::string, std::shared_ptr<const Subject>> fresh;
+                for (const auto& name : here)
+                    if (auto user = s.find_user(name)) fresh[name] = subject_of(s, *user);
+                shards_.at(i).post([this, i, fresh = std::move(fresh)] {
+                    for (auto& [node, slot] : state_[i].rooms) {
+                        if (!slot.room) continue;
+                        Room& room = *slot.room;
+                        bool changed = false;
+                        for (const auto& [name, who] : fresh)
+                            changed |= room.set_subject(name, who);
+                        if (changed)
+                            apply_rules(room, room.rules(), room.category_ptr(),
+                                        Departure::affiliation_lost,
+                                        "An administrator changed who may be in this room");
+                    }
+                });
+            });
+            if (!queued)
+                spdlog::warn("occupants' groups and policy not read again: the store is busy");
+        });
+}
+
 void RoomService::reload_category(const std::string& name) {
     bool queued = jobs_.submit([this, name](store::Store& s) {
         auto category = s.find_category(name);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,10 @@
 #include "util/json.hpp"
 
 namespace perch::chat {
+
+// Who `user` is as the rules see them now: groups, administrator flag, policy. On a store
+// thread.
+std::shared_ptr<const Subject> subject_of(store::Store& s, const store::User& user);
 
 struct RoomServiceConfig {
     int default_history = 30;      // messages replayed on join when the client does not say
@@ -148,6 +153,10 @@ class RoomService final : public RoomCommands {
     void reload(const std::string& node);
     // The same for a category: its rules, and every loaded room of it.
     void reload_category(const std::string& name);
+    // Users' groups, policy or administrator flag changed outside the server: the occupants of
+    // this server's rooms who are among `users` (all of them: nullopt) are read again and
+    // judged by the rules; those no longer let in leave (XEP-0045 321).
+    void refresh_subjects(std::optional<std::set<std::string>> users);
 
     // Pools. The room is no longer served here (it hashes to another server now): its state
     // is dropped without events, its occupants stay where their sessions are (the server that

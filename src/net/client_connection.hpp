@@ -103,6 +103,9 @@ class ClientConnection : public std::enable_shared_from_this<Derived>,
     void terminate(std::string_view condition, std::string_view text) override {
         if (session_) session_->stream_error(condition, text);
     }
+    void set_subject(std::shared_ptr<const chat::Subject> who) override {
+        if (session_) session_->set_subject(std::move(who));
+    }
 
   protected:
     ClientConnection(Strand strand, std::string peer, bool loopback, ClientLimits limits)

@@ -17,6 +17,7 @@ class RoutedConnection {
     virtual ~RoutedConnection() = default;
     virtual void deliver_routed(xmpp::Outgoing out) = 0;
     virtual void terminate(std::string_view condition, std::string_view text) = 0;
+    virtual void set_subject(std::shared_ptr<const chat::Subject> who) = 0;
 };
 
 // The router's view of a bound session: may outlive its connection, and then drops what it
@@ -48,6 +49,15 @@ class ConnectionHandle final : public xmpp::SessionHandle {
         if (!conn) return;
         boost::asio::post(strand_, [conn = std::move(conn), c = std::string(condition),
                                     t = std::string(text)] { conn->terminate(c, t); });
+    }
+
+    void set_subject(std::shared_ptr<const chat::Subject> who) override {
+        std::lock_guard lock(mutex_);
+        auto conn = conn_.lock();
+        if (!conn) return;
+        boost::asio::post(strand_, [conn = std::move(conn), who = std::move(who)]() mutable {
+            conn->set_subject(std::move(who));
+        });
     }
 
     // From now on, what the handle is given goes to `conn`.

@@ -1,5 +1,6 @@
 #include "xmpp/credentials.hpp"
 
+#include "chat/room_service.hpp"
 #include "util/crypto.hpp"
 
 namespace perch::xmpp {
@@ -14,12 +15,7 @@ void Credentials::lookup(const std::string& username,
         c.disabled = user->disabled;
         c.sha1 = ScramCredential::decode(util::Hash::sha1, user->scram_sha1);
         c.sha256 = ScramCredential::decode(util::Hash::sha256, user->scram_sha256);
-        auto subject = std::make_shared<chat::Subject>();
-        subject->user = user->username;
-        for (auto& g : s.groups_of(user->username)) subject->groups.insert(std::move(g));
-        subject->administrator = user->administrator;
-        subject->chat_enabled = chat::chat_enabled(s.policy_for(user->username));
-        c.subject = std::move(subject);
+        c.subject = chat::subject_of(s, *user);
         done(std::move(c));
     });
     if (!queued) done(std::nullopt);

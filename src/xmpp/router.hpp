@@ -9,6 +9,10 @@
 #include "xmpp/jid.hpp"
 #include "xmpp/stanza.hpp"
 
+namespace perch::chat {
+struct Subject;
+}
+
 namespace perch::xmpp {
 
 class Service;
@@ -24,6 +28,9 @@ class SessionHandle {
     virtual void deliver(Outgoing out) = 0;
     // Ends the session with a stream error (e.g. <conflict/> when replaced by a new login).
     virtual void terminate(std::string_view condition, std::string_view text) = 0;
+    // Who the user is as the rules see them changed (an administrator's change to their groups
+    // or policy): the session judges its next requests by `who`.
+    virtual void set_subject(std::shared_ptr<const chat::Subject> who) = 0;
     // False once the session has been unbound: work that registered it somewhere after that
     // moment undoes it (see Router::unbind).
     bool alive() const { return alive_.load(); }

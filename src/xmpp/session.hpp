@@ -232,6 +232,11 @@ class Session : public xml::StreamParser::Handler {
     // the client says it is inactive (XEP-0352), held if it can wait (presence, messages
     // without a body) until something that cannot wait comes or the client is active again.
     void deliver_routed(Outgoing out);
+    // The user's groups, policy or administrator flag changed while signed in: the requests
+    // that follow are judged by `who`.
+    void set_subject(std::shared_ptr<const chat::Subject> who) {
+        if (who) subject_ = std::move(who);
+    }
 
     const Jid& jid() const { return jid_; }
     // Bound to a resource (its connection may be gone while it waits to be resumed).

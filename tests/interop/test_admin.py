@@ -258,6 +258,49 @@ async def test_a_revoked_member_leaves_the_room_at_once(f):
     assert [e["change"] for e in events][-2:] == ["removed", "added"], events
 
 
+async def left_with_321(client, queue, nick):
+    while True:
+        p = await asyncio.wait_for(queue.get(), 10)
+        if p["type"] == "unavailable" and p["from"].resource == nick:
+            codes = {s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")}
+            assert "321" in codes, codes
+            return
+
+
+async def test_group_and_policy_changes_reach_occupants_at_once(f):
+    # A category open to one group: leaving the group, or persistent chat turned off by
+    # policy, takes a signed-in occupant out of its rooms at once, and keeps them out.
+    assert call(f, "POST", "/groups", {"name": "crew"})[0] == 201
+    assert call(f, "PUT", "/groups/crew/members/carol")[0] == 204
+    assert call(f, "POST", "/categories", {"name": "Crew only", "allowed": ["group:crew"]})[0] == 201
+    assert call(f, "POST", "/rooms", {"node": "galley", "category": "Crew only"})[0] == 201
+    carol = await connect(f.server, "carol", "carol-pw")
+    presences = asyncio.Queue()
+    carol.register_handler(Callback("gone", MatchXPath("{jabber:client}presence"), presences.put_nowait))
+    await carol["xep_0045"].join_muc_wait(f"galley@{MUC}", "carol", maxstanzas=0, timeout=10)
+    assert call(f, "DELETE", "/groups/crew/members/carol")[0] == 204
+    await left_with_321(carol, presences, "carol")
+    try:
+        await carol["xep_0045"].join_muc_wait(f"galley@{MUC}", "carol", maxstanzas=0, timeout=5)
+        raise AssertionError("joined a room of a category no longer open to her")
+    except PresenceError as e:
+        assert e.condition in ("item-not-found", "forbidden", "registration-required"), e.condition
+    # Back in the group (same session): in again. Then policy turns persistent chat off.
+    assert call(f, "PUT", "/groups/crew/members/carol")[0] == 204
+    deadline = time.time() + 5
+    while True:
+        try:
+            await carol["xep_0045"].join_muc_wait(f"galley@{MUC}", "carol", maxstanzas=0, timeout=5)
+            break
+        except PresenceError:
+            assert time.time() < deadline, "not let in again after rejoining the group"
+            await asyncio.sleep(0.2)
+    assert call(f, "PUT", "/policy/group:crew", {"chat": False})[0] == 204
+    await left_with_321(carol, presences, "carol")
+    assert call(f, "PUT", "/policy/group:crew", {"chat": None})[0] == 204
+    await carol.close()
+
+
 async def test_rooms_created_configured_moderated_and_deleted(f):
     assert call(f, "POST", "/rooms", {"node": "ops", "category": "Projects", "name": "Operations",
                                       "privacy": "open"})[0] == 201

@@ -24,6 +24,7 @@ struct FakeHandle final : xmpp::SessionHandle {
     const xmpp::Jid& jid() const override { return jid_; }
     void deliver(xmpp::Outgoing out) override;
     void terminate(std::string_view condition, std::string_view) override;
+    void set_subject(std::shared_ptr<const chat::Subject> who) override;
     xmpp::Jid jid_;
     FakeTransport* transport;  // another one once the session is resumed elsewhere
 };
@@ -81,6 +82,11 @@ void FakeHandle::deliver(xmpp::Outgoing o) {
 void FakeHandle::terminate(std::string_view condition, std::string_view) {
     transport->terminated = std::string(condition);
     transport->session->stream_error(condition);
+}
+void FakeHandle::set_subject(std::shared_ptr<const chat::Subject> who) {
+    transport->loop.post([t = transport, who = std::move(who)]() mutable {
+        t->session->set_subject(std::move(who));
+    });
 }
 
 // A service on chat.example.org that keeps what it was handed.
