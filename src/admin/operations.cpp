@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "chat/settings.hpp"
 #include "util/crypto.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
@@ -337,6 +338,66 @@ void set_policy(store::Store& s, const std::string& by, const std::string& scope
                    s.set_policy(kind, who, enabled);
                    s.note_change("policy", scope);
                });
+}
+
+// Settings and add-ins -------------------------------------------------------------------------
+
+void set_setting(store::Store& s, const std::string& by, const std::string& name,
+                 const std::optional<std::string>& value) {
+    const auto& infos = chat::setting_infos();
+    if (std::none_of(infos.begin(), infos.end(), [&](const auto& i) { return i.name == name; }))
+        throw Refused(Why::not_found, "no setting named " + name);
+    chat::Settings checked;
+    try {
+        if (value) chat::set_setting(checked, name, *value);
+    } catch (const std::invalid_argument& e) {
+        throw Refused(Why::bad_input, e.what());
+    }
+    with_event(s, "SETTINGCHANGE", {}, {}, {{"setting", name}, {"value", value.value_or("(file)")}},
+               by, [&] {
+                   s.store_setting(name, value);
+                   s.note_change("settings", name);
+               });
+}
+
+void put_addin(store::Store& s, const std::string& by, const std::string& name,
+               const std::string& url) {
+    bool name_ok = !name.empty() && name.size() <= 64 &&
+                   std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                       return std::isalnum(c) || c == ' ' || c == '.' || c == '-' || c == '_';
+                   });
+    if (!name_ok || name.front() == ' ' || name.back() == ' ')
+        throw Refused(Why::bad_input,
+                      "an add-in's name has 1 to 64 letters, digits, spaces, '.', '-' or '_'");
+    chat::Settings checked;  // the same rule as the room management URL's
+    try {
+        if (url.empty()) throw std::invalid_argument("an add-in needs its URL");
+        chat::set_setting(checked, "room_management_url", url);
+    } catch (const std::invalid_argument& e) {
+        std::string text = e.what();
+        if (text.starts_with("room_management_url")) text = "the add-in's URL" + text.substr(19);
+        throw Refused(Why::bad_input, text);
+    }
+    with_event(s, "ADDINCHANGE", {}, {}, {{"addin", name}, {"url", url}}, by, [&] {
+        s.put_addin(store::Addin{name, url, 0});
+        s.note_change("addin", name);
+    });
+}
+
+void remove_addin(store::Store& s, const std::string& by, const std::string& name) {
+    std::string users;
+    for (const auto& r : s.list_rooms())
+        if (r.addin == name) users += (users.empty() ? "" : ", ") + r.node;
+    if (!users.empty())
+        throw Refused(Why::conflict, "add-in " + name + " is shown by rooms " + users +
+                                         ": give them another first");
+    auto addins = s.list_addins();
+    if (std::none_of(addins.begin(), addins.end(), [&](const auto& a) { return a.name == name; }))
+        throw Refused(Why::not_found, "no add-in named " + name);
+    with_event(s, "ADDINCHANGE", {}, {}, {{"addin", name}, {"change", "removed"}}, by, [&] {
+        s.remove_addin(name);
+        s.note_change("addin", name);
+    });
 }
 
 // The synthetic transaction ---------------------------------------------------------------------

@@ -91,6 +91,20 @@ int64_t clear_room(store::Store& s, const std::string& by, const std::string& ro
 void set_policy(store::Store& s, const std::string& by, const std::string& scope,
                 std::optional<bool> enabled);
 
+// Settings and add-ins -------------------------------------------------------------------------
+
+// Sets a setting of chat/settings.hpp for every server (the database's value wins over the
+// configuration file's), or with nullopt returns it to the file's; running servers apply it
+// on the notice.
+void set_setting(store::Store& s, const std::string& by, const std::string& name,
+                 const std::optional<std::string>& value);
+// Registers an add-in (name: 1 to 64 letters, digits, spaces, '.', '-' or '_'; an http or
+// https URL), or gives a registered one a new URL.
+void put_addin(store::Store& s, const std::string& by, const std::string& name,
+               const std::string& url);
+// Refused (conflict) while rooms show it: the answer names them.
+void remove_addin(store::Store& s, const std::string& by, const std::string& name);
+
 // The synthetic transaction (`perch admin test-message`) ---------------------------------------
 
 // Its two users, its room and its category, made when missing (the users and the room never

@@ -162,6 +162,7 @@ Config load_config(const std::string& path) {
     r.get("muc", "post_burst", c.muc.post_burst);
     r.get("muc", "allow_user_rooms", c.muc.allow_user_rooms);
     r.get("muc", "default_category", c.muc.default_category);
+    r.get("muc", "room_management_url", c.muc.room_management_url);
     r.get("muc", "shards", c.muc.shards);
     r.get("http", "bind", c.http.bind);
     r.get("http", "port", c.http.port);
@@ -268,9 +269,26 @@ Config load_config(const std::string& path) {
     if (c.compliance.on_failure != "queue" && c.compliance.on_failure != "refuse")
         throw std::runtime_error("compliance.on_failure must be \"queue\" or \"refuse\"");
     c.store.compliance = c.compliance.enabled;
+    try {
+        chat::Settings checked;
+        chat::set_setting(checked, "room_management_url", c.muc.room_management_url);
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(std::string("muc.") + e.what());
+    }
     if (c.pooled()) check_pool(c, path);
     if (c.domain.empty()) throw std::runtime_error("domain must not be empty");
     return c;
+}
+
+chat::Settings Config::chat_settings() const {
+    chat::Settings s;
+    s.default_history = muc.default_history;
+    s.participant_update_limit = muc.participant_update_limit;
+    s.max_message_chars = muc.max_message_chars;
+    s.max_story_chars = muc.max_story_chars;
+    s.max_file_size_kb = files.max_file_size_kb;
+    s.room_management_url = muc.room_management_url;
+    return s;
 }
 
 void prepare_data_dir(Config& c) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 
+#include "chat/settings.hpp"
 #include "store/store.hpp"
 
 namespace perch::app {
@@ -52,6 +53,8 @@ struct Config {
         int post_burst = 50;
         bool allow_user_rooms = true;
         std::string default_category = "General";
+        // The room management pages clients send people to; empty: this server's /rooms.
+        std::string room_management_url;
         int shards = 0;  // 0: four per I/O thread
     } muc;
 
@@ -136,6 +139,9 @@ struct Config {
         int lease_ms = 3000;  // down for everyone when not renewed for this long
     } pool;
     bool pooled() const { return !pool.name.empty(); }
+    // The settings an administrator may change while the server runs, as this file gives them
+    // (the database's values win: chat/settings.hpp).
+    chat::Settings chat_settings() const;
     store::StoreConfig store;
     std::string secret;  // keys derived identifiers; generated into DATA_DIR/secret when empty
 

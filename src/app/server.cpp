@@ -210,6 +210,10 @@ int serve(Config config) {
     util::Shards shards(std::move(executors));
     chat::Directory directory;
     directory.load(*store);
+    // Default history, participant update limit, message, story and file limits, the room
+    // management URL: the file's values, with those an administrator set over them (admin API).
+    auto settings = std::make_shared<chat::LiveSettings>(
+        chat::with_stored(config.chat_settings(), store->stored_settings()));
     // Who blocks whom: read on every delivery, so in memory (changes come through the
     // sessions and, from other servers of a pool, as change notices).
     xmpp::direct::Blocklists blocklists;
@@ -233,18 +237,15 @@ int serve(Config config) {
                              config.http.public_url, config.pool.secret, config.pool.lease_ms});
         membership->start(store::open_store(config.store));
         fanout = std::make_unique<pool::Fanout>(delivery, directory, shards, *membership, workers,
-                                                size_t(config.muc.participant_update_limit));
+                                                settings);
     }
     chat::RoomEventSink& events = fanout ? static_cast<chat::RoomEventSink&>(*fanout) : delivery;
 
     chat::RoomServiceConfig rooms_config;
-    rooms_config.default_history = config.muc.default_history;
+    rooms_config.settings = settings;
     rooms_config.max_history = config.muc.max_history;
     rooms_config.history_cache = size_t(config.muc.history_cache);
-    rooms_config.participant_update_limit = size_t(config.muc.participant_update_limit);
-    rooms_config.max_message_chars = size_t(config.muc.max_message_chars);
     rooms_config.post_rate = {double(config.muc.posts_per_second), double(config.muc.post_burst)};
-    rooms_config.max_story_chars = size_t(config.muc.max_story_chars);
     rooms_config.allow_user_rooms = config.muc.allow_user_rooms;
     rooms_config.default_category = config.muc.default_category;
     rooms_config.occupant_id_secret = config.secret;
@@ -317,9 +318,9 @@ int serve(Config config) {
     muc_config.domain = muc_domain;
     muc_config.user_domain = config.domain;
     muc_config.max_history = config.muc.max_history;
-    muc_config.max_message_chars = rooms_config.max_message_chars;
-    muc_config.max_story_chars = rooms_config.max_story_chars;
+    muc_config.settings = settings;
     if (web) muc_config.files_url = config.http.public_url + "/files/";
+    if (web) muc_config.rooms_url = config.http.public_url + "/rooms/";
     xmpp::MucService muc(muc_config, room_commands, directory, delivery, shards);
     router.add_service(muc);
 
@@ -329,7 +330,7 @@ int serve(Config config) {
     guard.lockout_failures = config.login.lockout_failures;
     guard.lockout = guard.forget_after = std::chrono::seconds(config.login.lockout_s);
     xmpp::Credentials credentials(workers, config.secret, guard);
-    chat::UploadSlots uploads(uint64_t(config.files.max_file_size_kb) * 1024,
+    chat::UploadSlots uploads(settings->max_file_bytes(),
                               int64_t(config.files.slot_lifetime_s) * 1'000'000,
                               size_t(config.files.max_open_slots));
     // Sessions whose connection dropped wait here to be resumed (XEP-0198); each is ended
@@ -517,6 +518,17 @@ int serve(Config config) {
                         if (c.kind == "user" && !end_if_disabled(s, c.name))
                             refresh_subjects(s, std::set<std::string>{c.name});
                         if (c.kind == "policy") policy_changed(s, c.name);
+                        if (c.kind == "addin") {
+                            std::map<std::string, std::string> urls;
+                            for (auto& a : s.list_addins()) urls[a.name] = a.url;
+                            directory.set_addins(std::move(urls));
+                        }
+                        if (c.kind == "settings") {
+                            settings->set(
+                                chat::with_stored(config.chat_settings(), s.stored_settings()));
+                            uploads.set_max_bytes(settings->max_file_bytes());
+                            spdlog::info("setting {} changed by an administrator", c.name);
+                        }
                         if (c.kind == "room") rooms.reload(c.name);
                         if (c.kind == "category") rooms.reload_category(c.name);
                         if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
@@ -548,6 +560,7 @@ int serve(Config config) {
     admin_config.www_dir = config.http.www_dir;
     admin_config.session_lifetime = std::chrono::hours(config.admin.session_hours);
     admin_config.guard = guard;
+    admin_config.file_settings = config.chat_settings();
     const auto started = std::chrono::steady_clock::now();
     std::optional<web::ComplianceAdmin> admin_compliance;
     if (compliance_service) admin_compliance = compliance_admin(config, *compliance_service);

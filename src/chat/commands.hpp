@@ -105,6 +105,7 @@ struct SubjectCommand {
 // A change of a room's settings; fields left empty change nothing.
 struct SettingsChange {
     std::optional<std::string> name, description, category;
+    std::optional<std::string> addin;  // a registered add-in's name; empty: none
     std::optional<store::Privacy> privacy;
     std::optional<store::RoomType> type;
     std::optional<bool> invitations, disabled, occupants_change_subject;
@@ -194,6 +195,7 @@ struct RoomInfo {
     store::Room meta;
     RoomRules rules;
     std::string category;
+    std::string addin_url;  // of the room's add-in (meta.addin), if it has one
     size_t occupants = 0;
     bool may_configure = false;
     std::vector<std::string> move_targets;  // categories a manager may move it to (theirs)

@@ -20,11 +20,31 @@ void Directory::load(store::Store& store) {
         rooms[node] = {std::move(r), std::move(rules),
                        category == categories.end() ? std::string() : category->second->name};
     }
+    std::map<std::string, std::string> addins;
+    for (auto& a : store.list_addins()) addins[a.name] = a.url;
     std::lock_guard lock(mutex_);
+    addins_ = std::move(addins);
     rooms_ = std::move(rooms);
     nodes_ = std::move(nodes);
     categories_ = std::move(categories);
     category_ids_ = std::move(ids);
+}
+
+void Directory::set_addins(std::map<std::string, std::string> urls) {
+    std::lock_guard lock(mutex_);
+    addins_ = std::move(urls);
+}
+
+std::string Directory::addin_url(const std::string& name) const {
+    if (name.empty()) return {};
+    std::lock_guard lock(mutex_);
+    auto it = addins_.find(name);
+    return it == addins_.end() ? std::string() : it->second;
+}
+
+std::map<std::string, std::string> Directory::addins() const {
+    std::lock_guard lock(mutex_);
+    return addins_;
 }
 
 void Directory::put_room(const store::Room& room, const RoomRules& rules) {

@@ -35,6 +35,11 @@ class Directory {
     void remove_room(const std::string& node);
     void put_category(int64_t id, std::shared_ptr<const CategoryRules> rules);
 
+    // Add-ins by name (their URLs): rooms name theirs.
+    void set_addins(std::map<std::string, std::string> urls);
+    std::string addin_url(const std::string& name) const;  // empty for none or an unknown one
+    std::map<std::string, std::string> addins() const;
+
     size_t room_count() const;
     std::optional<Listing> room(const std::string& node) const;
     // A room's category rules; a category unknown here admits nobody.
@@ -72,6 +77,7 @@ class Directory {
     std::map<int64_t, std::string> nodes_;  // room id -> node
     std::map<int64_t, std::shared_ptr<const CategoryRules>> categories_;
     std::map<std::string, int64_t> category_ids_;  // name -> id
+    std::map<std::string, std::string> addins_;    // name -> URL
     uint64_t puts_ = 0;
 };
 

@@ -42,9 +42,10 @@ std::variant<UploadSlot, SlotRefusal> UploadSlots::issue(const std::string& owne
                                                          int64_t now_us) {
     if (name.empty()) return SlotRefusal{SlotRefusal::Why::bad_request, "A file name is required"};
     if (size == 0) return SlotRefusal{SlotRefusal::Why::bad_request, "The file is empty"};
-    if (size > max_bytes_)
+    uint64_t max_bytes = max_bytes_.load(std::memory_order_relaxed);
+    if (size > max_bytes)
         return SlotRefusal{SlotRefusal::Why::too_large,
-                           "Files are limited to " + std::to_string(max_bytes_) + " bytes"};
+                           "Files are limited to " + std::to_string(max_bytes) + " bytes"};
     UploadSlot slot;
     slot.token = util::random_id();
     slot.file_id = util::random_id();

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -32,7 +33,10 @@ class UploadSlots {
     // `max_open`: unused, unexpired slots one user may hold at once (each is memory here).
     UploadSlots(uint64_t max_bytes, int64_t lifetime_us, size_t max_open = 20)
         : max_bytes_(max_bytes), lifetime_us_(lifetime_us), max_open_(max_open) {}
-    uint64_t max_bytes() const { return max_bytes_; }
+    uint64_t max_bytes() const { return max_bytes_.load(std::memory_order_relaxed); }
+    void set_max_bytes(uint64_t max_bytes) {
+        max_bytes_.store(max_bytes, std::memory_order_relaxed);
+    }
 
     std::variant<UploadSlot, SlotRefusal> issue(const std::string& owner, std::string_view name,
                                                 uint64_t size, std::string_view content_type,
@@ -43,7 +47,7 @@ class UploadSlots {
     std::optional<UploadSlot> take(const std::string& token, int64_t now_us);
 
   private:
-    uint64_t max_bytes_;
+    std::atomic<uint64_t> max_bytes_;
     int64_t lifetime_us_;
     size_t max_open_;
     mutable std::mutex mutex_;

@@ -37,6 +37,7 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
         store::Room meta = room.meta();
         if (change.name) meta.name = *change.name;
         if (change.description) meta.description = *change.description;
+        if (change.addin) meta.addin = *change.addin;
         if (change.privacy) meta.privacy = *change.privacy;
         if (change.type) meta.type = *change.type;
         if (change.invitations) meta.invitations = *change.invitations;
@@ -77,6 +78,7 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
             {"invitations", meta.invitations ? "true" : "false"},
             {"disabled", meta.disabled ? "true" : "false"},
             {"occupants_change_subject", meta.occupants_change_subject ? "true" : "false"},
+            {"addin", meta.addin},
             {"category", target->name}};
         // The event's details are completed on the store thread (who was dropped, if anybody).
         auto recorded =
@@ -92,6 +94,15 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
             [meta, moving, target, drop = change.drop_outsiders, details,
              recorded](store::Store& s) mutable {
                 Outcome out;
+                if (!meta.addin.empty()) {
+                    auto addins = s.list_addins();
+                    if (std::none_of(addins.begin(), addins.end(),
+                                     [&](const auto& a) { return a.name == meta.addin; })) {
+                        out.refused =
+                            error(Fault::not_acceptable, "There is no add-in named " + meta.addin);
+                        return out;
+                    }
+                }
                 std::vector<std::pair<store::RoomList, Principal>> outside;
                 if (moving) {
                     outside = outside_category(
@@ -127,6 +138,7 @@ void RoomService::configure(ConfigureCommand c, Reply<Ok> reply) {
                 auto& m = room.meta();  // the subject may have moved on meanwhile
                 m.name = meta.name;
                 m.description = meta.description;
+                m.addin = meta.addin;
                 m.privacy = meta.privacy;
                 m.type = meta.type;
                 m.invitations = meta.invitations;
@@ -387,7 +399,8 @@ Fresh read_room(store::Store& s, const std::string& node, int cache) {
 }  // namespace
 
 void RoomService::reload(const std::string& node) {
-    int cache = int(std::max<size_t>(config_.history_cache, size_t(config_.default_history)));
+    int cache =
+        int(std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history())));
     executor_of(node).post([this, node, cache] {
         if (!loaded(node)) {
             bool queued = jobs_.submit([this, node](store::Store& s) {

@@ -90,7 +90,7 @@ void RoomService::present(Room& room, JoinCommand c, Reply<JoinResult>& reply) {
             break;
     }
     const Subject* who = c.actor.who.get();
-    bool covered = room.cache_covers(c.history, config_.default_history);
+    bool covered = room.cache_covers(c.history, config_.settings->default_history());
     bool record = config_.compliance && who;
     if (covered && !record) return admit(room, c, reply, nullptr);
 
@@ -101,12 +101,12 @@ void RoomService::present(Room& room, JoinCommand c, Reply<JoinResult>& reply) {
     if (record) {
         events.push_back(
             event(room, "JOIN", {{"nick", c.nick}, {"jid", c.actor.full_jid}}, who->user));
-        int shown = c.history.max_stanzas.value_or(config_.default_history);
+        int shown = c.history.max_stanzas.value_or(config_.settings->default_history());
         if (room.may(*who, Action::read_history) && shown > 0)
             events.push_back(event(room, "BACKCHAT",
                                    {{"on", "join"}, {"max", std::to_string(shown)}}, who->user));
     }
-    int limit = c.history.max_stanzas.value_or(config_.default_history);
+    int limit = c.history.max_stanzas.value_or(config_.settings->default_history());
     int64_t since = c.history.since_us.value_or(0);
     int64_t room_id = room.meta().id;
     via_store(
@@ -194,7 +194,8 @@ void RoomService::admit(Room& room, const JoinCommand& c, Reply<JoinResult>& rep
         }
         for (const auto& m : room.recent())
             if (m.seq > last) candidates.push_back(&m);
-        for (const auto* m : Room::select_history(candidates, c.history, config_.default_history))
+        for (const auto* m :
+             Room::select_history(candidates, c.history, config_.settings->default_history()))
             r.history.push_back(*m);
     }
     r.subject = room.meta().subject;

@@ -61,7 +61,8 @@ void RoomService::post(PostCommand c, Reply<Posted> reply) {
                                                config_.post_rate.per_second)));
             }
             bool story = c.kind == store::MessageKind::story;
-            size_t limit = story ? config_.max_story_chars : config_.max_message_chars;
+            size_t limit =
+                story ? config_.settings->max_story_chars() : config_.settings->max_message_chars();
             if (util::utf8_length(c.body) > limit) {
                 spdlog::info("message from {} to {} refused: over {} characters", o.full_jid,
                              room.meta().node, limit);
@@ -194,10 +195,11 @@ void RoomService::set_subject(SubjectCommand c, Reply<Ok> reply) {
                 return reply(
                     error(Fault::forbidden, "Only the room's managers change its subject"));
             }
-            if (util::utf8_length(c.subject) > config_.max_message_chars)
+            if (util::utf8_length(c.subject) > config_.settings->max_message_chars())
                 return reply(error(Fault::not_acceptable,
                                    "A subject has at most " +
-                                       std::to_string(config_.max_message_chars) + " characters"));
+                                       std::to_string(config_.settings->max_message_chars()) +
+                                       " characters"));
             // Stored with its compliance event before anybody sees it, like a message.
             auto recorded = event(room, "SUBJECT", {{"subject", c.subject}, {"nick", o.nick}},
                                   o.subject ? o.subject->user : std::string());

@@ -111,6 +111,7 @@ void RoomService::info(std::string room_node, Actor actor, Reply<RoomInfo> reply
                           info.meta = room.meta();
                           info.rules = room.rules();
                           info.category = room.category().name;
+                          info.addin_url = directory_.addin_url(room.meta().addin);
                           info.occupants = room.occupant_count();
                           info.may_configure = !who || room.may(*who, Action::configure);
                           if (info.may_configure) {

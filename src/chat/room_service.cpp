@@ -87,7 +87,8 @@ void RoomService::with_room(const std::string& node, Loading then, const std::st
         return;
     }
     rooms[node].waiting.push_back(std::move(then));
-    size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
+    size_t cache =
+        std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history()));
     bool queued = jobs_.submit([this, node, create_in, creator, cache](store::Store& s) {
         Loaded loaded;
         try {
@@ -160,7 +161,8 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     // The freshest word on the category, for this room and for discovery.
     if (loaded.category) directory_.put_category(loaded.meta->category_id, loaded.category);
     directory_.put_room(*loaded.meta, loaded.rules);
-    size_t cache = std::max<size_t>(config_.history_cache, size_t(config_.default_history));
+    size_t cache =
+        std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history()));
     auto category = directory_.category(loaded.meta->category_id);
     auto& slot = it->second;
     slot.room = std::make_unique<Room>(std::move(*loaded.meta), cache);

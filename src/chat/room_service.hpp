@@ -15,6 +15,7 @@
 #include "chat/read_marks.hpp"
 #include "chat/result.hpp"
 #include "chat/room.hpp"
+#include "chat/settings.hpp"
 #include "store/workers.hpp"
 #include "util/executor.hpp"
 #include "util/histogram.hpp"
@@ -27,15 +28,12 @@ namespace perch::chat {
 std::shared_ptr<const Subject> subject_of(store::Store& s, const store::User& user);
 
 struct RoomServiceConfig {
-    int default_history = 30;      // messages replayed on join when the client does not say
+    // Default history, participant update limit, message and story limits: an
+    // administrator's to change while the server runs (chat/settings.hpp).
+    std::shared_ptr<const LiveSettings> settings = std::make_shared<LiveSettings>();
     int max_history = 500;         // the most a client may ask for on join
     size_t history_cache = 50;     // newest messages kept in memory per loaded room
     bool allow_user_rooms = true;  // may a category's creators create a room by joining it
-    // Above this many occupants, joins and leaves are no longer announced to everybody (nor is
-    // the occupant list given to each joiner): a room of 16,000 stays fast.
-    size_t participant_update_limit = 75;
-    size_t max_message_chars = 8000;  // longest message and story bodies, in characters
-    size_t max_story_chars = 64000;
     // How fast one occupant may post (per resource): more is refused, never queued, so that
     // one flooder cannot fill the send queues of everybody who reads.
     util::Rate post_rate{10, 50};
@@ -231,7 +229,10 @@ class RoomService final : public RoomCommands {
     void commit(Room& room, store::NewMessage m, const Reply<Posted>& reply);
 
     bool large(const Room& room) const {
-        return room.occupant_count() > config_.participant_update_limit;
+        // Above the participant update limit, joins and leaves are no longer announced to
+        // everybody (nor is the occupant list given to each joiner): a room of 16,000 stays
+        // fast.
+        return room.occupant_count() > config_.settings->participant_update_limit();
     }
     std::string occupant_id(const Room& room, std::string_view bare_jid) const;
     // A compliance event about `room` by `actor`.

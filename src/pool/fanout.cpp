@@ -14,13 +14,13 @@ constexpr int64_t kMaxReplay = 1000;
 
 Fanout::Fanout(chat::RoomEventSink& local, chat::Directory& directory, util::Shards& shards,
                const Membership& membership, store::StoreJobs& jobs,
-               size_t participant_update_limit)
+               std::shared_ptr<const chat::LiveSettings> settings)
     : local_(local),
       directory_(directory),
       shards_(shards),
       membership_(membership),
       jobs_(jobs),
-      participant_update_limit_(participant_update_limit),
+      settings_(std::move(settings)),
       served_(shards.size()),
       followed_(shards.size()) {}
 
@@ -276,7 +276,8 @@ void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
                         if (o.server == was) ghosts.push_back(jid);
                     // Shown as the room's server would have: not in a large room, and not
                     // while the nickname has another resource in the room.
-                    bool large = f.large || f.occupants.size() > participant_update_limit_;
+                    bool large =
+                        f.large || f.occupants.size() > settings_->participant_update_limit();
                     for (const auto& jid : ghosts) {
                         auto o = std::move(f.occupants.at(jid));
                         f.occupants.erase(jid);

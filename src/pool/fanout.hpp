@@ -2,12 +2,14 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "chat/directory.hpp"
 #include "chat/events.hpp"
+#include "chat/settings.hpp"
 #include "pool/links.hpp"
 #include "pool/membership.hpp"
 #include "store/workers.hpp"
@@ -29,11 +31,12 @@ namespace perch::pool {
 // since the invitee may be anywhere.
 class Fanout final : public chat::RoomEventSink {
   public:
-    // `participant_update_limit`: above it a room's comings and goings are not shown (the
-    // room service's setting, the same on every server of the pool).
+    // `settings`: the room service's, the same on every server of the pool (above the
+    // participant update limit a room's comings and goings are not shown).
     Fanout(chat::RoomEventSink& local, chat::Directory& directory, util::Shards& shards,
            const Membership& membership, store::StoreJobs& jobs,
-           size_t participant_update_limit = 75);
+           std::shared_ptr<const chat::LiveSettings> settings =
+               std::make_shared<chat::LiveSettings>());
     void set_links(Links* links) { links_ = links; }
     chat::Directory& directory() { return directory_; }
 
@@ -97,7 +100,7 @@ class Fanout final : public chat::RoomEventSink {
     util::Shards& shards_;
     const Membership& membership_;
     store::StoreJobs& jobs_;
-    size_t participant_update_limit_;
+    std::shared_ptr<const chat::LiveSettings> settings_;
     Links* links_ = nullptr;
     struct Audience {
         std::map<uint32_t, size_t> servers;  // other servers with occupants: how many each

@@ -1,5 +1,7 @@
 #pragma once
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,15 @@ class Store {
     virtual void add_admin(const AdminAccount& account) = 0;     // Conflict when the name is taken
     virtual void update_admin(const AdminAccount& account) = 0;  // role, credential, disabled
     virtual bool remove_admin(std::string_view name) = 0;        // false when there was none
+
+    // Settings changed by an administrator while the servers run (chat/settings.hpp), by name;
+    // a value set to nullopt is back to the configuration file's.
+    virtual std::map<std::string, std::string> stored_settings() = 0;
+    virtual void store_setting(std::string_view name, const std::optional<std::string>& value) = 0;
+    // Add-ins: web panes a room shows beside its conversation, registered by name.
+    virtual std::vector<Addin> list_addins() = 0;
+    virtual void put_addin(const Addin& addin) = 0;        // added, or its URL replaced
+    virtual bool remove_addin(std::string_view name) = 0;  // false when there was none
 
     // Categories and rooms.
     virtual int64_t add_category(const Category& category) = 0;

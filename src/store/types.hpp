@@ -37,6 +37,14 @@ struct AdminAccount {
     int64_t created_us = 0;
 };
 
+// An add-in (the original's): a web pane a room shows beside its conversation, registered once
+// by name and chosen by rooms (Room::addin holds the name).
+struct Addin {
+    std::string name;
+    std::string url;
+    int64_t created_us = 0;
+};
+
 struct Category {
     int64_t id = 0;
     std::string name;
@@ -102,7 +110,7 @@ struct Room {
     std::string subject_nick;
     bool disabled = false;
     bool invitations = true;
-    std::string addin;  // URL of the room's add-in, shown by clients that know it
+    std::string addin;  // name of the room's add-in (Addin), or empty
     // Whether anyone who may speak in the room may change its subject; otherwise only its
     // managers may, as with every other room setting.
     bool occupants_change_subject = false;

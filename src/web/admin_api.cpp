@@ -264,6 +264,8 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
     if (area == "rooms") return rooms(caller, request, parts, body, respond);
     if (area == "policy") return policy(caller, request, parts, body, respond);
     if (area == "sessions") return sessions(request, parts, respond);
+    if (area == "settings") return settings(caller, request, parts, body, respond);
+    if (area == "addins") return addins(caller, request, parts, body, respond);
     if (area == "accounts") return accounts(caller, request, parts, body, respond);
     if (area == "compliance") return compliance(request, parts, body, respond);
     if (area == "test-message" && parts.size() == 1) {
@@ -304,10 +306,13 @@ void AdminApi::policy(const AdminCaller& caller, const HttpRequest& request, con
         return respond(json_error(400, "send {\"chat\": true, false or null (unset)}"));
     std::optional<bool> enabled;
     if (it->is_boolean()) enabled = it->get<bool>();
-    on_store(respond, [by = caller.by(), scope = parts[1], enabled](store::Store& s) {
-        admin::set_policy(s, by, scope, enabled);
-        return no_content();
-    });
+    on_store(
+        respond,
+        [by = caller.by(), scope = parts[1], enabled](store::Store& s) {
+            admin::set_policy(s, by, scope, enabled);
+            return no_content();
+        },
+        true);
 }
 
 void AdminApi::sessions(const HttpRequest& request, const Parts& parts, const Respond& respond) {

@@ -29,6 +29,7 @@ struct AdminConfig {
     std::string www_dir;  // the console's pages are www/admin/
     std::chrono::seconds session_lifetime{8 * 3600};
     xmpp::LoginGuardOptions guard;
+    chat::Settings file_settings;  // the configuration file's (the database's win)
 };
 
 // The compliance officer's area, given by the server when compliance is on. The functions
@@ -106,6 +107,10 @@ class AdminApi final : public net::HttpHandler {
     void policy(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                 const Json& body, const Respond& respond);
     void sessions(const net::HttpRequest& request, const Parts& parts, const Respond& respond);
+    void settings(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                  const Json& body, const Respond& respond);
+    void addins(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                const Json& body, const Respond& respond);
     void compliance(const net::HttpRequest& request, const Parts& parts, const Json& body,
                     const Respond& respond);
     void accounts(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,

@@ -276,6 +276,8 @@ void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, cons
                                  {"name", m.name},
                                  {"description", m.description},
                                  {"category", i.category},
+                                 {"addin", m.addin},
+                                 {"addin_url", i.addin_url},
                                  {"privacy", store::to_string(m.privacy)},
                                  {"type", store::to_string(m.type)},
                                  {"invitations", m.invitations},
@@ -422,6 +424,94 @@ void AdminApi::compliance(const HttpRequest& request, const Parts& parts, const 
         });
     }
     respond(json_error(404, "Not found: compliance, compliance/verify, compliance/export"));
+}
+
+// Settings and add-ins --------------------------------------------------------------------------
+
+void AdminApi::settings(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
+                        const Json& body, const Respond& respond) {
+    const std::string& method = request.method;
+    if (parts.size() == 1 && method == "GET")
+        return on_store(respond, [this](store::Store& s) {
+            auto stored = s.stored_settings();
+            auto now = chat::with_stored(config_.file_settings, stored);
+            json out = json::array();
+            for (const auto& info : chat::setting_infos()) {
+                json item{{"name", info.name},
+                          {"value", chat::setting_text(now, info.name)},
+                          {"file_value", chat::setting_text(config_.file_settings, info.name)},
+                          {"set_here", stored.count(info.name) > 0},
+                          {"description", info.description}};
+                if (info.number) {
+                    item["min"] = info.min;
+                    item["max"] = info.max;
+                }
+                out.push_back(std::move(item));
+            }
+            return ok_json(out);
+        });
+    if (parts.size() != 2 || (method != "PUT" && method != "DELETE"))
+        return respond(parts.size() == 1 ? not_allowed() : json_error(404, "Not found"));
+    std::optional<std::string> value;
+    if (method == "PUT") {
+        // Numbers as numbers or text; the URL as text.
+        auto it = body.find("value");
+        if (it == body.end() || body.size() != 1 || !(it->is_string() || it->is_number_integer()))
+            return respond(json_error(400,
+                                      "send {\"value\": V}; DELETE returns a setting to "
+                                      "the configuration file's value"));
+        value = it->is_string() ? it->get<std::string>() : std::to_string(it->get<int64_t>());
+    }
+    on_store(
+        respond,
+        [by = caller.by(), name = parts[1], value](store::Store& s) {
+            admin::set_setting(s, by, name, value);
+            return no_content();
+        },
+        true);
+}
+
+void AdminApi::addins(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
+                      const Json& body, const Respond& respond) {
+    const std::string& method = request.method;
+    if (parts.size() == 1 && method == "GET")
+        return on_store(respond, [](store::Store& s) {
+            std::map<std::string, std::vector<std::string>> shown_by;
+            for (const auto& r : s.list_rooms())
+                if (!r.addin.empty()) shown_by[r.addin].push_back(r.node);
+            json out = json::array();
+            for (const auto& a : s.list_addins())
+                out.push_back({{"name", a.name},
+                               {"url", a.url},
+                               {"rooms", shown_by[a.name]},
+                               {"created", util::format_timestamp(a.created_us)}});
+            return ok_json(out);
+        });
+    if (parts.size() != 2)
+        return respond(parts.size() == 1 ? not_allowed() : json_error(404, "Not found"));
+    if (method == "PUT") {
+        Fields f(body);
+        f.only({"url"});
+        auto url = f.text("url");
+        if (auto bad = f.mistake()) return respond(std::move(*bad));
+        if (!url) return respond(json_error(400, "send {\"url\": \"https://…\"}"));
+        return on_store(
+            respond,
+            [by = caller.by(), name = parts[1], url = *url](store::Store& s) {
+                admin::put_addin(s, by, name, url);
+                return no_content();
+            },
+            true);
+    }
+    if (method == "DELETE")
+        return on_store(
+            respond,
+            [by = caller.by(), name = parts[1]](store::Store& s) {
+                admin::remove_addin(s, by, name);
+                return no_content();
+            },
+            true);
+    respond(not_allowed());
 }
 
 }  // namespace perch::web

@@ -26,12 +26,14 @@ constexpr size_t kMaxRoomName = 256;
 constexpr int kMaxSearchResults = 500;  // a search answers at most this many, and says so
 
 json room_json(const chat::Directory::Listing& v, const chat::Subject& who,
-               const std::string& muc_domain) {
+               const std::string& muc_domain, const chat::Directory& directory) {
     return json{{"address", v.meta.node + "@" + muc_domain},
                 {"node", v.meta.node},
                 {"name", v.meta.name},
                 {"description", v.meta.description},
                 {"category", v.category},
+                {"addin", v.meta.addin},
+                {"addin_url", directory.addin_url(v.meta.addin)},
                 {"privacy", store::to_string(v.meta.privacy)},
                 {"type", store::to_string(v.meta.type)},
                 {"invitations", v.meta.invitations},
@@ -162,6 +164,8 @@ std::variant<chat::SettingsChange, std::string> settings_of(const json& body) {
                 return "name must have 1 to 256 characters";
         } else if (key == "description") {
             typed = bool(c.description = text());
+        } else if (key == "addin") {
+            typed = bool(c.addin = text());
         } else if (key == "privacy") {
             auto v = text();
             if ((typed = bool(v)) && !(c.privacy = store::parse_privacy(*v)))
@@ -286,6 +290,15 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
         return respond(json_response(200, out.dump()));
     }
 
+    // The add-ins a manager may give a room (registered by administrators).
+    if (parts[0] == "addins" && parts.size() == 1) {
+        if (method != "GET") return respond(json_error(405, "Method not allowed"));
+        json out = json::array();
+        for (const auto& [name, url] : deps_.directory.addins())
+            out.push_back({{"name", name}, {"url", url}});
+        return respond(json_response(200, out.dump()));
+    }
+
     if (parts[0] == "rooms" && parts.size() == 1) {
         if (method == "GET") {
             // Default: the rooms I manage or belong to; ?scope=all: every room I may find.
@@ -295,7 +308,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             json out = json::array();
             for (const auto& v : deps_.directory.rooms_for(who))
                 if (all || chat::is_member(who, v.rules))
-                    out.push_back(room_json(v, who, config_.muc_domain));
+                    out.push_back(room_json(v, who, config_.muc_domain, deps_.directory));
             return respond(json_response(200, out.dump()));
         }
         if (method != "POST") return respond(json_error(405, "Method not allowed"));
@@ -333,7 +346,8 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             answer([this, respond, node = *node, subject = user.subject](const chat::Ok&) {
                 auto v = deps_.directory.room_for(*subject, node, chat::Action::find);
                 if (!v) return respond(json_response(201, json{{"node", node}}.dump()));
-                respond(json_response(201, room_json(*v, *subject, config_.muc_domain).dump()));
+                respond(json_response(
+                    201, room_json(*v, *subject, config_.muc_domain, deps_.directory).dump()));
             }));
     }
 
@@ -343,7 +357,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
         if (!view) return respond(json_error(404, "No such room"));
         bool manages = who.administrator || chat::is_manager(who, view->rules);
         if (parts.size() == 2 && method == "GET") {
-            json out = room_json(*view, who, config_.muc_domain);
+            json out = room_json(*view, who, config_.muc_domain, deps_.directory);
             if (!manages) return respond(json_response(200, out.dump()));
             // Managers see the lists, read fresh from the store.
             using Lists = std::vector<std::pair<store::RoomList, store::Principal>>;
@@ -368,7 +382,8 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
                 answer([this, respond, node, subject = user.subject](const chat::Ok&) {
                     auto v = deps_.directory.room_for(*subject, node, chat::Action::find);
                     if (!v) return respond(json_response(200, json{{"node", node}}.dump()));
-                    respond(json_response(200, room_json(*v, *subject, config_.muc_domain).dump()));
+                    respond(json_response(
+                        200, room_json(*v, *subject, config_.muc_domain, deps_.directory).dump()));
                 }));
         }
         if (parts.size() == 4 && (method == "PUT" || method == "DELETE")) {

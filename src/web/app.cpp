@@ -252,11 +252,17 @@ HttpResponse WebApp::host_meta(bool as_json) const {
     return r;
 }
 
+std::string WebApp::room_management_url() const {
+    std::string url = deps_.room_service.config().settings->room_management_url();
+    return url.empty() ? config_.public_url + "/rooms/" : url;
+}
+
 HttpResponse WebApp::info() const {
     json body{{"domain", config_.domain},
               {"muc_domain", config_.muc_domain},
               {"websocket_path", config_.websocket_path},
-              {"max_file_size", deps_.uploads.max_bytes()}};
+              {"max_file_size", deps_.uploads.max_bytes()},
+              {"room_management_url", room_management_url()}};
     return json_response(200, body.dump());
 }
 

@@ -55,6 +55,8 @@ class WebApp final : public net::HttpHandler {
     WebApp(WebConfig config, WebDeps deps);
 
     net::BodyPlan plan_body(const net::HttpRequest& head) override;
+    // Where people manage rooms: the setting, or this server's room pages.
+    std::string room_management_url() const;
     void handle(net::HttpRequest request, std::function<void(net::HttpResponse)> respond) override;
     void count(unsigned status) override;
     // The user's browser sessions end (the account was disabled).

@@ -48,10 +48,14 @@ xml::Element disco_info(const xml::Element& iq, const chat::RoomInfo& info, cons
     add_field(form, "muc#roominfo_subject", meta.subject, {}, "Subject");
     add_field(form, "muc#roominfo_occupants", std::to_string(info.occupants), {}, "Occupants");
     add_field(form, "{urn:perch:room:0}category", info.category, {}, "Category");
-    add_field(form, "{urn:perch:limits:0}message-max-chars", std::to_string(c.max_message_chars),
-              {}, "Longest message");
-    add_field(form, "{urn:perch:limits:0}story-max-chars", std::to_string(c.max_story_chars), {},
-              "Longest story");
+    if (!info.addin_url.empty()) {
+        add_field(form, "{urn:perch:room:0}addin", meta.addin, {}, "Add-in");
+        add_field(form, "{urn:perch:room:0}addin-url", info.addin_url, {}, "Add-in page");
+    }
+    add_field(form, "{urn:perch:limits:0}message-max-chars",
+              std::to_string(c.settings->max_message_chars()), {}, "Longest message");
+    add_field(form, "{urn:perch:limits:0}story-max-chars",
+              std::to_string(c.settings->max_story_chars()), {}, "Longest story");
     return r;
 }
 

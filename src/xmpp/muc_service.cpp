@@ -115,6 +115,21 @@ void MucService::on_service_iq(const xml::Element& iq, const SessionHandlePtr& s
         for (auto f : {ns::disco_info, ns::disco_items, ns::muc, ns::sid, ns::occupant_id, ns::mam,
                        ns::following})
             query.add_child("feature", std::string(ns::disco_info)).set_attr("var", std::string(f));
+        // Where people create and manage rooms (XEP-0128 extended information).
+        std::string manage = config_.settings->room_management_url();
+        if (manage.empty()) manage = config_.rooms_url;
+        if (!manage.empty()) {
+            auto& form = query.add_child("x", std::string(ns::data_forms));
+            form.set_attr("type", "result");
+            for (auto [var, value] :
+                 {std::pair<std::string, std::string>{"FORM_TYPE", "urn:perch:rooms:0"},
+                  {"management-url", manage}}) {
+                auto& field = form.add_child("field", std::string(ns::data_forms));
+                field.set_attr("var", var);
+                if (var == "FORM_TYPE") field.set_attr("type", "hidden");
+                field.add_child("value", std::string(ns::data_forms)).add_text(value);
+            }
+        }
         return reply(r);
     }
     if (type == "get" && q && q->is("query", ns::disco_items)) {

@@ -17,11 +17,14 @@ struct MucConfig {
     std::string domain;       // e.g. chat.example.org
     std::string user_domain;  // e.g. example.org, where the users are
     int max_history = 500;    // the most history a client may ask for on join
-    // Longest message and story bodies, advertised in each room's disco#info.
-    size_t max_message_chars = 8000;
-    size_t max_story_chars = 64000;
+    // Longest message and story bodies (advertised in each room's disco#info), the room
+    // management pages.
+    std::shared_ptr<const chat::LiveSettings> settings = std::make_shared<chat::LiveSettings>();
     // Download URLs of uploaded files start with this (XEP-0363); empty: no uploads.
     std::string files_url;
+    // This server's room management pages (empty: no web pages), advertised in the service's
+    // disco#info unless the room_management_url setting names others.
+    std::string rooms_url;
 };
 
 // The stanza error a room command's refusal becomes.

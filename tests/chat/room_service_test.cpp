@@ -81,12 +81,14 @@ class RoomServiceTest : public ::testing::Test {
 
         directory_.load(*store_);
         chat::RoomServiceConfig config;
-        config.default_history = 5;
+        chat::Settings settings;
+        settings.default_history = 5;
+        settings.participant_update_limit = 4;
+        config.settings = std::make_shared<chat::LiveSettings>(settings);
         config.history_cache = 10;
         config.default_category = "Projects";
         config.occupant_id_secret = "secret";
         config.compliance = compliance;
-        config.participant_update_limit = 4;
         config.post_rate = {0.001, 20};  // twenty posts each, then (practically) none
         config.tombstone = [](const std::string&, const std::string& by, const std::string& reason,
                               int64_t) {

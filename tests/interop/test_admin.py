@@ -19,7 +19,7 @@ import types
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from harness import MUC, PresenceError, Server, connect, run
+from harness import DOMAIN, MUC, PresenceError, Server, connect, run
 
 ROOT_PW = "root-password-1"
 
@@ -299,6 +299,89 @@ async def test_group_and_policy_changes_reach_occupants_at_once(f):
     await left_with_321(carol, presences, "carol")
     assert call(f, "PUT", "/policy/group:crew", {"chat": None})[0] == 204
     await carol.close()
+
+
+def form_fields(iq):
+    form = iq.xml.find(".//{jabber:x:data}x")
+    return {fl.get("var"): fl.findtext("{jabber:x:data}value") for fl in form.findall("{jabber:x:data}field")}
+
+
+async def test_settings_change_the_running_server_at_once(f):
+    settings = {s["name"]: s for s in call(f, "GET", "/settings")[1]}
+    assert settings["max_message_chars"]["value"] == "8000" and not settings["max_message_chars"]["set_here"]
+    assert set(settings) == {"default_history", "participant_update_limit", "max_message_chars",
+                             "max_story_chars", "max_file_size_kb", "room_management_url"}, settings
+    # Bad input: refused, nothing changed.
+    assert call(f, "PUT", "/settings/max_message_chars", {"value": 0})[0] == 400
+    assert call(f, "PUT", "/settings/max_message_chars", {"value": "many"})[0] == 400
+    assert call(f, "PUT", "/settings/room_management_url", {"value": "javascript:alert(1)"})[0] == 400
+    assert call(f, "PUT", "/settings/no_such_thing", {"value": 1})[0] == 404
+    assert call(f, "PUT", "/settings/max_message_chars", {"value": 20},
+                user="viewer", password="viewer-pw-1")[0] == 403
+    assert call(f, "GET", "/settings", user="viewer", password="viewer-pw-1")[0] == 200
+    assert call(f, "GET", "/settings")[1][2]["value"] == "8000"
+    alice = await connect(f.server, "alice", "alice-pw")
+    await alice["xep_0045"].join_muc_wait(f"town@{MUC}", "alice", maxstanzas=0, timeout=10)
+    errors = asyncio.Queue()
+    alice.add_event_handler("message_error", errors.put_nowait)
+    assert call(f, "PUT", "/settings/max_message_chars", {"value": 20})[0] == 204
+    assert call(f, "PUT", "/settings/max_file_size_kb", {"value": "1"})[0] == 204
+    assert call(f, "PUT", "/settings/room_management_url",
+                {"value": "https://intranet.example.org/rooms"})[0] == 204
+    shown = {s["name"]: s for s in call(f, "GET", "/settings")[1]}
+    assert shown["max_message_chars"]["value"] == "20" and shown["max_message_chars"]["set_here"]
+    assert shown["max_message_chars"]["file_value"] == "8000"
+    # At once, on the running server: the limit in the room's disco#info, a longer post
+    # refused, the upload limit in the server's.
+    assert form_fields(await alice["xep_0030"].get_info(jid=f"town@{MUC}"))[
+        "{urn:perch:limits:0}message-max-chars"] == "20"
+    alice.send_message(mto=f"town@{MUC}", mbody="x" * 21, mtype="groupchat")
+    assert (await asyncio.wait_for(errors.get(), 10))["error"]["condition"] == "not-acceptable"
+    service = form_fields(await alice["xep_0030"].get_info(jid=MUC))
+    assert service["management-url"] == "https://intranet.example.org/rooms", service
+    server_info = await alice["xep_0030"].get_info(jid=DOMAIN)
+    assert form_fields(server_info).get("max-file-size") == "1024", form_fields(server_info)
+    assert any(e.get("setting") == "max_message_chars" and e["by"] == "admin:root"
+               for e in compliance_events(f, "SETTINGCHANGE"))
+    # Back to the configuration file's values.
+    for name in ("max_message_chars", "max_file_size_kb", "room_management_url"):
+        assert call(f, "DELETE", f"/settings/{name}")[0] == 204
+    assert form_fields(await alice["xep_0030"].get_info(jid=f"town@{MUC}"))[
+        "{urn:perch:limits:0}message-max-chars"] == "8000"
+    alice.send_message(mto=f"town@{MUC}", mbody="x" * 21, mtype="groupchat")
+    assert (await alice.next_groupchat())["body"] == "x" * 21
+    assert form_fields(await alice["xep_0030"].get_info(jid=MUC))["management-url"].endswith("/rooms/")
+    await alice.close()
+
+
+async def test_addins_registered_and_shown_by_rooms(f):
+    assert call(f, "PUT", "/addins/Team%20wiki", {"url": "https://wiki.example.org/pane"})[0] == 204
+    assert call(f, "PUT", "/addins/bad<name>", {"url": "https://x.example.org"})[0] == 400
+    assert call(f, "PUT", "/addins/Ftp", {"url": "ftp://x.example.org"})[0] == 400
+    assert call(f, "PUT", "/addins/Viewer", {"url": "https://x.example.org"},
+                user="viewer", password="viewer-pw-1")[0] == 403
+    assert call(f, "PATCH", "/rooms/town", {"addin": "No such"})[0] in (400, 406, 422)
+    assert call(f, "GET", "/rooms/town")[1]["addin"] == ""
+    assert call(f, "PATCH", "/rooms/town", {"addin": "Team wiki"})[0] == 200
+    room = call(f, "GET", "/rooms/town")[1]
+    assert room["addin"] == "Team wiki" and room["addin_url"] == "https://wiki.example.org/pane", room
+    alice = await connect(f.server, "alice", "alice-pw")
+    fields = form_fields(await alice["xep_0030"].get_info(jid=f"town@{MUC}"))
+    assert fields["{urn:perch:room:0}addin"] == "Team wiki"
+    assert fields["{urn:perch:room:0}addin-url"] == "https://wiki.example.org/pane"
+    # A new URL reaches the rooms at once.
+    assert call(f, "PUT", "/addins/Team%20wiki", {"url": "https://wiki.example.org/v2"})[0] == 204
+    fields = form_fields(await alice["xep_0030"].get_info(jid=f"town@{MUC}"))
+    assert fields["{urn:perch:room:0}addin-url"] == "https://wiki.example.org/v2"
+    await alice.close()
+    listed = call(f, "GET", "/addins")[1]
+    assert listed[0]["name"] == "Team wiki" and listed[0]["rooms"] == ["town"], listed
+    status, answer, _ = call(f, "DELETE", "/addins/Team%20wiki")
+    assert status == 409 and "town" in answer["error"], answer
+    assert call(f, "PATCH", "/rooms/town", {"addin": ""})[0] == 200
+    assert call(f, "DELETE", "/addins/Team%20wiki")[0] == 204
+    assert call(f, "DELETE", "/addins/Team%20wiki")[0] == 404
+    assert [e.get("change") for e in compliance_events(f, "ADDINCHANGE")][-1] == "removed"
 
 
 async def test_rooms_created_configured_moderated_and_deleted(f):

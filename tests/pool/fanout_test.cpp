@@ -194,10 +194,16 @@ TEST_F(FanoutTest, AJoinAnsweredWithoutTheListGetsItFromWhatIsKnownHere) {
 // Above the participant update limit nobody's coming and going is broadcast; the loss of the
 // room's server must not broadcast it either (a room of 6,400 losing 1,600 occupants on a
 // server with 1,600 others: 2.5 million presences, which cut every client of it off).
+std::shared_ptr<chat::LiveSettings> few_updates() {
+    chat::Settings s;
+    s.participant_update_limit = 3;
+    return std::make_shared<chat::LiveSettings>(s);
+}
+
 TEST_F(FanoutTest, ALargeRoomsLostOccupantsLeaveWithoutAnnouncement) {
     uint32_t serving = this->serving();
     fanout_ = std::make_unique<pool::Fanout>(sink_, directory_, shards_, membership_, *manual_,
-                                             size_t{3});
+                                             few_updates());
     fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), false}});
     for (int i = 0; i < 4; ++i)
         fanout_->remote_event(

@@ -109,7 +109,61 @@ TEST_F(AdminOperationsTest, EachChangeIsRecordedWithWhoMadeIt) {
     auto notices = s->changes_after(0, 100);
     std::vector<std::string> kinds;
     for (const auto& n : notices) kinds.push_back(n.kind + ":" + n.name);
-    EXPECT_EQ(kinds, (std::vector<std::string>{"user:dora", "category:Board", "category:Board"}));
+    EXPECT_EQ(kinds, (std::vector<std::string>{"user:dora", "user:dora", "category:Board",
+                                               "category:Board", "policy:user:dora"}));
+}
+
+TEST_F(AdminOperationsTest, SettingsAndAddinsAreKeptForEveryServer) {
+    auto s = open_recording();
+    std::string by = "admin:root";
+    admin::set_setting(*s, by, "max_message_chars", "20");
+    admin::set_setting(*s, by, "room_management_url", "https://intranet.example.org/rooms");
+    admin::set_setting(*s, by, "max_message_chars", "30");  // replaced
+    EXPECT_EQ(s->stored_settings(),
+              (std::map<std::string, std::string>{
+                  {"max_message_chars", "30"},
+                  {"room_management_url", "https://intranet.example.org/rooms"}}));
+    admin::set_setting(*s, by, "room_management_url", std::nullopt);  // back to the file's
+    EXPECT_EQ(s->stored_settings().count("room_management_url"), 0u);
+    EXPECT_EQ(refusal([&] { admin::set_setting(*s, by, "max_message_chars", "0"); }),
+              Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::set_setting(*s, by, "nope", "1"); }), Why::not_found);
+    EXPECT_EQ(s->stored_settings().at("max_message_chars"), "30");
+
+    admin::put_addin(*s, by, "Team wiki", "https://wiki.example.org/pane");
+    admin::put_addin(*s, by, "Team wiki", "https://wiki.example.org/v2");
+    EXPECT_EQ(refusal([&] { admin::put_addin(*s, by, "bad<name>", "https://x.example.org"); }),
+              Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::put_addin(*s, by, "Ftp", "ftp://x.example.org"); }),
+              Why::bad_input);
+    auto addins = s->list_addins();
+    ASSERT_EQ(addins.size(), 1u);
+    EXPECT_EQ(addins[0].url, "https://wiki.example.org/v2");
+    admin::create_category(*s, by, {"Board", "", {}, {}, {}});
+    store::Room room;
+    room.node = "board";
+    room.addin = "Team wiki";
+    admin::create_room(*s, by, room, "Board");
+    EXPECT_EQ(refusal([&] { admin::remove_addin(*s, by, "Team wiki"); }), Why::conflict);
+    room = *s->find_room("board");
+    room.addin.clear();
+    s->update_room(room);
+    admin::remove_addin(*s, by, "Team wiki");
+    EXPECT_TRUE(s->list_addins().empty());
+    EXPECT_EQ(refusal([&] { admin::remove_addin(*s, by, "Team wiki"); }), Why::not_found);
+
+    int settings = 0, addin_changes = 0;
+    for (const auto& [type, who] : events(*s)) {
+        settings += type == "SETTINGCHANGE";
+        addin_changes += type == "ADDINCHANGE";
+        EXPECT_EQ(who, by);
+    }
+    EXPECT_EQ(settings, 4);
+    EXPECT_EQ(addin_changes, 3);
+    std::vector<std::string> kinds;
+    for (const auto& n : s->changes_after(0, 100)) kinds.push_back(n.kind);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "settings"), 4);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "addin"), 3);
 }
 
 TEST_F(AdminOperationsTest, BadInputIsRefusedBeforeAnythingIsWritten) {

@@ -233,6 +233,19 @@ constexpr const char* kMigrations[] = {
         created_us  BIGINT NOT NULL
     );
     )sql",
+    // 8: settings an administrator changes while the servers run (over the configuration
+    // file's values, for the whole pool), and add-ins: web panes rooms show, by name.
+    R"sql(
+    CREATE TABLE settings (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    CREATE TABLE addins (
+        name        TEXT PRIMARY KEY,
+        url         TEXT NOT NULL,
+        created_us  BIGINT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

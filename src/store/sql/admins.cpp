@@ -60,4 +60,49 @@ bool remove(Connection& db, std::string_view name) {
     return found;
 }
 
+std::map<std::string, std::string> settings(Connection& db) {
+    auto& st = db.prepare("SELECT name, value FROM settings");
+    std::map<std::string, std::string> out;
+    while (st.step()) out.emplace(st.text_at(0), st.text_at(1));
+    return out;
+}
+
+void store_setting(Connection& db, std::string_view name, const std::optional<std::string>& value) {
+    if (!value) {
+        db.prepare("DELETE FROM settings WHERE name = ?").bind(0, name).run();
+        return;
+    }
+    db.prepare(
+          "INSERT INTO settings (name, value) VALUES (?, ?) "
+          "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+        .bind(0, name)
+        .bind(1, *value)
+        .run();
+}
+
+std::vector<Addin> addins(Connection& db) {
+    auto& st = db.prepare("SELECT name, url, created_us FROM addins ORDER BY name");
+    std::vector<Addin> out;
+    while (st.step()) out.push_back(Addin{st.text_at(0), st.text_at(1), st.int_at(2)});
+    return out;
+}
+
+void put_addin(Connection& db, const Addin& a) {
+    db.prepare(
+          "INSERT INTO addins (name, url, created_us) VALUES (?, ?, ?) "
+          "ON CONFLICT (name) DO UPDATE SET url = excluded.url")
+        .bind(0, a.name)
+        .bind(1, a.url)
+        .bind(2, a.created_us ? a.created_us : util::now_us())
+        .run();
+}
+
+bool remove_addin(Connection& db, std::string_view name) {
+    auto& st = db.prepare("DELETE FROM addins WHERE name = ? RETURNING name");
+    st.bind(0, name);
+    bool found = st.step();
+    st.reset();
+    return found;
+}
+
 }  // namespace perch::store::sql::admins

@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -14,5 +15,12 @@ std::vector<AdminAccount> list(Connection& db);
 void add(Connection& db, const AdminAccount& a);  // Conflict when the name is taken
 void update(Connection& db, const AdminAccount& a);
 bool remove(Connection& db, std::string_view name);
+
+// Settings changed at run time, and add-ins (see Store).
+std::map<std::string, std::string> settings(Connection& db);
+void store_setting(Connection& db, std::string_view name, const std::optional<std::string>& value);
+std::vector<Addin> addins(Connection& db);
+void put_addin(Connection& db, const Addin& addin);
+bool remove_addin(Connection& db, std::string_view name);
 
 }  // namespace perch::store::sql::admins

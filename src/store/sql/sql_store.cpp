@@ -116,6 +116,13 @@ class SqlStore final : public Store {
     void add_admin(const AdminAccount& a) override { admins::add(db_, a); }
     void update_admin(const AdminAccount& a) override { admins::update(db_, a); }
     bool remove_admin(std::string_view name) override { return admins::remove(db_, name); }
+    std::map<std::string, std::string> stored_settings() override { return admins::settings(db_); }
+    void store_setting(std::string_view name, const std::optional<std::string>& value) override {
+        admins::store_setting(db_, name, value);
+    }
+    std::vector<Addin> list_addins() override { return admins::addins(db_); }
+    void put_addin(const Addin& addin) override { admins::put_addin(db_, addin); }
+    bool remove_addin(std::string_view name) override { return admins::remove_addin(db_, name); }
 
     int64_t add_category(const Category& c) override {
         try {

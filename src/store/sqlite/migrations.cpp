@@ -296,6 +296,18 @@ constexpr const char* kMigrations[] = {
         created_us  INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // 14: settings changed at run time, and add-ins (see the PostgreSQL migration 8).
+    R"sql(
+    CREATE TABLE settings (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE addins (
+        name        TEXT PRIMARY KEY,
+        url         TEXT NOT NULL,
+        created_us  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace
