@@ -69,6 +69,9 @@ std::string cell(const json& v) {
         return out;
     }
     if (v.is_null()) return "";
+    // Users eligible for something: the names, and whether the list stopped short.
+    if (v.is_object() && v.contains("users"))
+        return cell(v["users"]) + (v.value("more", false) ? ", and more" : "");
     return v.dump();
 }
 
@@ -255,6 +258,13 @@ void add_group_calls(CLI::App* admin, Cli& cli, int& rc) {
 void add_category_calls(CLI::App* admin, Cli& cli, int& rc) {
     auto* category = admin->add_subcommand("category", "Categories")->require_subcommand(1);
     add_call(
+        category, cli, rc, "eligible", "Who may join the category's rooms and create rooms in it",
+        [&cli](CLI::App* c) { c->add_option("name", cli.a)->required(); },
+        [&cli] {
+            return Request{"GET", "/categories/" + seg(cli.a) + "/eligible", std::nullopt};
+        },
+        {});
+    add_call(
         category, cli, rc, "list", "List categories", nullptr,
         [] {
             return Request{"GET", "/categories", std::nullopt};
@@ -310,6 +320,13 @@ void add_category_calls(CLI::App* admin, Cli& cli, int& rc) {
 void add_room_calls(CLI::App* admin, Cli& cli, int& rc) {
     auto* room = admin->add_subcommand("room", "Rooms")->require_subcommand(1);
     add_call(
+        room, cli, rc, "eligible", "Who may join the room, post in it and manage it",
+        [&cli](CLI::App* c) { c->add_option("node", cli.a)->required(); },
+        [&cli] {
+            return Request{"GET", "/rooms/" + seg(cli.a) + "/eligible", std::nullopt};
+        },
+        {});
+    add_call(
         room, cli, rc, "list", "List rooms",
         [&cli](CLI::App* c) { c->add_option("--category", cli.category); },
         [&cli] {
@@ -346,7 +363,7 @@ void add_room_calls(CLI::App* admin, Cli& cli, int& rc) {
         {});
     add_call(
         room, cli, rc, "set",
-        "Change settings: name=, description=, category=, privacy=, type=, "
+        "Change settings: name=, description=, category=, privacy=, type=, addin=, "
         "invitations=on|off, disabled=on|off, occupants_change_subject=on|off",
         [&cli](CLI::App* c) {
             c->add_option("node", cli.a)->required();
@@ -457,7 +474,60 @@ void add_other_calls(CLI::App* admin, Cli& cli, int& rc) {
             json state = cli.b == "unset" ? json() : json(cli.b == "on");
             return Request{"PUT", "/policy/" + seg(cli.a), json{{"chat", state}}};
         },
-        {{}, "", "set (applies at the user's next sign-in)"});
+        {{}, "", "set (signed-in users' rooms follow at once)"});
+
+    auto* settings = admin->add_subcommand(
+        "settings",
+        "Default history, participant update limit, message, story and file limits, "
+        "room management URL (for every server of the pool)");
+    settings->require_subcommand(1);
+    add_call(settings, cli, rc, "list", "Each setting: in force, from the file, set here", nullptr,
+             [] {
+                 return Request{"GET", "/settings", std::nullopt};
+             },
+             {{"name", "value", "file_value", "set_here"}, "", ""});
+    add_call(
+        settings, cli, rc, "set", "Change a setting now (it wins over the configuration file)",
+        [&cli](CLI::App* c) {
+            c->add_option("name", cli.a)->required();
+            c->add_option("value", cli.b)->required();
+        },
+        [&cli] {
+            return Request{"PUT", "/settings/" + seg(cli.a), json{{"value", cli.b}}};
+        },
+        {{}, "", "set"});
+    add_call(
+        settings, cli, rc, "reset", "Return a setting to the configuration file's value",
+        [&cli](CLI::App* c) { c->add_option("name", cli.a)->required(); },
+        [&cli] {
+            return Request{"DELETE", "/settings/" + seg(cli.a), std::nullopt};
+        },
+        {{}, "", "reset to the configuration file's value"});
+
+    auto* addin = admin->add_subcommand("addin", "Add-ins: web panes rooms show");
+    addin->require_subcommand(1);
+    add_call(addin, cli, rc, "list", "The add-ins and the rooms showing each", nullptr,
+             [] {
+                 return Request{"GET", "/addins", std::nullopt};
+             },
+             {{"name", "url", "rooms"}, "", ""});
+    add_call(
+        addin, cli, rc, "set", "Register an add-in, or give it a new URL",
+        [&cli](CLI::App* c) {
+            c->add_option("name", cli.a)->required();
+            c->add_option("url", cli.b)->required();
+        },
+        [&cli] {
+            return Request{"PUT", "/addins/" + seg(cli.a), json{{"url", cli.b}}};
+        },
+        {{}, "", "set"});
+    add_call(
+        addin, cli, rc, "remove", "Remove an add-in no room shows",
+        [&cli](CLI::App* c) { c->add_option("name", cli.a)->required(); },
+        [&cli] {
+            return Request{"DELETE", "/addins/" + seg(cli.a), std::nullopt};
+        },
+        {{}, "", "removed"});
 
     auto* session =
         admin->add_subcommand("session", "Sessions on the server")->require_subcommand(1);

@@ -522,6 +522,28 @@ async def test_perch_admin_from_the_command_line(f):
     assert r.returncode == 0 and "administrator" in r.stdout, r.stderr
     r = perch_admin(f, "health", server="localhost:1")
     assert r.returncode == 1 and "cannot connect" in r.stderr, r.stderr
+    # Settings, add-ins and who is eligible, as the API has them.
+    r = perch_admin(f, "settings", "set", "default_history", "12")
+    assert r.returncode == 0 and "set" in r.stdout, r.stderr
+    r = perch_admin(f, "settings", "list")
+    row = next(l.split() for l in r.stdout.splitlines() if l.startswith("default_history "))
+    assert row[1:] == ["12", "30", "true"], r.stdout
+    r = perch_admin(f, "settings", "set", "default_history", "lots")
+    assert r.returncode == 1 and "whole number" in r.stderr and "HTTP 400" in r.stderr, r.stderr
+    assert perch_admin(f, "settings", "reset", "default_history").returncode == 0
+    assert {s["name"]: s for s in call(f, "GET", "/settings")[1]}["default_history"]["value"] == "30"
+    r = perch_admin(f, "addin", "set", "Board", "https://board.example.org/")
+    assert r.returncode == 0, r.stderr
+    assert perch_admin(f, "room", "set", "inner", "addin=Board").returncode == 0
+    r = perch_admin(f, "addin", "list")
+    assert any(l.split() == ["Board", "https://board.example.org/", "inner"] for l in r.stdout.splitlines()), r.stdout
+    r = perch_admin(f, "addin", "remove", "Board")
+    assert r.returncode == 1 and "HTTP 409" in r.stderr, r.stderr
+    assert perch_admin(f, "room", "set", "inner", "addin=").returncode == 0
+    assert perch_admin(f, "addin", "remove", "Board").returncode == 0
+    r = perch_admin(f, "room", "eligible", "inner")
+    join = next(l for l in r.stdout.splitlines() if l.startswith("join:"))
+    assert "bob" in join and "erin" in join and "alice" not in join, r.stdout
 
 
 
