@@ -320,6 +320,91 @@ int64_t clear_room(store::Store& s, const std::string& by, const std::string& ro
     return deleted;
 }
 
+// Messages by filter --------------------------------------------------------------------------
+
+namespace {
+
+std::string folded(std::string_view s, bool case_sensitive) {
+    std::string out(s);
+    if (!case_sensitive)
+        for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// Words: runs of letters and digits (any byte of a multi-byte UTF-8 character counts as one).
+std::vector<std::string> words_of(std::string_view text) {
+    std::vector<std::string> out;
+    std::string word;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c >= 0x80) {
+            word += char(c);
+        } else if (!word.empty()) {
+            out.push_back(std::move(word));
+            word.clear();
+        }
+    }
+    if (!word.empty()) out.push_back(std::move(word));
+    return out;
+}
+
+}  // namespace
+
+void check_filter(const MessageFilter& f) {
+    if (f.match != "any" && f.match != "all" && f.match != "exact")
+        throw Refused(Why::bad_input, "match is any, all or exact");
+    if (!f.keywords.empty() && words_of(f.keywords).empty())
+        throw Refused(Why::bad_input, "the keywords hold no word");
+    if (f.keywords.empty() && f.sender.empty() && !f.from_us && !f.to_us)
+        throw Refused(Why::bad_input,
+                      "name keywords, a sender or a time range (to empty a room, clear it)");
+    if (f.from_us && f.to_us && f.from_us > f.to_us)
+        throw Refused(Why::bad_input, "the time range ends before it begins");
+}
+
+bool matches(const MessageFilter& f, const store::Message& m) {
+    if (m.removed) return false;
+    if (f.from_us && m.ts_us < f.from_us) return false;
+    if (f.to_us && m.ts_us > f.to_us) return false;
+    if (!f.sender.empty()) {
+        std::string_view user = std::string_view(m.sender).substr(0, m.sender.find('@'));
+        if (user != f.sender) return false;
+    }
+    if (f.keywords.empty()) return true;
+    std::string body = folded(m.body, f.case_sensitive);
+    std::string keywords = folded(f.keywords, f.case_sensitive);
+    if (f.match == "exact") return body.find(keywords) != std::string::npos;
+    auto present = words_of(body);
+    std::sort(present.begin(), present.end());
+    auto has = [&](const std::string& w) {
+        return std::binary_search(present.begin(), present.end(), w);
+    };
+    auto wanted = words_of(keywords);
+    return f.match == "all" ? std::all_of(wanted.begin(), wanted.end(), has)
+                            : std::any_of(wanted.begin(), wanted.end(), has);
+}
+
+FoundMessages find_messages(store::Store& s, const std::string& room, const MessageFilter& f,
+                            size_t limit) {
+    check_filter(f);
+    auto r = require_room(s, room);
+    FoundMessages out;
+    constexpr int kPage = 1000;
+    for (int64_t after = 0; after < r.last_seq;) {
+        auto page = s.messages_between(r.id, after, r.last_seq, kPage);
+        if (page.empty()) break;
+        for (const auto& m : page) {
+            if (!matches(f, m)) continue;
+            if (out.ids.size() == limit) {
+                out.more = true;
+                return out;
+            }
+            out.ids.push_back(m.stanza_id);
+        }
+        after = page.back().seq;
+    }
+    return out;
+}
+
 // Policy --------------------------------------------------------------------------------------
 
 void set_policy(store::Store& s, const std::string& by, const std::string& scope,

@@ -85,6 +85,29 @@ void change_room_list(store::Store& s, const std::string& by, const std::string&
 int64_t clear_room(store::Store& s, const std::string& by, const std::string& room,
                    const std::string& before);
 
+// Messages chosen by a filter, to remove or replace (the original's
+// Remove-CsPersistentChatMessage): words in the text, the sender, a time range; at least one of
+// them.
+struct MessageFilter {
+    std::string keywords;
+    // any: one of the words appears; all: every one does; exact: the words as written, in a row.
+    std::string match = "any";
+    bool case_sensitive = false;
+    int64_t from_us = 0, to_us = 0;  // 0: unbounded
+    std::string sender;              // username
+};
+// Checks the filter (bad_input naming what is wrong).
+void check_filter(const MessageFilter& f);
+bool matches(const MessageFilter& f, const store::Message& m);
+// The stable ids of a room's messages the filter matches (removed ones never), oldest first, at
+// most `limit`; `more` tells whether others match.
+struct FoundMessages {
+    std::vector<std::string> ids;
+    bool more = false;
+};
+FoundMessages find_messages(store::Store& s, const std::string& room, const MessageFilter& f,
+                            size_t limit);
+
 // Policy --------------------------------------------------------------------------------------
 
 // scope: "global", "group:NAME" or "user:NAME"; state nullopt unsets it.

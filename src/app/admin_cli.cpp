@@ -27,6 +27,9 @@ struct Cli {
     std::string category, privacy = "open", type = "normal", reason, before, prefix;
     std::vector<std::string> allow, deny, creators, settings;
     bool no_invitations = false, no_uploads = false, no_history = false;
+    // Messages by filter.
+    std::string keywords, match = "any", from, to, sender, replace_with;
+    bool case_sensitive = false, dry_run = false;
 };
 
 std::string seg(const std::string& s) {
@@ -441,6 +444,36 @@ void add_room_calls(CLI::App* admin, Cli& cli, int& rc) {
                            json{{"reason", cli.reason}}};
         },
         {{}, "", "removed"});
+    add_call(
+        room, cli, rc, "remove-messages",
+        "Remove (or replace) every message matching a filter: words, sender, time range",
+        [&cli](CLI::App* c) {
+            c->add_option("node", cli.a)->required();
+            c->add_option("--keywords", cli.keywords, "Words in the text");
+            c->add_option("--match", cli.match, "any word, all of them, or the exact phrase")
+                ->check(CLI::IsMember({"any", "all", "exact"}));
+            c->add_flag("--case-sensitive", cli.case_sensitive);
+            c->add_option("--sender", cli.sender, "A user name");
+            c->add_option("--from", cli.from, "e.g. 2026-01-01T00:00:00Z");
+            c->add_option("--to", cli.to);
+            c->add_option("--replace-with", cli.replace_with, "Text left in their place");
+            c->add_option("--reason", cli.reason);
+            c->add_flag("--dry-run", cli.dry_run, "Only say which messages match");
+        },
+        [&cli] {
+            json body{{"match", cli.match},
+                      {"case_sensitive", cli.case_sensitive},
+                      {"dry_run", cli.dry_run}};
+            for (auto [key, value] : {std::pair{"keywords", &cli.keywords},
+                                      {"sender", &cli.sender},
+                                      {"from", &cli.from},
+                                      {"to", &cli.to},
+                                      {"replace_with", &cli.replace_with},
+                                      {"reason", &cli.reason}})
+                if (!value->empty()) body[key] = *value;
+            return Request{"POST", "/rooms/" + seg(cli.a) + "/messages/remove", body};
+        },
+        {});
 }
 
 void add_other_calls(CLI::App* admin, Cli& cli, int& rc) {

@@ -143,6 +143,7 @@ struct ModerateCommand {  // remove a message for everybody, keeping a notice in
     Actor actor;
     std::string stanza_id;
     std::string reason;
+    std::string replacement;  // the text left in its place; empty: a notice of the removal
 };
 
 struct InviteCommand {

@@ -231,8 +231,10 @@ void RoomService::moderate(ModerateCommand c, Reply<Ok> reply) {
             if (c.stanza_id.empty()) return reply(error(Fault::bad_request, "Name the message"));
             const Occupant* me = c.actor.full_jid.empty() ? nullptr : room.by_jid(c.actor.full_jid);
             std::string by_nick = me ? me->nick : std::string();
-            std::string notice = "This message was removed by a moderator" +
-                                 (c.reason.empty() ? "" : ": " + c.reason);
+            std::string notice = !c.replacement.empty()
+                                     ? c.replacement
+                                     : "This message was removed by a moderator" +
+                                           (c.reason.empty() ? "" : ": " + c.reason);
             // The archive keeps a tombstone in place of the text.
             std::string tombstone = config_.tombstone ? config_.tombstone(room.meta().node, by_nick,
                                                                           c.reason, util::now_us())

@@ -104,6 +104,8 @@ class AdminApi final : public net::HttpHandler {
                     const Json& body, const Respond& respond);
     void rooms(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                const Json& body, const Respond& respond);
+    void remove_messages(const chat::Actor& actor, const std::string& node, const Json& body,
+                         const Respond& respond);
     void policy(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                 const Json& body, const Respond& respond);
     void sessions(const net::HttpRequest& request, const Parts& parts, const Respond& respond);

@@ -203,6 +203,103 @@ void AdminApi::categories(const AdminCaller& caller, const HttpRequest& request,
     respond(unmatched(parts.size()));
 }
 
+namespace {
+
+// Messages chosen by a filter, removed (or replaced) one after the other as an administrator's
+// moderation: each is a room command, so occupants see each retraction as it happens.
+struct FilteredRemoval {
+    chat::RoomCommands& rooms;
+    chat::ModerateCommand proto;
+    std::vector<std::string> ids;
+    bool more = false;
+    size_t next = 0, removed = 0;
+    std::function<void(HttpResponse)> respond;
+};
+
+void remove_next(const std::shared_ptr<FilteredRemoval>& r) {
+    if (r->next == r->ids.size()) {
+        spdlog::info("admin API: {} messages of {} {} by {}", r->removed, r->proto.room,
+                     r->proto.replacement.empty() ? "removed" : "replaced", r->proto.actor.user());
+        return r->respond(ok_json({{"matched", r->ids.size()},
+                                   {"removed", r->removed},
+                                   {"ids", r->ids},
+                                   {"more", r->more}}));
+    }
+    auto c = r->proto;
+    c.stanza_id = r->ids[r->next++];
+    r->rooms.moderate(std::move(c), [r](chat::Result<chat::Ok> result) {
+        if (result) {
+            ++r->removed;
+        } else if (result.error().fault != chat::Fault::not_found) {  // gone meanwhile: fine
+            return r->respond(json_error(503, "stopped after " + std::to_string(r->removed) +
+                                                  " messages: " + result.error().text +
+                                                  "; send the request again to go on"));
+        }
+        remove_next(r);
+    });
+}
+
+}  // namespace
+
+void AdminApi::remove_messages(const chat::Actor& actor, const std::string& node, const Json& body,
+                               const Respond& respond) {
+    Fields f(body);
+    f.only({"keywords", "match", "case_sensitive", "from", "to", "sender", "replace_with", "reason",
+            "dry_run"});
+    admin::MessageFilter filter;
+    filter.keywords = f.text("keywords").value_or("");
+    filter.match = f.text("match").value_or("any");
+    filter.case_sensitive = f.flag("case_sensitive").value_or(false);
+    filter.sender = f.text("sender").value_or("");
+    auto from = f.text("from"), to = f.text("to");
+    auto replacement = f.text("replace_with").value_or("");
+    auto reason = f.text("reason").value_or("");
+    bool dry_run = f.flag("dry_run").value_or(false);
+    if (auto m = f.mistake()) return respond(std::move(*m));
+    for (auto [text, into] : {std::pair{&from, &filter.from_us}, {&to, &filter.to_us}}) {
+        if (!*text) continue;
+        auto t = util::parse_timestamp(**text);
+        if (!t) return respond(json_error(400, "from and to are times like 2026-01-01T00:00:00Z"));
+        *into = *t;
+    }
+    if (!filter.sender.empty()) {
+        auto user = xmpp::nodeprep(filter.sender.substr(0, filter.sender.find('@')));
+        if (!user || user->empty()) return respond(json_error(400, "sender is a user name"));
+        filter.sender = *user;
+    }
+    auto removal = std::make_shared<FilteredRemoval>(FilteredRemoval{
+        deps_.rooms,
+        chat::ModerateCommand{
+            node, actor, {}, replacement.empty() ? reason : replacement, replacement},
+        {},
+        false,
+        0,
+        0,
+        respond});
+    bool queued = deps_.jobs.submit(
+        [removal, filter, node, dry_run](store::Store& s) {
+            try {
+                auto found = admin::find_messages(s, node, filter, kMaxFilteredRemoval);
+                removal->ids = std::move(found.ids);
+                removal->more = found.more;
+            } catch (const Refused& e) {
+                return removal->respond(refused(e));
+            } catch (const std::exception& e) {
+                spdlog::error("admin API: finding messages of {}: {}", node, e.what());
+                return removal->respond(
+                    json_error(500, "The database failed; nothing was changed"));
+            }
+            if (dry_run)
+                return removal->respond(ok_json({{"matched", removal->ids.size()},
+                                                 {"removed", 0},
+                                                 {"ids", removal->ids},
+                                                 {"more", removal->more}}));
+            remove_next(removal);
+        },
+        store::StoreWorkers::Lane::slow);
+    if (!queued) respond(json_error(503, "The server is busy: try again"));
+}
+
 void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
                      const Json& body, const Respond& respond) {
     const std::string& method = request.method;
@@ -344,12 +441,14 @@ void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, cons
                                              respond(ok_json({{"deleted", n}}));
                                          }));
     }
+    if (parts.size() == 4 && parts[2] == "messages" && parts[3] == "remove" && method == "POST")
+        return remove_messages(actor, node, body, respond);
     if (parts.size() == 4 && parts[2] == "messages" && method == "DELETE") {
         Fields f(body);
         f.only({"reason"});
         auto reason = f.text("reason").value_or("");
         if (auto m = f.mistake()) return respond(std::move(*m));
-        return deps_.rooms.moderate(chat::ModerateCommand{node, actor, parts[3], reason},
+        return deps_.rooms.moderate(chat::ModerateCommand{node, actor, parts[3], reason, {}},
                                     answer([respond](const chat::Ok&) { respond(no_content()); }));
     }
     if (parts.size() == 4 && (method == "PUT" || method == "DELETE")) {

@@ -218,7 +218,7 @@ void MucService::on_room_iq(const xml::Element& iq, const Jid& from, const Jid& 
         moderation = {q->attr_or("id"), q->child_text("reason", ns::moderate1)};
     if (moderation)
         return rooms_.moderate(
-            chat::ModerateCommand{room, actor, moderation->first, moderation->second},
+            chat::ModerateCommand{room, actor, moderation->first, moderation->second, {}},
             answer<chat::Ok>(iq, sender, [iq, sender](const chat::Ok&) {
                 sender->deliver(Outgoing::element(make_iq_result(iq)));
             }));

@@ -312,7 +312,7 @@ TEST_F(RoomServiceTest, ModerationReplacesTheMessageForManagersOnly) {
     ASSERT_TRUE(m.ok());
     auto moderate = [&](const chat::Actor& a, const std::string& id) {
         return *run<chat::Ok>([&](auto reply) {
-            service_->moderate({"managed", a, id, "spam"}, reply);
+            service_->moderate({"managed", a, id, "spam", {}}, reply);
         });
     };
     EXPECT_EQ(moderate(dave, m->stanza_id).error().fault, Fault::forbidden);
@@ -523,7 +523,7 @@ TEST_F(RoomServiceTest, EveryChangeIsOnRecordWithComplianceOn) {
     auto m = post("managed", dave, "hello");
     ASSERT_TRUE(m.ok());
     ASSERT_TRUE((*run<chat::Ok>([&](auto reply) {
-                    service_->moderate({"managed", alice, m->stanza_id, "no"}, reply);
+                    service_->moderate({"managed", alice, m->stanza_id, "no", {}}, reply);
                 })).ok());
     chat::SettingsChange desc;
     desc.description = "about";

@@ -19,7 +19,7 @@ import types
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from harness import DOMAIN, MUC, PresenceError, Server, connect, run
+from harness import DOMAIN, MUC, PresenceError, Server, connect, mam_query, run
 
 ROOT_PW = "root-password-1"
 
@@ -382,6 +382,50 @@ async def test_addins_registered_and_shown_by_rooms(f):
     assert call(f, "DELETE", "/addins/Team%20wiki")[0] == 204
     assert call(f, "DELETE", "/addins/Team%20wiki")[0] == 404
     assert [e.get("change") for e in compliance_events(f, "ADDINCHANGE")][-1] == "removed"
+
+
+async def test_messages_removed_or_replaced_by_filter(f):
+    assert call(f, "POST", "/rooms", {"node": "sweep", "category": "Projects"})[0] == 201
+    alice = await connect(f.server, "alice", "alice-pw")
+    bob = await connect(f.server, "bob", "bob-pw")
+    for c, nick in ((alice, "alice"), (bob, "bob")):
+        await c["xep_0045"].join_muc_wait(f"sweep@{MUC}", nick, maxstanzas=0, timeout=10)
+    for c, body in ((alice, "The Launch code is 1234"), (bob, "launch tomorrow"),
+                    (bob, "lunch?"), (alice, "nothing to see")):
+        c.send_message(mto=f"sweep@{MUC}", mbody=body, mtype="groupchat")
+        await c.next_groupchat()
+    # Bad filters change nothing.
+    assert call(f, "POST", "/rooms/sweep/messages/remove", {})[0] == 400
+    assert call(f, "POST", "/rooms/sweep/messages/remove", {"keywords": "x", "match": "some"})[0] == 400
+    assert call(f, "POST", "/rooms/sweep/messages/remove", {"from": "yesterday"})[0] == 400
+    assert call(f, "POST", "/rooms/nope/messages/remove", {"keywords": "x"})[0] == 404
+    assert call(f, "POST", "/rooms/sweep/messages/remove", {"keywords": "launch"},
+                user="viewer", password="viewer-pw-1")[0] == 403
+    # A dry run says what would go.
+    status, would, _ = call(f, "POST", "/rooms/sweep/messages/remove", {"keywords": "launch", "dry_run": True})
+    assert status == 200 and would["matched"] == 2 and would["removed"] == 0, would
+    # Replaced: what bob sent with "launch" in it; everyone sees the retraction at once.
+    status, done, _ = call(f, "POST", "/rooms/sweep/messages/remove",
+                           {"keywords": "LAUNCH", "sender": "bob", "replace_with": "[withdrawn]"})
+    assert status == 200 and done["removed"] == 1 and done["more"] is False, done
+    retraction = await alice.next_message_with("{urn:xmpp:fasten:0}apply-to")
+    assert retraction.xml.find("{urn:xmpp:fasten:0}apply-to").get("id") == done["ids"][0]
+    # Removed: the exact phrase, case as written.
+    status, done, _ = call(f, "POST", "/rooms/sweep/messages/remove",
+                           {"keywords": "Launch code", "match": "exact", "case_sensitive": True})
+    assert status == 200 and done["removed"] == 1, done
+    results, _ = await mam_query(alice, f"sweep@{MUC}")
+    assert [r["body"] for r in results] == [
+        "This message was removed by a moderator", "[withdrawn]", "lunch?", "nothing to see"], results
+    # Nothing matches twice.
+    assert call(f, "POST", "/rooms/sweep/messages/remove", {"keywords": "launch"})[1]["matched"] == 0
+    # The same from the command line.
+    r = perch_admin(f, "room", "remove-messages", "sweep", "--keywords", "see", "--sender", "alice", "--dry-run")
+    assert r.returncode == 0 and "matched:" in r.stdout and " 1" in r.stdout.split("matched:")[1].splitlines()[0], r.stdout
+    r = perch_admin(f, "room", "remove-messages", "sweep")
+    assert r.returncode == 1 and "HTTP 400" in r.stderr, r.stderr
+    await alice.close()
+    await bob.close()
 
 
 async def test_rooms_created_configured_moderated_and_deleted(f):

@@ -196,3 +196,69 @@ TEST_F(AdminOperationsTest, BadInputIsRefusedBeforeAnythingIsWritten) {
     ASSERT_EQ(events(*s).size(), 1u);
     EXPECT_EQ(events(*s)[0].first, "CATEGORYCHANGE");
 }
+
+TEST_F(AdminOperationsTest, MessagesAreFoundByWordsSenderAndTime) {
+    auto s = open_recording();
+    admin::create_category(*s, "x", {"Board", "", {}, {}, {}});
+    store::Room room;
+    room.node = "board";
+    admin::create_room(*s, "x", room, "Board");
+    int64_t id = s->find_room("board")->id;
+    std::vector<store::NewMessage> batch;
+    auto post = [&](const std::string& id_text, const std::string& sender, const std::string& body,
+                    int64_t ts) {
+        store::NewMessage m;
+        m.room_id = id;
+        m.stanza_id = id_text;
+        m.sender = sender + "@example.org";
+        m.nick = sender;
+        m.body = body;
+        m.ts_us = ts;
+        batch.push_back(m);
+    };
+    post("m1", "alice", "The Launch code is 1234", 1000);
+    post("m2", "bob", "launch tomorrow, code later", 2000);
+    post("m3", "bob", "lunch?", 3000);
+    post("m4", "alice", "the code, then the launch", 4000);
+    s->append_messages(std::move(batch));
+    auto ids = [&](admin::MessageFilter f, size_t limit = 100) {
+        return admin::find_messages(*s, "board", f, limit).ids;
+    };
+    using V = std::vector<std::string>;
+    admin::MessageFilter f;
+    f.keywords = "launch code";
+    EXPECT_EQ(ids(f), (V{"m1", "m2", "m4"}));  // any word
+    f.match = "all";
+    EXPECT_EQ(ids(f), (V{"m1", "m2", "m4"}));
+    f.match = "exact";
+    EXPECT_EQ(ids(f), (V{"m1"}));  // "launch code" in a row, any case
+    f.case_sensitive = true;
+    EXPECT_EQ(ids(f), V{});
+    f.keywords = "Launch code";
+    EXPECT_EQ(ids(f), (V{"m1"}));
+    admin::MessageFilter by_bob;
+    by_bob.sender = "bob";
+    EXPECT_EQ(ids(by_bob), (V{"m2", "m3"}));
+    by_bob.from_us = 2500;
+    EXPECT_EQ(ids(by_bob), (V{"m3"}));
+    admin::MessageFilter lunch;
+    lunch.keywords = "lunch";  // a whole word: "launch" is not it
+    EXPECT_EQ(ids(lunch), (V{"m3"}));
+    admin::MessageFilter all_words;
+    all_words.keywords = "launch";
+    auto found = admin::find_messages(*s, "board", all_words, 2);
+    EXPECT_EQ(found.ids, (V{"m1", "m2"}));
+    EXPECT_TRUE(found.more);
+    // Bad filters, and one that names nothing (that is clearing the room).
+    admin::MessageFilter empty;
+    EXPECT_EQ(refusal([&] { ids(empty); }), Why::bad_input);
+    admin::MessageFilter odd;
+    odd.keywords = "x";
+    odd.match = "some";
+    EXPECT_EQ(refusal([&] { ids(odd); }), Why::bad_input);
+    admin::MessageFilter backwards;
+    backwards.from_us = 5;
+    backwards.to_us = 1;
+    EXPECT_EQ(refusal([&] { ids(backwards); }), Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::find_messages(*s, "nope", lunch, 10); }), Why::not_found);
+}
