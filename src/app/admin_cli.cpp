@@ -699,6 +699,31 @@ void add_compliance_calls(CLI::App* admin, Cli& cli, int& rc) {
     }));
 }
 
+void add_data_calls(CLI::App* admin, Cli& cli, int& rc) {
+    auto* data = admin->add_subcommand("data", "All the data, to move it")->require_subcommand(1);
+    auto* exp = data->add_subcommand(
+        "export",
+        "Download everything (users, rooms, history, files, settings) as a tar archive; "
+        "`tar -xf` it and load it with `perch data import DIR` into an empty database");
+    static std::string out;
+    exp->add_option("--out", out, "The archive to write (e.g. perch-export.tar)")->required();
+    exp->callback(guarded(rc, [&cli] {
+        resolve_credentials(cli);
+        std::map<std::string, std::string> headers;
+        try {
+            headers = admin_download(cli.endpoint, "/admin/v1/data/export", json::object(), out);
+        } catch (const AdminApiError& e) {
+            throw std::runtime_error(std::string(e.what()) + " (HTTP " + std::to_string(e.status) +
+                                     ")");
+        }
+        std::cout << "exported to " << out << ":";
+        auto counts = json::parse(headers["x-perch-counts"], nullptr, false);
+        if (counts.is_object())
+            for (auto& [part, n] : counts.items()) std::cout << " " << n << " " << part;
+        std::cout << "\n";
+    }));
+}
+
 void add_test_message(CLI::App* admin, Cli& cli, int& rc) {
     static TestMessageOptions options;
     auto* cmd = admin->add_subcommand(
@@ -760,6 +785,7 @@ void add_admin_client(CLI::App& app, int& exit_code) {
     add_room_calls(admin, cli, exit_code);
     add_other_calls(admin, cli, exit_code);
     add_compliance_calls(admin, cli, exit_code);
+    add_data_calls(admin, cli, exit_code);
     add_test_message(admin, cli, exit_code);
 }
 

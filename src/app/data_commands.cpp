@@ -15,6 +15,8 @@
 #include "store/sql/db.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
+#include "util/ids.hpp"
+#include "util/tar.hpp"
 #include "util/time.hpp"
 
 namespace perch::app {
@@ -26,8 +28,9 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 // An export made before a part existed lacks its file and its checksum; it imports without it.
-const char* const kParts[] = {"users",    "groups", "policies",  "categories", "rooms",
-                              "messages", "files",  "user_data", "read_marks", "direct_messages"};
+const char* const kParts[] = {"users",      "groups",          "policies", "categories",
+                              "rooms",      "messages",        "files",    "user_data",
+                              "read_marks", "direct_messages", "settings", "addins"};
 
 // Every one-to-one message copy, in storage order, a page at a time.
 template <typename F>
@@ -64,6 +67,8 @@ std::map<std::string, int64_t> count_all(store::Store& s) {
     n["read_marks"] = int64_t(s.list_read_marks().size());
     n["direct_messages"] = 0;
     each_direct(s, [&](const store::DirectMessage&) { ++n["direct_messages"]; });
+    n["settings"] = int64_t(s.stored_settings().size());
+    n["addins"] = int64_t(s.list_addins().size());
     return n;
 }
 
@@ -84,7 +89,7 @@ class Writer {
     std::ofstream out_;
 };
 
-void export_all(store::Store& s, const Config& config, const fs::path& dir) {
+json export_all(store::Store& s, const Config& config, const fs::path& dir) {
     if (fs::exists(dir) && !fs::is_empty(dir))
         throw std::runtime_error(dir.string() + " exists and is not empty");
     fs::create_directories(dir / "files");
@@ -252,6 +257,18 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
         });
         w.close();
     }
+    {
+        Writer w(dir, "settings");
+        for (const auto& [name, value] : s.stored_settings())
+            w.add({{"name", name}, {"value", value}});
+        w.close();
+    }
+    {
+        Writer w(dir, "addins");
+        for (const auto& a : s.list_addins())
+            w.add({{"name", a.name}, {"url", a.url}, {"created_us", a.created_us}});
+        w.close();
+    }
     json manifest{{"format", "perch-data"},
                   {"version", kFormatVersion},
                   {"created", util::format_timestamp(util::now_us())},
@@ -261,9 +278,7 @@ void export_all(store::Store& s, const Config& config, const fs::path& dir) {
         manifest["sha256"][std::string(part) + ".jsonl"] = util::hex(
             util::file_digest(util::Hash::sha256, (dir / (std::string(part) + ".jsonl")).string()));
     std::ofstream(dir / "manifest.json") << manifest.dump(2) << '\n';
-    std::cout << "exported to " << dir.string() << ":";
-    for (auto& [part, n] : manifest["counts"].items()) std::cout << " " << n << " " << part;
-    std::cout << "\n";
+    return manifest["counts"];
 }
 
 template <class F>
@@ -455,6 +470,12 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
         marks.push_back({j["username"], room_ids.at(j["room"].get<std::string>()), j["seq"]});
     });
     s.mark_read(marks);
+    each_line(dir, "settings", [&](const json& j) {
+        s.store_setting(j["name"].get<std::string>(), j["value"].get<std::string>());
+    });
+    each_line(dir, "addins", [&](const json& j) {
+        s.put_addin({j["name"], j["url"], j["created_us"]});
+    });
     // Fresh statistics, so that the first queries after a move plan with the real sizes.
     s.analyze();
 
@@ -588,6 +609,24 @@ void restore_all(const Config& c, const fs::path& dir) {
 
 }  // namespace
 
+web::AdminDeps::DataExport export_archive(store::Store& s, const Config& config) {
+    // Made under the data directory (the file store's disk), packed, and the folder removed;
+    // the archive goes once sent.
+    fs::path work = fs::path(config.data_dir) / "tmp" / ("export-" + util::random_id());
+    fs::path archive = work.string() + ".tar";
+    try {
+        auto counts = export_all(s, config, work);
+        util::write_tar(work, "perch-export", archive);
+        fs::remove_all(work);
+        return {archive.string(), fs::file_size(archive), counts.dump()};
+    } catch (...) {
+        std::error_code ignored;
+        fs::remove_all(work, ignored);
+        fs::remove(archive, ignored);
+        throw;
+    }
+}
+
 void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
     static std::string backup_dir;
     auto* backup = app.add_subcommand(
@@ -628,7 +667,10 @@ void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
         auto config = load_config(cfg);
         prepare_data_dir(config);
         auto s = store::open_store(config.store);
-        export_all(*s, config, dir);
+        auto counts = export_all(*s, config, dir);
+        std::cout << "exported to " << dir << ":";
+        for (auto& [part, n] : counts.items()) std::cout << " " << n << " " << part;
+        std::cout << "\n";
     }));
     auto* imp = data->add_subcommand("import", "Load an export into an empty database");
     imp->add_option("dir", dir, "Directory written by perch data export")->required();

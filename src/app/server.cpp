@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/admin_commands.hpp"
 #include "app/compliance_setup.hpp"
 #include "chat/room_service.hpp"
 #include "compliance/service.hpp"
@@ -599,7 +600,8 @@ int serve(Config config) {
                            }
                            return out;
                        },
-                       std::move(admin_compliance)});
+                       std::move(admin_compliance),
+                       [&config](store::Store& s) { return export_archive(s, config); }});
     net::HttpOptions admin_options;
     admin_options.setting = "admin.port";
     admin_options.tls = true;

@@ -41,6 +41,8 @@ bool permitted(store::AdminRole role, const std::string& method, const std::stri
     // test's own users' passwords.
     if (area == "test-message") return role == store::AdminRole::read_only;
     if (area == "compliance") return role == store::AdminRole::compliance_officer;
+    // The data export holds every user's credentials: administrators only.
+    if (area == "data") return false;
     return role == store::AdminRole::read_only && (method == "GET" || method == "HEAD");
 }
 
@@ -266,6 +268,23 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
     if (area == "sessions") return sessions(request, parts, respond);
     if (area == "settings") return settings(caller, request, parts, body, respond);
     if (area == "addins") return addins(caller, request, parts, body, respond);
+    if (area == "data" && parts.size() == 2 && parts[1] == "export") {
+        // Everything in the content database and the file store, as `perch data export`
+        // writes it, packed as a tar archive, made for this answer and gone once sent.
+        if (method != "POST") return respond(not_allowed());
+        if (!deps_.export_data) return respond(json_error(404, "No data export here"));
+        return on_store(respond, [this, by = caller.by()](store::Store& s) {
+            auto done = deps_.export_data(s);
+            spdlog::info("admin API: data exported by {} ({} bytes)", by, done.bytes);
+            HttpResponse r;
+            r.file = done.file;
+            r.remove_file = true;
+            r.set("Content-Type", "application/x-tar");
+            r.set("Content-Disposition", "attachment; filename=\"perch-export.tar\"");
+            r.set("X-Perch-Counts", done.counts);
+            return r;
+        });
+    }
     if (area == "accounts") return accounts(caller, request, parts, body, respond);
     if (area == "compliance") return compliance(request, parts, body, respond);
     if (area == "test-message" && parts.size() == 1) {

@@ -60,6 +60,13 @@ struct AdminDeps {
     // Figures of the running server (and its pool) for the dashboard and /health.
     std::function<nlohmann::json()> status;
     std::optional<ComplianceAdmin> compliance;  // none: compliance is off
+    // Writes the data export (`perch data export`) as a tar archive; on a store thread.
+    struct DataExport {
+        std::string file;  // to send, then remove
+        uint64_t bytes = 0;
+        std::string counts;  // JSON: how many of each part
+    };
+    std::function<DataExport(store::Store&)> export_data;
 };
 
 // Who is asking, once authenticated.

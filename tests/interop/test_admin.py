@@ -591,6 +591,38 @@ async def test_perch_admin_from_the_command_line(f):
 
 
 
+async def test_data_exported_from_another_machine(f):
+    import tarfile
+    out = f.server.dir / "remote-export.tar"
+    assert call(f, "PUT", "/settings/max_story_chars", {"value": 5000})[0] == 204
+    r = perch_admin(f, "data", "export", "--out", str(out))
+    assert r.returncode == 0 and "exported to" in r.stdout and " users" in r.stdout, r.stdout + r.stderr
+    with tarfile.open(out) as t:
+        names = t.getnames()
+        assert "perch-export/manifest.json" in names and "perch-export/users.jsonl" in names, names
+        manifest = json.load(t.extractfile("perch-export/manifest.json"))
+        users = [json.loads(l)["username"] for l in t.extractfile("perch-export/users.jsonl")]
+        settings = [json.loads(l) for l in t.extractfile("perch-export/settings.jsonl")]
+    assert manifest["format"] == "perch-data" and "alice" in users
+    assert {"name": "max_story_chars", "value": "5000"} in settings, settings
+    assert call(f, "DELETE", "/settings/max_story_chars")[0] == 204
+    # Nothing is left behind on the server; only administrators may take the data.
+    assert list((f.server.dir / "var" / "tmp").glob("*")) == []
+    assert call(f, "POST", "/data/export", {}, user="viewer", password="viewer-pw-1")[0] == 403
+    assert call(f, "POST", "/data/export", {}, user="auditor", password="auditor-pw-1")[0] == 403
+    # The archive loads into a new server's empty database.
+    other = Server(sys.argv[1])
+    try:
+        (other.dir / "unpacked").mkdir()
+        subprocess.run(["tar", "-xf", str(out), "-C", str(other.dir / "unpacked")], check=True)
+        other.cli("data", "import", str(other.dir / "unpacked" / "perch-export"))
+        other.start()
+        alice = await connect(other, "alice", "alice-pw")
+        await alice.close()
+    finally:
+        other.cleanup()
+
+
 async def test_the_compliance_officer_verifies_and_exports(f):
     auditor = {"user": "auditor", "password": "auditor-pw-1"}
     status, state, _ = call(f, "GET", "/compliance", **auditor)
