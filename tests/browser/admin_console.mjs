@@ -80,6 +80,32 @@ try {
   await page.getByRole('button', { name: 'Remove message' }).click();
   await status(page).filter({ hasText: 'Message removed.' }).waitFor();
   step('message-removed');
+  // Who the rules let in, and messages by a filter (counted first: the removed one is gone).
+  await page.locator('#eligible dd', { hasText: 'alice' }).first().waitFor();
+  const sweep = page.locator('#remove-by-filter');
+  await sweep.getByLabel('Words').fill('off-topic remark');
+  await sweep.getByRole('button', { name: 'Count matches' }).click();
+  await sweep.getByText('0 messages match.').waitFor();
+
+  // Settings for every server, and an add-in the room then shows.
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+  const limit = page.locator('#setting-max_message_chars');
+  await limit.getByRole('spinbutton').fill('4000');
+  await limit.getByRole('button', { name: 'Save' }).click();
+  await status(page).filter({ hasText: 'max_message_chars saved' }).waitFor();
+  await page.locator('#setting-max_message_chars', { hasText: 'set here' }).waitFor();
+  const addin = page.locator('#add-addin');
+  await addin.getByLabel('Name').fill('Lab notes');
+  await addin.getByLabel('Page').fill('https://notes.example.org/lab');
+  await addin.getByRole('button', { name: 'Register' }).click();
+  await page.getByRole('cell', { name: 'Lab notes', exact: true }).waitFor();
+  await shot(page, 'admin-settings');
+  await page.goto(base + '/admin/#/room/lab');
+  await page.getByLabel('Add-in').selectOption('Lab notes');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await status(page).filter({ hasText: 'Settings saved.' }).waitFor();
+  step('addin-set');
 
   // A group with a member, and a policy.
   await page.getByRole('link', { name: 'Groups' }).click();

@@ -97,10 +97,17 @@ async def test_the_admin_console(f):
         # The occupant sees the message replaced (XEP-0425 retraction by a moderator).
         replaced = await alice.next_message_with("{urn:xmpp:fasten:0}apply-to", timeout=10)
         assert replaced.xml.find("{urn:xmpp:fasten:0}apply-to").get("id") == stanza_id
+        # Settings and the add-in, saved in the console, are in force for the room's clients.
+        await expect(node, "addin-set", timeout=60)
+        info = await alice["xep_0030"].get_info(jid=f"lab@{MUC}")
+        fields = {fl.get("var"): fl.findtext("{jabber:x:data}value")
+                  for fl in info.xml.find(".//{jabber:x:data}x").findall("{jabber:x:data}field")}
+        assert fields["{urn:perch:limits:0}message-max-chars"] == "4000", fields
+        assert fields["{urn:perch:room:0}addin-url"] == "https://notes.example.org/lab", fields
         await expect(node, "done", timeout=90)
         assert await asyncio.wait_for(node.wait(), 30) == 0
         await alice.close()
-        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-groups", "admin-dashboard",
+        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-settings", "admin-groups", "admin-dashboard",
                      "admin-dashboard-phone", "admin-room-phone"):
             assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
     finally:

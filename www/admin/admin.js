@@ -188,8 +188,9 @@ async function showRooms() {
 }
 
 async function showRoom(node) {
-  const room = await api('GET', '/rooms/' + encodeURIComponent(node));
   const path = '/rooms/' + encodeURIComponent(node);
+  const [room, eligible, addins] = await Promise.all([api('GET', path), api('GET', path + '/eligible'), api('GET', '/addins')]);
+  const addin = select('addin', [['', 'None'], ...addins.map((a) => [a.name, a.name])], room.addin);
   const name = text('name', { value: room.name, maxlength: '256' });
   const description = h('textarea', { name: 'description', rows: '2' }, room.description);
   const privacy = select('privacy', privacyChoices, room.privacy);
@@ -217,12 +218,19 @@ async function showRoom(node) {
     h('h1', {}, room.name),
     h('p', {}, `${room.address} · ${room.category} · ${room.occupants} in the room now · ${room.messages} messages`),
     form('room-settings', 'Settings', [h('div', { class: 'grid' }, field('Name', name), field('Privacy', privacy), field('Type', type)),
-      field('Description', description), disabledLabel], 'Save settings', async () => {
-      await api('PATCH', path, { name: name.value, description: description.value, privacy: privacy.value, type: type.value, disabled: disabled.checked });
+      field('Description', description), field('Add-in', addin, 'A web pane the room shows (registered under Settings).'), disabledLabel], 'Save settings', async () => {
+      await api('PATCH', path, { name: name.value, description: description.value, privacy: privacy.value, type: type.value,
+        addin: addin.value, disabled: disabled.checked });
       say('Settings saved.');
       await route();
     }),
     h('h2', {}, 'Who may do what'), ...lists,
+    h('section', { class: 'card', id: 'eligible', 'aria-labelledby': 'h-eligible' }, h('h3', { id: 'h-eligible' }, 'Eligible users'),
+      h('p', {}, 'Everyone these rules let in, by the room\'s lists and its category\'s (groups counted).'),
+      h('dl', {}, ...[['join', 'May join'], ['post', 'May post'], ['configure', 'May manage']].flatMap(([key, label]) => [
+        h('dt', {}, label),
+        h('dd', {}, (eligible[key].users.join(', ') || 'Nobody') + (eligible[key].more ? ', and more' : ''))]))),
+    removeByFilter(path),
     form('remove-message', 'Remove a message', [h('p', {}, 'For everybody, keeping a notice in its place. The id is the message\'s stable id (from the archive or the compliance record).'),
       field('Message id', messageId), field('Reason', reason)], 'Remove message', async () => {
       await api('DELETE', `${path}/messages/${encodeURIComponent(messageId.value)}`, { reason: reason.value });
@@ -239,6 +247,37 @@ async function showRoom(node) {
           location.hash = '#/rooms';
         } catch (e) { say(e.message, 'error'); }
       } }, 'Delete room')));
+}
+
+// Messages by a filter: a dry run shows what matches, then they go (or are replaced).
+function removeByFilter(path) {
+  const keywords = text('keywords');
+  const match = select('match', [['any', 'Any of the words'], ['all', 'All of the words'], ['exact', 'The exact phrase']], 'any');
+  const [caseSensitive, caseLabel] = checkbox('Match case', false);
+  const sender = text('sender', { placeholder: 'user name' });
+  const from = h('input', { type: 'datetime-local', name: 'from' });
+  const to = h('input', { type: 'datetime-local', name: 'to' });
+  const replaceWith = text('replace_with', { placeholder: 'leave empty to remove' });
+  const result = h('p', { role: 'status' });
+  const utc = (input) => input.value ? new Date(input.value).toISOString().replace(/\.\d+Z$/, 'Z') : undefined;
+  const filter = (dryRun) => ({ keywords: keywords.value || undefined, match: match.value, case_sensitive: caseSensitive.checked,
+    sender: sender.value || undefined, from: utc(from), to: utc(to), replace_with: replaceWith.value || undefined, dry_run: dryRun });
+  const run = async (dryRun) => {
+    const done = await api('POST', path + '/messages/remove', filter(dryRun));
+    result.textContent = dryRun ? `${done.matched}${done.more ? '+' : ''} messages match.`
+      : `${done.removed} messages ${replaceWith.value ? 'replaced' : 'removed'}${done.more ? '; more match: run it again' : ''}.`;
+  };
+  const f = form('remove-by-filter', 'Remove messages by filter', [
+    h('p', {}, 'Words in the text, a sender, a time range: at least one. Each message goes for everybody, as a moderator\'s removal.'),
+    h('div', { class: 'grid' }, field('Words', keywords), field('Match', match), field('Sender', sender),
+      field('From', from), field('To', to), field('Replace with', replaceWith, 'Text left in their place.')),
+    caseLabel, result], 'Remove matching messages', async () => {
+    if (!confirm('Remove every matching message for everybody?')) return;
+    await run(false);
+  });
+  f.insertBefore(h('button', { type: 'button', class: 'secondary', onclick: () => run(true).catch((e) => say(e.message, 'error')) },
+    'Count matches'), f.lastChild);
+  return f;
 }
 
 // Categories ---------------------------------------------------------------------------------
@@ -349,6 +388,35 @@ async function showAccounts() {
     }));
 }
 
+async function showSettings() {
+  const [settings, addins] = await Promise.all([api('GET', '/settings'), api('GET', '/addins')]);
+  const rows = settings.map((s) => {
+    const input = s.min !== undefined
+      ? h('input', { type: 'number', name: s.name, min: String(s.min), max: String(s.max), value: s.value, required: true })
+      : h('input', { type: 'url', name: s.name, value: s.value, placeholder: 'this server\'s room pages' });
+    return form('setting-' + s.name, s.name.replaceAll('_', ' '), [field(s.description, input,
+      `From the configuration file: ${s.file_value || '(empty)'}${s.set_here ? ' · set here, wins over the file' : ''}`),
+      ...(s.set_here ? [h('button', { type: 'button', class: 'secondary', onclick: () => act(`${s.name} back to the file's value.`,
+        () => api('DELETE', '/settings/' + s.name)) }, 'Back to the file\'s value')] : [])], 'Save', () =>
+      act(`${s.name} saved: in force on every server now.`, () => api('PUT', '/settings/' + s.name, { value: input.value })));
+  });
+  const addinName = text('name', { required: true, maxlength: '64' });
+  const addinUrl = h('input', { type: 'url', name: 'url', required: true, placeholder: 'https://' });
+  main.replaceChildren(h('h1', {}, 'Settings'),
+    h('p', {}, 'For every server of the pool, at once; each wins over the configuration file until set back.'),
+    h('div', { class: 'grid' }, ...rows),
+    h('h2', {}, 'Add-ins'),
+    addins.length ? table([['name', 'Name'], ['url', 'Page'], ['rooms', 'Shown by'], ['remove', '']], addins, (a, key) => {
+      if (key === 'rooms') return a.rooms.join(', ') || '—';
+      if (key === 'remove') return h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove add-in ${a.name}`,
+        onclick: () => act(`Add-in ${a.name} removed.`, () => api('DELETE', '/addins/' + encodeURIComponent(a.name))) }, 'Remove');
+      return a[key];
+    }) : h('p', {}, 'None yet.'),
+    form('add-addin', 'Register an add-in', [h('div', { class: 'grid' }, field('Name', addinName), field('Page', addinUrl,
+      'The web page rooms show beside the conversation.'))], 'Register', () =>
+      act(`Add-in ${addinName.value} registered.`, () => api('PUT', '/addins/' + encodeURIComponent(addinName.value), { url: addinUrl.value }))));
+}
+
 async function showCompliance() {
   const state = await api('GET', '/compliance');
   const parts = [h('h1', {}, 'Compliance')];
@@ -392,6 +460,7 @@ async function route() {
     else if (hash === '#/sessions') await showSessions();
     else if (hash === '#/accounts') await showAccounts();
     else if (hash === '#/compliance') await showCompliance();
+    else if (hash === '#/settings') await showSettings();
     else main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Dashboard')));
   } catch (e) {
     if (e.status !== 401) main.replaceChildren(h('h1', {}, 'Cannot show this page'), h('p', { role: 'alert' }, e.message));

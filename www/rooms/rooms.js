@@ -128,6 +128,7 @@ function createForm(categories) {
 async function showRoom(node) {
   const room = await api('GET', '/rooms/' + encodeURIComponent(node));
   const parts = [h('p', {}, h('a', { href: '#/' }, '← My rooms')), h('h1', {}, room.name), h('p', {}, `${room.address} · ${room.category}`)];
+  if (room.addin_url) parts.push(h('p', {}, 'Add-in: ', h('a', { href: room.addin_url, rel: 'noopener noreferrer', target: '_blank' }, room.addin)));
   if (!room.managers) {
     parts.push(h('p', {}, room.description || ''), h('p', {}, 'Only the room\'s managers change it.'));
     main.replaceChildren(...parts);
@@ -142,10 +143,13 @@ async function showRoom(node) {
   const disabled = h('input', { type: 'checkbox', name: 'disabled', checked: room.disabled });
   const changeSubject = h('input', { type: 'checkbox', name: 'occupants_change_subject',
     checked: room.occupants_change_subject });
+  const addins = await api('GET', '/addins');
+  const addin = select('addin', [['', 'None'], ...addins.map((a) => [a.name, a.name])], room.addin);
   const settings = h('form', { class: 'card', id: 'room-settings' },
     h('h2', {}, 'Settings'),
     h('div', { class: 'grid' }, field('Name', name), field('Privacy', privacy), field('Type', type)),
     field('Description', description),
+    field('Add-in (a web pane the room shows)', addin),
     h('label', { class: 'check' }, invitations, 'Invitations allowed'),
     h('label', { class: 'check' }, changeSubject, 'Everyone who may post changes the subject (else managers only)'),
     h('label', { class: 'check' }, disabled, 'Disabled (nobody may enter; the history is kept)'),
@@ -156,7 +160,7 @@ async function showRoom(node) {
       await api('PATCH', '/rooms/' + encodeURIComponent(node), {
         name: name.value.trim(), description: description.value, privacy: privacy.value,
         type: type.value, invitations: invitations.checked, disabled: disabled.checked,
-        occupants_change_subject: changeSubject.checked,
+        occupants_change_subject: changeSubject.checked, addin: addin.value,
       });
       say('Settings saved.');
       showRoom(node);
