@@ -280,6 +280,78 @@ Config load_config(const std::string& path) {
     return c;
 }
 
+std::vector<std::string> restart_needed(const Config& a, const Config& b) {
+    std::vector<std::string> out;
+    auto check = [&](const char* name, const auto& x, const auto& y) {
+        if (x != y) out.emplace_back(name);
+    };
+    check("domain", a.domain, b.domain);
+    check("data_dir", a.data_dir, b.data_dir);
+    check("io_threads", a.io_threads, b.io_threads);
+    check("log_file", a.log_file, b.log_file);
+    check("c2s.bind", a.c2s.bind, b.c2s.bind);
+    check("c2s.port", a.c2s.port, b.c2s.port);
+    check("c2s.direct_tls_port", a.c2s.direct_tls_port, b.c2s.direct_tls_port);
+    check("c2s.tls_required", a.c2s.tls_required, b.c2s.tls_required);
+    check("c2s.max_stanza_kb", a.c2s.max_stanza_kb, b.c2s.max_stanza_kb);
+    check("c2s.max_send_queue_kb", a.c2s.max_send_queue_kb, b.c2s.max_send_queue_kb);
+    check("c2s.login_timeout_s", a.c2s.login_timeout_s, b.c2s.login_timeout_s);
+    check("c2s.stanzas_per_second", a.c2s.stanzas_per_second, b.c2s.stanzas_per_second);
+    check("c2s.stanza_burst", a.c2s.stanza_burst, b.c2s.stanza_burst);
+    check("c2s.max_offline_messages", a.c2s.max_offline_messages, b.c2s.max_offline_messages);
+    check("c2s.resume_timeout_s", a.c2s.resume_timeout_s, b.c2s.resume_timeout_s);
+    check("login",
+          std::tie(a.login.free_failures, a.login.max_delay_s, a.login.lockout_failures,
+                   a.login.lockout_s),
+          std::tie(b.login.free_failures, b.login.max_delay_s, b.login.lockout_failures,
+                   b.login.lockout_s));
+    check("muc.subdomain", a.muc.subdomain, b.muc.subdomain);
+    check("muc.max_history", a.muc.max_history, b.muc.max_history);
+    check("muc.history_cache", a.muc.history_cache, b.muc.history_cache);
+    check("muc.posts_per_second", a.muc.posts_per_second, b.muc.posts_per_second);
+    check("muc.post_burst", a.muc.post_burst, b.muc.post_burst);
+    check("muc.allow_user_rooms", a.muc.allow_user_rooms, b.muc.allow_user_rooms);
+    check("muc.default_category", a.muc.default_category, b.muc.default_category);
+    check("muc.shards", a.muc.shards, b.muc.shards);
+    check("http",
+          std::tie(a.http.bind, a.http.port, a.http.tls_port, a.http.public_url,
+                   a.http.websocket_origins, a.http.www_dir, a.http.converse_dir,
+                   a.http.max_body_kb, a.http.min_body_rate, a.http.body_grace_s,
+                   a.http.metrics_access, a.http.metrics_token),
+          std::tie(b.http.bind, b.http.port, b.http.tls_port, b.http.public_url,
+                   b.http.websocket_origins, b.http.www_dir, b.http.converse_dir,
+                   b.http.max_body_kb, b.http.min_body_rate, b.http.body_grace_s,
+                   b.http.metrics_access, b.http.metrics_token));
+    check("files", std::tie(a.files.dir, a.files.slot_lifetime_s, a.files.max_open_slots),
+          std::tie(b.files.dir, b.files.slot_lifetime_s, b.files.max_open_slots));
+    check(
+        "compliance",
+        std::tie(a.compliance.enabled, a.compliance.path, a.compliance.url, a.compliance.export_dir,
+                 a.compliance.checkpoint_key, a.compliance.run_interval_s, a.compliance.xml,
+                 a.compliance.jsonl, a.compliance.one_room_per_file, a.compliance.user_details,
+                 a.compliance.room_details, a.compliance.file_manifest, a.compliance.on_failure,
+                 a.compliance.retention_days),
+        std::tie(b.compliance.enabled, b.compliance.path, b.compliance.url, b.compliance.export_dir,
+                 b.compliance.checkpoint_key, b.compliance.run_interval_s, b.compliance.xml,
+                 b.compliance.jsonl, b.compliance.one_room_per_file, b.compliance.user_details,
+                 b.compliance.room_details, b.compliance.file_manifest, b.compliance.on_failure,
+                 b.compliance.retention_days));
+    check("tls", std::tie(a.tls.cert, a.tls.key), std::tie(b.tls.cert, b.tls.key));
+    check("admin", std::tie(a.admin.bind, a.admin.port, a.admin.session_hours),
+          std::tie(b.admin.bind, b.admin.port, b.admin.session_hours));
+    check("pool",
+          std::tie(a.pool.name, a.pool.peer_bind, a.pool.peer_port, a.pool.peer_address,
+                   a.pool.client_address, a.pool.secret, a.pool.secret_file, a.pool.lease_ms),
+          std::tie(b.pool.name, b.pool.peer_bind, b.pool.peer_port, b.pool.peer_address,
+                   b.pool.client_address, b.pool.secret, b.pool.secret_file, b.pool.lease_ms));
+    check("store",
+          std::tie(a.store.backend, a.store.path, a.store.url, a.store.pool_size, a.store.cache_mb,
+                   a.store.mmap_mb, a.store.synchronous_full, a.store.retention_days),
+          std::tie(b.store.backend, b.store.path, b.store.url, b.store.pool_size, b.store.cache_mb,
+                   b.store.mmap_mb, b.store.synchronous_full, b.store.retention_days));
+    return out;
+}
+
 chat::Settings Config::chat_settings() const {
     chat::Settings s;
     s.default_history = muc.default_history;

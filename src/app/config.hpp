@@ -151,6 +151,9 @@ struct Config {
 // Loads a TOML file; an empty path gives the defaults. Throws std::runtime_error naming the
 // file, line and key on any mistake.
 Config load_config(const std::string& path);
+// The settings that differ between `running` and `fresh` (both prepared) and take effect only
+// at a restart: what a SIGHUP cannot apply, named as in the file.
+std::vector<std::string> restart_needed(const Config& running, const Config& fresh);
 // Resolves paths relative to data_dir and creates the directory.
 void prepare_data_dir(Config& config);
 // What a starting server keeps in data_dir besides the database: the file store's directory

@@ -38,7 +38,7 @@ int run(int argc, char** argv) {
                 spdlog::flush_every(std::chrono::seconds(1));
             }
             spdlog::set_level(spdlog::level::from_str(config.log_level));
-            exit_code = perch::app::serve(std::move(config));
+            exit_code = perch::app::serve(std::move(config), config_path);
         } catch (const std::exception& e) {
             spdlog::critical("{}", e.what());
             exit_code = 1;

@@ -150,7 +150,7 @@ void warn_if_unresolvable(const std::string& url) {
 
 }  // namespace
 
-int serve(Config config) {
+int serve(Config config, const std::string& config_path) {
     raise_fd_limit();
     prepare_data_dir(config);
     // Opening the store applies migrations before anything listens.
@@ -213,6 +213,13 @@ int serve(Config config) {
     directory.load(*store);
     // Default history, participant update limit, message, story and file limits, the room
     // management URL: the file's values, with those an administrator set over them (admin API).
+    // The file's values are read again on SIGHUP.
+    std::mutex file_settings_mutex;
+    chat::Settings file_settings = config.chat_settings();
+    auto current_file_settings = [&] {
+        std::lock_guard lock(file_settings_mutex);
+        return file_settings;
+    };
     auto settings = std::make_shared<chat::LiveSettings>(
         chat::with_stored(config.chat_settings(), store->stored_settings()));
     // Who blocks whom: read on every delivery, so in memory (changes come through the
@@ -471,6 +478,11 @@ int serve(Config config) {
         spdlog::info("user {} disabled: {} sessions ended", name, sessions.size());
         return true;
     };
+    // The settings in force: the file's, with the database's over them. On a store thread.
+    auto apply_settings = [&](store::Store& s) {
+        settings->set(chat::with_stored(current_file_settings(), s.stored_settings()));
+        uploads.set_max_bytes(settings->max_file_bytes());
+    };
     // Users' groups, policy or administrator flag changed (`users`; everybody: nullopt): their
     // sessions here judge their next requests by what the store says now, and this server's
     // rooms judge their occupants again. On a store thread.
@@ -525,9 +537,7 @@ int serve(Config config) {
                             directory.set_addins(std::move(urls));
                         }
                         if (c.kind == "settings") {
-                            settings->set(
-                                chat::with_stored(config.chat_settings(), s.stored_settings()));
-                            uploads.set_max_bytes(settings->max_file_bytes());
+                            apply_settings(s);
                             spdlog::info("setting {} changed by an administrator", c.name);
                         }
                         if (c.kind == "room") rooms.reload(c.name);
@@ -561,7 +571,7 @@ int serve(Config config) {
     admin_config.www_dir = config.http.www_dir;
     admin_config.session_lifetime = std::chrono::hours(config.admin.session_hours);
     admin_config.guard = guard;
-    admin_config.file_settings = config.chat_settings();
+    admin_config.file_settings = current_file_settings;
     const auto started = std::chrono::steady_clock::now();
     std::optional<web::ComplianceAdmin> admin_compliance;
     if (compliance_service) admin_compliance = compliance_admin(config, *compliance_service);
@@ -649,12 +659,41 @@ int serve(Config config) {
     };
     if (pool_rooms) expire();
 
+    // SIGHUP: the configuration file again. What applies without a restart applies (the log
+    // level, the run-time settings' file values, under those an administrator set); the rest
+    // is named, in force from the next restart. A file that no longer loads changes nothing.
+    auto reload_config = [&] {
+        if (config_path.empty()) return;
+        try {
+            Config fresh = load_config(config_path);
+            prepare_data_dir(fresh);
+            spdlog::set_level(spdlog::level::from_str(fresh.log_level));
+            {
+                std::lock_guard lock(file_settings_mutex);
+                file_settings = fresh.chat_settings();
+            }
+            bool queued = workers.submit([&](store::Store& s) {
+                apply_settings(s);
+                spdlog::info("SIGHUP: log level {} and the settings' file values applied",
+                             spdlog::level::to_string_view(spdlog::get_level()));
+            });
+            if (!queued)
+                spdlog::warn("SIGHUP: the store is busy; settings applied at the next change");
+            if (auto later = restart_needed(config, fresh); !later.empty())
+                spdlog::warn("SIGHUP: {} changed in {}: in force from the next restart",
+                             fmt::join(later, ", "), config_path);
+        } catch (const std::exception& e) {
+            spdlog::error("SIGHUP: {} not applied, the configuration in force stays: {}",
+                          config_path, e.what());
+        }
+    };
     asio::signal_set hangup(io.context(), SIGHUP);
     std::function<void()> on_hangup = [&] {
         hangup.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;
-            spdlog::info("SIGHUP: reading the TLS certificate again");
+            spdlog::info("SIGHUP: reading the TLS certificate and the configuration again");
             certificate.reload(true);
+            reload_config();
             on_hangup();
         });
     };

@@ -29,7 +29,7 @@ struct AdminConfig {
     std::string www_dir;  // the console's pages are www/admin/
     std::chrono::seconds session_lifetime{8 * 3600};
     xmpp::LoginGuardOptions guard;
-    chat::Settings file_settings;  // the configuration file's (the database's win)
+    std::function<chat::Settings()> file_settings;  // the configuration file's (the database's win)
 };
 
 // The compliance officer's area, given by the server when compliance is on. The functions

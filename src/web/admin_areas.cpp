@@ -533,12 +533,13 @@ void AdminApi::settings(const AdminCaller& caller, const HttpRequest& request, c
     if (parts.size() == 1 && method == "GET")
         return on_store(respond, [this](store::Store& s) {
             auto stored = s.stored_settings();
-            auto now = chat::with_stored(config_.file_settings, stored);
+            auto file = config_.file_settings ? config_.file_settings() : chat::Settings{};
+            auto now = chat::with_stored(file, stored);
             json out = json::array();
             for (const auto& info : chat::setting_infos()) {
                 json item{{"name", info.name},
                           {"value", chat::setting_text(now, info.name)},
-                          {"file_value", chat::setting_text(config_.file_settings, info.name)},
+                          {"file_value", chat::setting_text(file, info.name)},
                           {"set_here", stored.count(info.name) > 0},
                           {"description", info.description}};
                 if (info.number) {

@@ -354,6 +354,46 @@ async def test_settings_change_the_running_server_at_once(f):
     await alice.close()
 
 
+async def test_sighup_reads_the_configuration_again(f):
+    import signal
+    original = f.server.config.read_text()
+    assert "[muc]\nposts_per_second = 0\n" in original
+
+    async def hangup(expect_in_log):
+        mark = len(f.server.log_text())
+        f.server.proc.send_signal(signal.SIGHUP)
+        for _ in range(100):
+            if expect_in_log in f.server.log_text()[mark:]:
+                return f.server.log_text()[mark:]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {expect_in_log!r} in the log after SIGHUP: {f.server.log_text()[mark:]}")
+
+    try:
+        changed = original.replace("[muc]\nposts_per_second = 0\n", "[muc]\nposts_per_second = 0\nmax_story_chars = 777\n")
+        changed = changed.replace(f"port = {f.server.port}\n", f"port = {f.server.port + 1}\n", 1)
+        f.server.config.write_text(changed)
+        await hangup("settings' file values applied")
+        for _ in range(100):  # logged beside it, in either order
+            if "c2s.port changed" in f.server.log_text():
+                break
+            await asyncio.sleep(0.05)
+        story = {s["name"]: s for s in call(f, "GET", "/settings")[1]}["max_story_chars"]
+        assert story["value"] == "777" and story["file_value"] == "777", story
+        assert "c2s.port changed" in f.server.log_text(), f.server.log_text()[-2000:]
+        alice = await connect(f.server, "alice", "alice-pw")  # still on the port it had
+        fields = form_fields(await alice["xep_0030"].get_info(jid=f"town@{MUC}"))
+        assert fields["{urn:perch:limits:0}story-max-chars"] == "777", fields
+        await alice.close()
+        # A file that no longer loads changes nothing.
+        f.server.config.write_text(changed + "\n[muc]\nmax_story_chars = -5\n")
+        await hangup("not applied")
+        assert {s["name"]: s for s in call(f, "GET", "/settings")[1]}["max_story_chars"]["value"] == "777"
+    finally:
+        f.server.config.write_text(original)
+        await hangup("settings' file values applied")
+    assert {s["name"]: s for s in call(f, "GET", "/settings")[1]}["max_story_chars"]["value"] == "64000"
+
+
 async def test_addins_registered_and_shown_by_rooms(f):
     assert call(f, "PUT", "/addins/Team%20wiki", {"url": "https://wiki.example.org/pane"})[0] == 204
     assert call(f, "PUT", "/addins/bad<name>", {"url": "https://x.example.org"})[0] == 400
