@@ -489,17 +489,20 @@ int serve(Config config, const std::string& config_path) {
     auto refresh_subjects = [&](store::Store& s,
                                 const std::optional<std::set<std::string>>& users) {
         std::map<std::string, std::shared_ptr<const chat::Subject>> fresh;
-        for (const auto& session : router.all()) {
-            const std::string& name = session->jid().local();
-            if (users && !users->count(name)) continue;
+        auto subject = [&](const std::string& name) -> std::shared_ptr<const chat::Subject> {
+            if (users && !users->count(name)) return nullptr;
             auto it = fresh.find(name);
             if (it == fresh.end()) {
                 auto user = s.find_user(name);
-                if (!user) continue;
+                if (!user) return nullptr;
                 it = fresh.emplace(name, chat::subject_of(s, *user)).first;
             }
-            session->set_subject(it->second);
-        }
+            return it->second;
+        };
+        for (const auto& session : router.all())
+            if (auto who = subject(session->jid().local())) session->set_subject(who);
+        for (const auto& name : web_app.signed_in_users())
+            if (auto who = subject(name)) web_app.set_subject(name, who);
         rooms.refresh_subjects(users);
     };
     auto policy_changed = [&](store::Store& s, const std::string& scope) {

@@ -40,6 +40,20 @@ void WebSessions::close_user(const std::string& username) {
     std::erase_if(sessions_, [&](const auto& s) { return s.second.user.username == username; });
 }
 
+void WebSessions::set_subject(const std::string& username,
+                              std::shared_ptr<const chat::Subject> who) {
+    std::lock_guard lock(mutex_);
+    for (auto& [token, entry] : sessions_)
+        if (entry.user.username == username) entry.user.subject = who;
+}
+
+std::set<std::string> WebSessions::users() {
+    std::lock_guard lock(mutex_);
+    std::set<std::string> out;
+    for (const auto& [token, entry] : sessions_) out.insert(entry.user.username);
+    return out;
+}
+
 std::optional<std::string> cookie(const net::HttpRequest& request, const std::string& name) {
     const std::string* header = request.header("cookie");
     if (!header) return std::nullopt;

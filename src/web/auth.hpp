@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "chat/authz.hpp"
@@ -32,6 +33,9 @@ class WebSessions {
     void close(const std::string& token);
     // Every session of `username` (the account was disabled).
     void close_user(const std::string& username);
+    // The user's groups or policy changed: their sessions judge the next requests by `who`.
+    void set_subject(const std::string& username, std::shared_ptr<const chat::Subject> who);
+    std::set<std::string> users();  // who is signed in
 
   private:
     struct Entry {

@@ -335,8 +335,26 @@ async def removal(queue, room, timeout=10):
             return codes, reason.text if reason is not None else None
 
 
+UPLOAD = "urn:xmpp:http:upload:0"
 MAM = "urn:xmpp:mam:2"
 RSM = "http://jabber.org/protocol/rsm"
+
+
+async def request_slot(client, name, size, content_type="application/octet-stream"):
+    from slixmpp.xmlstream import ET as SET
+    iq = client.make_iq_get(ito="localhost")
+    SET.SubElement(iq.xml, f"{{{UPLOAD}}}request", {"filename": name, "size": str(size), "content-type": content_type})
+    reply = await iq.send(timeout=10)
+    slot = reply.xml.find(f"{{{UPLOAD}}}slot")
+    return slot.find(f"{{{UPLOAD}}}put").get("url"), slot.find(f"{{{UPLOAD}}}get").get("url")
+
+
+def post_link(client, room, url):
+    """A groupchat message carrying a file's link (XEP-0066), as clients post uploads."""
+    from slixmpp.xmlstream import ET as SET
+    msg = client.make_message(mto=room, mbody=url, mtype="groupchat")
+    SET.SubElement(SET.SubElement(msg.xml, "{jabber:x:oob}x"), "{jabber:x:oob}url").text = url
+    msg.send()
 
 
 async def mam_query(client, to, fields=None, rsm=None, query_id="q1", timeout=30):

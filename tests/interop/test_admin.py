@@ -19,7 +19,7 @@ import types
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from harness import DOMAIN, MUC, PresenceError, Server, connect, mam_query, run
+from harness import DOMAIN, MUC, IqError, PresenceError, Server, connect, mam_query, post_link, request_slot, run
 
 ROOT_PW = "root-password-1"
 
@@ -234,9 +234,34 @@ async def test_a_disabled_user_is_out_at_once(f):
     await carol.close()
 
 
+def fetch_file(f, url, user, password):
+    """GET of a download URL with HTTP Basic: the status."""
+    path = url[len(f.server.url):]
+    conn = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=10)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    conn.request("GET", path, headers={"Authorization": "Basic " + auth})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
 async def test_a_revoked_member_leaves_the_room_at_once(f):
     bob = await connect(f.server, "bob", "bob-pw")
     await bob["xep_0045"].join_muc_wait(f"inner@{MUC}", "bob", maxstanzas=0, timeout=10)
+    # A file another member posted in the room, which bob may read while he is a member.
+    assert call(f, "PUT", "/rooms/inner/members/user:carol")[0] == 204
+    carol = await connect(f.server, "carol", "carol-pw")
+    await carol["xep_0045"].join_muc_wait(f"inner@{MUC}", "carol", maxstanzas=0, timeout=10)
+    put, get = await request_slot(carol, "plan.txt", 5)
+    conn = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=10)
+    conn.request("PUT", put[len(f.server.url):], body=b"plans", headers={"Content-Type": "application/octet-stream"})
+    assert conn.getresponse().status in (200, 201)
+    conn.close()
+    post_link(carol, f"inner@{MUC}", get)
+    await carol.next_groupchat()
+    await carol.close()
+    assert call(f, "DELETE", "/rooms/inner/members/user:carol")[0] == 204
+    assert fetch_file(f, get, "bob", "bob-pw") == 200
     presences = asyncio.Queue()
     bob.register_handler(Callback("gone", MatchXPath("{jabber:client}presence"), presences.put_nowait))
     assert call(f, "DELETE", "/rooms/inner/members/user:bob")[0] == 204
@@ -252,8 +277,15 @@ async def test_a_revoked_member_leaves_the_room_at_once(f):
         raise AssertionError("a revoked member joined again")
     except PresenceError as e:
         assert e.condition == "registration-required", e.condition
+    try:
+        await mam_query(bob, f"inner@{MUC}")
+        raise AssertionError("a revoked member read the archive")
+    except IqError as e:
+        assert e.iq["error"]["condition"] in ("forbidden", "registration-required", "item-not-found"), e.iq
+    assert fetch_file(f, get, "bob", "bob-pw") == 403
     await bob.close()
     assert call(f, "PUT", "/rooms/inner/members/user:bob")[0] == 204
+    assert fetch_file(f, get, "bob", "bob-pw") == 200
     events = [e for e in compliance_events(f, "MEMBERSHIP") if e.get("principal") == "user:bob"]
     assert [e["change"] for e in events][-2:] == ["removed", "added"], events
 
@@ -278,8 +310,28 @@ async def test_group_and_policy_changes_reach_occupants_at_once(f):
     presences = asyncio.Queue()
     carol.register_handler(Callback("gone", MatchXPath("{jabber:client}presence"), presences.put_nowait))
     await carol["xep_0045"].join_muc_wait(f"galley@{MUC}", "carol", maxstanzas=0, timeout=10)
+    # Carol is also signed in on the room pages, which list the room.
+    web = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=10)
+    web.request("POST", "/api/v1/session", body=json.dumps({"username": "carol", "password": "carol-pw"}),
+                headers={"Content-Type": "application/json"})
+    signed = web.getresponse()
+    cookie = signed.getheader("Set-Cookie").split(";")[0]
+    signed.read()
+
+    def web_rooms():
+        web.request("GET", "/api/v1/rooms?scope=all", headers={"Cookie": cookie})
+        r = web.getresponse()
+        return [room["node"] for room in json.loads(r.read())]
+
+    assert "galley" in web_rooms()
     assert call(f, "DELETE", "/groups/crew/members/carol")[0] == 204
     await left_with_321(carol, presences, "carol")
+    for _ in range(50):  # the browser's sign-in follows (read with the change notice)
+        if "galley" not in web_rooms():
+            break
+        await asyncio.sleep(0.05)
+    assert "galley" not in web_rooms()
+    web.close()
     try:
         await carol["xep_0045"].join_muc_wait(f"galley@{MUC}", "carol", maxstanzas=0, timeout=5)
         raise AssertionError("joined a room of a category no longer open to her")

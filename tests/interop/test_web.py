@@ -16,9 +16,8 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from harness import MUC, IqError, Server, WsXmpp, connect, run
+from harness import MUC, UPLOAD, IqError, Server, WsXmpp, connect, post_link, request_slot, run
 
-UPLOAD = "urn:xmpp:http:upload:0"
 
 
 def setup():
@@ -253,22 +252,6 @@ async def test_websocket_session_speaks_rfc7395(f):
     assert ws.recv_until("close")[-1].startswith("<close")
     ws.close()
     await bob.close()
-
-
-async def request_slot(client, name, size, content_type="application/octet-stream"):
-    from slixmpp.xmlstream import ET as SET
-    iq = client.make_iq_get(ito="localhost")
-    SET.SubElement(iq.xml, f"{{{UPLOAD}}}request", {"filename": name, "size": str(size), "content-type": content_type})
-    reply = await iq.send(timeout=10)
-    slot = reply.xml.find(f"{{{UPLOAD}}}slot")
-    return slot.find(f"{{{UPLOAD}}}put").get("url"), slot.find(f"{{{UPLOAD}}}get").get("url")
-
-
-def post_link(client, room, url):
-    from slixmpp.xmlstream import ET as SET
-    msg = client.make_message(mto=room, mbody=url, mtype="groupchat")
-    SET.SubElement(SET.SubElement(msg.xml, "{jabber:x:oob}x"), "{jabber:x:oob}url").text = url
-    msg.send()
 
 
 async def test_upload_post_and_download(f):
