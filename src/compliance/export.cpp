@@ -116,7 +116,10 @@ std::string to_jsonl(const std::vector<LoggedEvent>& events) {
     std::string out;
     for (const auto& e : events) {
         const auto& ev = e.event;
-        out += "{\"seq\":" + std::to_string(e.seq) + ",\"time\":";
+        // `ts_us` and `content` exactly as hashed (null: empty), so that the chain can be
+        // checked from these lines alone (docs/COMPLIANCE.md, "JSON lines").
+        out += "{\"seq\":" + std::to_string(e.seq) + ",\"ts_us\":" + std::to_string(ev.ts_us) +
+               ",\"time\":";
         util::json_string(out, util::format_timestamp(ev.ts_us));
         for (auto [key, value] : {std::pair{"type", &ev.type},
                                   {"actor", &ev.actor},
@@ -125,7 +128,7 @@ std::string to_jsonl(const std::vector<LoggedEvent>& events) {
             out += ",\"" + std::string(key) + "\":";
             util::json_string(out, *value);
         }
-        out += ",\"content\":" + (ev.content.empty() ? std::string("{}") : ev.content);
+        out += ",\"content\":" + (ev.content.empty() ? std::string("null") : ev.content);
         out += ",\"prev_hash\":\"" + e.prev_hash + "\",\"hash\":\"" + e.hash + "\"}\n";
     }
     return out;

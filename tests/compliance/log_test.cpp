@@ -10,6 +10,7 @@
 #include "compliance/service.hpp"
 #include "pg_test_db.hpp"
 #include "store/store.hpp"
+#include "util/crypto.hpp"
 
 using namespace perch;
 using compliance::Log;
@@ -291,6 +292,18 @@ TEST_F(LogTest, JsonLinesCarryEveryEventAndItsChain) {
         ++n;
         EXPECT_EQ(j["seq"], n);
         EXPECT_EQ(j["prev_hash"], prev);
+        // The hash again, from the line alone, as docs/COMPLIANCE.md says: the content is the
+        // text between "content": and ,"prev_hash" (null: empty).
+        size_t from = line.find(",\"content\":") + 11, to = line.rfind(",\"prev_hash\":");
+        std::string content = line.substr(from, to - from);
+        if (content == "null") content.clear();
+        std::string data = prev;
+        for (const std::string& field :
+             {std::to_string(n), std::to_string(j["ts_us"].get<int64_t>()),
+              j["type"].get<std::string>(), j["actor"].get<std::string>(),
+              j["room"].get<std::string>(), j["category"].get<std::string>(), content})
+            data += '\x1f' + field;
+        EXPECT_EQ(util::hex(util::digest(util::Hash::sha256, data)), j["hash"]) << line;
         prev = j["hash"];
         if (n == 3) {
             EXPECT_EQ(j["content"]["body"], "Tomatoes & <basil>");
