@@ -166,6 +166,12 @@ void set_chat_administrator(store::Store& s, const std::string& by, const std::s
     });
 }
 
+void disconnect_user(store::Store& s, const std::string& by, const std::string& name) {
+    auto u = require_user(s, name);
+    user_change(s, by, u.username, "disconnected",
+                [&] { s.note_change("disconnect", u.username); });
+}
+
 void update_profile(store::Store& s, const std::string& by, const std::string& name,
                     const std::optional<std::string>& display_name,
                     const std::optional<std::string>& email) {

@@ -52,6 +52,9 @@ void set_disabled(store::Store& s, const std::string& by, const std::string& nam
 // A persistent chat administrator may do anything in any room (at their next sign-in).
 void set_chat_administrator(store::Store& s, const std::string& by, const std::string& name,
                             bool administrator);
+// Every session of the user ends, on every server (each reads the notice); they may sign in
+// again.
+void disconnect_user(store::Store& s, const std::string& by, const std::string& name);
 void update_profile(store::Store& s, const std::string& by, const std::string& name,
                     const std::optional<std::string>& display_name,
                     const std::optional<std::string>& email);

@@ -534,6 +534,16 @@ int serve(Config config, const std::string& config_path) {
                         if (c.kind == "user" && !end_if_disabled(s, c.name))
                             refresh_subjects(s, std::set<std::string>{c.name});
                         if (c.kind == "policy") policy_changed(s, c.name);
+                        if (c.kind == "disconnect") {
+                            auto sessions =
+                                router.resources(xmpp::Jid::make(c.name, config.domain));
+                            for (auto& session : sessions)
+                                session->terminate("policy-violation",
+                                                   "Disconnected by an administrator");
+                            if (!sessions.empty())
+                                spdlog::info("{} sessions of {} ended by an administrator",
+                                             sessions.size(), c.name);
+                        }
                         if (c.kind == "addin") {
                             std::map<std::string, std::string> urls;
                             for (auto& a : s.list_addins()) urls[a.name] = a.url;

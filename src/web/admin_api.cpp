@@ -265,7 +265,7 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
     if (area == "categories") return categories(caller, request, parts, body, respond);
     if (area == "rooms") return rooms(caller, request, parts, body, respond);
     if (area == "policy") return policy(caller, request, parts, body, respond);
-    if (area == "sessions") return sessions(request, parts, respond);
+    if (area == "sessions") return sessions(caller, request, parts, respond);
     if (area == "settings") return settings(caller, request, parts, body, respond);
     if (area == "addins") return addins(caller, request, parts, body, respond);
     if (area == "data" && parts.size() == 2 && parts[1] == "export") {
@@ -334,7 +334,8 @@ void AdminApi::policy(const AdminCaller& caller, const HttpRequest& request, con
         true);
 }
 
-void AdminApi::sessions(const HttpRequest& request, const Parts& parts, const Respond& respond) {
+void AdminApi::sessions(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
+                        const Respond& respond) {
     const std::string& method = request.method;
     if (parts.size() == 1 && method == "GET") {
         json out = json::array();
@@ -343,13 +344,18 @@ void AdminApi::sessions(const HttpRequest& request, const Parts& parts, const Re
         return respond(ok_json(out));
     }
     if (parts.size() == 2 && method == "DELETE") {
+        // Every server (this one included) ends the user's sessions when it reads the notice:
+        // at once here, within a second on the others of a pool.
         auto node = xmpp::nodeprep(parts[1]);
         if (!node || node->empty()) return respond(json_error(400, "not a user name"));
-        auto sessions = deps_.router.resources(xmpp::Jid::make(*node, config_.domain));
-        for (auto& s : sessions)
-            s->terminate("policy-violation", "Disconnected by an administrator");
-        spdlog::info("admin API: {} sessions of {} disconnected", sessions.size(), *node);
-        return respond(ok_json({{"disconnected", sessions.size()}}));
+        size_t here = deps_.router.resources(xmpp::Jid::make(*node, config_.domain)).size();
+        return on_store(
+            respond,
+            [by = caller.by(), name = *node, here](store::Store& s) {
+                admin::disconnect_user(s, by, name);
+                return ok_json({{"disconnected", here}});
+            },
+            true);
     }
     respond(parts.size() == 1 ? not_allowed() : json_error(404, "Not found"));
 }

@@ -115,7 +115,8 @@ class AdminApi final : public net::HttpHandler {
                          const Respond& respond);
     void policy(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                 const Json& body, const Respond& respond);
-    void sessions(const net::HttpRequest& request, const Parts& parts, const Respond& respond);
+    void sessions(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                  const Respond& respond);
     void settings(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
     void addins(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,

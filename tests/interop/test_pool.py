@@ -341,14 +341,19 @@ async def test_a_change_from_the_command_line_reaches_every_server(pool):
         await close_all([alice, bob])
 
 
-def admin_call(server, method, path):
+def admin_call(server, method, path, body=None):
     """The admin API of one pool member, on its pool port (shared with the peer links)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     conn = http.client.HTTPSConnection(server.host, server.peer_port, timeout=15, context=ctx)
     auth = base64.b64encode(b"root:root-password-1").decode()
-    conn.request(method, "/admin/v1" + path, headers={"Authorization": "Basic " + auth})
+    headers = {"Authorization": "Basic " + auth}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    conn.request(method, "/admin/v1" + path, body=data, headers=headers)
     r = conn.getresponse()
     body = r.read()
     conn.close()
@@ -368,6 +373,21 @@ async def test_the_admin_api_on_the_pool_port_changes_every_server(pool):
         assert admin_call(pool.servers[2], "DELETE", "/rooms/inner/members/user:bob")[0] == 204
         codes, _ = await removal(bob.every_presence, room)
         assert "321" in codes, codes
+        # A setting and a disconnection asked of one server hold on every server.
+        assert admin_call(pool.servers[0], "PUT", "/settings/max_message_chars", {"value": 30})[0] == 204
+        deadline = time.time() + 10
+        while True:
+            info = await bob["xep_0030"].get_info(jid=f"town@{MUC}")
+            fields = {fl.get("var"): fl.findtext("{jabber:x:data}value")
+                      for fl in info.xml.find(".//{jabber:x:data}x").findall("{jabber:x:data}field")}
+            if fields["{urn:perch:limits:0}message-max-chars"] == "30":
+                break
+            assert time.time() < deadline, fields
+            await asyncio.sleep(0.1)
+        assert admin_call(pool.servers[0], "DELETE", "/settings/max_message_chars")[0] == 204
+        gone = asyncio.ensure_future(bob.wait_until("disconnected", 10))
+        assert admin_call(pool.servers[0], "DELETE", "/sessions/bob")[0] == 200
+        await gone
     finally:
         await close_all([bob])
     # The links are all still up: a post still crosses the pool.
