@@ -514,54 +514,57 @@ int serve(Config config, const std::string& config_path) {
         }
         refresh_subjects(s, std::nullopt);
     };
-    // Changes made outside the server (the command line, on this machine or another): read
-    // every second and applied to the rooms and the directory.
-    asio::steady_timer changes_timer(io.context());
-    auto last_change = std::make_shared<std::atomic<int64_t>>(store->last_change());
-    auto reading = std::make_shared<std::atomic<bool>>(false);
-    // Also called at once after a change made through the admin API (any thread).
-    auto again = std::make_shared<std::atomic<bool>>(false);
-    std::function<void()> read_changes = [&, last_change, reading, again] {
-        if (reading->exchange(true)) {
-            again->store(true);  // a read under way may have begun before the change
-            return;
-        }
-        bool queued = workers.submit([&, last_change, reading, again](store::Store& s) {
-            try {
-                do {
-                    again->store(false);
-                    for (const auto& c : s.changes_after(last_change->load(), 1000)) {
-                        if (c.kind == "user" && !end_if_disabled(s, c.name))
-                            refresh_subjects(s, std::set<std::string>{c.name});
-                        if (c.kind == "policy") policy_changed(s, c.name);
-                        if (c.kind == "disconnect") {
-                            auto sessions =
-                                router.resources(xmpp::Jid::make(c.name, config.domain));
-                            for (auto& session : sessions)
-                                session->terminate("policy-violation",
-                                                   "Disconnected by an administrator");
-                            if (!sessions.empty())
-                                spdlog::info("{} sessions of {} ended by an administrator",
-                                             sessions.size(), c.name);
-                        }
-                        if (c.kind == "addin") {
-                            std::map<std::string, std::string> urls;
-                            for (auto& a : s.list_addins()) urls[a.name] = a.url;
-                            directory.set_addins(std::move(urls));
-                        }
-                        if (c.kind == "settings") {
-                            apply_settings(s);
-                            spdlog::info("setting {} changed by an administrator", c.name);
-                        }
-                        if (c.kind == "room") rooms.reload(c.name);
-                        if (c.kind == "category") rooms.reload_category(c.name);
-                        if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
-                        last_change->store(c.id);
+    // Changes made outside the server (the command line, on this machine or another; another
+    // server of a pool; the admin API): read every second and applied to the rooms, the
+    // directory and the sessions. Applied under a lock, so that a caller on a store thread
+    // returns once every notice written before its call is applied: the admin API answers
+    // only then, and what it changed is in force (a category it created takes rooms at once).
+    std::mutex changes_mutex;
+    int64_t last_change = store->last_change();  // under changes_mutex
+    std::function<void(store::Store&)> apply_changes = [&](store::Store& s) {
+        std::lock_guard lock(changes_mutex);
+        try {
+            for (;;) {
+                auto notices = s.changes_after(last_change, 1000);
+                for (const auto& c : notices) {
+                    if (c.kind == "user" && !end_if_disabled(s, c.name))
+                        refresh_subjects(s, std::set<std::string>{c.name});
+                    if (c.kind == "policy") policy_changed(s, c.name);
+                    if (c.kind == "disconnect") {
+                        auto sessions = router.resources(xmpp::Jid::make(c.name, config.domain));
+                        for (auto& session : sessions)
+                            session->terminate("policy-violation",
+                                               "Disconnected by an administrator");
+                        if (!sessions.empty())
+                            spdlog::info("{} sessions of {} ended by an administrator",
+                                         sessions.size(), c.name);
                     }
-                } while (again->load());
-            } catch (const std::exception& e) {
-                spdlog::warn("reading changes made outside the server failed: {}", e.what());
+                    if (c.kind == "addin") {
+                        std::map<std::string, std::string> urls;
+                        for (auto& a : s.list_addins()) urls[a.name] = a.url;
+                        directory.set_addins(std::move(urls));
+                    }
+                    if (c.kind == "settings") {
+                        apply_settings(s);
+                        spdlog::info("setting {} changed by an administrator", c.name);
+                    }
+                    if (c.kind == "room") rooms.reload(c.name);
+                    if (c.kind == "category") rooms.reload_category(s, c.name);
+                    if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
+                    last_change = c.id;
+                }
+                if (notices.size() < 1000) break;
             }
+        } catch (const std::exception& e) {
+            spdlog::warn("reading changes made outside the server failed: {}", e.what());
+        }
+    };
+    asio::steady_timer changes_timer(io.context());
+    auto reading = std::make_shared<std::atomic<bool>>(false);
+    std::function<void()> read_changes = [&, reading] {
+        if (reading->exchange(true)) return;  // the read under way sees what is there
+        bool queued = workers.submit([&, reading](store::Store& s) {
+            apply_changes(s);
             reading->store(false);
         });
         if (!queued) reading->store(false);
@@ -590,41 +593,41 @@ int serve(Config config, const std::string& config_path) {
     if (compliance_service) admin_compliance = compliance_admin(config, *compliance_service);
     web::AdminApi admin_api(
         admin_config,
-        web::AdminDeps{workers, room_commands, router, [&read_changes] { read_changes(); },
-                       [&, started] {
-                           auto commits = writer.stats();
-                           auto jobs = workers.stats();
-                           nlohmann::json out{
-                               {"status", "ok"},
-                               {"sessions", router.session_count()},
-                               {"logins", stats.logins.load()},
-                               {"stream_errors", stats.stream_errors.load()},
-                               {"rooms", directory.room_count()},
-                               {"messages_posted", rooms.messages_posted()},
-                               {"failed_logins",
-                                credentials.guard().failures(xmpp::LoginChannel::xmpp) +
-                                    credentials.guard().failures(xmpp::LoginChannel::http)},
-                               {"store",
-                                {{"commits", commits.commits},
-                                 {"commit_seconds", commits.commit_seconds},
-                                 {"jobs", jobs.jobs},
-                                 {"job_wait_seconds", jobs.wait_seconds},
-                                 {"jobs_queued", jobs.queued}}},
-                               {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
-                                                std::chrono::steady_clock::now() - started)
-                                                .count()}};
-                           if (membership) {
-                               nlohmann::json servers = nlohmann::json::array();
-                               for (const auto& m : membership->live())
-                                   servers.push_back({{"name", m.name},
-                                                      {"number", m.number},
-                                                      {"client_address", m.client_address}});
-                               out["pool"] = {{"server", config.pool.name}, {"live", servers}};
-                           }
-                           return out;
-                       },
-                       std::move(admin_compliance),
-                       [&config](store::Store& s) { return export_archive(s, config); }});
+        web::AdminDeps{
+            workers, room_commands, router, [&apply_changes](store::Store& s) { apply_changes(s); },
+            [&, started] {
+                auto commits = writer.stats();
+                auto jobs = workers.stats();
+                nlohmann::json out{
+                    {"status", "ok"},
+                    {"sessions", router.session_count()},
+                    {"logins", stats.logins.load()},
+                    {"stream_errors", stats.stream_errors.load()},
+                    {"rooms", directory.room_count()},
+                    {"messages_posted", rooms.messages_posted()},
+                    {"failed_logins", credentials.guard().failures(xmpp::LoginChannel::xmpp) +
+                                          credentials.guard().failures(xmpp::LoginChannel::http)},
+                    {"store",
+                     {{"commits", commits.commits},
+                      {"commit_seconds", commits.commit_seconds},
+                      {"jobs", jobs.jobs},
+                      {"job_wait_seconds", jobs.wait_seconds},
+                      {"jobs_queued", jobs.queued}}},
+                    {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count()}};
+                if (membership) {
+                    nlohmann::json servers = nlohmann::json::array();
+                    for (const auto& m : membership->live())
+                        servers.push_back({{"name", m.name},
+                                           {"number", m.number},
+                                           {"client_address", m.client_address}});
+                    out["pool"] = {{"server", config.pool.name}, {"live", servers}};
+                }
+                return out;
+            },
+            std::move(admin_compliance),
+            [&config](store::Store& s) { return export_archive(s, config); }});
     net::HttpOptions admin_options;
     admin_options.setting = "admin.port";
     admin_options.tls = true;

@@ -478,19 +478,21 @@ void RoomService::refresh_subjects(std::optional<std::set<std::string>> users) {
 }
 
 void RoomService::reload_category(const std::string& name) {
-    bool queued = jobs_.submit([this, name](store::Store& s) {
-        auto category = s.find_category(name);
-        if (!category) return;
-        int64_t id = category->id;
-        directory_.put_category(id, std::make_shared<const CategoryRules>(
-                                        category_rules(*category, s.category_principals(id))));
-        for (size_t i = 0; i < shards_.size(); ++i)
-            shards_.at(i).post([this, i, id] {
-                for (const auto& [node, slot] : state_[i].rooms)
-                    if (slot.room && slot.room->meta().category_id == id) reload(node);
-            });
-    });
+    bool queued = jobs_.submit([this, name](store::Store& s) { reload_category(s, name); });
     if (!queued) spdlog::warn("category {} not reloaded: the store is busy", name);
+}
+
+void RoomService::reload_category(store::Store& s, const std::string& name) {
+    auto category = s.find_category(name);
+    if (!category) return;
+    int64_t id = category->id;
+    directory_.put_category(id, std::make_shared<const CategoryRules>(
+                                    category_rules(*category, s.category_principals(id))));
+    for (size_t i = 0; i < shards_.size(); ++i)
+        shards_.at(i).post([this, i, id] {
+            for (const auto& [node, slot] : state_[i].rooms)
+                if (slot.room && slot.room->meta().category_id == id) reload(node);
+        });
 }
 
 }  // namespace perch::chat

@@ -149,8 +149,10 @@ class RoomService final : public RoomCommands {
     // (XEP-0045 321), and everybody learns of the change. A room not loaded here is refreshed
     // in the directory only.
     void reload(const std::string& node);
-    // The same for a category: its rules, and every loaded room of it.
+    // The same for a category: its rules, and every loaded room of it. The second form on a
+    // store thread: the directory has the category's rules when it returns.
     void reload_category(const std::string& name);
+    void reload_category(store::Store& s, const std::string& name);
     // Users' groups, policy or administrator flag changed outside the server: the occupants of
     // this server's rooms who are among `users` (all of them: nullopt) are read again and
     // judged by the rules; those no longer let in leave (XEP-0045 321).

@@ -220,7 +220,7 @@ void AdminApi::on_store(const Respond& respond, std::function<HttpResponse(store
         [this, respond, work = std::move(work), changes](store::Store& s) {
             try {
                 auto answer = work(s);
-                if (changes && answer.status < 300 && deps_.changed) deps_.changed();
+                if (changes && answer.status < 300 && deps_.changed) deps_.changed(s);
                 respond(std::move(answer));
             } catch (const Refused& e) {
                 respond(refused(e));

@@ -55,8 +55,9 @@ struct AdminDeps {
     store::StoreJobs& jobs;
     chat::RoomCommands& rooms;
     xmpp::Router& router;
-    // Changes written to the store: read the change notices now, not at the next second.
-    std::function<void()> changed;
+    // Changes written to the store: the change notices applied now, on this store thread,
+    // before the answer goes (not at the next second).
+    std::function<void(store::Store&)> changed;
     // Figures of the running server (and its pool) for the dashboard and /health.
     std::function<nlohmann::json()> status;
     std::optional<ComplianceAdmin> compliance;  // none: compliance is off
