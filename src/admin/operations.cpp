@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "chat/settings.hpp"
+#include "compliance/service.hpp"
 #include "util/crypto.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
@@ -449,6 +450,28 @@ void set_setting(store::Store& s, const std::string& by, const std::string& name
                    s.store_setting(name, value);
                    s.note_change("settings", name);
                });
+}
+
+void set_compliance_options(store::Store& s, const std::string& by,
+                            const std::map<std::string, std::optional<std::string>>& values) {
+    if (values.empty()) throw Refused(Why::bad_input, "name a compliance setting to change");
+    compliance::ServiceOptions checked;
+    std::vector<std::pair<std::string, std::string>> details;
+    for (const auto& [name, value] : values) {
+        const auto& names = compliance::option_names();
+        if (std::find(names.begin(), names.end(), name) == names.end())
+            throw Refused(Why::bad_input, "no compliance setting named " + name);
+        try {
+            if (value) compliance::set_option(checked, name, *value);
+        } catch (const std::invalid_argument& e) {
+            throw Refused(Why::bad_input, e.what());
+        }
+        details.emplace_back(name, value.value_or("(file)"));
+    }
+    with_event(s, "COMPLIANCECHANGE", {}, {}, details, by, [&] {
+        for (const auto& [name, value] : values) s.store_setting("compliance." + name, value);
+        s.note_change("settings", "compliance");
+    });
 }
 
 void put_addin(store::Store& s, const std::string& by, const std::string& name,

@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -124,6 +125,10 @@ void set_policy(store::Store& s, const std::string& by, const std::string& scope
 // on the notice.
 void set_setting(store::Store& s, const std::string& by, const std::string& name,
                  const std::optional<std::string>& value);
+// Sets compliance service options (compliance/service.hpp; nullopt: back to the file's) for
+// every server, all or none; a COMPLIANCECHANGE event.
+void set_compliance_options(store::Store& s, const std::string& by,
+                            const std::map<std::string, std::optional<std::string>>& values);
 // Registers an add-in (name: 1 to 64 letters, digits, spaces, '.', '-' or '_'; an http or
 // https URL), or gives a registered one a new URL.
 void put_addin(store::Store& s, const std::string& by, const std::string& name,

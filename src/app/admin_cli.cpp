@@ -649,6 +649,35 @@ void add_compliance_calls(CLI::App* admin, Cli& cli, int& rc) {
                  return Request{"GET", "/compliance", std::nullopt};
              },
              {});
+    add_call(
+        compliance, cli, rc, "set",
+        "Change compliance settings for every server: run_interval_s=, xml=, jsonl=, "
+        "one_room_per_file=, user_details=, room_details=, file_manifest=, retention_days= "
+        "(VALUE 'file': back to the configuration file's)",
+        [&cli](CLI::App* c) {
+            c->add_option("settings", cli.settings, "KEY=VALUE ...")->required();
+        },
+        [&cli] {
+            json body = json::object();
+            for (const auto& kv : cli.settings) {
+                auto eq = kv.find('=');
+                if (eq == std::string::npos)
+                    throw std::runtime_error("'" + kv + "' is not KEY=VALUE");
+                std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+                if (value == "file")
+                    body[key] = nullptr;
+                else if (value == "true" || value == "false")
+                    body[key] = value == "true";
+                else
+                    try {
+                        body[key] = std::stoll(value);
+                    } catch (const std::exception&) {
+                        throw std::runtime_error(key + ": a number, true, false or file");
+                    }
+            }
+            return Request{"PATCH", "/compliance/settings", body};
+        },
+        {{}, "", "set"});
     static std::vector<std::string> checkpoint_files;
     add_call(
         compliance, cli, rc, "verify",

@@ -152,9 +152,16 @@ web::ComplianceAdmin compliance_admin(const Config& config, compliance::Service&
             {"backlog", std::min<size_t>(waiting, kCounted)},
             {"backlog_more", waiting > size_t(kCounted)},
             {"on_failure", config.compliance.on_failure},
-            {"run_interval_s", config.compliance.run_interval_s},
-            {"adapters", {{"xml", config.compliance.xml}, {"jsonl", config.compliance.jsonl}}},
-            {"retention_days", config.compliance.retention_days}};
+            {"run_interval_s", service.options().run_interval.count()},
+            {"adapters", {{"xml", service.options().xml}, {"jsonl", service.options().jsonl}}},
+            {"retention_days", service.options().retention_days},
+            {"settings", [&] {
+                 auto now = service.options();
+                 nlohmann::json out = nlohmann::json::object();
+                 for (const auto& name : compliance::option_names())
+                     out[name] = compliance::option_text(now, name);
+                 return out;
+             }()}};
     };
     c.verify = [&config](const std::vector<std::string>& checkpoints) {
         auto v = verify_compliance(config, checkpoints, {});

@@ -324,18 +324,13 @@ std::vector<std::string> restart_needed(const Config& a, const Config& b) {
                    b.http.metrics_access, b.http.metrics_token));
     check("files", std::tie(a.files.dir, a.files.slot_lifetime_s, a.files.max_open_slots),
           std::tie(b.files.dir, b.files.slot_lifetime_s, b.files.max_open_slots));
-    check(
-        "compliance",
-        std::tie(a.compliance.enabled, a.compliance.path, a.compliance.url, a.compliance.export_dir,
-                 a.compliance.checkpoint_key, a.compliance.run_interval_s, a.compliance.xml,
-                 a.compliance.jsonl, a.compliance.one_room_per_file, a.compliance.user_details,
-                 a.compliance.room_details, a.compliance.file_manifest, a.compliance.on_failure,
-                 a.compliance.retention_days),
-        std::tie(b.compliance.enabled, b.compliance.path, b.compliance.url, b.compliance.export_dir,
-                 b.compliance.checkpoint_key, b.compliance.run_interval_s, b.compliance.xml,
-                 b.compliance.jsonl, b.compliance.one_room_per_file, b.compliance.user_details,
-                 b.compliance.room_details, b.compliance.file_manifest, b.compliance.on_failure,
-                 b.compliance.retention_days));
+    // The compliance service's options (run interval, adapters, details, retention) apply on
+    // SIGHUP; where it writes does not.
+    check("compliance",
+          std::tie(a.compliance.enabled, a.compliance.path, a.compliance.url,
+                   a.compliance.export_dir, a.compliance.checkpoint_key, a.compliance.on_failure),
+          std::tie(b.compliance.enabled, b.compliance.path, b.compliance.url,
+                   b.compliance.export_dir, b.compliance.checkpoint_key, b.compliance.on_failure));
     check("tls", std::tie(a.tls.cert, a.tls.key), std::tie(b.tls.cert, b.tls.key));
     check("admin", std::tie(a.admin.bind, a.admin.port, a.admin.session_hours),
           std::tie(b.admin.bind, b.admin.port, b.admin.session_hours));
@@ -350,6 +345,19 @@ std::vector<std::string> restart_needed(const Config& a, const Config& b) {
           std::tie(b.store.backend, b.store.path, b.store.url, b.store.pool_size, b.store.cache_mb,
                    b.store.mmap_mb, b.store.synchronous_full, b.store.retention_days));
     return out;
+}
+
+compliance::ServiceOptions Config::compliance_options() const {
+    compliance::ServiceOptions o;
+    o.run_interval = std::chrono::seconds(compliance.run_interval_s);
+    o.xml = compliance.xml;
+    o.jsonl = compliance.jsonl;
+    o.one_room_per_file = compliance.one_room_per_file;
+    o.user_details = compliance.user_details;
+    o.room_details = compliance.room_details;
+    o.file_manifest = compliance.file_manifest;
+    o.retention_days = compliance.retention_days;
+    return o;
 }
 
 chat::Settings Config::chat_settings() const {

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "chat/settings.hpp"
+#include "compliance/service.hpp"
 #include "store/store.hpp"
 
 namespace perch::app {
@@ -142,6 +143,8 @@ struct Config {
     // The settings an administrator may change while the server runs, as this file gives them
     // (the database's values win: chat/settings.hpp).
     chat::Settings chat_settings() const;
+    // The compliance service's options as this file gives them (the database's win).
+    compliance::ServiceOptions compliance_options() const;
     store::StoreConfig store;
     std::string secret;  // keys derived identifiers; generated into DATA_DIR/secret when empty
 

@@ -179,11 +179,7 @@ int serve(Config config, const std::string& config_path) {
         cc.url = config.compliance.url;
         cc.export_dir = config.compliance.export_dir;
         cc.checkpoint_key = config.compliance.checkpoint_key;
-        cc.run_interval = std::chrono::seconds(config.compliance.run_interval_s);
-        cc.xml = config.compliance.xml;
-        cc.jsonl = config.compliance.jsonl;
-        cc.one_room_per_file = config.compliance.one_room_per_file;
-        cc.retention_days = config.compliance.retention_days;
+        cc.options = compliance::with_stored(config.compliance_options(), store->stored_settings());
         cc.xml_options = xml_options(config, *store);
         compliance_service = std::make_unique<compliance::Service>(cc, config.store);
         compliance_service->start();
@@ -192,7 +188,7 @@ int serve(Config config, const std::string& config_path) {
         target.path = cc.path;
         target.url = cc.url;
         spdlog::info("compliance on: log {}, exports every {} s to {}", store::describe(target),
-                     config.compliance.run_interval_s, cc.export_dir);
+                     cc.options.run_interval.count(), cc.export_dir);
     }
     store::StoreWorkers workers(config.store, config.store.pool_size);
     store::MessageWriter writer(config.store);
@@ -216,6 +212,7 @@ int serve(Config config, const std::string& config_path) {
     // The file's values are read again on SIGHUP.
     std::mutex file_settings_mutex;
     chat::Settings file_settings = config.chat_settings();
+    compliance::ServiceOptions file_compliance = config.compliance_options();
     auto current_file_settings = [&] {
         std::lock_guard lock(file_settings_mutex);
         return file_settings;
@@ -480,8 +477,17 @@ int serve(Config config, const std::string& config_path) {
     };
     // The settings in force: the file's, with the database's over them. On a store thread.
     auto apply_settings = [&](store::Store& s) {
-        settings->set(chat::with_stored(current_file_settings(), s.stored_settings()));
+        auto stored = s.stored_settings();
+        settings->set(chat::with_stored(current_file_settings(), stored));
         uploads.set_max_bytes(settings->max_file_bytes());
+        if (compliance_service) {
+            compliance::ServiceOptions file;
+            {
+                std::lock_guard lock(file_settings_mutex);
+                file = file_compliance;
+            }
+            compliance_service->set_options(compliance::with_stored(file, stored));
+        }
     };
     // Users' groups, policy or administrator flag changed (`users`; everybody: nullopt): their
     // sessions here judge their next requests by what the store says now, and this server's
@@ -687,6 +693,7 @@ int serve(Config config, const std::string& config_path) {
             {
                 std::lock_guard lock(file_settings_mutex);
                 file_settings = fresh.chat_settings();
+                file_compliance = fresh.compliance_options();
             }
             bool queued = workers.submit([&](store::Store& s) {
                 apply_settings(s);

@@ -73,6 +73,7 @@ void set_setting(Settings& s, const std::string& name, const std::string& value)
 
 Settings with_stored(Settings base, const std::map<std::string, std::string>& stored) {
     for (const auto& [name, value] : stored) {
+        if (name.starts_with("compliance.")) continue;  // the compliance service's
         try {
             set_setting(base, name, value);
         } catch (const std::invalid_argument& e) {

@@ -1,5 +1,6 @@
 #include "compliance/service.hpp"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 
@@ -59,7 +60,7 @@ bool Service::move_events(store::Store& content, Log& log) {
 void Service::run() {
     std::unique_ptr<store::Store> content;
     std::unique_ptr<Log> log;
-    auto next_export = std::chrono::steady_clock::now() + config_.run_interval;
+    auto last_export = std::chrono::steady_clock::now();
     for (;;) {
         bool more = false;
         try {
@@ -80,10 +81,10 @@ void Service::run() {
             }
             if (!log) log = std::make_unique<Log>(config_.path, config_.url);
             more = move_events(*content, *log);
-            if (std::chrono::steady_clock::now() >= next_export) {
+            if (std::chrono::steady_clock::now() >= last_export + options().run_interval) {
                 export_now(*log, *content);
                 purge_expired(*log);
-                next_export = std::chrono::steady_clock::now() + config_.run_interval;
+                last_export = std::chrono::steady_clock::now();
             }
             if (!healthy_.exchange(true)) spdlog::info("compliance database usable again");
         } catch (const std::exception& e) {
@@ -112,15 +113,33 @@ void Service::run() {
     }
 }
 
+ServiceOptions Service::options() const {
+    std::lock_guard lock(mutex_);
+    return config_.options;
+}
+
+void Service::set_options(const ServiceOptions& options) {
+    {
+        std::lock_guard lock(mutex_);
+        config_.options = options;
+        woken_ = true;
+    }
+    cv_.notify_all();
+}
+
 std::vector<std::string> Service::export_now(Log& log, store::Store& content) {
+    const ServiceOptions now = this->options();
     auto options = config_.xml_options;
+    options.user_details = now.user_details;
+    options.room_details = now.room_details;
+    options.file_manifest = now.file_manifest;
     options.user_lookup = [&content](const std::string& name) -> std::optional<UserDetails> {
         auto u = content.find_user(name);
         if (!u) return std::nullopt;
         return UserDetails{u->display_name, u->email};
     };
     std::vector<std::string> written;
-    for (auto [adapter, on] : {std::pair{"xml", config_.xml}, {"jsonl", config_.jsonl}}) {
+    for (auto [adapter, on] : {std::pair{"xml", now.xml}, {"jsonl", now.jsonl}}) {
         if (!on) continue;
         Selection s;
         s.after_seq = log.cursor(adapter);
@@ -134,7 +153,7 @@ std::vector<std::string> Service::export_now(Log& log, store::Store& content) {
         if (std::string(adapter) == "jsonl") {
             write_file((dir / (base + ".jsonl")).string(), to_jsonl(events));
             written.push_back((dir / (base + ".jsonl")).string());
-        } else if (config_.one_room_per_file) {
+        } else if (now.one_room_per_file) {
             std::map<std::string, std::vector<LoggedEvent>> rooms;
             for (auto& e : events) rooms[e.event.room].push_back(e);
             for (auto& [room, list] : rooms) {
@@ -190,14 +209,80 @@ std::vector<Checkpoint> exported_checkpoints(const std::string& export_dir,
 }
 
 void Service::purge_expired(Log& log) {
-    if (config_.retention_days <= 0) return;
+    const ServiceOptions now = options();
+    if (now.retention_days <= 0) return;
     // Only what every adapter has exported may go.
     int64_t exported = log.last_seq();
-    if (config_.xml) exported = std::min(exported, log.cursor("xml"));
-    if (config_.jsonl) exported = std::min(exported, log.cursor("jsonl"));
-    int64_t cutoff = util::now_us() - int64_t(config_.retention_days) * 86'400'000'000;
+    if (now.xml) exported = std::min(exported, log.cursor("xml"));
+    if (now.jsonl) exported = std::min(exported, log.cursor("jsonl"));
+    int64_t cutoff = util::now_us() - int64_t(now.retention_days) * 86'400'000'000;
     if (int64_t n = log.purge(cutoff, exported))
-        spdlog::info("compliance: {} events older than {} days purged", n, config_.retention_days);
+        spdlog::info("compliance: {} events older than {} days purged", n, now.retention_days);
+}
+
+const std::vector<std::string>& option_names() {
+    static const std::vector<std::string> names{
+        "run_interval_s", "xml",          "jsonl",         "one_room_per_file",
+        "user_details",   "room_details", "file_manifest", "retention_days"};
+    return names;
+}
+
+namespace {
+bool ServiceOptions::*flag_of(const std::string& name) {
+    if (name == "xml") return &ServiceOptions::xml;
+    if (name == "jsonl") return &ServiceOptions::jsonl;
+    if (name == "one_room_per_file") return &ServiceOptions::one_room_per_file;
+    if (name == "user_details") return &ServiceOptions::user_details;
+    if (name == "room_details") return &ServiceOptions::room_details;
+    if (name == "file_manifest") return &ServiceOptions::file_manifest;
+    return nullptr;
+}
+
+int64_t whole_number(const std::string& name, const std::string& value, int64_t lo, int64_t hi) {
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n < lo ||
+        n > hi)
+        throw std::invalid_argument(name + " must be a whole number from " + std::to_string(lo) +
+                                    " to " + std::to_string(hi));
+    return n;
+}
+}  // namespace
+
+std::string option_text(const ServiceOptions& o, const std::string& name) {
+    if (name == "run_interval_s") return std::to_string(o.run_interval.count());
+    if (name == "retention_days") return std::to_string(o.retention_days);
+    if (auto flag = flag_of(name)) return o.*flag ? "true" : "false";
+    throw std::invalid_argument("no compliance setting named '" + name + "'");
+}
+
+void set_option(ServiceOptions& o, const std::string& name, const std::string& value) {
+    if (name == "run_interval_s") {
+        // The original's RunInterval: a minute to thirty days.
+        o.run_interval = std::chrono::seconds(whole_number(name, value, 60, 30 * 86400));
+    } else if (name == "retention_days") {
+        o.retention_days = int(whole_number(name, value, 0, 36500));
+    } else if (auto flag = flag_of(name)) {
+        if (value != "true" && value != "false")
+            throw std::invalid_argument(name + " must be true or false");
+        o.*flag = value == "true";
+    } else {
+        throw std::invalid_argument("no compliance setting named '" + name + "'");
+    }
+    if (!o.xml && !o.jsonl)
+        throw std::invalid_argument("one export adapter at least (xml or jsonl) must stay on");
+}
+
+ServiceOptions with_stored(ServiceOptions base, const std::map<std::string, std::string>& stored) {
+    for (const auto& [key, value] : stored) {
+        if (!key.starts_with("compliance.")) continue;
+        try {
+            set_option(base, key.substr(11), value);
+        } catch (const std::invalid_argument& e) {
+            spdlog::warn("stored compliance setting skipped: {}", e.what());
+        }
+    }
+    return base;
 }
 
 size_t export_selection(Log& log, const Selection& selection, const std::string& format,

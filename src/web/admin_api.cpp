@@ -286,7 +286,7 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
         });
     }
     if (area == "accounts") return accounts(caller, request, parts, body, respond);
-    if (area == "compliance") return compliance(request, parts, body, respond);
+    if (area == "compliance") return compliance(caller, request, parts, body, respond);
     if (area == "test-message" && parts.size() == 1) {
         // The synthetic transaction's users and room, with fresh passwords for the caller
         // (`perch admin test-message`), who then signs them in over XMPP.

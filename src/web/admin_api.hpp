@@ -122,8 +122,8 @@ class AdminApi final : public net::HttpHandler {
                   const Json& body, const Respond& respond);
     void addins(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                 const Json& body, const Respond& respond);
-    void compliance(const net::HttpRequest& request, const Parts& parts, const Json& body,
-                    const Respond& respond);
+    void compliance(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+                    const Json& body, const Respond& respond);
     void accounts(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
 

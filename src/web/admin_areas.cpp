@@ -469,8 +469,8 @@ void AdminApi::rooms(const AdminCaller& caller, const HttpRequest& request, cons
     respond(unmatched(parts.size()));
 }
 
-void AdminApi::compliance(const HttpRequest& request, const Parts& parts, const Json& body,
-                          const Respond& respond) {
+void AdminApi::compliance(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
+                          const Json& body, const Respond& respond) {
     const std::string& method = request.method;
     if (!deps_.compliance) {
         if (parts.size() == 1 && method == "GET") return respond(ok_json({{"enabled", false}}));
@@ -480,6 +480,30 @@ void AdminApi::compliance(const HttpRequest& request, const Parts& parts, const 
     if (parts.size() == 1) {
         if (method != "GET") return respond(not_allowed());
         return on_store(respond, [&c](store::Store& s) { return ok_json(c.status(s)); });
+    }
+    if (parts.size() == 2 && parts[1] == "settings") {
+        // The compliance service's options for every server: {"NAME": value or null}.
+        if (method != "PATCH") return respond(not_allowed());
+        std::map<std::string, std::optional<std::string>> values;
+        for (const auto& item : body.items()) {
+            const auto& v = item.value();
+            if (v.is_boolean())
+                values[item.key()] = v.get<bool>() ? "true" : "false";
+            else if (v.is_number_integer())
+                values[item.key()] = std::to_string(v.get<int64_t>());
+            else if (v.is_null())
+                values[item.key()] = std::nullopt;
+            else
+                return respond(
+                    json_error(400, item.key() + " must be a number, true, false or null"));
+        }
+        return on_store(
+            respond,
+            [by = caller.by(), values](store::Store& s) {
+                admin::set_compliance_options(s, by, values);
+                return no_content();
+            },
+            true);
     }
     if (parts.size() == 2 && parts[1] == "verify") {
         if (method != "POST") return respond(not_allowed());

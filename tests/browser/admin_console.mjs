@@ -101,6 +101,15 @@ try {
   await addin.getByRole('button', { name: 'Register' }).click();
   await page.getByRole('cell', { name: 'Lab notes', exact: true }).waitFor();
   await shot(page, 'admin-settings');
+  // The compliance settings, for every server.
+  await page.getByRole('link', { name: 'Compliance' }).click();
+  const compliance = page.locator('#compliance-settings');
+  await compliance.getByLabel('Exports every (seconds)').fill('120');
+  await compliance.getByLabel('User details (display name, e-mail)').check();
+  await compliance.getByRole('button', { name: 'Save settings' }).click();
+  await status(page).filter({ hasText: 'Compliance settings saved' }).waitFor();
+  await page.locator('dl.figures', { hasText: '120 s' }).waitFor();
+  await shot(page, 'admin-compliance');
   await page.goto(base + '/admin/#/room/lab');
   await page.getByLabel('Add-in').selectOption('Lab notes');
   await page.getByRole('button', { name: 'Save settings' }).click();

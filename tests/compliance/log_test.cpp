@@ -354,7 +354,7 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
     sc.url = url();
     sc.export_dir = path("export");
     sc.checkpoint_key = path("checkpoint.pem");
-    sc.run_interval = std::chrono::seconds(1);
+    sc.options.run_interval = std::chrono::seconds(1);
     {
         compliance::Service service(sc, content);
         service.start();
@@ -389,4 +389,25 @@ TEST_F(LogTest, TheServiceMovesTheOutboxAndExportsOnSchedule) {
     auto quiet = store::open_store(off);
     quiet->record({store::make_event("JOIN", "bob", "", "", {})});
     EXPECT_TRUE(quiet->outbox(10).empty());
+}
+
+TEST(ComplianceOptions, SetFromTextWithinTheOriginalsRangesAndStoredOverTheFile) {
+    compliance::ServiceOptions o;
+    compliance::set_option(o, "run_interval_s", "60");
+    compliance::set_option(o, "user_details", "true");
+    EXPECT_EQ(o.run_interval, std::chrono::seconds(60));
+    EXPECT_TRUE(o.user_details);
+    EXPECT_EQ(compliance::option_text(o, "user_details"), "true");
+    EXPECT_THROW(compliance::set_option(o, "run_interval_s", "59"), std::invalid_argument);
+    EXPECT_THROW(compliance::set_option(o, "run_interval_s", "2592001"), std::invalid_argument);
+    EXPECT_THROW(compliance::set_option(o, "xml", "yes"), std::invalid_argument);
+    EXPECT_THROW(compliance::set_option(o, "nope", "1"), std::invalid_argument);
+    compliance::set_option(o, "xml", "false");
+    EXPECT_THROW(compliance::set_option(o, "jsonl", "false"), std::invalid_argument);  // one stays
+    compliance::ServiceOptions file;
+    auto now = compliance::with_stored(file, {{"compliance.retention_days", "30"},
+                                              {"compliance.run_interval_s", "1"},  // skipped
+                                              {"max_message_chars", "20"}});       // not ours
+    EXPECT_EQ(now.retention_days, 30);
+    EXPECT_EQ(now.run_interval, file.run_interval);
 }

@@ -724,6 +724,22 @@ async def test_the_compliance_officer_verifies_and_exports(f):
     status, verified, _ = call(f, "POST", "/compliance/verify", {}, **auditor)
     assert status == 200 and verified["ok"] is True and verified["checked"] >= 5, verified
     assert call(f, "POST", "/compliance/export", {"format": "pdf"}, **auditor)[0] == 400
+    # The compliance settings, changed while the server runs, by the officer.
+    assert call(f, "PATCH", "/compliance/settings", {"run_interval_s": 60, "user_details": True}, **auditor)[0] == 204
+    settings = call(f, "GET", "/compliance", **auditor)[1]
+    assert settings["run_interval_s"] == 60 and settings["settings"]["user_details"] == "true", settings
+    for bad in ({"run_interval_s": 5}, {"xml": False, "jsonl": False}, {"nope": 1}, {"xml": "yes"}, {}):
+        assert call(f, "PATCH", "/compliance/settings", bad, **auditor)[0] == 400, bad
+    assert call(f, "PATCH", "/compliance/settings", {"run_interval_s": 60},
+                user="viewer", password="viewer-pw-1")[0] == 403
+    assert call(f, "PATCH", "/compliance/settings", {"run_interval_s": None, "user_details": None}, **auditor)[0] == 204
+    assert call(f, "GET", "/compliance", **auditor)[1]["run_interval_s"] == 900
+    assert any(e["by"] == "admin:auditor" for e in compliance_events(f, "COMPLIANCECHANGE"))
+    r = perch_admin(f, "compliance", "set", "retention_days=30",
+                    env={"PERCH_ADMIN_USER": "auditor", "PERCH_ADMIN_PASSWORD": "auditor-pw-1"})
+    assert r.returncode == 0 and call(f, "GET", "/compliance", **auditor)[1]["retention_days"] == 30, r.stderr
+    assert perch_admin(f, "compliance", "set", "retention_days=file").returncode == 0
+    assert call(f, "GET", "/compliance", **auditor)[1]["retention_days"] == 0
     assert call(f, "POST", "/compliance/export", {"from": "yesterday"}, **auditor)[0] == 400
     # From the command line: the events as JSON lines, the chain's head signed beside them.
     out = f.server.dir / "export.jsonl"

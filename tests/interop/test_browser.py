@@ -17,7 +17,7 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 
 
 def setup():
-    s = Server(sys.argv[1])
+    s = Server(sys.argv[1], extra_config="[compliance]\nenabled = true")
     for u in ("alice", "bob"):
         s.add_user(u, f"{u}-pw")
     s.cli("category", "add", "Projects", "--creator", "user:alice")
@@ -107,7 +107,8 @@ async def test_the_admin_console(f):
         await expect(node, "done", timeout=90)
         assert await asyncio.wait_for(node.wait(), 30) == 0
         await alice.close()
-        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-settings", "admin-groups", "admin-dashboard",
+        for name in ("admin-sign-in", "admin-categories", "admin-room", "admin-settings", "admin-compliance",
+                     "admin-groups", "admin-dashboard",
                      "admin-dashboard-phone", "admin-room-phone"):
             assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
     finally:

@@ -417,6 +417,28 @@ async function showSettings() {
       act(`Add-in ${addinName.value} registered.`, () => api('PUT', '/addins/' + encodeURIComponent(addinName.value), { url: addinUrl.value }))));
 }
 
+// The compliance service's settings, for every server; each saved at once.
+function complianceSettings(settings) {
+  const numbers = { run_interval_s: ['Exports every (seconds)', 60, 2592000], retention_days: ['Forget exported events after (days; 0 keeps them)', 0, 36500] };
+  const flags = { xml: 'XML export', jsonl: 'JSON lines export', one_room_per_file: 'One XML file per room',
+    user_details: 'User details (display name, e-mail)', room_details: 'Room details (category)', file_manifest: 'Manifest of uploaded files' };
+  const inputs = {};
+  const fields = [];
+  for (const [name, [label, min, max]] of Object.entries(numbers)) {
+    inputs[name] = h('input', { type: 'number', name, min: String(min), max: String(max), value: settings[name], required: true });
+    fields.push(field(label, inputs[name]));
+  }
+  const checks = Object.entries(flags).map(([name, label]) => {
+    const [box, labelled] = checkbox(label, settings[name] === 'true');
+    inputs[name] = box;
+    return labelled;
+  });
+  return form('compliance-settings', 'Settings', [h('div', { class: 'grid' }, ...fields), ...checks], 'Save settings', () =>
+    act('Compliance settings saved: in force on every server.', () => api('PATCH', '/compliance/settings',
+      Object.fromEntries(Object.entries(inputs).map(([name, input]) =>
+        [name, input.type === 'checkbox' ? input.checked : Number(input.value)])))));
+}
+
 async function showCompliance() {
   const state = await api('GET', '/compliance');
   const parts = [h('h1', {}, 'Compliance')];
@@ -427,6 +449,7 @@ async function showCompliance() {
       ...[['Healthy', state.healthy ? 'yes' : 'NO'], ['Backlog', state.backlog + (state.backlog_more ? '+' : '')],
         ['When it fails', state.on_failure], ['Exports every', state.run_interval_s + ' s']]
         .map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v))))),
+    complianceSettings(state.settings),
     h('button', { type: 'button', onclick: async () => {
       try {
         const r = await api('POST', '/compliance/verify', {});
