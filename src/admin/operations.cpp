@@ -266,6 +266,41 @@ void change_category_list(store::Store& s, const std::string& by, const std::str
 
 // Rooms ---------------------------------------------------------------------------------------
 
+void change_category(store::Store& s, const std::string& by, const std::string& name,
+                     const CategoryChange& change) {
+    auto cat = require_category(s, name);
+    if (change.description && util::utf8_length(*change.description) > 1024)
+        throw Refused(Why::bad_input, "a description has at most 1024 characters");
+    if (change.description) cat.description = *change.description;
+    if (change.invitations) cat.invitations = *change.invitations;
+    if (change.file_upload) cat.file_upload = *change.file_upload;
+    if (change.chat_history) cat.chat_history = *change.chat_history;
+    auto flag = [](bool b) { return std::string(b ? "on" : "off"); };
+    with_event(s, "CATEGORYCHANGE", {}, cat.name,
+               {{"change", "settings"},
+                {"invitations", flag(cat.invitations)},
+                {"file_upload", flag(cat.file_upload)},
+                {"chat_history", flag(cat.chat_history)}},
+               by, [&] {
+                   s.update_category(cat);
+                   s.note_change("category", cat.name);
+               });
+}
+
+void delete_category(store::Store& s, const std::string& by, const std::string& name) {
+    auto cat = require_category(s, name);
+    std::string rooms;
+    for (const auto& r : s.list_rooms())
+        if (r.category_id == cat.id) rooms += (rooms.empty() ? "" : ", ") + r.node;
+    if (!rooms.empty())
+        throw Refused(Why::conflict,
+                      "category " + name + " holds rooms " + rooms + ": move or delete them first");
+    with_event(s, "CATEGORYCHANGE", {}, cat.name, {{"change", "deleted"}}, by, [&] {
+        s.delete_category(cat.id);
+        s.note_change("category", cat.name);
+    });
+}
+
 void create_room(store::Store& s, const std::string& by, store::Room room,
                  const std::string& category) {
     auto node = xmpp::nodeprep(room.node);

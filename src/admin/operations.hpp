@@ -75,6 +75,16 @@ struct NewCategory {
     bool invitations = true, file_upload = true, chat_history = true;
 };
 void create_category(store::Store& s, const std::string& by, const NewCategory& request);
+// Its description and switches (invitations, file upload, chat history); running servers
+// re-evaluate its open rooms on the notice.
+struct CategoryChange {
+    std::optional<std::string> description;
+    std::optional<bool> invitations, file_upload, chat_history;
+};
+void change_category(store::Store& s, const std::string& by, const std::string& name,
+                     const CategoryChange& change);
+// Refused (conflict) while rooms are in it: the answer names them.
+void delete_category(store::Store& s, const std::string& by, const std::string& name);
 // Adds a principal to, or removes one from, a category's list ("allowed", "denied",
 // "creator"); running servers re-evaluate the category's open rooms on the notice.
 void change_category_list(store::Store& s, const std::string& by, const std::string& category,

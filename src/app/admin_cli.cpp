@@ -261,6 +261,38 @@ void add_group_calls(CLI::App* admin, Cli& cli, int& rc) {
 void add_category_calls(CLI::App* admin, Cli& cli, int& rc) {
     auto* category = admin->add_subcommand("category", "Categories")->require_subcommand(1);
     add_call(
+        category, cli, rc, "set",
+        "Change description=, invitations=on|off, file_upload=on|off, chat_history=on|off",
+        [&cli](CLI::App* c) {
+            c->add_option("name", cli.a)->required();
+            c->add_option("settings", cli.settings, "KEY=VALUE ...")->required();
+        },
+        [&cli] {
+            json body = json::object();
+            for (const auto& kv : cli.settings) {
+                auto eq = kv.find('=');
+                if (eq == std::string::npos)
+                    throw std::runtime_error("'" + kv + "' is not KEY=VALUE");
+                std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+                if (key == "description") {
+                    body[key] = value;
+                } else {
+                    if (value != "on" && value != "off")
+                        throw std::runtime_error(key + " is on or off");
+                    body[key] = value == "on";
+                }
+            }
+            return Request{"PATCH", "/categories/" + seg(cli.a), body};
+        },
+        {{}, "", "changed"});
+    add_call(
+        category, cli, rc, "delete", "Delete a category that holds no room",
+        [&cli](CLI::App* c) { c->add_option("name", cli.a)->required(); },
+        [&cli] {
+            return Request{"DELETE", "/categories/" + seg(cli.a), std::nullopt};
+        },
+        {{}, "", "deleted"});
+    add_call(
         category, cli, rc, "eligible", "Who may join the category's rooms and create rooms in it",
         [&cli](CLI::App* c) { c->add_option("name", cli.a)->required(); },
         [&cli] {

@@ -42,6 +42,14 @@ std::string Directory::addin_url(const std::string& name) const {
     return it == addins_.end() ? std::string() : it->second;
 }
 
+void Directory::remove_category(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = category_ids_.find(name);
+    if (it == category_ids_.end()) return;
+    categories_.erase(it->second);
+    category_ids_.erase(it);
+}
+
 std::map<std::string, std::string> Directory::addins() const {
     std::lock_guard lock(mutex_);
     return addins_;

@@ -34,6 +34,7 @@ class Directory {
     bool put_room_if(const store::Room& room, const RoomRules& rules, uint64_t stamp);
     void remove_room(const std::string& node);
     void put_category(int64_t id, std::shared_ptr<const CategoryRules> rules);
+    void remove_category(const std::string& name);
 
     // Add-ins by name (their URLs): rooms name theirs.
     void set_addins(std::map<std::string, std::string> urls);

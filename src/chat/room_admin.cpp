@@ -484,7 +484,7 @@ void RoomService::reload_category(const std::string& name) {
 
 void RoomService::reload_category(store::Store& s, const std::string& name) {
     auto category = s.find_category(name);
-    if (!category) return;
+    if (!category) return directory_.remove_category(name);  // deleted (it held no room)
     int64_t id = category->id;
     directory_.put_category(id, std::make_shared<const CategoryRules>(
                                     category_rules(*category, s.category_principals(id))));

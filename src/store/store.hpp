@@ -45,6 +45,8 @@ class Store {
     // Categories and rooms.
     virtual int64_t add_category(const Category& category) = 0;
     virtual std::optional<Category> find_category(std::string_view name) = 0;
+    virtual void update_category(const Category& category) = 0;  // description and switches
+    virtual void delete_category(int64_t category_id) = 0;       // with its lists
     virtual std::vector<Category> list_categories() = 0;
     virtual int64_t add_room(const Room& room) = 0;  // Conflict on duplicate node/category
     // Adds many rooms in one transaction, skipping nodes that exist; returns how many were new.

@@ -188,6 +188,28 @@ void AdminApi::categories(const AdminCaller& caller, const HttpRequest& request,
                   })}});
         });
     }
+    if (parts.size() == 2 && method == "PATCH") {
+        Fields f(body);
+        f.only({"description", "invitations", "file_upload", "chat_history"});
+        admin::CategoryChange change{f.text("description"), f.flag("invitations"),
+                                     f.flag("file_upload"), f.flag("chat_history")};
+        if (auto m = f.mistake()) return respond(std::move(*m));
+        return on_store(
+            respond,
+            [by, name = parts[1], change](store::Store& s) {
+                admin::change_category(s, by, name, change);
+                return no_content();
+            },
+            true);
+    }
+    if (parts.size() == 2 && method == "DELETE")
+        return on_store(
+            respond,
+            [by, name = parts[1]](store::Store& s) {
+                admin::delete_category(s, by, name);
+                return no_content();
+            },
+            true);
     if (parts.size() == 4 && (method == "PUT" || method == "DELETE")) {
         auto list = category_list(parts[2]);
         if (!list) return respond(json_error(404, "A category's lists: allowed, denied, creators"));

@@ -56,6 +56,10 @@ try {
   await category.getByLabel('Allowed').fill('user:alice, user:bob');
   await category.getByRole('button', { name: 'Create category' }).click();
   await page.getByRole('cell', { name: 'Research', exact: true }).waitFor();
+  // A switch turned off, and back on.
+  await page.getByRole('button', { name: 'invitations in Research: on' }).click();
+  await page.getByRole('button', { name: 'invitations in Research: off' }).click();
+  await page.getByRole('button', { name: 'invitations in Research: on' }).waitFor();
   await shot(page, 'admin-categories');
   await page.getByRole('link', { name: 'Rooms' }).click();
   const create = page.locator('#create-room');

@@ -564,6 +564,20 @@ async def test_categories(f):
     board = {c["name"]: c for c in call(f, "GET", "/categories")[1]}["Board"]
     assert board["allowed"] == ["user:alice", "user:bob"] and board["file_upload"] is False, board
     assert "Odd" not in {c["name"] for c in call(f, "GET", "/categories")[1]}
+    # Switches and description changed; a category with rooms is not deleted, an empty one is.
+    assert call(f, "PATCH", "/categories/Board", {"file_upload": True, "invitations": False,
+                                                  "description": "The board"})[0] == 204
+    board = {c["name"]: c for c in call(f, "GET", "/categories")[1]}["Board"]
+    assert board["file_upload"] is True and board["invitations"] is False and board["description"] == "The board"
+    assert call(f, "PATCH", "/categories/Board", {"file_upload": "yes"})[0] == 400
+    assert call(f, "PATCH", "/categories/Nope", {"file_upload": True})[0] == 404
+    status, answer, _ = call(f, "DELETE", "/categories/Projects")
+    assert status == 409 and "town" in answer["error"], answer
+    assert perch_admin(f, "category", "set", "Board", "chat_history=off").returncode == 0
+    assert {c["name"]: c for c in call(f, "GET", "/categories")[1]}["Board"]["chat_history"] is False
+    assert perch_admin(f, "category", "delete", "Board").returncode == 0
+    assert "Board" not in {c["name"] for c in call(f, "GET", "/categories")[1]}
+    assert call(f, "POST", "/rooms", {"node": "boardroom", "category": "Board"})[0] == 404
 
 
 

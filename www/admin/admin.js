@@ -293,8 +293,14 @@ async function showCategories() {
     .map((p) => p.includes(':') || p === 'everyone' ? p : 'user:' + p);
   main.replaceChildren(h('h1', {}, 'Categories'),
     table([['name', 'Name'], ['allowed', 'Allowed'], ['denied', 'Denied', true], ['creators', 'Creators'],
-      ['file_upload', 'File upload', true]], categories, (c, key) =>
-      Array.isArray(c[key]) ? c[key].join(', ') : String(c[key])),
+      ['file_upload', 'File upload', true], ['invitations', 'Invitations', true], ['chat_history', 'History', true], ['actions', '']], categories, (c, key) => {
+      if (key === 'actions') return h('button', { type: 'button', class: 'secondary', 'aria-label': `Delete category ${c.name}`,
+        onclick: () => { if (confirm(`Delete category ${c.name}? (Only an empty one goes.)`)) act(`Category ${c.name} deleted.`, () => api('DELETE', '/categories/' + encodeURIComponent(c.name))); } }, 'Delete');
+      if (['file_upload', 'invitations', 'chat_history'].includes(key))
+        return h('button', { type: 'button', class: 'secondary', 'aria-pressed': String(c[key]), 'aria-label': `${key.replace('_', ' ')} in ${c.name}: ${c[key] ? 'on' : 'off'}`,
+          onclick: () => act(`${c.name}: ${key.replace('_', ' ')} ${c[key] ? 'off' : 'on'}.`, () => api('PATCH', '/categories/' + encodeURIComponent(c.name), { [key]: !c[key] })) }, c[key] ? 'on' : 'off');
+      return Array.isArray(c[key]) ? c[key].join(', ') : String(c[key]);
+    }),
     form('create-category', 'Create a category', [h('div', { class: 'grid' }, field('Name', name), field('Description', description),
       field('Allowed', allowed, 'Comma-separated: user:NAME, group:NAME or everyone (the default).'),
       field('Creators', creators, 'Who may create rooms in it.')), noUploadLabel], 'Create category', async () => {

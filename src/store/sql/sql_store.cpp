@@ -142,6 +142,25 @@ class SqlStore final : public Store {
         }
     }
 
+    void update_category(const Category& c) override {
+        db_.prepare(
+               "UPDATE categories SET description = ?, invitations = ?, file_upload = ?, "
+               "chat_history = ? WHERE id = ?")
+            .bind(0, c.description)
+            .bind(1, int64_t(c.invitations))
+            .bind(2, int64_t(c.file_upload))
+            .bind(3, int64_t(c.chat_history))
+            .bind(4, c.id)
+            .run();
+    }
+
+    void delete_category(int64_t id) override {
+        Transaction tx(db_);
+        db_.prepare("DELETE FROM category_principals WHERE category_id = ?").bind(0, id).run();
+        db_.prepare("DELETE FROM categories WHERE id = ?").bind(0, id).run();
+        tx.commit();
+    }
+
     std::optional<Category> find_category(std::string_view name) override {
         return one(sql("SELECT ", kCategoryColumns, " FROM categories WHERE name = ?"), name,
                    read_category);
