@@ -21,7 +21,7 @@ const browser = await chromium.launch({
 });
 const problems = [];
 async function newPage(width, height) {
-  const context = await browser.newContext({ viewport: { width, height }, ignoreHTTPSErrors: true });
+  const context = await browser.newContext({ viewport: { width, height }, ignoreHTTPSErrors: true, acceptDownloads: true });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
@@ -60,6 +60,8 @@ try {
   await page.getByRole('button', { name: 'invitations in Research: on' }).click();
   await page.getByRole('button', { name: 'invitations in Research: off' }).click();
   await page.getByRole('button', { name: 'invitations in Research: on' }).waitFor();
+  await page.getByRole('button', { name: 'Who is eligible for Research' }).click();
+  await status(page).filter({ hasText: 'may join its rooms: alice, bob' }).waitFor();
   await shot(page, 'admin-categories');
   await page.getByRole('link', { name: 'Rooms' }).click();
   const create = page.locator('#create-room');
@@ -114,6 +116,16 @@ try {
   await status(page).filter({ hasText: 'Compliance settings saved' }).waitFor();
   await page.locator('dl.figures', { hasText: '120 s' }).waitFor();
   await shot(page, 'admin-compliance');
+  // Exports, saved by the browser.
+  const [events] = await Promise.all([page.waitForEvent('download'),
+    page.locator('#compliance-export').getByRole('button', { name: 'Download' }).click()]);
+  if (!(await events.path())) throw new Error('no compliance export downloaded');
+  await status(page).filter({ hasText: 'events exported' }).waitFor();
+  await page.getByRole('link', { name: 'Settings' }).click();
+  const [data] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export all the data' }).click()]);
+  if (data.suggestedFilename() !== 'perch-export.tar') throw new Error('data export named ' + data.suggestedFilename());
+  await status(page).filter({ hasText: 'Data exported.' }).waitFor();
   await page.goto(base + '/admin/#/room/lab');
   await page.getByLabel('Add-in').selectOption('Lab notes');
   await page.getByRole('button', { name: 'Save settings' }).click();

@@ -37,6 +37,23 @@ async function api(method, path, body) {
   return data;
 }
 
+// A POST whose answer is a file (a compliance or data export): saved by the browser.
+async function download(path, body, filename) {
+  const response = await fetch('/admin/v1' + path, { method: 'POST',
+    headers: { Authorization: 'Bearer ' + token(), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    throw new Error((data && data.error) || `HTTP ${response.status}`);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = h('a', { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return response.headers;
+}
+
 let fieldCount = 0;
 function field(label, input, help) {
   input.id = input.id || 'f' + (++fieldCount);
@@ -294,8 +311,15 @@ async function showCategories() {
   main.replaceChildren(h('h1', {}, 'Categories'),
     table([['name', 'Name'], ['allowed', 'Allowed'], ['denied', 'Denied', true], ['creators', 'Creators'],
       ['file_upload', 'File upload', true], ['invitations', 'Invitations', true], ['chat_history', 'History', true], ['actions', '']], categories, (c, key) => {
-      if (key === 'actions') return h('button', { type: 'button', class: 'secondary', 'aria-label': `Delete category ${c.name}`,
-        onclick: () => { if (confirm(`Delete category ${c.name}? (Only an empty one goes.)`)) act(`Category ${c.name} deleted.`, () => api('DELETE', '/categories/' + encodeURIComponent(c.name))); } }, 'Delete');
+      if (key === 'actions') return h('span', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Who is eligible for ${c.name}`,
+        onclick: async () => {
+          try {
+            const who = await api('GET', `/categories/${encodeURIComponent(c.name)}/eligible`);
+            const list = (x) => (x.users.join(', ') || 'nobody') + (x.more ? ', and more' : '');
+            say(`${c.name} — may join its rooms: ${list(who.members)}; may create rooms: ${list(who.creators)}.`);
+          } catch (e) { say(e.message, 'error'); }
+        } }, 'Eligible'), ' ', h('button', { type: 'button', class: 'secondary', 'aria-label': `Delete category ${c.name}`,
+        onclick: () => { if (confirm(`Delete category ${c.name}? (Only an empty one goes.)`)) act(`Category ${c.name} deleted.`, () => api('DELETE', '/categories/' + encodeURIComponent(c.name))); } }, 'Delete'));
       if (['file_upload', 'invitations', 'chat_history'].includes(key))
         return h('button', { type: 'button', class: 'secondary', 'aria-pressed': String(c[key]), 'aria-label': `${key.replace('_', ' ')} in ${c.name}: ${c[key] ? 'on' : 'off'}`,
           onclick: () => act(`${c.name}: ${key.replace('_', ' ')} ${c[key] ? 'off' : 'on'}.`, () => api('PATCH', '/categories/' + encodeURIComponent(c.name), { [key]: !c[key] })) }, c[key] ? 'on' : 'off');
@@ -418,6 +442,14 @@ async function showSettings() {
         onclick: () => act(`Add-in ${a.name} removed.`, () => api('DELETE', '/addins/' + encodeURIComponent(a.name))) }, 'Remove');
       return a[key];
     }) : h('p', {}, 'None yet.'),
+    h('section', { class: 'card', id: 'data-export' }, h('h2', {}, 'All the data'),
+      h('p', {}, 'Users (with their credentials), rooms, history, files, settings: a tar archive for `perch data import` on a new machine.'),
+      h('button', { type: 'button', onclick: async () => {
+        try {
+          await download('/data/export', {}, 'perch-export.tar');
+          say('Data exported.');
+        } catch (e) { say(e.message, 'error'); }
+      } }, 'Export all the data')),
     form('add-addin', 'Register an add-in', [h('div', { class: 'grid' }, field('Name', addinName), field('Page', addinUrl,
       'The web page rooms show beside the conversation.'))], 'Register', () =>
       act(`Add-in ${addinName.value} registered.`, () => api('PUT', '/addins/' + encodeURIComponent(addinName.value), { url: addinUrl.value }))));
@@ -445,6 +477,27 @@ function complianceSettings(settings) {
         [name, input.type === 'checkbox' ? input.checked : Number(input.value)])))));
 }
 
+// A selection of events downloaded, with the chain's head signed (kept beside the export).
+function complianceExport() {
+  const format = select('format', [['xml', 'XML (the original adapter\'s shape)'], ['jsonl', 'JSON lines']], 'xml');
+  const room = text('room');
+  const user = text('user');
+  return form('compliance-export', 'Export events', [h('div', { class: 'grid' }, field('Format', format),
+    field('Room', room, 'Only this room\'s events (empty: all).'), field('User', user, 'Only this user\'s events.'))], 'Download', async () => {
+    const headers = await download('/compliance/export', { format: format.value, room: room.value || undefined, user: user.value || undefined },
+      'compliance.' + format.value);
+    const checkpoint = headers.get('X-Perch-Checkpoint');
+    if (checkpoint) {
+      const url = URL.createObjectURL(new Blob([checkpoint + '\n'], { type: 'application/json' }));
+      const link = h('a', { href: url, download: `compliance.${format.value}.checkpoint.json` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    }
+    say(`${headers.get('X-Perch-Events')} events exported; keep the checkpoint file with them.`);
+  });
+}
+
 async function showCompliance() {
   const state = await api('GET', '/compliance');
   const parts = [h('h1', {}, 'Compliance')];
@@ -456,6 +509,7 @@ async function showCompliance() {
         ['When it fails', state.on_failure], ['Exports every', state.run_interval_s + ' s']]
         .map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v))))),
     complianceSettings(state.settings),
+    complianceExport(),
     h('button', { type: 'button', onclick: async () => {
       try {
         const r = await api('POST', '/compliance/verify', {});
