@@ -444,7 +444,7 @@ std::shared_ptr<const Subject> subject_of(store::Store& s, const store::User& us
     return subject;
 }
 
-void RoomService::refresh_subjects(std::optional<std::set<std::string>> users) {
+void RoomService::refresh_subjects(const std::optional<std::set<std::string>>& users) {
     for (size_t i = 0; i < shards_.size(); ++i)
         shards_.at(i).post([this, i, users] {
             std::set<std::string> here;

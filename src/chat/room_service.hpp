@@ -156,7 +156,7 @@ class RoomService final : public RoomCommands {
     // Users' groups, policy or administrator flag changed outside the server: the occupants of
     // this server's rooms who are among `users` (all of them: nullopt) are read again and
     // judged by the rules; those no longer let in leave (XEP-0045 321).
-    void refresh_subjects(std::optional<std::set<std::string>> users);
+    void refresh_subjects(const std::optional<std::set<std::string>>& users);
 
     // Pools. The room is no longer served here (it hashes to another server now): its state
     // is dropped without events, its occupants stay where their sessions are (the server that

@@ -35,7 +35,8 @@ const std::vector<SettingInfo>& setting_infos() {
          "above this many occupants, joins and leaves are not announced"},
         {"max_message_chars", true, 1, 1'000'000, "longest message, in characters"},
         {"max_story_chars", true, 1, 1'000'000, "longest story, in characters"},
-        {"max_file_size_kb", true, 1, 4 * 1024 * 1024, "largest file posted into a room, in KiB"},
+        {"max_file_size_kb", true, 1, int64_t{4} * 1024 * 1024,
+         "largest file posted into a room, in KiB"},
         {"room_management_url", false, 0, 0,
          "the room management pages clients link to (empty: this server's own)"},
     };

@@ -259,7 +259,7 @@ std::string option_text(const ServiceOptions& o, const std::string& name) {
 void set_option(ServiceOptions& o, const std::string& name, const std::string& value) {
     if (name == "run_interval_s") {
         // The original's RunInterval: a minute to thirty days.
-        o.run_interval = std::chrono::seconds(whole_number(name, value, 60, 30 * 86400));
+        o.run_interval = std::chrono::seconds(whole_number(name, value, 60, int64_t{30} * 86400));
     } else if (name == "retention_days") {
         o.retention_days = int(whole_number(name, value, 0, 36500));
     } else if (auto flag = flag_of(name)) {

@@ -249,7 +249,7 @@ void remove_next(const std::shared_ptr<FilteredRemoval>& r) {
     }
     auto c = r->proto;
     c.stanza_id = r->ids[r->next++];
-    r->rooms.moderate(std::move(c), [r](chat::Result<chat::Ok> result) {
+    r->rooms.moderate(std::move(c), [r](const chat::Result<chat::Ok>& result) {
         if (result) {
             ++r->removed;
         } else if (result.error().fault != chat::Fault::not_found) {  // gone meanwhile: fine

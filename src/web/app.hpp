@@ -62,8 +62,8 @@ class WebApp final : public net::HttpHandler {
     // The user's browser sessions end (the account was disabled).
     void sign_out(const std::string& username) { sessions_.close_user(username); }
     // Browser sign-ins follow a change to their user's groups or policy.
-    void set_subject(const std::string& username, std::shared_ptr<const chat::Subject> who) {
-        sessions_.set_subject(username, std::move(who));
+    void set_subject(const std::string& username, const std::shared_ptr<const chat::Subject>& who) {
+        sessions_.set_subject(username, who);
     }
     std::set<std::string> signed_in_users() { return sessions_.users(); }
 

@@ -41,7 +41,7 @@ void WebSessions::close_user(const std::string& username) {
 }
 
 void WebSessions::set_subject(const std::string& username,
-                              std::shared_ptr<const chat::Subject> who) {
+                              const std::shared_ptr<const chat::Subject>& who) {
     std::lock_guard lock(mutex_);
     for (auto& [token, entry] : sessions_)
         if (entry.user.username == username) entry.user.subject = who;

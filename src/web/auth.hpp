@@ -34,7 +34,7 @@ class WebSessions {
     // Every session of `username` (the account was disabled).
     void close_user(const std::string& username);
     // The user's groups or policy changed: their sessions judge the next requests by `who`.
-    void set_subject(const std::string& username, std::shared_ptr<const chat::Subject> who);
+    void set_subject(const std::string& username, const std::shared_ptr<const chat::Subject>& who);
     std::set<std::string> users();  // who is signed in
 
   private:
