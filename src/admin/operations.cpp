@@ -518,14 +518,10 @@ void put_addin(store::Store& s, const std::string& by, const std::string& name,
     if (!name_ok || name.front() == ' ' || name.back() == ' ')
         throw Refused(Why::bad_input,
                       "an add-in's name has 1 to 64 letters, digits, spaces, '.', '-' or '_'");
-    chat::Settings checked;  // the same rule as the room management URL's
     try {
-        if (url.empty()) throw std::invalid_argument("an add-in needs its URL");
-        chat::set_setting(checked, "room_management_url", url);
+        chat::check_web_url("the add-in's URL", url);
     } catch (const std::invalid_argument& e) {
-        std::string text = e.what();
-        if (text.starts_with("room_management_url")) text = "the add-in's URL" + text.substr(19);
-        throw Refused(Why::bad_input, text);
+        throw Refused(Why::bad_input, e.what());
     }
     with_event(s, "ADDINCHANGE", {}, {}, {{"addin", name}, {"url", url}}, by, [&] {
         s.put_addin(store::Addin{name, url, 0});

@@ -36,6 +36,17 @@ std::string seg(const std::string& s) {
     return util::url_path_segment(s);
 }
 
+// KEY=VALUE arguments (the `set` subcommands), in order.
+std::vector<std::pair<std::string, std::string>> key_values(const std::vector<std::string>& args) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& kv : args) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos) throw std::runtime_error("'" + kv + "' is not KEY=VALUE");
+        out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    return out;
+}
+
 // Fills in the credentials from the options, the environment or a file.
 void resolve_credentials(Cli& cli) {
     auto env = [](const char* name) -> std::string {
@@ -269,11 +280,7 @@ void add_category_calls(CLI::App* admin, Cli& cli, int& rc) {
         },
         [&cli] {
             json body = json::object();
-            for (const auto& kv : cli.settings) {
-                auto eq = kv.find('=');
-                if (eq == std::string::npos)
-                    throw std::runtime_error("'" + kv + "' is not KEY=VALUE");
-                std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+            for (const auto& [key, value] : key_values(cli.settings)) {
                 if (key == "description") {
                     body[key] = value;
                 } else {
@@ -406,11 +413,7 @@ void add_room_calls(CLI::App* admin, Cli& cli, int& rc) {
         },
         [&cli] {
             json body = json::object();
-            for (const auto& kv : cli.settings) {
-                auto eq = kv.find('=');
-                if (eq == std::string::npos)
-                    throw std::runtime_error("'" + kv + "' is not KEY=VALUE");
-                std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+            for (const auto& [key, value] : key_values(cli.settings)) {
                 if (key == "invitations" || key == "disabled" ||
                     key == "occupants_change_subject" || key == "drop_outsiders") {
                     if (value != "on" && value != "off")
@@ -691,11 +694,7 @@ void add_compliance_calls(CLI::App* admin, Cli& cli, int& rc) {
         },
         [&cli] {
             json body = json::object();
-            for (const auto& kv : cli.settings) {
-                auto eq = kv.find('=');
-                if (eq == std::string::npos)
-                    throw std::runtime_error("'" + kv + "' is not KEY=VALUE");
-                std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+            for (const auto& [key, value] : key_values(cli.settings)) {
                 if (value == "file")
                     body[key] = nullptr;
                 else if (value == "true" || value == "false")

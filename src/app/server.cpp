@@ -465,14 +465,18 @@ int serve(Config config, const std::string& config_path) {
 
     // A user disabled outside the server: their sessions end (a stream error, also for one
     // waiting to be resumed) and their browser sign-ins with them. On a store thread.
+    // Every XMPP session of the user on this server ends with a stream error; how many.
+    auto end_sessions = [&](const std::string& name, const char* condition, const char* text) {
+        auto sessions = router.resources(xmpp::Jid::make(name, config.domain));
+        for (auto& session : sessions) session->terminate(condition, text);
+        return sessions.size();
+    };
     auto end_if_disabled = [&](store::Store& s, const std::string& name) {
         auto user = s.find_user(name);
         if (!user || !user->disabled) return false;
-        auto sessions = router.resources(xmpp::Jid::make(name, config.domain));
-        for (auto& session : sessions)
-            session->terminate("not-authorized", "This account has been disabled");
+        size_t ended = end_sessions(name, "not-authorized", "This account has been disabled");
         web_app.sign_out(name);
-        spdlog::info("user {} disabled: {} sessions ended", name, sessions.size());
+        spdlog::info("user {} disabled: {} sessions ended", name, ended);
         return true;
     };
     // The settings in force: the file's, with the database's over them. On a store thread.
@@ -537,19 +541,12 @@ int serve(Config config, const std::string& config_path) {
                         refresh_subjects(s, std::set<std::string>{c.name});
                     if (c.kind == "policy") policy_changed(s, c.name);
                     if (c.kind == "disconnect") {
-                        auto sessions = router.resources(xmpp::Jid::make(c.name, config.domain));
-                        for (auto& session : sessions)
-                            session->terminate("policy-violation",
-                                               "Disconnected by an administrator");
-                        if (!sessions.empty())
-                            spdlog::info("{} sessions of {} ended by an administrator",
-                                         sessions.size(), c.name);
+                        if (size_t ended = end_sessions(c.name, "policy-violation",
+                                                        "Disconnected by an administrator"))
+                            spdlog::info("{} sessions of {} ended by an administrator", ended,
+                                         c.name);
                     }
-                    if (c.kind == "addin") {
-                        std::map<std::string, std::string> urls;
-                        for (auto& a : s.list_addins()) urls[a.name] = a.url;
-                        directory.set_addins(std::move(urls));
-                    }
+                    if (c.kind == "addin") directory.load_addins(s);
                     if (c.kind == "settings") {
                         apply_settings(s);
                         spdlog::info("setting {} changed by an administrator", c.name);

@@ -20,17 +20,17 @@ void Directory::load(store::Store& store) {
         rooms[node] = {std::move(r), std::move(rules),
                        category == categories.end() ? std::string() : category->second->name};
     }
-    std::map<std::string, std::string> addins;
-    for (auto& a : store.list_addins()) addins[a.name] = a.url;
+    load_addins(store);
     std::lock_guard lock(mutex_);
-    addins_ = std::move(addins);
     rooms_ = std::move(rooms);
     nodes_ = std::move(nodes);
     categories_ = std::move(categories);
     category_ids_ = std::move(ids);
 }
 
-void Directory::set_addins(std::map<std::string, std::string> urls) {
+void Directory::load_addins(store::Store& store) {
+    std::map<std::string, std::string> urls;
+    for (auto& a : store.list_addins()) urls[a.name] = a.url;
     std::lock_guard lock(mutex_);
     addins_ = std::move(urls);
 }

@@ -36,8 +36,8 @@ class Directory {
     void put_category(int64_t id, std::shared_ptr<const CategoryRules> rules);
     void remove_category(const std::string& name);
 
-    // Add-ins by name (their URLs): rooms name theirs.
-    void set_addins(std::map<std::string, std::string> urls);
+    // Add-ins by name (their URLs), read again from the store: rooms name theirs.
+    void load_addins(store::Store& store);
     std::string addin_url(const std::string& name) const;  // empty for none or an unknown one
     std::map<std::string, std::string> addins() const;
 

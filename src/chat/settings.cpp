@@ -43,6 +43,14 @@ const std::vector<SettingInfo>& setting_infos() {
     return infos;
 }
 
+void check_web_url(const std::string& what, const std::string& url) {
+    if (!url.starts_with("https://") && !url.starts_with("http://"))
+        throw std::invalid_argument(what + " must be an http:// or https:// URL");
+    if (url.size() > 2000) throw std::invalid_argument(what + " is longer than 2000 characters");
+    if (url.find_first_of(" \t\r\n\"<>") != std::string::npos)
+        throw std::invalid_argument(what + " may not hold spaces, quotes or angle brackets");
+}
+
 std::string setting_text(const Settings& s, const std::string& name) {
     if (auto field = number_field(name)) return std::to_string(s.*field);
     if (name == "room_management_url") return s.room_management_url;
@@ -53,12 +61,7 @@ void set_setting(Settings& s, const std::string& name, const std::string& value)
     const SettingInfo* info = info_of(name);
     if (!info) throw std::invalid_argument("no setting named '" + name + "'");
     if (!info->number) {
-        if (!value.empty() && !value.starts_with("https://") && !value.starts_with("http://"))
-            throw std::invalid_argument(name + " must be an http:// or https:// URL, or empty");
-        if (value.size() > 2000)
-            throw std::invalid_argument(name + " is longer than 2000 characters");
-        if (value.find_first_of(" \t\r\n\"<>") != std::string::npos)
-            throw std::invalid_argument(name + " may not hold spaces, quotes or angle brackets");
+        if (!value.empty()) check_web_url(name, value);  // empty: this server's own pages
         s.room_management_url = value;
         return;
     }

@@ -31,6 +31,10 @@ struct SettingInfo {
 };
 const std::vector<SettingInfo>& setting_infos();
 
+// A web address an administrator gives (the room management URL, an add-in's page): http or
+// https, at most 2000 characters, no spaces, quotes or angle brackets; else
+// std::invalid_argument naming it as `what`.
+void check_web_url(const std::string& what, const std::string& url);
 // The value of `name` in `s`, as text.
 std::string setting_text(const Settings& s, const std::string& name);
 // Sets `name` in `s` from text, or throws std::invalid_argument saying what is wrong (an
