@@ -2,6 +2,7 @@
 // The HTTP/1.1 and WebSocket connections of the web services, as templates over the stream
 // (plain TCP or TLS). For net/ only: each stream type is instantiated in a translation unit of
 // its own (http_plain.cpp, http_tls.cpp), which builds twice as fast on two cores as one file.
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -217,6 +218,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 }
             }
         }
+        // Refused before its body was read: the client may still be sending it.
+        bool body_unread = false;
         for (;;) {
             beast::get_lowest_layer(stream_).expires_after(options.idle_timeout);
             // The head is read whole before it is parsed (parse_request_head says why).
@@ -264,13 +267,24 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
             BodyPlan plan = shared_.handler.plan_body(request);
             if (plan.refuse) {
                 co_await write(std::move(*plan.refuse), false);
+                body_unread = true;
                 break;
             }
             // A declared length is checked here (the parser applies its limit to it only while
             // reading the header); chunked bodies meet the limit as they arrive.
             if (auto length = head.content_length(); length && *length > plan.limit) {
                 co_await write(plain_error(413, "the body is too large"), false);
+                body_unread = true;
                 break;
+            }
+            // A client that waits to hear that its body is wanted (RFC 9110, 10.1.1) hears it
+            // now; a refusal above was its answer instead, and it sent nothing.
+            if (const std::string* expect = request.header("expect");
+                expect && boost::iequals(*expect, "100-continue")) {
+                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                co_await asio::async_write(stream_, asio::buffer(kContinue),
+                                           asio::redirect_error(use_awaitable, ec));
+                if (ec) break;
             }
             if (!plan.to_file.empty()) {
                 http::request_parser<http::file_body> parser(std::move(head));
@@ -287,6 +301,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                     std::filesystem::remove(plan.to_file);
                     if (ec != http::error::body_limit) break;
                     co_await write(plain_error(413, "the body is too large"), false);
+                    body_unread = true;
                     break;
                 }
                 request.body_file = plan.to_file;
@@ -298,6 +313,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 if (ec) {
                     if (ec != http::error::body_limit) break;
                     co_await write(plain_error(413, "the body is too large"), false);
+                    body_unread = true;
                     break;
                 }
                 request.body = std::move(parser.get().body());
@@ -308,6 +324,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
         }
         boost::system::error_code ignored;
         beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        if (body_unread) co_await drain();
     }
 
   private:
@@ -356,6 +373,22 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                                  std::chrono::steady_clock::now() - start)
                                  .count());
             if (ec) co_return;
+        }
+    }
+
+    // After a refusal sent before the body was read: what the client still sends is read
+    // and dropped for a moment (at most 2 s and 16 MiB), so that closing does not reset the
+    // connection under the refusal before the client has read it.
+    awaitable<void> drain() {
+        boost::system::error_code ec;
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+        for (size_t dropped = 0; dropped < (size_t{16} << 20);) {
+            buffer_.consume(buffer_.size());
+            size_t n = co_await stream_.async_read_some(buffer_.prepare(65536),
+                                                        asio::redirect_error(use_awaitable, ec));
+            if (ec) co_return;
+            buffer_.commit(n);
+            dropped += n;
         }
     }
 

@@ -14,6 +14,9 @@ namespace http = boost::beast::http;
 std::variant<size_t, HeadRefusal> parse_request_head(std::string_view bytes, RequestHead& parser) {
     if (has_folded_line(bytes)) return HeadRefusal{400, "folded header lines are not accepted"};
     boost::beast::error_code ec;
+    // The body's size is the handler's to judge (BodyPlan::limit, checked before the body is
+    // read): the parser's own default of 1 MiB would refuse any larger upload as malformed.
+    parser.body_limit(boost::none);
     size_t used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
     if (ec || !parser.is_header_done()) return HeadRefusal{400, "malformed request"};
     const auto& head = parser.get();

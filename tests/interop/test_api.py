@@ -10,7 +10,7 @@ import re
 import sys
 import types
 
-from harness import MUC, Server, connect, run
+from harness import MUC, Server, connect, request_slot, run
 
 
 def setup():
@@ -305,6 +305,31 @@ async def test_the_openapi_file_describes_every_route(f):
             status, answer, _ = w.call(method.upper(), url, body)
             assert status != 405 and not (status == 404 and answer == {"error": "Not found"}), (method, path, status, answer)
             assert str(status) in ops[method]["responses"], (method, path, status, "undocumented status")
+
+
+
+async def test_a_file_of_megabytes_uploads_and_downloads(f):
+    """Larger than an HTTP parser's usual 1 MiB: the upload slot's size is the only limit."""
+    import hashlib
+    import os
+    data = os.urandom(5 * 1024 * 1024 + 17)
+    alice = await connect(f.server, "alice", "alice-pw")
+    try:
+        put, get = await request_slot(alice, "big.bin", len(data))
+        conn = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=30)
+        conn.request("PUT", put[len(f.server.url):], body=data, headers={"Content-Type": "application/octet-stream"})
+        r = conn.getresponse()
+        assert r.status == 201, (r.status, r.read())
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", f.server.http_port, timeout=30)
+        auth = base64.b64encode(b"alice:alice-pw").decode()
+        conn.request("GET", get[len(f.server.url):], headers={"Authorization": "Basic " + auth})
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        assert r.status == 200 and hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
+    finally:
+        await alice.close()
 
 
 if __name__ == "__main__":
