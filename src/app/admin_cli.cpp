@@ -1,6 +1,7 @@
 // `perch admin …` on the command line: the subcommands, each one request to the admin API
 // (app/admin_client.hpp), and how their answers are shown (tables, fields, or --json).
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -9,10 +10,13 @@
 #include "app/admin_client.hpp"
 #include "app/admin_commands.hpp"
 #include "app/test_message.hpp"
+#include "util/ids.hpp"
+#include "util/tar.hpp"
 #include "util/url.hpp"
 
 namespace perch::app {
 
+namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
@@ -162,10 +166,16 @@ void add_call(
         json rows = !show.list_key.empty() && answer.is_object() && answer.contains(show.list_key)
                         ? answer[show.list_key]
                         : answer;
-        if (rows.is_array() && !show.columns.empty())
+        if (rows.is_array() && !show.columns.empty()) {
             print_table(rows, show.columns);
-        else if (answer.is_object())
+            if (answer.is_object() && answer.value("more", false))
+                std::cout << "(more than shown)\n";
+            if (answer.is_object() && answer.contains("unanswered") &&
+                !answer["unanswered"].empty())
+                std::cout << "not answered in time: " << cell(answer["unanswered"]) << "\n";
+        } else if (answer.is_object()) {
             print_object(answer);
+        }
         if (!show.done.empty()) std::cout << show.done << "\n";
     }));
 }
@@ -599,11 +609,11 @@ void add_other_calls(CLI::App* admin, Cli& cli, int& rc) {
 
     auto* session =
         admin->add_subcommand("session", "Sessions on the server")->require_subcommand(1);
-    add_call(session, cli, rc, "list", "The XMPP sessions of this server", nullptr,
+    add_call(session, cli, rc, "list", "The XMPP sessions of every server (of the pool)", nullptr,
              [] {
-                 return Request{"GET", "/sessions", std::nullopt};
+                 return Request{"GET", "/sessions?limit=10000", std::nullopt};
              },
-             {{"jid", "connected"}, "", ""});
+             {{"jid", "server", "connected"}, "sessions", ""});
     add_call(
         session, cli, rc, "disconnect", "End every session of a user",
         [&cli](CLI::App* c) { c->add_option("user", cli.a)->required(); },
@@ -764,7 +774,8 @@ void add_data_calls(CLI::App* admin, Cli& cli, int& rc) {
     auto* exp = data->add_subcommand(
         "export",
         "Download everything (users, rooms, history, files, settings) as a tar archive; "
-        "`tar -xf` it and load it with `perch data import DIR` into an empty database");
+        "load it with `perch admin data import` (or `tar -xf` it and `perch data import DIR`) "
+        "into an empty database");
     static std::string out;
     exp->add_option("--out", out, "The archive to write (e.g. perch-export.tar)")->required();
     exp->callback(guarded(rc, [&cli] {
@@ -781,6 +792,43 @@ void add_data_calls(CLI::App* admin, Cli& cli, int& rc) {
         if (counts.is_object())
             for (auto& [part, n] : counts.items()) std::cout << " " << n << " " << part;
         std::cout << "\n";
+    }));
+    auto* imp = data->add_subcommand(
+        "import",
+        "Upload an export (its tar archive, or the folder `perch data export` wrote) into the "
+        "server's empty database; all or nothing");
+    static std::string in;
+    imp->add_option("archive", in, "perch-export.tar, or an export's folder")->required();
+    imp->callback(guarded(rc, [&cli] {
+        resolve_credentials(cli);
+        std::string archive = in;
+        std::optional<fs::path> packed;  // a folder, packed here first
+        if (fs::is_directory(in)) {
+            if (!fs::exists(fs::path(in) / "manifest.json"))
+                throw std::runtime_error(in + " holds no manifest.json: not an export's folder");
+            packed = fs::temp_directory_path() / ("perch-import-" + util::random_id() + ".tar");
+            util::write_tar(in, "perch-export", *packed);
+            archive = packed->string();
+        } else if (!fs::is_regular_file(in)) {
+            throw std::runtime_error("no file or folder " + in);
+        }
+        struct Cleanup {
+            std::optional<fs::path>& file;
+            ~Cleanup() {
+                std::error_code ignored;
+                if (file) fs::remove(*file, ignored);
+            }
+        } cleanup{packed};
+        json answer;
+        try {
+            answer = admin_upload(cli.endpoint, "/admin/v1/data/import", archive);
+        } catch (const AdminApiError& e) {
+            throw std::runtime_error(std::string(e.what()) + " (HTTP " + std::to_string(e.status) +
+                                     ")");
+        }
+        std::cout << "imported " << in << ":";
+        for (auto& [part, n] : answer["imported"].items()) std::cout << " " << n << " " << part;
+        std::cout << " (counts and checksums match)\n";
     }));
 }
 

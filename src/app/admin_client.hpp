@@ -36,12 +36,17 @@ nlohmann::json admin_request(const AdminEndpoint& endpoint, const std::string& m
                              const std::string& path,
                              const std::optional<nlohmann::json>& body = std::nullopt);
 
-// A POST whose answer is a file (a compliance export): written to `out_file`; returns the
-// answer's headers (names in lower case).
+// A POST whose answer is a file (a compliance or data export): streamed into `out_file`;
+// returns the answer's headers (names in lower case).
 std::map<std::string, std::string> admin_download(const AdminEndpoint& endpoint,
                                                   const std::string& path,
                                                   const nlohmann::json& body,
                                                   const std::string& out_file);
+
+// A POST whose body is the file `file` (a data import's archive), streamed, after signing in
+// for a bearer token (the server reads an upload only from a signed-in session); the JSON answer.
+nlohmann::json admin_upload(const AdminEndpoint& endpoint, const std::string& path,
+                            const std::string& file);
 
 // Registers `perch admin` and its subcommands on `app` (app/admin_cli.cpp).
 void add_admin_client(CLI::App& app, int& exit_code);

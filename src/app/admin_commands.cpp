@@ -29,8 +29,6 @@ Context open(const std::string& config_path) {
     return c;
 }
 
-constexpr const char* kByCommandLine = "command line";
-
 void add_user_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* user = app.add_subcommand("user", "Manage users")->require_subcommand(1);
 

@@ -1,7 +1,9 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "app/config.hpp"
@@ -20,6 +22,20 @@ void add_compliance_commands(CLI::App& app, const std::string& config_path, int&
 
 // The data export (`perch data export`) as one tar archive, for the admin API to send.
 web::AdminDeps::DataExport export_archive(store::Store& s, const Config& config);
+
+// Who made a change from the local command line, in the compliance record.
+inline constexpr const char* kByCommandLine = "command line";
+
+// `perch data import DIR`: the export in `dir` loaded into the store, which must hold no users,
+// groups, categories or rooms; all or nothing (one transaction), then checked against the
+// manifest's counts. `progress` hears the messages loaded so far. Returns the counts.
+nlohmann::json import_all(store::Store& s, const Config& config, const std::filesystem::path& dir,
+                          const std::string& by, const std::function<void(int64_t)>& progress);
+// The same from a tar archive of it (the admin API's upload), unpacked under DATA_DIR/tmp and
+// removed after. Refused (admin::Refused) when the database is not empty or the archive or its
+// content is wrong; nothing is loaded then.
+nlohmann::json import_archive(store::Store& s, const Config& config,
+                              const std::filesystem::path& archive, const std::string& by);
 
 // Wraps a command body: errors become one line on stderr and exit code 1.
 std::function<void()> guarded(int& exit_code, std::function<void()> body);

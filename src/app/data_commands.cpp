@@ -4,11 +4,13 @@
 // counts and SHA-256 sums; `perch data import DIR` checks the sums and loads it into an empty
 // database of the configured back end, then compares the counts. Everything goes through the
 // store interface, so the archive moves data between back ends.
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "admin/operations.hpp"
 #include "app/admin_commands.hpp"
 #include "app/config.hpp"
 #include "compliance/log.hpp"
@@ -302,22 +304,10 @@ store::Principal principal_of(const json& j) {
     return *p;
 }
 
-void import_all(store::Store& s, const Config& config, const fs::path& dir) {
-    std::ifstream mf(dir / "manifest.json");
-    if (!mf) throw std::runtime_error("no manifest.json in " + dir.string());
-    json manifest = json::parse(mf);
-    if (manifest.value("format", "") != "perch-data" ||
-        manifest.value("version", 0) != kFormatVersion)
-        throw std::runtime_error("not a Perch data export of version " +
-                                 std::to_string(kFormatVersion));
-    // Nothing is loaded from a damaged archive.
-    for (const char* part : kParts) {
-        std::string name = std::string(part) + ".jsonl";
-        if (!manifest["sha256"].contains(name) && !fs::exists(dir / name)) continue;
-        std::string sum = util::hex(util::file_digest(util::Hash::sha256, (dir / name).string()));
-        if (sum != manifest["sha256"].value(name, ""))
-            throw std::runtime_error(name + " does not match its checksum in the manifest");
-    }
+// Everything in the export at `dir` into the store (in the caller's transaction), checked
+// against the manifest's counts.
+void load_all(store::Store& s, const Config& config, const fs::path& dir, const json& manifest,
+              const std::function<void(int64_t)>& progress, std::vector<fs::path>& copied) {
     auto before = count_all(s);
     if (before["users"] || before["categories"] || before["rooms"] || before["groups"])
         throw std::runtime_error("the target database is not empty; import into a new one");
@@ -387,7 +377,7 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
         s.import_messages(batch);
         loaded += int64_t(batch.size());
         batch.clear();
-        if (loaded % 100000 == 0) std::cerr << "  " << loaded << " messages\n";
+        if (progress && loaded % 100000 == 0) progress(loaded);
     };
     each_line(dir, "messages", [&](const json& j) {
         store::Message m;
@@ -421,7 +411,10 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
             throw std::runtime_error("file " + f.name + " does not match its SHA-256");
         fs::path target = fs::path(config.files.dir) / f.sha256.substr(0, 2) / f.sha256;
         fs::create_directories(target.parent_path());
-        if (!fs::exists(target)) fs::copy_file(blob, target);
+        if (!fs::exists(target)) {
+            fs::copy_file(blob, target);
+            copied.push_back(target);
+        }
         s.add_file(f);
         for (const auto& room : j["rooms"])
             s.attach_file(f.id, room_ids.at(room.get<std::string>()));
@@ -476,19 +469,55 @@ void import_all(store::Store& s, const Config& config, const fs::path& dir) {
     each_line(dir, "addins", [&](const json& j) {
         s.put_addin({j["name"], j["url"], j["created_us"]});
     });
-    // Fresh statistics, so that the first queries after a move plan with the real sizes.
-    s.analyze();
-
     // Nothing lost: the counts must be those of the exported database.
     auto after = count_all(s);
     for (auto& [part, n] : manifest["counts"].items())
         if (after[part] != n.get<int64_t>())
             throw std::runtime_error("after import " + part + " number " +
                                      std::to_string(after[part]) + ", the export had " + n.dump());
-    std::cout << "imported " << dir.string() << ":";
-    for (auto& [part, n] : manifest["counts"].items()) std::cout << " " << n << " " << part;
-    std::cout << " (counts and checksums match)\n";
 }
+
+}  // namespace
+
+json import_all(store::Store& s, const Config& config, const fs::path& dir, const std::string& by,
+                const std::function<void(int64_t)>& progress) {
+    std::ifstream mf(dir / "manifest.json");
+    if (!mf) throw std::runtime_error("no manifest.json in " + dir.string());
+    json manifest = json::parse(mf);
+    if (manifest.value("format", "") != "perch-data" ||
+        manifest.value("version", 0) != kFormatVersion)
+        throw std::runtime_error("not a Perch data export of version " +
+                                 std::to_string(kFormatVersion));
+    // Nothing is loaded from a damaged archive.
+    for (const char* part : kParts) {
+        std::string name = std::string(part) + ".jsonl";
+        if (!manifest["sha256"].contains(name) && !fs::exists(dir / name)) continue;
+        std::string sum = util::hex(util::file_digest(util::Hash::sha256, (dir / name).string()));
+        if (sum != manifest["sha256"].value(name, ""))
+            throw std::runtime_error(name + " does not match its checksum in the manifest");
+    }
+    // One transaction: an import that fails part way leaves the database as it was (files
+    // copied into the file store are named by their content, and removed again).
+    std::vector<fs::path> copied;
+    try {
+        auto event = store::make_event("DATAIMPORT", {}, {}, {},
+                                       {{"by", by}, {"counts", manifest["counts"].dump()}});
+        s.with_events({event}, [&] {
+            load_all(s, config, dir, manifest, progress, copied);
+            // Running servers on this database load the new rooms, categories and settings.
+            s.note_change("import", "all");
+        });
+    } catch (...) {
+        std::error_code ignored;
+        for (const auto& f : copied) fs::remove(f, ignored);
+        throw;
+    }
+    // Fresh statistics, so that the first queries after a move plan with the real sizes.
+    s.analyze();
+    return manifest["counts"];
+}
+
+namespace {
 
 // Backup and restore of everything one server keeps (docs/OPERATOR_GUIDE.md, "Backup and
 // restore"): the content and compliance databases (SQLite: consistent copies taken while the
@@ -627,6 +656,43 @@ web::AdminDeps::DataExport export_archive(store::Store& s, const Config& config)
     }
 }
 
+json import_archive(store::Store& s, const Config& config, const fs::path& archive,
+                    const std::string& by) {
+    // A quick look first, so that a server in use does not unpack gigabytes to refuse them.
+    auto before = count_all(s);
+    if (before["users"] || before["categories"] || before["rooms"] || before["groups"])
+        throw admin::Refused(admin::Refused::Why::conflict,
+                             "This server's database is not empty: an import goes into a new one "
+                             "(it may hold admin accounts, nothing else)");
+    fs::path work = fs::path(config.data_dir) / "tmp" / ("import-" + util::random_id());
+    try {
+        fs::create_directories(work);
+        json counts;
+        try {
+            util::read_tar(archive, work, fs::space(work).available);
+            // The export's folder: the archive's only folder (perch-export/), or its top.
+            fs::path dir = work;
+            if (!fs::exists(dir / "manifest.json"))
+                for (const auto& e : fs::directory_iterator(work))
+                    if (e.is_directory() && fs::exists(e.path() / "manifest.json")) dir = e.path();
+            counts = import_all(s, config, dir, by, [](int64_t n) {
+                spdlog::info("data import: {} messages loaded", n);
+            });
+        } catch (const admin::Refused&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw admin::Refused(admin::Refused::Why::bad_input,
+                                 std::string("Nothing was imported: ") + e.what());
+        }
+        fs::remove_all(work);
+        return counts;
+    } catch (...) {
+        std::error_code ignored;
+        fs::remove_all(work, ignored);
+        throw;
+    }
+}
+
 void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
     static std::string backup_dir;
     auto* backup = app.add_subcommand(
@@ -678,7 +744,11 @@ void add_data_commands(CLI::App& app, const std::string& cfg, int& rc) {
         auto config = load_config(cfg);
         prepare_data_dir(config);
         auto s = store::open_store(config.store);
-        import_all(*s, config, dir);
+        auto counts = import_all(*s, config, dir, kByCommandLine,
+                                 [](int64_t n) { std::cerr << "  " << n << " messages\n"; });
+        std::cout << "imported " << dir << ":";
+        for (auto& [part, n] : counts.items()) std::cout << " " << n << " " << part;
+        std::cout << " (counts and checksums match)\n";
     }));
 }
 

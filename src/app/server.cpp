@@ -148,6 +148,24 @@ void warn_if_unresolvable(const std::string& url) {
             url, host, gai_strerror(rc));
 }
 
+// Data exports and imports an earlier run left behind when it stopped part way
+// (DATA_DIR/tmp/export-*, import-*, upload-*): nobody waits for them any more.
+void remove_unfinished_work(const Config& config) {
+    std::error_code ec;
+    auto tmp = std::filesystem::path(config.data_dir) / "tmp";
+    if (!std::filesystem::is_directory(tmp, ec)) return;
+    size_t removed = 0;
+    for (const auto& e : std::filesystem::directory_iterator(tmp, ec)) {
+        std::string name = e.path().filename().string();
+        if (name.starts_with("export-") || name.starts_with("import-") ||
+            name.starts_with("upload-"))
+            removed += std::filesystem::remove_all(e.path(), ec) > 0 ? 1 : 0;
+    }
+    if (removed)
+        spdlog::info("removed {} unfinished data exports or imports from {}", removed,
+                     tmp.string());
+}
+
 }  // namespace
 
 int serve(Config config, const std::string& config_path) {
@@ -157,6 +175,7 @@ int serve(Config config, const std::string& config_path) {
     auto store = store::open_store(config.store);
     // Only now, with a database to serve from, is anything else written into data_dir.
     make_server_files(config);
+    remove_unfinished_work(config);
     warn_if_unresolvable(config.http.public_url);
     if (config.tls.defaults) {
         net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
@@ -222,11 +241,12 @@ int serve(Config config, const std::string& config_path) {
     // Who blocks whom: read on every delivery, so in memory (changes come through the
     // sessions and, from other servers of a pool, as change notices).
     xmpp::direct::Blocklists blocklists;
-    {
+    auto load_blocklists = [&blocklists](store::Store& s) {
         std::map<std::string, std::vector<std::string>> lists;
-        for (auto& [user, item] : store->all_blocked()) lists[user].push_back(item);
+        for (auto& [user, item] : s.all_blocked()) lists[user].push_back(item);
         for (auto& [user, items] : lists) blocklists.set(user, std::move(items));
-    }
+    };
+    load_blocklists(*store);
     xmpp::ServerStats stats;
     xmpp::MucDelivery delivery(config.muc_domain(), config.domain, shards, router);
     delivery.set_timing(&stats.delivery_seconds);
@@ -554,6 +574,13 @@ int serve(Config config, const std::string& config_path) {
                     if (c.kind == "room") rooms.reload(c.name);
                     if (c.kind == "category") rooms.reload_category(s, c.name);
                     if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
+                    if (c.kind == "import") {
+                        // A data import into the empty database: everything it brought.
+                        directory.load(s);
+                        apply_settings(s);
+                        load_blocklists(s);
+                        spdlog::info("data imported: {} rooms", directory.room_count());
+                    }
                     last_change = c.id;
                 }
                 if (notices.size() < 1000) break;
@@ -591,6 +618,7 @@ int serve(Config config, const std::string& config_path) {
     admin_config.session_lifetime = std::chrono::hours(config.admin.session_hours);
     admin_config.guard = guard;
     admin_config.file_settings = current_file_settings;
+    admin_config.upload_dir = (std::filesystem::path(config.data_dir) / "tmp").string();
     const auto started = std::chrono::steady_clock::now();
     std::optional<web::ComplianceAdmin> admin_compliance;
     if (compliance_service) admin_compliance = compliance_admin(config, *compliance_service);
@@ -630,7 +658,14 @@ int serve(Config config, const std::string& config_path) {
                 return out;
             },
             std::move(admin_compliance),
-            [&config](store::Store& s) { return export_archive(s, config); }});
+            [&config](store::Store& s) { return export_archive(s, config); },
+            [&config](store::Store& s, const std::string& archive, const std::string& by) {
+                return import_archive(s, config, archive, by);
+            },
+            [&](size_t limit, std::function<void(nlohmann::json)> done) {
+                if (pool_users) return pool_users->list_sessions(limit, std::move(done));
+                done(nlohmann::json::array({pool::PoolUsers::local_sessions(router, limit)}));
+            }});
     net::HttpOptions admin_options;
     admin_options.setting = "admin.port";
     admin_options.tls = true;

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,14 @@ struct HttpRequest {
     const std::string* header(const std::string& lower_name) const {
         auto it = headers.find(lower_name);
         return it == headers.end() ? nullptr : &it->second;
+    }
+    // The Content-Length the client declared, when it is a number.
+    std::optional<uint64_t> content_length() const {
+        const std::string* length = header("content-length");
+        if (!length || length->empty() || length->size() > 19 ||
+            length->find_first_not_of("0123456789") != std::string::npos)
+            return std::nullopt;
+        return std::stoull(*length);
     }
 };
 

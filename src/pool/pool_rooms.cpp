@@ -236,7 +236,7 @@ void PoolRooms::frame(uint32_t from, const Json& f) {
             });
         } else if (type == "inv") {
             fanout_.remote_invitation(decode_invitation(f));
-        } else if ((type == "um" || type == "ua") && users_) {
+        } else if ((type == "um" || type == "ua" || type == "sl" || type == "sa") && users_) {
             users_->frame(from, f);
         } else {
             spdlog::warn("pool: server {} sent an unknown frame {}", from, type);

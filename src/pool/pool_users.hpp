@@ -25,6 +25,14 @@ class PoolUsers final : public xmpp::RemoteUsers {
 
     void offer(Offer offer, std::function<void(bool delivered)> done) override;
 
+    // The sessions of every live server (the admin API's GET /sessions): asks the others ("sl"
+    // frames; each answers "sa" with at most `limit` of its own) and calls `done` with an array
+    // of {"server", "sessions": [{"jid", "connected"}], "more"} (or "error" for a server that
+    // did not answer in time), this server's first.
+    void list_sessions(size_t limit, std::function<void(Json servers)> done);
+    // One server's own sessions, as list_sessions gives them.
+    static Json local_sessions(const xmpp::Router& router, size_t limit);
+
     // From a link (its thread): "um" offers and "ua" answers.
     void frame(uint32_t from, const Json& frame);
     // The link to `number` closed: its answers count as not delivered.
@@ -33,14 +41,20 @@ class PoolUsers final : public xmpp::RemoteUsers {
     void expire();
 
   private:
+    // An offer, or a session listing, waiting for the other servers' answers.
     struct Pending {
         std::set<uint32_t> waiting;  // servers yet to answer
         bool delivered = false;
-        std::function<void(bool)> done;
+        std::function<void(bool)> done;  // an offer's
+        Json listed;                     // a listing's answers so far (an array)
+        std::function<void(Json)> listing_done;
         std::chrono::steady_clock::time_point deadline;
     };
-    // Takes one server's answer; the offer's `done` runs (outside the lock) once all are in.
-    void answered(uint64_t id, uint32_t server, bool delivered);
+    // Asks every other live server with `frame` (given an "id"); returns the id.
+    uint64_t ask(Json frame, Pending pending);
+    // Takes one server's answer (`listed`: its sessions; null when it could not answer); the
+    // callback runs (outside the lock) once all are in.
+    void answered(uint64_t id, uint32_t server, bool delivered, Json listed = nullptr);
 
     xmpp::Router& router_;
     const Membership& membership_;

@@ -4,12 +4,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "admin/operations.hpp"
 #include "util/base64.hpp"
 #include "util/crypto.hpp"
+#include "util/ids.hpp"
 #include "util/time.hpp"
 #include "web/admin_api_detail.hpp"
 #include "web/app.hpp"
@@ -18,6 +20,7 @@
 
 namespace perch::web {
 
+namespace fs = std::filesystem;
 using json = nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
@@ -56,10 +59,58 @@ AdminApi::AdminApi(AdminConfig config, AdminDeps deps)
     : config_(std::move(config)), deps_(std::move(deps)), guard_(config_.guard) {}
 
 net::BodyPlan AdminApi::plan_body(const HttpRequest& head) {
+    if (head.method == "POST" && head.path == "/admin/v1/data/import") return plan_import(head);
     net::BodyPlan plan;
     plan.limit = uint64_t{64} * 1024;
     if (!head.path.starts_with("/admin/v1/") && head.method != "GET" && head.method != "HEAD")
         plan.refuse = json_error(404, "Not found: the admin API is under /admin/v1/");
+    return plan;
+}
+
+net::BodyPlan AdminApi::plan_import(const HttpRequest& head) {
+    net::BodyPlan plan;
+    if (!deps_.import_data || config_.upload_dir.empty()) {
+        plan.refuse = json_error(404, "No data import here");
+        return plan;
+    }
+    // Gigabytes are not read from just anybody: the token is looked at before the body.
+    const std::string* authorization = head.header("authorization");
+    std::optional<Session> session;
+    if (authorization && authorization->starts_with("Bearer ")) {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(authorization->substr(7));
+        if (it != sessions_.end() && it->second.expires > std::chrono::steady_clock::now())
+            session = it->second;
+    }
+    if (!session) {
+        plan.refuse = json_error(401,
+                                 "A data import is sent with a bearer token of an administrator: "
+                                 "POST /admin/v1/session first");
+        plan.refuse->set("WWW-Authenticate", "Bearer realm=\"perch admin\"");
+        return plan;
+    }
+    if (session->role != store::AdminRole::administrator) {
+        plan.refuse = json_error(403, "Only administrators import data");
+        return plan;
+    }
+    if (importing_.load()) {
+        plan.refuse = json_error(409, "A data import is under way: wait for its answer");
+        return plan;
+    }
+    std::error_code ec;
+    fs::create_directories(config_.upload_dir, ec);
+    auto space = fs::space(config_.upload_dir, ec);
+    // The archive, its unpacked copy and the database's growth: a third of the free space each.
+    plan.limit = ec ? 0 : space.available / 3;
+    auto declared = head.content_length();
+    if (declared && *declared > plan.limit) {
+        plan.refuse = json_error(507, "The archive is " + std::to_string(*declared) +
+                                          " bytes; the server's disk has room for " +
+                                          std::to_string(plan.limit) +
+                                          " (the archive, its unpacked copy and the database)");
+        return plan;
+    }
+    plan.to_file = (fs::path(config_.upload_dir) / ("upload-" + util::random_id() + ".tar"));
     return plan;
 }
 
@@ -90,21 +141,32 @@ void AdminApi::handle(HttpRequest request, std::function<void(HttpResponse)> res
     parts.erase(parts.begin(), parts.begin() + 2);
     const std::string& method = request.method;
     json body = json::object();
-    if (method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE") {
+    // An uploaded archive is removed once answered, whatever the answer.
+    std::shared_ptr<void> upload;
+    if (!request.body_file.empty())
+        upload.reset(static_cast<void*>(nullptr), [file = request.body_file](void*) {
+            std::error_code ignored;
+            fs::remove(file, ignored);
+        });
+    bool raw_body = parts.size() == 2 && parts[0] == "data" && parts[1] == "import";
+    if (!raw_body &&
+        (method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE")) {
         auto parsed = json_body(request, method != "POST" && method != "PATCH");
         if (auto* refusal = std::get_if<HttpResponse>(&parsed)) return respond(std::move(*refusal));
         body = std::move(std::get<json>(parsed));
     }
     if (parts[0] == "session" && parts.size() == 1 && method == "POST")
         return sign_in(request, respond);
-    authenticate(request, [this, request, respond, parts, body](std::optional<AdminCaller> caller,
-                                                                HttpResponse refusal) {
+    authenticate(request, [this, request, respond, parts, body, upload](
+                              std::optional<AdminCaller> caller, HttpResponse refusal) {
         if (!caller) return respond(std::move(refusal));
         if (!permitted(caller->role, request.method, parts[0]))
             return respond(json_error(
                 403,
                 "The role " + std::string(store::to_string(caller->role)) + " may not do this"));
-        dispatch(*caller, request, parts, body, respond);
+        // The upload lives until the answer is sent.
+        dispatch(*caller, request, parts, body,
+                 [respond, upload](HttpResponse r) { respond(std::move(r)); });
     });
 }
 
@@ -202,7 +264,7 @@ void AdminApi::sign_in(const HttpRequest& request, const Respond& respond) {
             std::lock_guard lock(mutex_);
             auto now = std::chrono::steady_clock::now();
             std::erase_if(sessions_, [&](const auto& s) { return s.second.expires < now; });
-            sessions_[token] = {caller->name, now + config_.session_lifetime};
+            sessions_[token] = {caller->name, caller->role, now + config_.session_lifetime};
         }
         spdlog::info("admin API: {} signed in", caller->name);
         respond(ok_json({{"token", token},
@@ -213,6 +275,48 @@ void AdminApi::sign_in(const HttpRequest& request, const Respond& respond) {
 }
 
 // Requests ------------------------------------------------------------------------------------
+
+void AdminApi::data(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
+                    const Respond& respond) {
+    if (parts.size() != 2 || (parts[1] != "export" && parts[1] != "import"))
+        return respond(json_error(404, "Not found: data/export, data/import"));
+    if (request.method != "POST") return respond(not_allowed());
+    if (parts[1] == "export") {
+        // Everything in the content database and the file store, as `perch data export`
+        // writes it, packed as a tar archive, made for this answer and gone once sent.
+        if (!deps_.export_data) return respond(json_error(404, "No data export here"));
+        return on_store(respond, [this, by = caller.by()](store::Store& s) {
+            auto done = deps_.export_data(s);
+            spdlog::info("admin API: data exported by {} ({} bytes)", by, done.bytes);
+            HttpResponse r;
+            r.file = done.file;
+            r.remove_file = true;
+            r.set("Content-Type", "application/x-tar");
+            r.set("Content-Disposition", "attachment; filename=\"perch-export.tar\"");
+            r.set("X-Perch-Counts", done.counts);
+            return r;
+        });
+    }
+    // An export's archive into this server's empty database; every server of a pool reloads
+    // its rooms, categories, settings and add-ins on the notice.
+    if (request.body_file.empty())
+        return respond(json_error(400, "Send the archive (perch admin data export) as the body"));
+    if (importing_.exchange(true))
+        return respond(json_error(409, "A data import is under way: wait for its answer"));
+    spdlog::info("admin API: data import of {} bytes started by {}", request.body_bytes,
+                 caller.by());
+    on_store(
+        [this, respond](HttpResponse r) {
+            importing_.store(false);
+            respond(std::move(r));
+        },
+        [this, file = request.body_file, by = caller.by()](store::Store& s) {
+            auto counts = deps_.import_data(s, file, by);
+            spdlog::info("admin API: data imported by {}: {}", by, counts.dump());
+            return ok_json({{"imported", counts}});
+        },
+        true);
+}
 
 void AdminApi::on_store(const Respond& respond, std::function<HttpResponse(store::Store&)> work,
                         bool changes) {
@@ -268,23 +372,7 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
     if (area == "sessions") return sessions(caller, request, parts, respond);
     if (area == "settings") return settings(caller, request, parts, body, respond);
     if (area == "addins") return addins(caller, request, parts, body, respond);
-    if (area == "data" && parts.size() == 2 && parts[1] == "export") {
-        // Everything in the content database and the file store, as `perch data export`
-        // writes it, packed as a tar archive, made for this answer and gone once sent.
-        if (method != "POST") return respond(not_allowed());
-        if (!deps_.export_data) return respond(json_error(404, "No data export here"));
-        return on_store(respond, [this, by = caller.by()](store::Store& s) {
-            auto done = deps_.export_data(s);
-            spdlog::info("admin API: data exported by {} ({} bytes)", by, done.bytes);
-            HttpResponse r;
-            r.file = done.file;
-            r.remove_file = true;
-            r.set("Content-Type", "application/x-tar");
-            r.set("Content-Disposition", "attachment; filename=\"perch-export.tar\"");
-            r.set("X-Perch-Counts", done.counts);
-            return r;
-        });
-    }
+    if (area == "data") return data(caller, request, parts, respond);
     if (area == "accounts") return accounts(caller, request, parts, body, respond);
     if (area == "compliance") return compliance(caller, request, parts, body, respond);
     if (area == "test-message" && parts.size() == 1) {
@@ -338,10 +426,28 @@ void AdminApi::sessions(const AdminCaller& caller, const HttpRequest& request, c
                         const Respond& respond) {
     const std::string& method = request.method;
     if (parts.size() == 1 && method == "GET") {
-        json out = json::array();
-        for (const auto& s : deps_.router.all())
-            out.push_back({{"jid", s->address()}, {"connected", s->connected()}});
-        return respond(ok_json(out));
+        // Every server's sessions (each at most `limit`).
+        auto params = query_params(request.query);
+        if (!params) return respond(json_error(400, "malformed query string"));
+        auto limit = page_limit((*params)["limit"]);
+        if (!limit) return respond(json_error(400, "limit must be between 1 and 10000"));
+        auto answer = [respond](const json& servers) {
+            json out{{"sessions", json::array()}, {"more", false}, {"unanswered", json::array()}};
+            for (const auto& server : servers) {
+                if (server.contains("error")) {
+                    out["unanswered"].push_back(server.value("server", ""));
+                    continue;
+                }
+                for (auto session : server.at("sessions")) {
+                    if (server.contains("server")) session["server"] = server["server"];
+                    out["sessions"].push_back(std::move(session));
+                }
+                if (server.value("more", false)) out["more"] = true;
+            }
+            respond(ok_json(out));
+        };
+        if (!deps_.list_sessions) return respond(json_error(404, "No session listing here"));
+        return deps_.list_sessions(*limit, answer);
     }
     if (parts.size() == 2 && method == "DELETE") {
         // Every server (this one included) ends the user's sessions when it reads the notice:

@@ -30,6 +30,7 @@ struct AdminConfig {
     std::chrono::seconds session_lifetime{8 * 3600};
     xmpp::LoginGuardOptions guard;
     std::function<chat::Settings()> file_settings;  // the configuration file's (the database's win)
+    std::string upload_dir;  // where an uploaded data import is kept while it loads
 };
 
 // The compliance officer's area, given by the server when compliance is on. The functions
@@ -68,6 +69,14 @@ struct AdminDeps {
         std::string counts;  // JSON: how many of each part
     };
     std::function<DataExport(store::Store&)> export_data;
+    // Loads an uploaded tar archive of a data export into the (empty) database and returns its
+    // counts; on a store thread. Throws admin::Refused when it cannot, having loaded nothing.
+    std::function<nlohmann::json(store::Store&, const std::string& archive, const std::string& by)>
+        import_data;
+    // The sessions of this server and the pool's other live servers, at most `limit` each, as
+    // pool::PoolUsers::list_sessions gives them (`done` may run on another thread).
+    std::function<void(size_t limit, std::function<void(nlohmann::json servers)> done)>
+        list_sessions;
 };
 
 // Who is asking, once authenticated.
@@ -126,6 +135,11 @@ class AdminApi final : public net::HttpHandler {
                     const Json& body, const Respond& respond);
     void accounts(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
+    void data(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+              const Respond& respond);
+    // An import's upload: only from a signed-in administrator (a bearer token, checked before
+    // the body is read), into a file of upload_dir.
+    net::BodyPlan plan_import(const net::HttpRequest& head);
 
     AdminConfig config_;
     AdminDeps deps_;
@@ -134,10 +148,12 @@ class AdminApi final : public net::HttpHandler {
     // Console sign-ins: a bearer token per sign-in, in memory (a restart signs everybody out).
     struct Session {
         std::string name;
+        store::AdminRole role = store::AdminRole::read_only;  // when signed in
         std::chrono::steady_clock::time_point expires;
     };
     std::mutex mutex_;
     std::map<std::string, Session> sessions_;
+    std::atomic<bool> importing_{false};  // one data import at a time
     std::array<std::atomic<uint64_t>, 6> responses_{};
 };
 

@@ -156,6 +156,16 @@ inline std::vector<chat::Subject> subjects(store::Store& s) {
     return out;
 }
 
+// A listing's "limit" parameter: kDefaultPage when empty; nullopt when not 1 to 10,000.
+inline std::optional<size_t> page_limit(const std::string& text) {
+    if (text.empty()) return kDefaultPage;
+    if (text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    size_t limit = std::stoul(text);
+    if (limit == 0 || limit > 10'000) return std::nullopt;
+    return limit;
+}
+
 // The names of the users for whom `test` holds, at most `limit` ("more" says if there are).
 inline json eligible(const std::vector<chat::Subject>& everyone, size_t limit,
                      const std::function<bool(const chat::Subject&)>& test) {

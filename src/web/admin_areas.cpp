@@ -23,12 +23,9 @@ void AdminApi::users(const AdminCaller& caller, const HttpRequest& request, cons
         auto params = query_params(request.query);
         if (!params) return respond(json_error(400, "malformed query string"));
         std::string prefix = (*params)["prefix"];
-        size_t limit = kDefaultPage;
-        if (auto l = (*params)["limit"]; !l.empty()) {
-            limit = size_t(std::strtoull(l.c_str(), nullptr, 10));
-            if (limit == 0 || limit > 10'000)
-                return respond(json_error(400, "limit must be between 1 and 10000"));
-        }
+        auto page = page_limit((*params)["limit"]);
+        if (!page) return respond(json_error(400, "limit must be between 1 and 10000"));
+        size_t limit = *page;
         std::string after = (*params)["after"];
         return on_store(respond, [prefix, limit, after](store::Store& s) {
             json out = json::array();

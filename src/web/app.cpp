@@ -107,14 +107,7 @@ net::BodyPlan WebApp::plan_body(const HttpRequest& head) {
                 json_error(404, "No such upload slot: it expired, was used, or never existed");
             return plan;
         }
-        const std::string* length = head.header("content-length");
-        std::optional<uint64_t> declared;
-        try {
-            if (length && !length->empty() &&
-                length->find_first_not_of("0123456789") == std::string::npos)
-                declared = std::stoull(*length);
-        } catch (...) {
-        }
+        auto declared = head.content_length();
         if (!declared || *declared != slot->size) {
             plan.refuse =
                 json_error(declared && *declared > slot->size ? 413 : (declared ? 400 : 411),

@@ -601,12 +601,21 @@ async def test_who_is_eligible_for_a_category_and_a_room(f):
 
 async def test_sessions_listed_and_disconnected(f):
     alice = await connect(f.server, "alice", "alice-pw")
-    jids = [s["jid"] for s in call(f, "GET", "/sessions")[1]]
-    assert any(j.startswith("alice@") for j in jids), jids
+    bob = await connect(f.server, "bob", "bob-pw")
+    listed = call(f, "GET", "/sessions")[1]
+    jids = [s["jid"] for s in listed["sessions"]]
+    assert any(j.startswith("alice@") for j in jids) and listed["more"] is False, listed
+    assert listed["unanswered"] == [] and "server" not in listed["sessions"][0], listed
+    short = call(f, "GET", "/sessions?limit=1")[1]
+    assert len(short["sessions"]) == 1 and short["more"] is True, short
+    assert call(f, "GET", "/sessions?limit=0")[0] == 400
+    r = perch_admin(f, "session", "list")
+    assert r.returncode == 0 and "alice@localhost/" in r.stdout and "bob@localhost/" in r.stdout, r.stdout
+    await bob.close()
     gone = asyncio.ensure_future(alice.wait_until("disconnected", 5))
     assert call(f, "DELETE", "/sessions/alice")[1] == {"disconnected": 1}
     await gone
-    assert not any(s["jid"].startswith("alice@") for s in call(f, "GET", "/sessions")[1])
+    assert not any(s["jid"].startswith("alice@") for s in call(f, "GET", "/sessions")[1]["sessions"])
 
 
 async def test_admin_accounts_and_console_sign_in(f):
@@ -716,7 +725,7 @@ async def test_data_exported_from_another_machine(f):
     assert list((f.server.dir / "var" / "tmp").glob("*")) == []
     assert call(f, "POST", "/data/export", {}, user="viewer", password="viewer-pw-1")[0] == 403
     assert call(f, "POST", "/data/export", {}, user="auditor", password="auditor-pw-1")[0] == 403
-    # The archive loads into a new server's empty database.
+    # The archive loads into a new server's empty database: locally, with `perch data import`…
     other = Server(sys.argv[1])
     try:
         (other.dir / "unpacked").mkdir()
@@ -727,6 +736,102 @@ async def test_data_exported_from_another_machine(f):
         await alice.close()
     finally:
         other.cleanup()
+    await data_imported_from_another_machine(f, out)
+
+
+async def data_imported_from_another_machine(f, out):
+    """…and over the admin API into a running server that holds only its admin account."""
+    import hashlib
+    archive = out.read_bytes()
+    # Only a signed-in administrator's upload is read; never into a database in use.
+    status, body, _ = request(f, "POST", "/data/import", raw=archive, user="root", password=ROOT_PW)
+    assert status == 401 and "bearer token" in body["error"], body
+    assert call(f, "POST", "/data/import", raw=archive, user="viewer", password="viewer-pw-1")[0] == 403
+    status, body, _ = call(f, "POST", "/data/import", raw=archive)
+    assert status == 409 and "not empty" in body["error"], body
+    # A client that waits for 100 Continue hears the refusal instead, and sends nothing.
+    first = expect_continue(f, None)
+    assert first.startswith("HTTP/1.1 401"), first
+    assert expect_continue(f, TOKENS[("root", ROOT_PW)]).startswith("HTTP/1.1 100 Continue")
+    other = Server(sys.argv[1])
+    try:
+        other.cli("admin-account", "add", "root", "--password", ROOT_PW)
+        other.start()
+        g = types.SimpleNamespace(server=other)
+        TOKENS.pop(("root", ROOT_PW), None)
+        try:
+            # A name that leaves the folder: refused, nothing written outside.
+            evil = other.dir / "evil.tar"
+            with tarfile_writer(evil) as t:
+                add_member(t, "../escaped.txt", b"x")
+            status, body, _ = call(g, "POST", "/data/import", raw=evil.read_bytes())
+            assert status == 400 and "'..'" in body["error"], body
+            assert not (other.dir / "var" / "escaped.txt").exists()
+            # An archive whose messages name a room it lacks (its checksums made to match):
+            # the users, categories and rooms loaded before the failure are rolled back.
+            broken = other.dir / "broken"
+            broken.mkdir()
+            subprocess.run(["tar", "-xf", str(out), "-C", str(broken)], check=True)
+            top = broken / "perch-export"
+            with open(top / "messages.jsonl", "a") as m:
+                m.write(json.dumps({"room": "nowhere", "seq": 1, "stanza_id": "x", "origin_id": "",
+                                    "sender": "alice", "nick": "a", "occupant_id": "", "kind": 0,
+                                    "body": "b", "payload": "", "ts_us": 1, "removed": False}) + "\n")
+            manifest = json.loads((top / "manifest.json").read_text())
+            manifest["sha256"]["messages.jsonl"] = hashlib.sha256((top / "messages.jsonl").read_bytes()).hexdigest()
+            (top / "manifest.json").write_text(json.dumps(manifest))
+            r = perch_admin(g, "data", "import", str(top))
+            assert r.returncode == 1 and "Nothing was imported" in r.stderr, r.stdout + r.stderr
+            assert call(g, "GET", "/users")[1]["users"] == [] and call(g, "GET", "/rooms")[1] == []
+            assert list((other.dir / "var" / "tmp").glob("*")) == []
+            # The export itself: loaded, and in force at once (rooms, settings, sign-ins).
+            r = perch_admin(g, "data", "import", str(out))
+            assert r.returncode == 0 and "imported" in r.stdout and " users" in r.stdout, r.stdout + r.stderr
+            assert any(room["node"] == "town" for room in call(g, "GET", "/rooms")[1])
+            settings = {x["name"]: x for x in call(g, "GET", "/settings")[1]}
+            assert settings["max_story_chars"]["value"] == "5000", settings
+            alice = await connect(other, "alice", "alice-pw")
+            listed = await alice["xep_0030"].get_items(jid=MUC)
+            assert f"town@{MUC}" in {i[0] for i in listed["disco_items"]["items"]}, listed
+            await alice["xep_0045"].join_muc_wait(f"town@{MUC}", "alice", maxstanzas=0, timeout=10)
+            await alice.close()
+            assert list((other.dir / "var" / "tmp").glob("*")) == []
+            r = perch_admin(g, "data", "import", str(broken / "perch-export"))  # a folder, packed
+            assert r.returncode == 1 and "not empty" in r.stderr, r.stderr
+        finally:
+            TOKENS.pop(("root", ROOT_PW), None)
+    finally:
+        other.cleanup()
+
+
+def expect_continue(f, token):
+    """The first answer to an import's head sent with Expect: 100-continue (and a gigabyte
+    announced), before any of the body."""
+    import socket
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((f.server.host, f.server.admin_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as s:
+            auth = f"Authorization: Bearer {token}\r\n" if token else ""
+            s.sendall((f"POST /admin/v1/data/import HTTP/1.1\r\nHost: x\r\n{auth}"
+                       "Content-Type: application/x-tar\r\nContent-Length: 1000000000\r\n"
+                       "Expect: 100-continue\r\n\r\n").encode())
+            import time as _t; _t.sleep(0.3)
+            return s.recv(4096).decode(errors="replace")
+
+
+def tarfile_writer(path):
+    import tarfile
+    return tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)
+
+
+def add_member(t, name, data):
+    import io
+    import tarfile
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
 
 
 async def test_the_compliance_officer_verifies_and_exports(f):

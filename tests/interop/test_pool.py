@@ -385,6 +385,10 @@ async def test_the_admin_api_on_the_pool_port_changes_every_server(pool):
             assert time.time() < deadline, fields
             await asyncio.sleep(0.1)
         assert admin_call(pool.servers[0], "DELETE", "/settings/max_message_chars")[0] == 204
+        # Every server's sessions, asked of one: bob's is on another server.
+        listed = admin_call(pool.servers[0], "GET", "/sessions")[1]
+        where = {s["jid"].split("/")[0]: s["server"] for s in listed["sessions"]}
+        assert listed["unanswered"] == [] and where.get("bob@localhost") == "p4", listed
         gone = asyncio.ensure_future(bob.wait_until("disconnected", 10))
         assert admin_call(pool.servers[0], "DELETE", "/sessions/bob")[0] == 200
         await gone

@@ -190,3 +190,47 @@ TEST_F(PoolRoomsTest, UserMessagesAreOfferedToTheOtherServersAndAnswered) {
     EXPECT_EQ(links_.sent[0].second, (pool::Json{{"t", "ua"}, {"id", 7}, {"d", true}}));
     rooms_->set_users(nullptr);
 }
+
+// The admin API's session listing: this server's sessions and, from each other server, its
+// answer ("sa"); a server that does not answer in time is named as such. A listing asked of
+// this server is answered with its own sessions, at most the limit.
+TEST_F(PoolRoomsTest, SessionsAreListedFromEveryServer) {
+    xmpp::Router router;
+    pool::PoolUsers users(router, *membership_, std::chrono::milliseconds(0));
+    users.set_links(&links_);
+    rooms_->set_users(&users);
+    for (const char* who : {"amy", "ben"})
+        router.bind(std::make_shared<Recorder>(xmpp::Jid::make(who, "example.org", "pc")));
+    std::vector<pool::Json> listings;
+    auto list = [&] {
+        links_.sent.clear();
+        users.list_sessions(10, [&](pool::Json servers) { listings.push_back(servers); });
+        EXPECT_EQ(links_.sent.size(), 1u);
+        EXPECT_EQ(links_.sent.at(0).second.at("t"), "sl");
+        return links_.sent.at(0).second.at("id").get<uint64_t>();
+    };
+    pool::Json theirs{
+        {"sessions", pool::Json::array({{{"jid", "cy@example.org/x"}, {"connected", true}}})},
+        {"more", false}};
+    rooms_->frame(there_, pool::Json{{"t", "sa"}, {"id", list()}, {"l", theirs}});
+    list();
+    users.expire();
+    ASSERT_EQ(listings.size(), 2u);
+    ASSERT_EQ(listings[0].size(), 2u);
+    EXPECT_EQ(listings[0][0].at("server"), "here");
+    EXPECT_EQ(listings[0][0].at("sessions").size(), 2u);
+    EXPECT_EQ(listings[0][1].at("server"), "there");
+    EXPECT_EQ(listings[0][1].at("sessions")[0].at("jid"), "cy@example.org/x");
+    EXPECT_EQ(listings[1][1].at("server"), "there");
+    EXPECT_TRUE(listings[1][1].contains("error"));
+
+    links_.sent.clear();
+    rooms_->frame(there_, pool::Json{{"t", "sl"}, {"id", 9}, {"limit", 1}});
+    ASSERT_EQ(links_.sent.size(), 1u);
+    const auto& answer = links_.sent[0].second;
+    EXPECT_EQ(answer.at("t"), "sa");
+    EXPECT_EQ(answer.at("id"), 9);
+    EXPECT_EQ(answer.at("l").at("sessions").size(), 1u);
+    EXPECT_EQ(answer.at("l").at("more"), true);
+    rooms_->set_users(nullptr);
+}

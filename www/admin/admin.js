@@ -19,7 +19,10 @@ function token() { return sessionStorage.getItem('perch-admin-token'); }
 
 async function api(method, path, body) {
   const options = { method, headers: { Authorization: 'Bearer ' + token() } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {  // an archive, sent as it is
+    options.headers['Content-Type'] = 'application/x-tar';
+    options.body = body;
+  } else if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
   }
@@ -392,16 +395,22 @@ async function showGroups() {
 }
 
 async function showSessions() {
-  const sessions = await api('GET', '/sessions');
-  main.replaceChildren(h('h1', {}, 'Sessions'),
-    sessions.length ? table([['jid', 'Address'], ['connected', 'Connected'], ['action', 'Action']], sessions, (s, key) => {
+  const answer = await api('GET', '/sessions');
+  const sessions = answer.sessions;
+  const pooled = sessions.some((s) => s.server !== undefined);
+  const columns = [['jid', 'Address'], ...(pooled ? [['server', 'Server']] : []), ['connected', 'Connected'], ['action', 'Action']];
+  const notes = [];
+  if (answer.unanswered.length) notes.push(h('p', { class: 'error' }, `Not answered in time: ${answer.unanswered.join(', ')}.`));
+  if (answer.more) notes.push(h('p', {}, 'More sessions than shown.'));
+  main.replaceChildren(h('h1', {}, 'Sessions'), ...notes,
+    sessions.length ? table(columns, sessions, (s, key) => {
       if (key === 'action') {
         const user = s.jid.split('@')[0];
         return h('button', { type: 'button', class: 'secondary', 'aria-label': `Disconnect ${user}`,
           onclick: () => act(`${user} disconnected.`, () => api('DELETE', '/sessions/' + encodeURIComponent(user))) }, 'Disconnect');
       }
       return String(s[key]);
-    }) : h('p', {}, 'Nobody is connected to this server.'));
+    }) : h('p', {}, 'Nobody is connected.'));
 }
 
 async function showAccounts() {
@@ -430,6 +439,7 @@ async function showSettings() {
         () => api('DELETE', '/settings/' + s.name)) }, 'Back to the file\'s value')] : [])], 'Save', () =>
       act(`${s.name} saved: in force on every server now.`, () => api('PUT', '/settings/' + s.name, { value: input.value })));
   });
+  const importFile = h('input', { type: 'file', name: 'archive', required: true, accept: '.tar,application/x-tar' });
   const addinName = text('name', { required: true, maxlength: '64' });
   const addinUrl = h('input', { type: 'url', name: 'url', required: true, placeholder: 'https://' });
   main.replaceChildren(h('h1', {}, 'Settings'),
@@ -450,6 +460,13 @@ async function showSettings() {
           say('Data exported.');
         } catch (e) { say(e.message, 'error'); }
       } }, 'Export all the data')),
+    form('data-import', 'Import all the data', [field('Archive', importFile,
+      'An export (perch-export.tar) into this server, whose database must be new: it may hold admin accounts, nothing else. All or nothing.')],
+    'Import', async () => {
+      const answer = await api('POST', '/data/import', importFile.files[0]);
+      const counts = Object.entries(answer.imported).map(([part, n]) => `${n} ${part}`).join(', ');
+      say(`Imported: ${counts}.`);
+    }),
     form('add-addin', 'Register an add-in', [h('div', { class: 'grid' }, field('Name', addinName), field('Page', addinUrl,
       'The web page rooms show beside the conversation.'))], 'Register', () =>
       act(`Add-in ${addinName.value} registered.`, () => api('PUT', '/addins/' + encodeURIComponent(addinName.value), { url: addinUrl.value }))));
