@@ -5,6 +5,7 @@
 
 #include "chat/settings.hpp"
 #include "compliance/service.hpp"
+#include "pool/topology.hpp"
 #include "util/crypto.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
@@ -14,6 +15,39 @@
 #include "xmpp/scram.hpp"
 
 namespace perch::admin {
+
+std::vector<std::string> check_topology(store::Store& s, const std::string& text,
+                                        const std::string& source) {
+    pool::Topology t;
+    try {
+        t = pool::parse_topology(text, source);
+    } catch (const pool::TopologyError& e) {
+        throw Refused(Refused::Why::bad_input, e.what());
+    }
+    std::optional<pool::Topology> published;
+    if (auto p = s.published_topology())
+        published = pool::parse_topology(p->text, "version " + std::to_string(p->version));
+    return pool::topology_problems(t, published ? &*published : nullptr);
+}
+
+int64_t publish_topology(store::Store& s, const std::string& by, const std::string& text,
+                         const std::string& source) {
+    int64_t version = 0;
+    store::ComplianceEvent event = store::make_event("TOPOLOGYCHANGE", {}, {}, {}, {{"by", by}});
+    s.with_events({event}, [&] {
+        // Checked in the transaction that publishes it: two publications at once cannot both
+        // pass against the same version in force.
+        auto problems = check_topology(s, text, source);
+        if (!problems.empty()) {
+            std::string all;
+            for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+            throw Refused(Refused::Why::bad_input, all);
+        }
+        version = s.publish_topology(text, by);
+        s.note_change("topology", std::to_string(version));
+    });
+    return version;
+}
 
 namespace {
 

@@ -167,6 +167,17 @@ std::string add_admin(store::Store& s, const std::string& by, const std::string&
                       const std::string& role, const std::string& password);
 std::string set_admin_password(store::Store& s, const std::string& by, const std::string& name,
                                const std::string& password);
+// Topology ------------------------------------------------------------------------------------
+
+// The topology file's text checked (pool::topology_problems, against the one in force) and
+// published as the next version; every server reads it on the notice. bad_input names each
+// problem. Returns the version.
+int64_t publish_topology(store::Store& s, const std::string& by, const std::string& text,
+                         const std::string& source);
+// Its problems, without publishing (empty: none); a file that does not parse is bad_input.
+std::vector<std::string> check_topology(store::Store& s, const std::string& text,
+                                        const std::string& source);
+
 void set_admin_role(store::Store& s, const std::string& by, const std::string& name,
                     const std::string& role);
 void set_admin_disabled(store::Store& s, const std::string& by, const std::string& name,

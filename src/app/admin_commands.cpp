@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "admin/operations.hpp"
 #include "app/config.hpp"
@@ -435,6 +436,14 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
 
 }  // namespace
 
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 std::function<void()> guarded(int& exit_code, std::function<void()> body) {
     return [&exit_code, body = std::move(body)] {
         try {
@@ -457,6 +466,7 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
     add_demo_command(app, config_path, exit_code);
     add_compliance_commands(app, config_path, exit_code);
     add_data_commands(app, config_path, exit_code);
+    add_topology_commands(app, config_path, exit_code);
 }
 
 }  // namespace perch::app

@@ -17,6 +17,8 @@ namespace perch::app {
 void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 // `perch data export|import` (data_commands.cpp).
 void add_data_commands(CLI::App& app, const std::string& config_path, int& exit_code);
+// `perch topology validate|publish|show` (topology_commands.cpp).
+void add_topology_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 // `perch compliance verify|export` (compliance_commands.cpp).
 void add_compliance_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 
@@ -36,6 +38,9 @@ nlohmann::json import_all(store::Store& s, const Config& config, const std::file
 // content is wrong; nothing is loaded then.
 nlohmann::json import_archive(store::Store& s, const Config& config,
                               const std::filesystem::path& archive, const std::string& by);
+
+// A whole file's bytes; throws naming it when it cannot be read.
+std::string read_file(const std::string& path);
 
 // Wraps a command body: errors become one line on stderr and exit code 1.
 std::function<void()> guarded(int& exit_code, std::function<void()> body);

@@ -26,6 +26,7 @@
 #include "pool/fanout.hpp"
 #include "pool/membership.hpp"
 #include "pool/pool_rooms.hpp"
+#include "pool/topology.hpp"
 #include "store/workers.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
@@ -224,6 +225,9 @@ int serve(Config config, const std::string& config_path) {
     executors.reserve(size_t(shard_count));
     for (int i = 0; i < shard_count; ++i) executors.push_back(io.make_executor());
     util::Shards shards(std::move(executors));
+    // Where the published topology puts this server (docs/TOPOLOGY.md).
+    pool::TopologyView topology(config.pool.name);
+    topology.load(*store);
     chat::Directory directory;
     directory.load(*store);
     // Default history, participant update limit, message, story and file limits, the room
@@ -574,6 +578,7 @@ int serve(Config config, const std::string& config_path) {
                     if (c.kind == "room") rooms.reload(c.name);
                     if (c.kind == "category") rooms.reload_category(s, c.name);
                     if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
+                    if (c.kind == "topology") topology.load(s);
                     if (c.kind == "import") {
                         // A data import into the empty database: everything it brought.
                         directory.load(s);
@@ -644,6 +649,7 @@ int serve(Config config, const std::string& config_path) {
                       {"jobs", jobs.jobs},
                       {"job_wait_seconds", jobs.wait_seconds},
                       {"jobs_queued", jobs.queued}}},
+                    {"topology", topology.state()},
                     {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::steady_clock::now() - started)
                                      .count()}};

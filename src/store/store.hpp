@@ -184,6 +184,12 @@ class Store {
     virtual uint32_t join_pool(const PoolMember& me, int64_t lease_ms) = 0;
     virtual std::vector<PoolMember> renew_lease(const PoolMember& me, int64_t lease_ms) = 0;
     virtual void leave_pool(const PoolMember& me) = 0;
+    // Every server that ever registered, with whether its lease runs now (perch pool status).
+    virtual std::vector<std::pair<PoolMember, bool>> pool_members() = 0;
+    // The deployment's topology (pool/topology.hpp) as published, each publication a new
+    // version kept beside the earlier ones; the newest, if any.
+    virtual int64_t publish_topology(const std::string& text, const std::string& by) = 0;
+    virtual std::optional<PublishedTopology> published_topology() = 0;
     // A room served by `server` from now on: the room's epoch, raised, when the room is free
     // (no owner, this server, released, or its owner's lease lapsed); nullopt while another
     // live server holds it. Commits with an older epoch are refused from then on.

@@ -264,6 +264,13 @@ struct PoolMember {
     std::string web_url;         // its web service's public URL (host-meta lists every server's)
 };
 
+struct PublishedTopology {
+    int64_t version = 0;
+    std::string text;  // the TOML file as published
+    int64_t published_us = 0;
+    std::string by;  // who published it
+};
+
 struct RosterItem {
     std::string jid;
     std::string name;

@@ -821,6 +821,68 @@ def expect_continue(f, token):
             return s.recv(4096).decode(errors="replace")
 
 
+TOPOLOGY = """
+[databases.content]
+url = "host=db1 dbname=perch password=hidden"
+
+[[pools]]
+name = "chat"
+content_database = "content"
+file_store = "/srv/perch-files"
+standby_after_s = 20
+
+[[pools.servers]]
+name = "north"
+client_address = "chat1.example.org:5222"
+peer_address = "10.0.0.1:8011"
+site = "a"
+
+[[pools.servers]]
+name = "south"
+client_address = "chat2.example.org:5222"
+peer_address = "10.0.0.2:8011"
+role = "standby"
+site = "b"
+"""
+
+
+async def test_the_topology_checked_and_published(f):
+    assert call(f, "GET", "/topology")[1] == {"version": 0}
+    # Each rule broken is named, with what to do; nothing is published.
+    five = TOPOLOGY + "".join(f'[[pools.servers]]\nname = "x{i}"\nclient_address = "x{i}:5222"\n'
+                              f'peer_address = "10.0.1.{i}:8011"\n' for i in range(4))
+    status, body, _ = call(f, "PUT", "/topology", {"text": five})
+    assert status == 400 and "at most 4 may be active" in body["error"], body
+    status, body, _ = call(f, "PUT", "/topology", {"text": TOPOLOGY.replace('role = "standby"', 'role = "spare"')})
+    assert status == 400 and body["error"].startswith("topology:21: server south: role is"), body
+    assert call(f, "PUT", "/topology", {"text": TOPOLOGY}, user="viewer", password="viewer-pw-1")[0] == 403
+    assert call(f, "GET", "/topology")[1] == {"version": 0}
+    status, body, _ = call(f, "POST", "/topology/check", {"text": five})
+    assert status == 200 and len(body["problems"]) == 1, body
+    # From another machine's command line: checked, published, shown.
+    path = f.server.dir / "topology.toml"
+    path.write_text(five)
+    r = perch_admin(f, "topology", "validate", str(path))
+    assert r.returncode == 1 and "at most 4 may be active" in r.stdout, r.stdout + r.stderr
+    path.write_text(TOPOLOGY)
+    r = perch_admin(f, "topology", "publish", str(path))
+    assert r.returncode == 0 and "topology version 1" in r.stdout, r.stdout + r.stderr
+    shown = call(f, "GET", "/topology", user="viewer", password="viewer-pw-1")[1]
+    servers = shown["pools"][0]["servers"]
+    assert shown["version"] == 1 and shown["by"] == "admin:root" and shown["text"] == TOPOLOGY
+    assert [(x["name"], x["role"], x["up"]) for x in servers] == [("north", "active", False), ("south", "standby", False)]
+    assert "hidden" not in json.dumps(shown["databases"]), shown["databases"]
+    r = perch_admin(f, "topology", "show")
+    assert r.returncode == 0 and "standby" in r.stdout and "chat2.example.org:5222" in r.stdout, r.stdout
+    # The running server read it (this single server is in no pool of it, and says so).
+    deadline = time.time() + 5
+    while call(f, "GET", "/health")[1]["topology"]["version"] != 1:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert "topology version 1 (published by admin:root) does not list this server" in f.server.log_text()
+    assert any(e["by"] == "admin:root" for e in compliance_events(f, "TOPOLOGYCHANGE"))
+
+
 def tarfile_writer(path):
     import tarfile
     return tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)

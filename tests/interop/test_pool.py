@@ -394,6 +394,23 @@ async def test_the_admin_api_on_the_pool_port_changes_every_server(pool):
         await gone
     finally:
         await close_all([bob])
+    # A topology published on one server's command line: every server reads its role.
+    servers = "".join(f'[[pools.servers]]\nname = "p{i + 1}"\nclient_address = "{s.host}:5222"\n'
+                      f'peer_address = "{s.host}:{s.peer_port}"\n' + ('role = "standby"\n' if i == 3 else "")
+                      for i, s in enumerate(pool.servers))
+    path = pool.servers[0].dir / "topology.toml"
+    path.write_text(f'[databases.content]\nurl = "{pool.pg} dbname={pool.database}"\n[[pools]]\n'
+                    f'name = "chat"\ncontent_database = "content"\nfile_store = "{pool.shared_files}"\n'
+                    + servers)
+    r = pool.servers[0].cli("topology", "publish", str(path))
+    assert "topology version 1" in r.stdout, r.stdout
+    deadline = time.time() + 10
+    for s, role in zip(pool.servers, ("active", "active", "active", "standby")):
+        while admin_call(s, "GET", "/health")[1]["topology"] != {"version": 1, "pool": "chat", "role": role}:
+            assert time.time() < deadline, admin_call(s, "GET", "/health")[1]
+            time.sleep(0.1)
+    shown = pool.servers[2].cli("topology", "show").stdout
+    assert shown.count("  up") == 4 and "p4  standby" in shown, shown
     # The links are all still up: a post still crosses the pool.
     town = f"town@{MUC}"
     clients = await everyone_in(pool, town, ("erin", "bob"))

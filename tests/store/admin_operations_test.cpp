@@ -262,3 +262,40 @@ TEST_F(AdminOperationsTest, MessagesAreFoundByWordsSenderAndTime) {
     EXPECT_EQ(refusal([&] { ids(backwards); }), Why::bad_input);
     EXPECT_EQ(refusal([&] { admin::find_messages(*s, "nope", lunch, 10); }), Why::not_found);
 }
+
+// The topology: checked (here against the rules and the version in force), published as the
+// next version with its event and notice; a refusal publishes nothing.
+TEST_F(AdminOperationsTest, TopologiesArePublishedOnlyWhenTheyKeepTheRules) {
+    auto s = open_recording();
+    std::string by = "admin:root";
+    auto pool_of = [](const std::string& type, int servers) {
+        std::string text =
+            "[databases.content]\nurl = \"dbname=perch\"\n[[pools]]\nname = \"chat\"\n"
+            "type = \"" + type + "\"\ncontent_database = \"content\"\nfile_store = \"/f\"\n";
+        for (int i = 1; i <= servers; ++i)
+            text += "[[pools.servers]]\nname = \"s" + std::to_string(i) +
+                    "\"\nclient_address = \"c:5222\"\npeer_address = \"10.0.0." +
+                    std::to_string(i) + ":8011\"\n";
+        return text;
+    };
+    EXPECT_FALSE(s->published_topology());
+    EXPECT_EQ(admin::publish_topology(*s, by, pool_of("single-server", 1), "t.toml"), 1);
+    EXPECT_EQ(refusal([&] { admin::publish_topology(*s, by, pool_of("multi-server", 2), "t"); }),
+              Why::bad_input);
+    EXPECT_EQ(refusal([&] { admin::publish_topology(*s, by, "[[pools]\n", "t"); }),
+              Why::bad_input);
+    EXPECT_NE(admin::check_topology(*s, pool_of("multi-server", 2), "t").at(0).find(
+                  "never gain servers"),
+              std::string::npos);
+    EXPECT_EQ(admin::publish_topology(*s, by, pool_of("single-server", 1), "t.toml"), 2);
+    auto published = s->published_topology();
+    ASSERT_TRUE(published);
+    EXPECT_EQ(published->version, 2);
+    EXPECT_EQ(published->by, by);
+    EXPECT_EQ(published->text, pool_of("single-server", 1));
+    EXPECT_EQ(events(*s), (std::vector<std::pair<std::string, std::string>>{
+                              {"TOPOLOGYCHANGE", by}, {"TOPOLOGYCHANGE", by}}));
+    std::vector<std::string> kinds;
+    for (const auto& n : s->changes_after(0, 100)) kinds.push_back(n.kind + ":" + n.name);
+    EXPECT_EQ(kinds, (std::vector<std::string>{"topology:1", "topology:2"}));
+}

@@ -246,6 +246,16 @@ constexpr const char* kMigrations[] = {
         created_us  BIGINT NOT NULL
     );
     )sql",
+    // 9: the deployment's topology (pools, servers and their roles) as published, every
+    // version kept: `perch topology publish` adds one, every server reads the newest.
+    R"sql(
+    CREATE TABLE topology (
+        version       BIGINT PRIMARY KEY,
+        text          TEXT NOT NULL,
+        published_us  BIGINT NOT NULL,
+        published_by  TEXT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

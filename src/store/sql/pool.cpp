@@ -77,6 +77,47 @@ void leave(Connection& db, const PoolMember& me) {
         .run();
 }
 
+std::vector<std::pair<PoolMember, bool>> members(Connection& db) {
+    auto& st = db.prepare(
+        "SELECT number, name, peer_address, client_address, incarnation, web_url, "
+        "CASE WHEN lease_until_ms > " +
+        now_ms(db) + " THEN 1 ELSE 0 END FROM pool_members ORDER BY number");
+    std::vector<std::pair<PoolMember, bool>> out;
+    while (st.step())
+        out.push_back({{uint32_t(st.int_at(0)), st.text_at(1), st.text_at(2), st.text_at(3),
+                        st.int_at(4), st.text_at(5)},
+                       st.int_at(6) != 0});
+    st.reset();
+    return out;
+}
+
+int64_t publish_topology(Connection& db, const std::string& text, const std::string& by) {
+    Transaction tx(db);
+    auto& last = db.prepare("SELECT COALESCE(MAX(version), 0) FROM topology");
+    int64_t version = (last.step() ? last.int_at(0) : 0) + 1;
+    last.reset();
+    db.prepare(
+          "INSERT INTO topology (version, text, published_us, published_by) VALUES (?, ?, ?, ?)")
+        .bind(0, version)
+        .bind(1, text)
+        .bind(2, util::now_us())
+        .bind(3, by)
+        .run();
+    tx.commit();
+    return version;
+}
+
+std::optional<PublishedTopology> published_topology(Connection& db) {
+    auto& st = db.prepare(
+        "SELECT version, text, published_us, published_by FROM topology ORDER BY version DESC "
+        "LIMIT 1");
+    std::optional<PublishedTopology> out;
+    if (st.step())
+        out = PublishedTopology{st.int_at(0), st.text_at(1), st.int_at(2), st.text_at(3)};
+    st.reset();
+    return out;
+}
+
 std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server) {
     // The row lock this UPDATE takes orders it with every commit to the room (which updates
     // the same row's counter): a commit still running finishes under the old epoch, and any

@@ -13,6 +13,9 @@ namespace perch::store::sql::pool {
 uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms);
 std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t lease_ms);
 void leave(Connection& db, const PoolMember& me);
+std::vector<std::pair<PoolMember, bool>> members(Connection& db);
+int64_t publish_topology(Connection& db, const std::string& text, const std::string& by);
+std::optional<PublishedTopology> published_topology(Connection& db);
 std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server);
 void release_room(Connection& db, int64_t room_id, const std::string& server, int64_t epoch);
 // See Store::lead; `held` is what this connection believed at the last call.

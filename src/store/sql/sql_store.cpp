@@ -630,6 +630,15 @@ class SqlStore final : public Store {
         return pool::renew(db_, me, lease_ms);
     }
     void leave_pool(const PoolMember& me) override { pool::leave(db_, me); }
+    std::vector<std::pair<PoolMember, bool>> pool_members() override {
+        return pool::members(db_);
+    }
+    int64_t publish_topology(const std::string& text, const std::string& by) override {
+        return pool::publish_topology(db_, text, by);
+    }
+    std::optional<PublishedTopology> published_topology() override {
+        return pool::published_topology(db_);
+    }
     std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) override {
         return pool::claim_room(db_, room_id, server);
     }

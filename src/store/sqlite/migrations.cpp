@@ -308,6 +308,15 @@ constexpr const char* kMigrations[] = {
         created_us  INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // 15: the published topology, every version (see the PostgreSQL migration 9).
+    R"sql(
+    CREATE TABLE topology (
+        version       INTEGER PRIMARY KEY,
+        text          TEXT NOT NULL,
+        published_us  INTEGER NOT NULL,
+        published_by  TEXT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

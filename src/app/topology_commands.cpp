@@ -1,0 +1,100 @@
+// `perch topology validate|publish|show` on the configured database (docs/TOPOLOGY.md): the
+// deployment's pools and servers, checked against the original's rules, published for every
+// server to read.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "admin/operations.hpp"
+#include "app/admin_commands.hpp"
+#include "app/config.hpp"
+#include "pool/topology.hpp"
+#include "store/store.hpp"
+#include "util/time.hpp"
+
+namespace perch::app {
+
+namespace {
+
+// The published topology and which of its servers hold a running lease now.
+void show(store::Store& s) {
+    auto published = s.published_topology();
+    if (!published) {
+        std::cout << "no topology published (perch topology publish FILE)\n";
+        return;
+    }
+    auto t = pool::parse_topology(published->text, "version " + std::to_string(published->version));
+    std::map<std::string, bool> live;
+    for (const auto& [member, up] : s.pool_members()) live[member.name] = up;
+    std::cout << "topology version " << published->version << ", published "
+              << util::format_timestamp(published->published_us) << " by " << published->by << "\n";
+    for (const auto& p : t.pools) {
+        std::cout << "pool " << p.name << " (" << (p.multi ? "multi-server" : "single-server")
+                  << ", " << p.active() << " active of " << p.servers.size()
+                  << "; content database " << p.content_database << ")\n";
+        for (const auto& server : p.servers) {
+            auto it = live.find(server.name);
+            std::cout << "  " << server.name << "  " << server.role << "  "
+                      << (server.site.empty() ? "-" : server.site) << "  " << server.client_address
+                      << "  "
+                      << (it == live.end() ? "never seen"
+                          : it->second     ? "up"
+                                           : "down")
+                      << "\n";
+        }
+    }
+}
+
+}  // namespace
+
+void add_topology_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* topology =
+        app.add_subcommand("topology", "The deployment's pools and servers")->require_subcommand(1);
+    static std::string file;
+    auto* validate = topology->add_subcommand(
+        "validate", "Check a topology file against the rules (and the topology in force)");
+    validate->add_option("file", file, "The topology (TOML)")->required();
+    validate->callback(guarded(rc, [&cfg] {
+        std::string text = read_file(file);
+        auto t = pool::parse_topology(text, file);  // the file alone first
+        std::vector<std::string> problems;
+        try {
+            auto config = load_config(cfg);
+            prepare_data_dir(config);
+            auto s = store::open_store(config.store);
+            problems = admin::check_topology(*s, text, file);
+        } catch (const admin::Refused&) {
+            throw;
+        } catch (const std::exception& e) {
+            std::cerr << "not compared with the published topology (" << e.what() << ")\n";
+            problems = pool::topology_problems(t, nullptr);
+        }
+        for (const auto& p : problems) std::cout << file << ": " << p << "\n";
+        if (!problems.empty())
+            throw std::runtime_error(file + " breaks " + std::to_string(problems.size()) +
+                                     (problems.size() == 1 ? " rule" : " rules"));
+        size_t servers = 0;
+        for (const auto& p : t.pools) servers += p.servers.size();
+        std::cout << file << ": valid (" << t.pools.size() << " pools, " << servers
+                  << " servers)\n";
+    }));
+    auto* publish = topology->add_subcommand(
+        "publish", "Check a topology file and make it the one every server follows");
+    publish->add_option("file", file, "The topology (TOML)")->required();
+    publish->callback(guarded(rc, [&cfg] {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        auto s = store::open_store(config.store);
+        int64_t version = admin::publish_topology(*s, kByCommandLine, read_file(file), file);
+        std::cout << "published " << file << " as topology version " << version << "\n";
+    }));
+    topology->add_subcommand("show", "The published topology, and which servers are up")
+        ->callback(guarded(rc, [&cfg] {
+            auto config = load_config(cfg);
+            prepare_data_dir(config);
+            auto s = store::open_store(config.store);
+            show(*s);
+        }));
+}
+
+}  // namespace perch::app
