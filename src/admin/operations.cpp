@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "chat/settings.hpp"
 #include "compliance/service.hpp"
@@ -44,9 +45,64 @@ int64_t publish_topology(store::Store& s, const std::string& by, const std::stri
             throw Refused(Refused::Why::bad_input, all);
         }
         version = s.publish_topology(text, by);
+        // A slot per active server; a failover in force stays (its slot keeps its holder).
+        for (const auto& pool : pool::parse_topology(text, source).pools) {
+            std::vector<std::string> active;
+            for (const auto& server : pool.servers)
+                if (server.role == "active") active.push_back(server.name);
+            s.sync_slots(pool.name, active);
+        }
         s.note_change("topology", std::to_string(version));
     });
     return version;
+}
+
+std::string fail_over(store::Store& s, const std::string& by, const std::string& server) {
+    std::string taker;
+    s.with_events(
+        {store::make_event("POOLCHANGE", {}, {}, {}, {{"failover", server}, {"by", by}})}, [&] {
+            auto published = s.published_topology();
+            auto t = published ? std::optional(pool::parse_topology(published->text, "topology"))
+                               : std::nullopt;
+            std::optional<store::PoolSlot> held;
+            for (const auto& slot : s.pool_slots())
+                if (slot.holder == server) held = slot;
+            if (!t || !held)
+                throw Refused(Refused::Why::not_found,
+                              server + " holds no active slot of a published topology");
+            std::set<std::string> holders;
+            for (const auto& slot : s.pool_slots()) holders.insert(slot.holder);
+            const pool::TopologyPool* p = t->pool(held->pool);
+            for (const auto& [member, up] : s.pool_members()) {
+                bool listed =
+                    p && std::any_of(p->servers.begin(), p->servers.end(),
+                                     [&](const auto& x) { return x.name == member.name; });
+                if (up && listed && !holders.count(member.name)) {
+                    taker = member.name;
+                    break;
+                }
+            }
+            if (taker.empty())
+                throw Refused(Refused::Why::conflict, "no standby of pool " + held->pool +
+                                                          " is up to take the slot of " + server);
+            s.assign_slot(held->pool, held->slot, server, taker);
+        });
+    return taker;
+}
+
+std::vector<std::string> fail_back(store::Store& s, const std::string& by) {
+    std::vector<std::string> back;
+    s.with_events({store::make_event("POOLCHANGE", {}, {}, {}, {{"failback", "all"}, {"by", by}})},
+                  [&] {
+                      std::set<std::string> up;
+                      for (const auto& [member, live] : s.pool_members())
+                          if (live) up.insert(member.name);
+                      for (const auto& slot : s.pool_slots())
+                          if (slot.holder != slot.slot && up.count(slot.slot) &&
+                              s.assign_slot(slot.pool, slot.slot, slot.holder, slot.slot))
+                              back.push_back(slot.slot);
+                  });
+    return back;
 }
 
 namespace {

@@ -178,6 +178,13 @@ int64_t publish_topology(store::Store& s, const std::string& by, const std::stri
 std::vector<std::string> check_topology(store::Store& s, const std::string& text,
                                         const std::string& source);
 
+// By hand (perch pool failover): a live standby of the pool takes the active slot `server`
+// holds now; returns the standby's name. not_found: it holds none; conflict: no standby is up.
+std::string fail_over(store::Store& s, const std::string& by, const std::string& server);
+// Every slot held by a standby goes back to the server it is named after, where that one is
+// up (perch pool failback); returns those servers.
+std::vector<std::string> fail_back(store::Store& s, const std::string& by);
+
 void set_admin_role(store::Store& s, const std::string& by, const std::string& name,
                     const std::string& role);
 void set_admin_disabled(store::Store& s, const std::string& by, const std::string& name,

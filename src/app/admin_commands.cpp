@@ -467,6 +467,7 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
     add_compliance_commands(app, config_path, exit_code);
     add_data_commands(app, config_path, exit_code);
     add_topology_commands(app, config_path, exit_code);
+    add_pool_commands(app, config_path, exit_code);
 }
 
 }  // namespace perch::app

@@ -19,6 +19,8 @@ void add_admin_commands(CLI::App& app, const std::string& config_path, int& exit
 void add_data_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 // `perch topology validate|publish|show` (topology_commands.cpp).
 void add_topology_commands(CLI::App& app, const std::string& config_path, int& exit_code);
+// `perch pool status|failover|failback` (topology_commands.cpp).
+void add_pool_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 // `perch compliance verify|export` (compliance_commands.cpp).
 void add_compliance_commands(CLI::App& app, const std::string& config_path, int& exit_code);
 

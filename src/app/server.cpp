@@ -338,6 +338,8 @@ int serve(Config config, const std::string& config_path) {
                          workers);
         });
         peer_links->members_changed(membership->live());
+        auto [pool_name, standby_after_s] = topology.takeover();
+        membership->set_takeover(pool_name, standby_after_s);
     }
     chat::RoomCommands& room_commands =
         pool_rooms ? static_cast<chat::RoomCommands&>(*pool_rooms) : rooms;
@@ -578,7 +580,11 @@ int serve(Config config, const std::string& config_path) {
                     if (c.kind == "room") rooms.reload(c.name);
                     if (c.kind == "category") rooms.reload_category(s, c.name);
                     if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
-                    if (c.kind == "topology") topology.load(s);
+                    if (c.kind == "topology") {
+                        topology.load(s);
+                        auto [pool_name, standby_after_s] = topology.takeover();
+                        if (membership) membership->set_takeover(pool_name, standby_after_s);
+                    }
                     if (c.kind == "import") {
                         // A data import into the empty database: everything it brought.
                         directory.load(s);
@@ -658,8 +664,11 @@ int serve(Config config, const std::string& config_path) {
                     for (const auto& m : membership->live())
                         servers.push_back({{"name", m.name},
                                            {"number", m.number},
-                                           {"client_address", m.client_address}});
-                    out["pool"] = {{"server", config.pool.name}, {"live", servers}};
+                                           {"client_address", m.client_address},
+                                           {"active", m.active}});
+                    out["pool"] = {{"server", config.pool.name},
+                                   {"live", servers},
+                                   {"active", membership->active()}};
                 }
                 return out;
             },

@@ -1,6 +1,7 @@
 // `perch topology validate|publish|show` on the configured database (docs/TOPOLOGY.md): the
 // deployment's pools and servers, checked against the original's rules, published for every
 // server to read.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -45,7 +46,66 @@ void show(store::Store& s) {
     }
 }
 
+// Each active slot and who holds it; the pool's state: normal, or failed over.
+void pool_status(store::Store& s) {
+    std::map<std::string, bool> live;
+    for (const auto& [member, up] : s.pool_members()) live[member.name] = up;
+    auto slots = s.pool_slots();
+    if (slots.empty()) {
+        std::cout << "no active slots: publish a topology (perch topology publish FILE)\n";
+        return;
+    }
+    bool failed_over = std::any_of(slots.begin(), slots.end(),
+                                   [](const store::PoolSlot& x) { return x.holder != x.slot; });
+    std::cout << "pool state: " << (failed_over ? "failed over" : "normal") << "\n";
+    for (const auto& slot : slots) {
+        auto it = live.find(slot.holder);
+        std::cout << "  " << slot.pool << "  slot " << slot.slot << "  held by " << slot.holder
+                  << " ("
+                  << (it == live.end() ? "never seen"
+                      : it->second     ? "up"
+                                       : "down")
+                  << ") since " << util::format_timestamp(slot.since_us) << "\n";
+    }
+    for (const auto& [name, up] : live) {
+        bool holds = std::any_of(slots.begin(), slots.end(),
+                                 [&](const store::PoolSlot& x) { return x.holder == name; });
+        if (!holds) std::cout << "  standby " << name << " (" << (up ? "up" : "down") << ")\n";
+    }
+}
+
 }  // namespace
+
+void add_pool_commands(CLI::App& app, const std::string& cfg, int& rc) {
+    auto* pool = app.add_subcommand("pool", "A pool's active slots: status, failover, failback")
+                     ->require_subcommand(1);
+    auto with_store = [&cfg](const std::function<void(store::Store&)>& work) {
+        auto config = load_config(cfg);
+        prepare_data_dir(config);
+        auto s = store::open_store(config.store);
+        work(*s);
+    };
+    pool->add_subcommand("status", "Who holds each active slot; normal or failed over")
+        ->callback(guarded(rc, [with_store] { with_store(pool_status); }));
+    static std::string server;
+    auto* failover = pool->add_subcommand(
+        "failover", "A standby that is up takes the slot of SERVER now (its rooms move to it)");
+    failover->add_option("server", server, "The active server to replace")->required();
+    failover->callback(guarded(rc, [with_store] {
+        with_store([](store::Store& s) {
+            auto taker = admin::fail_over(s, kByCommandLine, server);
+            std::cout << taker << " holds the slot of " << server << " now\n";
+        });
+    }));
+    pool->add_subcommand("failback", "Each slot back to its own server, where that one is up")
+        ->callback(guarded(rc, [with_store] {
+            with_store([](store::Store& s) {
+                auto back = admin::fail_back(s, kByCommandLine);
+                if (back.empty()) std::cout << "nothing to fail back\n";
+                for (const auto& name : back) std::cout << name << " holds its slot again\n";
+            });
+        }));
+}
 
 void add_topology_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* topology =

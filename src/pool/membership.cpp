@@ -29,6 +29,19 @@ void Membership::on_change(Changed changed) {
     changed_ = std::move(changed);
 }
 
+void Membership::set_takeover(std::string pool, int standby_after_s) {
+    std::lock_guard lock(mutex_);
+    takeover_pool_ = std::move(pool);
+    standby_after_s_ = standby_after_s;
+}
+
+bool Membership::active() const {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : live_)
+        if (m.number == self_.number) return m.active;
+    return true;
+}
+
 void Membership::start(std::unique_ptr<store::Store> store) {
     store_ = std::move(store);
     // A server killed a moment ago still holds its name until its lease lapses.
@@ -70,19 +83,32 @@ void Membership::run() {
     auto same = [](const std::vector<store::PoolMember>& a,
                    const std::vector<store::PoolMember>& b) {
         return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-            return x.number == y.number && x.incarnation == y.incarnation;
+            return x.number == y.number && x.incarnation == y.incarnation && x.active == y.active;
         });
     };
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         cv_.wait_for(lock, std::chrono::milliseconds(config_.renew_ms));
         if (stopping_) break;
+        std::string pool = takeover_pool_;
+        int64_t down_ms = int64_t{standby_after_s_} * 1000;
         lock.unlock();
         std::vector<store::PoolMember> now;
         bool renewed = false;
         try {
             now = store_->renew_lease(self_, config_.lease_ms);
             renewed = true;
+            // A standby (holding no slot) takes the slot of an active server down long enough.
+            bool holds = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
+                return m.number == self_.number && m.active;
+            });
+            if (!holds && !pool.empty()) {
+                if (auto slot = store_->take_slot(pool, self_.name, down_ms)) {
+                    spdlog::warn("pool: {} took the active slot of {} (down {} s or more)",
+                                 self_.name, *slot, down_ms / 1000);
+                    now = store_->renew_lease(self_, config_.lease_ms);
+                }
+            }
         } catch (const store::Conflict& e) {
             // Another server took this name after this one's lease lapsed: this one must not
             // serve anything any more. Its commits are already refused by the epochs.
@@ -98,7 +124,8 @@ void Membership::run() {
         auto changed = changed_;
         lock.unlock();
         std::string names;
-        for (const auto& m : now) names += (names.empty() ? "" : ", ") + m.name;
+        for (const auto& m : now)
+            names += (names.empty() ? "" : ", ") + m.name + (m.active ? "" : " (standby)");
         spdlog::info("pool: live servers now {}", names);
         if (changed) changed(before, now);
         lock.lock();
@@ -129,7 +156,10 @@ uint32_t Membership::owner_among(const std::vector<store::PoolMember>& members,
                                  const std::string& node) {
     uint32_t best = 0;
     uint64_t best_weight = 0;
+    bool any_active = std::any_of(members.begin(), members.end(),
+                                  [](const store::PoolMember& m) { return m.active; });
     for (const auto& m : members) {
+        if (any_active && !m.active) continue;  // a standby serves no room
         uint64_t w = weight(m.name, node);
         if (best == 0 || w > best_weight) best = m.number, best_weight = w;
     }

@@ -40,6 +40,12 @@ class Membership {
     void start(std::unique_ptr<store::Store> store);
     // What to call when the live servers change (set before the first change matters).
     void on_change(Changed changed);
+    // This server's pool in the published topology and how long an active server stays down
+    // before a standby takes its slot: while this server holds no slot it takes the first one
+    // whose holder has been down that long (docs/TOPOLOGY.md). An empty pool: it never does.
+    void set_takeover(std::string pool, int standby_after_s);
+    // Whether this server holds an active slot (serves rooms) as last read.
+    bool active() const;
     void stop();  // leaves the pool (the lease ends now) and joins the thread
 
     const PoolConfig& config() const { return config_; }
@@ -47,7 +53,8 @@ class Membership {
     std::vector<store::PoolMember> live() const;
     std::optional<store::PoolMember> member(uint32_t number) const;
     // The pool number of the live server that serves `node` (rendezvous hashing over the live
-    // servers' names): this server's own number when it is this one.
+    // active servers' names, or every live one when none is active): this server's own number
+    // when it is this one.
     uint32_t owner_of(const std::string& node) const;
     bool serves(const std::string& node) const { return owner_of(node) == self_.number; }
 
@@ -67,6 +74,8 @@ class Membership {
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::vector<store::PoolMember> live_;
+    std::string takeover_pool_;
+    int standby_after_s_ = 30;
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -299,11 +299,13 @@ void TopologyView::load(store::Store& s) {
     auto published = s.published_topology();
     if (!published) return;
     std::string pool, role;
+    int standby_after_s = 30;
     try {
         auto t = parse_topology(published->text, "version " + std::to_string(published->version));
         if (auto found = server_.empty() ? std::nullopt : t.server(server_)) {
             pool = found->first->name;
             role = found->second->role;
+            standby_after_s = found->first->standby_after_s;
         }
     } catch (const TopologyError& e) {
         spdlog::error("topology version {} cannot be read: {}", published->version, e.what());
@@ -315,6 +317,7 @@ void TopologyView::load(store::Store& s) {
         version_ = published->version;
         pool_ = pool;
         role_ = role;
+        standby_after_s_ = standby_after_s;
     }
     if (pool.empty())
         spdlog::warn("topology version {} (published by {}) does not list this server{}",
@@ -323,6 +326,11 @@ void TopologyView::load(store::Store& s) {
     else
         spdlog::info("topology version {} (published by {}): this server is {}, {} in pool {}",
                      published->version, published->by, server_, role, pool);
+}
+
+std::pair<std::string, int> TopologyView::takeover() const {
+    std::lock_guard lock(mutex_);
+    return {pool_, standby_after_s_};
 }
 
 nlohmann::json TopologyView::state() const {

@@ -84,12 +84,15 @@ class TopologyView {
     void load(store::Store& s);
     // {"version", "pool", "role"}; version 0 when none is published.
     nlohmann::json state() const;
+    // Its pool (empty when not listed) and the pool's standby_after_s (Membership::set_takeover).
+    std::pair<std::string, int> takeover() const;
 
   private:
     std::string server_;  // pool.name; empty for a single server outside any pool
     mutable std::mutex mutex_;
     int64_t version_ = 0;
     std::string pool_, role_;
+    int standby_after_s_ = 30;
 };
 
 }  // namespace perch::pool

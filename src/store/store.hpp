@@ -190,6 +190,19 @@ class Store {
     // version kept beside the earlier ones; the newest, if any.
     virtual int64_t publish_topology(const std::string& text, const std::string& by) = 0;
     virtual std::optional<PublishedTopology> published_topology() = 0;
+    // The active slots: `active` are the pool's active servers in a new topology (a slot each,
+    // held by itself until a failover; slots of servers no longer active go).
+    virtual void sync_slots(const std::string& pool, const std::vector<std::string>& active) = 0;
+    virtual std::vector<PoolSlot> pool_slots() = 0;
+    // `me`, holding no slot, takes the first slot of `pool` whose holder's lease lapsed at
+    // least `down_ms` ago (one that never registered counts as long gone). Fenced: of two
+    // standbys asking at once, one gets it. The slot taken, if any.
+    virtual std::optional<std::string> take_slot(const std::string& pool, const std::string& me,
+                                                 int64_t down_ms) = 0;
+    // By hand (perch pool failover/failback): `slot` held by `holder` from now on, when it was
+    // held by `from`. False when it was not.
+    virtual bool assign_slot(const std::string& pool, const std::string& slot,
+                             const std::string& from, const std::string& holder) = 0;
     // A room served by `server` from now on: the room's epoch, raised, when the room is free
     // (no owner, this server, released, or its owner's lease lapsed); nullopt while another
     // live server holds it. Commits with an older epoch are refused from then on.

@@ -262,6 +262,16 @@ struct PoolMember {
     std::string client_address;  // host:port where its XMPP clients connect
     int64_t incarnation = 0;     // changes at each start: peers tell a restart from a blip
     std::string web_url;         // its web service's public URL (host-meta lists every server's)
+    // Holds one of the pool's active slots (or no slots are kept: no topology published).
+    // A live server that holds none is a standby: it serves no rooms.
+    bool active = true;
+};
+
+// One of a pool's active places (docs/TOPOLOGY.md): named after the active server the topology
+// gives it to, held by that server or, after a failover, by a standby.
+struct PoolSlot {
+    std::string pool, slot, holder;
+    int64_t since_us = 0;
 };
 
 struct PublishedTopology {

@@ -341,6 +341,19 @@ async def test_a_change_from_the_command_line_reaches_every_server(pool):
         await close_all([alice, bob])
 
 
+def write_topology(pool, standby, standby_after_s=30):
+    """The pool as a topology file (p1…p4; those in `standby` on standby); its path."""
+    servers = "".join(f'[[pools.servers]]\nname = "p{i + 1}"\nclient_address = "{s.host}:5222"\n'
+                      f'peer_address = "{s.host}:{s.peer_port}"\n'
+                      + ('role = "standby"\n' if f"p{i + 1}" in standby else "")
+                      for i, s in enumerate(pool.servers))
+    path = pool.servers[0].dir / "topology.toml"
+    path.write_text(f'[databases.content]\nurl = "{pool.pg} dbname={pool.database}"\n[[pools]]\n'
+                    f'name = "chat"\ncontent_database = "content"\nfile_store = "{pool.shared_files}"\n'
+                    f"standby_after_s = {standby_after_s}\n" + servers)
+    return path
+
+
 def admin_call(server, method, path, body=None):
     """The admin API of one pool member, on its pool port (shared with the peer links)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -395,22 +408,15 @@ async def test_the_admin_api_on_the_pool_port_changes_every_server(pool):
     finally:
         await close_all([bob])
     # A topology published on one server's command line: every server reads its role.
-    servers = "".join(f'[[pools.servers]]\nname = "p{i + 1}"\nclient_address = "{s.host}:5222"\n'
-                      f'peer_address = "{s.host}:{s.peer_port}"\n' + ('role = "standby"\n' if i == 3 else "")
-                      for i, s in enumerate(pool.servers))
-    path = pool.servers[0].dir / "topology.toml"
-    path.write_text(f'[databases.content]\nurl = "{pool.pg} dbname={pool.database}"\n[[pools]]\n'
-                    f'name = "chat"\ncontent_database = "content"\nfile_store = "{pool.shared_files}"\n'
-                    + servers)
-    r = pool.servers[0].cli("topology", "publish", str(path))
+    r = pool.servers[0].cli("topology", "publish", str(write_topology(pool, standby=())))
     assert "topology version 1" in r.stdout, r.stdout
     deadline = time.time() + 10
-    for s, role in zip(pool.servers, ("active", "active", "active", "standby")):
-        while admin_call(s, "GET", "/health")[1]["topology"] != {"version": 1, "pool": "chat", "role": role}:
+    for s in pool.servers:
+        while admin_call(s, "GET", "/health")[1]["topology"] != {"version": 1, "pool": "chat", "role": "active"}:
             assert time.time() < deadline, admin_call(s, "GET", "/health")[1]
             time.sleep(0.1)
     shown = pool.servers[2].cli("topology", "show").stdout
-    assert shown.count("  up") == 4 and "p4  standby" in shown, shown
+    assert shown.count("  up") == 4 and "p4  active" in shown, shown
     # The links are all still up: a post still crosses the pool.
     town = f"town@{MUC}"
     clients = await everyone_in(pool, town, ("erin", "bob"))
@@ -692,6 +698,59 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
     finally:
         await again.close()
         await close_all(living)
+
+
+
+async def test_a_standby_takes_the_slot_of_a_dead_active_server_by_itself(pool):
+    """p4 on standby serves no room; p1 killed, p4 takes its slot after standby_after_s (5 s)
+    by itself and p1's rooms serve again; p1 restarted does not take it back; failback does."""
+    def active(i):
+        return admin_call(pool.servers[i], "GET", "/health")[1]["pool"]["active"]
+
+    async def wait(what, check, timeout=20):
+        deadline = time.time() + timeout
+        while not check():
+            assert time.time() < deadline, what
+            await asyncio.sleep(0.2)
+
+    first = pool.servers[0]
+    first.cli("topology", "publish", str(write_topology(pool, standby=("p4",), standby_after_s=5)))
+    await wait("p4 became a standby", lambda: not active(3))
+    status = first.cli("pool", "status").stdout
+    assert "pool state: normal" in status and "standby p4 (up)" in status, status
+    # Every room is served by p1, p2 or p3 now; a post through p4 still works.
+    room = next(n for n in ("town", "plaza", "square", "link", "busy")
+                if server_of(n, ("p1", "p2", "p3")) == 0)
+    clients = await everyone_in(pool, f"{room}@{MUC}")
+    try:
+        assert await post_and_confirm(clients[3], f"{room}@{MUC}", "from the standby's client", timeout=10)
+        killed_at = time.time()
+        pool.servers[0].stop(kill=True)
+        await wait("p4 took p1's slot", lambda: "slot p1  held by p4" in pool.servers[1].cli("pool", "status").stdout, 30)
+        took = time.time() - killed_at
+        assert took >= 5, took  # not before the set time
+        assert active(3)
+        # p1's room serves again, now from p4.
+        deadline = time.time() + 20
+        while not await post_and_confirm(clients[1], f"{room}@{MUC}", f"after {time.time()}", timeout=2):
+            assert time.time() < deadline, "the room did not come back"
+        print(f"  p4 took p1's slot {took:.1f} s after the kill", flush=True)
+        assert "failed over" in pool.servers[1].cli("pool", "status").stdout
+        # p1 comes back as a standby: the slot stays with p4.
+        pool.servers[0].start()
+        await wait("p1 is up", lambda: "slot p1  held by p4 (up)" in pool.servers[1].cli("pool", "status").stdout
+             and "standby p1 (up)" in pool.servers[1].cli("pool", "status").stdout)
+        await asyncio.sleep(2)
+        assert not active(0) and active(3)
+        # By hand: back to normal.
+        back = pool.servers[1].cli("pool", "failback").stdout
+        assert "p1 holds its slot again" in back, back
+        await wait("p1 active again", lambda: active(0) and not active(3))
+        assert "pool state: normal" in pool.servers[1].cli("pool", "status").stdout
+        refused = pool.servers[1].cli("pool", "failover", "p9", check=False)
+        assert refused.returncode == 1 and "holds no active slot" in refused.stderr, refused.stderr
+    finally:
+        await close_all(clients[1:])  # the first one's server was killed under it
 
 
 if __name__ == "__main__":

@@ -256,6 +256,18 @@ constexpr const char* kMigrations[] = {
         published_by  TEXT NOT NULL
     );
     )sql",
+    // 10: a pool's active slots, one per active server of the topology, and who holds each:
+    // the server itself, or the standby that took it over (fenced by the row: the holder is
+    // changed only from the holder seen).
+    R"sql(
+    CREATE TABLE pool_slots (
+        pool      TEXT NOT NULL,
+        slot      TEXT NOT NULL,
+        holder    TEXT NOT NULL,
+        since_us  BIGINT NOT NULL,
+        PRIMARY KEY (pool, slot)
+    );
+    )sql",
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "store/sql/pool.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include "util/time.hpp"
@@ -57,14 +58,15 @@ std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t leas
     if (db.changes() == 0)
         throw Conflict("the pool name " + me.name + " was taken by another server");
     auto& st = db.prepare(
-        "SELECT number, name, peer_address, client_address, incarnation, web_url "
-        "FROM pool_members "
+        "SELECT number, name, peer_address, client_address, incarnation, web_url, "
+        "CASE WHEN NOT EXISTS (SELECT 1 FROM pool_slots) OR name IN (SELECT holder FROM "
+        "pool_slots) THEN 1 ELSE 0 END FROM pool_members "
         "WHERE lease_until_ms > " +
         now + " ORDER BY number");
     std::vector<PoolMember> live;
     while (st.step())
         live.push_back({uint32_t(st.int_at(0)), st.text_at(1), st.text_at(2), st.text_at(3),
-                        st.int_at(4), st.text_at(5)});
+                        st.int_at(4), st.text_at(5), st.int_at(6) != 0});
     st.reset();
     tx.commit();
     return live;
@@ -116,6 +118,72 @@ std::optional<PublishedTopology> published_topology(Connection& db) {
         out = PublishedTopology{st.int_at(0), st.text_at(1), st.int_at(2), st.text_at(3)};
     st.reset();
     return out;
+}
+
+void sync_slots(Connection& db, const std::string& pool, const std::vector<std::string>& active) {
+    Transaction tx(db);
+    std::vector<std::string> gone;
+    auto& st = db.prepare("SELECT slot FROM pool_slots WHERE pool = ?");
+    st.bind(0, pool);
+    while (st.step())
+        if (std::find(active.begin(), active.end(), st.text_at(0)) == active.end())
+            gone.push_back(st.text_at(0));
+    st.reset();
+    for (const auto& slot : gone)
+        db.prepare("DELETE FROM pool_slots WHERE pool = ? AND slot = ?")
+            .bind(0, pool)
+            .bind(1, slot)
+            .run();
+    for (const auto& name : active)
+        db.prepare(
+              "INSERT INTO pool_slots (pool, slot, holder, since_us) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (pool, slot) DO NOTHING")
+            .bind(0, pool)
+            .bind(1, name)
+            .bind(2, name)
+            .bind(3, util::now_us())
+            .run();
+    tx.commit();
+}
+
+std::vector<PoolSlot> slots(Connection& db) {
+    auto& st =
+        db.prepare("SELECT pool, slot, holder, since_us FROM pool_slots ORDER BY pool, slot");
+    std::vector<PoolSlot> out;
+    while (st.step()) out.push_back({st.text_at(0), st.text_at(1), st.text_at(2), st.int_at(3)});
+    st.reset();
+    return out;
+}
+
+std::optional<std::string> take_slot(Connection& db, const std::string& pool, const std::string& me,
+                                     int64_t down_ms) {
+    // The candidate first; then the change, only if the slot still has the holder seen (the
+    // row's own value, checked again under its lock): two standbys cannot both take it.
+    auto& st = db.prepare(
+        "SELECT s.slot, s.holder FROM pool_slots s WHERE s.pool = ? AND NOT EXISTS (SELECT 1 "
+        "FROM pool_slots mine WHERE mine.pool = s.pool AND mine.holder = ?) AND NOT EXISTS "
+        "(SELECT 1 FROM pool_members m WHERE m.name = s.holder AND m.lease_until_ms > " +
+        now_ms(db) + " - ?) ORDER BY s.slot LIMIT 1");
+    st.bind(0, pool).bind(1, me).bind(2, down_ms);
+    std::optional<std::pair<std::string, std::string>> found;
+    if (st.step()) found.emplace(st.text_at(0), st.text_at(1));
+    st.reset();
+    if (!found || !assign_slot(db, pool, found->first, found->second, me)) return std::nullopt;
+    return found->first;
+}
+
+bool assign_slot(Connection& db, const std::string& pool, const std::string& slot,
+                 const std::string& from, const std::string& holder) {
+    db.prepare(
+          "UPDATE pool_slots SET holder = ?, since_us = ? WHERE pool = ? AND slot = ? AND "
+          "holder = ?")
+        .bind(0, holder)
+        .bind(1, util::now_us())
+        .bind(2, pool)
+        .bind(3, slot)
+        .bind(4, from)
+        .run();
+    return db.changes() > 0;
 }
 
 std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server) {

@@ -16,6 +16,12 @@ void leave(Connection& db, const PoolMember& me);
 std::vector<std::pair<PoolMember, bool>> members(Connection& db);
 int64_t publish_topology(Connection& db, const std::string& text, const std::string& by);
 std::optional<PublishedTopology> published_topology(Connection& db);
+void sync_slots(Connection& db, const std::string& pool, const std::vector<std::string>& active);
+std::vector<PoolSlot> slots(Connection& db);
+std::optional<std::string> take_slot(Connection& db, const std::string& pool, const std::string& me,
+                                     int64_t down_ms);
+bool assign_slot(Connection& db, const std::string& pool, const std::string& slot,
+                 const std::string& from, const std::string& holder);
 std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server);
 void release_room(Connection& db, int64_t room_id, const std::string& server, int64_t epoch);
 // See Store::lead; `held` is what this connection believed at the last call.

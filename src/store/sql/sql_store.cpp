@@ -630,14 +630,24 @@ class SqlStore final : public Store {
         return pool::renew(db_, me, lease_ms);
     }
     void leave_pool(const PoolMember& me) override { pool::leave(db_, me); }
-    std::vector<std::pair<PoolMember, bool>> pool_members() override {
-        return pool::members(db_);
-    }
+    std::vector<std::pair<PoolMember, bool>> pool_members() override { return pool::members(db_); }
     int64_t publish_topology(const std::string& text, const std::string& by) override {
         return pool::publish_topology(db_, text, by);
     }
     std::optional<PublishedTopology> published_topology() override {
         return pool::published_topology(db_);
+    }
+    void sync_slots(const std::string& pool_name, const std::vector<std::string>& active) override {
+        pool::sync_slots(db_, pool_name, active);
+    }
+    std::vector<PoolSlot> pool_slots() override { return pool::slots(db_); }
+    std::optional<std::string> take_slot(const std::string& pool_name, const std::string& me,
+                                         int64_t down_ms) override {
+        return pool::take_slot(db_, pool_name, me, down_ms);
+    }
+    bool assign_slot(const std::string& pool_name, const std::string& slot, const std::string& from,
+                     const std::string& holder) override {
+        return pool::assign_slot(db_, pool_name, slot, from, holder);
     }
     std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) override {
         return pool::claim_room(db_, room_id, server);

@@ -317,6 +317,16 @@ constexpr const char* kMigrations[] = {
         published_by  TEXT NOT NULL
     );
     )sql",
+    // 16: the pools' active slots and who holds them (see the PostgreSQL migration 10).
+    R"sql(
+    CREATE TABLE pool_slots (
+        pool      TEXT NOT NULL,
+        slot      TEXT NOT NULL,
+        holder    TEXT NOT NULL,
+        since_us  INTEGER NOT NULL,
+        PRIMARY KEY (pool, slot)
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace
