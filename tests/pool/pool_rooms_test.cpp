@@ -234,3 +234,20 @@ TEST_F(PoolRoomsTest, SessionsAreListedFromEveryServer) {
     EXPECT_EQ(answer.at("l").at("more"), true);
     rooms_->set_users(nullptr);
 }
+
+// Rooms hash over the active servers only; with none active (no slots kept yet, or all
+// standby), over every live one.
+TEST(Membership, AStandbyServesNoRoom) {
+    std::vector<store::PoolMember> members{{1, "a", "", "", 1, "", true},
+                                           {2, "b", "", "", 1, "", true},
+                                           {3, "c", "", "", 1, "", false}};
+    std::set<uint32_t> owners;
+    for (int i = 0; i < 200; ++i)
+        owners.insert(pool::Membership::owner_among(members, "room" + std::to_string(i)));
+    EXPECT_EQ(owners, (std::set<uint32_t>{1, 2}));
+    for (auto& m : members) m.active = false;
+    owners.clear();
+    for (int i = 0; i < 200; ++i)
+        owners.insert(pool::Membership::owner_among(members, "room" + std::to_string(i)));
+    EXPECT_EQ(owners, (std::set<uint32_t>{1, 2, 3}));
+}

@@ -163,3 +163,39 @@ TEST_F(StoreTest, ChangesFromOutsideAreReadInOrderAfterTheLastSeen) {
     EXPECT_TRUE(s->changes_after(all[1].id, 10).empty());
     EXPECT_EQ(s->changes_after(all[0].id, 10).size(), 1u);
 }
+
+// Active slots: without any every live server is active; with slots only their holders are. A
+// standby takes the slot of a holder down long enough, and of two standbys asking, one gets it.
+TEST_F(StoreTest, AStandbyTakesTheSlotOfAServerDownLongEnough) {
+    auto s = open();
+    auto active = [&](const std::string& who) {
+        std::vector<std::string> out;
+        for (const auto& m : s->renew_lease(member(who, who == "a" ? 1 : who == "b" ? 2 : 3),
+                                            who == "a" ? 200 : 60000))
+            if (m.active) out.push_back(m.name);
+        return out;
+    };
+    s->join_pool(member("a", 1), 200);
+    s->join_pool(member("b", 2), 60000);
+    s->join_pool(member("c", 3), 60000);
+    EXPECT_EQ(active("b"), (std::vector<std::string>{"a", "b", "c"}));  // no slots yet
+    s->sync_slots("chat", {"a", "b"});
+    EXPECT_EQ(active("b"), (std::vector<std::string>{"a", "b"}));
+    EXPECT_FALSE(s->take_slot("chat", "c", 0));  // a and b are up
+    EXPECT_FALSE(s->take_slot("chat", "b", 0));  // b holds one already
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a's lease lapses
+    EXPECT_FALSE(s->take_slot("chat", "c", 60000));  // not down long enough
+    EXPECT_EQ(s->take_slot("chat", "c", 100), std::optional<std::string>("a"));
+    EXPECT_FALSE(s->take_slot("chat", "d", 100));  // taken: no second taker
+    EXPECT_EQ(active("b"), (std::vector<std::string>{"b", "c"}));
+    // By hand, only from the holder seen; a new topology keeps a failover in force.
+    EXPECT_FALSE(s->assign_slot("chat", "a", "a", "a"));
+    s->sync_slots("chat", {"a", "b"});
+    auto slots = s->pool_slots();
+    ASSERT_EQ(slots.size(), 2u);
+    EXPECT_EQ(slots[0].holder, "c");
+    EXPECT_TRUE(s->assign_slot("chat", "a", "c", "a"));
+    s->sync_slots("chat", {"b"});  // a is no longer active in the topology: its slot goes
+    ASSERT_EQ(s->pool_slots().size(), 1u);
+    EXPECT_EQ(s->pool_slots()[0].slot, "b");
+}
