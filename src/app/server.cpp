@@ -396,6 +396,17 @@ int serve(Config config, const std::string& config_path) {
         &resumption,
         &directory,
         config.muc_domain()};
+    if (membership)
+        ctx.elsewhere = [&membership, turn = std::make_shared<std::atomic<size_t>>(
+                                          0)]() -> std::optional<std::string> {
+            if (membership->active()) return std::nullopt;
+            std::vector<std::string> active;
+            for (const auto& m : membership->live())
+                if (m.active && m.number != membership->self().number)
+                    active.push_back(m.client_address);
+            if (active.empty()) return std::nullopt;            // nobody else serves: here, then
+            return active[turn->fetch_add(1) % active.size()];  // in turn
+        };
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;

@@ -90,7 +90,8 @@ void Session::restart_stream() {
     if (!websocket()) parser_.reset();
 }
 
-void Session::stream_error(std::string_view condition, std::string_view text) {
+void Session::stream_error(std::string_view condition, std::string_view text,
+                           std::string_view content) {
     if (state_ == State::closed) return;
     ctx_.stats.count_stream_error(condition);
     spdlog::info("stream error {} for {} ({}): {}", condition,
@@ -98,7 +99,14 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
                  text.empty() ? "-" : text);
     std::string out = "<stream:error";
     if (websocket()) out += " xmlns:stream='http://etherx.jabber.org/streams'";
-    out += "><" + std::string(condition) + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>";
+    out += "><" + std::string(condition) + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'";
+    if (content.empty()) {
+        out += "/>";
+    } else {
+        out += ">";
+        xml::escape_text(out, content);
+        out += "</" + std::string(condition) + ">";
+    }
     if (!text.empty()) {
         out += "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>";
         xml::escape_text(out, text);
@@ -153,7 +161,12 @@ void Session::on_stream_open(const xml::Element& header) {
     if (!to || to->str() != ctx_.domain)
         return stream_error("host-unknown", "this server serves " + ctx_.domain);
     if (header.attr_or("version") != "1.0") return stream_error("unsupported-version");
-    if (state_ == State::start) state_ = State::negotiating;
+    if (state_ == State::start) {
+        // A standby of a pool serves nobody: the client is sent to an active server.
+        if (auto other = ctx_.elsewhere ? ctx_.elsewhere() : std::nullopt)
+            return stream_error("see-other-host", "this server is a standby", *other);
+        state_ = State::negotiating;
+    }
     negotiation_.send_features();
 }
 

@@ -98,6 +98,9 @@ struct ServerContext {
     // The rooms, for the bookmarks of the rooms a user belongs to; none: no such bookmarks.
     const chat::Directory* directory = nullptr;
     std::string muc_domain = {};
+    // Where a new client is sent instead of being served here (RFC 6120 see-other-host, its
+    // host:port): a pool's standby sends clients to an active server. None, or nullopt: here.
+    std::function<std::optional<std::string>()> elsewhere = {};
 };
 
 class Session;
@@ -227,7 +230,8 @@ class Session : public xml::StreamParser::Handler {
     // The connection is gone (read error, timeout, server shutdown).
     void closed();
     // A stream error from outside (replaced by a new login, slow reader, shutdown).
-    void stream_error(std::string_view condition, std::string_view text = {});
+    void stream_error(std::string_view condition, std::string_view text = {},
+                      std::string_view content = {});  // the condition element's, if any
     // A stanza routed to this session (another user's, a room's): written at once, or, while
     // the client says it is inactive (XEP-0352), held if it can wait (presence, messages
     // without a body) until something that cannot wait comes or the client is active again.

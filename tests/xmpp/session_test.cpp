@@ -238,6 +238,24 @@ TEST_F(SessionTest, AStreamToAnotherHostIsRefused) {
     EXPECT_TRUE(s.transport->closed);
 }
 
+// A pool's standby sends a new client to an active server (RFC 6120 4.9.3.19), and serves
+// it when nowhere else would.
+TEST_F(SessionTest, AStandbySendsClientsToAnotherServer) {
+    std::optional<std::string> other = "chat2.example.org:5222";
+    ctx_->elsewhere = [&other] { return other; };
+    auto& s = open();
+    auto out = send(s, kOpen);
+    EXPECT_NE(out.find("<see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>"
+                       "chat2.example.org:5222</see-other-host>"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("<stream:features"), std::string::npos);
+    EXPECT_TRUE(s.transport->closed);
+    other.reset();
+    auto& here = open();
+    EXPECT_NE(send(here, kOpen).find("<stream:features"), std::string::npos);
+}
+
 TEST_F(SessionTest, OutsideLoopbackAuthenticationWaitsForTls) {
     auto& s = open(false, false);
     auto out = send(s, kOpen);
