@@ -90,6 +90,45 @@ std::string fail_over(store::Store& s, const std::string& by, const std::string&
     return taker;
 }
 
+void set_active_servers(store::Store& s, const std::string& by,
+                        const std::vector<std::string>& servers) {
+    std::string list;
+    for (const auto& name : servers) list += (list.empty() ? "" : ",") + name;
+    s.with_events(
+        {store::make_event("POOLCHANGE", {}, {}, {}, {{"active_servers", list}, {"by", by}})}, [&] {
+            auto published = s.published_topology();
+            if (!published)
+                throw Refused(Refused::Why::conflict,
+                              "no topology is published: publish one first (perch topology "
+                              "publish FILE)");
+            auto t = pool::parse_topology(published->text, "topology");
+            if (servers.empty()) {
+                for (const auto& p : t.pools) s.set_active_list(p.name, {});
+                return;
+            }
+            auto first = t.server(servers[0]);
+            for (const auto& name : servers) {
+                auto found = t.server(name);
+                if (!found)
+                    throw Refused(Refused::Why::not_found, name + " is no server of the topology");
+                if (found->first != first->first)
+                    throw Refused(Refused::Why::bad_input,
+                                  "the active servers are of one pool; " + name + " is in " +
+                                      found->first->name + ", " + servers[0] + " in " +
+                                      first->first->name);
+            }
+            bool serving = false;
+            for (const auto& slot : s.pool_slots())
+                serving |= slot.pool == first->first->name &&
+                           std::find(servers.begin(), servers.end(), slot.holder) != servers.end();
+            if (!serving)
+                throw Refused(
+                    Refused::Why::bad_input,
+                    "none of " + list + " holds an active slot: the pool would serve nothing");
+            s.set_active_list(first->first->name, servers);
+        });
+}
+
 std::vector<std::string> fail_back(store::Store& s, const std::string& by) {
     std::vector<std::string> back;
     s.with_events({store::make_event("POOLCHANGE", {}, {}, {}, {{"failback", "all"}, {"by", by}})},

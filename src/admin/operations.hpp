@@ -184,6 +184,11 @@ std::string fail_over(store::Store& s, const std::string& by, const std::string&
 // Every slot held by a standby goes back to the server it is named after, where that one is
 // up (perch pool failback); returns those servers.
 std::vector<std::string> fail_back(store::Store& s, const std::string& by);
+// The active-server list (perch pool active-servers): only these servers of one pool serve;
+// the pool's others accept no new sessions, hand their rooms over and drain. Empty: every
+// slot holder serves again. bad_input: not one pool, or none of them holds a slot.
+void set_active_servers(store::Store& s, const std::string& by,
+                        const std::vector<std::string>& servers);
 
 void set_admin_role(store::Store& s, const std::string& by, const std::string& name,
                     const std::string& role);

@@ -83,6 +83,7 @@ void check_range(const std::string& name, int v, int lo, int hi) {
 void check_pool(Config& c, const std::string& path) {
     check_range("pool.peer_port", c.pool.peer_port, 1, 65535);
     check_range("pool.lease_ms", c.pool.lease_ms, 1000, 600000);
+    check_range("pool.drain_timeout_s", c.pool.drain_timeout_s, 0, 86400);
     if (c.store.backend != "postgres")
         throw std::runtime_error(
             path +
@@ -215,6 +216,7 @@ Config load_config(const std::string& path) {
     r.get("pool", "secret", c.pool.secret);
     r.get("pool", "secret_file", c.pool.secret_file);
     r.get("pool", "lease_ms", c.pool.lease_ms);
+    r.get("pool", "drain_timeout_s", c.pool.drain_timeout_s);
     r.refuse_unknown();
 
     check_range("log_max_mb", c.log_max_mb, 1, 100000);

@@ -138,6 +138,9 @@ struct Config {
         std::string secret;          // shared by all servers of the pool (or secret_file)
         std::string secret_file;
         int lease_ms = 3000;  // down for everyone when not renewed for this long
+        // Serving no more (a standby, or out of the active-server list): the sessions left are
+        // sent to an active server after this long.
+        int drain_timeout_s = 300;
     } pool;
     bool pooled() const { return !pool.name.empty(); }
     // The settings an administrator may change while the server runs, as this file gives them

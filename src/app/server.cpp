@@ -726,14 +726,34 @@ int serve(Config config, const std::string& config_path) {
     }
     for (auto& l : admin_listeners) l->start();
 
-    // A pool: commands sent to another server and not answered in time are refused.
+    // A pool: commands sent to another server and not answered in time are refused. A server
+    // that serves no more (a standby, or left out of the active-server list) sends the sessions
+    // it still holds to active servers once pool.drain_timeout_s has passed.
     asio::steady_timer pool_timer(io.context());
+    std::optional<std::chrono::steady_clock::time_point> serving_no_more;
     std::function<void()> expire = [&] {
         pool_timer.expires_after(std::chrono::seconds(1));
         pool_timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
             pool_rooms->expire();
             pool_users->expire();
+            auto now = std::chrono::steady_clock::now();
+            if (membership->active()) {
+                serving_no_more.reset();
+            } else if (!serving_no_more) {
+                serving_no_more = now;
+                spdlog::info("pool: this server serves no more; its {} sessions go in {} s",
+                             router.session_count(), config.pool.drain_timeout_s);
+            } else if (now - *serving_no_more >=
+                       std::chrono::seconds(config.pool.drain_timeout_s)) {
+                size_t moved = 0;
+                for (const auto& s : router.all())
+                    if (auto other = ctx.elsewhere()) {
+                        s->terminate("see-other-host", *other);
+                        ++moved;
+                    }
+                if (moved) spdlog::info("pool: drained: {} sessions sent to active servers", moved);
+            }
             expire();
         });
     };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "admin/operations.hpp"
@@ -67,6 +68,19 @@ void pool_status(store::Store& s) {
                                        : "down")
                   << ") since " << util::format_timestamp(slot.since_us) << "\n";
     }
+    std::set<std::string> listed;
+    for (const auto& slot : slots) {
+        auto names = s.active_list(slot.pool);
+        listed.insert(names.begin(), names.end());
+    }
+    if (!listed.empty()) {
+        std::string names;
+        for (const auto& n : listed) names += (names.empty() ? "" : ",") + n;
+        std::cout << "  active-server list: " << names << "\n";
+        for (const auto& slot : slots)
+            if (!listed.count(slot.holder))
+                std::cout << "  draining " << slot.holder << " (left out of the list)\n";
+    }
     for (const auto& [name, up] : live) {
         bool holds = std::any_of(slots.begin(), slots.end(),
                                  [&](const store::PoolSlot& x) { return x.holder == name; });
@@ -97,6 +111,28 @@ void add_pool_commands(CLI::App& app, const std::string& cfg, int& rc) {
             std::cout << taker << " holds the slot of " << server << " now\n";
         });
     }));
+    auto* list =
+        pool->add_subcommand("active-servers",
+                             "Which servers serve: the others accept no new sessions, hand their "
+                             "rooms over and drain")
+            ->require_subcommand(1);
+    static std::string names;
+    auto* set = list->add_subcommand("set", "Only these serve (A,B,C)");
+    set->add_option("servers", names, "Comma-separated server names")->required();
+    set->callback(guarded(rc, [with_store] {
+        std::vector<std::string> servers;
+        std::stringstream in(names);
+        for (std::string name; std::getline(in, name, ',');)
+            if (!name.empty()) servers.push_back(name);
+        if (servers.empty()) throw std::runtime_error("name at least one server");
+        with_store([&](store::Store& s) { admin::set_active_servers(s, kByCommandLine, servers); });
+        std::cout << "active servers: " << names << " (the others drain)\n";
+    }));
+    list->add_subcommand("clear", "Every slot holder serves again")
+        ->callback(guarded(rc, [with_store] {
+            with_store([](store::Store& s) { admin::set_active_servers(s, kByCommandLine, {}); });
+            std::cout << "active-server list cleared\n";
+        }));
     pool->add_subcommand("failback", "Each slot back to its own server, where that one is up")
         ->callback(guarded(rc, [with_store] {
             with_store([](store::Store& s) {

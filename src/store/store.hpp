@@ -203,6 +203,11 @@ class Store {
     // held by `from`. False when it was not.
     virtual bool assign_slot(const std::string& pool, const std::string& slot,
                              const std::string& from, const std::string& holder) = 0;
+    // The active-server list: when set, only the servers it names serve (the others, slot or
+    // not, drain); empty: every slot holder serves.
+    virtual void set_active_list(const std::string& pool,
+                                 const std::vector<std::string>& servers) = 0;
+    virtual std::vector<std::string> active_list(const std::string& pool) = 0;
     // A room served by `server` from now on: the room's epoch, raised, when the room is free
     // (no owner, this server, released, or its owner's lease lapsed); nullopt while another
     // live server holds it. Commits with an older epoch are refused from then on.

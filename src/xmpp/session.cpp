@@ -90,13 +90,15 @@ void Session::restart_stream() {
     if (!websocket()) parser_.reset();
 }
 
-void Session::stream_error(std::string_view condition, std::string_view text,
-                           std::string_view content) {
+void Session::stream_error(std::string_view condition, std::string_view text) {
+    // RFC 6120 4.9.3.19: where the client goes is the condition element's content.
+    std::string_view content;
+    if (condition == "see-other-host") std::swap(content, text);
     if (state_ == State::closed) return;
     ctx_.stats.count_stream_error(condition);
     spdlog::info("stream error {} for {} ({}): {}", condition,
                  jid().empty() ? transport_.peer() : jid().str(), transport_.peer(),
-                 text.empty() ? "-" : text);
+                 text.empty() ? (content.empty() ? "-" : content) : text);
     std::string out = "<stream:error";
     if (websocket()) out += " xmlns:stream='http://etherx.jabber.org/streams'";
     out += "><" + std::string(condition) + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'";
@@ -164,7 +166,7 @@ void Session::on_stream_open(const xml::Element& header) {
     if (state_ == State::start) {
         // A standby of a pool serves nobody: the client is sent to an active server.
         if (auto other = ctx_.elsewhere ? ctx_.elsewhere() : std::nullopt)
-            return stream_error("see-other-host", "this server is a standby", *other);
+            return stream_error("see-other-host", *other);
         state_ = State::negotiating;
     }
     negotiation_.send_features();

@@ -230,8 +230,8 @@ class Session : public xml::StreamParser::Handler {
     // The connection is gone (read error, timeout, server shutdown).
     void closed();
     // A stream error from outside (replaced by a new login, slow reader, shutdown).
-    void stream_error(std::string_view condition, std::string_view text = {},
-                      std::string_view content = {});  // the condition element's, if any
+    // For see-other-host, `text` is the host:port the client is sent to.
+    void stream_error(std::string_view condition, std::string_view text = {});
     // A stanza routed to this session (another user's, a room's): written at once, or, while
     // the client says it is inactive (XEP-0352), held if it can wait (presence, messages
     // without a body) until something that cannot wait comes or the client is active again.

@@ -41,7 +41,7 @@ class Pool:
             s = Server(binary, host=host, database=self.database, admin_port=peer_port,
                        extra_config=(f'secret = "{SECRET}-server"\n'
                                      f"[pool]\nname = \"p{i + 1}\"\npeer_bind = \"{host}\"\n"
-                                     f"peer_port = {peer_port}\nsecret = \"{SECRET}\"\n"
+                                     f"peer_port = {peer_port}\nsecret = \"{SECRET}\"\ndrain_timeout_s = 4\n"
                                      "[compliance]\nenabled = true\n"
                                      f'url = "{self.pg} dbname={self.compliance}"\n' + files))
             s.peer_port = peer_port
@@ -779,6 +779,65 @@ async def test_a_standby_takes_the_slot_of_a_dead_active_server_by_itself(pool):
         assert refused.returncode == 1 and "holds no active slot" in refused.stderr, refused.stderr
     finally:
         await close_all(clients[1:])  # the first one's server was killed under it
+
+
+
+async def test_a_server_left_out_of_the_active_list_drains(pool):
+    """The active-server list without p4: p4 takes no new client, its rooms move to the others
+    without an occupant leaving, and after pool.drain_timeout_s (4 s here) its clients are
+    sent to an active server; cleared, p4 serves again."""
+    def active(i):
+        return admin_call(pool.servers[i], "GET", "/health")[1]["pool"]["active"]
+
+    first = pool.servers[0]
+    first.cli("topology", "publish", str(write_topology(pool, standby=())))
+    deadline = time.time() + 15
+    while not all(active(i) for i in range(4)):
+        assert time.time() < deadline, "not every server active"
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2)  # the rooms settle on their servers
+    room = next(n for n in ("town", "plaza", "square", "link", "busy") if server_of(n) == 3)
+    clients = await everyone_in(pool, f"{room}@{MUC}")
+
+    async def posts(client, body):
+        deadline = time.time() + 15
+        while not await post_and_confirm(client, f"{room}@{MUC}", body, timeout=2):
+            assert time.time() < deadline, f"{body!r} was not taken"
+
+    try:
+        gone = asyncio.ensure_future(clients[3].wait_until("disconnected", 30))
+        changed_at = time.time()
+        r = first.cli("pool", "active-servers", "set", "p1,p2,p3")
+        assert "the others drain" in r.stdout, r.stdout
+        while active(3):
+            assert time.time() - changed_at < 10, "p4 still serves"
+            await asyncio.sleep(0.1)
+        assert see_other_host(pool.servers[3]) is not None
+        # The room p4 served moved; its occupants (p4's own too, until the drain) stay.
+        await posts(clients[1], "after the list changed")
+        await posts(clients[3], "p4's client, draining")
+        status = first.cli("pool", "status").stdout
+        assert "draining p4" in status and "active-server list: p1,p2,p3" in status, status
+        await gone
+        drained_after = time.time() - changed_at
+        assert drained_after >= 4, drained_after
+        print(f"  p4's client was sent away {drained_after:.1f} s after the change", flush=True)
+        for c in clients[:3]:
+            while not c.every_presence.empty():
+                p = c.every_presence.get_nowait()
+                if p["type"] == "unavailable" and p["from"].bare == f"{room}@{MUC}":
+                    # Only p4's client, and only once it was sent away.
+                    assert p["from"].resource == "dave", p
+        first.cli("pool", "active-servers", "clear")
+        deadline = time.time() + 10
+        while not active(3):
+            assert time.time() < deadline, "p4 does not serve again"
+            await asyncio.sleep(0.1)
+        assert see_other_host(pool.servers[3]) is None
+        refused = first.cli("pool", "active-servers", "set", "p9", check=False)
+        assert refused.returncode == 1 and "no server of the topology" in refused.stderr, refused.stderr
+    finally:
+        await close_all(clients[:3])
 
 
 if __name__ == "__main__":

@@ -198,4 +198,12 @@ TEST_F(StoreTest, AStandbyTakesTheSlotOfAServerDownLongEnough) {
     s->sync_slots("chat", {"b"});  // a is no longer active in the topology: its slot goes
     ASSERT_EQ(s->pool_slots().size(), 1u);
     EXPECT_EQ(s->pool_slots()[0].slot, "b");
+    // The active-server list: a slot holder left out of it serves no more.
+    s->sync_slots("chat", {"b", "c"});
+    EXPECT_EQ(active("b"), (std::vector<std::string>{"b", "c"}));
+    s->set_active_list("chat", {"c"});
+    EXPECT_EQ(active("b"), (std::vector<std::string>{"c"}));
+    EXPECT_EQ(s->active_list("chat"), std::vector<std::string>{"c"});
+    s->set_active_list("chat", {});
+    EXPECT_EQ(active("b"), (std::vector<std::string>{"b", "c"}));
 }

@@ -267,6 +267,13 @@ constexpr const char* kMigrations[] = {
         since_us  BIGINT NOT NULL,
         PRIMARY KEY (pool, slot)
     );
+    -- The active-server list (perch pool active-servers): when it has rows, only the servers
+    -- it names may serve, even holding a slot; the others drain.
+    CREATE TABLE pool_active_list (
+        pool      TEXT NOT NULL,
+        server    TEXT NOT NULL,
+        PRIMARY KEY (pool, server)
+    );
     )sql",
 };
 

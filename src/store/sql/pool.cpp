@@ -59,8 +59,9 @@ std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t leas
         throw Conflict("the pool name " + me.name + " was taken by another server");
     auto& st = db.prepare(
         "SELECT number, name, peer_address, client_address, incarnation, web_url, "
-        "CASE WHEN NOT EXISTS (SELECT 1 FROM pool_slots) OR name IN (SELECT holder FROM "
-        "pool_slots) THEN 1 ELSE 0 END FROM pool_members "
+        "CASE WHEN (NOT EXISTS (SELECT 1 FROM pool_slots) OR name IN (SELECT holder FROM "
+        "pool_slots)) AND (NOT EXISTS (SELECT 1 FROM pool_active_list) OR name IN (SELECT "
+        "server FROM pool_active_list)) THEN 1 ELSE 0 END FROM pool_members "
         "WHERE lease_until_ms > " +
         now + " ORDER BY number");
     std::vector<PoolMember> live;
@@ -170,6 +171,27 @@ std::optional<std::string> take_slot(Connection& db, const std::string& pool, co
     st.reset();
     if (!found || !assign_slot(db, pool, found->first, found->second, me)) return std::nullopt;
     return found->first;
+}
+
+void set_active_list(Connection& db, const std::string& pool,
+                     const std::vector<std::string>& servers) {
+    Transaction tx(db);
+    db.prepare("DELETE FROM pool_active_list WHERE pool = ?").bind(0, pool).run();
+    for (const auto& server : servers)
+        db.prepare("INSERT INTO pool_active_list (pool, server) VALUES (?, ?)")
+            .bind(0, pool)
+            .bind(1, server)
+            .run();
+    tx.commit();
+}
+
+std::vector<std::string> active_list(Connection& db, const std::string& pool) {
+    auto& st = db.prepare("SELECT server FROM pool_active_list WHERE pool = ? ORDER BY server");
+    st.bind(0, pool);
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.text_at(0));
+    st.reset();
+    return out;
 }
 
 bool assign_slot(Connection& db, const std::string& pool, const std::string& slot,

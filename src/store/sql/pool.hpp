@@ -20,6 +20,9 @@ void sync_slots(Connection& db, const std::string& pool, const std::vector<std::
 std::vector<PoolSlot> slots(Connection& db);
 std::optional<std::string> take_slot(Connection& db, const std::string& pool, const std::string& me,
                                      int64_t down_ms);
+void set_active_list(Connection& db, const std::string& pool,
+                     const std::vector<std::string>& servers);
+std::vector<std::string> active_list(Connection& db, const std::string& pool);
 bool assign_slot(Connection& db, const std::string& pool, const std::string& slot,
                  const std::string& from, const std::string& holder);
 std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server);

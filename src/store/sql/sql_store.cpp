@@ -645,6 +645,13 @@ class SqlStore final : public Store {
                                          int64_t down_ms) override {
         return pool::take_slot(db_, pool_name, me, down_ms);
     }
+    void set_active_list(const std::string& pool_name,
+                         const std::vector<std::string>& servers) override {
+        pool::set_active_list(db_, pool_name, servers);
+    }
+    std::vector<std::string> active_list(const std::string& pool_name) override {
+        return pool::active_list(db_, pool_name);
+    }
     bool assign_slot(const std::string& pool_name, const std::string& slot, const std::string& from,
                      const std::string& holder) override {
         return pool::assign_slot(db_, pool_name, slot, from, holder);

@@ -326,6 +326,11 @@ constexpr const char* kMigrations[] = {
         since_us  INTEGER NOT NULL,
         PRIMARY KEY (pool, slot)
     ) WITHOUT ROWID;
+    CREATE TABLE pool_active_list (
+        pool      TEXT NOT NULL,
+        server    TEXT NOT NULL,
+        PRIMARY KEY (pool, server)
+    ) WITHOUT ROWID;
     )sql",
 };
 
