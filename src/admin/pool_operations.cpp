@@ -64,11 +64,11 @@ std::string fail_over(store::Store& s, const std::string& by, const std::string&
             for (const auto& slot : s.pool_slots()) holders.insert(slot.holder);
             const pool::TopologyPool* p = t->pool(held->pool);
             for (const auto& [member, up] : s.pool_members()) {
-                bool listed =
-                    p && std::any_of(p->servers.begin(), p->servers.end(),
-                                     [&](const auto& x) { return x.name == member.name; });
-                if (up && listed && !holders.count(member.name)) {
-                    taker = member.name;
+                const std::string& name = member.name;
+                bool listed = p && std::any_of(p->servers.begin(), p->servers.end(),
+                                               [&](const auto& x) { return x.name == name; });
+                if (up && listed && !holders.count(name)) {
+                    taker = name;
                     break;
                 }
             }

@@ -70,7 +70,9 @@ struct Outgoing {
 // One request and its whole answer; throws when the server cannot be reached or trusted.
 Exchanged exchange(const AdminEndpoint& e, const std::string& method, const std::string& path,
                    const Outgoing& outgoing) {
-    auto [host, port] = host_and_port(e.server);
+    auto endpoint = host_and_port(e.server);
+    const std::string& host = endpoint.first;
+    const std::string& port = endpoint.second;
     ssl::context tls(ssl::context::tls_client);
     tls.set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (e.insecure) {

@@ -81,10 +81,13 @@ void pool_status(store::Store& s) {
             if (!listed.count(slot.holder))
                 std::cout << "  draining " << slot.holder << " (left out of the list)\n";
     }
-    for (const auto& [name, up] : live) {
-        bool holds = std::any_of(slots.begin(), slots.end(),
-                                 [&](const store::PoolSlot& x) { return x.holder == name; });
-        if (!holds) std::cout << "  standby " << name << " (" << (up ? "up" : "down") << ")\n";
+    for (const auto& server : live) {
+        bool holds = std::any_of(slots.begin(), slots.end(), [&](const store::PoolSlot& x) {
+            return x.holder == server.first;
+        });
+        if (!holds)
+            std::cout << "  standby " << server.first << " (" << (server.second ? "up" : "down")
+                      << ")\n";
     }
 }
 

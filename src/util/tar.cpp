@@ -191,7 +191,7 @@ size_t read_tar(const fs::path& in, const fs::path& dest, uint64_t max_bytes) {
         if (std::all_of(h.begin(), h.end(), [](char c) { return c == '\0'; })) break;
         std::string name = field_text(&h[0], 100);
         if (std::memcmp(&h[257], "ustar", 5) == 0 && h[345] != '\0')
-            name = field_text(&h[345], 155) + "/" + name;
+            name = field_text(&h[345], 155).append("/").append(name);
         unsigned sum = 0;
         for (size_t i = 0; i < kBlock; ++i)
             sum += (i >= 148 && i < 156) ? unsigned(' ') : static_cast<unsigned char>(h[i]);
