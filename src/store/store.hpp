@@ -195,8 +195,8 @@ class Store {
     virtual void sync_slots(const std::string& pool, const std::vector<std::string>& active) = 0;
     virtual std::vector<PoolSlot> pool_slots() = 0;
     // `me`, holding no slot, takes the first slot of `pool` whose holder's lease lapsed at
-    // least `down_ms` ago (one that never registered counts as long gone). Fenced: of two
-    // standbys asking at once, one gets it. The slot taken, if any.
+    // least `down_ms` ago (or that never registered), given to it at least `down_ms` ago.
+    // Fenced: of two standbys asking at once, one gets it. The slot taken, if any.
     virtual std::optional<std::string> take_slot(const std::string& pool, const std::string& me,
                                                  int64_t down_ms) = 0;
     // By hand (perch pool failover/failback): `slot` held by `holder` from now on, when it was

@@ -170,7 +170,9 @@ TEST_F(StoreTest, AStandbyTakesTheSlotOfAServerDownLongEnough) {
     auto s = open();
     auto active = [&](const std::string& who) {
         std::vector<std::string> out;
-        for (const auto& m : s->renew_lease(member(who, who == "a" ? 1 : who == "b" ? 2 : 3),
+        for (const auto& m : s->renew_lease(member(who, who == "a"   ? 1
+                                                        : who == "b" ? 2
+                                                                     : 3),
                                             who == "a" ? 200 : 60000))
             if (m.active) out.push_back(m.name);
         return out;
@@ -179,12 +181,14 @@ TEST_F(StoreTest, AStandbyTakesTheSlotOfAServerDownLongEnough) {
     s->join_pool(member("b", 2), 60000);
     s->join_pool(member("c", 3), 60000);
     EXPECT_EQ(active("b"), (std::vector<std::string>{"a", "b", "c"}));  // no slots yet
+    s->sync_slots("chat", {"a", "b", "never"});
+    EXPECT_FALSE(s->take_slot("chat", "c", 300));  // "never" never came, but its slot is new
     s->sync_slots("chat", {"a", "b"});
     EXPECT_EQ(active("b"), (std::vector<std::string>{"a", "b"}));
-    EXPECT_FALSE(s->take_slot("chat", "c", 0));  // a and b are up
-    EXPECT_FALSE(s->take_slot("chat", "b", 0));  // b holds one already
+    EXPECT_FALSE(s->take_slot("chat", "c", 0));                   // a and b are up
+    EXPECT_FALSE(s->take_slot("chat", "b", 0));                   // b holds one already
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a's lease lapses
-    EXPECT_FALSE(s->take_slot("chat", "c", 60000));  // not down long enough
+    EXPECT_FALSE(s->take_slot("chat", "c", 60000));               // not down long enough
     EXPECT_EQ(s->take_slot("chat", "c", 100), std::optional<std::string>("a"));
     EXPECT_FALSE(s->take_slot("chat", "d", 100));  // taken: no second taker
     EXPECT_EQ(active("b"), (std::vector<std::string>{"b", "c"}));

@@ -164,8 +164,10 @@ std::optional<std::string> take_slot(Connection& db, const std::string& pool, co
         "SELECT s.slot, s.holder FROM pool_slots s WHERE s.pool = ? AND NOT EXISTS (SELECT 1 "
         "FROM pool_slots mine WHERE mine.pool = s.pool AND mine.holder = ?) AND NOT EXISTS "
         "(SELECT 1 FROM pool_members m WHERE m.name = s.holder AND m.lease_until_ms > " +
-        now_ms(db) + " - ?) ORDER BY s.slot LIMIT 1");
-    st.bind(0, pool).bind(1, me).bind(2, down_ms);
+        now_ms(db) + " - ?) AND s.since_us <= ? ORDER BY s.slot LIMIT 1");
+    // A slot given out less than `down_ms` ago is not taken either: an active server slow to
+    // start for the first time is not replaced at once, and a slot does not move back and forth.
+    st.bind(0, pool).bind(1, me).bind(2, down_ms).bind(3, util::now_us() - down_ms * 1000);
     std::optional<std::pair<std::string, std::string>> found;
     if (st.step()) found.emplace(st.text_at(0), st.text_at(1));
     st.reset();
