@@ -217,7 +217,10 @@ void add_topology_calls(CLI::App* admin, Cli& cli, int& rc) {
         for (const auto& p : t["pools"]) {
             std::cout << "pool " << cell(p["name"]) << " (" << cell(p["type"]) << ")\n";
             print_table(p["servers"], {"name", "role", "site", "client_address", "up"});
+            if (!p["active_servers"].empty())
+                std::cout << "active-server list: " << cell(p["active_servers"]) << "\n";
         }
+        if (!t["slots"].empty()) print_table(t["slots"], {"pool", "slot", "holder", "since"});
     }));
     static std::string file;
     for (auto [name, help] :

@@ -27,6 +27,17 @@ void AdminApi::topology(const AdminCaller& caller, const HttpRequest& request, c
             for (auto& p : out["pools"])
                 for (auto& server : p["servers"])
                     server["up"] = up.value(server["name"].get<std::string>(), false);
+            // Who holds each active slot (a failover in force when not its own server), and the
+            // active-server list where one is set.
+            json slots = json::array();
+            for (const auto& slot : s.pool_slots())
+                slots.push_back({{"pool", slot.pool},
+                                 {"slot", slot.slot},
+                                 {"holder", slot.holder},
+                                 {"since", util::format_timestamp(slot.since_us)}});
+            out["slots"] = slots;
+            for (auto& p : out["pools"])
+                p["active_servers"] = s.active_list(p["name"].get<std::string>());
             out["version"] = published->version;
             out["published"] = util::format_timestamp(published->published_us);
             out["by"] = published->by;

@@ -872,6 +872,8 @@ async def test_the_topology_checked_and_published(f):
     assert shown["version"] == 1 and shown["by"] == "admin:root" and shown["text"] == TOPOLOGY
     assert [(x["name"], x["role"], x["up"]) for x in servers] == [("north", "active", False), ("south", "standby", False)]
     assert "hidden" not in json.dumps(shown["databases"]), shown["databases"]
+    assert shown["slots"] == [{"pool": "chat", "slot": "north", "holder": "north", "since": shown["slots"][0]["since"]}]
+    assert shown["pools"][0]["active_servers"] == []
     r = perch_admin(f, "topology", "show")
     assert r.returncode == 0 and "standby" in r.stdout and "chat2.example.org:5222" in r.stdout, r.stdout
     # The running server read it (this single server is in no pool of it, and says so).
