@@ -553,6 +553,7 @@ void add_admin_client(CLI::App& app, int& exit_code) {
     add_compliance_calls(admin, cli, exit_code);
     add_data_calls(admin, cli, exit_code);
     add_topology_calls(admin, cli, exit_code);
+    add_pool_calls(admin, cli, exit_code);
     add_test_message(admin, cli, exit_code);
 }
 

@@ -61,6 +61,7 @@ void add_call(CLI::App* parent, Cli& cli, int& rc, const std::string& name, cons
 void add_compliance_calls(CLI::App* admin, Cli& cli, int& rc);
 void add_data_calls(CLI::App* admin, Cli& cli, int& rc);
 void add_topology_calls(CLI::App* admin, Cli& cli, int& rc);
+void add_pool_calls(CLI::App* admin, Cli& cli, int& rc);
 void add_test_message(CLI::App* admin, Cli& cli, int& rc);
 
 }  // namespace perch::app::admin_cli

@@ -192,6 +192,45 @@ void add_test_message(CLI::App* admin, Cli& cli, int& rc) {
     });
 }
 
+void add_pool_calls(CLI::App* admin, Cli& cli, int& rc) {
+    auto* pool = admin
+                     ->add_subcommand("pool",
+                                      "A pool's active slots: failover, failback, the "
+                                      "active-server list (status: topology show)")
+                     ->require_subcommand(1);
+    add_call(
+        pool, cli, rc, "failover", "A standby that is up takes the slot of SERVER now",
+        [&cli](CLI::App* c) { c->add_option("server", cli.a)->required(); },
+        [&cli] {
+            return Request{"POST", "/pool/failover", json{{"server", cli.a}}};
+        },
+        {});
+    add_call(pool, cli, rc, "failback", "Each slot back to its own server, where that one is up",
+             nullptr,
+             [] {
+                 return Request{"POST", "/pool/failback", json::object()};
+             },
+             {});
+    auto* list = pool->add_subcommand("active-servers", "Which servers serve; the others drain")
+                     ->require_subcommand(1);
+    add_call(
+        list, cli, rc, "set", "Only these serve (A,B,C)",
+        [&cli](CLI::App* c) { c->add_option("servers", cli.a, "Comma-separated")->required(); },
+        [&cli] {
+            json servers = json::array();
+            std::stringstream in(cli.a);
+            for (std::string name; std::getline(in, name, ',');)
+                if (!name.empty()) servers.push_back(name);
+            return Request{"PUT", "/pool/active-servers", json{{"servers", servers}}};
+        },
+        {{}, "", "active servers set; the others drain"});
+    add_call(list, cli, rc, "clear", "Every slot holder serves again", nullptr,
+             [] {
+                 return Request{"PUT", "/pool/active-servers", json{{"servers", json::array()}}};
+             },
+             {{}, "", "active-server list cleared"});
+}
+
 void add_topology_calls(CLI::App* admin, Cli& cli, int& rc) {
     auto* topology = admin->add_subcommand("topology", "The deployment's pools and servers")
                          ->require_subcommand(1);

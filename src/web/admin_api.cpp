@@ -374,6 +374,7 @@ void AdminApi::dispatch(const AdminCaller& caller, const HttpRequest& request, c
     if (area == "addins") return addins(caller, request, parts, body, respond);
     if (area == "data") return data(caller, request, parts, respond);
     if (area == "topology") return topology(caller, request, parts, body, respond);
+    if (area == "pool") return pool(caller, request, parts, body, respond);
     if (area == "accounts") return accounts(caller, request, parts, body, respond);
     if (area == "compliance") return compliance(caller, request, parts, body, respond);
     if (area == "test-message" && parts.size() == 1) {

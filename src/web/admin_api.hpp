@@ -135,6 +135,8 @@ class AdminApi final : public net::HttpHandler {
                     const Json& body, const Respond& respond);
     void accounts(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
+    void pool(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
+              const Json& body, const Respond& respond);
     void topology(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,
                   const Json& body, const Respond& respond);
     void data(const AdminCaller& caller, const net::HttpRequest& request, const Parts& parts,

@@ -1,5 +1,7 @@
 // The admin API's pool areas (docs/ADMIN_API.md): the deployment's topology, published and
 // checked.
+#include <algorithm>
+
 #include "admin/operations.hpp"
 #include "pool/topology.hpp"
 #include "util/time.hpp"
@@ -62,6 +64,42 @@ void AdminApi::topology(const AdminCaller& caller, const HttpRequest& request, c
             return ok_json({{"version", admin::publish_topology(s, by, text, "topology")}});
         },
         true);
+}
+
+void AdminApi::pool(const AdminCaller& caller, const HttpRequest& request, const Parts& parts,
+                    const Json& body, const Respond& respond) {
+    const std::string& method = request.method;
+    std::string what = parts.size() == 2 ? parts[1] : "";
+    if (what == "failover" && method == "POST") {
+        Fields f(body);
+        f.only({"server"});
+        auto server = f.text("server");
+        if (auto bad = f.mistake()) return respond(std::move(*bad));
+        if (!server) return respond(json_error(400, "send {\"server\": \"the active server\"}"));
+        return on_store(respond, [by = caller.by(), server = *server](store::Store& s) {
+            return ok_json({{"holder", admin::fail_over(s, by, server)}});
+        });
+    }
+    if (what == "failback" && method == "POST")
+        return on_store(respond, [by = caller.by()](store::Store& s) {
+            return ok_json({{"back", admin::fail_back(s, by)}});
+        });
+    if (what == "active-servers" && method == "PUT") {
+        auto it = body.find("servers");
+        if (it == body.end() || body.size() != 1 || !it->is_array() ||
+            !std::all_of(it->begin(), it->end(), [](const json& v) { return v.is_string(); }))
+            return respond(
+                json_error(400, "send {\"servers\": [\"name\", …]} ([] clears the list)"));
+        return on_store(respond, [by = caller.by(),
+                                  servers = it->get<std::vector<std::string>>()](store::Store& s) {
+            admin::set_active_servers(s, by, servers);
+            return no_content();
+        });
+    }
+    bool known = what == "failover" || what == "failback" || what == "active-servers";
+    respond(known
+                ? not_allowed()
+                : json_error(404, "Not found: pool/failover, pool/failback, pool/active-servers"));
 }
 
 }  // namespace perch::web

@@ -874,6 +874,19 @@ async def test_the_topology_checked_and_published(f):
     assert "hidden" not in json.dumps(shown["databases"]), shown["databases"]
     assert shown["slots"] == [{"pool": "chat", "slot": "north", "holder": "north", "since": shown["slots"][0]["since"]}]
     assert shown["pools"][0]["active_servers"] == []
+    # Slots by hand: refused with the reason (nobody runs north or south here).
+    status, body, _ = call(f, "POST", "/pool/failover", {"server": "north"})
+    assert status == 409 and "no standby of pool chat is up" in body["error"], body
+    assert call(f, "POST", "/pool/failover", {"server": "nobody"})[0] == 404
+    assert call(f, "POST", "/pool/failover", {"server": "north"}, user="viewer", password="viewer-pw-1")[0] == 403
+    assert call(f, "PUT", "/pool/active-servers", {"servers": ["nobody"]})[0] == 404
+    assert call(f, "PUT", "/pool/active-servers", {"servers": "north"})[0] == 400
+    assert call(f, "POST", "/pool/failback", {})[1] == {"back": []}
+    r = perch_admin(f, "pool", "active-servers", "set", "south")
+    assert r.returncode == 1 and "holds an active slot" in r.stderr, r.stderr
+    r = perch_admin(f, "pool", "active-servers", "set", "north")
+    assert r.returncode == 0 and call(f, "GET", "/topology")[1]["pools"][0]["active_servers"] == ["north"], r.stderr
+    assert perch_admin(f, "pool", "active-servers", "clear").returncode == 0
     r = perch_admin(f, "topology", "show")
     assert r.returncode == 0 and "standby" in r.stdout and "chat2.example.org:5222" in r.stdout, r.stdout
     # The running server read it (this single server is in no pool of it, and says so).

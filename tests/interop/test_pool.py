@@ -840,7 +840,7 @@ async def test_a_server_left_out_of_the_active_list_drains(pool):
                 if p["type"] == "unavailable" and p["from"].bare == f"{room}@{MUC}":
                     # Only p4's client, and only once it was sent away.
                     assert p["from"].resource == "dave", p
-        first.cli("pool", "active-servers", "clear")
+        assert admin_call(pool.servers[2], "PUT", "/pool/active-servers", {"servers": []})[0] == 204
         deadline = time.time() + 10
         while not active(3):
             assert time.time() < deadline, "p4 does not serve again"
