@@ -396,17 +396,35 @@ int serve(Config config, const std::string& config_path) {
         &resumption,
         &directory,
         config.muc_domain()};
-    if (membership)
-        ctx.elsewhere = [&membership, turn = std::make_shared<std::atomic<size_t>>(
-                                          0)]() -> std::optional<std::string> {
-            if (membership->active()) return std::nullopt;
-            std::vector<std::string> active;
-            for (const auto& m : membership->live())
-                if (m.active && m.number != membership->self().number)
-                    active.push_back(m.client_address);
-            if (active.empty()) return std::nullopt;            // nobody else serves: here, then
-            return active[turn->fetch_add(1) % active.size()];  // in turn
+    if (membership) {
+        // A standby sends new clients to the active servers in turn, at the address `where`
+        // gives for each (empty: none).
+        auto send_elsewhere = [&membership](std::string (*where)(const store::PoolMember&)) {
+            return
+                [&membership, where,
+                 turn = std::make_shared<std::atomic<size_t>>(0)]() -> std::optional<std::string> {
+                    if (membership->active()) return std::nullopt;
+                    std::vector<std::string> active;
+                    for (const auto& m : membership->live())
+                        if (m.active && m.number != membership->self().number && !where(m).empty())
+                            active.push_back(where(m));
+                    if (active.empty()) return std::nullopt;  // nobody else serves: here, then
+                    return active[turn->fetch_add(1) % active.size()];
+                };
         };
+        ctx.elsewhere = send_elsewhere([](const store::PoolMember& m) { return m.client_address; });
+        // Its public web URL as a WebSocket one (the endpoint's path is fixed).
+        ctx.elsewhere_websocket = send_elsewhere([](const store::PoolMember& m) {
+            std::string url = m.web_url;
+            if (url.starts_with("https://"))
+                url.replace(0, 5, "wss");
+            else if (url.starts_with("http://"))
+                url.replace(0, 4, "ws");
+            else
+                return std::string();
+            return url + (url.ends_with("/") ? "" : "/") + "xmpp-websocket";
+        });
+    }
 
     auto address = asio::ip::make_address(config.c2s.bind);
     net::C2sOptions options;

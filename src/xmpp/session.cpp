@@ -122,6 +122,17 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
     transport_.close();
 }
 
+void Session::redirect_websocket(std::string_view uri) {
+    ctx_.stats.count_stream_error("see-other-host");
+    spdlog::info("WebSocket client {} sent to {}", transport_.peer(), uri);
+    std::string out = "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='";
+    xml::escape_attr(out, uri);
+    out += "'/>";
+    send_raw(std::move(out));
+    finish();
+    transport_.close();
+}
+
 void Session::closed() {
     if (state_ == State::bound && acks_ && !acks_->resume_id.empty()) {
         // XEP-0198: the session stays (in its rooms, receiving) for the client to resume.
@@ -185,7 +196,12 @@ void Session::on_element(xml::Element&& e) {
         if (e.is("open", ns::framing)) {
             send_stream_open();
             if (e.attr_or("to") != ctx_.domain) return stream_error("host-unknown");
-            if (state_ == State::start) state_ = State::negotiating;
+            if (state_ == State::start) {
+                // A standby's WebSocket client goes to an active server (RFC 7395 3.6.1).
+                auto other = ctx_.elsewhere_websocket ? ctx_.elsewhere_websocket() : std::nullopt;
+                if (other) return redirect_websocket(*other);
+                state_ = State::negotiating;
+            }
             return negotiation_.send_features();
         }
         if (e.is("close", ns::framing)) {

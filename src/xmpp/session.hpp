@@ -101,6 +101,8 @@ struct ServerContext {
     // Where a new client is sent instead of being served here (RFC 6120 see-other-host, its
     // host:port): a pool's standby sends clients to an active server. None, or nullopt: here.
     std::function<std::optional<std::string>()> elsewhere = {};
+    // The same for a WebSocket client (RFC 7395 see-other-uri): an active server's wss:// URL.
+    std::function<std::optional<std::string>()> elsewhere_websocket = {};
 };
 
 class Session;
@@ -270,6 +272,8 @@ class Session : public xml::StreamParser::Handler {
     // Stream-level bytes (headers, features, SASL, errors): neither counted nor kept.
     void send_raw(std::string bytes);
     void send_stream_open();
+    // A WebSocket client sent to another server's endpoint, and the session ended.
+    void redirect_websocket(std::string_view uri);
     bool websocket() const { return transport_.framing() == Transport::Framing::websocket; }
     // After STARTTLS or SASL success the client opens a new stream (TCP framing).
     void restart_stream();

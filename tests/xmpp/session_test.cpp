@@ -40,7 +40,8 @@ struct FakeTransport final : xmpp::Transport {
     std::string terminated;  // a stream error asked for from outside
     std::string address = "192.0.2.1:4000";
 
-    Framing framing() const override { return Framing::tcp_stream; }
+    Framing framing_kind = Framing::tcp_stream;
+    Framing framing() const override { return framing_kind; }
     void send(xmpp::Outgoing o) override {
         out += o.head;
         if (o.shared) out.append(o.shared->text, o.shared->split);
@@ -254,6 +255,24 @@ TEST_F(SessionTest, AStandbySendsClientsToAnotherServer) {
     other.reset();
     auto& here = open();
     EXPECT_NE(send(here, kOpen).find("<stream:features"), std::string::npos);
+}
+
+// Over WebSocket the same with RFC 7395's see-other-uri.
+TEST_F(SessionTest, AStandbySendsWebSocketClientsToAnotherServer) {
+    ctx_->elsewhere_websocket = [] {
+        return std::optional<std::string>("wss://chat2.example.org/xmpp-websocket");
+    };
+    auto& s = open();
+    s.transport->framing_kind = xmpp::Transport::Framing::websocket;
+    send(s, "<stream xmlns='jabber:client'>");
+    auto out = send(s, "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' "
+                       "version='1.0'/>");
+    EXPECT_NE(out.find("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' "
+                       "see-other-uri='wss://chat2.example.org/xmpp-websocket'/>"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("<stream:features"), std::string::npos);
+    EXPECT_TRUE(s.transport->closed);
 }
 
 TEST_F(SessionTest, OutsideLoopbackAuthenticationWaitsForTls) {
