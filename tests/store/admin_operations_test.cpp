@@ -271,7 +271,8 @@ TEST_F(AdminOperationsTest, TopologiesArePublishedOnlyWhenTheyKeepTheRules) {
     auto pool_of = [](const std::string& type, int servers) {
         std::string text =
             "[databases.content]\nurl = \"dbname=perch\"\n[[pools]]\nname = \"chat\"\n"
-            "type = \"" + type + "\"\ncontent_database = \"content\"\nfile_store = \"/f\"\n";
+            "type = \"" +
+            type + "\"\ncontent_database = \"content\"\nfile_store = \"/f\"\n";
         for (int i = 1; i <= servers; ++i)
             text += "[[pools.servers]]\nname = \"s" + std::to_string(i) +
                     "\"\nclient_address = \"c:5222\"\npeer_address = \"10.0.0." +
@@ -282,11 +283,10 @@ TEST_F(AdminOperationsTest, TopologiesArePublishedOnlyWhenTheyKeepTheRules) {
     EXPECT_EQ(admin::publish_topology(*s, by, pool_of("single-server", 1), "t.toml"), 1);
     EXPECT_EQ(refusal([&] { admin::publish_topology(*s, by, pool_of("multi-server", 2), "t"); }),
               Why::bad_input);
-    EXPECT_EQ(refusal([&] { admin::publish_topology(*s, by, "[[pools]\n", "t"); }),
-              Why::bad_input);
-    EXPECT_NE(admin::check_topology(*s, pool_of("multi-server", 2), "t").at(0).find(
-                  "never gain servers"),
-              std::string::npos);
+    EXPECT_EQ(refusal([&] { admin::publish_topology(*s, by, "[[pools]\n", "t"); }), Why::bad_input);
+    EXPECT_NE(
+        admin::check_topology(*s, pool_of("multi-server", 2), "t").at(0).find("never gain servers"),
+        std::string::npos);
     EXPECT_EQ(admin::publish_topology(*s, by, pool_of("single-server", 1), "t.toml"), 2);
     auto published = s->published_topology();
     ASSERT_TRUE(published);

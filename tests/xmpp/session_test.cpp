@@ -265,8 +265,9 @@ TEST_F(SessionTest, AStandbySendsWebSocketClientsToAnotherServer) {
     auto& s = open();
     s.transport->framing_kind = xmpp::Transport::Framing::websocket;
     send(s, "<stream xmlns='jabber:client'>");
-    auto out = send(s, "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' "
-                       "version='1.0'/>");
+    auto out = send(s,
+                    "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' "
+                    "version='1.0'/>");
     EXPECT_NE(out.find("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' "
                        "see-other-uri='wss://chat2.example.org/xmpp-websocket'/>"),
               std::string::npos)
