@@ -217,11 +217,7 @@ void add_pool_calls(CLI::App* admin, Cli& cli, int& rc) {
         list, cli, rc, "set", "Only these serve (A,B,C)",
         [&cli](CLI::App* c) { c->add_option("servers", cli.a, "Comma-separated")->required(); },
         [&cli] {
-            json servers = json::array();
-            std::stringstream in(cli.a);
-            for (std::string name; std::getline(in, name, ',');)
-                if (!name.empty()) servers.push_back(name);
-            return Request{"PUT", "/pool/active-servers", json{{"servers", servers}}};
+            return Request{"PUT", "/pool/active-servers", json{{"servers", comma_list(cli.a)}}};
         },
         {{}, "", "active servers set; the others drain"});
     add_call(list, cli, rc, "clear", "Every slot holder serves again", nullptr,

@@ -436,6 +436,20 @@ void add_demo_command(CLI::App& app, const std::string& cfg, int& rc) {
 
 }  // namespace
 
+std::unique_ptr<store::Store> open_configured_store(const std::string& config_path) {
+    auto config = load_config(config_path);
+    prepare_data_dir(config);
+    return store::open_store(config.store);
+}
+
+std::vector<std::string> comma_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    for (std::string name; std::getline(in, name, ',');)
+        if (!name.empty()) out.push_back(name);
+    return out;
+}
+
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path);

@@ -3,10 +3,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "app/config.hpp"
+#include "store/store.hpp"
 #include "web/admin_api.hpp"
 
 namespace perch::app {
@@ -40,6 +43,12 @@ nlohmann::json import_all(store::Store& s, const Config& config, const std::file
 // content is wrong; nothing is loaded then.
 nlohmann::json import_archive(store::Store& s, const Config& config,
                               const std::filesystem::path& archive, const std::string& by);
+
+// The configured content database, for a local command: the configuration loaded and the
+// data directory prepared first.
+std::unique_ptr<store::Store> open_configured_store(const std::string& config_path);
+// "a,b,c" as its names (empty ones dropped).
+std::vector<std::string> comma_list(const std::string& text);
 
 // A whole file's bytes; throws naming it when it cannot be read.
 std::string read_file(const std::string& path);

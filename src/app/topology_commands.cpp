@@ -97,10 +97,7 @@ void add_pool_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* pool = app.add_subcommand("pool", "A pool's active slots: status, failover, failback")
                      ->require_subcommand(1);
     auto with_store = [&cfg](const std::function<void(store::Store&)>& work) {
-        auto config = load_config(cfg);
-        prepare_data_dir(config);
-        auto s = store::open_store(config.store);
-        work(*s);
+        work(*open_configured_store(cfg));
     };
     pool->add_subcommand("status", "Who holds each active slot; normal or failed over")
         ->callback(guarded(rc, [with_store] { with_store(pool_status); }));
@@ -123,10 +120,7 @@ void add_pool_commands(CLI::App& app, const std::string& cfg, int& rc) {
     auto* set = list->add_subcommand("set", "Only these serve (A,B,C)");
     set->add_option("servers", names, "Comma-separated server names")->required();
     set->callback(guarded(rc, [with_store] {
-        std::vector<std::string> servers;
-        std::stringstream in(names);
-        for (std::string name; std::getline(in, name, ',');)
-            if (!name.empty()) servers.push_back(name);
+        auto servers = comma_list(names);
         if (servers.empty()) throw std::runtime_error("name at least one server");
         with_store([&](store::Store& s) { admin::set_active_servers(s, kByCommandLine, servers); });
         std::cout << "active servers: " << names << " (the others drain)\n";
@@ -158,9 +152,7 @@ void add_topology_commands(CLI::App& app, const std::string& cfg, int& rc) {
         auto t = pool::parse_topology(text, file);  // the file alone first
         std::vector<std::string> problems;
         try {
-            auto config = load_config(cfg);
-            prepare_data_dir(config);
-            auto s = store::open_store(config.store);
+            auto s = open_configured_store(cfg);
             problems = admin::check_topology(*s, text, file);
         } catch (const admin::Refused&) {
             throw;
@@ -181,17 +173,13 @@ void add_topology_commands(CLI::App& app, const std::string& cfg, int& rc) {
         "publish", "Check a topology file and make it the one every server follows");
     publish->add_option("file", file, "The topology (TOML)")->required();
     publish->callback(guarded(rc, [&cfg] {
-        auto config = load_config(cfg);
-        prepare_data_dir(config);
-        auto s = store::open_store(config.store);
+        auto s = open_configured_store(cfg);
         int64_t version = admin::publish_topology(*s, kByCommandLine, read_file(file), file);
         std::cout << "published " << file << " as topology version " << version << "\n";
     }));
     topology->add_subcommand("show", "The published topology, and which servers are up")
         ->callback(guarded(rc, [&cfg] {
-            auto config = load_config(cfg);
-            prepare_data_dir(config);
-            auto s = store::open_store(config.store);
+            auto s = open_configured_store(cfg);
             show(*s);
         }));
 }
