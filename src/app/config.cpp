@@ -204,6 +204,7 @@ Config load_config(const std::string& path) {
     r.get("store", "mmap_mb", c.store.mmap_mb);
     r.get("store", "synchronous_full", c.store.synchronous_full);
     r.get("store", "retention_days", c.store.retention_days);
+    r.get("store", "outage_wait_s", c.store.outage_wait_s);
     r.get("compliance", "retention_days", c.compliance.retention_days);
     r.get("admin", "bind", c.admin.bind);
     r.get("admin", "port", c.admin.port);
@@ -256,6 +257,7 @@ Config load_config(const std::string& path) {
     check_range("files.max_open_slots", c.files.max_open_slots, 1, 10000);
     check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
     check_range("store.retention_days", c.store.retention_days, 0, 36500);
+    check_range("store.outage_wait_s", c.store.outage_wait_s, 0, 3600);
     check_range("store.pool_size", c.store.pool_size, 1, 64);
     check_range("store.cache_mb", c.store.cache_mb, 1, 1024 * 1024);
     check_range("store.mmap_mb", c.store.mmap_mb, 0, 1024 * 1024);
@@ -343,9 +345,11 @@ std::vector<std::string> restart_needed(const Config& a, const Config& b) {
                    b.pool.client_address, b.pool.secret, b.pool.secret_file, b.pool.lease_ms));
     check("store",
           std::tie(a.store.backend, a.store.path, a.store.url, a.store.pool_size, a.store.cache_mb,
-                   a.store.mmap_mb, a.store.synchronous_full, a.store.retention_days),
+                   a.store.mmap_mb, a.store.synchronous_full, a.store.retention_days,
+                   a.store.outage_wait_s),
           std::tie(b.store.backend, b.store.path, b.store.url, b.store.pool_size, b.store.cache_mb,
-                   b.store.mmap_mb, b.store.synchronous_full, b.store.retention_days));
+                   b.store.mmap_mb, b.store.synchronous_full, b.store.retention_days,
+                   b.store.outage_wait_s));
     return out;
 }
 

@@ -86,6 +86,12 @@ void Membership::run() {
             return x.number == y.number && x.incarnation == y.incarnation && x.active == y.active;
         });
     };
+    // After the database was out of reach (a restart, a failover to its replica) every lease
+    // may have lapsed meanwhile: for one lease the others get the time to renew theirs before
+    // anybody is taken for down, so that no room moves and no occupant leaves for nothing.
+    using Clock = std::chrono::steady_clock;
+    bool unreachable = false;
+    Clock::time_point grace_until{};
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         cv_.wait_for(lock, std::chrono::milliseconds(config_.renew_ms));
@@ -98,11 +104,18 @@ void Membership::run() {
         try {
             now = store_->renew_lease(self_, config_.lease_ms);
             renewed = true;
+            if (unreachable) {
+                unreachable = false;
+                grace_until = Clock::now() + std::chrono::milliseconds(config_.lease_ms);
+                spdlog::info("pool: the database answers again; leases settle for {} ms",
+                             config_.lease_ms);
+            }
+            bool settling = Clock::now() < grace_until;
             // A standby (holding no slot) takes the slot of an active server down long enough.
             bool holds = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
                 return m.number == self_.number && m.active;
             });
-            if (!holds && !pool.empty()) {
+            if (!holds && !pool.empty() && !settling) {
                 if (auto slot = store_->take_slot(pool, self_.name, down_ms)) {
                     spdlog::warn("pool: {} took the active slot of {} (down {} s or more)",
                                  self_.name, *slot, down_ms / 1000);
@@ -114,10 +127,11 @@ void Membership::run() {
             // serve anything any more. Its commits are already refused by the epochs.
             spdlog::critical("pool: {}; this server stops serving rooms", e.what());
         } catch (const std::exception& e) {
-            spdlog::error("pool: renewing the lease failed: {}", e.what());
+            if (!unreachable) spdlog::error("pool: renewing the lease failed: {}", e.what());
+            unreachable = true;
         }
         lock.lock();
-        if (!renewed) continue;
+        if (!renewed || Clock::now() < grace_until) continue;
         if (same(now, live_)) continue;
         auto before = std::move(live_);
         live_ = now;

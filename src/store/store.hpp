@@ -63,6 +63,9 @@ class Store {
     // History. append_messages commits all of them in one transaction, giving each the next
     // sequence number of its room, and returns them in the order given.
     virtual std::vector<Message> append_messages(std::vector<NewMessage>&& batch) = 0;
+    // The sequence number each message of `batch` is stored under (found by its stanza id), 0
+    // for one not stored: whether an append interrupted by a lost connection was committed.
+    virtual std::vector<int64_t> stored_seqs(const std::vector<NewMessage>& batch) = 0;
     // The newest `limit` messages of a room with ts >= since_us, oldest first.
     virtual std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) = 0;
     virtual int64_t count_messages(int64_t room_id) = 0;
@@ -265,6 +268,7 @@ struct StoreConfig {
     bool synchronous_full = true;       // durable commits (group commit amortises them)
     bool compliance = false;            // capture compliance events (see Store::with_events)
     int retention_days = 0;             // purge messages older than this; 0 keeps everything
+    int outage_wait_s = 30;  // how long posts wait for an unreachable database to come back
 };
 
 // Opens a connection, creating the database and applying migrations when needed. Throws with a

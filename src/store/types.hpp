@@ -294,4 +294,11 @@ class Conflict : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Thrown when the database could not be reached: the connection dropped (a restart, the primary
+// failing over to its replica) and no server took it again. A write under way may or may not
+// have been committed; the next call tries to connect again.
+class Unreachable : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace perch::store

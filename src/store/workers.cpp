@@ -86,7 +86,7 @@ void StoreWorkers::run(std::unique_ptr<Store> store) {
 }
 
 MessageWriter::MessageWriter(const StoreConfig& config, size_t max_batch, size_t max_queue)
-    : max_batch_(max_batch), max_queue_(max_queue) {
+    : max_batch_(max_batch), max_queue_(max_queue), outage_wait_(config.outage_wait_s) {
     thread_ = std::thread([this, s = open_store(config)]() mutable { run(std::move(s)); });
 }
 
@@ -111,6 +111,10 @@ void MessageWriter::stop() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+}
+
+std::chrono::steady_clock::time_point MessageWriter::give_up() {
+    return outage_since_.value_or(std::chrono::steady_clock::now()) + outage_wait_;
 }
 
 MessageWriter::Stats MessageWriter::stats() {
@@ -138,7 +142,20 @@ void MessageWriter::run(std::unique_ptr<Store> store) {
         for (auto& p : batch) messages.push_back(std::move(p.message));
         try {
             auto started = std::chrono::steady_clock::now();
-            auto stored = store->append_messages(std::move(messages));
+            auto stored =
+                commit_through_outage(*store, messages, give_up(), [&](const std::exception& e) {
+                    if (outage_since_) return;
+                    outage_since_ = started;
+                    spdlog::warn("database unreachable ({}); posts wait up to {} s for it",
+                                 e.what(), outage_wait_.count());
+                });
+            if (outage_since_) {
+                spdlog::info(
+                    "database reachable again after {:.1f} s; posts stored",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - *outage_since_)
+                        .count());
+                outage_since_.reset();
+            }
             {
                 std::lock_guard lock(mutex_);
                 ++stats_.commits;
@@ -155,7 +172,8 @@ void MessageWriter::run(std::unique_ptr<Store> store) {
                     batch[i].done(std::move(stored[i]), {});
             }
         } catch (const std::exception& e) {
-            // Nothing of this batch was committed: every post in it is answered with the error.
+            // Not committed, as far as the database could tell (an outage longer than the wait
+            // leaves that open): every post of the batch is answered with the error.
             spdlog::error("message commit failed ({} messages): {}", batch.size(), e.what());
             for (auto& p : batch) p.done(std::nullopt, e.what());
         }

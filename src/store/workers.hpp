@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -77,6 +78,40 @@ class StoreWorkers final : public StoreJobs {
     std::vector<std::thread> threads_;
 };
 
+// Commits `batch` through `db` (its append_messages and stored_seqs). While the database
+// cannot be reached (a dropped connection, a primary failing over to its replica) tries again
+// until `give_up`, pausing a little longer each time (up to a second), and first asks whether
+// the interrupted attempt was committed after all: then the messages are answered with what
+// the database holds, so that nothing is stored twice. `on_unreachable` hears of the first
+// failure. Throws Unreachable at `give_up`, any other error at once.
+template <class Db>
+std::vector<Message> commit_through_outage(
+    Db& db, const std::vector<NewMessage>& batch, std::chrono::steady_clock::time_point give_up,
+    const std::function<void(const std::exception&)>& on_unreachable = {}) {
+    auto pause = std::chrono::milliseconds(50);
+    for (bool interrupted = false;; interrupted = true) {
+        try {
+            if (interrupted) {
+                auto seqs = db.stored_seqs(batch);
+                if (std::any_of(seqs.begin(), seqs.end(), [](int64_t s) { return s != 0; })) {
+                    std::vector<Message> out(batch.size());
+                    for (size_t i = 0; i < batch.size(); ++i) {
+                        static_cast<NewMessage&>(out[i]) = batch[i];
+                        out[i].seq = seqs[i];
+                    }
+                    return out;
+                }
+            }
+            return db.append_messages(std::vector<NewMessage>(batch));
+        } catch (const Unreachable& e) {
+            if (!interrupted && on_unreachable) on_unreachable(e);
+            if (std::chrono::steady_clock::now() + pause > give_up) throw;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+}
+
 // Group commit for room messages: posts are queued from any thread, and one thread commits
 // whatever has gathered in a single transaction, then runs each post's completion with the
 // stored message (its sequence number assigned) or an error. Order of completions follows
@@ -100,6 +135,9 @@ class MessageWriter final : public MessageCommits {
 
   private:
     void run(std::unique_ptr<Store> store);
+    // Until when a batch may wait for the database (see commit_through_outage): the set wait
+    // from the start of an outage, so that the posts queued behind do not each wait it again.
+    std::chrono::steady_clock::time_point give_up();
 
     struct Pending {
         NewMessage message;
@@ -113,6 +151,8 @@ class MessageWriter final : public MessageCommits {
     bool stopping_ = false;
     Stats stats_;
     util::Histogram latency_;
+    std::chrono::seconds outage_wait_;
+    std::optional<std::chrono::steady_clock::time_point> outage_since_;  // the writer's thread's
     std::thread thread_;
 };
 

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "store/types.hpp"
+
 namespace perch::store::postgres {
 
 namespace {
@@ -179,6 +181,9 @@ PGresult* Connection::check(PGresult* result, bool may_retry) {
         ++generation_;
         in_transaction_hint_ = false;
         if (may_retry && !had_transaction && PQstatus(conn_) == CONNECTION_OK) return nullptr;
+        // Within a transaction (or when no server takes the connection again) the caller
+        // decides: a commit under way may or may not have been done.
+        throw Unreachable("lost the connection to PostgreSQL: " + msg);
     }
     throw sql::Error(msg, constraint);
 }

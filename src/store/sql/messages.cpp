@@ -1,6 +1,7 @@
 #include "store/sql/messages.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "store/sql/outbox.hpp"
 #include "store/sql/pg_array.hpp"
@@ -100,6 +101,33 @@ void insert(Connection& db, const std::vector<Message>& messages) {
         for (int i = 0; i < 12; ++i) st.bind(i, a[i].str());
         st.run();
     }
+}
+
+std::vector<int64_t> stored_seqs(Connection& db, const std::vector<NewMessage>& batch) {
+    std::unordered_map<std::string, int64_t> found;
+    if (db.dialect() == Dialect::postgres) {
+        PgArray ids;
+        for (const auto& m : batch) ids.add(m.stanza_id);
+        auto& st =
+            db.prepare("SELECT stanza_id, seq FROM messages WHERE stanza_id = ANY(?::text[])");
+        st.bind(0, ids.str());
+        while (st.step()) found[st.text_at(0)] = st.int_at(1);
+        st.reset();
+    } else {
+        auto& st = db.prepare("SELECT seq FROM messages WHERE stanza_id = ?");
+        for (const auto& m : batch) {
+            st.bind(0, m.stanza_id);
+            if (st.step()) found[m.stanza_id] = st.int_at(0);
+            st.reset();
+        }
+    }
+    std::vector<int64_t> out;
+    out.reserve(batch.size());
+    for (const auto& m : batch) {
+        auto it = found.find(m.stanza_id);
+        out.push_back(it == found.end() ? 0 : it->second);
+    }
+    return out;
 }
 
 // Appends a group commit's messages (see Store::append_messages), with their compliance

@@ -22,6 +22,9 @@ std::map<int64_t, int64_t> reserve_sequence(Connection& db,
 // A room's messages with after_seq < seq <= up_to_seq, oldest first, at most `limit`.
 std::vector<Message> between(Connection& db, int64_t room_id, int64_t after_seq, int64_t up_to_seq,
                              int limit);
+// The sequence number of each message of `batch` by its stanza id, 0 when not stored.
+std::vector<int64_t> stored_seqs(Connection& db, const std::vector<NewMessage>& batch);
+
 // Commits a batch (Store::append_messages): sequence numbers, rows, compliance events.
 std::vector<Message> append(Connection& db, std::vector<NewMessage>&& batch, bool compliance);
 // Stores the messages as given, in order.

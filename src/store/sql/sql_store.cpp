@@ -259,6 +259,10 @@ class SqlStore final : public Store {
         return messages::append(db_, std::move(batch), compliance_);
     }
 
+    std::vector<int64_t> stored_seqs(const std::vector<NewMessage>& batch) override {
+        return messages::stored_seqs(db_, batch);
+    }
+
     // Walks the room's sequence index backwards and stops after `limit` rows; the unary `+`
     // keeps the planner off the (room, time) index, which would sort all the room's messages.
     std::vector<Message> recent_messages(int64_t room_id, int limit, int64_t since_us) override {
