@@ -127,10 +127,31 @@ void RoomService::post(PostCommand c, Reply<Posted> reply) {
 void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& reply) {
     std::string node = room.meta().node;
     m.epoch = room.epoch();
+    std::string key;
+    if (!m.origin_id.empty()) {
+        key = node + '\0' + m.sender + '\0' + m.origin_id;
+        auto& in_flight = state_of(node).in_flight;
+        if (auto it = in_flight.find(key); it != in_flight.end() && it->second.body == m.body)
+            return it->second.retries.push_back(reply);
+        in_flight[key].body = m.body;
+    }
+    // The retries of this post get its outcome too (no echo of their own: the sender sees the
+    // room's copy, which carries the same id).
+    auto answer = [this, node, key, reply](Result<Posted> outcome) {
+        if (!key.empty()) {
+            auto& in_flight = state_of(node).in_flight;
+            if (auto it = in_flight.find(key); it != in_flight.end()) {
+                for (auto& retry : it->second.retries) retry(outcome);
+                in_flight.erase(it);
+            }
+        }
+        reply(std::move(outcome));
+    };
     // Nobody sees the message before it is on disk: the completion comes back to the shard,
     // and only then is it published; a failed commit is reported and nothing is shown.
     bool queued = commits_.submit(
-        std::move(m), [this, node, reply](std::optional<store::Message> stored, std::string err) {
+        std::move(m),
+        [this, node, reply = answer](std::optional<store::Message> stored, std::string err) {
             executor_of(node).post([this, node, reply, stored = std::move(stored), err]() mutable {
                 if (!stored) {
                     spdlog::warn("post to {} not stored: {}", node, err);
@@ -152,7 +173,7 @@ void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& r
                 reply(std::move(posted));
             });
         });
-    if (!queued) reply(busy());
+    if (!queued) answer(busy());
 }
 
 void RoomService::relay(RelayCommand c, Reply<Ok> reply) {

@@ -187,8 +187,16 @@ class RoomService final : public RoomCommands {
         std::vector<Loading> waiting;  // while the room loads
         std::string creator;  // full JID whose join created the room, until that join is done
     };
+    // A post with an origin id on its way to the database: a retry of it (the client heard
+    // nothing yet: a slow commit, the database failing over) waits for its outcome instead of
+    // being stored a second time.
+    struct InFlight {
+        std::string body;
+        std::vector<Reply<Posted>> retries;
+    };
     struct ShardState {
         std::unordered_map<std::string, Slot> rooms;
+        std::unordered_map<std::string, InFlight> in_flight;  // by in_flight_key()
     };
 
     util::Executor& executor_of(const std::string& node) { return shards_.of(node); }

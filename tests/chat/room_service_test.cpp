@@ -667,6 +667,41 @@ TEST_F(RoomServiceTest, ARetriedPostIsStoredOnceAndShownAgainToItsSenderOnly) {
     EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 2);
 }
 
+// A client that heard nothing back (the database failing over holds the commit) sends its post
+// again with the same id: the retry waits for the first one's outcome and shares it.
+TEST_F(RoomServiceTest, ARetrySentWhileThePostIsBeingStoredSharesItsOutcome) {
+    auto erin = as(who("erin"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    sink_.events.clear();
+    chat::PostCommand c{"open", erin.full_jid, "o-1", store::MessageKind::normal, "hello", {}, {}};
+    std::vector<chat::Result<chat::Posted>> answers;
+    for (int i = 0; i < 3; ++i)
+        service_->post(c, [&](chat::Result<chat::Posted> r) { answers.push_back(std::move(r)); });
+    loop_.drain();
+    ASSERT_EQ(answers.size(), 3u);
+    for (const auto& a : answers) {
+        ASSERT_TRUE(a.ok());
+        EXPECT_EQ(a->seq, answers[0]->seq);
+        EXPECT_EQ(a->stanza_id, answers[0]->stanza_id);
+        EXPECT_FALSE(a->repeated);  // the room's one copy is the sender's echo
+    }
+    EXPECT_EQ(sink_.all<chat::MessagePosted>().size(), 1u);
+    EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 1);
+    // A refused commit is the retries' answer too, and the next attempt is a new one.
+    manual_->refuse = true;
+    answers.clear();
+    c.origin_id = "o-2";
+    for (int i = 0; i < 2; ++i)
+        service_->post(c, [&](chat::Result<chat::Posted> r) { answers.push_back(std::move(r)); });
+    loop_.drain();
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers[1].error().fault, Fault::busy);
+    manual_->refuse = false;
+    auto third = run<chat::Posted>([&](auto reply) { service_->post(c, reply); });
+    ASSERT_TRUE(third && third->ok());
+    EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 2);
+}
+
 // The subject is a room setting like the others: its managers change it unless the room lets
 // everyone who may speak; each change is stored with its compliance event before it is shown.
 TEST_F(RoomServiceTest, TheSubjectIsChangedByManagersUnlessTheRoomSaysEveryone) {

@@ -24,7 +24,9 @@ HOSTS = [f"127.0.0.{11 + i}" for i in range(4)]
 
 
 class Pool:
-    def __init__(self, binary):
+    """p1, p2 … on the loopback addresses `hosts`, one database of the test cluster."""
+
+    def __init__(self, binary, hosts=HOSTS):
         self.database = "perch_pool_" + os.urandom(4).hex()
         self.pg = postgres_server()
         if not self.pg:
@@ -35,7 +37,7 @@ class Pool:
         psql(self.pg + " dbname=postgres", f'CREATE DATABASE "{self.compliance}"')
         self.servers = []
         self.shared_files = None
-        for i, host in enumerate(HOSTS):
+        for i, host in enumerate(hosts):
             peer_port = free_port_on(host)
             files = f'[files]\ndir = "{self.shared_files}"\n' if self.shared_files else ""
             s = Server(binary, host=host, database=self.database, admin_port=peer_port,
@@ -71,10 +73,11 @@ class Pool:
             raise
 
     def wait_linked(self, timeout=20):
-        """Until every server has linked with the three others."""
+        """Until every server has linked with all the others."""
         deadline = time.time() + timeout
+        others = len(self.servers) - 1
         while time.time() < deadline:
-            if all(s.log_text().count("pool: linked with server") >= 3 for s in self.servers):
+            if all(s.log_text().count("pool: linked with server") >= others for s in self.servers):
                 return
             time.sleep(0.1)
         raise RuntimeError("the pool did not link up")
@@ -360,14 +363,16 @@ def see_other_host(server):
     return found.group(1).decode() if found else None
 
 
-def write_topology(pool, standby, standby_after_s=30):
-    """The pool as a topology file (p1…p4; those in `standby` on standby); its path."""
+def write_topology(pool, standby, standby_after_s=30, replica=""):
+    """The pool as a topology file (p1…p4; those in `standby` on standby); its path.
+    `replica`: the connection string of the content database's replica, if it has one."""
     servers = "".join(f'[[pools.servers]]\nname = "p{i + 1}"\nclient_address = "{s.host}:5222"\n'
                       f'peer_address = "{s.host}:{s.peer_port}"\n'
                       + ('role = "standby"\n' if f"p{i + 1}" in standby else "")
                       for i, s in enumerate(pool.servers))
     path = pool.servers[0].dir / "topology.toml"
-    path.write_text(f'[databases.content]\nurl = "{pool.pg} dbname={pool.database}"\n[[pools]]\n'
+    replicas = f'replicas = ["{replica}"]\n' if replica else ""
+    path.write_text(f'[databases.content]\nurl = "{pool.pg} dbname={pool.database}"\n{replicas}[[pools]]\n'
                     f'name = "chat"\ncontent_database = "content"\nfile_store = "{pool.shared_files}"\n'
                     f"standby_after_s = {standby_after_s}\n" + servers)
     return path
@@ -640,7 +645,8 @@ def assert_stored_once_in_order(pool, node, acked):
     for name, bodies in acked.items():
         assert bodies, f"{name} had nothing acknowledged"
         mine = [b for b in stored if b.startswith(name + " ")]
-        assert len(mine) == len(set(mine)), f"{name}: stored twice"
+        assert len(mine) == len(set(mine)), \
+            f"{name}: stored twice: {sorted({b for b in mine if mine.count(b) > 1})}"
         positions = [stored.index(b) for b in bodies]
         assert positions == sorted(positions), f"{name}: out of order"
 

@@ -2,6 +2,10 @@
 // writer makes sure that an interrupted group commit is stored once (commit_through_outage).
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <thread>
+
+#include "pool/membership.hpp"
 #include "store/postgres/db.hpp"
 #include "store/workers.hpp"
 #include "store_fixture.hpp"
@@ -146,4 +150,51 @@ TEST_F(StoreTest, AServerThatIsGoneIsReportedAsUnreachable) {
     EXPECT_THROW(c.exec("SELECT 1"), Unreachable);
     postgres("ALTER DATABASE \"" + database_ + "\" WITH ALLOW_CONNECTIONS true", "postgres");
     c.exec("SELECT 1");
+}
+
+// PostgreSQL: after the database was out of reach longer than a lease, every lease has lapsed;
+// the first server to renew must not take the others for down before they had the time to
+// renew theirs (their rooms would move and their occupants leave, for nothing).
+TEST_F(StoreTest, AfterAnOutageLeasesSettleBeforeAnybodyIsTakenForDown) {
+    if (!on_postgres()) GTEST_SKIP() << "PostgreSQL only";
+    auto other = open();
+    PoolMember b{0, "b", "h:3", "h:4", 7, "", true};
+    b.number = other->join_pool(b, 1000);
+    auto keep_b_alive = [&](std::chrono::milliseconds how_long) {
+        auto until = std::chrono::steady_clock::now() + how_long;
+        while (std::chrono::steady_clock::now() < until) {
+            other->renew_lease(b, 1000);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    };
+    perch::pool::PoolConfig pc{"a", "h:1", "h:2", "", "secret-secret-secret"};
+    pc.lease_ms = 1000;
+    pc.renew_ms = 100;
+    perch::pool::Membership a(pc);
+    std::mutex m;
+    std::vector<size_t> sizes;  // how many were live at each change a saw
+    a.on_change([&](const auto&, const auto& now) {
+        std::lock_guard lock(m);
+        sizes.push_back(now.size());
+    });
+    a.start(open());
+    keep_b_alive(std::chrono::milliseconds(500));
+    ASSERT_EQ(a.live().size(), 2u);
+    {
+        std::lock_guard lock(m);
+        sizes.clear();
+    }
+    // The database goes away for longer than a lease, then comes back.
+    postgres("ALTER DATABASE \"" + database_ + "\" WITH ALLOW_CONNECTIONS false", "postgres");
+    postgres("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                 database_ + "' AND pid <> pg_backend_pid()",
+             "postgres");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    postgres("ALTER DATABASE \"" + database_ + "\" WITH ALLOW_CONNECTIONS true", "postgres");
+    // a renews first (every 100 ms); b a moment later, as a server with its own timer would.
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    keep_b_alive(std::chrono::milliseconds(1500));
+    EXPECT_EQ(a.live().size(), 2u);
+    std::lock_guard lock(m);
+    for (size_t n : sizes) EXPECT_EQ(n, 2u) << "a took b for down";
 }
