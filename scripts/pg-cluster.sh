@@ -12,6 +12,7 @@
 # PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` user (made by
 # Debian's package). Authentication is `trust` on 127.0.0.1 only, user `perch`. Without
 # --durable, fsync is off (tests); with it the server commits as in production (benchmarks).
+# PG_PORT in the environment chooses the port (a free one otherwise).
 set -euo pipefail
 
 cmd=${1:-}
@@ -28,7 +29,7 @@ as_owner() {
 # Starts the cluster of "$data/db" on a free loopback port; writes DIR/conninfo.
 serve() {
   local durable=$1 port opts
-  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=${PG_PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
   opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$data -c max_connections=200"
   opts="$opts -c shared_buffers=256MB -c max_wal_size=2GB"
   if [ "$durable" != "--durable" ]; then opts="$opts -c fsync=off -c full_page_writes=off"; fi

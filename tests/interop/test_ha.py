@@ -2,8 +2,10 @@
 a synchronous streaming replica, each server on its own loopback address. Clients post
 throughout and reconnect by themselves (to the next server of their list) when theirs goes.
 An active server is SIGKILLed: the standby takes its slot by itself; then the database's
-primary is SIGKILLed and its replica promoted: the servers carry on. Every acknowledged post
-is stored once and in order. The suite makes and removes its own two PostgreSQL clusters."""
+primary is SIGKILLed and its replica promoted: the servers carry on; then a whole site (both
+active servers and the primary) is lost: the other site's replica is promoted and its standby
+takes over by itself. Every acknowledged post is stored once and in order. The suite makes
+and removes its own PostgreSQL clusters (db1 primary, db2 its replica, db3 made later)."""
 
 import asyncio
 import os
@@ -14,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from harness import MUC, connect, run
+from harness import MUC, connect, free_port, run
 from test_pool import (Pool, admin_call, assert_stored_once_in_order, see_other_host, server_of,
                        write_topology)
 
@@ -23,9 +25,10 @@ HOSTS = [f"127.0.0.{21 + i}" for i in range(3)]  # p1, p2 active; p3 standby
 STANDBY_AFTER_S = 5
 
 
-def pg_cluster(*args):
+def pg_cluster(*args, port=None):
+    env = dict(os.environ, PG_PORT=str(port)) if port else None
     out = subprocess.run([str(REPO / "scripts" / "pg-cluster.sh"), *args], check=True,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=env)
     return out.stdout
 
 
@@ -38,15 +41,17 @@ class Mirrored:
 
     def __init__(self, binary):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="perch-ha-"))
-        self.primary, self.replica = self.dir / "primary", self.dir / "replica"
+        self.db = [self.dir / f"db{i + 1}" for i in range(3)]
         self.pool = None
         try:
-            pg_cluster("start", str(self.primary))
-            pg_cluster("replica", str(self.replica), str(self.primary))
-            ports = [port_of((d / "conninfo").read_text()) for d in (self.primary, self.replica)]
-            # What a server is given: both hosts, the one that takes writes wins.
-            self.conninfo = (f"host=127.0.0.1,127.0.0.1 port={ports[0]},{ports[1]} user=perch "
-                             "target_session_attrs=read-write connect_timeout=3")
+            pg_cluster("start", str(self.db[0]))
+            pg_cluster("replica", str(self.db[1]), str(self.db[0]))
+            ports = [port_of((d / "conninfo").read_text()) for d in self.db[:2]]
+            self.db3_port = free_port()  # where the third cluster will listen
+            ports.append(str(self.db3_port))
+            # What a server is given: every host; the one that takes writes wins.
+            self.conninfo = ("host=127.0.0.1,127.0.0.1,127.0.0.1 port=" + ",".join(ports) +
+                             " user=perch target_session_attrs=read-write connect_timeout=3")
             (self.dir / "conninfo").write_text(self.conninfo + "\n")
             os.environ["PERCH_TEST_PG_FILE"] = str(self.dir / "conninfo")
             self.pool = Pool(binary, hosts=HOSTS)
@@ -58,7 +63,7 @@ class Mirrored:
     def cleanup(self):
         if self.pool:
             self.pool.cleanup()
-        for d in (self.primary, self.replica):
+        for d in self.db:
             subprocess.run([str(REPO / "scripts" / "pg-cluster.sh"), "stop", str(d)],
                            capture_output=True, timeout=120)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -162,7 +167,7 @@ async def test_the_standby_takes_the_slot_of_a_killed_active_server(m):
                                                      standby_after_s=STANDBY_AFTER_S,
                                                      replica=m.replica_address)))
     await wait("p3 became a standby", lambda: not active(p3))
-    room = next(n for n in ("town", "plaza", "square", "busy")
+    room = next(n for n in ("town", "plaza", "square")
                 if server_of(n, ("p1", "p2")) == 0) + "@" + MUC
     alice = Poster("alice", [p1, p2, p3], room)
     bob = Poster("bob", [p2, p1, p3], room)
@@ -190,6 +195,9 @@ async def test_the_standby_takes_the_slot_of_a_killed_active_server(m):
         await asyncio.sleep(2)
         assert not active(p1) and active(p3)
         assert see_other_host(p1) is not None
+        # Back to the layout of the topology for what follows.
+        assert "p1 holds its slot again" in p2.cli("pool", "failback").stdout
+        await wait("p1 active again", lambda: active(p1) and not active(p3))
     finally:
         await alice.close()
         await bob.close()
@@ -197,19 +205,19 @@ async def test_the_standby_takes_the_slot_of_a_killed_active_server(m):
 
 async def test_the_database_fails_over_to_its_replica_and_the_servers_carry_on(m):
     pool = m.pool
-    p1, p2, p3 = pool.servers  # p2 and p3 active now, p1 standby
+    p1, p2, p3 = pool.servers
     room = f"link@{MUC}"  # a room of its own: the posts' bodies are those of the first test
-    alice = Poster("alice", [p2, p3], room)
-    bob = Poster("bob", [p3, p2], room)
+    alice = Poster("alice", [p1, p2], room)
+    bob = Poster("bob", [p2, p1], room)
     posting = asyncio.gather(alice.run(time.time() + 18), bob.run(time.time() + 18))
     try:
         await asyncio.sleep(3)
-        pg_cluster("kill", str(m.primary))
+        pg_cluster("kill", str(m.db[0]))
         killed_at = time.time()
         # The time a watchdog (or an operator) takes to notice; longer than a lease (3 s), so
         # that every server's lease lapses meanwhile.
         await asyncio.sleep(4)
-        pg_cluster("promote", str(m.replica))
+        pg_cluster("promote", str(m.db[1]))
         promoted_at = time.time()
         await posting
         after = sorted(t for t in alice.acked_at + bob.acked_at if t > promoted_at)
@@ -218,14 +226,14 @@ async def test_the_database_fails_over_to_its_replica_and_the_servers_carry_on(m
               f"({after[0] - killed_at:.1f} s after the primary died)", flush=True)
         assert after[0] - promoted_at < 10
         # The room's server held posts through the outage, and every lease felt it.
-        assert any("database unreachable" in s.log_text() for s in (p2, p3))
-        assert all("the database answers again" in s.log_text() for s in (p2, p3))
+        assert any("database unreachable" in s.log_text() for s in (p1, p2))
+        assert all("the database answers again" in s.log_text() for s in pool.servers)
         assert alice.reconnects == 0 and bob.reconnects == 0, "a session was lost"
         # Nobody saw anybody leave: no lease was taken for lapsed, no room moved.
         assert not alice.left_seen and not bob.left_seen, (alice.left_seen, bob.left_seen)
         assert_stored_once_in_order(pool, "link", {"alice": alice.acked, "bob": bob.acked})
-        assert "pool state: failed over" in p2.cli("pool", "status").stdout
-        assert active(p2) and active(p3) and not active(p1)
+        assert "pool state: normal" in p2.cli("pool", "status").stdout
+        assert active(p1) and active(p2) and not active(p3)
         # The compliance record too rode it out: drained, and its chain intact.
         deadline = time.time() + 30
         while p2.content_query("SELECT count(*) FROM compliance_outbox")[0][0] != 0:
@@ -233,6 +241,45 @@ async def test_the_database_fails_over_to_its_replica_and_the_servers_carry_on(m
             await asyncio.sleep(0.3)
         verified = p2.cli("compliance", "verify")
         assert "intact" in verified.stdout, verified.stdout
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_losing_a_whole_site_the_other_site_carries_on(m):
+    """Site north: p1 and p2 (active) and the primary (db2 since the last test); site south:
+    p3 (standby) and a new synchronous replica, db3. North is lost at once: both servers and
+    the primary SIGKILLed. The one step taken by hand (or by a watchdog) is promoting db3; p3
+    then serves by itself, its clients reconnect to it, and nothing acknowledged is lost."""
+    pool = m.pool
+    p1, p2, p3 = pool.servers
+    pg_cluster("replica", str(m.db[2]), str(m.db[1]), port=m.db3_port)
+    p1.cli("topology", "publish", str(write_topology(
+        pool, standby=("p3",), standby_after_s=STANDBY_AFTER_S,
+        replica=f"127.0.0.1:{m.db3_port}", sites={"p1": "north", "p2": "north", "p3": "south"})))
+    room = f"busy@{MUC}"  # its own room again
+    alice = Poster("alice", [p1, p2, p3], room)
+    bob = Poster("bob", [p2, p1, p3], room)
+    posting = asyncio.gather(alice.run(time.time() + 26), bob.run(time.time() + 26))
+    try:
+        await asyncio.sleep(3)
+        p1.stop(kill=True)
+        p2.stop(kill=True)
+        pg_cluster("kill", str(m.db[1]))
+        lost_at = time.time()
+        await asyncio.sleep(2)
+        pg_cluster("promote", str(m.db[2]))
+        await wait("p3 took a slot", lambda: "held by p3" in p3.cli("pool", "status").stdout, 30)
+        took = time.time() - lost_at
+        await posting
+        served = sorted(t for t in alice.acked_at + bob.acked_at if t > lost_at)
+        assert served, "nothing was acknowledged after the site was lost"
+        print(f"  p3 held a slot {took:.1f} s after the site was lost; posts acknowledged "
+              f"again {served[0] - lost_at:.1f} s after it", flush=True)
+        assert took < STANDBY_AFTER_S + 3 + 2 + 5, took
+        assert alice.reconnects >= 1 and bob.reconnects >= 1
+        assert_stored_once_in_order(pool, "busy", {"alice": alice.acked, "bob": bob.acked})
+        assert active(p3)
     finally:
         await alice.close()
         await bob.close()

@@ -363,12 +363,15 @@ def see_other_host(server):
     return found.group(1).decode() if found else None
 
 
-def write_topology(pool, standby, standby_after_s=30, replica=""):
+def write_topology(pool, standby, standby_after_s=30, replica="", sites=None):
     """The pool as a topology file (p1…p4; those in `standby` on standby); its path.
-    `replica`: the connection string of the content database's replica, if it has one."""
+    `replica`: the address of the content database's replica, if it has one; `sites`: each
+    server's site, by name."""
+    sites = sites or {}
     servers = "".join(f'[[pools.servers]]\nname = "p{i + 1}"\nclient_address = "{s.host}:5222"\n'
                       f'peer_address = "{s.host}:{s.peer_port}"\n'
                       + ('role = "standby"\n' if f"p{i + 1}" in standby else "")
+                      + (f'site = "{sites[f"p{i + 1}"]}"\n' if f"p{i + 1}" in sites else "")
                       for i, s in enumerate(pool.servers))
     path = pool.servers[0].dir / "topology.toml"
     replicas = f'replicas = ["{replica}"]\n' if replica else ""
