@@ -15,7 +15,10 @@
 # PERCH_POOL_KILL=N (and PERCH_POOL_KILL_AFTER=S, default 20) server N is killed (SIGKILL) S
 # seconds into the posting; its sessions reconnect to the other servers. Afterwards every post
 # a sender saw acknowledged is looked up in the archive: there exactly once, or the run fails.
-# PERCH_BENCH_KEEP=1 keeps the run's directory (configurations, servers' logs).
+# With PERCH_POOL_STANDBY=1 one more server runs as the pool's standby (a topology is
+# published; PERCH_POOL_STANDBY_AFTER, default 30, is its standby_after_s), with no generator
+# of its own: after the kill it takes the dead server's slot by itself, and the run reports
+# when. PERCH_BENCH_KEEP=1 keeps the run's directory (configurations, servers' logs).
 set -euo pipefail
 build=${1:?build dir}; servers=${2:?number of servers}; shift 2
 scenario=${1:?scenario}; shift
@@ -72,6 +75,7 @@ lync_model() {
   if [ "$kill_n" != 0 ]; then
     sleep "$kill_after"
     /usr/bin/python3 -c 'import time; print(time.monotonic_ns())' > "$barrier/killed"
+    date -u +%s.%N > "$dir/killed_at"
     kill -9 "${pids[$((kill_n - 1))]}"
     echo "killed p$kill_n (SIGKILL) ${kill_after} s into the posting"
   fi
@@ -80,6 +84,22 @@ lync_model() {
     echo "generator $i (sessions on p$i):"
     sed 's/^/  /' "$dir/gen$i.txt"
   done
+  if [ "$standby" = 1 ] && [ -f "$dir/killed_at" ]; then
+    # When the standby took the slot, from its log's (UTC) time stamp.
+    /usr/bin/python3 - "$dir/killed_at" "$dir/s$total/server.log" "p$total" <<'PY'
+import datetime, re, sys
+killed = float(open(sys.argv[1]).read())
+for line in open(sys.argv[2], errors="replace"):
+    m = re.match(r"\[(\S+ \S+)\].*pool: (\S+) took the active slot of (\S+)", line)
+    if m:
+        at = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        print(f"standby {m.group(2)} took the slot of {m.group(3)} {at - killed:.1f} s after the kill")
+        break
+else:
+    print(f"standby {sys.argv[3]} took no slot")
+PY
+  fi
   # Every acknowledged post in the archive exactly once; nothing stored twice.
   psql "$conninfo dbname=bench" -Atc \
     "SELECT split_part(body, ' ', 3) FROM messages WHERE body LIKE 'bench %'" > "$dir/stored"
@@ -102,9 +122,13 @@ conninfo=$(cat "$dir/pg/conninfo")
 psql "$conninfo dbname=postgres" -qc "CREATE DATABASE bench"
 secret=$(openssl rand -hex 24)
 ports=()
-for i in $(seq 1 "$servers"); do
+peers=()
+standby=${PERCH_POOL_STANDBY:-0}
+total=$((servers + standby))
+for i in $(seq 1 "$total"); do
   host=127.0.0.$((10 + i)); port=$(free_port "$host"); peer=$(free_port "$host")
   ports+=("$port")
+  peers+=("$peer")
   mkdir -p "$dir/s$i"
   cat > "$dir/s$i/perch.toml" <<TOML
 domain = "localhost"
@@ -137,17 +161,33 @@ echo "provisioning $users accounts and $rooms rooms" >&2
 "$perch" -c "$dir/s1/perch.toml" user bulk-add bench "$users" --password bench >/dev/null
 "$perch" -c "$dir/s1/perch.toml" category add Bench >/dev/null
 "$perch" -c "$dir/s1/perch.toml" room bulk-add benchroom "$rooms" --category Bench >/dev/null
-for i in $(seq 1 "$servers"); do
+for i in $(seq 1 "$total"); do
   "$perch" serve -c "$dir/s$i/perch.toml" > "$dir/s$i/server.log" 2>&1 &
   pids+=($!)
 done
-for i in $(seq 1 "$servers"); do
+for i in $(seq 1 "$total"); do
   for _ in $(seq 200); do
-    [ "$(grep -c 'pool: linked with server' "$dir/s$i/server.log" || true)" -ge $((servers - 1)) ] && break
+    [ "$(grep -c 'pool: linked with server' "$dir/s$i/server.log" || true)" -ge $((total - 1)) ] && break
     sleep 0.1
   done
 done
-echo "perch $(git -C "$root" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $servers servers"
+if [ "$standby" = 1 ]; then
+  {
+    printf '[databases.content]\nurl = "%s dbname=bench"\n[[pools]]\nname = "bench"\n' "$conninfo"
+    printf 'content_database = "content"\nfile_store = "%s"\nstandby_after_s = %s\n' "$dir/files" "${PERCH_POOL_STANDBY_AFTER:-30}"
+    for i in $(seq 1 "$total"); do
+      printf '[[pools.servers]]\nname = "p%s"\nclient_address = "127.0.0.%s:%s"\npeer_address = "127.0.0.%s:%s"\n' \
+        "$i" $((10 + i)) "${ports[$((i - 1))]}" $((10 + i)) "${peers[$((i - 1))]}"
+      [ "$i" = "$total" ] && printf 'role = "standby"\n'
+    done
+  } > "$dir/topology.toml"
+  "$perch" -c "$dir/s1/perch.toml" topology publish "$dir/topology.toml" >&2
+  for _ in $(seq 100); do
+    grep -q "p$total (standby)" "$dir/s1/server.log" && break
+    sleep 0.1
+  done
+fi
+echo "perch $(git -C "$root" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $servers servers$([ "$standby" = 1 ] && echo " + 1 standby")"
 [ "$scenario" = lync-model ] && { lync_model "$@"; exit $?; }
 # The server of benchroom1: the highest rendezvous weight, as the servers compute it.
 owner=$(/usr/bin/python3 - "$servers" <<'PY'
