@@ -18,7 +18,7 @@
 # With PERCH_POOL_STANDBY=1 one more server runs as the pool's standby (a topology is
 # published; PERCH_POOL_STANDBY_AFTER, default 30, is its standby_after_s), with no generator
 # of its own: after the kill it takes the dead server's slot by itself, and the run reports
-# when. PERCH_BENCH_KEEP=1 keeps the run's directory (configurations, servers' logs).
+# when; the lost sessions reconnect to it (the others are near their capacity). PERCH_BENCH_KEEP=1 keeps the run's directory (configurations, servers' logs).
 set -euo pipefail
 build=${1:?build dir}; servers=${2:?number of servers}; shift 2
 scenario=${1:?scenario}; shift
@@ -46,7 +46,11 @@ lync_model() {
   local started=$SECONDS rc=0
   for i in $(seq 1 "$servers"); do
     local failover=()
-    if [ "$kill_n" != 0 ]; then
+    if [ "$kill_n" != 0 ] && [ "$standby" = 1 ]; then
+      # The active servers are near their capacity: the lost sessions go to the standby,
+      # which sends them away (see-other-host: they try again later) until it holds a slot.
+      failover+=(--failover "127.0.0.$((10 + total)):${ports[$((total - 1))]}")
+    elif [ "$kill_n" != 0 ]; then
       for k in $(seq 1 "$servers"); do
         [ "$k" = "$i" ] || failover+=(--failover "127.0.0.$((10 + k)):${ports[$((k - 1))]}")
       done

@@ -827,6 +827,9 @@ async def test_a_server_left_out_of_the_active_list_drains(pool):
 
     try:
         gone = asyncio.ensure_future(clients[3].wait_until("disconnected", 30))
+        # Under load: the other servers' clients post throughout the change and the drain.
+        posting = asyncio.ensure_future(post_until(clients[:3], f"{room}@{MUC}", time.time() + 9))
+        await asyncio.sleep(1)
         changed_at = time.time()
         r = first.cli("pool", "active-servers", "set", "p1,p2,p3")
         assert "the others drain" in r.stdout, r.stdout
@@ -835,7 +838,6 @@ async def test_a_server_left_out_of_the_active_list_drains(pool):
             await asyncio.sleep(0.1)
         assert see_other_host(pool.servers[3]) is not None
         # The room p4 served moved; its occupants (p4's own too, until the drain) stay.
-        await posts(clients[1], "after the list changed")
         await posts(clients[3], "p4's client, draining")
         status = first.cli("pool", "status").stdout
         assert "draining p4" in status and "active-server list: p1,p2,p3" in status, status
@@ -843,6 +845,13 @@ async def test_a_server_left_out_of_the_active_list_drains(pool):
         drained_after = time.time() - changed_at
         assert drained_after >= 4, drained_after
         print(f"  p4's client was sent away {drained_after:.1f} s after the change", flush=True)
+        assert_stored_once_in_order(pool, room, await posting)
+        # p4 ends with no session and serves no room.
+        deadline = time.time() + 5
+        while admin_call(pool.servers[3], "GET", "/health")[1]["sessions"] != 0:
+            assert time.time() < deadline, "p4 still holds sessions"
+            await asyncio.sleep(0.2)
+        assert first.content_query("SELECT count(*) FROM rooms WHERE owner = 'p4'")[0][0] == 0
         for c in clients[:3]:
             while not c.every_presence.empty():
                 p = c.every_presence.get_nowait()
