@@ -586,6 +586,7 @@ int serve(Config config, const std::string& config_path) {
     // only then, and what it changed is in force (a category it created takes rooms at once).
     std::mutex changes_mutex;
     int64_t last_change = store->last_change();  // under changes_mutex
+    bool changes_failing = false;  // under changes_mutex: said once per outage, not every second
     std::function<void(store::Store&)> apply_changes = [&](store::Store& s) {
         std::lock_guard lock(changes_mutex);
         try {
@@ -625,8 +626,15 @@ int serve(Config config, const std::string& config_path) {
                 }
                 if (notices.size() < 1000) break;
             }
+            if (changes_failing) spdlog::info("reading changes made outside the server again");
+            changes_failing = false;
         } catch (const std::exception& e) {
-            spdlog::warn("reading changes made outside the server failed: {}", e.what());
+            if (!changes_failing)
+                spdlog::warn(
+                    "reading changes made outside the server failed: {}; retrying every "
+                    "second",
+                    e.what());
+            changes_failing = true;
         }
     };
     asio::steady_timer changes_timer(io.context());
