@@ -144,6 +144,7 @@ Config load_config(const std::string& path) {
     r.get("c2s", "max_stanza_kb", c.c2s.max_stanza_kb);
     r.get("c2s", "max_send_queue_kb", c.c2s.max_send_queue_kb);
     r.get("c2s", "login_timeout_s", c.c2s.login_timeout_s);
+    r.get("c2s", "max_pending_joins", c.c2s.max_pending_joins);
     r.get("c2s", "stanzas_per_second", c.c2s.stanzas_per_second);
     r.get("c2s", "stanza_burst", c.c2s.stanza_burst);
     r.get("c2s", "max_offline_messages", c.c2s.max_offline_messages);
@@ -229,6 +230,7 @@ Config load_config(const std::string& path) {
     check_range("c2s.max_stanza_kb", c.c2s.max_stanza_kb, 1, 16384);
     check_range("c2s.max_send_queue_kb", c.c2s.max_send_queue_kb, 16, 1024 * 1024);
     check_range("c2s.login_timeout_s", c.c2s.login_timeout_s, 1, 3600);
+    check_range("c2s.max_pending_joins", c.c2s.max_pending_joins, 0, 10000000);
     check_range("c2s.stanzas_per_second", c.c2s.stanzas_per_second, 0, 1000000);
     check_range("c2s.max_offline_messages", c.c2s.max_offline_messages, 0, 1000000);
     check_range("c2s.resume_timeout_s", c.c2s.resume_timeout_s, 0, 86400);
@@ -300,6 +302,7 @@ std::vector<std::string> restart_needed(const Config& a, const Config& b) {
     check("c2s.max_stanza_kb", a.c2s.max_stanza_kb, b.c2s.max_stanza_kb);
     check("c2s.max_send_queue_kb", a.c2s.max_send_queue_kb, b.c2s.max_send_queue_kb);
     check("c2s.login_timeout_s", a.c2s.login_timeout_s, b.c2s.login_timeout_s);
+    check("c2s.max_pending_joins", a.c2s.max_pending_joins, b.c2s.max_pending_joins);
     check("c2s.stanzas_per_second", a.c2s.stanzas_per_second, b.c2s.stanzas_per_second);
     check("c2s.stanza_burst", a.c2s.stanza_burst, b.c2s.stanza_burst);
     check("c2s.max_offline_messages", a.c2s.max_offline_messages, b.c2s.max_offline_messages);

@@ -32,6 +32,7 @@ struct Config {
         int stanza_burst = 500;
         int max_offline_messages = 1000;  // kept for one offline user (XEP-0160)
         int resume_timeout_s = 300;       // a dropped session waits this long (XEP-0198); 0: never
+        int max_pending_joins = 2000;  // no new connection while this many joins wait; 0: no limit
     } c2s;
 
     // Password guessing, on every way in (xmpp/login_guard.hpp).

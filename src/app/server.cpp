@@ -345,7 +345,10 @@ int serve(Config config, const std::string& config_path) {
         pool_rooms ? static_cast<chat::RoomCommands&>(*pool_rooms) : rooms;
 
     bool web = config.http.port > 0 || config.http.tls_port > 0;
+    // A reconnection storm waits at the door, not in the rooms (util/admission.hpp).
+    auto admission = std::make_shared<util::Admission>(config.c2s.max_pending_joins);
     xmpp::MucConfig muc_config;
+    muc_config.admission = admission;
     muc_config.domain = muc_domain;
     muc_config.user_domain = config.domain;
     muc_config.max_history = config.muc.max_history;
@@ -430,6 +433,7 @@ int serve(Config config, const std::string& config_path) {
     net::C2sOptions options;
     options.limits.max_send_queue = size_t(config.c2s.max_send_queue_kb) * 1024;
     options.limits.login_timeout = std::chrono::seconds(config.c2s.login_timeout_s);
+    options.admission = admission;
     std::vector<std::unique_ptr<net::C2sListener>> listeners;
     listeners.push_back(std::make_unique<net::C2sListener>(
         io, ctx, tls, asio::ip::tcp::endpoint(address, uint16_t(config.c2s.port)), options));

@@ -40,14 +40,57 @@ void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint,
                              " (" + setting + "): " + ec.message() + hint);
 }
 
+// One accept loop's pauses for admission (a member of its coroutine frame, hence not in the
+// anonymous namespace). Under a storm the door opens and closes many times a second: said when
+// it first closes, then once a minute with how often and how long.
+struct AdmissionPauses {
+    std::chrono::steady_clock::time_point logged{};
+    int64_t count = 0;
+    double seconds = 0;
+};
+
+namespace {
+
+// Waits while `admission` is closed.
+asio::awaitable<void> wait_for_admission(const tcp::acceptor& acceptor, IoPool& io,
+                                         const char* what, const util::Admission& admission,
+                                         AdmissionPauses& pauses) {
+    using Clock = std::chrono::steady_clock;
+    if (admission.open()) co_return;
+    auto since = Clock::now();
+    ++pauses.count;
+    if (pauses.logged == Clock::time_point{} || since - pauses.logged >= std::chrono::minutes(1)) {
+        spdlog::warn(
+            "{}: not accepting new connections while {} room joins wait for their "
+            "answer (c2s.max_pending_joins {}){}",
+            what, admission.pending(), admission.limit(),
+            pauses.count > 1 ? fmt::format("; {} pauses, {:.1f} s in all, since the last line",
+                                           pauses.count - 1, pauses.seconds)
+                             : std::string());
+        pauses = {since, 0, 0};
+    }
+    boost::system::error_code ec;
+    while (!admission.open() && acceptor.is_open()) {
+        asio::steady_timer pause(io.context(), std::chrono::milliseconds(20));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    pauses.seconds += std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+}  // namespace
+
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, IoPool& io, const char* what,
-                                  std::function<void(tcp::socket, Strand)> accepted) {
+                                  std::function<void(tcp::socket, Strand)> accepted,
+                                  std::shared_ptr<const util::Admission> admission) {
     // Out of file descriptors or similar, the accept fails again every pause: said once, then
     // once a minute with how often, not ten times a second.
     constexpr auto kLogEvery = std::chrono::minutes(1);
     std::chrono::steady_clock::time_point logged{};
     int64_t unsaid = 0;
+    AdmissionPauses pauses;
     for (;;) {
+        if (admission) co_await wait_for_admission(acceptor, io, what, *admission, pauses);
+        if (!acceptor.is_open()) co_return;
         Strand strand = asio::make_strand(io.context());
         boost::system::error_code ec;
         tcp::socket socket =

@@ -4,9 +4,11 @@
 #include <boost/asio/strand.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "net/io.hpp"
+#include "util/admission.hpp"
 
 namespace perch::net {
 
@@ -26,8 +28,10 @@ std::string remote_peer(const asio::ip::tcp::socket& socket, bool* loopback = nu
 
 // Accepts until the acceptor is closed; each socket comes with the strand it was accepted on,
 // which then runs everything of that connection. Accept errors (out of file descriptors) are
-// logged, naming `what`, and retried after a pause.
+// logged, naming `what`, and retried after a pause. With `admission`, nothing is accepted
+// while it is closed (checked every 20 ms; pauses logged at most once a minute).
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, IoPool& io, const char* what,
-                                  std::function<void(asio::ip::tcp::socket, Strand)> accepted);
+                                  std::function<void(asio::ip::tcp::socket, Strand)> accepted,
+                                  std::shared_ptr<const util::Admission> admission = nullptr);
 
 }  // namespace perch::net

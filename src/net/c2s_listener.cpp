@@ -193,7 +193,8 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
     awaitable<void> run() {
         auto self = shared_from_this();
         co_await accept_loop(
-            acceptor, io, "XMPP", [this](tcp::socket socket, const Strand& strand) {
+            acceptor, io, "XMPP",
+            [this](tcp::socket socket, const Strand& strand) {
                 bool loopback = false;
                 std::string peer = remote_peer(socket, &loopback);
                 boost::system::error_code ec;
@@ -201,7 +202,8 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
                 std::make_shared<Connection>(strand, std::move(socket), std::move(peer), loopback,
                                              ctx, tls, options)
                     ->start();
-            });
+            },
+            options.admission);
     }
 };
 

@@ -8,6 +8,7 @@
 
 #include "net/client_connection.hpp"
 #include "net/io.hpp"
+#include "util/admission.hpp"
 #include "xmpp/session.hpp"
 
 namespace perch::net {
@@ -15,6 +16,8 @@ namespace perch::net {
 struct C2sOptions {
     bool direct_tls = false;  // XEP-0368: TLS from the first byte (port 5223)
     ClientLimits limits;
+    // While closed no connection is accepted (see util::Admission); none: always open.
+    std::shared_ptr<const util::Admission> admission;
 };
 
 // Accepts XMPP client connections on one endpoint and runs a Session on each.

@@ -81,8 +81,7 @@ void MucService::on_presence(xml::Element stanza, const Jid& from, const Jid& to
     c.join_element = x != nullptr;
     c.history =
         parse_history_request(x ? x->child("history", ns::muc) : nullptr, config_.max_history);
-    rooms_.join(
-        std::move(c),
+    auto reply =
         answer<chat::JoinResult>(stanza, sender, [this, room, sender](const chat::JoinResult& r) {
             if (!r.joined) return;  // shown by the events
             delivery_.joined(room, r.self.nick, sender);
@@ -91,7 +90,15 @@ void MucService::on_presence(xml::Element stanza, const Jid& from, const Jid& to
             // again (see SessionHandle::alive).
             if (!sender->alive())
                 rooms_.leave(chat::LeaveCommand{room, sender->jid().str(), {}}, {});
-        }));
+        });
+    if (auto admission = config_.admission) {
+        admission->started();
+        reply = [admission, reply = std::move(reply)](chat::Result<chat::JoinResult> r) {
+            admission->finished();
+            reply(std::move(r));
+        };
+    }
+    rooms_.join(std::move(c), std::move(reply));
 }
 
 void MucService::render_join(const chat::JoinResult& r, const std::string& room,

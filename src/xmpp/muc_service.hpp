@@ -5,6 +5,7 @@
 #include "chat/directory.hpp"
 #include "chat/result.hpp"
 #include "chat/room_service.hpp"
+#include "util/admission.hpp"
 #include "xml/element.hpp"
 #include "xmpp/jid.hpp"
 #include "xmpp/muc_delivery.hpp"
@@ -25,6 +26,9 @@ struct MucConfig {
     // This server's room management pages (empty: no web pages), advertised in the service's
     // disco#info unless the room_management_url setting names others.
     std::string rooms_url;
+    // Counts the joins waiting for their answer, for the listeners' admission (none: not
+    // counted).
+    std::shared_ptr<util::Admission> admission;
 };
 
 // The stanza error a room command's refusal becomes.
