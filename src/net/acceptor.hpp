@@ -29,7 +29,8 @@ std::string remote_peer(const asio::ip::tcp::socket& socket, bool* loopback = nu
 // Accepts until the acceptor is closed; each socket comes with the strand it was accepted on,
 // which then runs everything of that connection. Accept errors (out of file descriptors) are
 // logged, naming `what`, and retried after a pause. With `admission`, nothing is accepted
-// while it is closed (checked every 20 ms; pauses logged at most once a minute).
+// while it is closed (looked at before each accept, then every 20 ms until it opens; pauses
+// logged at most once a minute).
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, IoPool& io, const char* what,
                                   std::function<void(asio::ip::tcp::socket, Strand)> accepted,
                                   std::shared_ptr<const util::Admission> admission = nullptr);

@@ -35,6 +35,10 @@ TEST(AcceptLoop, NothingIsAcceptedWhileTheAdmissionIsClosed) {
                        "test.port");
     auto port = acceptor.local_endpoint().port();
     auto admission = std::make_shared<util::Admission>(2);
+    // At the limit before the loop starts: closed. (The loop looks before each accept; one
+    // already waiting takes one more connection.)
+    admission->started();
+    admission->started();
     std::atomic<int> accepted{0};
     std::vector<tcp::socket> kept;  // on the loop's thread only
     boost::asio::co_spawn(io.context(),
@@ -48,8 +52,6 @@ TEST(AcceptLoop, NothingIsAcceptedWhileTheAdmissionIsClosed) {
                           boost::asio::detached);
     io.start();
 
-    admission->started();
-    admission->started();  // at the limit: closed
     ASSERT_FALSE(admission->open());
     boost::asio::io_context client;
     tcp::socket waiting(client);
