@@ -131,9 +131,12 @@ void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& r
     if (!m.origin_id.empty()) {
         key = node + '\0' + m.sender + '\0' + m.origin_id;
         auto& in_flight = state_of(node).in_flight;
-        if (auto it = in_flight.find(key); it != in_flight.end() && it->second.body == m.body)
+        if (auto it = in_flight.find(key); it == in_flight.end())
+            in_flight[key].body = m.body;
+        else if (it->second.body == m.body)
             return it->second.retries.push_back(reply);
-        in_flight[key].body = m.body;
+        else
+            key.clear();  // another text under the same id: a post of its own, not tracked
     }
     // The retries of this post get its outcome too (no echo of their own: the sender sees the
     // room's copy, which carries the same id).

@@ -196,7 +196,7 @@ class RoomService final : public RoomCommands {
     };
     struct ShardState {
         std::unordered_map<std::string, Slot> rooms;
-        std::unordered_map<std::string, InFlight> in_flight;  // by in_flight_key()
+        std::unordered_map<std::string, InFlight> in_flight;  // by room, sender, origin id
     };
 
     util::Executor& executor_of(const std::string& node) { return shards_.of(node); }
