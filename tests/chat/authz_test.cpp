@@ -293,3 +293,32 @@ TEST(Directory, AListingReadFromTheStoreDoesNotOverwriteANewerOne) {
     EXPECT_EQ(d.room("lobby")->meta.subject, "Budget day");
     EXPECT_TRUE(d.put_room_if(newer, {}, d.stamp("lobby")));  // read again: put
 }
+
+// Rules put again under the same name replace the old ones; a new name reaches every listing
+// of the category, and the old name no longer finds it.
+TEST(Directory, ACategoryPutAgainKeepsItsListingsCurrent) {
+    Directory d;
+    auto rules = [](const char* name, bool invitations) {
+        auto r = std::make_shared<CategoryRules>();
+        r->name = name;
+        r->invitations = invitations;
+        return std::shared_ptr<const CategoryRules>(std::move(r));
+    };
+    d.put_category(3, rules("Projects", true));
+    perch::store::Room room;
+    room.id = 9;
+    room.node = "budget";
+    room.category_id = 3;
+    d.put_room(room, {});
+    EXPECT_EQ(d.room("budget")->category, "Projects");
+
+    d.put_category(3, rules("Projects", false));
+    EXPECT_FALSE(d.category(3)->invitations);
+    EXPECT_EQ(d.room("budget")->category, "Projects");
+
+    d.put_category(3, rules("Programmes", false));
+    EXPECT_EQ(d.room("budget")->category, "Programmes");
+    EXPECT_FALSE(d.category_named("Projects"));
+    ASSERT_TRUE(d.category_named("Programmes"));
+    EXPECT_EQ(d.category_named("Programmes")->first, 3);
+}
