@@ -229,6 +229,23 @@ TEST_F(FanoutTest, ALostResourceOfANicknameThatStaysIsNotAnnounced) {
     EXPECT_FALSE(std::get<chat::OccupantLeft>(sink_.events[0].what).announce);
 }
 
+// Both resources of a nickname on the lost server: the nickname leaves once, with the last.
+TEST_F(FanoutTest, ANicknameWhoseResourcesAllGoIsAnnouncedOnce) {
+    uint32_t serving = this->serving();
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    auto phone = occupant("kim", serving);
+    auto desk = occupant("kim", serving);
+    desk.full_jid = "kim@example.org/desk";
+    fanout_->remote_event({"lobby", chat::OccupantJoined{phone, true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{desk, false}});
+    loop_.drain();
+    lose_the_rooms_server();
+    ASSERT_EQ(sink_.events.size(), 2u);
+    int announced = 0;
+    for (const auto& e : sink_.events) announced += std::get<chat::OccupantLeft>(e.what).announce;
+    EXPECT_EQ(announced, 1);
+}
+
 // Room lists show the subject: a server with nobody in the room learns a new one too (before,
 // only servers with occupants heard of it, and their directories kept the old one).
 TEST_F(FanoutTest, ASubjectChangeReachesTheDirectoryOfAServerWithNobodyInTheRoom) {
