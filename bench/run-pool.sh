@@ -186,9 +186,13 @@ if [ "$standby" = 1 ]; then
     done
   } > "$dir/topology.toml"
   "$perch" -c "$dir/s1/perch.toml" topology publish "$dir/topology.toml" >&2
-  for _ in $(seq 100); do
-    grep -q "p$total (standby)" "$dir/s1/server.log" && break
-    sleep 0.1
+  # Every server applies the topology before any client comes (a join in between could reach
+  # the standby while it still served rooms).
+  for i in $(seq 1 "$total"); do
+    for _ in $(seq 100); do
+      grep -q "p$total (standby)" "$dir/s$i/server.log" && break
+      sleep 0.1
+    done
   done
 fi
 echo "perch $(git -C "$root" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $servers servers$([ "$standby" = 1 ] && echo " + 1 standby")"

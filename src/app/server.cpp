@@ -293,10 +293,24 @@ int serve(Config config, const std::string& config_path) {
     rooms_config.followed_rooms = [muc_domain](store::Store& s, const std::string& user) {
         return xmpp::bookmarks::followed_rooms(s, user, muc_domain);
     };
-    if (membership)
+    if (membership) {
         rooms_config.claim = [name = config.pool.name](store::Store& s, const store::Room& r) {
             return s.claim_room(r.id, name);
         };
+        rooms_config.serves = [&membership](const std::string& node) {
+            return membership->serves(node);
+        };
+        rooms_config.release = [name = config.pool.name](store::Store& s, int64_t id,
+                                                         int64_t epoch) {
+            s.release_room(id, name, epoch);
+        };
+        rooms_config.after = [&io](std::chrono::milliseconds delay, std::function<void()> work) {
+            auto timer = std::make_shared<asio::steady_timer>(io.context(), delay);
+            timer->async_wait([timer, work = std::move(work)](const boost::system::error_code& ec) {
+                if (!ec) work();
+            });
+        };
+    }
     chat::RoomService rooms(rooms_config, directory, shards, workers, writer, events);
 
     // A pool member sends the commands for rooms served elsewhere to their server, over the

@@ -74,6 +74,7 @@ struct RoomService::Loaded {
     std::vector<store::Message> recent;
     std::string creator;
     int64_t epoch = 0;
+    bool held_elsewhere = false;  // another live server holds its claim
 };
 
 void RoomService::with_room(const std::string& node, Loading then, const std::string& create_in,
@@ -87,11 +88,24 @@ void RoomService::with_room(const std::string& node, Loading then, const std::st
         return;
     }
     rooms[node].waiting.push_back(std::move(then));
+    load(node, create_in, creator, 0);
+}
+
+void RoomService::load(const std::string& node, const std::string& create_in,
+                       const std::string& creator, int attempt) {
     size_t cache =
         std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history()));
-    bool queued = jobs_.submit([this, node, create_in, creator, cache](store::Store& s) {
+    bool queued = jobs_.submit([this, node, create_in, creator, cache, attempt](store::Store& s) {
         Loaded loaded;
         try {
+            if (config_.serves && !config_.serves(node)) {
+                // The pool changed since the command was sent here: nothing is claimed.
+                loaded.failed =
+                    error(Fault::busy, "The room is served by another server; try again");
+                return executor_of(node).post([this, node, loaded = std::move(loaded)]() mutable {
+                    finish_load(node, std::move(loaded));
+                });
+            }
             loaded.meta = s.find_room(node);
             auto category =
                 create_in.empty() || loaded.meta ? std::nullopt : s.find_category(create_in);
@@ -120,6 +134,7 @@ void RoomService::with_room(const std::string& node, Loading then, const std::st
                     loaded.epoch = *epoch;
                 } else {
                     loaded.meta.reset();
+                    loaded.held_elsewhere = true;
                     loaded.failed =
                         error(Fault::busy, "The room is served by another server; try again");
                 }
@@ -137,9 +152,21 @@ void RoomService::with_room(const std::string& node, Loading then, const std::st
             loaded.meta.reset();
             loaded.failed = error(Fault::internal, "The room could not be loaded");
         }
-        executor_of(node).post([this, node, loaded = std::move(loaded)]() mutable {
-            finish_load(node, std::move(loaded));
-        });
+        executor_of(node).post(
+            [this, node, create_in, creator, attempt, loaded = std::move(loaded)]() mutable {
+                if (loaded.held_elsewhere && attempt + 1 < kClaimAttempts && config_.after) {
+                    // A room moving here (the pool changed) whose former server has not let it go
+                    // yet: it does within moments, after it learns of the change too. The commands
+                    // wait meanwhile rather than being refused.
+                    config_.after(kClaimPause, [this, node, create_in, creator, attempt] {
+                        executor_of(node).post([this, node, create_in, creator, attempt] {
+                            load(node, create_in, creator, attempt + 1);
+                        });
+                    });
+                    return;
+                }
+                finish_load(node, std::move(loaded));
+            });
     });
     if (!queued) {
         Loaded none;
@@ -153,6 +180,18 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     auto it = rooms.find(node);
     if (it == rooms.end()) return;
     auto waiting = std::move(it->second.waiting);
+    if (loaded.meta && config_.serves && !config_.serves(node)) {
+        // Claimed while the pool changed: the change let go of the rooms loaded then, not of
+        // this one, still loading; let go of it now, or its new server could not claim it.
+        if (config_.release) {
+            bool queued =
+                jobs_.submit([release = config_.release, id = loaded.meta->id,
+                              epoch = loaded.epoch](store::Store& s) { release(s, id, epoch); });
+            if (!queued) spdlog::warn("room {} not released: the store is busy", node);
+        }
+        loaded.meta.reset();
+        loaded.failed = error(Fault::busy, "The room is served by another server; try again");
+    }
     if (!loaded.meta) {
         rooms.erase(it);
         for (auto& w : waiting) w(nullptr, loaded.failed);

@@ -1,6 +1,7 @@
 #pragma once
 #include <spdlog/spdlog.h>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,6 +54,13 @@ struct RoomServiceConfig {
     // epoch its commits carry, or nullopt when another live server holds it (the command is
     // then refused as busy). Not set: a single server, epoch 0.
     std::function<std::optional<int64_t>(store::Store&, const store::Room&)> claim;
+    // In a pool: whether this server serves the room now (any thread), and the claim given
+    // back (on a store thread) for a room whose load finished after the pool moved it.
+    std::function<bool(const std::string& node)> serves;
+    std::function<void(store::Store&, int64_t room_id, int64_t epoch)> release;
+    // Runs `work` after `delay` (on any thread): a claim held by a server that has not let
+    // the room go yet is tried again (kClaimAttempts, kClaimPause). Not set: refused at once.
+    std::function<void(std::chrono::milliseconds delay, std::function<void()> work)> after;
 };
 
 // Commands to rooms, whoever serves them: this server's RoomService, or in a pool the server
@@ -209,7 +217,11 @@ class RoomService final : public RoomCommands {
     void with_room(const std::string& node, Loading then, const std::string& create_in = {},
                    const std::string& creator = {});
     struct Loaded;
+    void load(const std::string& node, const std::string& create_in, const std::string& creator,
+              int attempt);
     void finish_load(const std::string& node, Loaded loaded);
+    static constexpr int kClaimAttempts = 12;  // about 3 s in all
+    static constexpr std::chrono::milliseconds kClaimPause{250};
     // with_room for a command: a missing room is answered `not_found` through `reply`; `then`
     // is called as then(Room&, Reply<T>&).
     template <class T, class Then>

@@ -595,6 +595,90 @@ TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
     EXPECT_EQ(store_->count_messages(open->id), 1);
 }
 
+// A room moving here from a server that has not let it go yet (the pool changed; it learns
+// of the change moments later): the command waits and is served once the room is let go;
+// a room held for good is refused as busy after the last attempt.
+TEST_F(RoomServiceTest, InAPoolACommandWaitsForARoomItsFormerServerIsLettingGo) {
+    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
+    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    auto open = store_->find_room("open");
+    auto held = store_->claim_room(open->id, "there");
+    ASSERT_TRUE(held);
+    std::vector<std::function<void()>> later;
+    service_.reset();
+    chat::RoomServiceConfig config;
+    config.occupant_id_secret = "secret";
+    config.claim = [](store::Store& s, const store::Room& r) { return s.claim_room(r.id, "here"); };
+    config.after = [&](std::chrono::milliseconds, std::function<void()> work) {
+        later.push_back(std::move(work));
+    };
+    service_ =
+        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    chat::JoinCommand c;
+    c.room = "open";
+    c.actor = as(who("erin"));
+    c.nick = "erin";
+    auto waiting = run<chat::JoinResult>([&](auto reply) { service_->join(c, reply); });
+    EXPECT_FALSE(waiting) << "answered while the room was held elsewhere";
+    ASSERT_EQ(later.size(), 1u);
+    store_->release_room(open->id, "there", *held);  // its former server lets it go
+    std::exchange(later, {})[0]();
+    loop_.drain();
+    EXPECT_TRUE(later.empty());
+    // Now served here: the waiting join was answered (run's reply still holds it).
+    ASSERT_TRUE(post("open", as(who("erin")), "mine now").ok());
+
+    // "there" holds "hush" and never lets it go: refused after the last attempt.
+    auto hush = store_->find_room("hush");
+    ASSERT_TRUE(store_->claim_room(hush->id, "there"));
+    std::optional<chat::Result<chat::JoinResult>> refused;
+    c.room = "hush";
+    service_->join(c, [&](chat::Result<chat::JoinResult> r) { refused.emplace(std::move(r)); });
+    loop_.drain();
+    int attempts = 1;
+    while (!later.empty()) {
+        std::exchange(later, {})[0]();
+        loop_.drain();
+        ++attempts;
+    }
+    ASSERT_TRUE(refused);
+    ASSERT_FALSE(refused->ok());
+    EXPECT_EQ(refused->error().fault, Fault::busy);
+    EXPECT_GT(attempts, 5);
+}
+
+// The pool changed while the room loaded: it is served elsewhere now. The load's claim is
+// given back at once (else the new server's claims are refused while this one lives) and the
+// command is refused as busy.
+TEST_F(RoomServiceTest, InAPoolARoomLoadedAfterItMovedIsLetGo) {
+    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
+    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    auto open = store_->find_room("open");
+    bool serves = true;
+    service_.reset();
+    chat::RoomServiceConfig config;
+    config.occupant_id_secret = "secret";
+    config.claim = [&](store::Store& s, const store::Room& r) {
+        auto epoch = s.claim_room(r.id, "here");
+        serves = false;  // the pool changes right after the claim
+        return epoch;
+    };
+    config.serves = [&](const std::string&) { return serves; };
+    config.release = [](store::Store& s, int64_t id, int64_t epoch) {
+        s.release_room(id, "here", epoch);
+    };
+    service_ =
+        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    auto refused = join("open", as(who("erin")), "erin");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().fault, Fault::busy);
+    EXPECT_TRUE(store_->claim_room(open->id, "there")) << "the claim was not given back";
+    // Served elsewhere before the load: nothing is claimed at all.
+    auto hush = store_->find_room("hush");
+    EXPECT_FALSE(join("hush", as(who("erin")), "erin").ok());
+    EXPECT_TRUE(store_->claim_room(hush->id, "there"));
+}
+
 TEST_F(RoomServiceTest, ARoomLetGoIsAdoptedWithItsOccupantsSilently) {
     auto erin = as(who("erin"));
     ASSERT_TRUE(join("open", erin, "erin").ok());
