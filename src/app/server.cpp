@@ -27,6 +27,7 @@
 #include "pool/membership.hpp"
 #include "pool/pool_rooms.hpp"
 #include "pool/topology.hpp"
+#include "store/change_feed.hpp"
 #include "store/workers.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
@@ -599,68 +600,46 @@ int serve(Config config, const std::string& config_path) {
     };
     // Changes made outside the server (the command line, on this machine or another; another
     // server of a pool; the admin API): read every second and applied to the rooms, the
-    // directory and the sessions. Applied under a lock, so that a caller on a store thread
-    // returns once every notice written before its call is applied: the admin API answers
-    // only then, and what it changed is in force (a category it created takes rooms at once).
-    std::mutex changes_mutex;
-    int64_t last_change = store->last_change();  // under changes_mutex
-    bool changes_failing = false;  // under changes_mutex: said once per outage, not every second
-    std::function<void(store::Store&)> apply_changes = [&](store::Store& s) {
-        std::lock_guard lock(changes_mutex);
-        try {
-            for (;;) {
-                auto notices = s.changes_after(last_change, 1000);
-                for (const auto& c : notices) {
-                    if (c.kind == "user" && !end_if_disabled(s, c.name))
-                        refresh_subjects(s, std::set<std::string>{c.name});
-                    if (c.kind == "policy") policy_changed(s, c.name);
-                    if (c.kind == "disconnect") {
-                        if (size_t ended = end_sessions(c.name, "policy-violation",
-                                                        "Disconnected by an administrator"))
-                            spdlog::info("{} sessions of {} ended by an administrator", ended,
-                                         c.name);
-                    }
-                    if (c.kind == "addin") directory.load_addins(s);
-                    if (c.kind == "settings") {
-                        apply_settings(s);
-                        spdlog::info("setting {} changed by an administrator", c.name);
-                    }
-                    if (c.kind == "room") rooms.reload(c.name);
-                    if (c.kind == "category") rooms.reload_category(s, c.name);
-                    if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
-                    if (c.kind == "topology") {
-                        topology.load(s);
-                        auto [pool_name, standby_after_s] = topology.takeover();
-                        if (membership) membership->set_takeover(pool_name, standby_after_s);
-                    }
-                    if (c.kind == "import") {
-                        // A data import into the empty database: everything it brought.
-                        directory.load(s);
-                        apply_settings(s);
-                        load_blocklists(s);
-                        spdlog::info("data imported: {} rooms", directory.room_count());
-                    }
-                    last_change = c.id;
-                }
-                if (notices.size() < 1000) break;
+    // directory and the sessions (store/change_feed.hpp). The admin API reads them too before
+    // it answers, so that what it changed is in force (a category it created takes rooms at
+    // once).
+    store::ChangeFeed changes(
+        store->last_change(), [&](store::Store& s, const store::ChangeNotice& c) {
+            if (c.kind == "user" && !end_if_disabled(s, c.name))
+                refresh_subjects(s, std::set<std::string>{c.name});
+            if (c.kind == "policy") policy_changed(s, c.name);
+            if (c.kind == "disconnect") {
+                if (size_t ended = end_sessions(c.name, "policy-violation",
+                                                "Disconnected by an administrator"))
+                    spdlog::info("{} sessions of {} ended by an administrator", ended, c.name);
             }
-            if (changes_failing) spdlog::info("reading changes made outside the server again");
-            changes_failing = false;
-        } catch (const std::exception& e) {
-            if (!changes_failing)
-                spdlog::warn(
-                    "reading changes made outside the server failed: {}; retrying every "
-                    "second",
-                    e.what());
-            changes_failing = true;
-        }
-    };
+            if (c.kind == "addin") directory.load_addins(s);
+            if (c.kind == "settings") {
+                apply_settings(s);
+                spdlog::info("setting {} changed by an administrator", c.name);
+            }
+            if (c.kind == "room") rooms.reload(c.name);
+            if (c.kind == "category") rooms.reload_category(s, c.name);
+            if (c.kind == "blocklist") blocklists.set(c.name, s.blocked(c.name));
+            if (c.kind == "topology") {
+                topology.load(s);
+                auto [pool_name, standby_after_s] = topology.takeover();
+                if (membership) membership->set_takeover(pool_name, standby_after_s);
+            }
+            if (c.kind == "import") {
+                // A data import into the empty database: everything it brought.
+                directory.load(s);
+                apply_settings(s);
+                load_blocklists(s);
+                spdlog::info("data imported: {} rooms", directory.room_count());
+            }
+        });
     asio::steady_timer changes_timer(io.context());
     auto reading = std::make_shared<std::atomic<bool>>(false);
     std::function<void()> read_changes = [&, reading] {
         if (reading->exchange(true)) return;  // the read under way sees what is there
         bool queued = workers.submit([&, reading](store::Store& s) {
-            apply_changes(s);
+            changes.read(s);
             reading->store(false);
         });
         if (!queued) reading->store(false);
@@ -691,7 +670,7 @@ int serve(Config config, const std::string& config_path) {
     web::AdminApi admin_api(
         admin_config,
         web::AdminDeps{
-            workers, room_commands, router, [&apply_changes](store::Store& s) { apply_changes(s); },
+            workers, room_commands, router, [&changes](store::Store& s) { changes.read(s); },
             [&, started] {
                 auto commits = writer.stats();
                 auto jobs = workers.stats();
