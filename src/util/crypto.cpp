@@ -11,8 +11,14 @@
 
 namespace perch::util {
 namespace {
+// Fetched once: OpenSSL 3 looks EVP_sha256() up in its provider tables again on every digest
+// and HMAC, which costs more than hashing the few bytes of a room's name (the pool hashes each
+// command's room for every server, and every join makes an occupant id).
 const EVP_MD* md(Hash h) {
-    return h == Hash::sha1 ? EVP_sha1() : EVP_sha256();
+    static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    if (h == Hash::sha1) return sha1 ? sha1 : EVP_sha1();
+    return sha256 ? sha256 : EVP_sha256();
 }
 }  // namespace
 
