@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 namespace perch::util {
 
@@ -18,6 +19,26 @@ class Admission {
     int64_t pending() const { return pending_.load(std::memory_order_relaxed); }
     int64_t limit() const { return limit_; }
     bool open() const { return limit_ <= 0 || pending() < limit_; }
+
+    // One piece of pending work: started when made, finished once — when finish() is called
+    // or, at the latest, when the ticket is destroyed (a reply dropped without being called
+    // must not hold the door shut for good).
+    class Ticket {
+      public:
+        explicit Ticket(std::shared_ptr<Admission> admission) : admission_(std::move(admission)) {
+            admission_->started();
+        }
+        Ticket(const Ticket&) = delete;
+        Ticket& operator=(const Ticket&) = delete;
+        ~Ticket() { finish(); }
+        void finish() {
+            if (!done_.exchange(true)) admission_->finished();
+        }
+
+      private:
+        std::shared_ptr<Admission> admission_;
+        std::atomic<bool> done_{false};
+    };
 
   private:
     std::atomic<int64_t> pending_{0};

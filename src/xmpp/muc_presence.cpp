@@ -91,10 +91,10 @@ void MucService::on_presence(xml::Element stanza, const Jid& from, const Jid& to
             if (!sender->alive())
                 rooms_.leave(chat::LeaveCommand{room, sender->jid().str(), {}}, {});
         });
-    if (auto admission = config_.admission) {
-        admission->started();
-        reply = [admission, reply = std::move(reply)](chat::Result<chat::JoinResult> r) {
-            admission->finished();
+    if (config_.admission) {
+        auto ticket = std::make_shared<util::Admission::Ticket>(config_.admission);
+        reply = [ticket, reply = std::move(reply)](chat::Result<chat::JoinResult> r) {
+            ticket->finish();
             reply(std::move(r));
         };
     }
