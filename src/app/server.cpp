@@ -488,6 +488,7 @@ int serve(Config config, const std::string& config_path) {
     http_options.max_send_queue = options.limits.max_send_queue;
     http_options.login_timeout = options.limits.login_timeout;
     http_options.websocket_origins = config.http.websocket_origins;
+    http_options.admission = admission;
     http_options.min_body_rate = uint64_t(config.http.min_body_rate);
     http_options.body_grace = std::chrono::seconds(config.http.body_grace_s);
     // The public URL's origin (behind a proxy, what browsers see) is this server's own.

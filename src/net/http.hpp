@@ -13,6 +13,7 @@
 
 #include "net/http_message.hpp"
 #include "net/io.hpp"
+#include "util/admission.hpp"
 #include "xmpp/session.hpp"
 
 // The HTTP/1.1 server (Beast) shared by the web services: it reads requests, hands them to a
@@ -58,6 +59,10 @@ struct HttpOptions {
     std::chrono::seconds body_grace{10};
     size_t max_send_queue = size_t{1024} * 1024;  // WebSocket sessions, as for TCP
     std::chrono::seconds login_timeout{60};
+    // While closed, a WebSocket upgrade is answered 503 with Retry-After (the client tries
+    // again, as XMPP clients are held in the backlog): a reconnection storm of web clients
+    // waits outside too. Pages, files and the APIs are served as ever.
+    std::shared_ptr<const util::Admission> admission;
 };
 
 // Accepts HTTP (or HTTPS) connections on one endpoint.

@@ -255,6 +255,13 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                                    false);
                     break;
                 }
+                if (options.admission && !options.admission->open()) {
+                    HttpResponse busy = plain_error(
+                        503, "too many room joins are waiting here; try again in a few seconds");
+                    busy.set("Retry-After", "5");
+                    co_await write(std::move(busy), false);
+                    break;
+                }
                 auto ws = std::make_shared<WsConnection<Stream>>(std::move(stream_), strand_,
                                                                  shared_, peer_, loopback_);
                 asio::co_spawn(
