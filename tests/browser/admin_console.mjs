@@ -132,7 +132,9 @@ try {
   await page.locator('#data-import').getByRole('button', { name: 'Import' }).click();
   await status(page).filter({ hasText: 'database is not empty' }).waitFor();
   await page.goto(base + '/admin/#/room/lab');
-  await page.getByLabel('Add-in').selectOption('Lab notes');
+  // Exact: the settings page just left has "Remove add-in …" buttons, which a loose match finds
+  // while the room's page is still being drawn.
+  await page.getByLabel('Add-in', { exact: true }).selectOption('Lab notes');
   await page.getByRole('button', { name: 'Save settings' }).click();
   await status(page).filter({ hasText: 'Settings saved.' }).waitFor();
   step('addin-set');
