@@ -16,16 +16,15 @@
 
 #include "app/admin_commands.hpp"
 #include "app/compliance_setup.hpp"
+#include "app/pool_node.hpp"
 #include "chat/room_service.hpp"
 #include "compliance/service.hpp"
 #include "net/c2s_listener.hpp"
 #include "net/http.hpp"
 #include "net/io.hpp"
-#include "net/peer_links.hpp"
 #include "net/tls.hpp"
 #include "pool/fanout.hpp"
 #include "pool/membership.hpp"
-#include "pool/pool_rooms.hpp"
 #include "pool/topology.hpp"
 #include "store/change_feed.hpp"
 #include "store/workers.hpp"
@@ -78,55 +77,6 @@ void raise_fd_limit() {
 }  // namespace
 
 namespace {
-
-// The live servers of the pool changed: links follow; the occupants of a server that went
-// (or restarted) leave the rooms served here; rooms that now hash to another server are let go.
-void pool_changed(const std::vector<store::PoolMember>& before,
-                  const std::vector<store::PoolMember>& now, const pool::Membership& membership,
-                  chat::RoomService& rooms, pool::Fanout& fanout, pool::PoolRooms& pool_rooms,
-                  net::PeerLinks& links, store::StoreWorkers& workers) {
-    for (const auto& gone : before) {
-        bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
-            return m.number == gone.number && m.incarnation == gone.incarnation;
-        });
-        if (still) continue;
-        spdlog::warn("pool: server {} ({}) left the pool; its occupants leave the rooms here",
-                     gone.name, gone.number);
-        rooms.drop_server(gone.number);
-        pool_rooms.link_lost(gone.number);
-    }
-    links.members_changed(now);  // after the drops: a restarted server's new clients stay
-    // Rooms served elsewhere whose server changed: this server's occupants are adopted by the
-    // new one (and the gone server's occupants leave, for this server's clients).
-    fanout.servers_changed(
-        before, now,
-        [&pool_rooms](const std::string& node, std::vector<chat::Occupant> mine, uint32_t server) {
-            pool_rooms.adopt(node, std::move(mine), server);
-        });
-    std::string self = membership.self().name;
-    // Rooms served here that hash to another server now are let go; their occupants here are
-    // adopted by it like those of any other server.
-    rooms.loaded_rooms([&rooms, &fanout, &membership, &workers, &pool_rooms,
-                        self](const std::vector<std::string>& nodes) {
-        for (const auto& node : nodes) {
-            if (membership.serves(node)) continue;
-            rooms.unload(node, [&fanout, &workers, &membership, &pool_rooms, self,
-                                node](chat::RoomService::Released was) {
-                bool queued =
-                    workers.submit([id = was.id, epoch = was.epoch, self](store::Store& s) {
-                        s.release_room(id, self, epoch);
-                    });
-                if (!queued) spdlog::warn("pool: room {} not released: the store is busy", node);
-                std::vector<chat::Occupant> mine;
-                for (const auto& o : was.occupants)
-                    if (o.server == 0) mine.push_back(o);
-                fanout.moved_away(node, std::move(was.occupants), was.last_seq);
-                if (!mine.empty())
-                    pool_rooms.adopt(node, std::move(mine), membership.owner_of(node));
-            });
-        }
-    });
-}
 
 // Upload and download links, and host-meta, are built from http.public_url: a host this
 // machine cannot resolve is most likely a mistake (clients elsewhere may still resolve it).
@@ -316,14 +266,8 @@ int serve(Config config, const std::string& config_path) {
 
     // A pool member sends the commands for rooms served elsewhere to their server, over the
     // peer links, and serves the commands of the others for its own rooms.
-    std::unique_ptr<pool::PoolRooms> pool_rooms;
-    // One-to-one messages for users whose sessions are on other servers of the pool.
-    std::unique_ptr<pool::PoolUsers> pool_users;
-    // The links run on a thread of their own: behind a burst of client work (a lost server's
-    // occupants leaving, its clients signing in again) their heartbeats and frames would wait
-    // for seconds, the links would be judged silent and closed, and the pool would come apart.
-    std::unique_ptr<net::IoPool> peer_io;
-    std::unique_ptr<net::PeerLinks> peer_links;
+    // (app/pool_node.hpp).
+    std::unique_ptr<PoolNode> pool_node;
     // Renewed certificates are picked up without a restart: the files are looked at every
     // minute (housekeeping) and read at once on SIGHUP.
     auto certificate_or_throw = [&] {
@@ -338,26 +282,13 @@ int serve(Config config, const std::string& config_path) {
     net::ServerCertificate& certificate = *certificate_holder;
     auto tls = net::make_server_tls(certificate);
     if (membership) {
-        pool_rooms = std::make_unique<pool::PoolRooms>(rooms, *fanout, *membership, shards);
-        pool_users = std::make_unique<pool::PoolUsers>(router, *membership);
-        pool_rooms->set_users(pool_users.get());
-        peer_io = std::make_unique<net::IoPool>(1);
-        // Linked to on the pool port, served below with the admin API.
-        peer_links = std::make_unique<net::PeerLinks>(*peer_io, *membership, *pool_rooms);
-        fanout->set_links(peer_links.get());
-        pool_rooms->set_links(peer_links.get());
-        pool_users->set_links(peer_links.get());
-        membership->on_change([&](const std::vector<store::PoolMember>& before,
-                                  const std::vector<store::PoolMember>& now) {
-            pool_changed(before, now, *membership, rooms, *fanout, *pool_rooms, *peer_links,
-                         workers);
-        });
-        peer_links->members_changed(membership->live());
+        pool_node =
+            std::make_unique<PoolNode>(*membership, rooms, *fanout, shards, router, workers);
         auto [pool_name, standby_after_s] = topology.takeover();
         membership->set_takeover(pool_name, standby_after_s);
     }
     chat::RoomCommands& room_commands =
-        pool_rooms ? static_cast<chat::RoomCommands&>(*pool_rooms) : rooms;
+        pool_node ? static_cast<chat::RoomCommands&>(pool_node->rooms()) : rooms;
 
     bool web = config.http.port > 0 || config.http.tls_port > 0;
     // A reconnection storm waits at the door, not in the rooms (util/admission.hpp).
@@ -410,29 +341,16 @@ int serve(Config config, const std::string& config_path) {
         util::Rate{double(config.c2s.stanzas_per_second), double(config.c2s.stanza_burst)},
         &blocklists,
         config.c2s.max_offline_messages,
-        pool_users.get(),
+        pool_node ? &pool_node->users() : nullptr,
         &resumption,
         &directory,
         config.muc_domain()};
     if (membership) {
-        // A standby sends new clients to the active servers in turn, at the address `where`
-        // gives for each (empty: none).
-        auto send_elsewhere = [&membership](std::string (*where)(const store::PoolMember&)) {
-            return
-                [&membership, where,
-                 turn = std::make_shared<std::atomic<size_t>>(0)]() -> std::optional<std::string> {
-                    if (membership->active()) return std::nullopt;
-                    std::vector<std::string> active;
-                    for (const auto& m : membership->live())
-                        if (m.active && m.number != membership->self().number && !where(m).empty())
-                            active.push_back(where(m));
-                    if (active.empty()) return std::nullopt;  // nobody else serves: here, then
-                    return active[turn->fetch_add(1) % active.size()];
-                };
-        };
-        ctx.elsewhere = send_elsewhere([](const store::PoolMember& m) { return m.client_address; });
+        // A standby sends new clients to the active servers in turn.
+        ctx.elsewhere = PoolNode::elsewhere(
+            *membership, [](const store::PoolMember& m) { return m.client_address; });
         // Its public web URL as a WebSocket one (the endpoint's path is fixed).
-        ctx.elsewhere_websocket = send_elsewhere([](const store::PoolMember& m) {
+        ctx.elsewhere_websocket = PoolNode::elsewhere(*membership, [](const store::PoolMember& m) {
             std::string url = m.web_url;
             if (url.starts_with("https://"))
                 url.replace(0, 5, "wss");
@@ -713,7 +631,7 @@ int serve(Config config, const std::string& config_path) {
                 return import_archive(s, config, archive, by);
             },
             [&](size_t limit, std::function<void(nlohmann::json)> done) {
-                if (pool_users) return pool_users->list_sessions(limit, std::move(done));
+                if (pool_node) return pool_node->users().list_sessions(limit, std::move(done));
                 done(nlohmann::json::array({pool::PoolUsers::local_sessions(router, limit)}));
             }});
     net::HttpOptions admin_options;
@@ -728,11 +646,11 @@ int serve(Config config, const std::string& config_path) {
     bool shared_port = membership && config.admin.port == config.pool.peer_port;
     if (membership) {
         auto pool_options = admin_options;
-        pool_options.peers = peer_links.get();
+        pool_options.peers = &pool_node->links();
         pool_options.setting = "pool.peer_port";
         admin_listeners.push_back(std::make_unique<net::HttpListener>(
-            *peer_io, ctx, shared_port ? static_cast<net::HttpHandler&>(admin_api) : no_admin_api,
-            tls,
+            pool_node->io(), ctx,
+            shared_port ? static_cast<net::HttpHandler&>(admin_api) : no_admin_api, tls,
             asio::ip::tcp::endpoint(asio::ip::make_address(config.pool.peer_bind),
                                     uint16_t(config.pool.peer_port)),
             pool_options));
@@ -750,38 +668,18 @@ int serve(Config config, const std::string& config_path) {
     }
     for (auto& l : admin_listeners) l->start();
 
-    // A pool: commands sent to another server and not answered in time are refused. A server
-    // that serves no more (a standby, or left out of the active-server list) sends the sessions
-    // it still holds to active servers once pool.drain_timeout_s has passed.
+    // A pool's once-a-second work (PoolNode::tick).
     asio::steady_timer pool_timer(io.context());
-    std::optional<std::chrono::steady_clock::time_point> serving_no_more;
-    std::function<void()> expire = [&] {
+    std::function<void()> pool_tick = [&] {
         pool_timer.expires_after(std::chrono::seconds(1));
         pool_timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
-            pool_rooms->expire();
-            pool_users->expire();
-            auto now = std::chrono::steady_clock::now();
-            if (membership->active()) {
-                serving_no_more.reset();
-            } else if (!serving_no_more) {
-                serving_no_more = now;
-                spdlog::info("pool: this server serves no more; its {} sessions go in {} s",
-                             router.session_count(), config.pool.drain_timeout_s);
-            } else if (now - *serving_no_more >=
-                       std::chrono::seconds(config.pool.drain_timeout_s)) {
-                size_t moved = 0;
-                for (const auto& s : router.all())
-                    if (auto other = ctx.elsewhere()) {
-                        s->terminate("see-other-host", *other);
-                        ++moved;
-                    }
-                if (moved) spdlog::info("pool: drained: {} sessions sent to active servers", moved);
-            }
-            expire();
+            pool_node->tick(router, ctx.elsewhere,
+                            std::chrono::seconds(config.pool.drain_timeout_s));
+            pool_tick();
         });
     };
-    if (pool_rooms) expire();
+    if (pool_node) pool_tick();
 
     // SIGHUP: the configuration file again. What applies without a restart applies (the log
     // level, the run-time settings' file values, under those an administrator set); the rest
@@ -842,15 +740,15 @@ int serve(Config config, const std::string& config_path) {
         // Leaving the pool first lets the others take this server's rooms at once; its
         // commits still in flight are then refused by the rooms' epochs.
         if (membership) membership->stop();
-        if (peer_links) peer_links->stop();
+        if (pool_node) pool_node->links().stop();
         for (auto& s : router.all()) s->terminate("system-shutdown", "The server is shutting down");
         grace.expires_after(std::chrono::milliseconds(300));
         grace.async_wait([&](const boost::system::error_code&) {
             io.stop();
-            if (peer_io) peer_io->stop();
+            if (pool_node) pool_node->io().stop();
         });
     });
-    if (peer_io) peer_io->start();
+    if (pool_node) pool_node->io().start();
     io.start();
     spdlog::info(
         "Perch {} serving {} (rooms on {}): XMPP on {}:{}{}{}{}, {} rooms, {} I/O threads, store "
@@ -863,7 +761,7 @@ int serve(Config config, const std::string& config_path) {
         spdlog::info("pool member {} (number {}): {} live servers", config.pool.name,
                      membership->self().number, membership->live().size());
     io.join();
-    if (peer_io) peer_io->join();
+    if (pool_node) pool_node->io().join();
     // Posts already accepted are committed before the process ends, and their events moved.
     writer.stop();
     workers.stop();
