@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <sys/resource.h>
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
@@ -291,8 +292,10 @@ int serve(Config config, const std::string& config_path) {
         pool_node ? static_cast<chat::RoomCommands&>(pool_node->rooms()) : rooms;
 
     bool web = config.http.port > 0 || config.http.tls_port > 0;
-    // A reconnection storm waits at the door, not in the rooms (util/admission.hpp).
-    auto admission = std::make_shared<util::Admission>(config.c2s.max_pending_joins);
+    // A reconnection storm waits at the door and in order, not in the rooms (util/admission.hpp).
+    auto admission = std::make_shared<util::Admission>(
+        config.c2s.max_pending_joins,
+        [&io](std::function<void()> work) { asio::post(io.context(), std::move(work)); });
     xmpp::MucConfig muc_config;
     muc_config.admission = admission;
     muc_config.domain = muc_domain;
@@ -399,7 +402,7 @@ int serve(Config config, const std::string& config_path) {
         };
     web::WebApp web_app(std::move(web_config),
                         web::WebDeps{router, room_commands, directory, rooms, credentials, workers,
-                                     writer, stats, uploads});
+                                     writer, stats, uploads, admission.get()});
     std::vector<std::unique_ptr<net::HttpListener>> http_listeners;
     auto http_address = asio::ip::make_address(config.http.bind);
     net::HttpOptions http_options;

@@ -61,9 +61,9 @@ asio::awaitable<void> wait_for_admission(const tcp::acceptor& acceptor, IoPool& 
     ++pauses.count;
     if (pauses.logged == Clock::time_point{} || since - pauses.logged >= std::chrono::minutes(1)) {
         spdlog::warn(
-            "{}: not accepting new connections while {} room joins wait for their "
-            "answer (c2s.max_pending_joins {}){}",
-            what, admission.pending(), admission.limit(),
+            "{}: not accepting new connections while {} room joins are under way and {} "
+            "more wait their turn (c2s.max_pending_joins {}){}",
+            what, admission.running(), admission.waiting(), admission.limit(),
             pauses.count > 1 ? fmt::format("; {} pauses, {:.1f} s in all, since the last line",
                                            pauses.count - 1, pauses.seconds)
                              : std::string());

@@ -272,6 +272,13 @@ HttpResponse WebApp::metrics() const {
            deps_.directory.room_count());
     metric("perch_messages_posted_total", "counter", "Room messages stored and delivered.",
            deps_.room_service.messages_posted());
+    if (const auto* a = deps_.admission) {
+        metric("perch_room_joins_running", "gauge",
+               "Room joins of this server's clients under way (c2s.max_pending_joins at most).",
+               a->running());
+        metric("perch_room_joins_waiting", "gauge",
+               "Room joins of this server's clients waiting their turn.", a->waiting());
+    }
     metric("perch_logins_total", "counter", "Successful logins.", deps_.stats.logins.load());
     auto& guard = deps_.credentials.guard();
     auto by_channel = [&](const char* name, const char* help, auto count) {

@@ -48,6 +48,7 @@ struct WebDeps {
     store::MessageWriter& writer;
     xmpp::ServerStats& stats;
     chat::UploadSlots& uploads;
+    const util::Admission* admission = nullptr;  // the clients' room joins, for the metrics
 };
 
 class WebApp final : public net::HttpHandler {

@@ -57,7 +57,8 @@ chat::HistoryRequest parse_history_request(const xml::Element* history, int max_
 }
 
 void MucService::on_presence(xml::Element stanza, const Jid& from, const Jid& to,
-                             const SessionHandlePtr& sender, const chat::Actor& actor) {
+                             const SessionHandlePtr& sender, const chat::Actor& actor,
+                             const util::Admission::TicketPtr& ticket) {
     std::string type = stanza.attr_or("type");
     const std::string& room = to.local();
     if (type == "unavailable") {
@@ -91,8 +92,7 @@ void MucService::on_presence(xml::Element stanza, const Jid& from, const Jid& to
             if (!sender->alive())
                 rooms_.leave(chat::LeaveCommand{room, sender->jid().str(), {}}, {});
         });
-    if (config_.admission) {
-        auto ticket = std::make_shared<util::Admission::Ticket>(config_.admission);
+    if (ticket) {  // the join is under way until its answer
         reply = [ticket, reply = std::move(reply)](chat::Result<chat::JoinResult> r) {
             ticket->finish();
             reply(std::move(r));

@@ -79,9 +79,37 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
     }
     if (type == "error") return;  // errors to rooms end here (XEP-0045 bounces are not kept)
     auto me = actor(from, who);
-    if (kind == "presence") return on_presence(std::move(stanza), from, to, sender, me);
-    if (kind == "message") return on_message(std::move(stanza), from, to, sender, me);
-    if (kind == "iq") return on_room_iq(stanza, from, to, sender, me);
+    auto& admission = config_.admission;
+    const void* owner = sender.get();
+    bool join = admission && joins(stanza, from, to);
+    if (!admission || (!join && !admission->waiting_for(owner)))
+        return to_room(std::move(stanza), from, to, sender, me, nullptr);
+    // A join waits its turn (util/admission.hpp); the session's later room stanzas follow it.
+    if (join)
+        return admission->enter(
+            owner, [this, stanza = std::move(stanza), from, to, sender,
+                    me = std::move(me)](util::Admission::TicketPtr ticket) mutable {
+                if (sender->alive())
+                    to_room(std::move(stanza), from, to, sender, me, std::move(ticket));
+            });
+    admission->follow(
+        owner, [this, stanza = std::move(stanza), from, to, sender, me = std::move(me)]() mutable {
+            if (sender->alive()) to_room(std::move(stanza), from, to, sender, me, nullptr);
+        });
+}
+
+bool MucService::joins(const xml::Element& stanza, const Jid& from, const Jid& to) const {
+    return stanza.name() == "presence" && !stanza.attr("type") && !to.resource().empty() &&
+           !delivery_.nick_of(to.local(), from.str());
+}
+
+void MucService::to_room(xml::Element stanza, const Jid& from, const Jid& to,
+                         const SessionHandlePtr& sender, const chat::Actor& actor,
+                         util::Admission::TicketPtr ticket) {
+    const std::string& kind = stanza.name();
+    if (kind == "presence") return on_presence(std::move(stanza), from, to, sender, actor, ticket);
+    if (kind == "message") return on_message(std::move(stanza), from, to, sender, actor);
+    if (kind == "iq") return on_room_iq(stanza, from, to, sender, actor);
 }
 
 void MucService::session_ended(const Jid& full) {

@@ -26,8 +26,8 @@ struct MucConfig {
     // This server's room management pages (empty: no web pages), advertised in the service's
     // disco#info unless the room_management_url setting names others.
     std::string rooms_url;
-    // Counts the joins waiting for their answer, for the listeners' admission (none: not
-    // counted).
+    // Lets the clients' room joins in at the rate the rooms take them, the others waiting
+    // (util/admission.hpp); none: every join goes at once.
     std::shared_ptr<util::Admission> admission;
 };
 
@@ -73,9 +73,18 @@ class MucService final : public Service {
                       const SessionHandlePtr& sender,
                       const std::shared_ptr<const chat::Subject>& who);
 
+    // Whether a stanza joins a room (not a status change of an occupant): the work the
+    // admission counts.
+    bool joins(const xml::Element& stanza, const Jid& from, const Jid& to) const;
+    // A stanza to a room's address, let in by the admission (`ticket`: a join's, finished
+    // with its answer) or not counted (none).
+    void to_room(xml::Element stanza, const Jid& from, const Jid& to,
+                 const SessionHandlePtr& sender, const chat::Actor& actor,
+                 util::Admission::TicketPtr ticket);
     // A room's address (muc_presence.cpp, muc_messages.cpp, muc_room_iq.cpp).
     void on_presence(xml::Element stanza, const Jid& from, const Jid& to,
-                     const SessionHandlePtr& sender, const chat::Actor& actor);
+                     const SessionHandlePtr& sender, const chat::Actor& actor,
+                     const util::Admission::TicketPtr& ticket);
     void render_join(const chat::JoinResult& r, const std::string& room,
                      const SessionHandlePtr& to) const;
     void on_message(xml::Element stanza, const Jid& from, const Jid& to,

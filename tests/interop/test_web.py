@@ -74,6 +74,9 @@ async def test_health_and_metrics(f):
     for name in ("perch_rooms", "perch_messages_posted_total", "perch_store_commit_seconds_total",
                  "perch_store_job_wait_seconds_total", 'perch_http_responses_total{class="2xx"}'):
         assert name in text, name
+    # Nobody is joining: no room join under way or waiting (the admission's count is not leaked).
+    for name in ("perch_room_joins_running", "perch_room_joins_waiting"):
+        assert re.search(rf"^{name} 0$", text, re.M), (name, text)
     # Latency histograms: alice's login is in the login one (each bucket counts what is at or
     # under its bound, so the +Inf bucket equals the count).
     logins = int(re.search(r'^perch_login_seconds_count (\d+)$', text, re.M).group(1))

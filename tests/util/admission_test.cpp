@@ -1,9 +1,13 @@
-// The count of pending work behind the client listeners' admission.
+// Room joins under way at most up to a limit, the others waiting in order, and the door of the
+// client listeners shut meanwhile.
 #include "util/admission.hpp"
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <functional>
+#include <string>
+#include <vector>
 
 using perch::util::Admission;
 
@@ -39,4 +43,132 @@ TEST(Admission, ATicketFinishesOnceWhenCalledOrDropped) {
     reply = nullptr;  // dropped without being called
     EXPECT_EQ(a->pending(), 0);
     EXPECT_TRUE(a->open());
+}
+
+namespace {
+
+// Work let in later is posted here, and run when the test says.
+struct Posted {
+    std::deque<std::function<void()>> queue;
+    Admission::Post post() {
+        return [this](std::function<void()> f) { queue.push_back(std::move(f)); };
+    }
+    void run() {
+        while (!queue.empty()) {
+            auto f = std::move(queue.front());
+            queue.pop_front();
+            f();
+        }
+    }
+};
+
+}  // namespace
+
+namespace {
+
+// A session's joins: what ran, in order, each keeping its ticket until the test answers it.
+struct Joins {
+    std::vector<std::string> ran;
+    std::vector<Admission::TicketPtr> tickets;
+    std::function<void(Admission::TicketPtr)> join(const std::string& what) {
+        return [this, what](Admission::TicketPtr t) {
+            ran.push_back(what);
+            tickets.push_back(std::move(t));
+        };
+    }
+    std::function<void()> other(const std::string& what) {
+        return [this, what] { ran.push_back(what); };
+    }
+};
+
+}  // namespace
+
+TEST(Admission, JoinsBeyondTheLimitWaitInOrderAndRunAsEarlierOnesFinish) {
+    Posted posted;
+    auto a = std::make_shared<Admission>(2, posted.post());
+    Joins j;
+    int alice = 0, bob = 0, carol = 0, dave = 0;
+    a->enter(&alice, j.join("alice"));
+    a->enter(&bob, j.join("bob"));
+    EXPECT_EQ(j.ran.size(), 2u);  // under the limit: at once, on the caller's thread
+    EXPECT_FALSE(a->open());
+    a->enter(&carol, j.join("carol"));
+    a->enter(&dave, j.join("dave"));
+    EXPECT_EQ(j.ran.size(), 2u);
+    EXPECT_EQ(a->running(), 2);
+    EXPECT_EQ(a->waiting(), 2);
+    EXPECT_EQ(a->pending(), 4);
+    EXPECT_TRUE(a->waiting_for(&carol));
+    EXPECT_FALSE(a->waiting_for(&alice));
+
+    j.tickets[0]->finish();  // alice's join answered: carol's is let in, through the post
+    EXPECT_EQ(j.ran.size(), 2u);
+    posted.run();
+    ASSERT_EQ(j.ran.size(), 3u);
+    EXPECT_EQ(j.ran[2], "carol");
+    EXPECT_FALSE(a->waiting_for(&carol));
+    EXPECT_FALSE(a->open());  // two under way, one waiting
+    j.tickets[1].reset();     // bob's reply dropped without being called: finished too
+    posted.run();
+    ASSERT_EQ(j.ran.size(), 4u);
+    EXPECT_EQ(j.ran[3], "dave");
+    EXPECT_EQ(a->waiting(), 0);
+    EXPECT_EQ(a->running(), 2);
+    j.tickets.clear();
+    posted.run();
+    EXPECT_EQ(a->pending(), 0);
+    EXPECT_TRUE(a->open());
+}
+
+// A session whose join waits sends its other room stanzas after it (a post to the room it is
+// joining must not overtake the join); anybody else's go at once, ahead of the waiting joins.
+TEST(Admission, AnOwnersOtherWorkFollowsItsWaitingJoinAndOthersGoAhead) {
+    Posted posted;
+    auto a = std::make_shared<Admission>(1, posted.post());
+    Joins j;
+    int alice = 0, bob = 0;
+    a->enter(&alice, j.join("alice joins r1"));
+    a->enter(&bob, j.join("bob joins r2"));  // waits
+    a->follow(&bob, j.other("bob posts to r2"));
+    a->follow(&alice, j.other("alice posts to r1"));  // nothing of hers waits: at once
+    a->enter(&bob, j.join("bob joins r3"));
+    a->follow(&bob, j.other("bob leaves r3"));
+    EXPECT_EQ(j.ran, (std::vector<std::string>{"alice joins r1", "alice posts to r1"}));
+
+    j.tickets[0]->finish();
+    posted.run();
+    // bob's join is let in; his post follows it at once; his next join waits for the limit.
+    EXPECT_EQ(j.ran, (std::vector<std::string>{"alice joins r1", "alice posts to r1",
+                                               "bob joins r2", "bob posts to r2"}));
+    EXPECT_TRUE(a->waiting_for(&bob));
+    j.tickets[1]->finish();
+    posted.run();
+    EXPECT_EQ(j.ran.back(), "bob leaves r3");
+    EXPECT_EQ(j.ran[j.ran.size() - 2], "bob joins r3");
+    EXPECT_FALSE(a->waiting_for(&bob));
+    a->follow(&bob, j.other("bob posts again"));
+    EXPECT_EQ(j.ran.back(), "bob posts again");
+}
+
+// Work let in later runs through the post, one piece after another, however many tickets
+// finish meanwhile; without a limit nothing ever waits.
+TEST(Admission, OneDrainAtATimeAndNoLimitNeverWaits) {
+    Posted posted;
+    auto a = std::make_shared<Admission>(2, posted.post());
+    Joins j;
+    int owners[6] = {};
+    for (auto& o : owners) a->enter(&o, j.join("join"));
+    j.tickets[0]->finish();
+    j.tickets[1]->finish();
+    EXPECT_EQ(posted.queue.size(), 1u);  // one drain for both
+    posted.run();
+    EXPECT_EQ(j.ran.size(), 4u);
+    EXPECT_EQ(a->running(), 2);
+
+    auto unlimited = std::make_shared<Admission>(0, posted.post());
+    Joins u;
+    for (auto& o : owners) unlimited->enter(&o, u.join("join"));
+    EXPECT_EQ(u.ran.size(), 6u);
+    EXPECT_TRUE(unlimited->open());
+    EXPECT_TRUE(posted.queue.empty());
 }
