@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "xmpp/muc_render.hpp"
@@ -128,6 +129,13 @@ std::vector<std::string> MucDelivery::rooms_of(const std::string& full_jid) cons
     std::lock_guard lock(index_mutex_);
     auto it = rooms_by_session_.find(full_jid);
     return it == rooms_by_session_.end() ? std::vector<std::string>{} : it->second;
+}
+
+bool MucDelivery::occupies(const std::string& full_jid, const std::string& room) const {
+    std::lock_guard lock(index_mutex_);
+    auto it = rooms_by_session_.find(full_jid);
+    return it != rooms_by_session_.end() &&
+           std::find(it->second.begin(), it->second.end(), room) != it->second.end();
 }
 
 std::set<std::string> MucDelivery::rooms_of_user(const Jid& bare) const {

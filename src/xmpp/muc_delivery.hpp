@@ -35,6 +35,8 @@ class MucDelivery final : public chat::RoomEventSink {
     std::optional<std::string> nick_of(const std::string& room, const std::string& full_jid) const;
     // The rooms a session is in (any thread).
     std::vector<std::string> rooms_of(const std::string& full_jid) const;
+    // Whether the session `full_jid` is in `room` (from any thread).
+    bool occupies(const std::string& full_jid, const std::string& room) const;
     // The rooms any session of a user is in (any thread).
     std::set<std::string> rooms_of_user(const Jid& bare) const;
 

@@ -100,7 +100,7 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
 
 bool MucService::joins(const xml::Element& stanza, const Jid& from, const Jid& to) const {
     return stanza.name() == "presence" && !stanza.attr("type") && !to.resource().empty() &&
-           !delivery_.nick_of(to.local(), from.str());
+           !delivery_.occupies(from.str(), to.local());
 }
 
 void MucService::to_room(xml::Element stanza, const Jid& from, const Jid& to,

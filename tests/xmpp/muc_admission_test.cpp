@@ -132,3 +132,17 @@ TEST_F(MucAdmissionTest, ASessionGoneWhileItsJoinWaitsJoinsNothing) {
     EXPECT_EQ(admission_->running(), 1);
     EXPECT_EQ(admission_->waiting(), 0);
 }
+
+// An occupant's new status to a room it is in is not a join: it is not held behind the joins
+// waiting (nor counted).
+TEST_F(MucAdmissionTest, AnOccupantsStatusChangeIsNotHeldBehindJoins) {
+    auto alice = session("alice"), bob = session("bob"), carol = session("carol");
+    shards_.of("r0").post([&] { delivery_.joined("r0", "carol", carol); });
+    loop_.drain();
+    join(alice, "r1");
+    join(bob, "r2");    // waits
+    join(carol, "r0");  // carol is in r0: her presence there is a status change
+    EXPECT_EQ(rooms_.seen, (std::vector<std::string>{"join r1 alice", "join r0 carol"}));
+    EXPECT_EQ(admission_->running(), 1);
+    EXPECT_EQ(admission_->waiting(), 1);
+}
