@@ -16,7 +16,8 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from harness import MUC, UPLOAD, IqError, Server, WsXmpp, connect, post_link, request_slot, run
+from harness import (MUC, UPLOAD, IqError, RawStream, Server, WsXmpp, connect, post_link,
+                     request_slot, run)
 
 
 
@@ -405,6 +406,38 @@ async def test_a_public_url_that_does_not_resolve_is_warned_about(f):
     finally:
         other.cleanup()
     assert "does not resolve" not in f.server.log_text()
+
+
+async def test_joins_beyond_the_limit_wait_their_turn_and_a_post_follows_its_join(f):
+    """With at most two joins under way, a client that asks for twelve rooms at once and posts
+    into the last right away gets all twelve, and its post lands after its join (not refused as
+    coming from a non-occupant); then nothing is left running or waiting."""
+    other = Server(sys.argv[1], c2s_config="max_pending_joins = 2")
+    raw = None
+    try:
+        other.add_user("ann", "ann-pw")
+        other.cli("category", "add", "Halls")
+        other.cli("room", "bulk-add", "hall", "12", "--category", "Halls")  # hall1 .. hall12
+        other.start()
+        raw = RawStream(other)
+        raw.login("ann", "ann-pw")
+        raw.send("".join(f"<presence to='hall{i}@{MUC}/ann'><x xmlns='http://jabber.org/protocol/muc'>"
+                         "<history maxstanzas='0'/></x></presence>" for i in range(1, 13))
+                 + f"<message to='hall12@{MUC}' type='groupchat' id='m1'><body>after my joins</body></message>")
+        out = raw.read_until(b"after my joins", timeout=20)
+        out += raw.read_all(timeout=1)
+        assert "type='error'" not in out, out
+        for i in range(1, 13):
+            assert re.search(rf"<presence[^>]*from='hall{i}@{MUC}/ann'[^>]*>.*?code='110'", out), (i, out)
+        assert f"from='hall12@{MUC}/ann'" in out.split("after my joins")[0], out
+        status, _, body = fetch(types.SimpleNamespace(server=other), "GET", "/metrics")
+        text = body.decode()
+        for name in ("perch_room_joins_running", "perch_room_joins_waiting"):
+            assert re.search(rf"^{name} 0$", text, re.M), (name, text)
+    finally:
+        if raw:
+            raw.close()
+        other.cleanup()
 
 
 def start_with(f, text):
