@@ -54,11 +54,13 @@ class Executor final : public util::Executor {
 };
 
 // Store work and message commits on the loop, against one store. `refuse` makes submit()
-// answer "queue full".
+// answer "queue full"; `lose_answers` stores a message and answers its commit with an error
+// (the database's answer lost: a connection dropped during the commit).
 class Store final : public store::StoreJobs, public store::MessageCommits {
   public:
     Store(Loop& loop, store::Store& store) : loop_(loop), store_(store) {}
     bool refuse = false;
+    bool lose_answers = false;
 
     bool submit(Job job, Lane) override {
         if (refuse) return false;
@@ -79,6 +81,8 @@ class Store final : public store::StoreJobs, public store::MessageCommits {
                 auto stored = store_.append_messages(std::move(batch));
                 if (stored.front().seq == 0)  // refused, as store::MessageWriter reports it
                     done(std::nullopt, "the room was deleted or is served elsewhere now");
+                else if (lose_answers)
+                    done(std::nullopt, "server closed the connection unexpectedly");
                 else
                     done(std::move(stored.front()), {});
             } catch (const std::exception& e) {

@@ -122,12 +122,14 @@ std::optional<Occupant> Room::remove(const std::string& full_jid) {
 
 void Room::remember(store::Message m) {
     if (m.seq > meta_.last_seq) meta_.last_seq = m.seq;
+    if (!recent_.empty() && m.seq <= recent_.back().seq) return;
     recent_.push_back(std::move(m));
     while (recent_.size() > history_cache_) recent_.pop_front();
 }
 
 void Room::seed_history(std::vector<store::Message> messages) {
     recent_.clear();
+    recent_in_doubt_ = false;
     for (auto& m : messages) remember(std::move(m));
 }
 

@@ -100,7 +100,8 @@ class Room {
     // Removes by full JID; returns the occupant that left.
     std::optional<Occupant> remove(const std::string& full_jid);
 
-    // History cache.
+    // History cache: the newest messages in order; one already cached (seeded from the store
+    // while its commit's answer was on its way) is not cached again.
     void remember(store::Message m);
     void seed_history(std::vector<store::Message> newest_oldest_first);
     // A message changed in the store (moderated): the cached copy follows, if there is one.
@@ -109,6 +110,11 @@ class Room {
     void forget_before(int64_t before_us);
     const std::deque<store::Message>& recent() const { return recent_; }
     size_t history_cache() const { return history_cache_; }
+    // A commit's outcome is unknown (its answer was an error, but the database may have it):
+    // the cache may lack a stored message, and a retry is checked against the store's newest
+    // messages (seed_history) before it is stored.
+    void doubt_recent() { recent_in_doubt_ = true; }
+    bool recent_in_doubt() const { return recent_in_doubt_; }
     // True when the cache alone can answer `req`, with `default_max` for an absent maxstanzas.
     bool cache_covers(const HistoryRequest& req, int default_max) const;
     // Applies a history request to messages given oldest first (the cache, or a store read
@@ -126,6 +132,7 @@ class Room {
     // Which nickname holds each look-alike skeleton (chat/nicknames.hpp).
     std::unordered_map<std::string, std::string> nick_by_skeleton_;
     std::deque<store::Message> recent_;
+    bool recent_in_doubt_ = false;
     size_t history_cache_;
     int64_t epoch_ = 0;
 };

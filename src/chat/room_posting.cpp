@@ -71,7 +71,25 @@ void RoomService::post(PostCommand c, Reply<Posted> reply) {
                                        " are limited to " + std::to_string(limit) + " characters"));
             }
             // A retry of a message already stored (its acknowledgement was lost: a failover, a
-            // dropped connection) is answered with the stored one, never stored twice.
+            // dropped connection) is answered with the stored one, never stored twice. After a
+            // commit whose outcome is unknown, the newest messages are read again first.
+            if (!c.origin_id.empty() && room.recent_in_doubt()) {
+                int64_t room_id = room.meta().id;
+                int cache = int(room.history_cache());
+                return via_store(
+                    room.meta().node,
+                    [room_id, cache](store::Store& s) {
+                        return s.recent_messages(room_id, cache, 0);
+                    },
+                    [this, c, reply](Room& room, std::vector<store::Message> newest) mutable {
+                        room.seed_history(std::move(newest));
+                        post(std::move(c), std::move(reply));
+                    },
+                    [reply](Error e) {
+                        if (e.fault == Fault::internal) e.text = "Message not stored";
+                        reply(std::move(e));
+                    });
+            }
             if (!c.origin_id.empty()) {
                 const auto& recent = room.recent();
                 for (auto it = recent.rbegin(); it != recent.rend(); ++it)
@@ -165,6 +183,7 @@ void RoomService::commit(Room& room, store::NewMessage m, const Reply<Posted>& r
                         state_of(node).rooms.erase(node);
                         return reply(error(Fault::busy, "The room is moving; try again"));
                     }
+                    if (room) room->doubt_recent();
                     return reply(error(Fault::internal, "Message not stored"));
                 }
                 Posted posted{stored->seq, stored->stanza_id, std::nullopt};

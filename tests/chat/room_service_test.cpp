@@ -786,6 +786,40 @@ TEST_F(RoomServiceTest, ARetrySentWhileThePostIsBeingStoredSharesItsOutcome) {
     EXPECT_EQ(store_->count_messages(store_->find_room("open")->id), 2);
 }
 
+// The database stored a post but its answer was lost (the connection dropped during the commit,
+// past the outage wait): the client heard an error and sends it again with the same id. The
+// retry is answered with the stored message, not stored twice; a new post is stored as ever.
+TEST_F(RoomServiceTest, ARetryAfterACommitWhoseAnswerWasLostIsNotStoredTwice) {
+    auto erin = as(who("erin"));
+    ASSERT_TRUE(join("open", erin, "erin").ok());
+    ASSERT_TRUE(post("open", erin, "before").ok());
+    manual_->lose_answers = true;
+    auto lost = post("open", erin, "hello");
+    ASSERT_FALSE(lost.ok());
+    EXPECT_EQ(lost.error().fault, Fault::internal);
+    manual_->lose_answers = false;
+    int64_t room_id = store_->find_room("open")->id;
+    ASSERT_EQ(store_->count_messages(room_id), 2);  // it was stored all the same
+    sink_.events.clear();
+    auto retry = post("open", erin, "hello");
+    ASSERT_TRUE(retry.ok());
+    ASSERT_TRUE(retry->repeated);
+    EXPECT_EQ(retry->repeated->body, "hello");
+    EXPECT_EQ(store_->count_messages(room_id), 2);
+    EXPECT_TRUE(sink_.all<chat::MessagePosted>().empty());
+    // The cache read again holds each message once, and takes the next one.
+    ASSERT_TRUE(post("open", erin, "after").ok());
+    EXPECT_EQ(store_->count_messages(room_id), 3);
+    auto frank = as(who("frank"));
+    chat::HistoryRequest all;
+    all.max_stanzas = 10;
+    auto joined = join("open", frank, "frank", all);
+    ASSERT_TRUE(joined.ok());
+    std::vector<std::string> bodies;
+    for (const auto& m : joined->history) bodies.push_back(m.body);
+    EXPECT_EQ(bodies, (std::vector<std::string>{"before", "hello", "after"}));
+}
+
 // The subject is a room setting like the others: its managers change it unless the room lets
 // everyone who may speak; each change is stored with its compliance event before it is shown.
 TEST_F(RoomServiceTest, TheSubjectIsChangedByManagersUnlessTheRoomSaysEveryone) {

@@ -109,6 +109,20 @@ TEST(Room, DefaultHistoryIsTheLastN) {
     EXPECT_EQ(Room::select_history(cached(r), {}, 20).size(), 20u);
 }
 
+// The cache was read again from the store while a commit's answer was on its way (a retry after
+// an unknown outcome): the message, already there, is not cached twice; a newer one is.
+TEST(Room, AMessageAlreadyCachedIsNotCachedAgain) {
+    Room r = room_with(5, 50);
+    store::Message again = r.recent().back();
+    r.remember(again);
+    EXPECT_EQ(seqs(cached(r)), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+    store::Message next = again;
+    next.seq = 6;
+    r.remember(next);
+    EXPECT_EQ(seqs(cached(r)).back(), 6);
+    EXPECT_EQ(r.recent().size(), 6u);
+}
+
 TEST(Room, MaxStanzasZeroSendsNothing) {
     Room r = room_with(5, 50);
     HistoryRequest req;
