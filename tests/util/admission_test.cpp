@@ -4,9 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using perch::util::Admission;
@@ -171,4 +176,112 @@ TEST(Admission, OneDrainAtATimeAndNoLimitNeverWaits) {
     EXPECT_EQ(u.ran.size(), 6u);
     EXPECT_TRUE(unlimited->open());
     EXPECT_TRUE(posted.queue.empty());
+}
+
+namespace {
+
+// A queue of work run by its own threads (the I/O threads that run drains, the rooms that
+// answer joins).
+class Workers {
+  public:
+    explicit Workers(int n) {
+        for (int i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
+    }
+    ~Workers() { stop(); }
+    void post(std::function<void()> f) {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(std::move(f));
+        }
+        cv_.notify_one();
+    }
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+    }
+
+  private:
+    void loop() {
+        for (;;) {
+            std::function<void()> f;
+            {
+                std::unique_lock lock(mutex_);
+                cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty()) return;
+                f = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            f();
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+// Sessions on four threads give joins and other stanzas at once while the rooms (two threads)
+// answer the joins and the drains run on an I/O thread: each session's work runs in the order
+// given, never more than the limit under way, and nothing is left over. (Run under
+// ThreadSanitizer by the CI's sanitizer runs.)
+TEST(Admission, ManyThreadsKeepEachOwnersOrderAndTheLimit) {
+    constexpr int kOwners = 4, kEach = 300, kLimit = 3;
+    Workers io(1), rooms(2);
+    auto a = std::make_shared<Admission>(kLimit, [&](std::function<void()> f) { io.post(f); });
+    struct Log {
+        std::mutex mutex;
+        std::vector<int> ran;
+    };
+    std::vector<Log> logs(kOwners);
+    std::atomic<int64_t> most_running{0}, done{0};
+    std::vector<std::thread> sessions;
+    for (int o = 0; o < kOwners; ++o)
+        sessions.emplace_back([&, o] {
+            for (int i = 0; i < kEach; ++i) {
+                auto note = [&, o, i] {
+                    std::lock_guard lock(logs[size_t(o)].mutex);
+                    logs[size_t(o)].ran.push_back(i);
+                };
+                if (i % 3 == 0) {
+                    a->follow(&logs[size_t(o)], [note, &done] {
+                        note();
+                        ++done;
+                    });
+                } else {
+                    a->enter(&logs[size_t(o)], [&, note](Admission::TicketPtr t) {
+                        note();
+                        int64_t now = a->running();
+                        int64_t seen = most_running.load();
+                        while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+                        }
+                        rooms.post([t, &done] {
+                            t->finish();
+                            ++done;
+                        });
+                    });
+                }
+            }
+        });
+    for (auto& t : sessions) t.join();
+    for (int spins = 0; done.load() < kOwners * kEach && spins < 2000; ++spins)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    rooms.stop();
+    io.stop();
+    EXPECT_EQ(done.load(), kOwners * kEach);
+    EXPECT_LE(most_running.load(), kLimit);
+    EXPECT_EQ(a->running(), 0);
+    EXPECT_EQ(a->waiting(), 0);
+    for (auto& log : logs) {
+        std::lock_guard lock(log.mutex);
+        ASSERT_EQ(log.ran.size(), size_t(kEach));
+        EXPECT_TRUE(std::is_sorted(log.ran.begin(), log.ran.end()));
+    }
 }
