@@ -88,9 +88,8 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
     if (join)
         return admission->enter(
             owner, [this, stanza = std::move(stanza), from, to, sender,
-                    me = std::move(me)](util::Admission::TicketPtr ticket) mutable {
-                if (sender->alive())
-                    to_room(std::move(stanza), from, to, sender, me, std::move(ticket));
+                    me = std::move(me)](const util::Admission::TicketPtr& ticket) mutable {
+                if (sender->alive()) to_room(std::move(stanza), from, to, sender, me, ticket);
             });
     admission->follow(
         owner, [this, stanza = std::move(stanza), from, to, sender, me = std::move(me)]() mutable {
@@ -105,7 +104,7 @@ bool MucService::joins(const xml::Element& stanza, const Jid& from, const Jid& t
 
 void MucService::to_room(xml::Element stanza, const Jid& from, const Jid& to,
                          const SessionHandlePtr& sender, const chat::Actor& actor,
-                         util::Admission::TicketPtr ticket) {
+                         const util::Admission::TicketPtr& ticket) {
     const std::string& kind = stanza.name();
     if (kind == "presence") return on_presence(std::move(stanza), from, to, sender, actor, ticket);
     if (kind == "message") return on_message(std::move(stanza), from, to, sender, actor);

@@ -80,7 +80,7 @@ class MucService final : public Service {
     // with its answer) or not counted (none).
     void to_room(xml::Element stanza, const Jid& from, const Jid& to,
                  const SessionHandlePtr& sender, const chat::Actor& actor,
-                 util::Admission::TicketPtr ticket);
+                 const util::Admission::TicketPtr& ticket);
     // A room's address (muc_presence.cpp, muc_messages.cpp, muc_room_iq.cpp).
     void on_presence(xml::Element stanza, const Jid& from, const Jid& to,
                      const SessionHandlePtr& sender, const chat::Actor& actor,
