@@ -186,7 +186,7 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
 
     State(IoPool& io, xmpp::ServerContext& ctx, ssl::context& tls, const tcp::endpoint& ep,
           C2sOptions o)
-        : io(io), ctx(ctx), tls(tls), acceptor(io.context()), options(o) {
+        : io(io), ctx(ctx), tls(tls), acceptor(io.context()), options(std::move(o)) {
         open_acceptor(acceptor, ep, options.direct_tls ? "c2s.direct_tls_port" : "c2s.port");
     }
 
@@ -209,7 +209,7 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
 
 C2sListener::C2sListener(IoPool& io, xmpp::ServerContext& ctx, ssl::context& tls,
                          const tcp::endpoint& endpoint, C2sOptions options)
-    : state_(std::make_shared<State>(io, ctx, tls, endpoint, options)) {}
+    : state_(std::make_shared<State>(io, ctx, tls, endpoint, std::move(options))) {}
 
 C2sListener::~C2sListener() = default;
 
