@@ -128,9 +128,15 @@ void Room::remember(store::Message m) {
 }
 
 void Room::seed_history(std::vector<store::Message> messages) {
+    // Cached messages newer than the read (committed while it was under way) stay.
+    int64_t read_up_to = messages.empty() ? 0 : messages.back().seq;
+    std::deque<store::Message> newer;
+    for (auto& m : recent_)
+        if (m.seq > read_up_to) newer.push_back(std::move(m));
     recent_.clear();
     recent_in_doubt_ = false;
     for (auto& m : messages) remember(std::move(m));
+    for (auto& m : newer) remember(std::move(m));
 }
 
 void Room::replace_cached(const store::Message& m) {

@@ -123,6 +123,17 @@ TEST(Room, AMessageAlreadyCachedIsNotCachedAgain) {
     EXPECT_EQ(r.recent().size(), 6u);
 }
 
+// The newest messages read again from the store: a message committed (and cached) while the
+// read was under way stays in the cache.
+TEST(Room, ACacheSeededAgainKeepsWhatIsNewerThanTheRead) {
+    Room r = room_with(5, 50);
+    std::vector<store::Message> read(r.recent().begin(), r.recent().begin() + 3);
+    r.doubt_recent();
+    r.seed_history(std::move(read));
+    EXPECT_EQ(seqs(cached(r)), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+    EXPECT_FALSE(r.recent_in_doubt());
+}
+
 TEST(Room, MaxStanzasZeroSendsNothing) {
     Room r = room_with(5, 50);
     HistoryRequest req;
