@@ -85,16 +85,12 @@ void MucService::handle(xml::Element stanza, const Jid& from, const Jid& to,
     if (!admission || (!join && !admission->waiting_for(owner)))
         return to_room(std::move(stanza), from, to, sender, me, nullptr);
     // A join waits its turn (util/admission.hpp); the session's later room stanzas follow it.
-    if (join)
-        return admission->enter(
-            owner, [this, stanza = std::move(stanza), from, to, sender,
-                    me = std::move(me)](const util::Admission::TicketPtr& ticket) mutable {
-                if (sender->alive()) to_room(std::move(stanza), from, to, sender, me, ticket);
-            });
-    admission->follow(
-        owner, [this, stanza = std::move(stanza), from, to, sender, me = std::move(me)]() mutable {
-            if (sender->alive()) to_room(std::move(stanza), from, to, sender, me, nullptr);
-        });
+    auto later = [this, stanza = std::move(stanza), from, to, sender,
+                  me = std::move(me)](const util::Admission::TicketPtr& ticket) mutable {
+        if (sender->alive()) to_room(std::move(stanza), from, to, sender, me, ticket);
+    };
+    if (join) return admission->enter(owner, std::move(later));
+    admission->follow(owner, [later = std::move(later)]() mutable { later(nullptr); });
 }
 
 bool MucService::joins(const xml::Element& stanza, const Jid& from, const Jid& to) const {
