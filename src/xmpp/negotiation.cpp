@@ -295,8 +295,9 @@ void Negotiation::on_bind(const xml::Element& iq) {
     reply.add_child("bind", std::string(ns::bind))
         .add_child("jid", std::string(ns::bind))
         .add_text(jid.str());
-    session_.send(reply);
+    // Counted before the answer: a client that reads the metrics next finds its login there.
     session_.ctx_.stats.login_seconds.observe_since(session_.opened_);
+    session_.send(reply);
     spdlog::debug("bound {}", jid.str());
 }
 
