@@ -146,6 +146,17 @@ async def test_a_body_whose_end_is_unclear_is_refused(f):
         assert text.count("HTTP/1.1") == 1, text  # nothing after it was taken as a request
 
 
+async def test_a_declared_length_beyond_memory_is_refused_at_once(f):
+    # Answered from the head: nothing of the declared size is set aside, and the server lives.
+    for path in ("/api/v1/session", "/healthz", "/upload/no-such-slot/x"):
+        method = "PUT" if path.startswith("/upload/") else "POST"
+        text = raw_exchange(f, f"{method} {path} HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 779999999999999090\r\n\r\nabc".encode())
+        assert re.match(r"HTTP/1.1 (413|404) ", text), (path, text)
+    assert raw_exchange(f, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        ).startswith("HTTP/1.1 200 ")
+
+
 async def test_folded_header_lines_are_refused(f):
     """A header line continued on the next (obs-fold) is refused, not joined: a proxy in front
     could read such a head otherwise. Pipelined requests behind an ordinary one still work."""
