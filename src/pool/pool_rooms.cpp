@@ -96,8 +96,10 @@ void PoolRooms::answer(uint32_t to, uint64_t id, const chat::Result<T>& result) 
         else
             frame["error"] = encode(result.error());
     }
-    if (links_ && !links_->send(to, frame))
-        spdlog::warn("pool: the answer to a command of server {} could not be sent", to);
+    if (links_ && !links_->send(to, frame)) {
+        std::lock_guard lock(mutex_);
+        ++unsent_answers_[to];
+    }
 }
 
 template <class C, class T>
@@ -162,9 +164,9 @@ void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine,
             if (auto listing = fanout_.directory().room(node)) id = listing->meta.id;
             fanout_.caught_up(node, id, last_seq.value());
             if (server == membership_.self().number) fanout_.moved_here(node);
-            spdlog::info("pool: {} occupants of {} adopted by server {}", mine.size(), node,
-                         server);
-            return;
+            spdlog::debug("pool: {} occupants of {} adopted by server {}", mine.size(), node,
+                          server);
+            return adoption_ended(mine.size(), true);
         }
         if (last_seq.error().fault == chat::Fault::busy && attempt + 1 < kAttempts) {
             std::lock_guard lock(mutex_);
@@ -174,11 +176,34 @@ void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine,
         }
         spdlog::error("pool: occupants of {} not adopted by server {}: {}", node, server,
                       last_seq.error().text);
+        adoption_ended(0, false);
     };
+    if (attempt == 0) {
+        std::lock_guard lock(mutex_);
+        if (adoptions_.under_way == 0) adoptions_ = {0, 0, 0, 0, std::chrono::steady_clock::now()};
+        ++adoptions_.under_way;
+    }
     if (server == membership_.self().number || !links_)
         return local_.adopt(node, std::move(mine), std::move(done));
     forward(server, node, "adopt", AdoptCommand{node, std::move(mine)},
             chat::Reply<int64_t>(std::move(done)));
+}
+
+void PoolRooms::adoption_ended(size_t occupants, bool adopted) {
+    std::unique_lock lock(mutex_);
+    Adoptions& a = adoptions_;
+    ++(adopted ? a.rooms : a.failed);
+    a.occupants += int64_t(occupants);
+    if (--a.under_way > 0) return;
+    Adoptions done = a;
+    lock.unlock();
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - done.first;
+    spdlog::info(
+        "pool: this server's {} occupants of {} rooms adopted by the rooms' servers in "
+        "{:.1f} s{}",
+        done.occupants, done.rooms, took.count(),
+        done.failed ? fmt::format(" ({} rooms not: see the errors above)", done.failed)
+                    : std::string());
 }
 
 void PoolRooms::fail(Pending p, chat::Error e) {
@@ -270,8 +295,10 @@ void PoolRooms::expire() {
     auto now = std::chrono::steady_clock::now();
     std::vector<Pending> late;
     std::vector<Retry> due;
+    std::map<uint32_t, int64_t> unsent;
     {
         std::lock_guard lock(mutex_);
+        unsent.swap(unsent_answers_);
         for (auto it = retries_.begin(); it != retries_.end();) {
             if (it->due <= now) {
                 due.push_back(std::move(*it));
@@ -298,6 +325,11 @@ void PoolRooms::expire() {
             forget_.pop_front();
         }
     }
+    for (auto [server, count] : unsent)
+        spdlog::warn(
+            "pool: {} answers to commands of server {} could not be sent (no link to "
+            "it; it refuses them as busy)",
+            count, server);
     for (auto& p : late)
         fail(std::move(p),
              chat::error(chat::Fault::busy, "The room's server did not answer in time"));

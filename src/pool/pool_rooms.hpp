@@ -2,6 +2,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -190,6 +191,17 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
         std::chrono::steady_clock::time_point due;
     };
     std::vector<Retry> retries_;  // under mutex_
+    // The adoptions asked for since none was under way (after a change of the live set: one
+    // per room, thousands at once), told as one line when the last of them ends.
+    struct Adoptions {
+        int64_t under_way = 0, rooms = 0, occupants = 0, failed = 0;
+        std::chrono::steady_clock::time_point first;
+    };
+    Adoptions adoptions_;  // under mutex_
+    void adoption_ended(size_t occupants, bool adopted);
+    // Answers to other servers' commands that could not be sent, by server: told by
+    // expire(), one line a second at most (a link lost under a burst fails thousands).
+    std::map<uint32_t, int64_t> unsent_answers_;  // under mutex_
 };
 
 }  // namespace perch::pool

@@ -2,6 +2,8 @@
 // links that only record what is sent: a command for a room served elsewhere goes there, and
 // a join refused for its lateness but done there after all is undone.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <thread>
@@ -22,7 +24,9 @@ struct NullSink final : chat::RoomEventSink {
 
 struct RecordingLinks final : pool::Links {
     std::vector<std::pair<uint32_t, pool::Json>> sent;
+    bool refuse = false;  // as when there is no link to the server
     bool send(uint32_t number, const pool::Json& frame) override {
+        if (refuse) return false;
         sent.emplace_back(number, frame);
         return true;
     }
@@ -237,6 +241,96 @@ TEST_F(PoolRoomsTest, SessionsAreListedFromEveryServer) {
 
 // Rooms hash over the active servers only; with none active (no slots kept yet, or all
 // standby), over every live one.
+// What the server's log holds while it lives.
+class LogLines {
+  public:
+    LogLines() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)) {
+        before_ = spdlog::default_logger();
+        auto logger = std::make_shared<spdlog::logger>("test", sink_);
+        logger->set_level(spdlog::level::info);
+        spdlog::set_default_logger(logger);
+    }
+    ~LogLines() { spdlog::set_default_logger(before_); }
+    LogLines(const LogLines&) = delete;
+    LogLines& operator=(const LogLines&) = delete;
+    std::vector<std::string> with(const std::string& text) const {
+        std::vector<std::string> out;
+        for (auto& line : sink_->last_formatted())
+            if (line.find(text) != std::string::npos) out.push_back(line);
+        return out;
+    }
+
+  private:
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+    std::shared_ptr<spdlog::logger> before_;
+};
+
+TEST_F(PoolRoomsTest, AnswersThatCannotBeSentAreToldAsOneLine) {
+    // A link lost under a burst fails thousands of answers: one line a second, not one each.
+    LogLines log;
+    links_.refuse = true;
+    for (uint64_t id = 1; id <= 40; ++id)
+        rooms_->frame(there_, pool::Json{{"t", "cmd"}, {"op", "no-such-op"}, {"id", id}});
+    loop_.drain();
+    EXPECT_TRUE(log.with("could not be sent").empty());
+    expire();
+    auto lines = log.with("could not be sent");
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("40 answers to commands of server " + std::to_string(there_)),
+              std::string::npos)
+        << lines[0];
+    expire();
+    EXPECT_EQ(log.with("could not be sent").size(), 1u);  // nothing more to tell
+}
+
+TEST_F(PoolRoomsTest, TheAdoptionsAfterAChangeAreToldAsOneLineWhenTheLastEnds) {
+    // Rooms served here: two that exist, one that does not.
+    store::Category cat;
+    cat.name = "Projects";
+    int64_t category = store_->add_category(cat);
+    std::vector<std::string> here;
+    for (int i = 1; here.size() < 3; ++i) {
+        std::string node = "local" + std::to_string(i);
+        if (membership_->owner_of(node) != membership_->self().number) continue;
+        if (here.size() < 2) {
+            store::Room r;
+            r.node = r.name = node;
+            r.category_id = category;
+            store_->add_room(r);
+        }
+        here.push_back(node);
+    }
+    directory_.load(*store_);
+    LogLines log;
+    auto someone = [](const std::string& nick) {
+        chat::Occupant o;
+        o.nick = nick;
+        o.full_jid = nick + "@example.org/phone";
+        o.server = 1;
+        return o;
+    };
+    uint32_t self = membership_->self().number;
+    rooms_->adopt(here[0], {someone("ann"), someone("bo")}, self);
+    rooms_->adopt(here[1], {someone("cy")}, self);
+    rooms_->adopt(here[2], {someone("di")}, self);
+    loop_.drain();
+    // One line a room is for debugging; a room that could not be adopted is an error.
+    EXPECT_TRUE(log.with("occupants of " + here[0]).empty());
+    EXPECT_EQ(log.with("occupants of " + here[2] + " not adopted").size(), 1u);
+    auto lines = log.with("adopted by the rooms' servers");
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("this server's 3 occupants of 2 rooms adopted"), std::string::npos)
+        << lines[0];
+    EXPECT_NE(lines[0].find("(1 rooms not"), std::string::npos) << lines[0];
+    // The next change's adoptions are counted afresh.
+    rooms_->adopt(here[1], {someone("ed")}, self);
+    loop_.drain();
+    lines = log.with("adopted by the rooms' servers");
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[1].find("this server's 1 occupants of 1 rooms adopted"), std::string::npos)
+        << lines[1];
+}
+
 TEST(Membership, AStandbyServesNoRoom) {
     std::vector<store::PoolMember> members{{1, "a", "", "", 1, "", true},
                                            {2, "b", "", "", 1, "", true},
