@@ -281,7 +281,14 @@ class Run {
     // A session whose server went away (failover runs): reconnects, after a pause drawn from
     // 0..reconnect_spread s as real clients spread theirs, to one of the other servers in turn.
     void lost_server(int index, const std::string& why) {
-        if (!down_[size_t(index)]) {
+        if (down_[size_t(index)]) {
+            // Its reconnection failed too: counted by why (the text up to a colon after the
+            // account, e.g. "join refused"), to be retried like the first.
+            std::string kind =
+                why.substr(why.find(": ") == std::string::npos ? 0 : why.find(": ") + 2);
+            kind = kind.substr(0, kind.find(':'));
+            ++retried_[kind.substr(0, 60)];
+        } else {
             down_[size_t(index)] = 1;
             ++down_now_;
             ++lost_total_;
@@ -549,6 +556,12 @@ class Run {
             } else {
                 std::cout << down_now_ << " still away at the end\n";
             }
+            int64_t again = 0;
+            for (const auto& [kind, n] : retried_) {
+                again += n;
+                std::cout << "  reconnections that failed again: " << n << " (" << kind << ")\n";
+            }
+            j << ",\"reconnections_failed_again\":" << again;
         }
     }
 
@@ -915,6 +928,7 @@ class Run {
     std::vector<asio::ip::tcp::endpoint> failover_;
     std::vector<char> down_;  // per session: lost its server, not back in its rooms yet
     std::vector<int> attempts_;
+    std::map<std::string, int64_t> retried_;  // reconnections that failed again, by why
     int64_t down_now_ = 0, lost_total_ = 0, lost_first_ns_ = 0, back_ns_ = 0;
     std::mt19937 reconnect_rng_{11};            // apart from rng_: the schedule is shared
     std::map<std::string, int64_t> occupants_;  // sessions in each room

@@ -68,6 +68,8 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
             });
         }
     });
+    // Commands that waited for the gone server go to the rooms' new servers.
+    rooms_->release_parked();
 }
 
 void PoolNode::tick(xmpp::Router& router,

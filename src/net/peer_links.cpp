@@ -371,6 +371,11 @@ bool PeerLinks::send(uint32_t number, const pool::Json& frame) {
     return link->send(frame_bytes(frame));
 }
 
+bool PeerLinks::linked(uint32_t number) const {
+    std::lock_guard lock(mutex_);
+    return links_.contains(number);
+}
+
 void PeerLinks::members_changed(const std::vector<store::PoolMember>& live) {
     std::vector<std::shared_ptr<Link>> gone;
     std::vector<store::PoolMember> to_dial;

@@ -35,6 +35,7 @@ class PeerLinks final : public pool::Links, public PeerPort {
     void stop();
 
     bool send(uint32_t number, const pool::Json& frame) override;
+    bool linked(uint32_t number) const override;
     void members_changed(const std::vector<store::PoolMember>& live) override;
 
     class Link;
@@ -55,7 +56,7 @@ class PeerLinks final : public pool::Links, public PeerPort {
     asio::ssl::context client_tls_;
     const pool::Membership& membership_;
     pool::FrameHandler& handler_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::map<uint32_t, std::shared_ptr<Link>> links_;  // authenticated, by pool number
     std::set<uint32_t> dialing_;
     bool stopping_ = false;

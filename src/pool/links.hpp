@@ -16,6 +16,8 @@ class Links {
     // Queues a frame for server `number` (any thread); false when there is no authenticated
     // link to it now, or its queue is full.
     virtual bool send(uint32_t number, const Json& frame) = 0;
+    // Whether there is an authenticated link to server `number` now (any thread).
+    virtual bool linked(uint32_t number) const = 0;
     // The live members changed: links to new ones are made, links to gone ones closed.
     virtual void members_changed(const std::vector<store::PoolMember>& live) = 0;
 };

@@ -102,13 +102,83 @@ void PoolRooms::answer(uint32_t to, uint64_t id, const chat::Result<T>& result) 
     }
 }
 
+template <class MakeGo>
+bool PoolRooms::wait_for_link(uint32_t owner, const std::string& node,
+                              std::optional<Clock::time_point> due, MakeGo&& make_go) {
+    // No link to the room's server: it may be gone (its lease lapses within pool.lease_ms, and
+    // the room moves) or its link is being made again. The command waits for either, behind
+    // the room's commands that wait already, rather than be refused at once: a client that
+    // joins in the seconds after a server's loss would see an error, and try again.
+    bool reachable = links_->linked(owner);
+    std::lock_guard lock(mutex_);
+    if (reachable && (due || !held_.contains(node))) return false;
+    if (!due) {
+        const PoolConfig& config = membership_.config();
+        due = Clock::now() + std::chrono::milliseconds(
+                                 std::min(config.command_timeout_ms, config.lease_ms + 2000));
+    }
+    held_.insert(node);
+    parked_.push_back({owner, node, *due, make_go(*due)});
+    return true;
+}
+
 template <class C, class T>
 void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<T> reply,
-                      void (PoolRooms::*here)(C, chat::Reply<T>)) {
+                      void (PoolRooms::*here)(C, chat::Reply<T>),
+                      std::optional<Clock::time_point> due) {
     uint32_t owner = membership_.owner_of(node);
     if (owner == membership_.self().number || !links_)
         return (this->*here)(std::move(c), std::move(reply));
+    if (wait_for_link(owner, node, due, [&](Clock::time_point until) {
+            return [this, node, op, c = std::move(c), reply = std::move(reply), here,
+                    until](std::optional<chat::Error> refused) mutable {
+                if (!refused) return route(node, op, std::move(c), std::move(reply), here, until);
+                if (reply) reply(std::move(*refused));
+            };
+        }))
+        return;
     forward(owner, node, op, c, std::move(reply));
+}
+
+void PoolRooms::release_parked() {
+    std::lock_guard releasing(release_mutex_);
+    std::vector<Parked> batch;
+    {
+        std::lock_guard lock(mutex_);
+        batch.swap(parked_);  // held_ stays: the rooms' new commands wait behind these
+    }
+    auto now = Clock::now();
+    std::vector<Parked> stay;
+    std::unordered_set<std::string> blocked;  // a room's commands go on in order, or none
+    std::map<uint32_t, bool> reachable;
+    for (auto& p : batch) {
+        if (blocked.contains(p.node)) {
+            stay.push_back(std::move(p));
+            continue;
+        }
+        bool moved = membership_.owner_of(p.node) != p.server;
+        auto link = reachable.find(p.server);
+        if (link == reachable.end())
+            link = reachable.emplace(p.server, links_ && links_->linked(p.server)).first;
+        if (moved || link->second) {
+            p.go(std::nullopt);
+        } else if (p.due <= now) {
+            shards_.of(p.node).post([go = std::move(p.go)]() mutable {
+                go(chat::error(chat::Fault::busy,
+                               "The room's server cannot be reached now; try again"));
+            });
+        } else {
+            blocked.insert(p.node);
+            stay.push_back(std::move(p));
+        }
+    }
+    std::lock_guard lock(mutex_);
+    // Those parked meanwhile (again, or new behind the held rooms) come after those that stay.
+    stay.insert(stay.end(), std::make_move_iterator(parked_.begin()),
+                std::make_move_iterator(parked_.end()));
+    parked_.swap(stay);
+    held_.clear();
+    for (const auto& p : parked_) held_.insert(p.node);
 }
 
 template <class C, class T>
@@ -292,6 +362,7 @@ void PoolRooms::link_lost(uint32_t number) {
 }
 
 void PoolRooms::expire() {
+    release_parked();
     auto now = std::chrono::steady_clock::now();
     std::vector<Pending> late;
     std::vector<Retry> due;
@@ -343,10 +414,23 @@ void PoolRooms::expire() {
 }
 
 void PoolRooms::join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) {
+    join_from(std::move(c), std::move(reply), std::nullopt);
+}
+
+void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
+                          std::optional<Clock::time_point> due) {
     std::string node = c.room;
     uint32_t owner = membership_.owner_of(node);
     if (owner == membership_.self().number || !links_)
         return local_join(std::move(c), std::move(reply));
+    if (wait_for_link(owner, node, due, [&](Clock::time_point until) {
+            return [this, c = std::move(c), reply = std::move(reply),
+                    until](std::optional<chat::Error> refused) mutable {
+                if (!refused) return join_from(std::move(c), std::move(reply), until);
+                if (reply) reply(std::move(*refused));
+            };
+        }))
+        return;
     // A join refused here for its lateness and done there after all: the client was told it
     // is not in the room, so it leaves (no ghost occupant on the others' lists).
     chat::LeaveCommand undo{c.room, c.actor.full_jid, {}};

@@ -4,8 +4,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "chat/room_service.hpp"
 #include "pool/fanout.hpp"
@@ -60,6 +62,10 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // Commands forwarded and unanswered past the timeout are refused as busy (call about once
     // a second).
     void expire();
+    // Commands that wait for a room's server to be reachable (route()) go on when their room
+    // moved to another server or the link is back, and are refused busy when they waited
+    // too long. Called by expire() and when the live servers change.
+    void release_parked();
 
     // This server's occupants of a room are adopted by the room's new server `server` (on
     // the room's shard); retried for a while when that server cannot take the room yet (its
@@ -91,10 +97,21 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
         uint32_t server;
         Late late;
     };
-    // Runs `c` here when this server serves `node`, else sends it to the server that does.
+    using Clock = std::chrono::steady_clock;
+    // Runs `c` here when this server serves `node`, else sends it to the server that does;
+    // waits when there is no link to that server. `due`: a command that waited already, and
+    // until when it may.
     template <class C, class T>
     void route(const std::string& node, const char* op, C c, chat::Reply<T> reply,
-               void (PoolRooms::*here)(C, chat::Reply<T>));
+               void (PoolRooms::*here)(C, chat::Reply<T>),
+               std::optional<Clock::time_point> due = std::nullopt);
+    // Parks the command `make_go(due)` makes when server `owner` cannot be reached now, or
+    // commands for `node` wait already (and `due` is not set: it did not wait itself).
+    template <class MakeGo>
+    bool wait_for_link(uint32_t owner, const std::string& node,
+                       std::optional<Clock::time_point> due, MakeGo&& make_go);
+    void join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
+                   std::optional<Clock::time_point> due);
     // Sends `c` to server `server` and gives its answer to `reply` on the room's shard.
     template <class C, class T>
     void forward(uint32_t server, const std::string& node, const char* op, const C& c,
@@ -202,6 +219,16 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // Answers to other servers' commands that could not be sent, by server: told by
     // expire(), one line a second at most (a link lost under a burst fails thousands).
     std::map<uint32_t, int64_t> unsent_answers_;  // under mutex_
+    // Commands waiting for their room's server to be reachable, in the order they came.
+    struct Parked {
+        uint32_t server;
+        std::string node;
+        Clock::time_point due;
+        std::function<void(std::optional<chat::Error> refused)> go;  // routes it again
+    };
+    std::vector<Parked> parked_;            // under mutex_
+    std::unordered_set<std::string> held_;  // rooms with commands in parked_ (under mutex_)
+    std::mutex release_mutex_;              // one release_parked() at a time
 };
 
 }  // namespace perch::pool

@@ -30,6 +30,8 @@ struct RecordingLinks final : pool::Links {
         sent.emplace_back(number, frame);
         return true;
     }
+    bool up = true;  // linked(): whether there is a link to the other servers
+    bool linked(uint32_t) const override { return up; }
     void members_changed(const std::vector<store::PoolMember>&) override {}
     std::vector<pool::Json> commands(const std::string& op) const {
         std::vector<pool::Json> out;
@@ -84,6 +86,17 @@ class PoolRoomsTest : public ::testing::Test {
         EXPECT_FALSE(joins.empty());
         EXPECT_EQ(links_.sent.back().first, there_);
         return joins.back().at("id").get<uint64_t>();
+    }
+    // Joins node_ while no frame can reach its server.
+    void join_unsent(std::optional<chat::Result<chat::JoinResult>>& got) {
+        chat::JoinCommand c;
+        c.room = node_;
+        c.actor.full_jid = "ann@example.org/phone";
+        c.nick = "ann";
+        rooms_->join(std::move(c), [&got](chat::Result<chat::JoinResult> r) { got = r; });
+        loop_.drain();
+        EXPECT_FALSE(got);
+        EXPECT_TRUE(links_.sent.empty());
     }
     void late_answer(uint64_t id, bool joined) {
         rooms_->frame(there_, pool::Json{{"t", "re"}, {"id", id}, {"value", {{"joined", joined}}}});
@@ -241,6 +254,60 @@ TEST_F(PoolRoomsTest, SessionsAreListedFromEveryServer) {
 
 // Rooms hash over the active servers only; with none active (no slots kept yet, or all
 // standby), over every live one.
+TEST_F(PoolRoomsTest, ACommandForAServerWithoutALinkWaitsForTheLink) {
+    // Its link is being made again (or its lease is about to lapse): the join waits, and goes
+    // when the link is back, ahead of a later post to the same room.
+    links_.up = false;
+    std::optional<chat::Result<chat::JoinResult>> joined;
+    chat::JoinCommand c;
+    c.room = node_;
+    c.actor.full_jid = "ann@example.org/phone";
+    c.nick = "ann";
+    rooms_->join(std::move(c), [&](chat::Result<chat::JoinResult> r) { joined = r; });
+    links_.up = true;  // the post finds the link, and still waits behind the join
+    chat::PostCommand post;
+    post.room = node_;
+    post.full_jid = "ann@example.org/phone";
+    post.body = "hello";
+    rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    loop_.drain();
+    EXPECT_TRUE(links_.sent.empty());
+    EXPECT_FALSE(joined);
+    rooms_->release_parked();
+    ASSERT_EQ(links_.sent.size(), 2u);
+    EXPECT_EQ(links_.sent[0].second.at("op"), "join");
+    EXPECT_EQ(links_.sent[1].second.at("op"), "post");
+    EXPECT_EQ(links_.sent[0].first, there_);
+}
+
+TEST_F(PoolRoomsTest, ACommandThatWaitedTooLongIsRefusedBusy) {
+    // command_timeout_ms is 0 here: it may wait no longer than its answer would have.
+    links_.up = false;
+    std::optional<chat::Result<chat::JoinResult>> got;
+    join_unsent(got);
+    expire();
+    ASSERT_TRUE(got);
+    ASSERT_FALSE(got->ok());
+    EXPECT_EQ(got->error().fault, chat::Fault::busy);
+    EXPECT_TRUE(links_.sent.empty());
+}
+
+TEST_F(PoolRoomsTest, ACommandThatWaitedGoesToTheRoomsNewServer) {
+    // The server it waited for is gone: the room is served here now, and the join runs here.
+    links_.up = false;
+    std::optional<chat::Result<chat::JoinResult>> got;
+    join_unsent(got);
+    store_->leave_pool({there_, "there", "t:1", "t:2", 1, ""});
+    for (int i = 0; i < 100 && membership_->owner_of(node_) == there_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_NE(membership_->owner_of(node_), there_);
+    rooms_->release_parked();
+    loop_.drain();
+    ASSERT_TRUE(got);  // answered here (the room does not exist), not refused busy
+    EXPECT_TRUE(got->ok() || got->error().fault != chat::Fault::busy);
+    EXPECT_TRUE(links_.sent.empty());
+}
+
 // What the server's log holds while it lives.
 class LogLines {
   public:
