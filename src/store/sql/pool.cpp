@@ -220,17 +220,28 @@ std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::st
     // same log, and flushing it flushes the claim first. A claim lost with a database crash
     // had nothing committed under it; the next commit is refused as stale and the room is
     // loaded, and claimed, again.
-    bool alone = !db.in_transaction();  // inside another transaction, that one decides
-    Transaction tx(db);
-    if (alone && db.dialect() == Dialect::postgres) db.exec("SET LOCAL synchronous_commit TO OFF");
-    auto& st = db.prepare(
+    const std::string update =
         "UPDATE rooms SET owner = ?, epoch = epoch + 1 WHERE id = ? AND (owner = '' OR owner = ? "
         "OR owner NOT IN (SELECT name FROM pool_members WHERE lease_until_ms > " +
-        now_ms(db) + ")) RETURNING epoch");
-    st.bind(0, server).bind(1, room_id).bind(2, server);
-    std::optional<int64_t> epoch;
-    if (st.step()) epoch = st.int_at(0);
-    st.reset();
+        now_ms(db) + ")) RETURNING epoch";
+    auto claim = [&](Statement& st) {
+        st.bind(0, server).bind(1, room_id).bind(2, server);
+        std::optional<int64_t> epoch;
+        if (st.step()) epoch = st.int_at(0);
+        st.reset();
+        return epoch;
+    };
+    if (db.dialect() == Dialect::postgres && !db.in_transaction()) {
+        // One round trip, not four (BEGIN, SET LOCAL, UPDATE, COMMIT): the statement is its
+        // own transaction, and set_config(…, true) holds until that transaction ends, its
+        // commit included.
+        return claim(db.prepare("WITH claimed AS (" + update +
+                                ") SELECT epoch, set_config('synchronous_commit', 'off', true) "
+                                "FROM claimed"));
+    }
+    // Inside another transaction, that one decides how it commits.
+    Transaction tx(db);
+    auto epoch = claim(db.prepare(update));
     tx.commit();
     return epoch;
 }
