@@ -31,6 +31,7 @@ PoolNode::~PoolNode() = default;
 // (or restarted) leave the rooms served here; rooms that now hash to another server are let go.
 void PoolNode::changed(const std::vector<store::PoolMember>& before,
                        const std::vector<store::PoolMember>& now) {
+    rooms_->changing();
     for (const auto& gone : before) {
         bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
             return m.number == gone.number && m.incarnation == gone.incarnation;
@@ -68,7 +69,7 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
             });
         }
     });
-    // Commands that waited for the gone server go to the rooms' new servers.
+    // Commands that waited for the gone server, or for the change, go to the rooms' servers.
     rooms_->release_parked();
 }
 

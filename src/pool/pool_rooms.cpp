@@ -33,6 +33,17 @@ void speaking_for(C& c, uint32_t from) {
     }
 }
 
+// The room a command is for, if it is for one.
+template <class C>
+std::optional<std::string> room_of(const C& c) {
+    if constexpr (requires { c.room.node; })
+        return c.room.node;
+    else if constexpr (requires { std::string(c.room); })
+        return std::string(c.room);
+    else
+        return std::nullopt;
+}
+
 }  // namespace
 
 PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
@@ -79,11 +90,32 @@ void PoolRooms::serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>)
             c = body.get<C>();
         }
         speaking_for(c, from);
-        (this->*here)(std::move(c), [this, from, id, adjust](chat::Result<T> result) {
-            if (adjust && result.ok()) adjust(from, result.value());
-            answer(from, id, result);
-        });
+        serve_one(from, id, std::move(c), here, adjust, std::nullopt);
     };
+}
+
+template <class C, class T>
+void PoolRooms::serve_one(uint32_t from, uint64_t id, C c,
+                          void (PoolRooms::*here)(C, chat::Reply<T>),
+                          const std::function<void(uint32_t, T&)>& adjust,
+                          std::optional<Clock::time_point> due) {
+    if (auto room = room_of(c)) {
+        // For a room that the sending server has seen move here and this one not yet (each
+        // reads the live servers once a second): the command waits for this server's view,
+        // briefly, rather than be refused busy. An adoption refused so would be tried again
+        // after the sender's next commands to the room, which would find it not adopted.
+        if (wait(Waiting::to_serve, from, *room, due, [&](Clock::time_point until) {
+                return [this, from, id, c = std::move(c), here, adjust,
+                        until](std::optional<chat::Error>) mutable {
+                    serve_one(from, id, std::move(c), here, adjust, until);
+                };
+            }))
+            return;
+    }
+    (this->*here)(std::move(c), [this, from, id, adjust](chat::Result<T> result) {
+        if (adjust && result.ok()) adjust(from, result.value());
+        answer(from, id, result);
+    });
 }
 
 template <class T>
@@ -103,22 +135,23 @@ void PoolRooms::answer(uint32_t to, uint64_t id, const chat::Result<T>& result) 
 }
 
 template <class MakeGo>
-bool PoolRooms::wait_for_link(uint32_t owner, const std::string& node,
-                              std::optional<Clock::time_point> due, MakeGo&& make_go) {
-    // No link to the room's server: it may be gone (its lease lapses within pool.lease_ms, and
-    // the room moves) or its link is being made again. The command waits for either, behind
-    // the room's commands that wait already, rather than be refused at once: a client that
-    // joins in the seconds after a server's loss would see an error, and try again.
-    bool reachable = links_->linked(owner);
+bool PoolRooms::wait(Waiting why, uint32_t server, const std::string& node,
+                     std::optional<Clock::time_point> due, MakeGo&& make_go) {
+    auto now = Clock::now();
+    if (why == Waiting::to_serve && due && *due <= now) return false;  // waited long enough
+    bool ready = why == Waiting::for_link ? links_->linked(server) : membership_.serves(node);
     std::lock_guard lock(mutex_);
-    if (reachable && (due || !held_.contains(node))) return false;
+    bool holding = why == Waiting::for_link && changing_;
+    if (ready && !holding && (due || !held_.contains(node))) return false;
     if (!due) {
         const PoolConfig& config = membership_.config();
-        due = Clock::now() + std::chrono::milliseconds(
-                                 std::min(config.command_timeout_ms, config.lease_ms + 2000));
+        int ms = why == Waiting::for_link
+                     ? std::min(config.command_timeout_ms, config.lease_ms + 2000)
+                     : 2 * config.renew_ms + 500;
+        due = now + std::chrono::milliseconds(ms);
     }
     held_.insert(node);
-    parked_.push_back({owner, node, *due, make_go(*due)});
+    parked_.push_back({why, server, node, *due, make_go(*due)});
     return true;
 }
 
@@ -129,7 +162,11 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
     uint32_t owner = membership_.owner_of(node);
     if (owner == membership_.self().number || !links_)
         return (this->*here)(std::move(c), std::move(reply));
-    if (wait_for_link(owner, node, due, [&](Clock::time_point until) {
+    // No link to the room's server: it may be gone (its lease lapses within pool.lease_ms, and
+    // the room moves) or its link is being made again. The command waits for either, behind
+    // the room's commands that wait already, rather than be refused at once: a client that
+    // joins in the seconds after a server's loss would see an error, and try again.
+    if (wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
             return [this, node, op, c = std::move(c), reply = std::move(reply), here,
                     until](std::optional<chat::Error> refused) mutable {
                 if (!refused) return route(node, op, std::move(c), std::move(reply), here, until);
@@ -140,11 +177,17 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
     forward(owner, node, op, c, std::move(reply));
 }
 
+void PoolRooms::changing() {
+    std::lock_guard lock(mutex_);
+    changing_ = true;
+}
+
 void PoolRooms::release_parked() {
     std::lock_guard releasing(release_mutex_);
     std::vector<Parked> batch;
     {
         std::lock_guard lock(mutex_);
+        changing_ = false;
         batch.swap(parked_);  // held_ stays: the rooms' new commands wait behind these
     }
     auto now = Clock::now();
@@ -156,11 +199,16 @@ void PoolRooms::release_parked() {
             stay.push_back(std::move(p));
             continue;
         }
-        bool moved = membership_.owner_of(p.node) != p.server;
-        auto link = reachable.find(p.server);
-        if (link == reachable.end())
-            link = reachable.emplace(p.server, links_ && links_->linked(p.server)).first;
-        if (moved || link->second) {
+        bool ready;
+        if (p.why == Waiting::to_serve) {
+            ready = membership_.serves(p.node) || p.due <= now;  // due: the service answers
+        } else {
+            auto link = reachable.find(p.server);
+            if (link == reachable.end())
+                link = reachable.emplace(p.server, links_ && links_->linked(p.server)).first;
+            ready = membership_.owner_of(p.node) != p.server || link->second;
+        }
+        if (ready) {
             p.go(std::nullopt);
         } else if (p.due <= now) {
             shards_.of(p.node).post([go = std::move(p.go)]() mutable {
@@ -423,7 +471,7 @@ void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> rep
     uint32_t owner = membership_.owner_of(node);
     if (owner == membership_.self().number || !links_)
         return local_join(std::move(c), std::move(reply));
-    if (wait_for_link(owner, node, due, [&](Clock::time_point until) {
+    if (wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
             return [this, c = std::move(c), reply = std::move(reply),
                     until](std::optional<chat::Error> refused) mutable {
                 if (!refused) return join_from(std::move(c), std::move(reply), until);

@@ -66,6 +66,9 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // moved to another server or the link is back, and are refused busy when they waited
     // too long. Called by expire() and when the live servers change.
     void release_parked();
+    // The live servers changed: until release_parked(), commands for rooms served elsewhere
+    // wait, so that none passes the adoptions the change sends ahead of it.
+    void changing();
 
     // This server's occupants of a room are adopted by the room's new server `server` (on
     // the room's shard); retried for a while when that server cannot take the room yet (its
@@ -105,11 +108,19 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     void route(const std::string& node, const char* op, C c, chat::Reply<T> reply,
                void (PoolRooms::*here)(C, chat::Reply<T>),
                std::optional<Clock::time_point> due = std::nullopt);
-    // Parks the command `make_go(due)` makes when server `owner` cannot be reached now, or
-    // commands for `node` wait already (and `due` is not set: it did not wait itself).
+    // Why a command waits: its room's server `server` cannot be reached now (or the live
+    // servers are changing here), or server `server` sent it for a room that this server does
+    // not serve yet.
+    enum class Waiting { for_link, to_serve };
+    // Parks the command `make_go(due)` makes when it must wait for `why`, or commands for
+    // `node` wait already (and `due` is not set: it did not wait itself); `due`: until when.
     template <class MakeGo>
-    bool wait_for_link(uint32_t owner, const std::string& node,
-                       std::optional<Clock::time_point> due, MakeGo&& make_go);
+    bool wait(Waiting why, uint32_t server, const std::string& node,
+              std::optional<Clock::time_point> due, MakeGo&& make_go);
+    template <class C, class T>
+    void serve_one(uint32_t from, uint64_t id, C c, void (PoolRooms::*here)(C, chat::Reply<T>),
+                   const std::function<void(uint32_t, T&)>& adjust,
+                   std::optional<Clock::time_point> due);
     void join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
                    std::optional<Clock::time_point> due);
     // Sends `c` to server `server` and gives its answer to `reply` on the room's shard.
@@ -221,6 +232,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     std::map<uint32_t, int64_t> unsent_answers_;  // under mutex_
     // Commands waiting for their room's server to be reachable, in the order they came.
     struct Parked {
+        Waiting why;
         uint32_t server;
         std::string node;
         Clock::time_point due;
@@ -229,6 +241,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     std::vector<Parked> parked_;            // under mutex_
     std::unordered_set<std::string> held_;  // rooms with commands in parked_ (under mutex_)
     std::mutex release_mutex_;              // one release_parked() at a time
+    bool changing_ = false;  // the live servers changed; commands to others wait (mutex_)
 };
 
 }  // namespace perch::pool

@@ -54,6 +54,7 @@ class PoolRoomsTest : public ::testing::Test {
         there_ = store_->join_pool({0, "there", "t:1", "t:2", 1, ""}, 60000);
         pool::PoolConfig pc{"here", "h:1", "h:2", "", "secret-secret-secret"};
         pc.command_timeout_ms = 0;  // every forwarded command is late at once
+        pc.renew_ms = 100;          // the live servers are read ten times a second
         membership_ = std::make_unique<pool::Membership>(pc);
         membership_->start(store::open_store(config_));
         service_ = std::make_unique<chat::RoomService>(chat::RoomServiceConfig{}, directory_,
@@ -306,6 +307,65 @@ TEST_F(PoolRoomsTest, ACommandThatWaitedGoesToTheRoomsNewServer) {
     ASSERT_TRUE(got);  // answered here (the room does not exist), not refused busy
     EXPECT_TRUE(got->ok() || got->error().fault != chat::Fault::busy);
     EXPECT_TRUE(links_.sent.empty());
+}
+
+TEST_F(PoolRoomsTest, WhileTheLiveServersChangeCommandsToOthersWaitForTheChangeToEnd) {
+    // The change sends the adoptions of this server's occupants first; a post sent meanwhile
+    // would reach the room's new server before them, and be refused: not an occupant.
+    rooms_->changing();
+    chat::PostCommand post;
+    post.room = node_;
+    post.full_jid = "ann@example.org/phone";
+    post.body = "hello";
+    rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    EXPECT_TRUE(links_.sent.empty());
+    rooms_->release_parked();
+    ASSERT_EQ(links_.sent.size(), 1u);
+    EXPECT_EQ(links_.sent[0].second.at("op"), "post");
+}
+
+TEST_F(PoolRoomsTest, ACommandForARoomThisServerServesOnlySoonWaitsForIt) {
+    // The other server saw node_ move here first (each reads the live servers on its own
+    // beat): its command waits for this server to see it too, then is served here.
+    auto info = [&](uint64_t id) {
+        rooms_->frame(there_, pool::Json{{"t", "cmd"},
+                                         {"op", "info"},
+                                         {"id", id},
+                                         {"body", {{"room", node_}, {"actor", chat::Actor{}}}}});
+    };
+    auto answered = [&](uint64_t id) {
+        return std::count_if(links_.sent.begin(), links_.sent.end(), [&](const auto& s) {
+            return s.second.value("t", "") == "re" && s.second.value("id", uint64_t{0}) == id;
+        });
+    };
+    info(1);
+    loop_.drain();
+    EXPECT_EQ(answered(1), 0);
+    store_->leave_pool({there_, "there", "t:1", "t:2", 1, ""});
+    for (int i = 0; i < 100 && !membership_->serves(node_); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(membership_->serves(node_));
+    rooms_->release_parked();
+    loop_.drain();
+    ASSERT_EQ(answered(1), 1);
+}
+
+TEST_F(PoolRoomsTest, ACommandForARoomServedElsewhereWaitsAMomentOnly) {
+    // In this server's view node_ is served by the other: after 2 * renew_ms + 500 ms the room
+    // service answers (busy), as it did at once before.
+    rooms_->frame(there_, pool::Json{{"t", "cmd"},
+                                     {"op", "info"},
+                                     {"id", 7},
+                                     {"body", {{"room", node_}, {"actor", chat::Actor{}}}}});
+    rooms_->release_parked();
+    loop_.drain();
+    EXPECT_TRUE(links_.sent.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(750));
+    rooms_->release_parked();
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 1u);
+    EXPECT_EQ(links_.sent[0].second.value("t", ""), "re");
+    EXPECT_TRUE(links_.sent[0].second.contains("error"));
 }
 
 // What the server's log holds while it lives.
