@@ -106,7 +106,7 @@ void PoolRooms::serve_one(uint32_t from, uint64_t id, C c,
         // after the sender's next commands to the room, which would find it not adopted.
         if (wait(Waiting::to_serve, from, *room, due, [&](Clock::time_point until) {
                 return [this, from, id, c = std::move(c), here, adjust,
-                        until](std::optional<chat::Error>) mutable {
+                        until](const std::optional<chat::Error>&) mutable {
                     serve_one(from, id, std::move(c), here, adjust, until);
                 };
             }))
