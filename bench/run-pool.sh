@@ -19,6 +19,7 @@
 # published; PERCH_POOL_STANDBY_AFTER, default 30, is its standby_after_s), with no generator
 # of its own: after the kill it takes the dead server's slot by itself, and the run reports
 # when; the lost sessions reconnect to it (the others are near their capacity). PERCH_BENCH_KEEP=1 keeps the run's directory (configurations, servers' logs).
+# PERCH_STORE_POOL_SIZE=N sets the servers' store.pool_size (their default otherwise).
 set -euo pipefail
 build=${1:?build dir}; servers=${2:?number of servers}; shift 2
 scenario=${1:?scenario}; shift
@@ -152,6 +153,7 @@ dir = "$dir/files"
 [store]
 backend = "postgres"
 url = "$conninfo dbname=bench"
+${PERCH_STORE_POOL_SIZE:+pool_size = $PERCH_STORE_POOL_SIZE}
 [pool]
 name = "p$i"
 peer_bind = "$host"

@@ -49,7 +49,8 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
         before, now,
         [this](const std::string& node, std::vector<chat::Occupant> mine, uint32_t server) {
             rooms_->adopt(node, std::move(mine), server);
-        });
+        },
+        [this](size_t shard) { rooms_->changed_on(shard); });
     // Rooms served here that hash to another server now are let go; their occupants here are
     // adopted by it like those of any other server.
     local_.loaded_rooms([this](const std::vector<std::string>& nodes) {
@@ -69,7 +70,7 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
             });
         }
     });
-    // Commands that waited for the gone server, or for the change, go to the rooms' servers.
+    // Commands that waited for the gone server go to the rooms' new servers.
     rooms_->release_parked();
 }
 

@@ -255,9 +255,10 @@ void Fanout::joined(const std::string& node, chat::JoinResult& result) {
 }
 
 void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
-                             const std::vector<store::PoolMember>& now, const Adopt& adopt) {
+                             const std::vector<store::PoolMember>& now, const Adopt& adopt,
+                             const std::function<void(size_t shard)>& done) {
     for (size_t i = 0; i < shards_.size(); ++i) {
-        shards_.at(i).post([this, i, before, now, adopt] {
+        shards_.at(i).post([this, i, before, now, adopt, done] {
             for (auto& [node, f] : followed_[i]) {
                 uint32_t was = Membership::owner_among(before, node);
                 uint32_t is = Membership::owner_among(now, node);
@@ -300,6 +301,7 @@ void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
                     if (o.server == 0) mine.push_back(o);
                 if (!mine.empty()) adopt(node, std::move(mine), is);
             }
+            if (done) done(i);
         });
     }
 }

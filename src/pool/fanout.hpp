@@ -68,11 +68,13 @@ class Fanout final : public chat::RoomEventSink {
     // The live servers changed: for each room served elsewhere in which this server has
     // occupants and whose server is no longer the same, `adopt` is called (on the room's
     // shard) with this server's occupants and the room's new server; where the former server
-    // is gone, its occupants leave (XEP-0045 status 333) for this server's clients.
+    // is gone, its occupants leave (XEP-0045 status 333) for this server's clients. `done` is
+    // called on each shard when its rooms are through.
     using Adopt = std::function<void(const std::string& node, std::vector<chat::Occupant> mine,
                                      uint32_t server)>;
     void servers_changed(const std::vector<store::PoolMember>& before,
-                         const std::vector<store::PoolMember>& now, const Adopt& adopt);
+                         const std::vector<store::PoolMember>& now, const Adopt& adopt,
+                         const std::function<void(size_t shard)>& done = {});
 
   private:
     struct Followed {

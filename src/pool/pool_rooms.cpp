@@ -48,7 +48,11 @@ std::optional<std::string> room_of(const C& c) {
 
 PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
                      util::Shards& shards)
-    : local_(local), fanout_(fanout), membership_(membership), shards_(shards) {
+    : local_(local),
+      fanout_(fanout),
+      membership_(membership),
+      shards_(shards),
+      changes_(std::make_unique<std::atomic<int>[]>(shards.size())) {
     serve("join", &PoolRooms::local_join, [](uint32_t from, chat::JoinResult& r) {
         // The asking server has occupants in the room already: it knows the others (they
         // reached it as events, in order, before this answer). Saves sending every occupant
@@ -141,8 +145,7 @@ bool PoolRooms::wait(Waiting why, uint32_t server, const std::string& node,
     if (why == Waiting::to_serve && due && *due <= now) return false;  // waited long enough
     bool ready = why == Waiting::for_link ? links_->linked(server) : membership_.serves(node);
     std::lock_guard lock(mutex_);
-    bool holding = why == Waiting::for_link && changing_;
-    if (ready && !holding && (due || !held_.contains(node))) return false;
+    if (ready && (due || !held_.contains(node))) return false;
     if (!due) {
         const PoolConfig& config = membership_.config();
         int ms = why == Waiting::for_link
@@ -174,12 +177,30 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
             };
         }))
         return;
+    if (after_change(node, [&] {
+            return [this, node, op, c = std::move(c), reply = std::move(reply), here,
+                    due]() mutable { route(node, op, std::move(c), std::move(reply), here, due); };
+        }))
+        return;
     forward(owner, node, op, c, std::move(reply));
 }
 
 void PoolRooms::changing() {
-    std::lock_guard lock(mutex_);
-    changing_ = true;
+    for (size_t i = 0; i < shards_.size(); ++i) ++changes_[i];
+}
+
+void PoolRooms::changed_on(size_t shard) {
+    // Posted, not done here: the commands sent to this shard while its adoptions waited their
+    // turn run first, and none routed from now on can pass them.
+    shards_.at(shard).post([this, shard] { --changes_[shard]; });
+}
+
+template <class MakeAgain>
+bool PoolRooms::after_change(const std::string& node, MakeAgain&& make_again) {
+    size_t shard = shards_.index_of(node);
+    if (changes_[shard].load() == 0) return false;
+    shards_.at(shard).post(make_again());
+    return true;
 }
 
 void PoolRooms::release_parked() {
@@ -187,7 +208,6 @@ void PoolRooms::release_parked() {
     std::vector<Parked> batch;
     {
         std::lock_guard lock(mutex_);
-        changing_ = false;
         batch.swap(parked_);  // held_ stays: the rooms' new commands wait behind these
     }
     auto now = Clock::now();
@@ -476,6 +496,12 @@ void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> rep
                     until](std::optional<chat::Error> refused) mutable {
                 if (!refused) return join_from(std::move(c), std::move(reply), until);
                 if (reply) reply(std::move(*refused));
+            };
+        }))
+        return;
+    if (after_change(node, [&] {
+            return [this, c = std::move(c), reply = std::move(reply), due]() mutable {
+                join_from(std::move(c), std::move(reply), due);
             };
         }))
         return;

@@ -1,8 +1,10 @@
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -66,9 +68,12 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // moved to another server or the link is back, and are refused busy when they waited
     // too long. Called by expire() and when the live servers change.
     void release_parked();
-    // The live servers changed: until release_parked(), commands for rooms served elsewhere
-    // wait, so that none passes the adoptions the change sends ahead of it.
+    // The live servers changed: the adoptions of this server's occupants are sent from each
+    // shard (Fanout::servers_changed); until a shard is through (changed_on()), commands for
+    // its rooms are sent from the shard too, after them: a post sent ahead of its sender's
+    // adoption would be refused by the room's new server, the sender not an occupant there.
     void changing();
+    void changed_on(size_t shard);
 
     // This server's occupants of a room are adopted by the room's new server `server` (on
     // the room's shard); retried for a while when that server cannot take the room yet (its
@@ -241,7 +246,12 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     std::vector<Parked> parked_;            // under mutex_
     std::unordered_set<std::string> held_;  // rooms with commands in parked_ (under mutex_)
     std::mutex release_mutex_;              // one release_parked() at a time
-    bool changing_ = false;  // the live servers changed; commands to others wait (mutex_)
+    // Per shard: changes whose adoptions are not through there yet.
+    std::unique_ptr<std::atomic<int>[]> changes_;
+    // When `node`'s shard has a change to go through: what `make_again()` makes runs on the
+    // shard, after it.
+    template <class MakeAgain>
+    bool after_change(const std::string& node, MakeAgain&& make_again);
 };
 
 }  // namespace perch::pool

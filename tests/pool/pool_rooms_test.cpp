@@ -309,19 +309,36 @@ TEST_F(PoolRoomsTest, ACommandThatWaitedGoesToTheRoomsNewServer) {
     EXPECT_TRUE(links_.sent.empty());
 }
 
-TEST_F(PoolRoomsTest, WhileTheLiveServersChangeCommandsToOthersWaitForTheChangeToEnd) {
-    // The change sends the adoptions of this server's occupants first; a post sent meanwhile
-    // would reach the room's new server before them, and be refused: not an occupant.
+TEST_F(PoolRoomsTest, WhileTheLiveServersChangeARoomsCommandsFollowItsAdoption) {
+    // The change sends this server's occupants' adoptions from each room's shard, when the
+    // shard gets to it; a post sent meanwhile would reach the room's new server before them,
+    // and be refused there: not an occupant.
+    size_t shard = shards_.index_of(node_);
     rooms_->changing();
+    shards_.at(shard).post([&] {  // the change's work on the room's shard
+        chat::Occupant ann;
+        ann.nick = "ann";
+        ann.full_jid = "ann@example.org/phone";
+        rooms_->adopt(node_, {ann}, there_);
+        for (size_t i = 0; i < shards_.size(); ++i) rooms_->changed_on(i);
+    });
     chat::PostCommand post;
     post.room = node_;
     post.full_jid = "ann@example.org/phone";
     post.body = "hello";
     rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
     EXPECT_TRUE(links_.sent.empty());
-    rooms_->release_parked();
-    ASSERT_EQ(links_.sent.size(), 1u);
-    EXPECT_EQ(links_.sent[0].second.at("op"), "post");
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 2u);
+    EXPECT_EQ(links_.sent[0].second.at("op"), "adopt");
+    EXPECT_EQ(links_.sent[1].second.at("op"), "post");
+    // Through: the next goes at once.
+    chat::PostCommand next;
+    next.room = node_;
+    next.full_jid = "ann@example.org/phone";
+    next.body = "again";
+    rooms_->post(std::move(next), [](chat::Result<chat::Posted>) {});
+    EXPECT_EQ(links_.sent.size(), 3u);
 }
 
 TEST_F(PoolRoomsTest, ACommandForARoomThisServerServesOnlySoonWaitsForIt) {
