@@ -163,13 +163,12 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
                       void (PoolRooms::*here)(C, chat::Reply<T>),
                       std::optional<Clock::time_point> due) {
     uint32_t owner = membership_.owner_of(node);
-    if (owner == membership_.self().number || !links_)
-        return (this->*here)(std::move(c), std::move(reply));
+    bool here_now = owner == membership_.self().number || !links_;
     // No link to the room's server: it may be gone (its lease lapses within pool.lease_ms, and
     // the room moves) or its link is being made again. The command waits for either, behind
     // the room's commands that wait already, rather than be refused at once: a client that
     // joins in the seconds after a server's loss would see an error, and try again.
-    if (wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
+    if (!here_now && wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
             return [this, node, op, c = std::move(c), reply = std::move(reply), here,
                     until](std::optional<chat::Error> refused) mutable {
                 if (!refused) return route(node, op, std::move(c), std::move(reply), here, until);
@@ -182,6 +181,7 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
                     due]() mutable { route(node, op, std::move(c), std::move(reply), here, due); };
         }))
         return;
+    if (here_now) return (this->*here)(std::move(c), std::move(reply));
     forward(owner, node, op, c, std::move(reply));
 }
 
@@ -489,9 +489,8 @@ void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> rep
                           std::optional<Clock::time_point> due) {
     std::string node = c.room;
     uint32_t owner = membership_.owner_of(node);
-    if (owner == membership_.self().number || !links_)
-        return local_join(std::move(c), std::move(reply));
-    if (wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
+    bool here_now = owner == membership_.self().number || !links_;
+    if (!here_now && wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
             return [this, c = std::move(c), reply = std::move(reply),
                     until](std::optional<chat::Error> refused) mutable {
                 if (!refused) return join_from(std::move(c), std::move(reply), until);
@@ -505,6 +504,7 @@ void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> rep
             };
         }))
         return;
+    if (here_now) return local_join(std::move(c), std::move(reply));
     // A join refused here for its lateness and done there after all: the client was told it
     // is not in the room, so it leaves (no ghost occupant on the others' lists).
     chat::LeaveCommand undo{c.room, c.actor.full_jid, {}};

@@ -88,6 +88,34 @@ class PoolRoomsTest : public ::testing::Test {
         EXPECT_EQ(links_.sent.back().first, there_);
         return joins.back().at("id").get<uint64_t>();
     }
+    // `made` rooms served here that exist, then `missing` served here that do not.
+    std::vector<std::string> rooms_here(size_t made, size_t missing) {
+        store::Category cat;
+        cat.name = "Projects";
+        int64_t category = store_->add_category(cat);
+        std::vector<std::string> here;
+        for (int i = 1; here.size() < made + missing; ++i) {
+            std::string node = "local" + std::to_string(i);
+            if (!membership_->serves(node)) continue;
+            if (here.size() < made) {
+                store::Room r;
+                r.node = r.name = node;
+                r.category_id = category;
+                store_->add_room(r);
+            }
+            here.push_back(node);
+        }
+        directory_.load(*store_);
+        return here;
+    }
+    static chat::Occupant someone(const std::string& nick) {
+        chat::Occupant o;
+        o.nick = nick;
+        o.full_jid = nick + "@example.org/phone";
+        o.server = 1;
+        return o;
+    }
+
     // Joins node_ while no frame can reach its server.
     void join_unsent(std::optional<chat::Result<chat::JoinResult>>& got) {
         chat::JoinCommand c;
@@ -341,6 +369,29 @@ TEST_F(PoolRoomsTest, WhileTheLiveServersChangeARoomsCommandsFollowItsAdoption) 
     EXPECT_EQ(links_.sent.size(), 3u);
 }
 
+TEST_F(PoolRoomsTest, WhileTheLiveServersChangeAPostToARoomServedHereFollowsItsAdoption) {
+    // The room moved here: this server's own occupants are adopted from the room's shard as
+    // well, and a post of theirs must not be taken first.
+    std::string room = rooms_here(1, 0)[0];
+    size_t shard = shards_.index_of(room);
+    rooms_->changing();
+    shards_.at(shard).post([&] {
+        chat::Occupant ann = someone("ann");
+        ann.server = 0;  // this server's
+        rooms_->adopt(room, {ann}, membership_->self().number);
+        for (size_t i = 0; i < shards_.size(); ++i) rooms_->changed_on(i);
+    });
+    chat::PostCommand post;
+    post.room = room;
+    post.full_jid = "ann@example.org/phone";
+    post.body = "hello";
+    std::optional<chat::Result<chat::Posted>> posted;
+    rooms_->post(std::move(post), [&](chat::Result<chat::Posted> r) { posted = r; });
+    loop_.drain();
+    ASSERT_TRUE(posted);
+    EXPECT_TRUE(posted->ok()) << posted->error().text;
+}
+
 TEST_F(PoolRoomsTest, ACommandForARoomThisServerServesOnlySoonWaitsForIt) {
     // The other server saw node_ move here first (each reads the live servers on its own
     // beat): its command waits for this server to see it too, then is served here.
@@ -429,30 +480,8 @@ TEST_F(PoolRoomsTest, AnswersThatCannotBeSentAreToldAsOneLine) {
 
 TEST_F(PoolRoomsTest, TheAdoptionsAfterAChangeAreToldAsOneLineWhenTheLastEnds) {
     // Rooms served here: two that exist, one that does not.
-    store::Category cat;
-    cat.name = "Projects";
-    int64_t category = store_->add_category(cat);
-    std::vector<std::string> here;
-    for (int i = 1; here.size() < 3; ++i) {
-        std::string node = "local" + std::to_string(i);
-        if (membership_->owner_of(node) != membership_->self().number) continue;
-        if (here.size() < 2) {
-            store::Room r;
-            r.node = r.name = node;
-            r.category_id = category;
-            store_->add_room(r);
-        }
-        here.push_back(node);
-    }
-    directory_.load(*store_);
+    std::vector<std::string> here = rooms_here(2, 1);
     LogLines log;
-    auto someone = [](const std::string& nick) {
-        chat::Occupant o;
-        o.nick = nick;
-        o.full_jid = nick + "@example.org/phone";
-        o.server = 1;
-        return o;
-    };
     uint32_t self = membership_->self().number;
     rooms_->adopt(here[0], {someone("ann"), someone("bo")}, self);
     rooms_->adopt(here[1], {someone("cy")}, self);
