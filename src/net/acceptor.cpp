@@ -1,5 +1,6 @@
 #include "net/acceptor.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -38,6 +39,13 @@ void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint,
     if (ec.value() == EADDRNOTAVAIL) hint = " (not an address of this machine)";
     throw std::runtime_error("cannot listen on " + where + ":" + std::to_string(endpoint.port()) +
                              " (" + setting + "): " + ec.message() + hint);
+}
+
+void close_acceptor(tcp::acceptor& acceptor, std::shared_ptr<const void> keep) {
+    asio::post(acceptor.get_executor(), [&acceptor, keep = std::move(keep)] {
+        boost::system::error_code ec;
+        acceptor.close(ec);
+    });
 }
 
 // One accept loop's pauses for admission (a member of its coroutine frame, hence not in the

@@ -21,6 +21,11 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 void open_acceptor(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
                    const std::string& setting);
 
+// Closes `acceptor` on its own executor: a strand (asio::make_strand), on which its accept
+// loop runs too. Closed from another thread (a signal's handler) it raced with the loop's
+// reads of it. `keep` keeps its owner alive until then.
+void close_acceptor(asio::ip::tcp::acceptor& acceptor, std::shared_ptr<const void> keep);
+
 // The client at the other end of `socket`, as logged and as the login guard sees it:
 // "address:port", IPv6 in brackets ("[::1]:5222"), "?" when it cannot be told. `loopback`, if
 // given, says whether it is this machine.

@@ -186,7 +186,11 @@ struct C2sListener::State : std::enable_shared_from_this<C2sListener::State> {
 
     State(IoPool& io, xmpp::ServerContext& ctx, ssl::context& tls, const tcp::endpoint& ep,
           C2sOptions o)
-        : io(io), ctx(ctx), tls(tls), acceptor(io.context()), options(std::move(o)) {
+        : io(io),
+          ctx(ctx),
+          tls(tls),
+          acceptor(asio::make_strand(io.context())),  // the accept loop's strand (stop())
+          options(std::move(o)) {
         open_acceptor(acceptor, ep, options.direct_tls ? "c2s.direct_tls_port" : "c2s.port");
     }
 
@@ -219,8 +223,7 @@ void C2sListener::start() {
 }
 
 void C2sListener::stop() {
-    boost::system::error_code ec;
-    state_->acceptor.close(ec);
+    close_acceptor(state_->acceptor, state_);
 }
 
 uint16_t C2sListener::port() const {

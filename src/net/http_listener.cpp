@@ -47,7 +47,10 @@ struct HttpListener::State : std::enable_shared_from_this<HttpListener::State> {
 
     State(IoPool& io, xmpp::ServerContext& xmpp, HttpHandler& handler, ssl::context& tls,
           const tcp::endpoint& ep, HttpOptions options)
-        : io(io), tls(tls), acceptor(io.context()), shared{xmpp, handler, std::move(options)} {
+        : io(io),
+          tls(tls),
+          acceptor(asio::make_strand(io.context())),  // the accept loop's strand (stop())
+          shared{xmpp, handler, std::move(options)} {
         open_acceptor(acceptor, ep, shared.options.setting);
     }
 
@@ -79,8 +82,7 @@ void HttpListener::start() {
 }
 
 void HttpListener::stop() {
-    boost::system::error_code ec;
-    state_->acceptor.close(ec);
+    close_acceptor(state_->acceptor, state_);
 }
 
 uint16_t HttpListener::port() const {
