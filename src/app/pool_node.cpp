@@ -31,7 +31,10 @@ PoolNode::~PoolNode() = default;
 // (or restarted) leave the rooms served here; rooms that now hash to another server are let go.
 void PoolNode::changed(const std::vector<store::PoolMember>& before,
                        const std::vector<store::PoolMember>& now) {
-    rooms_->changing();
+    // Two parts send adoptions from the rooms' shards, below; until both are through on a
+    // shard, commands for its rooms go from the shard too, after them.
+    rooms_->changing();  // rooms served elsewhere whose server changed
+    rooms_->changing();  // rooms let go by this server
     for (const auto& gone : before) {
         bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
             return m.number == gone.number && m.incarnation == gone.incarnation;
@@ -69,6 +72,7 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
                 if (!mine.empty()) rooms_->adopt(node, std::move(mine), membership_.owner_of(node));
             });
         }
+        rooms_->changed_everywhere();  // behind the unloads just posted to the shards
     });
     // Commands that waited for the gone server go to the rooms' new servers.
     rooms_->release_parked();

@@ -195,6 +195,10 @@ void PoolRooms::changed_on(size_t shard) {
     shards_.at(shard).post([this, shard] { --changes_[shard]; });
 }
 
+void PoolRooms::changed_everywhere() {
+    for (size_t i = 0; i < shards_.size(); ++i) changed_on(i);
+}
+
 template <class MakeAgain>
 bool PoolRooms::after_change(const std::string& node, MakeAgain&& make_again) {
     size_t shard = shards_.index_of(node);

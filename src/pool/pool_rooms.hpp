@@ -72,8 +72,11 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // shard (Fanout::servers_changed); until a shard is through (changed_on()), commands for
     // its rooms are sent from the shard too, after them: a post sent ahead of its sender's
     // adoption would be refused by the room's new server, the sender not an occupant there.
+    // Each call is one part of a change that ends with changed_on() on every shard (or one
+    // changed_everywhere(), called when its work has been posted to every shard).
     void changing();
     void changed_on(size_t shard);
+    void changed_everywhere();
 
     // This server's occupants of a room are adopted by the room's new server `server` (on
     // the room's shard); retried for a while when that server cannot take the room yet (its

@@ -360,13 +360,28 @@ TEST_F(PoolRoomsTest, WhileTheLiveServersChangeARoomsCommandsFollowItsAdoption) 
     ASSERT_EQ(links_.sent.size(), 2u);
     EXPECT_EQ(links_.sent[0].second.at("op"), "adopt");
     EXPECT_EQ(links_.sent[1].second.at("op"), "post");
+    // A change of two parts (rooms served elsewhere, rooms let go): a post waits until both
+    // are through on its room's shard.
+    rooms_->changing();
+    rooms_->changing();
+    rooms_->changed_everywhere();
+    loop_.drain();
+    chat::PostCommand held;
+    held.room = node_;
+    held.full_jid = "ann@example.org/phone";
+    held.body = "held";
+    rooms_->post(std::move(held), [](chat::Result<chat::Posted>) {});
+    EXPECT_EQ(links_.sent.size(), 2u);  // one part still to go through
+    rooms_->changed_everywhere();
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 3u);
     // Through: the next goes at once.
     chat::PostCommand next;
     next.room = node_;
     next.full_jid = "ann@example.org/phone";
     next.body = "again";
     rooms_->post(std::move(next), [](chat::Result<chat::Posted>) {});
-    EXPECT_EQ(links_.sent.size(), 3u);
+    EXPECT_EQ(links_.sent.size(), 4u);
 }
 
 TEST_F(PoolRoomsTest, WhileTheLiveServersChangeAPostToARoomServedHereFollowsItsAdoption) {
