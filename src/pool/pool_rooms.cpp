@@ -52,7 +52,7 @@ PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership&
       fanout_(fanout),
       membership_(membership),
       shards_(shards),
-      changes_(std::make_unique<std::atomic<int>[]>(shards.size())) {
+      gates_(shards.size()) {
     serve("join", &PoolRooms::local_join, [](uint32_t from, chat::JoinResult& r) {
         // The asking server has occupants in the room already: it knows the others (they
         // reached it as events, in order, before this answer). Saves sending every occupant
@@ -185,14 +185,39 @@ void PoolRooms::route(const std::string& node, const char* op, C c, chat::Reply<
     forward(owner, node, op, c, std::move(reply));
 }
 
+namespace {
+// The shard whose held commands run now, on this thread: they pass its gate.
+thread_local std::optional<size_t> releasing_shard;
+}  // namespace
+
 void PoolRooms::changing() {
-    for (size_t i = 0; i < shards_.size(); ++i) ++changes_[i];
+    std::lock_guard lock(mutex_);
+    for (auto& gate : gates_) ++gate.parts;
 }
 
 void PoolRooms::changed_on(size_t shard) {
-    // Posted, not done here: the commands sent to this shard while its adoptions waited their
-    // turn run first, and none routed from now on can pass them.
-    shards_.at(shard).post([this, shard] { --changes_[shard]; });
+    // Posted, not done here: what this shard's work for the change posted to the shard runs
+    // first (Fanout::servers_changed calls this at the end of its task).
+    shards_.at(shard).post([this, shard] {
+        std::unique_lock lock(mutex_);
+        ChangeGate& gate = gates_[shard];
+        if (gate.parts > 1) {
+            --gate.parts;
+            return;
+        }
+        // The last part: the held commands run in order, and those that other threads route
+        // meanwhile are held behind them (the gate closes only when none is left).
+        while (!gate.held.empty()) {
+            auto held = std::move(gate.held);
+            gate.held.clear();
+            lock.unlock();
+            releasing_shard = shard;
+            for (auto& again : held) again();
+            releasing_shard.reset();
+            lock.lock();
+        }
+        gate.parts = 0;
+    });
 }
 
 void PoolRooms::changed_everywhere() {
@@ -202,8 +227,11 @@ void PoolRooms::changed_everywhere() {
 template <class MakeAgain>
 bool PoolRooms::after_change(const std::string& node, MakeAgain&& make_again) {
     size_t shard = shards_.index_of(node);
-    if (changes_[shard].load() == 0) return false;
-    shards_.at(shard).post(make_again());
+    if (releasing_shard == shard) return false;
+    std::lock_guard lock(mutex_);
+    ChangeGate& gate = gates_[shard];
+    if (gate.parts == 0) return false;
+    gate.held.push_back(make_again());
     return true;
 }
 

@@ -1,5 +1,4 @@
 #pragma once
-#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -249,10 +248,15 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     std::vector<Parked> parked_;            // under mutex_
     std::unordered_set<std::string> held_;  // rooms with commands in parked_ (under mutex_)
     std::mutex release_mutex_;              // one release_parked() at a time
-    // Per shard: changes whose adoptions are not through there yet.
-    std::unique_ptr<std::atomic<int>[]> changes_;
-    // When `node`'s shard has a change to go through: what `make_again()` makes runs on the
-    // shard, after it.
+    // Per shard: changes whose adoptions are not through there yet, and the commands for its
+    // rooms that wait for them (run by the task that ends the last part, on the shard).
+    struct ChangeGate {
+        int parts = 0;                            // parts of changes not through on the shard
+        std::vector<std::function<void()>> held;  // commands for its rooms, in order
+    };
+    std::vector<ChangeGate> gates_;  // by shard, under mutex_
+    // When `node`'s shard has a change to go through: what `make_again()` makes is held, and
+    // runs on the shard once the change is through there.
     template <class MakeAgain>
     bool after_change(const std::string& node, MakeAgain&& make_again);
 };
