@@ -28,10 +28,20 @@ DOMAIN = "localhost"
 MUC = "chat.localhost"
 
 
+_PORTS_HANDED_OUT = set()
+
+
 def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    # Never the same port twice in one test process: the kernel readily hands back a port just
+    # closed, and two settings of one server given the same one (its c2s and admin ports, seen
+    # once) could never start — new_ports() keeps ports that two settings share together.
+    while True:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _PORTS_HANDED_OUT:
+            _PORTS_HANDED_OUT.add(port)
+            return port
 
 
 # Reports that a sanitizer build of the server (make test-asan, make test-tsan) wrote to its
