@@ -52,6 +52,12 @@ class Store {
     // Adds many rooms in one transaction, skipping nodes that exist; returns how many were new.
     virtual size_t add_rooms(const std::vector<Room>& rooms) = 0;
     virtual std::optional<Room> find_room(std::string_view node) = 0;
+    // Many rooms at once (a pool moving rooms loads thousands): those of `nodes` that exist, in
+    // no particular order; then, by id, what serving each needs, with its newest `history`
+    // messages (ids of rooms that do not exist are left out).
+    virtual std::vector<Room> find_rooms(const std::vector<std::string>& nodes) = 0;
+    virtual std::vector<ServedRoom> rooms_to_serve(const std::vector<int64_t>& room_ids,
+                                                   int history) = 0;
     virtual std::vector<Room> list_rooms() = 0;
     virtual void update_room(const Room& room) = 0;  // name, description, privacy, type, disabled
     virtual void set_room_subject(int64_t room_id, const std::string& subject,
@@ -215,6 +221,10 @@ class Store {
     // (no owner, this server, released, or its owner's lease lapsed); nullopt while another
     // live server holds it. Commits with an older epoch are refused from then on.
     virtual std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) = 0;
+    // claim_room for many rooms: the new epoch of each room claimed, by id; the rooms another
+    // live server holds are left out.
+    virtual std::map<int64_t, int64_t> claim_rooms(const std::vector<int64_t>& room_ids,
+                                                   const std::string& server) = 0;
     // `server` stops serving the room (another one should): only while it holds `epoch`.
     virtual void release_room(int64_t room_id, const std::string& server, int64_t epoch) = 0;
     // True while this connection leads `role` among every connection to the database (one

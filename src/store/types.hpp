@@ -144,6 +144,13 @@ struct Message : NewMessage {
 };
 
 // A file posted into rooms (XEP-0363). Its bytes live in the file store under their SHA-256.
+// What serving a room needs from the store: its record, its lists and its newest messages.
+struct ServedRoom {
+    Room room;
+    std::vector<std::pair<RoomList, Principal>> principals;
+    std::vector<Message> recent;  // oldest first
+};
+
 struct FileRecord {
     std::string id;      // unguessable, in the download URL
     std::string sha256;  // hex

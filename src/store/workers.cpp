@@ -19,9 +19,9 @@ StoreWorkers::~StoreWorkers() {
 bool StoreWorkers::submit(Job job, Lane lane) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || jobs_.size() + slow_jobs_.size() >= max_queue_) return false;
-        (lane == Lane::slow ? slow_jobs_ : jobs_)
-            .push_back({std::move(job), std::chrono::steady_clock::now()});
+        if (stopping_ || queued() >= max_queue_) return false;
+        auto& queue = lane == Lane::slow ? slow_jobs_ : lane == Lane::first ? first_jobs_ : jobs_;
+        queue.push_back({std::move(job), std::chrono::steady_clock::now()});
     }
     // Every waiting thread looks: the one woken might not be allowed a slow job.
     cv_.notify_all();
@@ -41,7 +41,7 @@ void StoreWorkers::stop() {
 StoreWorkers::Stats StoreWorkers::stats() {
     std::lock_guard lock(mutex_);
     Stats s = stats_;
-    s.queued = jobs_.size() + slow_jobs_.size();
+    s.queued = queued();
     return s;
 }
 
@@ -53,8 +53,13 @@ void StoreWorkers::run(std::unique_ptr<Store> store) {
         {
             std::unique_lock lock(mutex_);
             auto slow_allowed = [&] { return !slow_jobs_.empty() && slow_running_ < slow_limit_; };
-            cv_.wait(lock, [&] { return stopping_ || !jobs_.empty() || slow_allowed(); });
-            if (!jobs_.empty()) {
+            cv_.wait(lock, [&] {
+                return stopping_ || !first_jobs_.empty() || !jobs_.empty() || slow_allowed();
+            });
+            if (!first_jobs_.empty()) {
+                next = std::move(first_jobs_.front());
+                first_jobs_.pop_front();
+            } else if (!jobs_.empty()) {
                 next = std::move(jobs_.front());
                 jobs_.pop_front();
             } else if (slow_allowed()) {

@@ -19,7 +19,7 @@ namespace perch::store {
 class StoreJobs {
   public:
     using Job = std::function<void(Store&)>;
-    enum class Lane { quick, slow };
+    enum class Lane { first, quick, slow };
     virtual ~StoreJobs() = default;
     // False when the queue is full (or stopping): the caller refuses with "busy".
     virtual bool submit(Job job, Lane lane = Lane::quick) = 0;
@@ -38,9 +38,11 @@ class MessageCommits {
 // and room code. Results go back by whatever the job does at its end (usually a post to the
 // caller's executor). The queue is bounded: submit() refuses when it is full.
 //
-// Jobs come in two lanes. Quick ones (a join's history, a MAM page, a room change) go first;
-// slow ones (word searches, purges) run on all threads but one, so with two threads or more a
-// burst of searches never makes a join wait behind it.
+// Jobs come in three lanes. Room loads go first (every command of a room waits for its load,
+// and a pool moving rooms loads thousands while their users log in again); then quick ones
+// (a join's history, a MAM page, a login); slow ones (word searches, purges) run on all
+// threads but one, so with two threads or more a burst of searches never makes a join wait
+// behind it.
 class StoreWorkers final : public StoreJobs {
   public:
     StoreWorkers(const StoreConfig& config, int threads, size_t max_queue = 100000);
@@ -62,6 +64,7 @@ class StoreWorkers final : public StoreJobs {
 
   private:
     void run(std::unique_ptr<Store> store);
+    size_t queued() const { return first_jobs_.size() + jobs_.size() + slow_jobs_.size(); }
     struct Queued {
         Job job;
         std::chrono::steady_clock::time_point since;
@@ -69,7 +72,7 @@ class StoreWorkers final : public StoreJobs {
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<Queued> jobs_, slow_jobs_;
+    std::deque<Queued> first_jobs_, jobs_, slow_jobs_;
     int slow_running_ = 0, slow_limit_ = 1;  // slow jobs run on at most threads - 1 threads
     size_t max_queue_;
     Stats stats_;

@@ -1,6 +1,7 @@
 // Pools on the shared database: membership by lease, rooms fenced by epoch. Runs on SQLite and
 // on the PostgreSQL test cluster, like the rest of the storage suite.
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "store_fixture.hpp"
@@ -78,6 +79,52 @@ TEST_F(StoreTest, TheRoomOfADeadServerIsClaimedByAnother) {
     EXPECT_FALSE(s->claim_room(room, "two"));
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     EXPECT_TRUE(s->claim_room(room, "two"));
+}
+
+// Many rooms claimed in one go: those free, not those another live server holds; a room
+// whose row a commit holds is waited for, not skipped.
+TEST_F(StoreTest, ManyRoomsAreClaimedAtOnceButNotThoseALiveServerHolds) {
+    auto s = open();
+    int64_t a = make_room(*s, "a"), b = make_room(*s, "b"), c = make_room(*s, "c");
+    s->join_pool(member("one", 1), 60000);
+    s->join_pool(member("two", 2), 60000);
+    auto held = s->claim_room(b, "two");
+    auto before = s->claim_room(a, "one");
+    ASSERT_TRUE(held && before);
+    auto epochs = s->claim_rooms({a, b, c}, "one");
+    ASSERT_EQ(epochs.size(), 2u);
+    EXPECT_GT(epochs.at(a), *before);  // claimed again: a newer epoch
+    EXPECT_EQ(epochs.count(b), 0u);
+    EXPECT_FALSE(s->claim_room(c, "two")) << "c was not claimed by one";
+    EXPECT_TRUE(s->claim_rooms({}, "one").empty());
+    // "two" lets b go: now one takes it, and a commit under b's old epoch is refused.
+    s->release_room(b, "two", *held);
+    auto again = s->claim_rooms({b}, "one");
+    ASSERT_EQ(again.count(b), 1u);
+    auto stale = message(b, "stale", 1);
+    stale.epoch = *held;
+    EXPECT_EQ(s->append_messages({stale}).at(0).seq, 0);
+
+    if (!on_postgres()) return;
+    // A commit in flight on c (another connection's transaction holds its row): the claim
+    // waits for it and then takes c too.
+    auto other = open();
+    std::promise<void> locked, release;
+    std::thread committer([&] {
+        other->with_events({}, [&] {
+            other->set_room_subject(c, "busy", "x");
+            locked.set_value();
+            release.get_future().wait();
+        });
+    });
+    locked.get_future().wait();
+    auto claim = std::async(std::launch::async, [&] { return s->claim_rooms({a, c}, "one"); });
+    EXPECT_EQ(claim.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+    release.set_value();
+    committer.join();
+    auto both = claim.get();
+    EXPECT_EQ(both.size(), 2u);
+    EXPECT_EQ(both.count(c), 1u);
 }
 
 TEST_F(StoreTest, ACommitUnderAStaleEpochIsRefusedAndTheRestOfTheBatchStored) {

@@ -216,6 +216,50 @@ TEST_F(StoreTest, RecentMessagesAreTheNewestOldestFirst) {
     EXPECT_EQ(s->count_messages(room), 50);
 }
 
+// Loading many rooms at once (a pool moving rooms): found by name, then each with its lists
+// and newest messages, in one statement per kind of row on PostgreSQL.
+TEST_F(StoreTest, ManyRoomsAreReadForServingAtOnce) {
+    auto s = open();
+    int64_t a = make_room(*s, "a"), b = make_room(*s, "b"), c = make_room(*s, "c");
+    s->set_room_principal(a, RoomList::manager, Principal::user("alice"), true);
+    s->set_room_principal(a, RoomList::member, Principal::group("staff"), true);
+    s->set_room_principal(c, RoomList::denied, Principal::user("mallory"), true);
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(message(a, "a" + std::to_string(i), 1000 + i));
+    batch.push_back(message(c, "c0", 2000));
+    s->append_messages(std::move(batch));
+
+    auto found = s->find_rooms({"c", "nope", "a", "b"});
+    std::vector<std::string> nodes;
+    for (const auto& r : found) nodes.push_back(r.node);
+    std::sort(nodes.begin(), nodes.end());
+    EXPECT_EQ(nodes, (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_TRUE(s->find_rooms({}).empty());
+
+    auto served = s->rooms_to_serve({c, a, 999999, b}, 3);
+    ASSERT_EQ(served.size(), 3u);
+    std::map<std::string, ServedRoom> by_node;
+    for (auto& r : served) by_node[r.room.node] = r;
+    ASSERT_EQ(by_node.count("a"), 1u);
+    EXPECT_EQ(by_node["a"].room.id, a);
+    EXPECT_EQ(by_node["a"].room.last_seq, 5);
+    ASSERT_EQ(by_node["a"].recent.size(), 3u);  // the newest three, oldest first
+    EXPECT_EQ(by_node["a"].recent[0].body, "a2");
+    EXPECT_EQ(by_node["a"].recent[2].body, "a4");
+    EXPECT_EQ(by_node["a"].principals, s->room_principals(a));
+    EXPECT_EQ(by_node["a"].principals.size(), 2u);
+    EXPECT_TRUE(by_node["b"].recent.empty());
+    EXPECT_TRUE(by_node["b"].principals.empty());
+    ASSERT_EQ(by_node["c"].recent.size(), 1u);
+    EXPECT_EQ(by_node["c"].recent[0].body, "c0");
+    EXPECT_EQ(by_node["c"].principals, s->room_principals(c));
+    // No history asked: the records and lists only.
+    auto bare = s->rooms_to_serve({a}, 0);
+    ASSERT_EQ(bare.size(), 1u);
+    EXPECT_TRUE(bare[0].recent.empty());
+    EXPECT_EQ(bare[0].principals.size(), 2u);
+}
+
 TEST_F(StoreTest, DuplicateStanzaIdRollsBackTheWholeBatch) {
     auto s = open();
     int64_t room = make_room(*s, "r");
@@ -283,6 +327,41 @@ TEST_F(StoreTest, QuickJobsDoNotWaitBehindSlowOnes) {
     release = true;
     cv.notify_all();
     EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return slow_done == 2; }));
+}
+
+// Room loads go ahead of the quick jobs queued before them (logins of a reconnection storm).
+TEST_F(StoreTest, RoomLoadsGoAheadOfQueuedQuickJobs) {
+    StoreWorkers workers(config(), 1);
+    std::mutex m;
+    std::condition_variable cv;
+    bool started = false, release = false;
+    std::vector<std::string> order;
+    ASSERT_TRUE(workers.submit([&](Store&) {
+        std::unique_lock lock(m);
+        started = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+    }));
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started; }));
+    }
+    auto note = [&](std::string what) {
+        return [&, what](Store&) {
+            std::lock_guard lock(m);
+            order.push_back(what);
+            cv.notify_all();
+        };
+    };
+    ASSERT_TRUE(workers.submit(note("login 1")));
+    ASSERT_TRUE(workers.submit(note("search"), StoreWorkers::Lane::slow));
+    ASSERT_TRUE(workers.submit(note("login 2")));
+    ASSERT_TRUE(workers.submit(note("room load"), StoreWorkers::Lane::first));
+    std::unique_lock lock(m);
+    release = true;
+    cv.notify_all();
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == 4; }));
+    EXPECT_EQ(order, (std::vector<std::string>{"room load", "login 1", "login 2", "search"}));
 }
 
 TEST_F(StoreTest, MessageWriterCommitsInOrderAndReportsSequence) {

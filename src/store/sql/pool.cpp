@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "store/sql/pg_array.hpp"
 #include "util/time.hpp"
 
 namespace perch::store::sql::pool {
@@ -244,6 +245,49 @@ std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::st
     auto epoch = claim(db.prepare(update));
     tx.commit();
     return epoch;
+}
+
+std::map<int64_t, int64_t> claim_rooms(Connection& db, const std::vector<int64_t>& room_ids,
+                                       const std::string& server) {
+    std::map<int64_t, int64_t> epochs;
+    if (db.dialect() != Dialect::postgres || db.in_transaction()) {
+        for (int64_t id : room_ids)
+            if (auto epoch = claim_room(db, id, server)) epochs[id] = *epoch;
+        return epochs;
+    }
+    // One statement for the rooms no commit holds right now. It takes their row locks without
+    // waiting (SKIP LOCKED): waiting for several in turn could close a circle with a commit
+    // taking the same rooms' locks in another order (the room's former server, still
+    // committing while it learns of the change). The rooms skipped are claimed one by one
+    // after, each waiting for its commit as claim_room does.
+    std::string free =
+        "owner = '' OR owner = ? OR owner NOT IN (SELECT name FROM pool_members "
+        "WHERE lease_until_ms > " +
+        now_ms(db) + ")";
+    PgArray ids;
+    for (int64_t id : room_ids) ids.add(id);
+    auto& st = db.prepare(
+        "WITH free AS (SELECT id FROM rooms WHERE id = ANY(?::bigint[]) AND (" + free +
+        ") FOR UPDATE OF rooms SKIP LOCKED), claimed AS (UPDATE rooms AS r SET owner = ?, epoch "
+        "= r.epoch + 1 FROM free WHERE r.id = free.id RETURNING r.id, r.epoch) SELECT id, "
+        "epoch, set_config('synchronous_commit', 'off', true) FROM claimed");
+    st.bind(0, ids.str()).bind(1, server).bind(2, server);
+    while (st.step()) epochs[st.int_at(0)] = st.int_at(1);
+    st.reset();
+    if (epochs.size() == room_ids.size()) return epochs;
+    // Which of the rest were skipped for a lock, not held by another live server.
+    PgArray rest;
+    for (int64_t id : room_ids)
+        if (!epochs.count(id)) rest.add(id);
+    auto& skipped =
+        db.prepare("SELECT id FROM rooms WHERE id = ANY(?::bigint[]) AND (" + free + ")");
+    skipped.bind(0, rest.str()).bind(1, server);
+    std::vector<int64_t> again;
+    while (skipped.step()) again.push_back(skipped.int_at(0));
+    skipped.reset();
+    for (int64_t id : again)
+        if (auto epoch = claim_room(db, id, server)) epochs[id] = *epoch;
+    return epochs;
 }
 
 void release_room(Connection& db, int64_t room_id, const std::string& server, int64_t epoch) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ std::vector<std::string> active_list(Connection& db, const std::string& pool);
 bool assign_slot(Connection& db, const std::string& pool, const std::string& slot,
                  const std::string& from, const std::string& holder);
 std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::string& server);
+std::map<int64_t, int64_t> claim_rooms(Connection& db, const std::vector<int64_t>& room_ids,
+                                       const std::string& server);
 void release_room(Connection& db, int64_t room_id, const std::string& server, int64_t epoch);
 // See Store::lead; `held` is what this connection believed at the last call.
 bool lead(Connection& db, const std::string& role, bool& held);

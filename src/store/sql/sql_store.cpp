@@ -17,6 +17,7 @@
 #include "store/sql/outbox.hpp"
 #include "store/sql/personal.hpp"
 #include "store/sql/pool.hpp"
+#include "store/sql/room_loads.hpp"
 #include "store/sql/rows.hpp"
 #include "util/time.hpp"
 
@@ -215,6 +216,15 @@ class SqlStore final : public Store {
 
     std::optional<Room> find_room(std::string_view node) override {
         return one(sql("SELECT ", kRoomColumns, " FROM rooms WHERE node = ?"), node, read_room);
+    }
+
+    std::vector<Room> find_rooms(const std::vector<std::string>& nodes) override {
+        return room_loads::find(db_, nodes);
+    }
+
+    std::vector<ServedRoom> rooms_to_serve(const std::vector<int64_t>& room_ids,
+                                           int history) override {
+        return room_loads::to_serve(db_, room_ids, history);
     }
 
     std::vector<Room> list_rooms() override {
@@ -662,6 +672,10 @@ class SqlStore final : public Store {
     }
     std::optional<int64_t> claim_room(int64_t room_id, const std::string& server) override {
         return pool::claim_room(db_, room_id, server);
+    }
+    std::map<int64_t, int64_t> claim_rooms(const std::vector<int64_t>& room_ids,
+                                           const std::string& server) override {
+        return pool::claim_rooms(db_, room_ids, server);
     }
     void release_room(int64_t room_id, const std::string& server, int64_t epoch) override {
         pool::release_room(db_, room_id, server, epoch);
