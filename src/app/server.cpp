@@ -246,8 +246,9 @@ int serve(Config config, const std::string& config_path) {
         return xmpp::bookmarks::followed_rooms(s, user, muc_domain);
     };
     if (membership) {
-        rooms_config.claim = [name = config.pool.name](store::Store& s, const store::Room& r) {
-            return s.claim_room(r.id, name);
+        rooms_config.claim = [name = config.pool.name](store::Store& s,
+                                                       const std::vector<int64_t>& ids) {
+            return s.claim_rooms(ids, name);
         };
         rooms_config.serves = [&membership](const std::string& node) {
             return membership->serves(node);

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,10 +52,10 @@ struct RoomServiceConfig {
         tombstone;
     // The rooms (nodes) a user follows, read on a store thread; none when not set.
     std::function<std::vector<std::string>(store::Store&, const std::string& user)> followed_rooms;
-    // In a pool: claims a room for this server as it loads (on a store thread), answering the
-    // epoch its commits carry, or nullopt when another live server holds it (the command is
-    // then refused as busy). Not set: a single server, epoch 0.
-    std::function<std::optional<int64_t>(store::Store&, const store::Room&)> claim;
+    // In a pool: claims rooms for this server as they load (on a store thread, many at once),
+    // answering by room id the epoch its commits carry; a room left out is held by another
+    // live server (its commands wait or are refused as busy). Not set: a single server, epoch 0.
+    std::function<std::map<int64_t, int64_t>(store::Store&, const std::vector<int64_t>& ids)> claim;
     // In a pool: whether this server serves the room now (any thread), and the claim given
     // back (on a store thread) for a room whose load finished after the pool moved it.
     std::function<bool(const std::string& node)> serves;
@@ -216,10 +218,24 @@ class RoomService final : public RoomCommands {
     // there is no such room or it could not be loaded.
     void with_room(const std::string& node, Loading then, const std::string& create_in = {},
                    const std::string& creator = {});
+    // Loading (room_loading.cpp): requests gather while a loader job reads the ones before
+    // them, up to kLoadBatch rooms at a time.
+    struct LoadRequest {
+        std::string node, create_in, creator;
+        int attempt = 0;  // claims tried before (a room its former server is letting go)
+    };
     struct Loaded;
-    void load(const std::string& node, const std::string& create_in, const std::string& creator,
-              int attempt);
+    struct Loads {
+        std::mutex mutex;
+        std::vector<LoadRequest> waiting;  // for the loader, in the order asked
+        bool loader_queued = false;        // a loader job is queued or running
+    };
+    void load(LoadRequest request);
+    void run_loads(store::Store& s);  // the loader job, on a store thread
+    std::vector<Loaded> load_batch(store::Store& s, const std::vector<LoadRequest>& batch);
+    void done_loading(LoadRequest request, Loaded loaded);
     void finish_load(const std::string& node, Loaded loaded);
+    static constexpr size_t kLoadBatch = 256;
     static constexpr int kClaimAttempts = 12;  // about 3 s in all
     static constexpr std::chrono::milliseconds kClaimPause{250};
     // with_room for a command: a missing room is answered `not_found` through `reply`; `then`
@@ -274,6 +290,7 @@ class RoomService final : public RoomCommands {
     RoomEventSink& sink_;
     std::vector<ShardState> state_;
     ReadMarks marks_;
+    Loads loads_;
     util::Histogram archive_seconds_, search_seconds_;
     std::atomic<uint64_t> messages_posted_{0};
     std::atomic<uint64_t> posts_over_rate_{0};

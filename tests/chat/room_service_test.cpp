@@ -575,7 +575,9 @@ TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
     service_.reset();
     chat::RoomServiceConfig config;
     config.occupant_id_secret = "secret";
-    config.claim = [](store::Store& s, const store::Room& r) { return s.claim_room(r.id, "here"); };
+    config.claim = [](store::Store& s, const std::vector<int64_t>& ids) {
+        return s.claim_rooms(ids, "here");
+    };
     service_ =
         std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
     auto refused = join("open", as(who("erin")), "erin");
@@ -608,7 +610,9 @@ TEST_F(RoomServiceTest, InAPoolACommandWaitsForARoomItsFormerServerIsLettingGo) 
     service_.reset();
     chat::RoomServiceConfig config;
     config.occupant_id_secret = "secret";
-    config.claim = [](store::Store& s, const store::Room& r) { return s.claim_room(r.id, "here"); };
+    config.claim = [](store::Store& s, const std::vector<int64_t>& ids) {
+        return s.claim_rooms(ids, "here");
+    };
     config.after = [&](std::chrono::milliseconds, std::function<void()> work) {
         later.push_back(std::move(work));
     };
@@ -647,6 +651,69 @@ TEST_F(RoomServiceTest, InAPoolACommandWaitsForARoomItsFormerServerIsLettingGo) 
     EXPECT_GT(attempts, 5);
 }
 
+// Rooms asked for together are loaded together: one claim and one read for all of them (a
+// pool moving thousands of rooms); a room of the batch held by another server waits alone,
+// the others are served; history and lists come with each.
+TEST_F(RoomServiceTest, InAPoolRoomsAskedForTogetherAreClaimedAndReadTogether) {
+    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
+    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    auto stage = store_->find_room("stage");
+    auto held = store_->claim_room(stage->id, "there");
+    ASSERT_TRUE(held);
+    auto open = store_->find_room("open");
+    store::NewMessage m;
+    m.room_id = open->id;
+    m.stanza_id = "s1";
+    m.sender = "erin@example.org";
+    m.nick = "erin";
+    m.body = "before the move";
+    store_->append_messages({m});
+    std::vector<size_t> claims;  // the rooms of each claim
+    std::vector<std::function<void()>> later;
+    service_.reset();
+    chat::RoomServiceConfig config;
+    config.occupant_id_secret = "secret";
+    config.claim = [&](store::Store& s, const std::vector<int64_t>& ids) {
+        claims.push_back(ids.size());
+        return s.claim_rooms(ids, "here");
+    };
+    config.after = [&](std::chrono::milliseconds, std::function<void()> work) {
+        later.push_back(std::move(work));
+    };
+    service_ =
+        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    std::map<std::string, std::optional<chat::Result<chat::JoinResult>>> joined;
+    for (std::string room : {"open", "managed", "stage", "nowhere"}) {
+        chat::JoinCommand c;
+        c.room = room;
+        c.actor = as(who("dave"));
+        c.nick = "dave";
+        c.history.max_stanzas = 10;
+        service_->join(c, [&joined, room](chat::Result<chat::JoinResult> r) {
+            joined[room].emplace(std::move(r));
+        });
+    }
+    loop_.drain();
+    EXPECT_EQ(claims, (std::vector<size_t>{3})) << "one claim for the three rooms that exist";
+    ASSERT_TRUE(joined["open"] && joined["open"]->ok());
+    ASSERT_EQ(joined["open"]->value().history.size(), 1u);
+    EXPECT_EQ(joined["open"]->value().history[0].body, "before the move");
+    ASSERT_TRUE(joined["managed"] && joined["managed"]->ok());
+    // dave is on managed's member list, read with the batch: he gets its member affiliation.
+    EXPECT_EQ(joined["managed"]->value().self.affiliation, chat::Affiliation::member);
+    ASSERT_TRUE(joined["nowhere"]);
+    EXPECT_EQ(joined["nowhere"]->error().fault, Fault::not_found);
+    EXPECT_FALSE(joined["stage"]) << "answered while the room was held elsewhere";
+    // Its server lets it go: the next attempt claims it alone.
+    store_->release_room(stage->id, "there", *held);
+    ASSERT_EQ(later.size(), 1u);
+    std::exchange(later, {})[0]();
+    loop_.drain();
+    EXPECT_EQ(claims, (std::vector<size_t>{3, 1}));
+    ASSERT_TRUE(joined["stage"]);
+    EXPECT_TRUE(joined["stage"]->ok());
+}
+
 // The pool changed while the room loaded: it is served elsewhere now. The load's claim is
 // given back at once (else the new server's claims are refused while this one lives) and the
 // command is refused as busy.
@@ -658,10 +725,10 @@ TEST_F(RoomServiceTest, InAPoolARoomLoadedAfterItMovedIsLetGo) {
     service_.reset();
     chat::RoomServiceConfig config;
     config.occupant_id_secret = "secret";
-    config.claim = [&](store::Store& s, const store::Room& r) {
-        auto epoch = s.claim_room(r.id, "here");
+    config.claim = [&](store::Store& s, const std::vector<int64_t>& ids) {
+        auto epochs = s.claim_rooms(ids, "here");
         serves = false;  // the pool changes right after the claim
-        return epoch;
+        return epochs;
     };
     config.serves = [&](const std::string&) { return serves; };
     config.release = [](store::Store& s, int64_t id, int64_t epoch) {
