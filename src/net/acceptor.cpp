@@ -68,13 +68,17 @@ asio::awaitable<void> wait_for_admission(const tcp::acceptor& acceptor, IoPool& 
     auto since = Clock::now();
     ++pauses.count;
     if (pauses.logged == Clock::time_point{} || since - pauses.logged >= std::chrono::minutes(1)) {
-        spdlog::warn(
-            "{}: not accepting new connections while {} room joins are under way and {} "
-            "more wait their turn (c2s.max_pending_joins {}){}",
-            what, admission.running(), admission.waiting(), admission.limit(),
-            pauses.count > 1 ? fmt::format("; {} pauses, {:.1f} s in all, since the last line",
-                                           pauses.count - 1, pauses.seconds)
-                             : std::string());
+        std::string why = admission.held()
+                              ? std::string("the pool's rooms move to their new servers")
+                              : fmt::format(
+                                    "{} room joins are under way and {} more wait their turn "
+                                    "(c2s.max_pending_joins {})",
+                                    admission.running(), admission.waiting(), admission.limit());
+        spdlog::warn("{}: not accepting new connections while {}{}", what, why,
+                     pauses.count > 1
+                         ? fmt::format("; {} pauses, {:.1f} s in all, since the last line",
+                                       pauses.count - 1, pauses.seconds)
+                         : std::string());
         pauses = {since, 0, 0};
     }
     boost::system::error_code ec;

@@ -9,7 +9,7 @@ void Admission::enter(const void* owner, std::function<void(TicketPtr)> work) {
     {
         std::lock_guard lock(mutex_);
         // In order: behind anything waiting, and behind the owner's own work still being run.
-        if (limit_ > 0 && (!queue_.empty() || running() >= limit_ || by_owner_.contains(owner))) {
+        if (!may_start() || !queue_.empty() || by_owner_.contains(owner)) {
             queue_.push_back({owner, std::move(work), {}});
             waiting_.fetch_add(1, std::memory_order_relaxed);
             if (by_owner_[owner]++ == 0) owners_with_work_.fetch_add(1, std::memory_order_release);
@@ -39,11 +39,20 @@ bool Admission::waiting_for(const void* owner) const {
 }
 
 bool Admission::front_may_run() const {
-    return !queue_.empty() && (!queue_.front().counted || running() < limit_);
+    return !queue_.empty() && (!queue_.front().counted || may_start());
 }
 
 void Admission::finished() {
     running_.fetch_sub(1, std::memory_order_relaxed);
+    drain_if_due();
+}
+
+void Admission::release() {
+    held_.store(false, std::memory_order_relaxed);
+    drain_if_due();
+}
+
+void Admission::drain_if_due() {
     {
         std::lock_guard lock(mutex_);
         if (draining_ || !front_may_run()) return;

@@ -44,8 +44,14 @@ class Admission : public std::enable_shared_from_this<Admission> {
     int64_t waiting() const { return waiting_.load(std::memory_order_relaxed); }
     int64_t pending() const { return running() + waiting(); }
     int64_t limit() const { return limit_; }
-    // The door: open while fewer than the limit are under way or waiting.
-    bool open() const { return limit_ <= 0 || pending() < limit_; }
+    // The door: open while fewer than the limit are under way or waiting, and not held.
+    bool open() const { return !held() && (limit_ <= 0 || pending() < limit_); }
+
+    // A pool's rooms moving between servers go first: while held, no counted work starts (it
+    // waits, in order, whatever the limit) and the door is shut; release() lets it in.
+    void hold() { held_.store(true, std::memory_order_relaxed); }
+    void release();
+    bool held() const { return held_.load(std::memory_order_relaxed); }
 
     // Counted work started and finished outside enter() (a ticket does both).
     void started() { running_.fetch_add(1, std::memory_order_relaxed); }
@@ -79,6 +85,10 @@ class Admission : public std::enable_shared_from_this<Admission> {
     };
     // Runs what may run now, one piece after another; only one thread at a time drains.
     void drain();
+    // Starts a drain (through `post`) if the first waiting work may run and none is under way.
+    void drain_if_due();
+    // Whether counted work may start now, beside the work under way.
+    bool may_start() const { return !held() && (limit_ <= 0 || running() < limit_); }
     // Whether the first waiting work may run now; under the lock.
     bool front_may_run() const;
     // A ticket for work let in; under the lock (it counts the work as under way).
@@ -87,6 +97,7 @@ class Admission : public std::enable_shared_from_this<Admission> {
     const int64_t limit_;
     Post post_;
     std::atomic<int64_t> running_{0};
+    std::atomic<bool> held_{false};
     std::atomic<int64_t> waiting_{0};           // counted work waiting
     std::atomic<int64_t> owners_with_work_{0};  // size of by_owner_, read without the lock
     mutable std::mutex mutex_;

@@ -125,6 +125,36 @@ TEST(Admission, JoinsBeyondTheLimitWaitInOrderAndRunAsEarlierOnesFinish) {
     EXPECT_TRUE(a->open());
 }
 
+// While a pool's rooms move (held), joins wait whatever the limit, the door is shut, and the
+// waiting joins go in order once released; a session's other stanzas wait behind its join.
+TEST(Admission, WhileHeldJoinsWaitAndTheDoorIsShut) {
+    for (int64_t limit : {0, 3}) {
+        Posted posted;
+        auto a = std::make_shared<Admission>(limit, posted.post());
+        Joins j;
+        int alice = 0, bob = 0;
+        a->hold();
+        EXPECT_FALSE(a->open());
+        a->enter(&alice, j.join("alice joins r1"));
+        a->follow(&alice, j.other("alice posts to r1"));
+        a->follow(&bob, j.other("bob posts to r2"));  // nothing of his waits: at once
+        a->enter(&bob, j.join("bob joins r3"));
+        EXPECT_EQ(j.ran, std::vector<std::string>{"bob posts to r2"});
+        EXPECT_EQ(a->waiting(), 2);
+        posted.run();
+        EXPECT_EQ(j.ran.size(), 1u) << "ran while held";
+        a->release();
+        posted.run();
+        EXPECT_EQ(j.ran, (std::vector<std::string>{"bob posts to r2", "alice joins r1",
+                                                   "alice posts to r1", "bob joins r3"}));
+        EXPECT_TRUE(a->open() || limit > 0);
+        j.tickets.clear();
+        posted.run();
+        EXPECT_TRUE(a->open());
+        EXPECT_EQ(a->pending(), 0);
+    }
+}
+
 // A session whose join waits sends its other room stanzas after it (a post to the room it is
 // joining must not overtake the join); anybody else's go at once, ahead of the waiting joins.
 TEST(Admission, AnOwnersOtherWorkFollowsItsWaitingJoinAndOthersGoAhead) {
