@@ -35,6 +35,13 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
     // shard, commands for its rooms go from the shard too, after them.
     rooms_->changing();  // rooms served elsewhere whose server changed
     rooms_->changing();  // rooms let go by this server
+    {
+        std::lock_guard lock(hold_mutex_);
+        if (admission_ && !held_since_) {
+            admission_->hold();
+            held_since_ = std::chrono::steady_clock::now();
+        }
+    }
     for (const auto& gone : before) {
         bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& m) {
             return m.number == gone.number && m.incarnation == gone.incarnation;
@@ -78,11 +85,37 @@ void PoolNode::changed(const std::vector<store::PoolMember>& before,
     rooms_->release_parked();
 }
 
+void PoolNode::hold_joins_while_rooms_move(std::shared_ptr<util::Admission> admission) {
+    {
+        std::lock_guard lock(hold_mutex_);
+        admission_ = std::move(admission);
+    }
+    rooms_->on_settled([this] { end_hold(true); });
+}
+
+// The change went through (`settled`), or the hold lasted kMaxHold: room joins go on.
+void PoolNode::end_hold(bool settled) {
+    std::lock_guard lock(hold_mutex_);
+    if (!held_since_) return;
+    std::chrono::duration<double> held = std::chrono::steady_clock::now() - *held_since_;
+    if (settled) {
+        if (rooms_->settling()) return;  // another change began meanwhile
+        spdlog::info("pool: the rooms moved in {:.1f} s; room joins go on", held.count());
+    } else {
+        if (held < kMaxHold) return;
+        spdlog::warn("pool: room joins held {:.1f} s while the rooms move; they go on now",
+                     held.count());
+    }
+    held_since_.reset();
+    admission_->release();
+}
+
 void PoolNode::tick(xmpp::Router& router,
                     const std::function<std::optional<std::string>()>& elsewhere,
                     std::chrono::seconds drain) {
     rooms_->expire();
     users_->expire();
+    end_hold(false);
     auto now = std::chrono::steady_clock::now();
     if (membership_.active()) {
         serving_no_more_.reset();

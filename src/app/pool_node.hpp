@@ -2,6 +2,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "pool/pool_rooms.hpp"
 #include "pool/pool_users.hpp"
 #include "store/workers.hpp"
+#include "util/admission.hpp"
 #include "xmpp/router.hpp"
 
 namespace perch::app {
@@ -41,6 +43,13 @@ class PoolNode {
     void tick(xmpp::Router& router, const std::function<std::optional<std::string>()>& elsewhere,
               std::chrono::seconds drain);
 
+    // While a change of the live servers moves rooms (the adoptions of this server's
+    // occupants, the rooms it lets go), `admission` is held: this server's clients' room joins
+    // wait, and no new client is accepted, so that the rooms are served again first, with
+    // their occupants, rather than behind a reconnection storm; at most kMaxHold.
+    void hold_joins_while_rooms_move(std::shared_ptr<util::Admission> admission);
+    static constexpr std::chrono::seconds kMaxHold{5};
+
     // Where a server that serves no more sends a new client: the active servers in turn, at
     // the address `where` gives for each (empty: none); nowhere while this one is active.
     static std::function<std::optional<std::string>()> elsewhere(
@@ -59,6 +68,11 @@ class PoolNode {
     std::unique_ptr<net::IoPool> io_;
     std::unique_ptr<net::PeerLinks> links_;
     std::optional<std::chrono::steady_clock::time_point> serving_no_more_;  // tick()'s only
+    // The hold of hold_joins_while_rooms_move(): since when it is held.
+    std::mutex hold_mutex_;
+    std::shared_ptr<util::Admission> admission_;                       // under hold_mutex_
+    std::optional<std::chrono::steady_clock::time_point> held_since_;  // under hold_mutex_
+    void end_hold(bool settled);
 };
 
 }  // namespace perch::app

@@ -299,6 +299,7 @@ int serve(Config config, const std::string& config_path) {
         [&io](std::function<void()> work) { asio::post(io.context(), std::move(work)); });
     xmpp::MucConfig muc_config;
     muc_config.admission = admission;
+    if (pool_node) pool_node->hold_joins_while_rooms_move(admission);
     muc_config.domain = muc_domain;
     muc_config.user_domain = config.domain;
     muc_config.max_history = config.muc.max_history;

@@ -217,7 +217,20 @@ void PoolRooms::changed_on(size_t shard) {
             lock.lock();
         }
         gate.parts = 0;
+        bool settled = !settling_locked();
+        lock.unlock();
+        if (settled && settled_) settled_();
     });
+}
+
+bool PoolRooms::settling_locked() const {
+    return adoptions_.under_way > 0 ||
+           std::any_of(gates_.begin(), gates_.end(), [](const auto& g) { return g.parts > 0; });
+}
+
+bool PoolRooms::settling() {
+    std::lock_guard lock(mutex_);
+    return settling_locked();
 }
 
 void PoolRooms::changed_everywhere() {
@@ -366,7 +379,9 @@ void PoolRooms::adoption_ended(size_t occupants, bool adopted) {
     a.occupants += int64_t(occupants);
     if (--a.under_way > 0) return;
     Adoptions done = a;
+    bool settled = !settling_locked();
     lock.unlock();
+    if (settled && settled_) settled_();
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - done.first;
     spdlog::info(
         "pool: this server's {} occupants of {} rooms adopted by the rooms' servers in "

@@ -76,6 +76,11 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     void changing();
     void changed_on(size_t shard);
     void changed_everywhere();
+    // Whether a change is still going through here: a shard not through with it, or adoptions
+    // of this server's occupants not answered yet. `settled` is called (on any thread, without
+    // a lock held) each time that ends.
+    bool settling();
+    void on_settled(std::function<void()> settled) { settled_ = std::move(settled); }
 
     // This server's occupants of a room are adopted by the room's new server `server` (on
     // the room's shard); retried for a while when that server cannot take the room yet (its
@@ -255,6 +260,8 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
         std::vector<std::function<void()>> held;  // commands for its rooms, in order
     };
     std::vector<ChangeGate> gates_;  // by shard, under mutex_
+    std::function<void()> settled_;
+    bool settling_locked() const;  // under mutex_
     // When `node`'s shard has a change to go through: what `make_again()` makes is held, and
     // runs on the shard once the change is through there.
     template <class MakeAgain>

@@ -661,6 +661,7 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
     living = [c for i, c in enumerate(clients) if i != victim]
     posting = asyncio.ensure_future(post_until(clients, room, time.time() + 14))
     await asyncio.sleep(2)
+    moved = [s.log_text().count("pool: the rooms moved in") for s in pool.servers]
     killed_at = time.time()
     pool.servers[victim].stop(kill=True)
     # The room serves again: a post through a living server is acknowledged.
@@ -674,6 +675,16 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
     # the same two cores it once took 13.6 s (under investigation: see the pool's notes).
     assert back_after < 20, back_after
     assert_stored_once_in_order(pool, "busy", acked)
+    # Each living server held its clients' room joins while the rooms moved, and let them go
+    # when the change was through there, not at the hold's limit.
+    deadline = time.time() + 10
+    for i, s in enumerate(pool.servers):
+        if i == victim:
+            continue
+        while s.log_text().count("pool: the rooms moved in") <= moved[i]:
+            assert time.time() < deadline, f"p{i + 1} did not say the rooms moved"
+            await asyncio.sleep(0.1)
+        assert "room joins held" not in s.log_text(), i
     # The living servers' clients saw the victim's occupant leave, and are still in the room.
     gone = clients[victim].boundjid.user
     presences = {c.boundjid.user: [] for c in living}

@@ -494,6 +494,39 @@ TEST_F(PoolRoomsTest, AnswersThatCannotBeSentAreToldAsOneLine) {
     EXPECT_EQ(log.with("could not be sent").size(), 1u);  // nothing more to tell
 }
 
+// A change settles (the server holds its clients' joins meanwhile) once every shard is through
+// with both its parts and the adoptions it sent are answered; told once.
+TEST_F(PoolRoomsTest, AChangeSettlesWhenItsShardsAreThroughAndItsAdoptionsAnswered) {
+    int settled = 0;
+    rooms_->on_settled([&] { ++settled; });
+    EXPECT_FALSE(rooms_->settling());
+    rooms_->changing();
+    rooms_->changing();
+    EXPECT_TRUE(rooms_->settling());
+    shards_.at(shards_.index_of(node_)).post([&] {
+        rooms_->adopt(node_, {someone("ann")}, there_);
+    });
+    rooms_->changed_everywhere();
+    loop_.drain();
+    EXPECT_TRUE(rooms_->settling());  // one part still to go through
+    rooms_->changed_everywhere();
+    loop_.drain();
+    EXPECT_TRUE(rooms_->settling()) << "the adoption is not answered yet";
+    EXPECT_EQ(settled, 0);
+    ASSERT_EQ(links_.sent.size(), 1u);
+    EXPECT_EQ(links_.sent[0].second.at("op"), "adopt");
+    uint64_t id = links_.sent[0].second.at("id").get<uint64_t>();
+    rooms_->frame(there_, pool::Json{{"t", "re"}, {"id", id}, {"value", 7}});
+    loop_.drain();
+    EXPECT_FALSE(rooms_->settling());
+    EXPECT_EQ(settled, 1);
+    // A change with nothing to adopt settles when its shards are through.
+    rooms_->changing();
+    rooms_->changed_everywhere();
+    loop_.drain();
+    EXPECT_EQ(settled, 2);
+}
+
 TEST_F(PoolRoomsTest, TheAdoptionsAfterAChangeAreToldAsOneLineWhenTheLastEnds) {
     // Rooms served here: two that exist, one that does not.
     std::vector<std::string> here = rooms_here(2, 1);
