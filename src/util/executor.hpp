@@ -1,5 +1,6 @@
 #pragma once
 #include <cassert>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -20,6 +21,32 @@ class Executor {
 };
 
 using ExecutorPtr = std::shared_ptr<Executor>;
+
+// Runs `each(item)` over `items` on `executor`, a slice of about `slice` at a time, each slice
+// posted behind what was posted meanwhile: long work on a shard (thousands of occupants
+// leaving) lets the commands that come in go between its slices instead of waiting for all
+// of it. The first slice is posted too, never run by the caller.
+template <class T, class Each>
+void run_in_slices(Executor& executor, std::vector<T> items, Each each,
+                   std::chrono::microseconds slice = std::chrono::milliseconds(5)) {
+    struct Work {
+        std::vector<T> items;
+        size_t next = 0;
+        Each each;
+    };
+    auto work = std::make_shared<Work>(Work{std::move(items), 0, std::move(each)});
+    auto step = std::make_shared<std::function<void()>>();
+    *step = [&executor, work, slice, weak = std::weak_ptr<std::function<void()>>(step)] {
+        auto until = std::chrono::steady_clock::now() + slice;
+        while (work->next < work->items.size()) {
+            work->each(work->items[work->next++]);
+            if (std::chrono::steady_clock::now() >= until) break;
+        }
+        if (work->next < work->items.size())
+            if (auto again = weak.lock()) executor.post([again] { (*again)(); });
+    };
+    if (!work->items.empty()) executor.post([step] { (*step)(); });
+}
 
 // The strands that own rooms: a room (or anything else keyed by a room's name) always maps
 // to the same one, so the room service and the delivery of its events share one owner.
