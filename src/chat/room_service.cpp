@@ -133,17 +133,30 @@ void RoomService::adopt(const std::string& node, std::vector<Occupant> occupants
 }
 
 void RoomService::drop_server(uint32_t server) {
+    // Who is gone is read at once; their leaving (events, presences to everybody) goes in
+    // slices, so that the commands that come in meanwhile — the adoptions of the rooms that
+    // moved here first — run between them. An occupant is known by its join (its subject,
+    // made anew by each command from another server): one who joined again meanwhile through
+    // a restarted server of the same number stays.
+    struct Gone {
+        std::string node, full_jid;
+        const Subject* joined_as;
+    };
     for (size_t i = 0; i < shards_.size(); ++i) {
         shards_.at(i).post([this, i, server] {
+            std::vector<Gone> gone;
             for (auto& [node, slot] : state_[i].rooms) {
                 if (!slot.room) continue;
-                std::vector<std::string> gone;
                 for (const auto& [nick, o] : slot.room->occupants())
-                    if (o.server == server) gone.push_back(o.full_jid);
-                for (const auto& jid : gone)
-                    remove_occupant(*slot.room, jid, Departure::server_lost,
-                                    "Their server is no longer in the pool", {});
+                    if (o.server == server) gone.push_back({node, o.full_jid, o.subject.get()});
             }
+            util::run_in_slices(shards_.at(i), std::move(gone), [this, server](const Gone& g) {
+                Room* room = loaded(g.node);
+                const Occupant* o = room ? room->by_jid(g.full_jid) : nullptr;
+                if (!o || o->server != server || o->subject.get() != g.joined_as) return;
+                remove_occupant(*room, g.full_jid, Departure::server_lost,
+                                "Their server is no longer in the pool", {});
+            });
         });
     }
 }

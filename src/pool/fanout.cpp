@@ -259,6 +259,10 @@ void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
                              const std::function<void(size_t shard)>& done) {
     for (size_t i = 0; i < shards_.size(); ++i) {
         shards_.at(i).post([this, i, before, now, adopt, done] {
+            // The adoptions first: the rooms are served again with their occupants before
+            // anybody is shown who left (thousands of presences, in slices after). Who left
+            // is known here at once, so a join of theirs seen meanwhile counts.
+            std::vector<chat::RoomEvent> left;
             for (auto& [node, f] : followed_[i]) {
                 uint32_t was = Membership::owner_among(before, node);
                 uint32_t is = Membership::owner_among(now, node);
@@ -270,39 +274,48 @@ void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
                     old && std::any_of(now.begin(), now.end(), [&](const auto& m) {
                         return m.number == old->number && m.incarnation == old->incarnation;
                     });
-                if (!alive) {
-                    // Its server went, and nobody else will say its own occupants left.
-                    std::vector<std::string> ghosts;
-                    for (const auto& [jid, o] : f.occupants)
-                        if (o.server == was) ghosts.push_back(jid);
-                    // Shown as the room's server would have: not in a large room, and not
-                    // while the nickname has another resource in the room.
-                    bool large =
-                        f.large || f.occupants.size() > settings_->participant_update_limit();
-                    // How many occupants hold each nickname, counted once: a scan of the room
-                    // per ghost made a large room's loss cost the square of its size (the
-                    // living servers of the capacity model spent a third of their time there).
-                    std::unordered_map<std::string, size_t> nicks;
-                    if (!large)
-                        for (const auto& [jid, o] : f.occupants) ++nicks[o.nick];
-                    for (const auto& jid : ghosts) {
-                        auto found = f.occupants.find(jid);
-                        auto o = std::move(found->second);
-                        f.occupants.erase(found);
-                        bool stays = !large && --nicks[o.nick] > 0;
-                        local_.room_event(chat::RoomEvent{
-                            node,
-                            chat::OccupantLeft{std::move(o), chat::Departure::server_lost,
-                                               "Their server is gone", "", !large && !stays}});
-                    }
-                }
+                // Its server went, and nobody else will say its own occupants left.
+                if (!alive) ghosts_leave(f, node, was, left);
                 std::vector<chat::Occupant> mine;
                 for (const auto& [jid, o] : f.occupants)
                     if (o.server == 0) mine.push_back(o);
                 if (!mine.empty()) adopt(node, std::move(mine), is);
             }
             if (done) done(i);
+            util::run_in_slices(shards_.at(i), std::move(left), [this, i](chat::RoomEvent& e) {
+                // Not shown for one who joined again meanwhile (a restarted server's client).
+                const auto& o = std::get<chat::OccupantLeft>(e.what).occupant;
+                auto it = followed_[i].find(e.room);
+                if (it != followed_[i].end() && it->second.occupants.contains(o.full_jid)) return;
+                local_.room_event(std::move(e));
+            });
         });
+    }
+}
+
+void Fanout::ghosts_leave(Followed& f, const std::string& node, uint32_t server,
+                          std::vector<chat::RoomEvent>& left) {
+    std::vector<std::string> ghosts;
+    for (const auto& [jid, o] : f.occupants)
+        if (o.server == server) ghosts.push_back(jid);
+    if (ghosts.empty()) return;
+    // Shown as the room's server would have: not in a large room, and not while the nickname
+    // has another resource in the room.
+    bool large = f.large || f.occupants.size() > settings_->participant_update_limit();
+    // How many occupants hold each nickname, counted once: a scan of the room per ghost made a
+    // large room's loss cost the square of its size (the living servers of the capacity model
+    // spent a third of their time there).
+    std::unordered_map<std::string, size_t> nicks;
+    if (!large)
+        for (const auto& [jid, o] : f.occupants) ++nicks[o.nick];
+    for (const auto& jid : ghosts) {
+        auto found = f.occupants.find(jid);
+        auto o = std::move(found->second);
+        f.occupants.erase(found);
+        bool stays = !large && --nicks[o.nick] > 0;
+        left.push_back(chat::RoomEvent{
+            node, chat::OccupantLeft{std::move(o), chat::Departure::server_lost,
+                                     "Their server is gone", "", !large && !stays}});
     }
 }
 

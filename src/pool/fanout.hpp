@@ -69,7 +69,7 @@ class Fanout final : public chat::RoomEventSink {
     // occupants and whose server is no longer the same, `adopt` is called (on the room's
     // shard) with this server's occupants and the room's new server; where the former server
     // is gone, its occupants leave (XEP-0045 status 333) for this server's clients. `done` is
-    // called on each shard when its rooms are through.
+    // called on each shard when its adoptions are sent; the leaving is shown after, in slices.
     using Adopt = std::function<void(const std::string& node, std::vector<chat::Occupant> mine,
                                      uint32_t server)>;
     void servers_changed(const std::vector<store::PoolMember>& before,
@@ -110,6 +110,10 @@ class Fanout final : public chat::RoomEventSink {
     // Per shard, touched only there: rooms served here, and rooms served elsewhere.
     std::vector<std::unordered_map<std::string, Audience>> served_;
     std::vector<std::unordered_map<std::string, Followed>> followed_;
+    // The occupants of `server` (gone) leave the room here, `left` gets what to show for
+    // them; on the room's shard.
+    void ghosts_leave(Followed& f, const std::string& node, uint32_t server,
+                      std::vector<chat::RoomEvent>& left);
 };
 
 }  // namespace perch::pool

@@ -151,6 +151,38 @@ TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
     EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{5, 6}));
 }
 
+// The adoptions go first, and the shard is through (done) before anybody is shown leaving:
+// the leaving comes after, behind commands that came in meanwhile. One who joined again
+// meanwhile through the gone server's restarted successor (same number, a new join) stays.
+TEST_F(FanoutTest, TheAdoptionsGoBeforeTheGoneServersOccupantsAreShownLeaving) {
+    const store::PoolMember& stays = this->stays();
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("ghost", serving()), true}});
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("back", serving()), true}});
+    loop_.drain();
+    sink_.events.clear();
+    std::vector<std::string> order;
+    fanout_->servers_changed(
+        {a_, b_}, {stays},
+        [&](const std::string&, std::vector<chat::Occupant>, uint32_t) {
+            order.push_back("adopt, " + std::to_string(sink_.events.size()) + " shown");
+        },
+        [&](size_t) {
+            order.push_back("done, " + std::to_string(sink_.events.size()) + " shown");
+        });
+    // "back" joins again while the change's work runs on the shard: its join is newer.
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("back", serving()), true}});
+    loop_.drain();
+    ASSERT_EQ(order.size(), 3u);  // the adoption, then each shard through
+    EXPECT_EQ(order[0], "adopt, 0 shown");
+    EXPECT_EQ(order[1], "done, 0 shown");
+    EXPECT_EQ(order[2], "done, 0 shown");
+    std::vector<std::string> left;
+    for (const auto& e : sink_.events)
+        if (auto* l = std::get_if<chat::OccupantLeft>(&e.what)) left.push_back(l->occupant.nick);
+    EXPECT_EQ(left, std::vector<std::string>{"ghost"});
+}
+
 TEST_F(FanoutTest, OccupantsListedByAJoinAreKnownAndLeaveWithTheirServer) {
     // "early" was in the room, on the room's server, before anybody of ours: known only from
     // the list the join answered with. The room's server goes: early leaves for our clients.
