@@ -117,6 +117,7 @@ std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
     try {
         // Find them; create those a join may create.
         std::vector<std::string> nodes;
+        nodes.reserve(asked.size());
         for (size_t i : asked) nodes.push_back(batch[i].node);
         std::unordered_map<std::string, store::Room> found;
         for (auto& r : s.find_rooms(nodes)) found.emplace(r.node, std::move(r));

@@ -287,7 +287,7 @@ void Fanout::servers_changed(const std::vector<store::PoolMember>& before,
                 const auto& o = std::get<chat::OccupantLeft>(e.what).occupant;
                 auto it = followed_[i].find(e.room);
                 if (it != followed_[i].end() && it->second.occupants.contains(o.full_jid)) return;
-                local_.room_event(std::move(e));
+                local_.room_event(e);
             });
         });
     }

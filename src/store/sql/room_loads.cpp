@@ -92,18 +92,19 @@ std::vector<ServedRoom> to_serve(Connection& db, const std::vector<int64_t>& roo
                 [&](Statement& st) { st.bind(0, ids).bind(1, int64_t(history)); }, add_message);
     } else {
         std::string room = sql({"SELECT ", kRoomColumns, " FROM rooms WHERE id = ?"});
+        std::string lists = principals + "room_id = ? ORDER BY list, principal";
+        std::string messages = newest + "?" + newest_tail;
         for (int64_t id : room_ids)
             each_row(
                 db, room, [&](Statement& st) { st.bind(0, id); }, add_room);
         for (size_t i = 0, n = out.size(); i < n; ++i) {
             int64_t id = out[i].room.id;
             auto bind_id = [&](Statement& st) { st.bind(0, id); };
-            each_row(db, principals + "room_id = ? ORDER BY list, principal", bind_id,
-                     add_principal);
+            each_row(db, lists, bind_id, add_principal);
             if (history > 0)
                 each_row(
-                    db, newest + "?" + newest_tail,
-                    [&](Statement& st) { st.bind(0, id).bind(1, int64_t(history)); }, add_message);
+                    db, messages, [&](Statement& st) { st.bind(0, id).bind(1, int64_t(history)); },
+                    add_message);
         }
     }
     // Newest first from the database; oldest first for the room.
