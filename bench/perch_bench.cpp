@@ -288,6 +288,7 @@ class Run {
                 why.substr(why.find(": ") == std::string::npos ? 0 : why.find(": ") + 2);
             kind = kind.substr(0, kind.find(':'));
             ++retried_[kind.substr(0, 60)];
+            if (retried_told_++ < 3) std::cerr << "a reconnection failed again: " << why << "\n";
         } else {
             down_[size_t(index)] = 1;
             ++down_now_;
@@ -929,6 +930,7 @@ class Run {
     std::vector<char> down_;  // per session: lost its server, not back in its rooms yet
     std::vector<int> attempts_;
     std::map<std::string, int64_t> retried_;  // reconnections that failed again, by why
+    int retried_told_ = 0;                    // the first few told in full
     int64_t down_now_ = 0, lost_total_ = 0, lost_first_ns_ = 0, back_ns_ = 0;
     std::mt19937 reconnect_rng_{11};            // apart from rng_: the schedule is shared
     std::map<std::string, int64_t> occupants_;  // sessions in each room
