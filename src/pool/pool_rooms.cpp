@@ -353,6 +353,7 @@ void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine,
         }
         if (last_seq.error().fault == chat::Fault::busy && attempt + 1 < kAttempts) {
             std::lock_guard lock(mutex_);
+            ++adoptions_.retried;
             retries_.push_back({node, std::move(mine), server, attempt + 1,
                                 std::chrono::steady_clock::now() + std::chrono::seconds(1)});
             return;
@@ -363,7 +364,8 @@ void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine,
     };
     if (attempt == 0) {
         std::lock_guard lock(mutex_);
-        if (adoptions_.under_way == 0) adoptions_ = {0, 0, 0, 0, std::chrono::steady_clock::now()};
+        if (adoptions_.under_way == 0)
+            adoptions_ = {0, 0, 0, 0, 0, std::chrono::steady_clock::now()};
         ++adoptions_.under_way;
     }
     if (server == membership_.self().number || !links_)
@@ -385,8 +387,11 @@ void PoolRooms::adoption_ended(size_t occupants, bool adopted) {
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - done.first;
     spdlog::info(
         "pool: this server's {} occupants of {} rooms adopted by the rooms' servers in "
-        "{:.1f} s{}",
+        "{:.1f} s{}{}",
         done.occupants, done.rooms, took.count(),
+        done.retried
+            ? fmt::format("; {} answered busy and asked again a second later", done.retried)
+            : std::string(),
         done.failed ? fmt::format(" ({} rooms not: see the errors above)", done.failed)
                     : std::string());
 }

@@ -235,6 +235,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // per room, thousands at once), told as one line when the last of them ends.
     struct Adoptions {
         int64_t under_way = 0, rooms = 0, occupants = 0, failed = 0;
+        int64_t retried = 0;  // answered busy (the room not let go yet), asked again
         std::chrono::steady_clock::time_point first;
     };
     Adoptions adoptions_;  // under mutex_

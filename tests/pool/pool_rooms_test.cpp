@@ -520,11 +520,37 @@ TEST_F(PoolRoomsTest, AChangeSettlesWhenItsShardsAreThroughAndItsAdoptionsAnswer
     loop_.drain();
     EXPECT_FALSE(rooms_->settling());
     EXPECT_EQ(settled, 1);
+    // An adoption answered busy (the room's former server has not let it go yet) is asked
+    // again a second later: the change settles then, and the line tells how many were.
+    LogLines log;
+    rooms_->adopt(node_, {someone("bo")}, there_);
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 2u);
+    uint64_t busy = links_.sent[1].second.at("id").get<uint64_t>();
+    rooms_->frame(
+        there_,
+        pool::Json{{"t", "re"},
+                   {"id", busy},
+                   {"error", pool::encode(chat::error(chat::Fault::busy, "not let go yet"))}});
+    loop_.drain();
+    EXPECT_TRUE(rooms_->settling());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    expire();
+    ASSERT_EQ(links_.sent.size(), 3u);
+    uint64_t again = links_.sent[2].second.at("id").get<uint64_t>();
+    rooms_->frame(there_, pool::Json{{"t", "re"}, {"id", again}, {"value", 7}});
+    loop_.drain();
+    EXPECT_EQ(settled, 2);
+    auto lines = log.with("adopted by the rooms' servers");
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("1 occupants of 1 rooms adopted"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("; 1 answered busy and asked again a second later"), std::string::npos)
+        << lines[0];
     // A change with nothing to adopt settles when its shards are through.
     rooms_->changing();
     rooms_->changed_everywhere();
     loop_.drain();
-    EXPECT_EQ(settled, 2);
+    EXPECT_EQ(settled, 3);
 }
 
 TEST_F(PoolRoomsTest, TheAdoptionsAfterAChangeAreToldAsOneLineWhenTheLastEnds) {
