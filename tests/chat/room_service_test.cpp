@@ -111,6 +111,22 @@ class RoomServiceTest : public ::testing::Test {
         for (auto& [list, p] : lists) store_->set_room_principal(id, list, p, true);
     }
 
+    // Pools: this server ("here") and another ("there") in the pool; the room service started
+    // again as a pool member's, with `config`.
+    void pool_of_two() {
+        store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
+        store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    }
+    void in_a_pool(chat::RoomServiceConfig config) {
+        service_.reset();
+        config.occupant_id_secret = "secret";
+        service_ = std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_,
+                                                       *manual_, sink_);
+    }
+    static std::map<int64_t, int64_t> claim_here(store::Store& s, const std::vector<int64_t>& ids) {
+        return s.claim_rooms(ids, "here");
+    }
+
     static chat::SubjectPtr who(std::string user, std::set<std::string> groups = {},
                                 bool admin = false) {
         auto s = std::make_shared<chat::Subject>();
@@ -568,18 +584,12 @@ TEST_F(RoomServiceTest, ARefusingStoreIsAnsweredBusy) {
 // here; occupants adopted by the room's next server are in it again without a word; the
 // occupants of a server that went leave with their reason.
 TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
-    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
-    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    pool_of_two();
     auto open = store_->find_room("open");
     ASSERT_TRUE(store_->claim_room(open->id, "there"));
-    service_.reset();
     chat::RoomServiceConfig config;
-    config.occupant_id_secret = "secret";
-    config.claim = [](store::Store& s, const std::vector<int64_t>& ids) {
-        return s.claim_rooms(ids, "here");
-    };
-    service_ =
-        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    config.claim = claim_here;
+    in_a_pool(config);
     auto refused = join("open", as(who("erin")), "erin");
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().fault, Fault::busy);
@@ -601,23 +611,17 @@ TEST_F(RoomServiceTest, InAPoolARoomServedElsewhereIsRefusedAsBusy) {
 // of the change moments later): the command waits and is served once the room is let go;
 // a room held for good is refused as busy after the last attempt.
 TEST_F(RoomServiceTest, InAPoolACommandWaitsForARoomItsFormerServerIsLettingGo) {
-    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
-    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    pool_of_two();
     auto open = store_->find_room("open");
     auto held = store_->claim_room(open->id, "there");
     ASSERT_TRUE(held);
     std::vector<std::function<void()>> later;
-    service_.reset();
     chat::RoomServiceConfig config;
-    config.occupant_id_secret = "secret";
-    config.claim = [](store::Store& s, const std::vector<int64_t>& ids) {
-        return s.claim_rooms(ids, "here");
-    };
+    config.claim = claim_here;
     config.after = [&](std::chrono::milliseconds, std::function<void()> work) {
         later.push_back(std::move(work));
     };
-    service_ =
-        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    in_a_pool(config);
     chat::JoinCommand c;
     c.room = "open";
     c.actor = as(who("erin"));
@@ -655,8 +659,7 @@ TEST_F(RoomServiceTest, InAPoolACommandWaitsForARoomItsFormerServerIsLettingGo) 
 // pool moving thousands of rooms); a room of the batch held by another server waits alone,
 // the others are served; history and lists come with each.
 TEST_F(RoomServiceTest, InAPoolRoomsAskedForTogetherAreClaimedAndReadTogether) {
-    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
-    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    pool_of_two();
     auto stage = store_->find_room("stage");
     auto held = store_->claim_room(stage->id, "there");
     ASSERT_TRUE(held);
@@ -670,9 +673,7 @@ TEST_F(RoomServiceTest, InAPoolRoomsAskedForTogetherAreClaimedAndReadTogether) {
     store_->append_messages({m});
     std::vector<size_t> claims;  // the rooms of each claim
     std::vector<std::function<void()>> later;
-    service_.reset();
     chat::RoomServiceConfig config;
-    config.occupant_id_secret = "secret";
     config.claim = [&](store::Store& s, const std::vector<int64_t>& ids) {
         claims.push_back(ids.size());
         return s.claim_rooms(ids, "here");
@@ -680,8 +681,7 @@ TEST_F(RoomServiceTest, InAPoolRoomsAskedForTogetherAreClaimedAndReadTogether) {
     config.after = [&](std::chrono::milliseconds, std::function<void()> work) {
         later.push_back(std::move(work));
     };
-    service_ =
-        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    in_a_pool(config);
     std::map<std::string, std::optional<chat::Result<chat::JoinResult>>> joined;
     for (std::string room : {"open", "managed", "stage", "nowhere"}) {
         chat::JoinCommand c;
@@ -718,13 +718,10 @@ TEST_F(RoomServiceTest, InAPoolRoomsAskedForTogetherAreClaimedAndReadTogether) {
 // given back at once (else the new server's claims are refused while this one lives) and the
 // command is refused as busy.
 TEST_F(RoomServiceTest, InAPoolARoomLoadedAfterItMovedIsLetGo) {
-    store_->join_pool({0, "here", "h:1", "h:2", 1, ""}, 60000);
-    store_->join_pool({0, "there", "t:1", "t:2", 2, ""}, 60000);
+    pool_of_two();
     auto open = store_->find_room("open");
     bool serves = true;
-    service_.reset();
     chat::RoomServiceConfig config;
-    config.occupant_id_secret = "secret";
     config.claim = [&](store::Store& s, const std::vector<int64_t>& ids) {
         auto epochs = s.claim_rooms(ids, "here");
         serves = false;  // the pool changes right after the claim
@@ -734,8 +731,7 @@ TEST_F(RoomServiceTest, InAPoolARoomLoadedAfterItMovedIsLetGo) {
     config.release = [](store::Store& s, int64_t id, int64_t epoch) {
         s.release_room(id, "here", epoch);
     };
-    service_ =
-        std::make_unique<chat::RoomService>(config, directory_, shards_, *manual_, *manual_, sink_);
+    in_a_pool(config);
     auto refused = join("open", as(who("erin")), "erin");
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().fault, Fault::busy);
