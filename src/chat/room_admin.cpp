@@ -399,8 +399,7 @@ Fresh read_room(store::Store& s, const std::string& node, int cache) {
 }  // namespace
 
 void RoomService::reload(const std::string& node) {
-    int cache =
-        int(std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history())));
+    int cache = int(history_cache_size());
     executor_of(node).post([this, node, cache] {
         if (!loaded(node)) {
             bool queued = jobs_.submit([this, node](store::Store& s) {

@@ -80,6 +80,10 @@ void RoomService::run_loads(store::Store& s) {
 
 namespace {
 
+Error served_elsewhere() {
+    return error(Fault::busy, "The room is served by another server; try again");
+}
+
 // Creates the room `node` in `category` for the join of `creator`, the creator its manager.
 void create_room(store::Store& s, const std::string& node, const store::Category& category,
                  const std::string& creator) {
@@ -103,14 +107,13 @@ void create_room(store::Store& s, const std::string& node, const store::Category
 
 std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
                                                          const std::vector<LoadRequest>& batch) {
-    int history =
-        int(std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history())));
+    int history = int(history_cache_size());
     std::vector<Loaded> out(batch.size());
     std::vector<size_t> asked;  // the requests still to read
     for (size_t i = 0; i < batch.size(); ++i) {
         if (config_.serves && !config_.serves(batch[i].node))
             // The pool changed since the command was sent here: nothing is claimed.
-            out[i].failed = error(Fault::busy, "The room is served by another server; try again");
+            out[i].failed = served_elsewhere();
         else
             asked.push_back(i);
     }
@@ -152,8 +155,7 @@ std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
                 } else {
                     out[i].meta.reset();
                     out[i].held_elsewhere = true;
-                    out[i].failed =
-                        error(Fault::busy, "The room is served by another server; try again");
+                    out[i].failed = served_elsewhere();
                 }
             }
         }
@@ -228,7 +230,7 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
             if (!queued) spdlog::warn("room {} not released: the store is busy", node);
         }
         loaded.meta.reset();
-        loaded.failed = error(Fault::busy, "The room is served by another server; try again");
+        loaded.failed = served_elsewhere();
     }
     if (!loaded.meta) {
         rooms.erase(it);
@@ -238,11 +240,9 @@ void RoomService::finish_load(const std::string& node, Loaded loaded) {
     // The freshest word on the category, for this room and for discovery.
     if (loaded.category) directory_.put_category(loaded.meta->category_id, loaded.category);
     directory_.put_room(*loaded.meta, loaded.rules);
-    size_t cache =
-        std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history()));
     auto category = directory_.category(loaded.meta->category_id);
     auto& slot = it->second;
-    slot.room = std::make_unique<Room>(std::move(*loaded.meta), cache);
+    slot.room = std::make_unique<Room>(std::move(*loaded.meta), history_cache_size());
     slot.room->set_rules(std::move(loaded.rules), std::move(category));
     slot.room->seed_history(std::move(loaded.recent));
     slot.creator = loaded.creator;

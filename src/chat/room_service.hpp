@@ -1,5 +1,6 @@
 #pragma once
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -236,6 +237,10 @@ class RoomService final : public RoomCommands {
     void done_loading(LoadRequest request, Loaded loaded);
     void finish_load(const std::string& node, Loaded loaded);
     static constexpr size_t kLoadBatch = 256;
+    // The newest messages a loaded room keeps: what joins replay without the store.
+    size_t history_cache_size() const {
+        return std::max<size_t>(config_.history_cache, size_t(config_.settings->default_history()));
+    }
     static constexpr int kClaimAttempts = 12;  // about 3 s in all
     static constexpr std::chrono::milliseconds kClaimPause{250};
     // with_room for a command: a missing room is answered `not_found` through `reply`; `then`

@@ -17,6 +17,14 @@ std::string now_ms(const Connection& db) {
                : "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 }
 
+// The condition on a room row that a claim by server `?` may take it: no owner, this server,
+// or an owner whose lease lapsed.
+std::string claimable(const Connection& db) {
+    return "(owner = '' OR owner = ? OR owner NOT IN (SELECT name FROM pool_members WHERE "
+           "lease_until_ms > " +
+           now_ms(db) + "))";
+}
+
 }  // namespace
 
 uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
@@ -221,10 +229,8 @@ std::optional<int64_t> claim_room(Connection& db, int64_t room_id, const std::st
     // same log, and flushing it flushes the claim first. A claim lost with a database crash
     // had nothing committed under it; the next commit is refused as stale and the room is
     // loaded, and claimed, again.
-    const std::string update =
-        "UPDATE rooms SET owner = ?, epoch = epoch + 1 WHERE id = ? AND (owner = '' OR owner = ? "
-        "OR owner NOT IN (SELECT name FROM pool_members WHERE lease_until_ms > " +
-        now_ms(db) + ")) RETURNING epoch";
+    const std::string update = "UPDATE rooms SET owner = ?, epoch = epoch + 1 WHERE id = ? AND " +
+                               claimable(db) + " RETURNING epoch";
     auto claim = [&](Statement& st) {
         st.bind(0, server).bind(1, room_id).bind(2, server);
         std::optional<int64_t> epoch;
@@ -260,15 +266,12 @@ std::map<int64_t, int64_t> claim_rooms(Connection& db, const std::vector<int64_t
     // taking the same rooms' locks in another order (the room's former server, still
     // committing while it learns of the change). The rooms skipped are claimed one by one
     // after, each waiting for its commit as claim_room does.
-    std::string free =
-        "owner = '' OR owner = ? OR owner NOT IN (SELECT name FROM pool_members "
-        "WHERE lease_until_ms > " +
-        now_ms(db) + ")";
+    std::string free = claimable(db);
     PgArray ids;
     for (int64_t id : room_ids) ids.add(id);
     auto& st = db.prepare(
-        "WITH free AS (SELECT id FROM rooms WHERE id = ANY(?::bigint[]) AND (" + free +
-        ") FOR UPDATE OF rooms SKIP LOCKED), claimed AS (UPDATE rooms AS r SET owner = ?, epoch "
+        "WITH free AS (SELECT id FROM rooms WHERE id = ANY(?::bigint[]) AND " + free +
+        " FOR UPDATE OF rooms SKIP LOCKED), claimed AS (UPDATE rooms AS r SET owner = ?, epoch "
         "= r.epoch + 1 FROM free WHERE r.id = free.id RETURNING r.id, r.epoch) SELECT id, "
         "epoch, set_config('synchronous_commit', 'off', true) FROM claimed");
     st.bind(0, ids.str()).bind(1, server).bind(2, server);
@@ -279,8 +282,7 @@ std::map<int64_t, int64_t> claim_rooms(Connection& db, const std::vector<int64_t
     PgArray rest;
     for (int64_t id : room_ids)
         if (!epochs.count(id)) rest.add(id);
-    auto& skipped =
-        db.prepare("SELECT id FROM rooms WHERE id = ANY(?::bigint[]) AND (" + free + ")");
+    auto& skipped = db.prepare("SELECT id FROM rooms WHERE id = ANY(?::bigint[]) AND " + free);
     skipped.bind(0, rest.str()).bind(1, server);
     std::vector<int64_t> again;
     while (skipped.step()) again.push_back(skipped.int_at(0));
