@@ -6,6 +6,10 @@
 #include "chat/room_service.hpp"
 #include "chat/room_service_impl.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
 namespace perch::chat {
 
 struct RoomService::Loaded {
@@ -57,7 +61,32 @@ void RoomService::load(LoadRequest request) {
     }
 }
 
+struct RoomService::LoadTimes {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point began = Clock::now();
+    size_t rooms = 0, batches = 0;
+    double find = 0, claim = 0, read = 0, longest = 0;  // seconds
+
+    // Adds the time since `since` to `to` and restarts it.
+    static void lap(double& to, Clock::time_point& since) {
+        auto now = Clock::now();
+        to += std::chrono::duration<double>(now - since).count();
+        since = now;
+    }
+    // A loader job that read many rooms, or took long (a pool moving rooms here), says where
+    // its time went: the operator sees whether the store is what the rooms wait for.
+    void log() const {
+        double took = std::chrono::duration<double>(Clock::now() - began).count();
+        if (rooms < 64 && took < 1.0) return;
+        spdlog::info(
+            "rooms: {} loaded in {} batches in {:.2f} s (finding {:.2f} s, claiming {:.2f} s, "
+            "reading {:.2f} s; the longest batch {:.2f} s)",
+            rooms, batches, took, find, claim, read, longest);
+    }
+};
+
 void RoomService::run_loads(store::Store& s) {
+    LoadTimes times;
     for (;;) {
         std::vector<LoadRequest> batch;
         {
@@ -65,6 +94,7 @@ void RoomService::run_loads(store::Store& s) {
             auto& waiting = loads_.waiting;
             if (waiting.empty()) {
                 loads_.loader_queued = false;
+                times.log();
                 return;
             }
             size_t n = std::min(waiting.size(), kLoadBatch);
@@ -72,7 +102,13 @@ void RoomService::run_loads(store::Store& s) {
                          std::make_move_iterator(waiting.begin() + ptrdiff_t(n)));
             waiting.erase(waiting.begin(), waiting.begin() + ptrdiff_t(n));
         }
-        auto loaded = load_batch(s, batch);
+        auto started = LoadTimes::Clock::now();
+        auto loaded = load_batch(s, batch, times);
+        times.longest =
+            std::max(times.longest,
+                     std::chrono::duration<double>(LoadTimes::Clock::now() - started).count());
+        times.rooms += batch.size();
+        ++times.batches;
         for (size_t i = 0; i < batch.size(); ++i)
             done_loading(std::move(batch[i]), std::move(loaded[i]));
     }
@@ -106,7 +142,9 @@ void create_room(store::Store& s, const std::string& node, const store::Category
 }  // namespace
 
 std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
-                                                         const std::vector<LoadRequest>& batch) {
+                                                         const std::vector<LoadRequest>& batch,
+                                                         LoadTimes& times) {
+    auto since = LoadTimes::Clock::now();
     int history = int(history_cache_size());
     std::vector<Loaded> out(batch.size());
     std::vector<size_t> asked;  // the requests still to read
@@ -140,6 +178,7 @@ std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
                 }
             }
         }
+        LoadTimes::lap(times.find, since);
         // Claim them (a pool): the rooms another live server holds wait or are refused.
         std::vector<int64_t> ids;
         for (size_t i : asked)
@@ -159,6 +198,7 @@ std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
                 }
             }
         }
+        LoadTimes::lap(times.claim, since);
         // Read what serving them needs, after the claim: nothing the former server commits
         // can be missed. The categories' rules are read fresh with them.
         std::unordered_map<int64_t, store::ServedRoom> served;
@@ -184,6 +224,7 @@ std::vector<RoomService::Loaded> RoomService::load_batch(store::Store& s,
             loaded.recent = std::move(r.recent);
             loaded.meta = std::move(r.room);
         }
+        LoadTimes::lap(times.read, since);
     } catch (const std::exception& e) {
         spdlog::error("loading {} rooms failed: {}", asked.size(), e.what());
         for (size_t i : asked) {

@@ -226,6 +226,7 @@ class RoomService final : public RoomCommands {
         int attempt = 0;  // claims tried before (a room its former server is letting go)
     };
     struct Loaded;
+    struct LoadTimes;  // where a loader job's time went, for its log line
     struct Loads {
         std::mutex mutex;
         std::vector<LoadRequest> waiting;  // for the loader, in the order asked
@@ -233,7 +234,8 @@ class RoomService final : public RoomCommands {
     };
     void load(LoadRequest request);
     void run_loads(store::Store& s);  // the loader job, on a store thread
-    std::vector<Loaded> load_batch(store::Store& s, const std::vector<LoadRequest>& batch);
+    std::vector<Loaded> load_batch(store::Store& s, const std::vector<LoadRequest>& batch,
+                                   LoadTimes& times);
     void done_loading(LoadRequest request, Loaded loaded);
     void finish_load(const std::string& node, Loaded loaded);
     static constexpr size_t kLoadBatch = 256;
