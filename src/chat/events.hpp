@@ -23,6 +23,9 @@ enum class Departure {
 struct OccupantJoined {
     Occupant occupant;
     bool announce = true;  // false above the participant update limit
+    // Taken over from the room's former server (a pool moved the room): in the room already
+    // for everybody, and known to every server that follows the room.
+    bool adopted = false;
 };
 
 struct PresenceChanged {

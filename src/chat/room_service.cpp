@@ -126,7 +126,7 @@ void RoomService::adopt(const std::string& node, std::vector<Occupant> occupants
                     continue;
                 }
                 const Occupant& in = room.add(std::move(o));
-                publish(room, OccupantJoined{in, false});
+                publish(room, OccupantJoined{in, false, true});
             }
             reply(room.meta().last_seq);
         });

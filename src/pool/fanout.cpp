@@ -51,7 +51,9 @@ void Fanout::room_event(const chat::RoomEvent& e) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, chat::OccupantJoined>) {
                 if (v.occupant.server != 0) ++audience.servers[v.occupant.server];
-                everyone_with_occupants();
+                // The other servers know an adopted occupant already (each follows the room's
+                // occupants): a moved room's thousands of adoptions cross no link again.
+                if (!v.adopted) everyone_with_occupants();
             } else if constexpr (std::is_same_v<T, chat::OccupantLeft>) {
                 everyone_with_occupants();  // the leaver's server included: it forgets them
                 if (v.occupant.server != 0) {

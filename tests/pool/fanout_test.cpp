@@ -7,6 +7,7 @@
 
 #include "manual_runtime.hpp"
 #include "pool/fanout.hpp"
+#include "recording_links.hpp"
 #include "util/ids.hpp"
 
 using namespace perch;
@@ -181,6 +182,30 @@ TEST_F(FanoutTest, TheAdoptionsGoBeforeTheGoneServersOccupantsAreShownLeaving) {
     for (const auto& e : sink_.events)
         if (auto* l = std::get_if<chat::OccupantLeft>(&e.what)) left.push_back(l->occupant.nick);
     EXPECT_EQ(left, std::vector<std::string>{"ghost"});
+}
+
+// On the room's server: an occupant adopted from the room's former server is known to every
+// server that follows the room already, so its joining crosses no link; the room's events
+// still reach its server after.
+TEST_F(FanoutTest, AnAdoptedOccupantIsNotSentAroundButItsServerGetsTheRoomsEvents) {
+    RecordingLinks links;
+    fanout_->set_links(&links);
+    auto on_shard = [&](chat::RoomEvent e) {
+        shards_.of("lobby").post([&, e = std::move(e)] { fanout_->room_event(e); });
+        loop_.drain();
+    };
+    on_shard({"lobby", chat::OccupantJoined{occupant("amy", 7), true}});
+    ASSERT_EQ(links.sent.size(), 1u);  // a join: to the servers with occupants, hers included
+    EXPECT_EQ(links.sent[0].first, 7u);
+    links.sent.clear();
+    on_shard({"lobby", chat::OccupantJoined{occupant("bob", 9), false, true}});
+    EXPECT_TRUE(links.sent.empty());
+    on_shard(posted(7));
+    std::vector<uint32_t> to;
+    for (const auto& [server, frame] : links.sent) to.push_back(server);
+    std::sort(to.begin(), to.end());
+    EXPECT_EQ(to, (std::vector<uint32_t>{7, 9}));
+    fanout_->set_links(nullptr);
 }
 
 TEST_F(FanoutTest, OccupantsListedByAJoinAreKnownAndLeaveWithTheirServer) {
