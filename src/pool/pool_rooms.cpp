@@ -296,7 +296,7 @@ void PoolRooms::release_parked() {
 
 template <class C, class T>
 void PoolRooms::forward(uint32_t server, const std::string& node, const char* op, const C& c,
-                        chat::Reply<T> reply, Late late) {
+                        chat::Reply<T> reply, Late late, Again again) {
     Json frame = {{"t", "cmd"}, {"op", op}};
     {
         WireScope scope(membership_.self().number);
@@ -322,7 +322,8 @@ void PoolRooms::forward(uint32_t server, const std::string& node, const char* op
         };
         auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(membership_.config().command_timeout_ms);
-        pending_.emplace(id, Pending{server, node, std::move(answer), std::move(late)});
+        pending_.emplace(
+            id, Pending{server, node, std::move(answer), std::move(late), std::move(again)});
         deadlines_.emplace_back(deadline, id);
     }
     frame["id"] = id;
@@ -476,9 +477,16 @@ void PoolRooms::link_lost(uint32_t number) {
         }
         std::erase_if(expired_, [&](const auto& e) { return e.second.server == number; });
     }
-    for (auto& p : lost)
+    for (auto& p : lost) {
+        if (p.again) {
+            // Routed anew: it waits for the room to move (the server is gone) or for the link
+            // to come back, as a new command would.
+            shards_.of(p.node).post(std::move(p.again));
+            continue;
+        }
         fail(std::move(p), chat::error(chat::Fault::busy,
                                        "The room's server went away before answering; try again"));
+    }
 }
 
 void PoolRooms::expire() {
@@ -538,21 +546,21 @@ void PoolRooms::join(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply) {
 }
 
 void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
-                          std::optional<Clock::time_point> due) {
+                          std::optional<Clock::time_point> due, bool sent_before) {
     std::string node = c.room;
     uint32_t owner = membership_.owner_of(node);
     bool here_now = owner == membership_.self().number || !links_;
     if (!here_now && wait(Waiting::for_link, owner, node, due, [&](Clock::time_point until) {
-            return [this, c = std::move(c), reply = std::move(reply),
-                    until](std::optional<chat::Error> refused) mutable {
-                if (!refused) return join_from(std::move(c), std::move(reply), until);
+            return [this, c = std::move(c), reply = std::move(reply), until,
+                    sent_before](std::optional<chat::Error> refused) mutable {
+                if (!refused) return join_from(std::move(c), std::move(reply), until, sent_before);
                 if (reply) reply(std::move(*refused));
             };
         }))
         return;
     if (after_change(node, [&] {
-            return [this, c = std::move(c), reply = std::move(reply), due]() mutable {
-                join_from(std::move(c), std::move(reply), due);
+            return [this, c = std::move(c), reply = std::move(reply), due, sent_before]() mutable {
+                join_from(std::move(c), std::move(reply), due, sent_before);
             };
         }))
         return;
@@ -560,17 +568,26 @@ void PoolRooms::join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> rep
     // A join refused here for its lateness and done there after all: the client was told it
     // is not in the room, so it leaves (no ghost occupant on the others' lists).
     chat::LeaveCommand undo{c.room, c.actor.full_jid, {}};
-    auto answered = [this, node, reply = std::move(reply)](chat::Result<chat::JoinResult> r) {
+    // Either its answer or, once, a lost link takes the reply.
+    auto shared = std::make_shared<chat::Reply<chat::JoinResult>>(std::move(reply));
+    auto answered = [this, node, shared](chat::Result<chat::JoinResult> r) {
         if (r.ok()) fanout_.joined(node, r.value());
-        reply(std::move(r));
+        (*shared)(std::move(r));
     };
-    forward(owner, node, "join", c, chat::Reply<chat::JoinResult>(std::move(answered)),
-            [this, owner, undo](const Json& value) {
-                if (!value.value("joined", false)) return;
-                spdlog::info("pool: a join of {} to {} answered too late is undone", undo.full_jid,
-                             undo.room);
-                forward(owner, undo.room, "leave", undo, chat::Reply<chat::Ok>());
-            });
+    // Lost with its link, it is sent again: its server died (the room moves, and the new server
+    // knows nothing of it) or the link is made again (and joining twice is joining once).
+    Again again;
+    if (!sent_before)
+        again = [this, c, shared] { join_from(c, std::move(*shared), std::nullopt, true); };
+    forward(
+        owner, node, "join", c, chat::Reply<chat::JoinResult>(std::move(answered)),
+        [this, owner, undo](const Json& value) {
+            if (!value.value("joined", false)) return;
+            spdlog::info("pool: a join of {} to {} answered too late is undone", undo.full_jid,
+                         undo.room);
+            forward(owner, undo.room, "leave", undo, chat::Reply<chat::Ok>());
+        },
+        std::move(again));
 }
 void PoolRooms::leave(chat::LeaveCommand c, chat::Reply<chat::Ok> reply) {
     std::string node = c.room;

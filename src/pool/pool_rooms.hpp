@@ -102,11 +102,15 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     using Answer = std::function<void(const Json* value, std::optional<chat::Error> error)>;
     // What to do when the answer to a command refused for its lateness comes after all.
     using Late = std::function<void(const Json& value)>;
+    // What sends a command anew, as if new, when the link to its server is lost before the
+    // answer, rather than refusing it: set for commands that may be done twice (a join).
+    using Again = std::function<void()>;
     struct Pending {
         uint32_t server;
         std::string node;
         Answer answer;
         Late late;
+        Again again;
     };
     struct Expired {
         uint32_t server;
@@ -133,12 +137,13 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     void serve_one(uint32_t from, uint64_t id, C c, void (PoolRooms::*here)(C, chat::Reply<T>),
                    const std::function<void(uint32_t, T&)>& adjust,
                    std::optional<Clock::time_point> due);
+    // `sent_before`: the join was sent once already, on a link lost before its answer.
     void join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
-                   std::optional<Clock::time_point> due);
+                   std::optional<Clock::time_point> due, bool sent_before = false);
     // Sends `c` to server `server` and gives its answer to `reply` on the room's shard.
     template <class C, class T>
     void forward(uint32_t server, const std::string& node, const char* op, const C& c,
-                 chat::Reply<T> reply, Late late = {});
+                 chat::Reply<T> reply, Late late = {}, Again again = {});
     // Serves `op` for the other servers; `adjust` may change a success before it is sent.
     template <class C, class T>
     void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>),

@@ -11,6 +11,7 @@
 #include "manual_runtime.hpp"
 #include "pool/pool_rooms.hpp"
 #include "recording_handle.hpp"
+#include "recording_links.hpp"
 #include "util/ids.hpp"
 
 using namespace perch;
@@ -20,25 +21,6 @@ namespace {
 struct NullSink final : chat::RoomEventSink {
     void room_event(const chat::RoomEvent&) override {}
     void invitation(const chat::Invitation&) override {}
-};
-
-struct RecordingLinks final : pool::Links {
-    std::vector<std::pair<uint32_t, pool::Json>> sent;
-    bool refuse = false;  // as when there is no link to the server
-    bool send(uint32_t number, const pool::Json& frame) override {
-        if (refuse) return false;
-        sent.emplace_back(number, frame);
-        return true;
-    }
-    bool up = true;  // linked(): whether there is a link to the other servers
-    bool linked(uint32_t) const override { return up; }
-    void members_changed(const std::vector<store::PoolMember>&) override {}
-    std::vector<pool::Json> commands(const std::string& op) const {
-        std::vector<pool::Json> out;
-        for (const auto& [to, f] : sent)
-            if (f.value("t", "") == "cmd" && f.value("op", "") == op) out.push_back(f);
-        return out;
-    }
 };
 
 class PoolRoomsTest : public ::testing::Test {
@@ -190,6 +172,33 @@ TEST_F(PoolRoomsTest, ALostLinkForgetsWhatItsLateAnswersWouldUndo) {
     rooms_->link_lost(there_);
     late_answer(id, true);
     EXPECT_TRUE(links_.commands("leave").empty());
+}
+
+TEST_F(PoolRoomsTest, AJoinLostWithItsLinkIsSentAgainNotRefused) {
+    // The link to the room's server is lost after the join went out and before its answer:
+    // the server died (the room moves) or the link is being made again. The join waits like a
+    // new one and goes again; lost a second time, it is refused.
+    std::optional<chat::Result<chat::JoinResult>> got;
+    join("dan", got);
+    links_.up = false;
+    rooms_->link_lost(there_);
+    loop_.drain();
+    EXPECT_FALSE(got);
+    EXPECT_EQ(links_.commands("join").size(), 1u);
+    links_.up = true;
+    rooms_->release_parked();
+    loop_.drain();
+    auto joins = links_.commands("join");
+    ASSERT_EQ(joins.size(), 2u);
+    EXPECT_EQ(links_.sent.back().first, there_);
+    EXPECT_EQ(joins[1].at("body"), joins[0].at("body"));
+    EXPECT_FALSE(got);
+    rooms_->link_lost(there_);
+    loop_.drain();
+    ASSERT_TRUE(got);
+    ASSERT_FALSE(got->ok());
+    EXPECT_EQ(got->error().fault, chat::Fault::busy);
+    EXPECT_EQ(links_.commands("join").size(), 2u);
 }
 
 // One-to-one messages between servers: an offer goes to every other server; its answer says
@@ -593,3 +602,4 @@ TEST(Membership, AStandbyServesNoRoom) {
         owners.insert(pool::Membership::owner_among(members, "room" + std::to_string(i)));
     EXPECT_EQ(owners, (std::set<uint32_t>{1, 2, 3}));
 }
+
