@@ -329,7 +329,7 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
     uint32_t number_ = 0;
 };
 
-PeerLinks::PeerLinks(IoPool& io, const pool::Membership& membership, pool::FrameHandler& handler)
+PeerLinks::PeerLinks(IoPool& io, pool::Membership& membership, pool::FrameHandler& handler)
     : io_(io), client_tls_(ssl::context::tls_client), membership_(membership), handler_(handler) {
     // Who the other side is, is proven by the pool's secret bound to this TLS session; the
     // certificate only encrypts (the servers of a pool may each have their own self-signed
@@ -485,7 +485,7 @@ void PeerLinks::dial_failed(uint32_t number) {
 }
 
 void PeerLinks::closed(uint32_t number, const Link* link, bool dialed) {
-    bool redial = false;
+    bool redial = false, suspect = false;
     std::optional<store::PoolMember> peer;
     {
         std::lock_guard lock(mutex_);
@@ -496,7 +496,10 @@ void PeerLinks::closed(uint32_t number, const Link* link, bool dialed) {
             return;  // replaced by a newer link: nothing was lost
         peer = membership_.member(number);
         redial = dialed && !stopping_ && peer && dialing_.insert(number).second;
+        suspect = peer && !stopping_;
     }
+    // Closed of itself while the server is live here: it may have died; its lease tells.
+    if (suspect) membership_.look_sooner();
     handler_.link_lost(number);
     if (redial) {
         auto timer = std::make_shared<asio::steady_timer>(io_.context(), kRedial);

@@ -27,7 +27,7 @@ namespace perch::net {
 // rather than let memory grow.
 class PeerLinks final : public pool::Links, public PeerPort {
   public:
-    PeerLinks(IoPool& io, const pool::Membership& membership, pool::FrameHandler& handler);
+    PeerLinks(IoPool& io, pool::Membership& membership, pool::FrameHandler& handler);
     ~PeerLinks() override;
 
     // A server of the pool linking to this one, accepted on the pool port.
@@ -54,7 +54,7 @@ class PeerLinks final : public pool::Links, public PeerPort {
 
     IoPool& io_;
     asio::ssl::context client_tls_;
-    const pool::Membership& membership_;
+    pool::Membership& membership_;
     pool::FrameHandler& handler_;
     mutable std::mutex mutex_;
     std::map<uint32_t, std::shared_ptr<Link>> links_;  // authenticated, by pool number

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "util/crypto.hpp"
+#include "util/thread_name.hpp"
 
 namespace perch::pool {
 
@@ -61,7 +62,10 @@ void Membership::start(std::unique_ptr<store::Store> store) {
     }
     live_ = store_->renew_lease(self_, config_.lease_ms);
     spdlog::info("pool: {} is member {} of {} live", self_.name, self_.number, live_.size());
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        util::name_this_thread("perch-lease");
+        run();
+    });
 }
 
 void Membership::stop() {
@@ -79,6 +83,15 @@ void Membership::stop() {
     }
 }
 
+void Membership::look_sooner() {
+    {
+        std::lock_guard lock(mutex_);
+        quick_until_ = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(config_.lease_ms + config_.renew_ms);
+    }
+    cv_.notify_all();
+}
+
 void Membership::run() {
     auto same = [](const std::vector<store::PoolMember>& a,
                    const std::vector<store::PoolMember>& b) {
@@ -92,10 +105,15 @@ void Membership::run() {
     using Clock = std::chrono::steady_clock;
     bool unreachable = false;
     Clock::time_point grace_until{};
+    const std::chrono::milliseconds renew(config_.renew_ms);
+    Clock::time_point read_at = Clock::now();  // when the leases were last read
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-        cv_.wait_for(lock, std::chrono::milliseconds(config_.renew_ms));
+        // Every renew_ms, or every kQuickLook for a while after look_sooner (which wakes this).
+        auto due = [&] { return read_at + (Clock::now() < quick_until_ ? kQuickLook : renew); };
+        while (!stopping_ && Clock::now() < due()) cv_.wait_until(lock, due());
         if (stopping_) break;
+        read_at = Clock::now();
         std::string pool = takeover_pool_;
         int64_t down_ms = int64_t{standby_after_s_} * 1000;
         lock.unlock();

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -47,6 +48,12 @@ class Membership {
     // Whether this server holds an active slot (serves rooms) as last read.
     bool active() const;
     void stop();  // leaves the pool (the lease ends now) and joins the thread
+    // The link to a live server closed of itself: that server may be dead, its lease lapsing.
+    // For the next lease (and a renewal) the leases are read every kQuickLook rather than
+    // every renew_ms, so that its loss is seen within moments of the lapse and its rooms move
+    // that much sooner. A link cut while the server lives costs a few reads, nothing more.
+    void look_sooner();
+    static constexpr std::chrono::milliseconds kQuickLook{100};
 
     const PoolConfig& config() const { return config_; }
     const store::PoolMember& self() const { return self_; }
@@ -77,6 +84,7 @@ class Membership {
     std::string takeover_pool_;
     int standby_after_s_ = 30;
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point quick_until_{};  // leases read every kQuickLook
     std::thread thread_;
 };
 

@@ -5,7 +5,9 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "manual_runtime.hpp"
@@ -603,3 +605,37 @@ TEST(Membership, AStandbyServesNoRoom) {
     EXPECT_EQ(owners, (std::set<uint32_t>{1, 2, 3}));
 }
 
+// A link to a live server closed of itself: the leases are read at once and then often, so
+// that a dead server's lapse is seen within moments rather than at the next renewal.
+TEST(Membership, ALostLinkHasTheLeasesReadSooner) {
+    auto dir = std::filesystem::temp_directory_path() / ("perch-lease-" + util::random_id());
+    std::filesystem::create_directories(dir);
+    store::StoreConfig config;
+    config.path = (dir / "content.db").string();
+    config.synchronous_full = false;
+    auto store = store::open_store(config);
+    pool::PoolConfig pc{"here", "h:1", "h:2", "", "secret-secret-secret"};
+    pc.lease_ms = 60000;
+    pc.renew_ms = 8000;  // without a reason, the leases are read again only in 8 s
+    {
+        pool::Membership membership(pc);
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool gone = false;
+        membership.on_change([&](const auto&, const std::vector<store::PoolMember>& now) {
+            std::lock_guard lock(mutex);
+            gone = now.size() == 1;
+            cv.notify_all();
+        });
+        store->join_pool({0, "there", "t:1", "t:2", 1, ""}, 1500);  // lapses in 1.5 s
+        membership.start(store::open_store(config));
+        ASSERT_EQ(membership.live().size(), 2u);
+        auto asked = std::chrono::steady_clock::now();
+        membership.look_sooner();
+        std::unique_lock lock(mutex);
+        EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(4), [&] { return gone; }));
+        EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(4));
+    }
+    store.reset();
+    std::filesystem::remove_all(dir);
+}
