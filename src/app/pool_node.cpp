@@ -13,7 +13,7 @@ PoolNode::PoolNode(pool::Membership& membership, chat::RoomService& rooms, pool:
     rooms_ = std::make_unique<pool::PoolRooms>(rooms, fanout, membership, shards);
     users_ = std::make_unique<pool::PoolUsers>(router, membership);
     rooms_->set_users(users_.get());
-    io_ = std::make_unique<net::IoPool>(1);
+    io_ = std::make_unique<net::IoPool>(1, "perch-peers");
     // Linked to on the pool port, which the server serves with the admin API.
     links_ = std::make_unique<net::PeerLinks>(*io_, membership, *rooms_);
     fanout.set_links(links_.get());

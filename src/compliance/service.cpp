@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/thread_name.hpp"
 #include "util/time.hpp"
 
 namespace perch::compliance {
@@ -27,7 +28,10 @@ Service::~Service() {
 }
 
 void Service::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        util::name_this_thread("perch-recorder");
+        run();
+    });
 }
 
 void Service::stop() {

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/thread_name.hpp"
+
 namespace perch::net {
 
 namespace {
@@ -18,8 +20,11 @@ class StrandExecutor final : public util::Executor {
 };
 }  // namespace
 
-IoPool::IoPool(int threads)
-    : thread_count_(std::max(1, threads)), ctx_(thread_count_), guard_(ctx_.get_executor()) {}
+IoPool::IoPool(int threads, std::string name)
+    : thread_count_(std::max(1, threads)),
+      name_(std::move(name)),
+      ctx_(thread_count_),
+      guard_(ctx_.get_executor()) {}
 
 IoPool::~IoPool() {
     stop();
@@ -28,7 +33,8 @@ IoPool::~IoPool() {
 
 void IoPool::start() {
     for (int i = 0; i < thread_count_; ++i) {
-        threads_.emplace_back([this] {
+        threads_.emplace_back([this, i] {
+            util::name_this_thread(thread_count_ == 1 ? name_ : name_ + "-" + std::to_string(i));
             for (;;) {
                 try {
                     ctx_.run();

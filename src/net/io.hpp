@@ -2,6 +2,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -15,7 +16,8 @@ namespace asio = boost::asio;
 // connection and every room shard is a strand on it.
 class IoPool {
   public:
-    explicit IoPool(int threads);
+    // `name`: what its threads are called ("perch-io" becomes perch-io-0, perch-io-1...).
+    explicit IoPool(int threads, std::string name = "perch-io");
     ~IoPool();
 
     asio::io_context& context() { return ctx_; }
@@ -27,6 +29,7 @@ class IoPool {
 
   private:
     int thread_count_;
+    std::string name_;
     asio::io_context ctx_;
     asio::executor_work_guard<asio::io_context::executor_type> guard_;
     std::vector<std::thread> threads_;

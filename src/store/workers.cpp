@@ -4,12 +4,17 @@
 
 #include <algorithm>
 
+#include "util/thread_name.hpp"
+
 namespace perch::store {
 
 StoreWorkers::StoreWorkers(const StoreConfig& config, int threads, size_t max_queue)
     : slow_limit_(std::max(1, threads - 1)), max_queue_(max_queue) {
     for (int i = 0; i < threads; ++i)
-        threads_.emplace_back([this, s = open_store(config)]() mutable { run(std::move(s)); });
+        threads_.emplace_back([this, i, s = open_store(config)]() mutable {
+            util::name_this_thread("perch-store-" + std::to_string(i));
+            run(std::move(s));
+        });
 }
 
 StoreWorkers::~StoreWorkers() {
@@ -92,7 +97,10 @@ void StoreWorkers::run(std::unique_ptr<Store> store) {
 
 MessageWriter::MessageWriter(const StoreConfig& config, size_t max_batch, size_t max_queue)
     : max_batch_(max_batch), max_queue_(max_queue), outage_wait_(config.outage_wait_s) {
-    thread_ = std::thread([this, s = open_store(config)]() mutable { run(std::move(s)); });
+    thread_ = std::thread([this, s = open_store(config)]() mutable {
+        util::name_this_thread("perch-commits");
+        run(std::move(s));
+    });
 }
 
 MessageWriter::~MessageWriter() {
