@@ -51,9 +51,13 @@ void Fanout::room_event(const chat::RoomEvent& e) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, chat::OccupantJoined>) {
                 if (v.occupant.server != 0) ++audience.servers[v.occupant.server];
-                // The other servers know an adopted occupant already (each follows the room's
-                // occupants): a moved room's thousands of adoptions cross no link again.
-                if (!v.adopted) everyone_with_occupants();
+                if (!v.adopted) return everyone_with_occupants();
+                // An adopted occupant is known to every server that followed the room before
+                // it moved here: a moved room's thousands of adoptions cross no link again,
+                // but to a server that has learnt the occupants from this one since.
+                for (const auto& [server, count] : audience.servers)
+                    if (server != v.occupant.server && audience.listed.contains(server))
+                        to.push_back(server);
             } else if constexpr (std::is_same_v<T, chat::OccupantLeft>) {
                 everyone_with_occupants();  // the leaver's server included: it forgets them
                 if (v.occupant.server != 0) {
@@ -77,6 +81,11 @@ void Fanout::room_event(const chat::RoomEvent& e) {
     Json frame = encode(e);
     frame["t"] = "ev";
     send_to(to, frame);
+}
+
+void Fanout::listed(const std::string& node, uint32_t server) {
+    PERCH_ASSERT_ON(shards_.of(node));
+    served_[shards_.index_of(node)][node].listed.insert(server);
 }
 
 void Fanout::invitation(const chat::Invitation& inv) {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +65,10 @@ class Fanout final : public chat::RoomEventSink {
     // occupants it listed are known from now on (their server's loss is shown for them too);
     // when the list was left out because they are known already, it is filled in from here.
     void joined(const std::string& node, chat::JoinResult& result);
+    // This server, serving `node`, answered a join of server `server` with the room's whole
+    // occupant list (on the room's shard): that server knows the occupants of that moment, and
+    // from then on only what reaches it as events — occupants adopted later included.
+    void listed(const std::string& node, uint32_t server);
 
     // The live servers changed: for each room served elsewhere in which this server has
     // occupants and whose server is no longer the same, `adopt` is called (on the room's
@@ -106,6 +111,9 @@ class Fanout final : public chat::RoomEventSink {
     Links* links_ = nullptr;
     struct Audience {
         std::map<uint32_t, size_t> servers;  // other servers with occupants: how many each
+        // Servers that learnt the room's occupants from this server's answer to a join (not
+        // by following the room before it moved here): they are told of adopted occupants.
+        std::set<uint32_t> listed;
     };
     // Per shard, touched only there: rooms served here, and rooms served elsewhere.
     std::vector<std::unordered_map<std::string, Audience>> served_;

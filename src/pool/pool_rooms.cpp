@@ -53,17 +53,21 @@ PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership&
       membership_(membership),
       shards_(shards),
       gates_(shards.size()) {
-    serve("join", &PoolRooms::local_join, [](uint32_t from, chat::JoinResult& r) {
-        // The asking server has occupants in the room already: it knows the others (they
-        // reached it as events, in order, before this answer). Saves sending every occupant
-        // with every join, which made a room's joins cost the square of its size.
-        bool known = std::any_of(r.others.begin(), r.others.end(),
-                                 [from](const chat::Occupant& o) { return o.server == from; });
-        if (known) {
-            r.others.clear();
-            r.others_omitted = true;
-        }
-    });
+    serve("join", &PoolRooms::local_join,
+          [this](uint32_t from, const std::string& room, chat::JoinResult& r) {
+              // The asking server has occupants in the room already: it knows the others (they
+              // reached it as events, in order, before this answer). Saves sending every occupant
+              // with every join, which made a room's joins cost the square of its size.
+              bool known =
+                  std::any_of(r.others.begin(), r.others.end(),
+                              [from](const chat::Occupant& o) { return o.server == from; });
+              if (known) {
+                  r.others.clear();
+                  r.others_omitted = true;
+              } else {
+                  fanout_.listed(room, from);  // it knows them from this answer on
+              }
+          });
     serve("leave", &PoolRooms::local_leave);
     serve("post", &PoolRooms::local_post);
     serve("relay", &PoolRooms::local_relay);
@@ -85,8 +89,9 @@ PoolRooms::PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership&
 }
 
 template <class C, class T>
-void PoolRooms::serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>),
-                      std::type_identity_t<std::function<void(uint32_t from, T&)>> adjust) {
+void PoolRooms::serve(
+    const char* op, void (PoolRooms::*here)(C, chat::Reply<T>),
+    std::type_identity_t<std::function<void(uint32_t from, const std::string& room, T&)>> adjust) {
     handlers_[op] = [this, here, adjust](uint32_t from, uint64_t id, const Json& body) {
         C c;
         {
@@ -101,7 +106,7 @@ void PoolRooms::serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>)
 template <class C, class T>
 void PoolRooms::serve_one(uint32_t from, uint64_t id, C c,
                           void (PoolRooms::*here)(C, chat::Reply<T>),
-                          const std::function<void(uint32_t, T&)>& adjust,
+                          const std::function<void(uint32_t, const std::string&, T&)>& adjust,
                           std::optional<Clock::time_point> due) {
     if (auto room = room_of(c)) {
         // For a room that the sending server has seen move here and this one not yet (each
@@ -116,8 +121,9 @@ void PoolRooms::serve_one(uint32_t from, uint64_t id, C c,
             }))
             return;
     }
-    (this->*here)(std::move(c), [this, from, id, adjust](chat::Result<T> result) {
-        if (adjust && result.ok()) adjust(from, result.value());
+    std::string room = room_of(c).value_or(std::string());
+    (this->*here)(std::move(c), [this, from, id, adjust, room](chat::Result<T> result) {
+        if (adjust && result.ok()) adjust(from, room, result.value());
         answer(from, id, result);
     });
 }

@@ -135,7 +135,7 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
               std::optional<Clock::time_point> due, MakeGo&& make_go);
     template <class C, class T>
     void serve_one(uint32_t from, uint64_t id, C c, void (PoolRooms::*here)(C, chat::Reply<T>),
-                   const std::function<void(uint32_t, T&)>& adjust,
+                   const std::function<void(uint32_t, const std::string&, T&)>& adjust,
                    std::optional<Clock::time_point> due);
     // `sent_before`: the join was sent once already, on a link lost before its answer.
     void join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
@@ -147,7 +147,8 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     // Serves `op` for the other servers; `adjust` may change a success before it is sent.
     template <class C, class T>
     void serve(const char* op, void (PoolRooms::*here)(C, chat::Reply<T>),
-               std::type_identity_t<std::function<void(uint32_t from, T&)>> adjust = {});
+               std::type_identity_t<std::function<void(uint32_t from, const std::string& room, T&)>>
+                   adjust = {});
     template <class T>
     void answer(uint32_t to, uint64_t id, const chat::Result<T>& result);
     void fail(Pending p, chat::Error e);

@@ -185,9 +185,10 @@ TEST_F(FanoutTest, TheAdoptionsGoBeforeTheGoneServersOccupantsAreShownLeaving) {
 }
 
 // On the room's server: an occupant adopted from the room's former server is known to every
-// server that follows the room already, so its joining crosses no link; the room's events
-// still reach its server after.
-TEST_F(FanoutTest, AnAdoptedOccupantIsNotSentAroundButItsServerGetsTheRoomsEvents) {
+// server that followed the room before it moved, so its joining crosses no link — but to a
+// server that learnt the occupants from this one's answer to a join since; the room's events
+// still reach the adopted occupant's server after.
+TEST_F(FanoutTest, AnAdoptedOccupantIsSentOnlyWhereTheOccupantsWereListedSinceTheMove) {
     RecordingLinks links;
     fanout_->set_links(&links);
     auto on_shard = [&](chat::RoomEvent e) {
@@ -200,11 +201,19 @@ TEST_F(FanoutTest, AnAdoptedOccupantIsNotSentAroundButItsServerGetsTheRoomsEvent
     links.sent.clear();
     on_shard({"lobby", chat::OccupantJoined{occupant("bob", 9), false, true}});
     EXPECT_TRUE(links.sent.empty());
+    // Server 8's first occupant joins through this server: it gets the list of that moment.
+    shards_.of("lobby").post([&] { fanout_->listed("lobby", 8); });
+    on_shard({"lobby", chat::OccupantJoined{occupant("cy", 8), true}});
+    links.sent.clear();
+    on_shard({"lobby", chat::OccupantJoined{occupant("dee", 9), false, true}});
+    ASSERT_EQ(links.sent.size(), 1u);
+    EXPECT_EQ(links.sent[0].first, 8u);
+    links.sent.clear();
     on_shard(posted(7));
     std::vector<uint32_t> to;
     for (const auto& [server, frame] : links.sent) to.push_back(server);
     std::sort(to.begin(), to.end());
-    EXPECT_EQ(to, (std::vector<uint32_t>{7, 9}));
+    EXPECT_EQ(to, (std::vector<uint32_t>{7, 8, 9}));
     fanout_->set_links(nullptr);
 }
 

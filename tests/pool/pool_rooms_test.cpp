@@ -419,6 +419,43 @@ TEST_F(PoolRoomsTest, WhileTheLiveServersChangeAPostToARoomServedHereFollowsItsA
     EXPECT_TRUE(posted->ok()) << posted->error().text;
 }
 
+TEST_F(PoolRoomsTest, AServerListedTheOccupantsByAJoinHereIsToldOfThoseAdoptedAfter) {
+    // A room moved here; another server's user joins it before the adoption of a third
+    // server's occupants: that server learnt the occupants from the join's answer, so the
+    // adopted one is sent to it (a server that followed the room before the move is not:
+    // FanoutTest.AnAdoptedOccupantIsSentOnlyWhereTheOccupantsWereListedSinceTheMove).
+    std::string room = rooms_here(1, 0)[0];
+    fanout_->set_links(&links_);
+    chat::JoinCommand c;
+    c.room = room;
+    c.actor.full_jid = "eve@example.org/pc";
+    c.nick = "eve";  // a user of there_'s: written as there_ writes it
+    {
+        pool::WireScope scope(there_);
+        rooms_->frame(there_, pool::Json{{"t", "cmd"}, {"op", "join"}, {"id", 1}, {"body", c}});
+    }
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 1u);  // the answer
+    EXPECT_EQ(links_.sent[0].second.value("t", ""), "re");
+    EXPECT_TRUE(links_.sent[0].second.contains("value"));
+    links_.sent.clear();
+    // The room's events as the room service gives them to the fan-out (here its sink is
+    // another): her joining, then an occupant of server 7 adopted.
+    chat::Occupant eve = someone("eve"), far = someone("far");
+    eve.server = there_;
+    far.server = 7;
+    shards_.of(room).post([&] {
+        fanout_->room_event({room, chat::OccupantJoined{eve, true}});
+        links_.sent.clear();
+        fanout_->room_event({room, chat::OccupantJoined{far, false, true}});
+    });
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 1u);
+    EXPECT_EQ(links_.sent[0].first, there_);
+    EXPECT_EQ(links_.sent[0].second.value("t", ""), "ev");
+    fanout_->set_links(nullptr);
+}
+
 TEST_F(PoolRoomsTest, ACommandForARoomThisServerServesOnlySoonWaitsForIt) {
     // The other server saw node_ move here first (each reads the live servers on its own
     // beat): its command waits for this server to see it too, then is served here.
