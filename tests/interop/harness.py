@@ -189,7 +189,11 @@ class Server:
                     # Another test took a port between free_port() and now: other ports.
                     self.new_ports()
                     return self.start(attempts - 1)
-                raise RuntimeError("server exited at start; see " + str(self.dir / "server.log"))
+                # The log's end goes into the test's output: its folder is gone by the time a
+                # clean-clone run's output is read.
+                tail = "".join(self.log_text()[mark:].splitlines(keepends=True)[-15:])
+                raise RuntimeError("server exited at start; see " + str(self.dir / "server.log") +
+                                   "; it ended:\n" + tail)
             if " serving " not in self.log_text()[mark:]:  # logged once it listens
                 time.sleep(0.05)
                 continue
