@@ -791,6 +791,27 @@ TEST_F(RoomServiceTest, ARoomLetGoIsAdoptedWithItsOccupantsSilently) {
     EXPECT_TRUE(left[0].announce);
 }
 
+// A server of the pool was restarted under the same number: its former occupants are dropped
+// (who is read at once, their leaving goes in slices after) while its new session of the same
+// client joins again. The one who joined again is not taken for the one who left.
+TEST_F(RoomServiceTest, AnOccupantWhoJoinedAgainBeforeTheDropReachedHimStays) {
+    ASSERT_TRUE(join("open", as(who("erin")), "erin").ok());
+    chat::Actor before = as(who("frank"));
+    before.server = 7;
+    ASSERT_TRUE(join("open", before, "frank").ok());
+    sink_.events.clear();
+    service_->drop_server(7);
+    chat::Actor again = as(who("frank"));  // the restarted server's session: another subject
+    again.server = 7;
+    ASSERT_TRUE(join("open", again, "frank").ok());  // runs the drop first, then this join
+    loop_.drain();
+    EXPECT_TRUE(sink_.all<chat::OccupantLeft>().empty());
+    auto nicks = run<std::vector<std::string>>(
+        [&](auto reply) { service_->occupants("open", as(who("erin")), reply); });
+    ASSERT_TRUE(nicks && nicks->ok());
+    EXPECT_EQ(nicks->value(), (std::vector<std::string>{"erin", "frank"}));
+}
+
 TEST_F(RoomServiceTest, ARetriedPostIsStoredOnceAndShownAgainToItsSenderOnly) {
     auto erin = as(who("erin"));
     ASSERT_TRUE(join("open", erin, "erin").ok());
