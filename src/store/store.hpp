@@ -187,7 +187,8 @@ class Store {
 
     // Pools: servers on one database. A server registers under its name with a lease of
     // `lease_ms`, and renews it; a lease that lapses means the server is down. join_pool
-    // throws Conflict while another incarnation holds the name's lease. renew_lease returns
+    // throws Conflict while another incarnation holds the name's lease, and lets go of (and
+    // fences, by a new epoch) every room a former incarnation claimed. renew_lease returns
     // the members whose lease runs (this one included) and throws Conflict when this
     // incarnation no longer holds its name. Time is the database's clock.
     virtual uint32_t join_pool(const PoolMember& me, int64_t lease_ms) = 0;

@@ -70,6 +70,23 @@ TEST_F(StoreTest, ARoomIsClaimedByOneLiveServerAtATime) {
     EXPECT_GT(*taken, *again);
 }
 
+// A server killed and started again under its name: what its former incarnation claimed is
+// let go, or a room that hashes to another server now (this one a standby, say) could never
+// be claimed there while this one lives; a late commit of the former one is refused.
+TEST_F(StoreTest, AServerStartedAgainLetsGoOfWhatItsFormerSelfClaimed) {
+    auto s = open();
+    int64_t room = make_room(*s, "lobby");
+    s->join_pool(member("one", 1), 200);
+    s->join_pool(member("two", 2), 60000);
+    auto before = s->claim_room(room, "one");
+    ASSERT_TRUE(before);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // "one" was killed
+    s->join_pool(member("one", 3), 60000);                        // and starts again
+    auto taken = s->claim_room(room, "two");
+    ASSERT_TRUE(taken) << "the former incarnation's claim still holds the room";
+    EXPECT_GT(*taken, *before + 1);  // fenced at the restart, then claimed
+}
+
 TEST_F(StoreTest, TheRoomOfADeadServerIsClaimedByAnother) {
     auto s = open();
     int64_t room = make_room(*s, "lobby");

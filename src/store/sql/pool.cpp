@@ -52,6 +52,13 @@ uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
     }
     auto number = uint32_t(st.int_at(0));
     st.reset();
+    // What a former incarnation under this name claimed (killed, it let nothing go) is let go,
+    // and fenced: held under the name of a live server, a room that hashes to another one now
+    // could never be claimed there; a commit of the former incarnation is refused by the new
+    // epoch.
+    db.prepare("UPDATE rooms SET owner = '', epoch = epoch + 1 WHERE owner = ?")
+        .bind(0, me.name)
+        .run();
     return number;
 }
 
