@@ -377,6 +377,20 @@ void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine,
     }
     if (server == membership_.self().number || !links_)
         return local_.adopt(node, std::move(mine), std::move(done));
+    // No link to the room's new server yet (it has just joined; the link is being made): the
+    // adoption waits for it as a command does, and the room's later commands wait behind it —
+    // sent first, a post would reach the room before its sender was in it again.
+    if (wait(Waiting::for_link, server, node, std::nullopt, [&](Clock::time_point) {
+            return [this, node, mine, done](std::optional<chat::Error> refused) mutable {
+                if (refused) return done(std::move(*refused));
+                uint32_t to = membership_.owner_of(node);  // the pool may have changed again
+                if (to == membership_.self().number)
+                    return local_.adopt(node, std::move(mine), std::move(done));
+                forward(to, node, "adopt", AdoptCommand{node, std::move(mine)},
+                        chat::Reply<int64_t>(std::move(done)));
+            };
+        }))
+        return;
     forward(server, node, "adopt", AdoptCommand{node, std::move(mine)},
             chat::Reply<int64_t>(std::move(done)));
 }

@@ -677,6 +677,9 @@ async def test_a_server_leaving_and_joining_again_moves_its_rooms_while_clients_
             await asyncio.sleep(0.1)
         acked = await posting
         assert_stored_once_in_order(pool, "market", acked)
+        # No post reached the room's server before its sender was adopted there again.
+        for s in pool.servers:
+            assert "to market refused: not an occupant" not in s.log_text(), s.host
         # The room went back: the server that served it meanwhile let it go.
         assert any(s.log_text().count("room market is served by another server now") > served[i]
                    for i, s in enumerate(pool.servers) if i != moving), "the room did not move back"

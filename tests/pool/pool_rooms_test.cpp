@@ -320,6 +320,32 @@ TEST_F(PoolRoomsTest, ACommandForAServerWithoutALinkWaitsForTheLink) {
     EXPECT_EQ(links_.sent[0].first, there_);
 }
 
+TEST_F(PoolRoomsTest, AnAdoptionWaitsForTheLinkAndTheRoomsCommandsWaitBehindIt) {
+    // The room's new server has just joined and the link to it is being made: the adoption of
+    // this server's occupants waits for the link, and a post of theirs goes after it (sent
+    // first, it would find its sender not in the room).
+    links_.up = false;
+    links_.refuse = true;
+    chat::Occupant ann = someone("ann");
+    ann.server = 0;
+    shards_.of(node_).post([&] { rooms_->adopt(node_, {ann}, there_); });
+    loop_.drain();  // (during a change, the gate holds the room's commands until this ran)
+    chat::PostCommand post;
+    post.room = node_;
+    post.full_jid = "ann@example.org/phone";
+    post.body = "hello";
+    rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    loop_.drain();
+    EXPECT_TRUE(links_.sent.empty());
+    links_.up = true;
+    links_.refuse = false;
+    rooms_->release_parked();
+    loop_.drain();
+    ASSERT_EQ(links_.sent.size(), 2u);
+    EXPECT_EQ(links_.sent[0].second.at("op"), "adopt");
+    EXPECT_EQ(links_.sent[1].second.at("op"), "post");
+}
+
 TEST_F(PoolRoomsTest, ACommandThatWaitedTooLongIsRefusedBusy) {
     // command_timeout_ms is 0 here: it may wait no longer than its answer would have.
     links_.up = false;
