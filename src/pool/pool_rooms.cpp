@@ -108,7 +108,8 @@ void PoolRooms::serve_one(uint32_t from, uint64_t id, C c,
                           void (PoolRooms::*here)(C, chat::Reply<T>),
                           const std::function<void(uint32_t, const std::string&, T&)>& adjust,
                           std::optional<Clock::time_point> due) {
-    if (auto room = room_of(c)) {
+    std::optional<std::string> room = room_of(c);
+    if (room) {
         // For a room that the sending server has seen move here and this one not yet (each
         // reads the live servers once a second): the command waits for this server's view,
         // briefly, rather than be refused busy. An adoption refused so would be tried again
@@ -121,8 +122,8 @@ void PoolRooms::serve_one(uint32_t from, uint64_t id, C c,
             }))
             return;
     }
-    std::string room = room_of(c).value_or(std::string());
-    (this->*here)(std::move(c), [this, from, id, adjust, room](chat::Result<T> result) {
+    (this->*here)(std::move(c), [this, from, id, adjust,
+                                 room = room.value_or(std::string())](chat::Result<T> result) {
         if (adjust && result.ok()) adjust(from, room, result.value());
         answer(from, id, result);
     });
@@ -375,24 +376,27 @@ void PoolRooms::adopt(const std::string& node, std::vector<chat::Occupant> mine,
             adoptions_ = {0, 0, 0, 0, 0, std::chrono::steady_clock::now()};
         ++adoptions_.under_way;
     }
+    send_adoption(node, std::move(mine), server, std::move(done), std::nullopt);
+}
+
+void PoolRooms::send_adoption(const std::string& node, std::vector<chat::Occupant> mine,
+                              uint32_t server, chat::Reply<int64_t> done,
+                              std::optional<Clock::time_point> due) {
     if (server == membership_.self().number || !links_)
         return local_.adopt(node, std::move(mine), std::move(done));
     // No link to the room's new server yet (it has just joined; the link is being made): the
     // adoption waits for it as a command does, and the room's later commands wait behind it —
     // sent first, a post would reach the room before its sender was in it again.
-    if (wait(Waiting::for_link, server, node, std::nullopt, [&](Clock::time_point) {
-            return [this, node, mine, done](std::optional<chat::Error> refused) mutable {
+    if (wait(Waiting::for_link, server, node, due, [&](Clock::time_point until) {
+            return [this, node, mine, done, until](std::optional<chat::Error> refused) mutable {
                 if (refused) return done(std::move(*refused));
-                uint32_t to = membership_.owner_of(node);  // the pool may have changed again
-                if (to == membership_.self().number)
-                    return local_.adopt(node, std::move(mine), std::move(done));
-                forward(to, node, "adopt", AdoptCommand{node, std::move(mine)},
-                        chat::Reply<int64_t>(std::move(done)));
+                // To whichever server serves the room now (the pool may have changed again).
+                send_adoption(node, std::move(mine), membership_.owner_of(node), std::move(done),
+                              until);
             };
         }))
         return;
-    forward(server, node, "adopt", AdoptCommand{node, std::move(mine)},
-            chat::Reply<int64_t>(std::move(done)));
+    forward(server, node, "adopt", AdoptCommand{node, std::move(mine)}, std::move(done));
 }
 
 void PoolRooms::adoption_ended(size_t occupants, bool adopted) {

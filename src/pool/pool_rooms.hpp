@@ -138,6 +138,9 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
                    const std::function<void(uint32_t, const std::string&, T&)>& adjust,
                    std::optional<Clock::time_point> due);
     // `sent_before`: the join was sent once already, on a link lost before its answer.
+    // An adoption to server `server` (here, or over the link, waiting for it like `route`).
+    void send_adoption(const std::string& node, std::vector<chat::Occupant> mine, uint32_t server,
+                       chat::Reply<int64_t> done, std::optional<Clock::time_point> due);
     void join_from(chat::JoinCommand c, chat::Reply<chat::JoinResult> reply,
                    std::optional<Clock::time_point> due, bool sent_before = false);
     // Sends `c` to server `server` and gives its answer to `reply` on the room's shard.

@@ -100,6 +100,15 @@ class PoolRoomsTest : public ::testing::Test {
         return o;
     }
 
+    // Ann posts "hello" to node_; the answer is not looked at.
+    void post_as_ann() {
+        chat::PostCommand post;
+        post.room = node_;
+        post.full_jid = "ann@example.org/phone";
+        post.body = "hello";
+        rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    }
+
     // Joins node_ while no frame can reach its server.
     void join_unsent(std::optional<chat::Result<chat::JoinResult>>& got) {
         chat::JoinCommand c;
@@ -305,11 +314,7 @@ TEST_F(PoolRoomsTest, ACommandForAServerWithoutALinkWaitsForTheLink) {
     c.nick = "ann";
     rooms_->join(std::move(c), [&](chat::Result<chat::JoinResult> r) { joined = r; });
     links_.up = true;  // the post finds the link, and still waits behind the join
-    chat::PostCommand post;
-    post.room = node_;
-    post.full_jid = "ann@example.org/phone";
-    post.body = "hello";
-    rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    post_as_ann();
     loop_.drain();
     EXPECT_TRUE(links_.sent.empty());
     EXPECT_FALSE(joined);
@@ -330,11 +335,7 @@ TEST_F(PoolRoomsTest, AnAdoptionWaitsForTheLinkAndTheRoomsCommandsWaitBehindIt) 
     ann.server = 0;
     shards_.of(node_).post([&] { rooms_->adopt(node_, {ann}, there_); });
     loop_.drain();  // (during a change, the gate holds the room's commands until this ran)
-    chat::PostCommand post;
-    post.room = node_;
-    post.full_jid = "ann@example.org/phone";
-    post.body = "hello";
-    rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    post_as_ann();
     loop_.drain();
     EXPECT_TRUE(links_.sent.empty());
     links_.up = true;
@@ -387,11 +388,7 @@ TEST_F(PoolRoomsTest, WhileTheLiveServersChangeARoomsCommandsFollowItsAdoption) 
         rooms_->adopt(node_, {ann}, there_);
         for (size_t i = 0; i < shards_.size(); ++i) rooms_->changed_on(i);
     });
-    chat::PostCommand post;
-    post.room = node_;
-    post.full_jid = "ann@example.org/phone";
-    post.body = "hello";
-    rooms_->post(std::move(post), [](chat::Result<chat::Posted>) {});
+    post_as_ann();
     EXPECT_TRUE(links_.sent.empty());
     loop_.drain();
     ASSERT_EQ(links_.sent.size(), 2u);
