@@ -1,8 +1,6 @@
 #include "app/server.hpp"
 
 #include <malloc.h>
-#include <netdb.h>
-#include <sys/resource.h>
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -18,6 +16,7 @@
 #include "app/admin_commands.hpp"
 #include "app/compliance_setup.hpp"
 #include "app/pool_node.hpp"
+#include "app/server_setup.hpp"
 #include "chat/room_service.hpp"
 #include "compliance/service.hpp"
 #include "net/c2s_listener.hpp"
@@ -31,13 +30,10 @@
 #include "store/workers.hpp"
 #include "util/ids.hpp"
 #include "util/time.hpp"
-#include "util/url.hpp"
 #include "web/admin_api.hpp"
 #include "web/app.hpp"
-#include "xmpp/bookmarks.hpp"
 #include "xmpp/credentials.hpp"
 #include "xmpp/muc_delivery.hpp"
-#include "xmpp/muc_render.hpp"
 #include "xmpp/muc_service.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/session.hpp"
@@ -50,77 +46,6 @@ namespace perch::app {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// The pool port when the admin API has a port of its own (or none): requests are told so.
-class AdminElsewhere final : public net::HttpHandler {
-  public:
-    explicit AdminElsewhere(int port) : port_(port) {}
-    net::BodyPlan plan_body(const net::HttpRequest&) override { return {}; }
-    void handle(net::HttpRequest, std::function<void(net::HttpResponse)> respond) override {
-        respond(web::json_error(
-            404, port_ > 0 ? "The admin API is on port " + std::to_string(port_) + ", not here"
-                           : "The admin API is off (admin.port = 0)"));
-    }
-
-  private:
-    int port_;
-};
-// One socket per client: take every file descriptor the system allows this process.
-void raise_fd_limit() {
-    rlimit r{};
-    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-        r.rlim_cur = r.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &r);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &r) == 0) spdlog::info("open file limit: {}", r.rlim_cur);
-}
-}  // namespace
-
-namespace {
-
-// Upload and download links, and host-meta, are built from http.public_url: a host this
-// machine cannot resolve is most likely a mistake (clients elsewhere may still resolve it).
-void warn_if_unresolvable(const std::string& url) {
-    auto scheme = url.find("://");
-    if (scheme == std::string::npos) return;
-    std::string host = url.substr(scheme + 3);
-    host = host.substr(0, host.find('/'));
-    if (host.starts_with('[')) {
-        host = host.substr(1, host.find(']') - 1);
-    } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
-        host.resize(colon);
-    }
-    addrinfo* found = nullptr;
-    int rc = getaddrinfo(host.c_str(), nullptr, nullptr, &found);
-    if (found) freeaddrinfo(found);
-    if (rc != 0)
-        spdlog::warn(
-            "http.public_url {} names the host {}, which does not resolve here ({}): "
-            "upload and download links and host-meta are built from it",
-            url, host, gai_strerror(rc));
-}
-
-// Data exports and imports an earlier run left behind when it stopped part way
-// (DATA_DIR/tmp/export-*, import-*, upload-*): nobody waits for them any more.
-void remove_unfinished_work(const Config& config) {
-    std::error_code ec;
-    auto tmp = std::filesystem::path(config.data_dir) / "tmp";
-    if (!std::filesystem::is_directory(tmp, ec)) return;
-    size_t removed = 0;
-    for (const auto& e : std::filesystem::directory_iterator(tmp, ec)) {
-        std::string name = e.path().filename().string();
-        if (name.starts_with("export-") || name.starts_with("import-") ||
-            name.starts_with("upload-"))
-            removed += std::filesystem::remove_all(e.path(), ec) > 0 ? 1 : 0;
-    }
-    if (removed)
-        spdlog::info("removed {} unfinished data exports or imports from {}", removed,
-                     tmp.string());
-}
-
-}  // namespace
-
 int serve(Config config, const std::string& config_path) {
     raise_fd_limit();
     prepare_data_dir(config);
@@ -128,40 +53,10 @@ int serve(Config config, const std::string& config_path) {
     auto store = store::open_store(config.store);
     // Only now, with a database to serve from, is anything else written into data_dir.
     make_server_files(config);
-    remove_unfinished_work(config);
-    warn_if_unresolvable(config.http.public_url);
-    if (config.tls.defaults) {
-        net::ensure_certificate(config.tls.cert, config.tls.key, config.domain);
-    } else {
-        for (const auto& [setting, path] :
-             {std::pair{"tls.cert", config.tls.cert}, {"tls.key", config.tls.key}})
-            if (!std::filesystem::is_regular_file(path))
-                throw std::runtime_error(
-                    std::string(setting) + " " + path + " does not exist (tls.cert " +
-                    config.tls.cert + ", tls.key " + config.tls.key +
-                    "): configured paths are used as they are; give both, or neither to have a "
-                    "self-signed pair made in DATA_DIR/tls/");
-    }
+    prepare_files(config);
 
     // Compliance: events move from the content database's outbox to the compliance database.
-    std::unique_ptr<compliance::Service> compliance_service;
-    if (config.compliance.enabled) {
-        compliance::ServiceConfig cc;
-        cc.path = config.compliance.path;
-        cc.url = config.compliance.url;
-        cc.export_dir = config.compliance.export_dir;
-        cc.checkpoint_key = config.compliance.checkpoint_key;
-        cc.options = compliance::with_stored(config.compliance_options(), store->stored_settings());
-        cc.xml_options = xml_options(config, *store);
-        compliance_service = std::make_unique<compliance::Service>(cc, config.store);
-        compliance_service->start();
-        store::StoreConfig target;
-        target.backend = cc.url.empty() ? "sqlite" : "postgres";
-        target.path = cc.path;
-        target.url = cc.url;
-        spdlog::info("compliance on: log {}, exports every {} s to {}", store::describe(target),
-                     cc.options.run_interval.count(), cc.export_dir);
-    }
+    std::unique_ptr<compliance::Service> compliance_service = start_compliance(config, *store);
     store::StoreWorkers workers(config.store, config.store.pool_size);
     store::MessageWriter writer(config.store);
 
@@ -222,48 +117,8 @@ int serve(Config config, const std::string& config_path) {
     }
     chat::RoomEventSink& events = fanout ? static_cast<chat::RoomEventSink&>(*fanout) : delivery;
 
-    chat::RoomServiceConfig rooms_config;
-    rooms_config.settings = settings;
-    rooms_config.max_history = config.muc.max_history;
-    rooms_config.history_cache = size_t(config.muc.history_cache);
-    rooms_config.post_rate = {double(config.muc.posts_per_second), double(config.muc.post_burst)};
-    rooms_config.allow_user_rooms = config.muc.allow_user_rooms;
-    rooms_config.default_category = config.muc.default_category;
-    rooms_config.occupant_id_secret = config.secret;
-    rooms_config.compliance = config.compliance.enabled;
-    if (compliance_service && config.compliance.on_failure == "refuse")
-        rooms_config.posts_allowed = [&compliance_service] {
-            return compliance_service->healthy();
-        };
-    std::string muc_domain = config.muc_domain();
-    rooms_config.tombstone = [muc_domain](const std::string& room, const std::string& by_nick,
-                                          const std::string& reason, int64_t at_us) {
-        std::string room_jid = room + "@" + muc_domain;
-        return xmpp::muc::render_tombstone(by_nick.empty() ? room_jid : room_jid + "/" + by_nick,
-                                           reason, at_us);
-    };
-    rooms_config.followed_rooms = [muc_domain](store::Store& s, const std::string& user) {
-        return xmpp::bookmarks::followed_rooms(s, user, muc_domain);
-    };
-    if (membership) {
-        rooms_config.claim = [name = config.pool.name](store::Store& s,
-                                                       const std::vector<int64_t>& ids) {
-            return s.claim_rooms(ids, name);
-        };
-        rooms_config.serves = [&membership](const std::string& node) {
-            return membership->serves(node);
-        };
-        rooms_config.release = [name = config.pool.name](store::Store& s, int64_t id,
-                                                         int64_t epoch) {
-            s.release_room(id, name, epoch);
-        };
-        rooms_config.after = [&io](std::chrono::milliseconds delay, std::function<void()> work) {
-            auto timer = std::make_shared<asio::steady_timer>(io.context(), delay);
-            timer->async_wait([timer, work = std::move(work)](const boost::system::error_code& ec) {
-                if (!ec) work();
-            });
-        };
-    }
+    auto rooms_config =
+        room_service_config(config, settings, compliance_service.get(), io, membership.get());
     chat::RoomService rooms(rooms_config, directory, shards, workers, writer, events);
 
     // A pool member sends the commands for rooms served elsewhere to their server, over the
@@ -300,7 +155,7 @@ int serve(Config config, const std::string& config_path) {
     xmpp::MucConfig muc_config;
     muc_config.admission = admission;
     if (pool_node) pool_node->hold_joins_while_rooms_move(admission);
-    muc_config.domain = muc_domain;
+    muc_config.domain = config.muc_domain();
     muc_config.user_domain = config.domain;
     muc_config.max_history = config.muc.max_history;
     muc_config.settings = settings;
@@ -385,38 +240,12 @@ int serve(Config config, const std::string& config_path) {
     for (auto& l : listeners) l->start();
 
     // The web services: HTTP and HTTPS on the same I/O threads.
-    web::WebConfig web_config;
-    web_config.domain = config.domain;
-    web_config.muc_domain = config.muc_domain();
-    web_config.public_url = config.http.public_url;
-    web_config.www_dir = config.http.www_dir;
-    web_config.converse_dir = config.http.converse_dir;
-    web_config.files_dir = config.files.dir;
-    web_config.max_body_bytes = uint64_t(config.http.max_body_kb) * 1024;
-    web_config.metrics_for_anyone = config.http.metrics_access == "anyone";
-    web_config.metrics_token = config.http.metrics_token;
-    if (membership)
-        web_config.pool_web_urls = [&membership] {
-            std::vector<std::string> urls;
-            for (const auto& m : membership->live())
-                if (m.number != membership->self().number) urls.push_back(m.web_url);
-            return urls;
-        };
-    web::WebApp web_app(std::move(web_config),
+    web::WebApp web_app(web_config(config, membership.get()),
                         web::WebDeps{router, room_commands, directory, rooms, credentials, workers,
                                      writer, stats, uploads, admission.get()});
     std::vector<std::unique_ptr<net::HttpListener>> http_listeners;
     auto http_address = asio::ip::make_address(config.http.bind);
-    net::HttpOptions http_options;
-    http_options.max_send_queue = options.limits.max_send_queue;
-    http_options.login_timeout = options.limits.login_timeout;
-    http_options.websocket_origins = config.http.websocket_origins;
-    http_options.admission = admission;
-    http_options.min_body_rate = uint64_t(config.http.min_body_rate);
-    http_options.body_grace = std::chrono::seconds(config.http.body_grace_s);
-    // The public URL's origin (behind a proxy, what browsers see) is this server's own.
-    if (auto origin = util::url_origin(config.http.public_url))
-        http_options.websocket_origins.push_back(*origin);
+    net::HttpOptions http_options = app::http_options(config, admission);
     std::string http_ports;
     for (auto [port, secure] : {std::pair{config.http.port, false}, {config.http.tls_port, true}}) {
         if (port <= 0) continue;
@@ -645,7 +474,7 @@ int serve(Config config, const std::string& config_path) {
     admin_options.websocket_path.clear();  // no XMPP here
     admin_options.min_body_rate = http_options.min_body_rate;
     admin_options.body_grace = http_options.body_grace;
-    AdminElsewhere no_admin_api(config.admin.port);
+    auto no_admin_api = admin_api_elsewhere(config.admin.port);
     std::vector<std::unique_ptr<net::HttpListener>> admin_listeners;
     std::string admin_ports;
     bool shared_port = membership && config.admin.port == config.pool.peer_port;
@@ -655,7 +484,7 @@ int serve(Config config, const std::string& config_path) {
         pool_options.setting = "pool.peer_port";
         admin_listeners.push_back(std::make_unique<net::HttpListener>(
             pool_node->io(), ctx,
-            shared_port ? static_cast<net::HttpHandler&>(admin_api) : no_admin_api, tls,
+            shared_port ? static_cast<net::HttpHandler&>(admin_api) : *no_admin_api, tls,
             asio::ip::tcp::endpoint(asio::ip::make_address(config.pool.peer_bind),
                                     uint16_t(config.pool.peer_port)),
             pool_options));

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "store/search_query.hpp"
+#include "store/sql/access.hpp"
 #include "store/sql/admins.hpp"
 #include "store/sql/archive.hpp"
 #include "store/sql/db.hpp"
@@ -322,13 +323,7 @@ class SqlStore final : public Store {
     }
     std::vector<FileRecord> list_files() override { return files::list(db_); }
 
-    std::vector<PolicyEntry> list_policies() override {
-        auto& st =
-            db_.prepare("SELECT scope, name, chat_enabled FROM policies ORDER BY scope, name");
-        std::vector<PolicyEntry> out;
-        while (st.step()) out.push_back({st.text_at(0), st.text_at(1), st.int_at(2) != 0});
-        return out;
-    }
+    std::vector<PolicyEntry> list_policies() override { return access::list_policies(db_); }
 
     std::vector<std::pair<int64_t, Message>> messages_in_order(int64_t after, int limit) override {
         auto& st = db_.prepare(
@@ -441,131 +436,52 @@ class SqlStore final : public Store {
 
     ArchivePage query_archive(const ArchiveQuery& q) override { return sql::query_archive(db_, q); }
 
-    int64_t add_group(const Group& g) override {
-        try {
-            auto& st = db_.prepare(
-                "INSERT INTO groups (name, description, created_us) VALUES (?, ?, ?) RETURNING id");
-            st.bind(0, g.name).bind(1, g.description).bind(2, util::now_us());
-            return inserted_id(st).value();
-        } catch (const Error& e) {
-            if (is_constraint(e)) throw Conflict("group " + g.name + " already exists");
-            throw;
-        }
-    }
-
-    std::vector<Group> list_groups() override {
-        auto& st = db_.prepare("SELECT id, name, description FROM groups ORDER BY name");
-        std::vector<Group> out;
-        while (st.step()) out.push_back({st.int_at(0), st.text_at(1), st.text_at(2)});
-        return out;
-    }
-
-    int64_t group_id(std::string_view name) {
-        auto& st = db_.prepare("SELECT id FROM groups WHERE name = ?");
-        st.bind(0, name);
-        if (!st.step()) throw Conflict("no group named " + std::string(name));
-        int64_t id = st.int_at(0);
-        st.reset();
-        return id;
-    }
-
+    int64_t add_group(const Group& g) override { return access::add_group(db_, g); }
+    std::vector<Group> list_groups() override { return access::list_groups(db_); }
     void set_group_member(std::string_view group, std::string_view username, bool member) override {
-        int64_t id = group_id(group);
-        if (member)
-            db_.prepare(
-                   "INSERT INTO group_members (group_id, username) VALUES (?, ?) ON CONFLICT DO "
-                   "NOTHING")
-                .bind(0, id)
-                .bind(1, username)
-                .run();
-        else
-            db_.prepare("DELETE FROM group_members WHERE group_id = ? AND username = ?")
-                .bind(0, id)
-                .bind(1, username)
-                .run();
+        access::set_group_member(db_, group, username, member);
     }
-
     std::vector<std::string> group_members(std::string_view group) override {
-        int64_t id = group_id(group);
-        auto& st =
-            db_.prepare("SELECT username FROM group_members WHERE group_id = ? ORDER BY username");
-        st.bind(0, id);
-        std::vector<std::string> out;
-        while (st.step()) out.push_back(st.text_at(0));
-        return out;
+        return access::group_members(db_, group);
     }
-
     std::vector<std::string> groups_of(std::string_view username) override {
-        auto& st = db_.prepare(
-            "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id "
-            "WHERE m.username = ? ORDER BY g.name");
-        st.bind(0, username);
-        std::vector<std::string> out;
-        while (st.step()) out.push_back(st.text_at(0));
-        return out;
+        return access::groups_of(db_, username);
     }
 
     void set_category_principal(int64_t category_id, CategoryList list, const Principal& p,
                                 bool present) override {
-        set_principal("category_principals", "category_id", category_id, to_string(list), p,
-                      present);
+        access::set_principal(db_, "category_principals", "category_id", category_id,
+                              to_string(list), p, present);
     }
 
     std::vector<std::pair<CategoryList, Principal>> category_principals(
         int64_t category_id) override {
         std::vector<std::pair<CategoryList, Principal>> out;
-        for (auto& [list, p] : principals("category_principals", "category_id", category_id))
+        for (auto& [list, p] :
+             access::principals(db_, "category_principals", "category_id", category_id))
             if (auto l = parse_category_list(list)) out.emplace_back(*l, std::move(p));
         return out;
     }
 
     void set_room_principal(int64_t room_id, RoomList list, const Principal& p,
                             bool present) override {
-        set_principal("room_principals", "room_id", room_id, to_string(list), p, present);
+        access::set_principal(db_, "room_principals", "room_id", room_id, to_string(list), p,
+                              present);
     }
 
     std::vector<std::pair<RoomList, Principal>> room_principals(int64_t room_id) override {
         std::vector<std::pair<RoomList, Principal>> out;
-        for (auto& [list, p] : principals("room_principals", "room_id", room_id))
+        for (auto& [list, p] : access::principals(db_, "room_principals", "room_id", room_id))
             if (auto l = parse_room_list(list)) out.emplace_back(*l, std::move(p));
         return out;
     }
 
     void set_policy(std::string_view scope, std::string_view name,
                     std::optional<bool> enabled) override {
-        if (enabled)
-            db_.prepare(
-                   "INSERT INTO policies (scope, name, chat_enabled) VALUES (?, ?, ?) ON CONFLICT "
-                   "(scope, name) DO UPDATE SET chat_enabled = excluded.chat_enabled")
-                .bind(0, scope)
-                .bind(1, name)
-                .bind(2, int64_t(*enabled))
-                .run();
-        else
-            db_.prepare("DELETE FROM policies WHERE scope = ? AND name = ?")
-                .bind(0, scope)
-                .bind(1, name)
-                .run();
+        access::set_policy(db_, scope, name, enabled);
     }
-
     PolicySettings policy_for(std::string_view username) override {
-        PolicySettings out;
-        auto& st = db_.prepare(
-            "SELECT scope, name, chat_enabled FROM policies WHERE scope = 'global' OR "
-            "(scope = 'user' AND name = ?) OR (scope = 'group' AND name IN (SELECT g.name FROM "
-            "group_members m JOIN groups g ON g.id = m.group_id WHERE m.username = ?))");
-        st.bind(0, username).bind(1, username);
-        while (st.step()) {
-            std::string scope = st.text_at(0);
-            bool enabled = st.int_at(2) != 0;
-            if (scope == "global")
-                out.global = enabled;
-            else if (scope == "user")
-                out.user = enabled;
-            else
-                out.groups[st.text_at(1)] = enabled;
-        }
-        return out;
+        return access::policy_for(db_, username);
     }
 
     void put_pep_item(std::string_view username, std::string_view node, std::string_view item_id,
@@ -708,43 +624,6 @@ class SqlStore final : public Store {
         auto& st = db_.prepare(query);
         std::vector<T> out;
         while (st.step()) out.push_back(read(st));
-        return out;
-    }
-
-    // Both principal tables share one shape: (owner id, list, principal).
-    void set_principal(const char* table, const char* owner, int64_t id, std::string_view list,
-                       const Principal& p, bool present) {
-        std::string principal = to_string(p);
-        try {
-            if (present)
-                db_.prepare(std::string("INSERT INTO ") + table + " (" + owner +
-                            ", list, principal) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                    .bind(0, id)
-                    .bind(1, list)
-                    .bind(2, principal)
-                    .run();
-            else
-                db_.prepare(std::string("DELETE FROM ") + table + " WHERE " + owner +
-                            " = ? AND list = ? AND principal = ?")
-                    .bind(0, id)
-                    .bind(1, list)
-                    .bind(2, principal)
-                    .run();
-        } catch (const Error& e) {
-            if (is_constraint(e)) throw Conflict("no such category or room");
-            throw;
-        }
-    }
-
-    std::vector<std::pair<std::string, Principal>> principals(const char* table, const char* owner,
-                                                              int64_t id) {
-        auto& st = db_.prepare(std::string("SELECT list, principal FROM ") + table + " WHERE " +
-                               owner + " = ? ORDER BY list, principal");
-        st.bind(0, id);
-        std::vector<std::pair<std::string, Principal>> out;
-        while (st.step())
-            if (auto p = parse_principal(st.text_at(1)))
-                out.emplace_back(st.text_at(0), std::move(*p));
         return out;
     }
 
