@@ -499,7 +499,7 @@ void PeerLinks::closed(uint32_t number, const Link* link, bool dialed) {
         suspect = peer && !stopping_;
     }
     // Closed of itself while the server is live here: it may have died; its lease tells.
-    if (suspect) membership_.look_sooner();
+    if (suspect) membership_.look_sooner(number);
     handler_.link_lost(number);
     if (redial) {
         auto timer = std::make_shared<asio::steady_timer>(io_.context(), kRedial);

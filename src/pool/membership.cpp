@@ -83,9 +83,10 @@ void Membership::stop() {
     }
 }
 
-void Membership::look_sooner() {
+void Membership::look_sooner(uint32_t number) {
     {
         std::lock_guard lock(mutex_);
+        suspects_.insert(number);
         quick_until_ = std::chrono::steady_clock::now() +
                        std::chrono::milliseconds(config_.lease_ms + config_.renew_ms);
     }
@@ -116,10 +117,21 @@ void Membership::run() {
         read_at = Clock::now();
         std::string pool = takeover_pool_;
         int64_t down_ms = int64_t{standby_after_s_} * 1000;
+        if (read_at >= quick_until_) suspects_.clear();
+        std::set<uint32_t> suspects = suspects_;
         lock.unlock();
         std::vector<store::PoolMember> now;
         bool renewed = false;
         try {
+            // Not after the database came back: sessions before that tell nothing.
+            for (uint32_t number : suspects) {
+                if (unreachable || read_at < grace_until || !store_->end_lease_if_gone(number))
+                    continue;
+                spdlog::warn("pool: server {}'s database session ended: its lease ends now",
+                             number);
+                std::lock_guard suspects_lock(mutex_);
+                suspects_.erase(number);
+            }
             now = store_->renew_lease(self_, config_.lease_ms);
             renewed = true;
             if (unreachable) {

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,11 +49,13 @@ class Membership {
     // Whether this server holds an active slot (serves rooms) as last read.
     bool active() const;
     void stop();  // leaves the pool (the lease ends now) and joins the thread
-    // The link to a live server closed of itself: that server may be dead, its lease lapsing.
-    // For the next lease (and a renewal) the leases are read every kQuickLook rather than
-    // every renew_ms, so that its loss is seen within moments of the lapse and its rooms move
-    // that much sooner. A link cut while the server lives costs a few reads, nothing more.
-    void look_sooner();
+    // The link to live server `number` closed of itself: that server may be dead, its lease
+    // lapsing. For the next lease (and a renewal) the leases are read every kQuickLook rather
+    // than every renew_ms, so that its loss is seen within moments of the lapse and its rooms
+    // move that much sooner; and each time its lease is ended at once if its database session
+    // is gone (store::Store::end_lease_if_gone: the process died). A link cut while the server
+    // lives costs a few reads, nothing more.
+    void look_sooner(uint32_t number);
     static constexpr std::chrono::milliseconds kQuickLook{100};
 
     const PoolConfig& config() const { return config_; }
@@ -85,6 +88,7 @@ class Membership {
     int standby_after_s_ = 30;
     bool stopping_ = false;
     std::chrono::steady_clock::time_point quick_until_{};  // leases read every kQuickLook
+    std::set<uint32_t> suspects_;  // their links closed in the quick window: gone already?
     std::thread thread_;
 };
 

@@ -193,6 +193,12 @@ class Store {
     // incarnation no longer holds its name. Time is the database's clock.
     virtual uint32_t join_pool(const PoolMember& me, int64_t lease_ms) = 0;
     virtual std::vector<PoolMember> renew_lease(const PoolMember& me, int64_t lease_ms) = 0;
+    // Ends the lease of member `number` at once when the database session it last renewed on
+    // has ended on this same running database (its process died and the connection closed),
+    // so that its rooms move without waiting for the lapse; true when it did. After a restart
+    // or a failover of the database nothing is known of the sessions before it, and nothing
+    // is done: the lease stays the rule. Needs PostgreSQL (a pool's database); elsewhere false.
+    virtual bool end_lease_if_gone(uint32_t number) = 0;
     virtual void leave_pool(const PoolMember& me) = 0;
     // Every server that ever registered, with whether its lease runs now (perch pool status).
     virtual std::vector<std::pair<PoolMember, bool>> pool_members() = 0;

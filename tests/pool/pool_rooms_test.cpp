@@ -687,11 +687,12 @@ TEST(Membership, ALostLinkHasTheLeasesReadSooner) {
             gone = now.size() == 1;
             cv.notify_all();
         });
-        store->join_pool({0, "there", "t:1", "t:2", 1, ""}, 1500);  // lapses in 1.5 s
+        uint32_t there =
+            store->join_pool({0, "there", "t:1", "t:2", 1, ""}, 1500);  // lapses in 1.5 s
         membership.start(store::open_store(config));
         ASSERT_EQ(membership.live().size(), 2u);
         auto asked = std::chrono::steady_clock::now();
-        membership.look_sooner();
+        membership.look_sooner(there);
         std::unique_lock lock(mutex);
         EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(4), [&] { return gone; }));
         EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(4));

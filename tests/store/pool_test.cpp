@@ -87,6 +87,56 @@ TEST_F(StoreTest, AServerStartedAgainLetsGoOfWhatItsFormerSelfClaimed) {
     EXPECT_GT(*taken, *before + 1);  // fenced at the restart, then claimed
 }
 
+// A server whose process died: the database session it renewed its lease on ended, and the
+// lease is ended at once (PostgreSQL, a pool's database); one whose session lives, or that
+// never renewed on a session of its own, keeps its lease. On SQLite the lease is the only rule.
+TEST_F(StoreTest, ALeaseEndsAtOnceWhenTheServersDatabaseSessionHasEnded) {
+    auto s = open();
+    auto one = member("one", 1);
+    one.number = s->join_pool(one, 60000);
+    s->renew_lease(one, 60000);
+    auto other = open();  // "two" on a session of its own
+    auto two = member("two", 2);
+    two.number = other->join_pool(two, 60000);
+    other->renew_lease(two, 60000);
+    auto three = member("three", 3);
+    three.number = s->join_pool(three, 60000);  // registered, never renewed
+    EXPECT_FALSE(s->end_lease_if_gone(two.number)) << "two's session lives";
+    EXPECT_FALSE(s->end_lease_if_gone(one.number)) << "one's session lives";
+    other.reset();  // "two" dies: its connection closes
+    // The database lets go of a session's locks as its backend ends: a moment later.
+    bool ended = s->end_lease_if_gone(two.number);
+    for (int i = 0; i < 40 && !ended && on_postgres(); ++i) {
+        ended = s->end_lease_if_gone(two.number);
+        if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(ended, on_postgres());
+    EXPECT_FALSE(s->end_lease_if_gone(three.number));
+    std::vector<std::string> live{"one", "two", "three"};
+    if (on_postgres()) live.erase(live.begin() + 1);
+    EXPECT_EQ(names(s->renew_lease(one, 60000)), live);
+}
+
+// A server killed and started again at once: until its first renewal (which takes its lock on
+// its new session) what its former run recorded does not count against it.
+TEST_F(StoreTest, AServerStartedAgainIsNotTakenForItsFormerSelfWhoseSessionEnded) {
+    auto s = open();
+    auto former = open();
+    auto two = member("two", 1);
+    two.number = former->join_pool(two, 200);
+    former->renew_lease(two, 200);
+    former.reset();  // killed
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto again = open();
+    auto restarted = member("two", 2);
+    restarted.number = again->join_pool(restarted, 60000);
+    ASSERT_EQ(restarted.number, two.number);
+    EXPECT_FALSE(s->end_lease_if_gone(two.number));
+    again->renew_lease(restarted, 60000);
+    EXPECT_FALSE(s->end_lease_if_gone(two.number)) << "its new session holds the lock";
+    EXPECT_EQ(names(again->renew_lease(restarted, 60000)), std::vector<std::string>{"two"});
+}
+
 TEST_F(StoreTest, TheRoomOfADeadServerIsClaimedByAnother) {
     auto s = open();
     int64_t room = make_room(*s, "lobby");

@@ -275,6 +275,12 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (pool, server)
     );
     )sql",
+    // 11: the database a member last renewed its lease on, when it held its session lock
+    // there (the postmaster's start time; '' when not): while that same database runs and the
+    // lock is gone, the member's session ended (store/sql/pool.cpp, end_lease_if_gone).
+    R"sql(
+    ALTER TABLE pool_members ADD COLUMN renewed_on TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 }  // namespace

@@ -25,6 +25,30 @@ std::string claimable(const Connection& db) {
            now_ms(db) + "))";
 }
 
+// PostgreSQL: each member's database session holds a lock of its own (session-level, keys
+// kMemberLocks and the member's number) from its first renewal on that session. The lock
+// goes when the session ends, at once when the process dies.
+constexpr int kMemberLocks = 8011;
+constexpr const char* kDatabaseStart = "extract(epoch from pg_postmaster_start_time())::text";
+
+// Takes member `number`'s lock for this session unless it holds it already (session locks
+// stack): the running database's start time when the session holds it, '' when another
+// session does (a former incarnation's, ending). SQLite: ''.
+std::string hold_member_lock(Connection& db, uint32_t number) {
+    if (db.dialect() != Dialect::postgres) return {};
+    auto& st = db.prepare(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND "
+        "locktype = 'advisory' AND classid::bigint = " +
+        std::to_string(kMemberLocks) +
+        " AND objid::bigint = ? AND objsubid = 2 AND granted) THEN " + kDatabaseStart +
+        " WHEN pg_try_advisory_lock(" + std::to_string(kMemberLocks) + ", ?::int) THEN " +
+        kDatabaseStart + " ELSE '' END");
+    st.bind(0, int64_t(number)).bind(1, int64_t(number));
+    std::string on = st.step() ? st.text_at(0) : std::string();
+    st.reset();
+    return on;
+}
+
 }  // namespace
 
 uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
@@ -37,7 +61,7 @@ uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
         now +
         " + ?) ON CONFLICT (name) DO UPDATE SET peer_address = excluded.peer_address, "
         "client_address = excluded.client_address, incarnation = excluded.incarnation, "
-        "web_url = excluded.web_url, "
+        "web_url = excluded.web_url, renewed_on = '', "
         "lease_until_ms = excluded.lease_until_ms WHERE pool_members.lease_until_ms < " +
         now + " OR pool_members.incarnation = excluded.incarnation RETURNING number");
     st.bind(0, me.name)
@@ -64,12 +88,14 @@ uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms) {
 
 std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t lease_ms) {
     std::string now = now_ms(db);
+    std::string renewed_on = hold_member_lock(db, me.number);
     Transaction tx(db);
     db.prepare("UPDATE pool_members SET lease_until_ms = " + now +
-               " + ? WHERE name = ? AND incarnation = ?")
+               " + ?, renewed_on = ? WHERE name = ? AND incarnation = ?")
         .bind(0, lease_ms)
-        .bind(1, me.name)
-        .bind(2, me.incarnation)
+        .bind(1, renewed_on)
+        .bind(2, me.name)
+        .bind(3, me.incarnation)
         .run();
     if (db.changes() == 0)
         throw Conflict("the pool name " + me.name + " was taken by another server");
@@ -87,6 +113,24 @@ std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t leas
     st.reset();
     tx.commit();
     return live;
+}
+
+bool end_if_gone(Connection& db, uint32_t number) {
+    if (db.dialect() != Dialect::postgres) return false;
+    std::string now = now_ms(db);
+    db.prepare("UPDATE pool_members SET lease_until_ms = " + now +
+               " WHERE number = ? AND lease_until_ms > " + now +
+               " AND renewed_on <> '' AND "
+               "renewed_on = " +
+               kDatabaseStart +
+               " AND NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
+               "classid::bigint = " +
+               std::to_string(kMemberLocks) +
+               " AND objid::bigint = ? AND objsubid = 2 AND granted)")
+        .bind(0, int64_t(number))
+        .bind(1, int64_t(number))
+        .run();
+    return db.changes() > 0;
 }
 
 void leave(Connection& db, const PoolMember& me) {

@@ -559,6 +559,7 @@ class SqlStore final : public Store {
     std::vector<PoolMember> renew_lease(const PoolMember& me, int64_t lease_ms) override {
         return pool::renew(db_, me, lease_ms);
     }
+    bool end_lease_if_gone(uint32_t number) override { return pool::end_if_gone(db_, number); }
     void leave_pool(const PoolMember& me) override { pool::leave(db_, me); }
     std::vector<std::pair<PoolMember, bool>> pool_members() override { return pool::members(db_); }
     int64_t publish_topology(const std::string& text, const std::string& by) override {

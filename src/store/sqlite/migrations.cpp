@@ -332,6 +332,11 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (pool, server)
     ) WITHOUT ROWID;
     )sql",
+    // 17: where a member last renewed its lease (see the PostgreSQL migration 11; always ''
+    // here: a pool needs PostgreSQL).
+    R"sql(
+    ALTER TABLE pool_members ADD COLUMN renewed_on TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 }  // namespace
