@@ -103,6 +103,15 @@ TEST_F(StoreTest, ALeaseEndsAtOnceWhenTheServersDatabaseSessionHasEnded) {
     three.number = s->join_pool(three, 60000);  // registered, never renewed
     EXPECT_FALSE(s->end_lease_if_gone(two.number)) << "two's session lives";
     EXPECT_FALSE(s->end_lease_if_gone(one.number)) << "one's session lives";
+    // Another pool's server, on another database of the same cluster, numbered as "two" is:
+    // its lock is not "two"'s.
+    PGconn* elsewhere = nullptr;
+    if (on_postgres()) {
+        elsewhere = PQconnectdb((databases_.server() + " dbname=postgres").c_str());
+        ASSERT_EQ(PQstatus(elsewhere), CONNECTION_OK) << PQerrorMessage(elsewhere);
+        std::string lock = "SELECT pg_advisory_lock(8011, " + std::to_string(two.number) + ")";
+        PQclear(PQexec(elsewhere, lock.c_str()));
+    }
     other.reset();  // "two" dies: its connection closes
     // The database lets go of a session's locks as its backend ends: a moment later.
     bool ended = s->end_lease_if_gone(two.number);
@@ -111,6 +120,7 @@ TEST_F(StoreTest, ALeaseEndsAtOnceWhenTheServersDatabaseSessionHasEnded) {
         if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_EQ(ended, on_postgres());
+    if (elsewhere) PQfinish(elsewhere);
     EXPECT_FALSE(s->end_lease_if_gone(three.number));
     std::vector<std::string> live{"one", "two", "three"};
     if (on_postgres()) live.erase(live.begin() + 1);

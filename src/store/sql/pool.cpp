@@ -26,7 +26,8 @@ std::string claimable(const Connection& db) {
 }
 
 // PostgreSQL: each member's database session holds a lock of its own (session-level, keys
-// kMemberLocks and the member's number) from its first renewal on that session. The lock
+// kMemberLocks and the member's number, in this database: another pool's on the same cluster
+// has locks of the same keys in its own) from its first renewal on that session. The lock
 // goes when the session ends, at once when the process dies.
 constexpr int kMemberLocks = 8011;
 constexpr const char* kDatabaseStart = "extract(epoch from pg_postmaster_start_time())::text";
@@ -124,6 +125,7 @@ bool end_if_gone(Connection& db, uint32_t number) {
                "renewed_on = " +
                kDatabaseStart +
                " AND NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
+               "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
                "classid::bigint = " +
                std::to_string(kMemberLocks) +
                " AND objid::bigint = ? AND objsubid = 2 AND granted)")
