@@ -13,7 +13,9 @@
 # u % SERVERS + 1, so nearly every room has occupants on every server), one generator process
 # per server; posting starts once every generator has joined all its sessions. With
 # PERCH_POOL_KILL=N (and PERCH_POOL_KILL_AFTER=S, default 20) server N is killed (SIGKILL) S
-# seconds into the posting; its sessions reconnect to the other servers. Afterwards every post
+# seconds into the posting; its sessions reconnect to the other servers. With PERCH_POOL_RETURN_AFTER=S
+# as well it starts again S seconds after the kill (growth under load: its rooms move back),
+# and the run reports when each server saw it and had the moved rooms served. Afterwards every post
 # a sender saw acknowledged is looked up in the archive: there exactly once, or the run fails.
 # With PERCH_POOL_STANDBY=1 one more server runs as the pool's standby (a topology is
 # published; PERCH_POOL_STANDBY_AFTER, default 30, is its standby_after_s), with no generator
@@ -83,6 +85,15 @@ lync_model() {
     date -u +%s.%N > "$dir/killed_at"
     kill -9 "${pids[$((kill_n - 1))]}"
     echo "killed p$kill_n (SIGKILL) ${kill_after} s into the posting"
+    if [ -n "${PERCH_POOL_RETURN_AFTER:-}" ]; then
+      # Growth under load: the killed server starts again; the rooms that hash to it move
+      # back, their occupants adopted by it (its former users stay where they reconnected).
+      sleep "$PERCH_POOL_RETURN_AFTER"
+      date -u +%s.%N > "$dir/returned_at"
+      "$perch" serve -c "$dir/s$kill_n/perch.toml" >> "$dir/s$kill_n/server.log" 2>&1 &
+      pids+=($!)
+      echo "started p$kill_n again ${PERCH_POOL_RETURN_AFTER} s after the kill"
+    fi
   fi
   for g in "${gens[@]}"; do wait "$g" || rc=$?; done
   for i in $(seq 1 "$servers"); do
@@ -103,6 +114,36 @@ for line in open(sys.argv[2], errors="replace"):
         break
 else:
     print(f"standby {sys.argv[3]} took no slot")
+PY
+  fi
+  if [ -f "$dir/returned_at" ]; then
+    # From the servers' logs (UTC time stamps): when each server saw the returning one and
+    # when the rooms that moved were served there with their occupants.
+    /usr/bin/python3 - "$dir/returned_at" "$servers" "$dir" "$kill_n" <<'PY'
+import datetime, re, sys
+back = float(open(sys.argv[1]).read())
+returned = int(sys.argv[4])
+def at(line):
+    m = re.match(r"\[(\S+ \S+)\]", line)
+    return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(
+        tzinfo=datetime.timezone.utc).timestamp() if m else None
+for i in range(1, int(sys.argv[2]) + 1):
+    if i == returned:
+        continue
+    seen = moved = None
+    for line in open(f"{sys.argv[3]}/s{i}/server.log", errors="replace"):
+        t = at(line)
+        if t is None or t < back:
+            continue
+        if seen is None and "pool: live servers now" in line:
+            seen = t - back
+        m = re.search(r"the rooms moved in (\S+) s", line)
+        if moved is None and m:
+            moved = (t - back, m.group(1))
+    told = f"saw it {seen:.1f} s after its start" if seen is not None else "never saw it"
+    if moved:
+        told += f", rooms moved in {moved[1]} s (done {moved[0]:.1f} s after the start)"
+    print(f"  p{i}: {told}")
 PY
   fi
   # Every acknowledged post in the archive exactly once; nothing stored twice.

@@ -47,6 +47,9 @@ struct JoinResult {
     std::string subject, subject_nick;
     // Pools: `others` left out because the asking server follows the room and knows them.
     bool others_omitted = false;
+    // The room's newest message when the join was done: a pool server that follows the room
+    // shows what comes after it, and reads from the database what it missed after it.
+    int64_t last_seq = 0;
 };
 
 struct LeaveCommand {

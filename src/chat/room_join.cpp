@@ -64,6 +64,7 @@ void RoomService::present(Room& room, JoinCommand c, Reply<JoinResult>& reply) {
         JoinResult r;
         r.joined = false;
         r.self = o;
+        r.last_seq = room.meta().last_seq;
         return reply(std::move(r));
     }
     if (current && current->nick != c.nick) return change_nick(room, *current, c, reply);
@@ -175,6 +176,7 @@ void RoomService::admit(Room& room, const JoinCommand& c, Reply<JoinResult>& rep
     r.created = created;
     r.large = large(room);
     r.self = me;
+    r.last_seq = room.meta().last_seq;
     if (!r.large) {
         std::string_view listed;  // one presence per nickname, whatever its resources
         for (const auto& [nick, other] : room.occupants()) {
@@ -223,6 +225,7 @@ void RoomService::change_nick(Room& room, const Occupant& current, const JoinCom
     JoinResult r;
     r.joined = false;
     r.self = now;
+    r.last_seq = room.meta().last_seq;
     reply(std::move(r));
 }
 

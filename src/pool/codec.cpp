@@ -126,7 +126,7 @@ void from_json(const nlohmann::json& j, Occupant& o) {
 
 PERCH_FIELDS(JoinCommand, room, actor, nick, presence, join_element, history)
 PERCH_FIELDS(JoinResult, joined, self, created, large, others, history, subject, subject_nick,
-             others_omitted)
+             others_omitted, last_seq)
 PERCH_FIELDS(LeaveCommand, room, full_jid, presence)
 PERCH_FIELDS(PostCommand, room, full_jid, origin_id, kind, body, payload, files)
 PERCH_FIELDS(Posted, seq, stanza_id, repeated)

@@ -138,12 +138,13 @@ void Fanout::show(Followed& f, chat::RoomEvent e) {
         int64_t seq = posted->message.seq;
         f.room_id = posted->message.room_id;
         if (seq <= f.last_seq) return;  // shown already (a catch-up overtook it)
-        if (f.last_seq != 0 && seq > f.last_seq + 1) {
+        if (f.seq_known && seq > f.last_seq + 1) {
             std::string node = e.room;
             f.held.push_back(std::move(e));
             return fill_gap(node, f, seq - 1);
         }
         f.last_seq = seq;
+        f.seq_known = true;
     } else if (auto* changed = std::get_if<chat::RoomChanged>(&e.what)) {
         directory_.put_room(changed->meta, changed->rules);
     } else if (auto* subject = std::get_if<chat::SubjectChanged>(&e.what)) {
@@ -177,6 +178,7 @@ void Fanout::fill_gap(const std::string& node, Followed& f, int64_t up_to) {
         // What could not be read (refused, removed, or more than the replay limit) is
         // skipped: the clients have the archive for it.
         f->last_seq = std::max(f->last_seq, up_to);
+        f->seq_known = true;
         auto held = std::move(f->held);
         f->held.clear();
         for (auto& e : held) show(*f, std::move(e));
@@ -208,7 +210,8 @@ void Fanout::moved_away(const std::string& node, std::vector<chat::Occupant> occ
     PERCH_ASSERT_ON(shards_.of(node));
     served_[shards_.index_of(node)].erase(node);
     Followed f;
-    f.last_seq = last_seq;
+    f.last_seq = last_seq;  // an empty room's 0 too: a post its next server takes first is read
+    f.seq_known = true;
     if (auto listing = directory_.room(node)) f.room_id = listing->meta.id;
     for (auto& o : occupants) {
         std::string jid = o.full_jid;
@@ -232,9 +235,10 @@ void Fanout::caught_up(const std::string& node, int64_t room_id, int64_t last_se
     Followed* f = followed(node);
     if (!f) return;
     if (room_id) f->room_id = room_id;
-    if (f->last_seq == 0)
-        f->last_seq = last_seq;  // nothing shown yet here: from now on
-    else if (last_seq > f->last_seq && !f->fetching)
+    if (!f->seq_known) {
+        f->last_seq = last_seq;  // nothing known here yet: from now on
+        f->seq_known = true;
+    } else if (last_seq > f->last_seq && !f->fetching)
         fill_gap(node, *f, last_seq);
 }
 
@@ -242,6 +246,12 @@ void Fanout::joined(const std::string& node, chat::JoinResult& result) {
     PERCH_ASSERT_ON(shards_.of(node));
     Followed* f = followed(node);
     if (f) f->large = result.large;
+    if (f && !f->seq_known) {
+        // Joined when the room was at last_seq: what comes after is shown, and a post the
+        // room's next server takes before this server's adoption is read after it.
+        f->last_seq = std::max(f->last_seq, result.last_seq);
+        f->seq_known = true;
+    }
     if (result.large) return;
     if (!result.others_omitted) {
         if (!f) return;  // left already (the events of the join came before this answer)

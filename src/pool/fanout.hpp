@@ -84,7 +84,11 @@ class Fanout final : public chat::RoomEventSink {
   private:
     struct Followed {
         uint32_t server = 0;   // the room's server, as last heard from
-        int64_t last_seq = 0;  // the newest message shown here (0: none yet)
+        int64_t last_seq = 0;  // the newest message shown here, once known
+        // Known from a join's answer, the move of the room away from here, or the first
+        // message shown; until then a message is taken as it comes, and an adoption's answer
+        // sets where the room is.
+        bool seq_known = false;
         int64_t room_id = 0;
         // Every occupant as last told, by full JID; those of other servers without their
         // presence and rules (this server only shows them leaving).

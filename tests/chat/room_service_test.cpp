@@ -348,6 +348,8 @@ TEST_F(RoomServiceTest, ModerationReplacesTheMessageForManagersOnly) {
     auto later = join("managed", as(who("erin")), "erin");
     ASSERT_EQ(later->history.size(), 1u);
     EXPECT_TRUE(later->history[0].removed);
+    // And the answer says which message is the room's newest (a pool's follower starts there).
+    EXPECT_EQ(later->last_seq, later->history[0].seq);
 }
 
 TEST_F(RoomServiceTest, SettingsThatShutSomebodyOutRemoveThem) {

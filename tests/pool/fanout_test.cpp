@@ -152,6 +152,32 @@ TEST_F(FanoutTest, WhenTheRoomsServerGoesItsOccupantsLeaveAndOursAreAdopted) {
     EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{5, 6}));
 }
 
+// A room with no message yet moves away from here; its next server takes posts before this
+// server's adoption reaches it (they are not sent here: nobody of ours is known there yet).
+// The adoption's answer says where the room is: what came after the move is read and shown.
+TEST_F(FanoutTest, AnEmptyRoomMovedAwayShowsThePostsItsNextServerTookBeforeTheAdoption) {
+    shards_.of("lobby").post([&] { fanout_->moved_away("lobby", {occupant("me", 0)}, 0); });
+    loop_.drain();
+    shards_.of("lobby").post([&] { fanout_->caught_up("lobby", room_id_, 6); });
+    loop_.drain();
+    EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+}
+
+// Joined when the room was at message 4, nothing posted since as seen here; its server goes,
+// and the next one took 5 and 6 before this server's adoption: they are read and shown.
+TEST_F(FanoutTest, AJoinSaysWhereTheRoomWasSoWhatItsNextServerTookFirstIsShown) {
+    fanout_->remote_event({"lobby", chat::OccupantJoined{occupant("me", 0), true}});
+    loop_.drain();
+    chat::JoinResult joined;
+    joined.self = occupant("me", 0);
+    joined.last_seq = 4;
+    shards_.of("lobby").post([&] { fanout_->joined("lobby", joined); });
+    lose_the_rooms_server();
+    shards_.of("lobby").post([&] { fanout_->caught_up("lobby", room_id_, 6); });
+    loop_.drain();
+    EXPECT_EQ(sink_.seqs(), (std::vector<int64_t>{5, 6}));
+}
+
 // The adoptions go first, and the shard is through (done) before anybody is shown leaving:
 // the leaving comes after, behind commands that came in meanwhile. One who joined again
 // meanwhile through the gone server's restarted successor (same number, a new join) stays.
