@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A pool of Perch servers on one throw-away PostgreSQL (durable commits), each on its own
-# loopback address, with one perch-bench process per server (issue 14's pool benchmarks).
+# loopback address (127.0.1.11 …: apart from the generators' sources 127.0.0.N, so that a
+# restarted server's ports are never a client's), with one perch-bench process per server
+# (issue 14's pool benchmarks).
 #
 #   bench/run-pool.sh BUILD_DIR SERVERS fanout --users 1000 --senders 10 --rate 60 --duration 20
 # The room (benchroom1) is served by one server; the posting generator connects there with
@@ -52,13 +54,13 @@ lync_model() {
     if [ "$kill_n" != 0 ] && [ "$standby" = 1 ]; then
       # The active servers are near their capacity: the lost sessions go to the standby,
       # which sends them away (see-other-host: they try again later) until it holds a slot.
-      failover+=(--failover "127.0.0.$((10 + total)):${ports[$((total - 1))]}")
+      failover+=(--failover "127.0.1.$((10 + total)):${ports[$((total - 1))]}")
     elif [ "$kill_n" != 0 ]; then
       for k in $(seq 1 "$servers"); do
-        [ "$k" = "$i" ] || failover+=(--failover "127.0.0.$((10 + k)):${ports[$((k - 1))]}")
+        [ "$k" = "$i" ] || failover+=(--failover "127.0.1.$((10 + k)):${ports[$((k - 1))]}")
       done
     fi
-    "$bench" lync-model --host "127.0.0.$((10 + i))" --port "${ports[$((i - 1))]}" \
+    "$bench" lync-model --host "127.0.1.$((10 + i))" --port "${ports[$((i - 1))]}" \
       --server-pid "${pids[$((i - 1))]}" --slice $((i - 1)) --slices "$servers" \
       --barrier "$barrier" --acked "$dir/acked$i" "${failover[@]}" "$@" > "$dir/gen$i.txt" 2>&1 &
     gens+=($!)
@@ -172,7 +174,7 @@ peers=()
 standby=${PERCH_POOL_STANDBY:-0}
 total=$((servers + standby))
 for i in $(seq 1 "$total"); do
-  host=127.0.0.$((10 + i)); port=$(free_port "$host"); peer=$(free_port "$host")
+  host=127.0.1.$((10 + i)); port=$(free_port "$host"); peer=$(free_port "$host")
   ports+=("$port")
   peers+=("$peer")
   mkdir -p "$dir/s$i"
@@ -223,7 +225,7 @@ if [ "$standby" = 1 ]; then
     printf '[databases.content]\nurl = "%s dbname=bench"\n[[pools]]\nname = "bench"\n' "$conninfo"
     printf 'content_database = "content"\nfile_store = "%s"\nstandby_after_s = %s\n' "$dir/files" "${PERCH_POOL_STANDBY_AFTER:-30}"
     for i in $(seq 1 "$total"); do
-      printf '[[pools.servers]]\nname = "p%s"\nclient_address = "127.0.0.%s:%s"\npeer_address = "127.0.0.%s:%s"\n' \
+      printf '[[pools.servers]]\nname = "p%s"\nclient_address = "127.0.1.%s:%s"\npeer_address = "127.0.1.%s:%s"\n' \
         "$i" $((10 + i)) "${ports[$((i - 1))]}" $((10 + i)) "${peers[$((i - 1))]}"
       [ "$i" = "$total" ] && printf 'role = "standby"\n'
     done
@@ -265,7 +267,7 @@ mapfile -t rest < <(with_share)
 rc=0
 n=0
 for i in $(seq 1 "$servers"); do
-  host=127.0.0.$((10 + i)); port=${ports[$((i - 1))]}
+  host=127.0.1.$((10 + i)); port=${ports[$((i - 1))]}
   first=$((n * share + 1)); n=$((n + 1))
   if [ "$i" = "$owner" ]; then
     "$bench" fanout --host "$host" --port "$port" --server-pid "${pids[$((i - 1))]}" \
