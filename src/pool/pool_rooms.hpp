@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -21,8 +22,8 @@ namespace perch::pool {
 // The room commands of a pool member: a room this server serves runs here (the local room
 // service); any other goes to the server that serves it, over the peer link, and its answer
 // comes back to the room's shard here. Commands from the other servers for rooms served here
-// run on the local room service and are answered on the link. Queries that need no room (a
-// search, the followed rooms, marking read) run here on the shared database.
+// run on the local room service and are answered on the link (pool_rooms_serving.cpp). Queries that
+// need no room (a search, the followed rooms, marking read) run here on the shared database.
 class PoolRooms final : public chat::RoomCommands, public FrameHandler {
   public:
     PoolRooms(chat::RoomService& local, Fanout& fanout, const Membership& membership,
@@ -277,5 +278,27 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     template <class MakeAgain>
     bool after_change(const std::string& node, MakeAgain&& make_again);
 };
+
+// Here, as both the routing of this server's commands (pool_rooms.cpp) and the serving of
+// the other servers' (pool_rooms_serving.cpp) make commands wait.
+template <class MakeGo>
+bool PoolRooms::wait(Waiting why, uint32_t server, const std::string& node,
+                     std::optional<Clock::time_point> due, MakeGo&& make_go) {
+    auto now = Clock::now();
+    if (why == Waiting::to_serve && due && *due <= now) return false;  // waited long enough
+    bool ready = why == Waiting::for_link ? links_->linked(server) : membership_.serves(node);
+    std::lock_guard lock(mutex_);
+    if (ready && (due || !held_.contains(node))) return false;
+    if (!due) {
+        const PoolConfig& config = membership_.config();
+        int ms = why == Waiting::for_link
+                     ? std::min(config.command_timeout_ms, config.lease_ms + 2000)
+                     : 2 * config.renew_ms + 500;
+        due = now + std::chrono::milliseconds(ms);
+    }
+    held_.insert(node);
+    parked_.push_back({why, server, node, *due, make_go(*due)});
+    return true;
+}
 
 }  // namespace perch::pool
