@@ -557,12 +557,17 @@ int serve(Config config, const std::string& config_path) {
     on_hangup();
 
     // Shutdown: stop accepting, tell every client (system-shutdown), give the goodbyes a moment
-    // to be written, then stop the I/O threads.
+    // to be written, then stop the I/O threads. On a signal; or when this server is a member of
+    // its pool no more (taken for gone while it was paused or cut off): it ends with status 75
+    // (EX_TEMPFAIL) for its supervisor to start it again, and its clients go to the others.
     asio::signal_set signals(io.context(), SIGINT, SIGTERM);
     asio::steady_timer grace(io.context());
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        spdlog::info("signal {}: shutting down ({} sessions)", sig, router.session_count());
+    std::atomic<int> exit_status{0};
+    std::atomic<bool> shutting_down{false};
+    auto shut_down = [&](const std::string& why) {
+        if (shutting_down.exchange(true)) return;
+        spdlog::info("{}: shutting down ({} sessions)", why, router.session_count());
+        signals.cancel();
         for (auto& l : listeners) l->stop();
         for (auto& l : http_listeners) l->stop();
         for (auto& l : admin_listeners) l->stop();
@@ -581,7 +586,17 @@ int serve(Config config, const std::string& config_path) {
             io.stop();
             if (pool_node) pool_node->io().stop();
         });
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (!ec) shut_down(fmt::format("signal {}", sig));
     });
+    if (membership)
+        membership->on_lost([&](const std::string& why) {
+            asio::post(io.context(), [&, why] {
+                exit_status = 75;
+                shut_down("no member of the pool any more (" + why + ")");
+            });
+        });
     if (pool_node) pool_node->io().start();
     io.start();
     spdlog::info(
@@ -600,7 +615,10 @@ int serve(Config config, const std::string& config_path) {
     writer.stop();
     workers.stop();
     if (compliance_service) compliance_service->stop();
-    spdlog::info("stopped");
+    if (exit_status != 0)
+        spdlog::info("stopped, status {}: to be started again", exit_status.load());
+    else
+        spdlog::info("stopped");
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     // Everything that must outlive the process is written. Freeing what tens of thousands of
     // sessions held, one object at a time, took minutes (a pool server with 19,400 sessions
@@ -608,9 +626,9 @@ int serve(Config config, const std::string& config_path) {
     // everything, so that their leak checks still see every object.
     spdlog::shutdown();
     std::fflush(nullptr);
-    std::_Exit(0);
+    std::_Exit(exit_status);
 #endif
-    return 0;
+    return exit_status;
 }
 
 }  // namespace perch::app

@@ -30,6 +30,16 @@ void Membership::on_change(Changed changed) {
     changed_ = std::move(changed);
 }
 
+void Membership::on_lost(Lost lost) {
+    std::unique_lock lock(mutex_);
+    lost_ = std::move(lost);
+    if (!lost_why_) return;
+    auto why = *lost_why_;
+    auto call = lost_;
+    lock.unlock();
+    call(why);  // lost before anybody asked
+}
+
 void Membership::set_takeover(std::string pool, int standby_after_s) {
     std::lock_guard lock(mutex_);
     takeover_pool_ = std::move(pool);
@@ -153,9 +163,15 @@ void Membership::run() {
                 }
             }
         } catch (const store::Conflict& e) {
-            // Another server took this name after this one's lease lapsed: this one must not
-            // serve anything any more. Its commits are already refused by the epochs.
-            spdlog::critical("pool: {}; this server stops serving rooms", e.what());
+            // Taken for gone, or its name taken, after this one's lease lapsed: this one must
+            // not serve anything any more (its commits are already refused by the epochs).
+            spdlog::critical("pool: {}: this server is no member any more and stops", e.what());
+            lock.lock();
+            lost_why_ = e.what();
+            auto lost = lost_;
+            lock.unlock();
+            if (lost) lost(e.what());
+            return;
         } catch (const std::exception& e) {
             if (!unreachable) spdlog::error("pool: renewing the lease failed: {}", e.what());
             unreachable = true;
@@ -167,6 +183,20 @@ void Membership::run() {
         live_ = now;
         auto changed = changed_;
         lock.unlock();
+        // Who went while running (its lease lapsed, or it was killed or left) is marked gone:
+        // should it still run, paused or cut off, it must not renew as if its occupants had not
+        // left and its rooms not moved.
+        for (const auto& m : before) {
+            bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& n) {
+                return n.number == m.number && n.incarnation == m.incarnation;
+            });
+            if (still || m.number == self_.number) continue;
+            try {
+                store_->mark_gone(m);
+            } catch (const std::exception& e) {
+                spdlog::error("pool: server {} not marked gone: {}", m.number, e.what());
+            }
+        }
         std::string names;
         for (const auto& m : now)
             names += (names.empty() ? "" : ", ") + m.name + (m.active ? "" : " (standby)");

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -29,7 +30,8 @@ struct PoolConfig {
 
 // Which servers form the pool right now, from the leases in the shared database, and which of
 // them serves a room. One thread renews this server's lease every `renew_ms` and reads the
-// others'; when the set of live servers changes, `changed` is called on that thread.
+// others'; when the set of live servers changes, `changed` is called on that thread. A member
+// that leaves the set while its lease lapsed is marked gone in the database (see on_lost).
 class Membership {
   public:
     using Changed = std::function<void(const std::vector<store::PoolMember>& before,
@@ -42,6 +44,13 @@ class Membership {
     void start(std::unique_ptr<store::Store> store);
     // What to call when the live servers change (set before the first change matters).
     void on_change(Changed changed);
+    // What to call (once, on the renewal thread, which then ends) when this server can be a
+    // member no more: the others took it for gone while its lease had lapsed (it was paused,
+    // or cut off from the database and the other servers), or another server took its name.
+    // Its occupants have left the rooms elsewhere and its rooms moved: what it holds is not the
+    // pool's any more, and only a new start (a new incarnation) makes it a member again.
+    using Lost = std::function<void(const std::string& why)>;
+    void on_lost(Lost lost);  // called at once when it was lost already
     // This server's pool in the published topology and how long an active server stays down
     // before a standby takes its slot: while this server holds no slot it takes the first one
     // whose holder has been down that long (docs/TOPOLOGY.md). An empty pool: it never does.
@@ -81,6 +90,8 @@ class Membership {
     store::PoolMember self_;
     std::unique_ptr<store::Store> store_;
     Changed changed_;
+    Lost lost_;
+    std::optional<std::string> lost_why_;  // set when it was lost
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::vector<store::PoolMember> live_;

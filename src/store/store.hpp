@@ -200,6 +200,11 @@ class Store {
     // is done: the lease stays the rule. Needs PostgreSQL (a pool's database); elsewhere false.
     virtual bool end_lease_if_gone(uint32_t number) = 0;
     virtual void leave_pool(const PoolMember& me) = 0;
+    // The others took member `m` (this incarnation of it) for gone: its lease lapsed, and its
+    // occupants left the rooms, its rooms moved. Its renewals throw Conflict from now on, as
+    // after its name was taken: it must start again to be a member (its state is not the
+    // pool's any more).
+    virtual void mark_gone(const PoolMember& m) = 0;
     // Every server that ever registered, with whether its lease runs now (perch pool status).
     virtual std::vector<std::pair<PoolMember, bool>> pool_members() = 0;
     // The deployment's topology (pool/topology.hpp) as published, each publication a new

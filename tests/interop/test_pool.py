@@ -8,6 +8,7 @@ import http.client
 import hashlib
 import os
 import re
+import signal
 import socket
 import ssl
 import struct
@@ -792,6 +793,89 @@ async def test_killing_the_server_of_a_busy_room_loses_no_acknowledged_message(p
         await again.close()
         await close_all(living)
 
+
+
+async def test_a_server_taken_for_gone_while_paused_stops_and_its_clients_go_on_elsewhere(pool):
+    """A server paused past its lease (as one cut off from the database and the others) was
+    taken for gone: its occupants left the rooms, its rooms moved. Woken, it does not go on as
+    if nothing had happened: it stops with status 75 for its supervisor to start it again, its
+    clients are told, and through another server they are in their rooms again."""
+    room = f"square@{MUC}"
+    victim = server_of("square")
+    # A room served by another server, in which the victim's client is too.
+    elsewhere = next(r for r in ("plaza", "town", "link") if server_of(r) != victim)
+    clients = await everyone_in(pool, room)
+    living = [c for i, c in enumerate(clients) if i != victim]
+    paused = clients[victim]
+    user = paused.boundjid.user
+    told = []
+    paused.add_event_handler("stream_error", lambda e: told.append(e["condition"]))
+    for c, nick in ((paused, user), (living[0], living[0].boundjid.user)):
+        await c["xep_0045"].join_muc_wait(f"{elsewhere}@{MUC}", nick, maxstanzas=0, timeout=15)
+    server = pool.servers[victim]
+    number_line = re.search(r"is member (\d+) of", server.log_text())
+    assert number_line, "no pool number in the log"
+    gone_line = f"({number_line.group(1)}) left the pool"
+    dropped = [s.log_text().count(gone_line) for s in pool.servers]
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        deadline = time.time() + 20
+        for i, s in enumerate(pool.servers):
+            while i != victim and s.log_text().count(gone_line) <= dropped[i]:
+                assert time.time() < deadline, f"p{i + 1} did not take p{victim + 1} for gone"
+                await asyncio.sleep(0.1)
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    try:
+        status = server.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the server taken for gone went on: " + server.log_text()[-2000:])
+    log = server.log_text()
+    assert status == 75, (status, log[-2000:])
+    assert "for gone while its lease had lapsed" in log, log[-2000:]
+    assert "stopped, status 75" in log, log[-2000:]
+    server.stop()
+    deadline = time.time() + 10
+    while "system-shutdown" not in told:
+        assert time.time() < deadline, f"its client was not told: {told}"
+        await asyncio.sleep(0.1)
+    # The living servers' clients saw it leave both rooms, the room it served moved.
+    for c, rooms in ((living[0], {room, f"{elsewhere}@{MUC}"}), (living[1], {room})):
+        deadline = time.time() + 10
+        seen = []
+        while rooms:
+            try:
+                p = await asyncio.wait_for(c.every_presence.get(), max(0.1, deadline - time.time()))
+            except asyncio.TimeoutError:
+                raise AssertionError(f"{c.boundjid.user} still sees {user} in {rooms}: {seen}")
+            seen.append(f'{p["from"]} {p["type"]}')
+            if p["from"].resource == user and p["type"] == "unavailable":
+                rooms.discard(str(p["from"].bare))
+    # Its user connects through another server and is in both rooms again, served.
+    again = await connect(pool.servers[(victim + 1) % 4], user, f"{user}-pw", resource="again")
+    try:
+        for r in (room, f"{elsewhere}@{MUC}"):
+            await again["xep_0045"].join_muc_wait(r, user, maxstanzas=0, timeout=20)
+            assert await post_and_confirm(again, r, f"{user} is back in {r}", timeout=10)
+        for c in living:
+            while (await c.next_groupchat(timeout=10))["body"] != f"{user} is back in {room}":
+                pass
+        # The server starts again (as its supervisor would) and is a member as before: the
+        # room moves back to it once every other server has seen it.
+        moved = [s.log_text().count("pool: the rooms moved in") for s in pool.servers]
+        server.start()
+        deadline = time.time() + 20
+        for i, s in enumerate(pool.servers):
+            while i != victim and s.log_text().count("pool: the rooms moved in") <= moved[i]:
+                assert time.time() < deadline, f"p{i + 1} did not see p{victim + 1} back"
+                await asyncio.sleep(0.1)
+        assert await post_and_confirm(living[1], room, "after its return", timeout=10)
+        while (await again.next_groupchat(timeout=15))["body"] != "after its return":
+            pass
+    finally:
+        await again.close()
+        await close_all(living)
+        await paused.close()
 
 
 async def test_a_standby_takes_the_slot_of_a_dead_active_server_by_itself(pool):

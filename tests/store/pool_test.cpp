@@ -1,9 +1,12 @@
 // Pools on the shared database: membership by lease, rooms fenced by epoch. Runs on SQLite and
 // on the PostgreSQL test cluster, like the rest of the storage suite.
 #include <chrono>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
+#include "pool/membership.hpp"
 #include "store_fixture.hpp"
 
 using namespace perch::store;
@@ -145,6 +148,77 @@ TEST_F(StoreTest, AServerStartedAgainIsNotTakenForItsFormerSelfWhoseSessionEnded
     again->renew_lease(restarted, 60000);
     EXPECT_FALSE(s->end_lease_if_gone(two.number)) << "its new session holds the lock";
     EXPECT_EQ(names(again->renew_lease(restarted, 60000)), std::vector<std::string>{"two"});
+}
+
+// A server whose lease lapsed while it ran (paused, cut off from the database and the others)
+// renews as before when nobody acted on the lapse (the database was out of reach for all of
+// them); once the others took it for gone (its occupants left, its rooms moved) it cannot renew
+// as if nothing happened, its state no longer the pool's: it starts again, as a new incarnation.
+TEST_F(StoreTest, AServerTheOthersTookForGoneCannotRenewItsLease) {
+    auto s = open();
+    auto one = member("one", 1);
+    one.number = s->join_pool(one, 60000);
+    auto two = member("two", 2);
+    two.number = s->join_pool(two, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // "two" lapsed
+    EXPECT_EQ(names(s->renew_lease(two, 200)), (std::vector<std::string>{"one", "two"}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // and again
+    ASSERT_EQ(names(s->renew_lease(one, 60000)), std::vector<std::string>{"one"});
+    s->mark_gone(two);  // "one" let its occupants leave and took its rooms
+    try {
+        s->renew_lease(two, 60000);
+        ADD_FAILURE() << "renewed after it was taken for gone";
+    } catch (const Conflict& e) {
+        EXPECT_NE(std::string(e.what()).find("took two for gone while its lease had lapsed"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(names(s->renew_lease(one, 60000)), std::vector<std::string>{"one"});
+    // Started again it is a member as before, under its number; the mark was its former self's.
+    auto again = member("two", 3);
+    EXPECT_EQ(s->join_pool(again, 60000), two.number);
+    EXPECT_EQ(names(s->renew_lease(again, 60000)), (std::vector<std::string>{"one", "two"}));
+    s->mark_gone(two);  // a late mark of the former incarnation
+    EXPECT_NO_THROW(s->renew_lease(again, 60000));
+}
+
+// The same through Membership: a server sees another go, and marks it gone; a server marked
+// gone learns it at its next renewal, says so once (on_lost), and renews no more.
+TEST_F(StoreTest, AMemberSeenGoneIsMarkedSoAndOneMarkedGoneStops) {
+    perch::pool::PoolConfig pc{"a", "h:1", "h:2", "", "secret-secret-secret"};
+    pc.lease_ms = 60000;
+    pc.renew_ms = 50;
+    perch::pool::Membership a(pc);
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::string> lost;
+    a.on_lost([&](const std::string& why) {
+        std::lock_guard lock(m);
+        lost.push_back(why);
+        cv.notify_all();
+    });
+    auto s = open();
+    auto b = member("b", 2);
+    b.number = s->join_pool(b, 300);
+    a.start(open());
+    ASSERT_EQ(a.live().size(), 2u);
+    // b stops renewing (paused): a sees its lease lapse, and marks it.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (a.live().size() != 1 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(a.live().size(), 1u);
+    EXPECT_THROW(s->renew_lease(b, 300), Conflict) << "b renewed after a took it for gone";
+    // Now a is taken for gone (by b, started again, say): it stops at its next renewal.
+    s->mark_gone(a.self());
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !lost.empty(); }));
+    EXPECT_NE(lost[0].find("took a for gone"), std::string::npos) << lost[0];
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    lock.lock();
+    EXPECT_EQ(lost.size(), 1u);
+    lock.unlock();
+    a.stop();  // ends at once: its renewal thread has ended
 }
 
 TEST_F(StoreTest, TheRoomOfADeadServerIsClaimedByAnother) {

@@ -281,6 +281,11 @@ constexpr const char* kMigrations[] = {
     R"sql(
     ALTER TABLE pool_members ADD COLUMN renewed_on TEXT NOT NULL DEFAULT '';
     )sql",
+    // 12: the incarnation of a member that the others took for gone (its lease lapsed while it
+    // ran): that incarnation renews no more (store/sql/pool.cpp, mark_gone).
+    R"sql(
+    ALTER TABLE pool_members ADD COLUMN gone_incarnation BIGINT NOT NULL DEFAULT 0;
+    )sql",
 };
 
 }  // namespace

@@ -92,14 +92,25 @@ std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t leas
     std::string renewed_on = hold_member_lock(db, me.number);
     Transaction tx(db);
     db.prepare("UPDATE pool_members SET lease_until_ms = " + now +
-               " + ?, renewed_on = ? WHERE name = ? AND incarnation = ?")
+               " + ?, renewed_on = ? WHERE name = ? AND incarnation = ? AND gone_incarnation <> "
+               "incarnation")
         .bind(0, lease_ms)
         .bind(1, renewed_on)
         .bind(2, me.name)
         .bind(3, me.incarnation)
         .run();
-    if (db.changes() == 0)
+    if (db.changes() == 0) {
+        auto& gone = db.prepare(
+            "SELECT 1 FROM pool_members WHERE name = ? AND incarnation = ? AND gone_incarnation = "
+            "incarnation");
+        gone.bind(0, me.name).bind(1, me.incarnation);
+        bool taken_for_gone = gone.step();
+        gone.reset();
+        if (taken_for_gone)
+            throw Conflict("the other servers took " + me.name +
+                           " for gone while its lease had lapsed");
         throw Conflict("the pool name " + me.name + " was taken by another server");
+    }
     auto& st = db.prepare(
         "SELECT number, name, peer_address, client_address, incarnation, web_url, "
         "CASE WHEN (NOT EXISTS (SELECT 1 FROM pool_slots) OR name IN (SELECT holder FROM "
@@ -133,6 +144,15 @@ bool end_if_gone(Connection& db, uint32_t number) {
         .bind(1, int64_t(number))
         .run();
     return db.changes() > 0;
+}
+
+void mark_gone(Connection& db, const PoolMember& m) {
+    db.prepare(
+          "UPDATE pool_members SET gone_incarnation = incarnation WHERE number = ? AND "
+          "incarnation = ?")
+        .bind(0, int64_t(m.number))
+        .bind(1, m.incarnation)
+        .run();
 }
 
 void leave(Connection& db, const PoolMember& me) {

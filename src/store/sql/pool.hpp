@@ -14,6 +14,7 @@ namespace perch::store::sql::pool {
 uint32_t join(Connection& db, const PoolMember& me, int64_t lease_ms);
 std::vector<PoolMember> renew(Connection& db, const PoolMember& me, int64_t lease_ms);
 bool end_if_gone(Connection& db, uint32_t number);
+void mark_gone(Connection& db, const PoolMember& m);
 void leave(Connection& db, const PoolMember& me);
 std::vector<std::pair<PoolMember, bool>> members(Connection& db);
 int64_t publish_topology(Connection& db, const std::string& text, const std::string& by);

@@ -561,6 +561,7 @@ class SqlStore final : public Store {
     }
     bool end_lease_if_gone(uint32_t number) override { return pool::end_if_gone(db_, number); }
     void leave_pool(const PoolMember& me) override { pool::leave(db_, me); }
+    void mark_gone(const PoolMember& m) override { pool::mark_gone(db_, m); }
     std::vector<std::pair<PoolMember, bool>> pool_members() override { return pool::members(db_); }
     int64_t publish_topology(const std::string& text, const std::string& by) override {
         return pool::publish_topology(db_, text, by);
