@@ -371,6 +371,29 @@ bool PeerLinks::send(uint32_t number, const pool::Json& frame) {
     return link->send(frame_bytes(frame));
 }
 
+// An event for every server with occupants of its room: serialised once, not once per server.
+std::vector<uint32_t> PeerLinks::send_each(const std::vector<uint32_t>& numbers,
+                                           const pool::Json& frame) {
+    std::vector<std::pair<uint32_t, std::shared_ptr<Link>>> to;
+    std::vector<uint32_t> failed;
+    {
+        std::lock_guard lock(mutex_);
+        for (uint32_t n : numbers) {
+            auto it = links_.find(n);
+            if (it == links_.end())
+                failed.push_back(n);
+            else
+                to.emplace_back(n, it->second);
+        }
+    }
+    if (to.empty()) return failed;
+    std::string bytes = frame_bytes(frame);
+    for (size_t i = 0; i < to.size(); ++i)
+        if (!to[i].second->send(i + 1 == to.size() ? std::move(bytes) : std::string(bytes)))
+            failed.push_back(to[i].first);
+    return failed;
+}
+
 bool PeerLinks::linked(uint32_t number) const {
     std::lock_guard lock(mutex_);
     return links_.contains(number);

@@ -35,6 +35,8 @@ class PeerLinks final : public pool::Links, public PeerPort {
     void stop();
 
     bool send(uint32_t number, const pool::Json& frame) override;
+    std::vector<uint32_t> send_each(const std::vector<uint32_t>& numbers,
+                                    const pool::Json& frame) override;
     bool linked(uint32_t number) const override;
     void members_changed(const std::vector<store::PoolMember>& live) override;
 

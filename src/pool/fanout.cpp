@@ -33,9 +33,8 @@ std::vector<uint32_t> Fanout::others() {
 
 void Fanout::send_to(const std::vector<uint32_t>& servers, const Json& frame) {
     if (!links_) return;
-    for (uint32_t s : servers)
-        if (!links_->send(s, frame))
-            spdlog::debug("pool: an event could not be sent to server {} (it catches up)", s);
+    for (uint32_t s : links_->send_each(servers, frame))
+        spdlog::debug("pool: an event could not be sent to server {} (it catches up)", s);
 }
 
 void Fanout::room_event(const chat::RoomEvent& e) {

@@ -16,6 +16,15 @@ class Links {
     // Queues a frame for server `number` (any thread); false when there is no authenticated
     // link to it now, or its queue is full.
     virtual bool send(uint32_t number, const Json& frame) = 0;
+    // The same frame for each of servers `numbers`, made into bytes once; the servers it could
+    // not be queued for.
+    virtual std::vector<uint32_t> send_each(const std::vector<uint32_t>& numbers,
+                                            const Json& frame) {
+        std::vector<uint32_t> failed;
+        for (uint32_t n : numbers)
+            if (!send(n, frame)) failed.push_back(n);
+        return failed;
+    }
     // Whether there is an authenticated link to server `number` now (any thread).
     virtual bool linked(uint32_t number) const = 0;
     // The live members changed: links to new ones are made, links to gone ones closed.
