@@ -388,9 +388,9 @@ std::vector<uint32_t> PeerLinks::send_each(const std::vector<uint32_t>& numbers,
     }
     if (to.empty()) return failed;
     std::string bytes = frame_bytes(frame);
-    for (size_t i = 0; i < to.size(); ++i)
-        if (!to[i].second->send(i + 1 == to.size() ? std::move(bytes) : std::string(bytes)))
-            failed.push_back(to[i].first);
+    for (size_t i = 0; i + 1 < to.size(); ++i)
+        if (!to[i].second->send(bytes)) failed.push_back(to[i].first);
+    if (!to.back().second->send(std::move(bytes))) failed.push_back(to.back().first);
     return failed;
 }
 

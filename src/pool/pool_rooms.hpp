@@ -279,6 +279,12 @@ class PoolRooms final : public chat::RoomCommands, public FrameHandler {
     bool after_change(const std::string& node, MakeAgain&& make_again);
 };
 
+// As they cross a link (defined in pool_rooms_serving.cpp).
+void to_json(Json& j, const PoolRooms::RoomQuery& q);
+void from_json(const Json& j, PoolRooms::RoomQuery& q);
+void to_json(Json& j, const PoolRooms::AdoptCommand& c);
+void from_json(const Json& j, PoolRooms::AdoptCommand& c);
+
 // Here, as both the routing of this server's commands (pool_rooms.cpp) and the serving of
 // the other servers' (pool_rooms_serving.cpp) make commands wait.
 template <class MakeGo>
