@@ -30,8 +30,9 @@ struct PoolConfig {
 
 // Which servers form the pool right now, from the leases in the shared database, and which of
 // them serves a room. One thread renews this server's lease every `renew_ms` and reads the
-// others'; when the set of live servers changes, `changed` is called on that thread. A member
-// that leaves the set while its lease lapsed is marked gone in the database (see on_lost).
+// others'; when the set of live servers changes, `changed` is called on that thread. Each
+// member that leaves the set (lapsed, killed or gone cleanly) is marked gone in the database
+// first, so that should it still run it cannot renew (see on_lost).
 class Membership {
   public:
     using Changed = std::function<void(const std::vector<store::PoolMember>& before,
