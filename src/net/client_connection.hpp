@@ -126,7 +126,7 @@ class ClientConnection : public std::enable_shared_from_this<Derived>,
         login_timer_->async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
             auto conn = weak.lock();
             if (ec || !conn || conn->closed_ || conn->session_->bound()) return;
-            conn->session_->stream_error("connection-timeout", "Log in faster");
+            conn->session_->login_timed_out();
             conn->hard_close_after(std::chrono::seconds(2));
         });
     }

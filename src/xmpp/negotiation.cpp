@@ -26,6 +26,19 @@ std::shared_ptr<const chat::Subject>& Negotiation::subject() const {
 }
 Negotiation::~Negotiation() = default;
 
+std::string_view Negotiation::stage() const {
+    switch (state_) {
+        case State::auth_pending:
+            return "for the store (the account's credentials, or the record of its sign-in)";
+        case State::authenticated:
+            return "for the client to bind a resource";
+        case State::open:
+            break;
+    }
+    if (scram_) return "for the client's SCRAM proof";
+    return auth_allowed() ? "for the client to authenticate" : "for the client's STARTTLS";
+}
+
 bool Negotiation::auth_allowed() const {
     return session_.secure_ || !session_.ctx_.tls_required || session_.transport_.loopback();
 }

@@ -90,6 +90,17 @@ void Session::restart_stream() {
     if (!websocket()) parser_.reset();
 }
 
+void Session::login_timed_out() {
+    if (state_ == State::closed || bound()) return;
+    std::string_view waiting = state_ == State::start      ? "for the client's stream header"
+                               : state_ == State::resuming ? "for the session it resumes"
+                                                           : negotiation_.stage();
+    spdlog::info("{} not logged in {:.0f} s after it connected: waiting {}", transport_.peer(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - opened_).count(),
+                 waiting);
+    stream_error("connection-timeout", "Log in faster");
+}
+
 void Session::stream_error(std::string_view condition, std::string_view text) {
     // RFC 6120 4.9.3.19: where the client goes is the condition element's content.
     std::string_view content;

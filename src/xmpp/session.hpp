@@ -116,6 +116,8 @@ class Negotiation {
     void send_features();
     void on_element(const xml::Element& e);
     bool authenticated() const { return state_ == State::authenticated; }
+    // What the login waits for, for the log of one that missed its deadline.
+    std::string_view stage() const;
 
   private:
     enum class State { open, auth_pending, authenticated };
@@ -234,6 +236,9 @@ class Session : public xml::StreamParser::Handler {
     // A stream error from outside (replaced by a new login, slow reader, shutdown).
     // For see-other-host, `text` is the host:port the client is sent to.
     void stream_error(std::string_view condition, std::string_view text = {});
+    // The login deadline passed before a resource was bound: logged with what the login was
+    // waiting for, and the stream ended with connection-timeout.
+    void login_timed_out();
     // A stanza routed to this session (another user's, a room's): written at once, or, while
     // the client says it is inactive (XEP-0352), held if it can wait (presence, messages
     // without a body) until something that cannot wait comes or the client is active again.

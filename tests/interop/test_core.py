@@ -3,6 +3,9 @@
 Usage: test_core.py PATH/TO/perch [test_name ...]"""
 
 import asyncio
+import base64
+import os
+import re
 import socket
 import sys
 import time
@@ -497,11 +500,25 @@ async def test_wrong_host_is_host_unknown(f):
 
 
 async def test_a_connection_that_does_not_log_in_is_closed(f):
-    raw = RawStream(f.server)
-    raw.open()
-    out = raw.read_all(timeout=5)
-    assert "<connection-timeout" in out and "</stream:stream>" in out, out
-    raw.close()
+    # One client stops after its stream header, another after the server's SCRAM challenge:
+    # both are closed at the deadline, and the log says what each login was waiting for.
+    silent, halfway = RawStream(f.server, source="127.0.0.31"), RawStream(f.server,
+                                                                        source="127.0.0.32")
+    silent.open()
+    halfway.open()
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    halfway.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
+                 base64.b64encode(f"n,,n=alice,r={nonce}".encode()).decode() + "</auth>")
+    assert "<challenge" in halfway.read_sasl()
+    for raw in (silent, halfway):
+        out = raw.read_all(timeout=5)
+        assert "<connection-timeout" in out and "</stream:stream>" in out, out
+        raw.close()
+    log = f.server.log_text()
+    assert re.search(r"127\.0\.0\.31:\d+ not logged in 2 s after it connected: "
+                     r"waiting for the client to authenticate", log), log[-2000:]
+    assert re.search(r"127\.0\.0\.32:\d+ not logged in 2 s after it connected: "
+                     r"waiting for the client's SCRAM proof", log), log[-2000:]
 
 
 def closed_within(sock, seconds):
