@@ -2,55 +2,53 @@
 
 namespace perch::xml {
 
-void escape_text(std::string& out, std::string_view text) {
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            default:
-                out += c;
-        }
+namespace {
+
+// Appends `in` to `out`, each character that `entity` names replaced by its entity: runs of
+// other characters are appended whole (most values have nothing to escape).
+template <class Entity>
+void escape(std::string& out, std::string_view in, std::string_view specials, Entity entity) {
+    size_t run = 0;
+    for (size_t i = in.find_first_of(specials); i != std::string_view::npos;
+         i = in.find_first_of(specials, run)) {
+        out.append(in, run, i - run);
+        out += entity(in[i]);
+        run = i + 1;
+    }
+    out.append(in, run);
+}
+
+std::string_view entity_of(char c) {
+    switch (c) {
+        case '&':
+            return "&amp;";
+        case '<':
+            return "&lt;";
+        case '>':
+            return "&gt;";
+        case '\'':
+            return "&apos;";
+        case '"':
+            return "&quot;";
+        case '\n':
+            return "&#10;";
+        case '\r':
+            return "&#13;";
+        case '\t':
+            return "&#9;";
+        default:
+            return {};
     }
 }
 
+}  // namespace
+
+void escape_text(std::string& out, std::string_view text) {
+    escape(out, text, "&<>", entity_of);
+}
+
 void escape_attr(std::string& out, std::string_view value) {
-    for (char c : value) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            case '\r':
-                out += "&#13;";
-                break;
-            case '\t':
-                out += "&#9;";
-                break;
-            default:
-                out += c;
-        }
-    }
+    escape(out, value, "&<>'\"\n\r\t", entity_of);
 }
 
 namespace {
