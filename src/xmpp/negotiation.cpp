@@ -26,6 +26,11 @@ std::shared_ptr<const chat::Subject>& Negotiation::subject() const {
 }
 Negotiation::~Negotiation() = default;
 
+void Negotiation::enter(State state) {
+    state_ = state;
+    since_ = std::chrono::steady_clock::now();
+}
+
 std::string_view Negotiation::stage() const {
     switch (state_) {
         case State::auth_pending:
@@ -124,7 +129,7 @@ void Negotiation::sasl_failure(std::string_view condition, std::string_view text
     }
     out += "</failure>";
     session_.send_raw(std::move(out));
-    state_ = State::open;
+    enter(State::open);
     scram_.reset();
     subject().reset();
     disabled_ = false;
@@ -170,7 +175,7 @@ void Negotiation::on_auth(const xml::Element& e) {
         if (!node) return sasl_failure("not-authorized");
         if (!admitted(*node)) return;
         username() = *node;
-        state_ = State::auth_pending;
+        enter(State::auth_pending);
         // The lookup answers on a store thread; the answer comes back to this session's
         // executor through the poster, and only while the connection exists.
         session_.ctx_.credentials.lookup(
@@ -178,7 +183,7 @@ void Negotiation::on_auth(const xml::Element& e) {
             [this, sha256, post = session_.transport_.poster()](std::optional<UserCredentials> c) {
                 post([this, sha256, c = std::move(c)] {
                     if (state_ != State::auth_pending || !scram_) return;
-                    state_ = State::open;
+                    enter(State::open);
                     subject() = c ? c->subject : nullptr;  // used only if the proof is right
                     // A disabled account is told so only to who proves its password.
                     disabled_ = c && c->disabled;
@@ -204,7 +209,7 @@ void Negotiation::on_auth(const xml::Element& e) {
             return sasl_failure("invalid-authzid");
         if (!admitted(*node)) return;
         username() = *node;
-        state_ = State::auth_pending;
+        enter(State::auth_pending);
         session_.ctx_.credentials.lookup(
             username(), [this, password,
                          post = session_.transport_.poster()](std::optional<UserCredentials> c) {
@@ -220,7 +225,7 @@ void Negotiation::on_auth(const xml::Element& e) {
                                                                                    : wrong;
                 post([this, verdict, found = c ? c->subject : nullptr] {
                     if (state_ != State::auth_pending) return;
-                    state_ = State::open;
+                    enter(State::open);
                     subject() = found;
                     if (verdict == wrong) return sasl_failure("not-authorized");
                     disabled_ = verdict == disabled;
@@ -250,7 +255,7 @@ void Negotiation::sasl_success(std::string_view additional) {
     if (disabled_) return sasl_failure("account-disabled", "This account is disabled");
     if (!ctx.compliance) return complete_sasl(additional);
     // With compliance on, a sign-in is on record before the client is told it succeeded.
-    state_ = State::auth_pending;
+    enter(State::auth_pending);
     auto& transport = session_.transport_;
     auto signin = store::make_event(
         "SIGNIN", username(), {}, {},
@@ -266,7 +271,7 @@ void Negotiation::sasl_success(std::string_view additional) {
         }
         post([this, recorded, additional] {
             if (state_ != State::auth_pending) return;
-            state_ = State::open;
+            enter(State::open);
             if (!recorded) return sasl_failure("temporary-auth-failure");
             complete_sasl(additional);
         });
@@ -276,7 +281,7 @@ void Negotiation::sasl_success(std::string_view additional) {
 
 void Negotiation::complete_sasl(std::string_view additional) {
     scram_.reset();
-    state_ = State::authenticated;
+    enter(State::authenticated);
     session_.ctx_.stats.logins.fetch_add(1, std::memory_order_relaxed);
     std::string out = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>";
     if (!additional.empty()) out += util::base64_encode(additional);

@@ -92,12 +92,15 @@ void Session::restart_stream() {
 
 void Session::login_timed_out() {
     if (state_ == State::closed || bound()) return;
-    std::string_view waiting = state_ == State::start      ? "for the client's stream header"
+    bool negotiating = state_ == State::negotiating;
+    std::string_view waiting = negotiating                 ? negotiation_.stage()
                                : state_ == State::resuming ? "for the session it resumes"
-                                                           : negotiation_.stage();
-    spdlog::info("{} not logged in {:.0f} s after it connected: waiting {}", transport_.peer(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - opened_).count(),
-                 waiting);
+                                                           : "for the client's stream header";
+    auto now = std::chrono::steady_clock::now();
+    auto seconds = [&](auto since) { return std::chrono::duration<double>(now - since).count(); };
+    spdlog::info("{} not logged in {:.0f} s after it connected: waiting {} for {:.1f} s",
+                 transport_.peer(), seconds(opened_), waiting,
+                 seconds(negotiating ? negotiation_.stage_since() : opened_));
     stream_error("connection-timeout", "Log in faster");
 }
 

@@ -116,11 +116,13 @@ class Negotiation {
     void send_features();
     void on_element(const xml::Element& e);
     bool authenticated() const { return state_ == State::authenticated; }
-    // What the login waits for, for the log of one that missed its deadline.
+    // What the login waits for, and since when: for the log of one that missed its deadline.
     std::string_view stage() const;
+    std::chrono::steady_clock::time_point stage_since() const { return since_; }
 
   private:
     enum class State { open, auth_pending, authenticated };
+    void enter(State state);
     bool auth_allowed() const;
     void on_starttls();
     void on_auth(const xml::Element& e);
@@ -140,6 +142,7 @@ class Negotiation {
 
     Session& session_;
     State state_ = State::open;
+    std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
     int failed_auth_ = 0;
     bool disabled_ = false;      // the account logging in is disabled (told after its proof)
     LoginGuard::Ticket ticket_;  // of the attempt under way
