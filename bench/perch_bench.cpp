@@ -158,7 +158,7 @@ class Run {
             if (own != my_posts_.end() && own->second.refused == 0) own->second.refused = now_ns();
         };
         observer_.on_bound = [this] {
-            if (measuring_) return;  // a reconnection
+            if (measuring_) return bound_again_ns_.push_back(now_ns());  // a reconnection
             ++bound_;
             if (!o_.pace_joins) --in_flight_;
             if (bound_ == o_.users) last_bound_s_ = seconds_since(t0_);
@@ -316,6 +316,7 @@ class Run {
     void back_in_rooms(int index) {
         if (!down_[size_t(index)]) return;
         down_[size_t(index)] = 0;
+        back_at_ns_.push_back(now_ns());
         if (--down_now_ == 0) {
             back_ns_ = now_ns();
             std::cerr << "all " << lost_total_ << " sessions that lost their server are back in "
@@ -557,6 +558,18 @@ class Run {
             } else {
                 std::cout << down_now_ << " still away at the end\n";
             }
+            // When the sessions had logged in again and were back in their rooms, to tell a
+            // slow whole from a few late ones, and the logins from the joins.
+            auto when = [&](const char* what, std::vector<int64_t>& at) {
+                if (at.empty()) return;
+                std::cout << "  " << what << " after the kill:";
+                for (double p : {10, 50, 90, 99})
+                    std::cout << " p" << p << " " << after_kill(int64_t(percentile(at, p) * 1e6))
+                              << " s";
+                std::cout << "\n";
+            };
+            when("logged in again", bound_again_ns_);
+            when("back in their rooms", back_at_ns_);
             int64_t again = 0;
             for (const auto& [kind, n] : retried_) {
                 again += n;
@@ -932,6 +945,8 @@ class Run {
     std::map<std::string, int64_t> retried_;  // reconnections that failed again, by why
     int retried_told_ = 0;                    // the first few told in full
     int64_t down_now_ = 0, lost_total_ = 0, lost_first_ns_ = 0, back_ns_ = 0;
+    std::vector<int64_t> back_at_ns_;           // when each lost session was back in its rooms
+    std::vector<int64_t> bound_again_ns_;       // when a reconnection bound its resource
     std::mt19937 reconnect_rng_{11};            // apart from rng_: the schedule is shared
     std::map<std::string, int64_t> occupants_;  // sessions in each room
     std::vector<std::string> first_room_;       // each session's first room
