@@ -28,8 +28,8 @@ namespace {
 std::atomic<size_t> g_open{0};
 
 // One XMPP client over TCP: reads into its own buffer (512 bytes, 4 KB while traffic needs it),
-// writes gathered stanzas, and upgrades to TLS in place (STARTTLS) or from the first byte
-// (direct TLS).
+// writes gathered stanzas (at once when the socket takes them), and upgrades to TLS in place
+// (STARTTLS) or from the first byte (direct TLS).
 class Connection final : public ClientConnection<Connection> {
   public:
     Connection(Strand strand, tcp::socket socket, std::string peer, bool loopback,
@@ -40,6 +40,9 @@ class Connection final : public ClientConnection<Connection> {
           direct_tls_(options.direct_tls),
           ctx_(ctx) {
         ++g_open;
+        boost::system::error_code ec;
+        socket_.non_blocking(true, ec);  // so that a write at once never waits
+        write_at_once_ = !ec;
     }
     ~Connection() override { --g_open; }
 
@@ -74,15 +77,18 @@ class Connection final : public ClientConnection<Connection> {
                 buffers_.emplace_back(o.shared->text.data() + o.shared->split,
                                       o.shared->text.size() - o.shared->split);
         }
+        if (!tls_ && write_at_once_) {
+            // Most writes are a stanza or a burst to a socket with room for it: written here
+            // at once (the socket does not block), without a completion's trip through the
+            // strand. What the socket does not take, or an error, goes the asynchronous way.
+            boost::system::error_code ec;
+            size_t sent = socket_.write_some(buffers_, ec);
+            if (!ec && sent == bytes) return after_write(ec, bytes);
+            drop_front(buffers_, ec ? 0 : sent);
+        }
         auto done = asio::bind_executor(
             strand_, [self = shared_from_this(), bytes](boost::system::error_code ec, size_t) {
-                self->inflight_.clear();
-                if (self->queue_.empty()) {
-                    std::vector<asio::const_buffer>().swap(self->buffers_);
-                    std::vector<xmpp::Outgoing>().swap(self->inflight_);
-                }
-                if (self->flush_timer_) self->flush_timer_->cancel();
-                self->written(ec, bytes);
+                self->after_write(ec, bytes);
             });
         if (tls_)
             asio::async_write(*tls_, buffers_, std::move(done));
@@ -97,6 +103,23 @@ class Connection final : public ClientConnection<Connection> {
     }
 
   private:
+    void after_write(boost::system::error_code ec, size_t bytes) {
+        inflight_.clear();
+        if (queue_.empty()) {
+            std::vector<asio::const_buffer>().swap(buffers_);
+            std::vector<xmpp::Outgoing>().swap(inflight_);
+        }
+        if (flush_timer_) flush_timer_->cancel();
+        written(ec, bytes);
+    }
+    // The first `n` bytes of `buffers` were written.
+    static void drop_front(std::vector<asio::const_buffer>& buffers, size_t n) {
+        size_t whole = 0;
+        while (whole < buffers.size() && n >= buffers[whole].size()) n -= buffers[whole++].size();
+        buffers.erase(buffers.begin(), buffers.begin() + long(whole));
+        if (n > 0 && !buffers.empty()) buffers.front() += n;
+    }
+
     awaitable<void> run() {
         auto self = shared_from_this();
         boost::system::error_code ec;
@@ -125,7 +148,10 @@ class Connection final : public ClientConnection<Connection> {
                 n = co_await socket_.async_read_some(buffer,
                                                      asio::redirect_error(use_awaitable, ec));
             if (ec) break;
-            if (!session_->feed(std::string_view(read_buffer_.get(), n))) break;
+            cork();  // the answers to what came leave together
+            bool more = session_->feed(std::string_view(read_buffer_.get(), n));
+            uncork();
+            if (!more) break;
             size_t next = n == read_size_ ? kLargeRead : n <= kSmallRead ? kSmallRead : read_size_;
             if (next != read_size_) {
                 read_size_ = next;
@@ -140,7 +166,11 @@ class Connection final : public ClientConnection<Connection> {
         boost::system::error_code ec;
         // <proceed/> must be on the wire before the handshake starts.
         while (writing_ || !queue_.empty()) {
-            if (!writing_) write_queued();
+            if (closed_) co_return false;
+            if (!writing_) {
+                write_queued();  // perhaps written at once
+                continue;
+            }
             flush_timer_ = std::make_unique<asio::steady_timer>(
                 strand_, asio::steady_timer::time_point::max());
             co_await flush_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
@@ -164,6 +194,7 @@ class Connection final : public ClientConnection<Connection> {
     tcp::socket socket_;
     ssl::context& tls_ctx_;
     bool direct_tls_;
+    bool write_at_once_ = false;  // the socket does not block (plain TCP writes, see write_queued)
     xmpp::ServerContext& ctx_;
     std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
     static constexpr size_t kSmallRead = 512, kLargeRead = 4096;

@@ -28,7 +28,8 @@ struct ClientLimits {
 // stops reading; the router's handle; and the poster by which store threads come back.
 //
 // `Derived` writes and closes its own stream: it provides write_queued() (called when bytes
-// are queued and no write is under way; it takes from queue_ and calls written() when done),
+// are queued and no write is under way; it takes from queue_ and calls written() when done,
+// which may be before it returns),
 // writes_paused() (true while nothing may be written, e.g. during a TLS upgrade) and
 // shutdown_stream() (close the socket now).
 template <class Derived>
@@ -49,7 +50,17 @@ class ClientConnection : public std::enable_shared_from_this<Derived>,
             return;
         }
         queue_.push_back(std::move(out));
-        if (!writing_ && !self().writes_paused()) self().write_queued();
+        if (!writing_ && corked_ == 0 && !self().writes_paused()) self().write_queued();
+    }
+
+    // While corked — a task on the strand that may send several stanzas: a burst from the
+    // router, the client's input, an answer from the store — send() only queues, and the
+    // last uncork() writes what was queued, so that the burst leaves in one write.
+    void cork() override { ++corked_; }
+    void uncork() override {
+        if (corked_ > 0) --corked_;
+        if (corked_ == 0 && !writing_ && !closed_ && !queue_.empty() && !self().writes_paused())
+            self().write_queued();
     }
 
     void close() override {
@@ -62,7 +73,10 @@ class ClientConnection : public std::enable_shared_from_this<Derived>,
             auto conn = weak.lock();
             if (!conn) return;
             asio::post(strand, [conn = std::move(conn), work = std::move(work)] {
-                if (conn->session_ && !conn->session_->over()) work();
+                if (!conn->session_ || conn->session_->over()) return;
+                conn->cork();
+                work();
+                conn->uncork();
             });
         };
     }
@@ -71,7 +85,11 @@ class ClientConnection : public std::enable_shared_from_this<Derived>,
         return [weak = this->weak_from_this(), strand = strand_](std::function<void()> work) {
             auto conn = weak.lock();
             if (!conn) return;
-            asio::post(strand, [conn = std::move(conn), work = std::move(work)] { work(); });
+            asio::post(strand, [conn = std::move(conn), work = std::move(work)] {
+                conn->cork();
+                work();
+                conn->uncork();
+            });
         };
     }
 
@@ -187,6 +205,7 @@ class ClientConnection : public std::enable_shared_from_this<Derived>,
     std::deque<xmpp::Outgoing> queue_;
     size_t queued_bytes_ = 0;
     bool writing_ = false;
+    int corked_ = 0;
     bool close_after_flush_ = false;
     bool closed_ = false;
 

@@ -20,6 +20,9 @@ class RoutedConnection {
     virtual void deliver_routed(xmpp::Outgoing out) = 0;
     virtual void terminate(std::string_view condition, std::string_view text) = 0;
     virtual void set_subject(std::shared_ptr<const chat::Subject> who) = 0;
+    // Around a burst: what it sends leaves in one write at the end (ClientConnection::cork).
+    virtual void cork() {}
+    virtual void uncork() {}
 };
 
 // The router's view of a bound session: may outlive its connection, and then drops what it
@@ -84,12 +87,14 @@ class ConnectionHandle final : public xmpp::SessionHandle,
                                   std::lock_guard lock(self->mutex_);
                                   items.swap(inbox->items);
                               }
+                              conn->cork();
                               for (auto& i : items) {
                                   if (i.call)
                                       i.call(*conn);
                                   else
                                       conn->deliver_routed(std::move(i.out));
                               }
+                              conn->uncork();
                           });
     }
 
