@@ -1,6 +1,6 @@
 // A session's handle: what it is given reaches its connection in order, a burst in one task
-// on the connection's strand, and after a resumption the new connection gets what comes next
-// while the old one gets everything before.
+// on the connection's strand with the connection corked around it (written once), and after a
+// resumption the new connection gets what comes next while the old one gets everything before.
 #include "net/connection_handle.hpp"
 
 #include <gtest/gtest.h>
@@ -20,7 +20,16 @@ namespace {
 
 struct Recorded final : net::RoutedConnection {
     std::vector<std::string> got;
-    void deliver_routed(xmpp::Outgoing out) override { got.push_back(out.head); }
+    int corked = 0, uncorks = 0, delivered_uncorked = 0;
+    void cork() override { ++corked; }
+    void uncork() override {
+        --corked;
+        ++uncorks;
+    }
+    void deliver_routed(xmpp::Outgoing out) override {
+        if (corked == 0) ++delivered_uncorked;
+        got.push_back(out.head);
+    }
     void terminate(std::string_view condition, std::string_view) override {
         got.push_back("terminate " + std::string(condition));
     }
@@ -52,11 +61,16 @@ TEST(ConnectionHandle, ABurstReachesTheConnectionInOrderInOneTask) {
     for (int i = 0; i < 100; ++i) EXPECT_EQ(conn->got[size_t(i)], std::to_string(i));
     EXPECT_EQ(conn->got[100], "subject alice");
     EXPECT_EQ(conn->got[101], "terminate conflict");
+    // Corked around the burst, once: what it sends leaves in one write at the end.
+    EXPECT_EQ(conn->uncorks, 1);
+    EXPECT_EQ(conn->corked, 0);
+    EXPECT_EQ(conn->delivered_uncorked, 0);
     // The next burst is a task of its own.
     io.restart();
     handle->deliver(xmpp::Outgoing::raw("again"));
     EXPECT_EQ(io.run(), 1u);
     EXPECT_EQ(conn->got.back(), "again");
+    EXPECT_EQ(conn->uncorks, 2);
 }
 
 TEST(ConnectionHandle, AfterAResumptionTheOldConnectionGetsWhatCameBeforeAndTheNewTheRest) {
