@@ -4,20 +4,6 @@ namespace perch::xml {
 
 namespace {
 
-// Appends `in` to `out`, each character that `entity` names replaced by its entity: runs of
-// other characters are appended whole (most values have nothing to escape).
-template <class Entity>
-void escape(std::string& out, std::string_view in, std::string_view specials, Entity entity) {
-    size_t run = 0;
-    for (size_t i = in.find_first_of(specials); i != std::string_view::npos;
-         i = in.find_first_of(specials, run)) {
-        out.append(in, run, i - run);
-        out += entity(in[i]);
-        run = i + 1;
-    }
-    out.append(in, run);
-}
-
 std::string_view entity_of(char c) {
     switch (c) {
         case '&':
@@ -41,14 +27,27 @@ std::string_view entity_of(char c) {
     }
 }
 
+// Appends `in` to `out`, each of `specials` replaced by its entity: runs of other characters
+// are appended whole (most values have nothing to escape).
+void escape(std::string& out, std::string_view in, std::string_view specials) {
+    size_t run = 0;
+    for (size_t i = in.find_first_of(specials); i != std::string_view::npos;
+         i = in.find_first_of(specials, run)) {
+        out.append(in, run, i - run);
+        out += entity_of(in[i]);
+        run = i + 1;
+    }
+    out.append(in, run);
+}
+
 }  // namespace
 
 void escape_text(std::string& out, std::string_view text) {
-    escape(out, text, "&<>", entity_of);
+    escape(out, text, "&<>");
 }
 
 void escape_attr(std::string& out, std::string_view value) {
-    escape(out, value, "&<>'\"\n\r\t", entity_of);
+    escape(out, value, "&<>'\"\n\r\t");
 }
 
 namespace {
