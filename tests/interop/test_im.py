@@ -202,7 +202,7 @@ async def test_an_inactive_client_gets_chat_states_only_with_the_next_message(f)
         m.send()
 
     phone.send_raw("<inactive xmlns='urn:xmpp:csi:0'/>")
-    await asyncio.sleep(0.3)
+    await phone["xep_0199"].ping(jid=DOMAIN, timeout=10)  # answered after the inactive was taken
     typing()
     await asyncio.sleep(0.8)
     assert phone.every_message.empty(), "a chat state reached an inactive client at once"
@@ -212,7 +212,7 @@ async def test_an_inactive_client_gets_chat_states_only_with_the_next_message(f)
     assert first.xml.find("{http://jabber.org/protocol/chatstates}composing") is not None, first
     assert second["body"] == "are you there?", second
     phone.send_raw("<active xmlns='urn:xmpp:csi:0'/>")
-    await asyncio.sleep(0.3)
+    await phone["xep_0199"].ping(jid=DOMAIN, timeout=10)  # answered after the active was taken
     typing()
     state = await asyncio.wait_for(phone.every_message.get(), 5)
     assert state.xml.find("{http://jabber.org/protocol/chatstates}composing") is not None
