@@ -341,10 +341,10 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
         return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
     }
 
-    // Reads until the buffer holds a whole request head, or kHeadLimit bytes without one
-    // (header_limit).
+    // Reads until the buffer holds a whole request head (or a line that ends in a bare LF:
+    // refused when parsed), or kHeadLimit bytes without one (header_limit).
     awaitable<void> read_head(boost::system::error_code& ec) {
-        while (buffered().find("\r\n\r\n") == std::string_view::npos) {
+        while (!enough_for_a_head(buffered())) {
             if (buffer_.size() >= kHeadLimit) {
                 ec = http::error::header_limit;
                 co_return;

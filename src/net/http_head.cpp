@@ -11,7 +11,29 @@ namespace perch::net {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+// Where the head ends (after its empty line), or npos.
+size_t head_end(std::string_view bytes) {
+    size_t end = bytes.find("\r\n\r\n");
+    return end == std::string_view::npos ? end : end + 4;
+}
+
+bool has_bare_line_feed(std::string_view head) {
+    for (size_t at = head.find('\n'); at != std::string_view::npos; at = head.find('\n', at + 1))
+        if (at == 0 || head[at - 1] != '\r') return true;
+    return false;
+}
+
+}  // namespace
+
+bool enough_for_a_head(std::string_view bytes) {
+    return head_end(bytes) != std::string_view::npos || has_bare_line_feed(bytes);
+}
+
 std::variant<size_t, HeadRefusal> parse_request_head(std::string_view bytes, RequestHead& parser) {
+    if (has_bare_line_feed(bytes.substr(0, head_end(bytes))))
+        return HeadRefusal{400, "lines of a request head end in CR LF"};
     if (has_folded_line(bytes)) return HeadRefusal{400, "folded header lines are not accepted"};
     boost::beast::error_code ec;
     // The body's size is the handler's to judge (BodyPlan::limit, checked before the body is
@@ -28,8 +50,7 @@ std::variant<size_t, HeadRefusal> parse_request_head(std::string_view bytes, Req
 }
 
 bool has_folded_line(std::string_view head) {
-    size_t end = head.find("\r\n\r\n");
-    if (end != std::string_view::npos) head = head.substr(0, end + 2);
+    if (size_t end = head_end(head); end != std::string_view::npos) head = head.substr(0, end - 2);
     for (size_t at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();
          at = head.find("\r\n", at + 2))
         if (head[at + 2] == ' ' || head[at + 2] == '\t') return true;

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 import types
 import urllib.error
 import urllib.request
@@ -170,6 +171,11 @@ async def test_folded_header_lines_are_refused(f):
     text = exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
                     b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert text.count("HTTP/1.1 200 ") == 2, text
+    # A head whose lines end in a bare LF is refused at once (it waited for the idle timeout).
+    started = time.monotonic()
+    text = exchange(b"GET /healthz HTTP/1.1\nHost: x\n\n")
+    assert text.startswith("HTTP/1.1 400 ") and "CR LF" in text, text
+    assert time.monotonic() - started < 5, time.monotonic() - started
     # A head that never ends within 16 KB is refused too.
     head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
     text = exchange(head + b"a" * (16 * 1024 - len(head)))  # all of it read: no reset
