@@ -52,6 +52,10 @@ constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 // Whether the page that asks for a WebSocket (its Origin header) may open one here.
 bool websocket_origin_allowed(const HttpRequest& request, const HttpOptions& options);
 HttpResponse plain_error(unsigned status, const std::string& message);
+// The answer to a request whose body could not be read: 413 over its limit, 400 malformed
+// (a chunk size that is no number, or too large a one); none when the client went away or
+// stopped sending (the connection just ends).
+std::optional<HttpResponse> body_refusal(const boost::system::error_code& ec);
 
 // Runs one accepted connection (plain HTTP, or HTTPS after its handshake).
 void serve_plain(tcp::socket socket, const Strand& strand, Shared& shared, std::string peer,
@@ -306,9 +310,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 parser.get().body().close();
                 if (ec) {
                     std::filesystem::remove(plan.to_file);
-                    if (ec != http::error::body_limit) break;
-                    co_await write(plain_error(413, "the body is too large"), false);
-                    body_unread = true;
+                    body_unread = co_await refuse_body(ec);
                     break;
                 }
                 request.body_file = plan.to_file;
@@ -318,9 +320,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                 parser.body_limit(plan.limit);
                 co_await read_body(parser, ec);
                 if (ec) {
-                    if (ec != http::error::body_limit) break;
-                    co_await write(plain_error(413, "the body is too large"), false);
-                    body_unread = true;
+                    body_unread = co_await refuse_body(ec);
                     break;
                 }
                 request.body = std::move(parser.get().body());
@@ -381,6 +381,15 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection<
                                  .count());
             if (ec) co_return;
         }
+    }
+
+    // Answers a body that could not be read, when there is a client to answer; whether it
+    // did (what the client still sends is then drained).
+    awaitable<bool> refuse_body(const boost::system::error_code& ec) {
+        auto refusal = body_refusal(ec);
+        if (!refusal) co_return false;
+        co_await write(std::move(*refusal), false);
+        co_return true;
     }
 
     // After a refusal sent before the body was read: what the client still sends is read

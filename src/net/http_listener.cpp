@@ -35,6 +35,14 @@ HttpResponse plain_error(unsigned status, const std::string& message) {
     return r;
 }
 
+std::optional<HttpResponse> body_refusal(const boost::system::error_code& ec) {
+    if (ec == http::error::body_limit) return plain_error(413, "the body is too large");
+    bool malformed = ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+                     ec != http::error::partial_message && ec != http::error::end_of_stream;
+    if (!malformed) return std::nullopt;
+    return plain_error(400, "malformed body (" + ec.message() + ")");
+}
+
 }  // namespace http_detail
 
 using namespace http_detail;

@@ -145,6 +145,11 @@ async def test_a_body_whose_end_is_unclear_is_refused(f):
                                 "\r\n5\r\nhello\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").encode())
         assert re.match(r"HTTP/1.1 (400|501) ", text), (codings, text)
         assert text.count("HTTP/1.1") == 1, text  # nothing after it was taken as a request
+    # A chunk whose size is not a number, or not one that fits, is answered, not hung up on.
+    for size in ("zz", "FFFFFFFFFFFFFFFFFFFF", "5;bad extension", ""):
+        text = raw_exchange(f, ("POST /api/v1/session HTTP/1.1\r\nHost: x\r\n"
+                                f"Transfer-Encoding: chunked\r\n\r\n{size}\r\nhello\r\n").encode())
+        assert text.startswith("HTTP/1.1 400 ") and "malformed" in text, (size, text)
 
 
 async def test_a_declared_length_beyond_memory_is_refused_at_once(f):
