@@ -1,8 +1,14 @@
 #include "xml/serializer.hpp"
 
+#include <array>
+
 namespace perch::xml {
 
 namespace {
+
+// What XML 1.0 cannot carry at all (section 2.2): the C0 control characters but tab, line
+// feed and carriage return, and U+FFFE and U+FFFF. Written as U+FFFD instead.
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
 std::string_view entity_of(char c) {
     switch (c) {
@@ -23,19 +29,48 @@ std::string_view entity_of(char c) {
         case '\t':
             return "&#9;";
         default:
-            return {};
+            return kReplacement;  // a control character XML does not allow
     }
 }
 
-// Appends `in` to `out`, each of `specials` replaced by its entity: runs of other characters
-// are appended whole (most values have nothing to escape).
-void escape(std::string& out, std::string_view in, std::string_view specials) {
+using Specials = std::array<bool, 256>;
+
+// The bytes that start something to write otherwise: `escaped`, the forbidden controls, and
+// 0xEF (the lead byte of U+FFFE and U+FFFF).
+constexpr Specials specials(std::string_view escaped) {
+    Specials table{};
+    for (unsigned c = 0; c < 0x20; ++c) table[c] = c != '\t' && c != '\n' && c != '\r';
+    for (char c : escaped) table[static_cast<unsigned char>(c)] = true;
+    table[0xEF] = true;
+    return table;
+}
+
+constexpr Specials kText = specials("&<>");
+constexpr Specials kAttr = specials("&<>'\"\n\r\t");
+
+// Appends `in` to `out`, what starts at each of `special` written as its entity or as U+FFFD:
+// runs of other characters are appended whole (most values have nothing to escape).
+void escape(std::string& out, std::string_view in, const Specials& special) {
     size_t run = 0;
-    for (size_t i = in.find_first_of(specials); i != std::string_view::npos;
-         i = in.find_first_of(specials, run)) {
+    for (size_t i = 0; i < in.size(); ++i) {
+        auto c = static_cast<unsigned char>(in[i]);
+        if (!special[c]) continue;
+        std::string_view instead;
+        size_t width = 1;
+        if (c == 0xEF) {
+            // U+FFFE and U+FFFF are EF BF BE and EF BF BF; any other character stays.
+            if (i + 2 >= in.size() || in[i + 1] != '\xBF' ||
+                (in[i + 2] != '\xBE' && in[i + 2] != '\xBF'))
+                continue;
+            instead = kReplacement;
+            width = 3;
+        } else {
+            instead = entity_of(in[i]);
+        }
         out.append(in, run, i - run);
-        out += entity_of(in[i]);
-        run = i + 1;
+        out += instead;
+        run = i + width;
+        i += width - 1;
     }
     out.append(in, run);
 }
@@ -43,11 +78,11 @@ void escape(std::string& out, std::string_view in, std::string_view specials) {
 }  // namespace
 
 void escape_text(std::string& out, std::string_view text) {
-    escape(out, text, "&<>");
+    escape(out, text, kText);
 }
 
 void escape_attr(std::string& out, std::string_view value) {
-    escape(out, value, "&<>'\"\n\r\t");
+    escape(out, value, kAttr);
 }
 
 namespace {

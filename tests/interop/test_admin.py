@@ -553,6 +553,23 @@ async def test_rooms_created_configured_moderated_and_deleted(f):
     assert any(e.get("by") == "admin:root" for e in compliance_events(f, "CLEARHISTORY"))
 
 
+async def test_a_name_xml_cannot_carry_reaches_clients_as_the_replacement_character(f):
+    """JSON may carry what XML 1.0 may not (a NUL, other control characters, U+FFFF); a room
+    named so must not make every client that lists the rooms read a broken stream and leave."""
+    name, description = "bell\u0007 nul\u0000 end", "not a character: \uffff"
+    assert call(f, "POST", "/rooms", {"node": "odd", "category": "Projects", "name": name})[0] == 201
+    assert call(f, "PATCH", "/rooms/odd", {"description": description})[0] == 200
+    alice = await connect(f.server, "alice", "alice-pw")
+    items = await alice["xep_0030"].get_items(jid=MUC, timeout=10)
+    names = {str(i[0]): i[2] for i in items["disco_items"]["items"]}
+    assert names[f"odd@{MUC}"] == "bell\ufffd nul\ufffd end", names
+    info = await alice["xep_0030"].get_info(jid=f"odd@{MUC}", timeout=10)
+    assert "\ufffd" in str(info), info
+    await alice["xep_0045"].join_muc_wait(f"odd@{MUC}", "alice", maxstanzas=0, timeout=10)
+    await alice.close()
+    assert call(f, "GET", "/rooms/odd")[1]["name"] == name  # kept as given
+
+
 async def test_categories(f):
     status, _, _ = call(f, "POST", "/categories", {"name": "Board", "allowed": ["user:alice"],
                                                    "creators": ["user:alice"], "file_upload": False})

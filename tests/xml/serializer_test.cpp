@@ -32,7 +32,28 @@ TEST(Serializer, EscapesEverySpecialCharacterWhereverItIs) {
     EXPECT_EQ(attr("alice@example.org/phone"), "xalice@example.org/phone");
     EXPECT_EQ(attr("'a\"b\nc\rd\te&f<g>"), "x&apos;a&quot;b&#10;c&#13;d&#9;e&amp;f&lt;g&gt;");
     EXPECT_EQ(attr("ends with '"), "xends with &apos;");
-    EXPECT_EQ(attr(std::string_view("nul\0kept", 8)), std::string("xnul\0kept", 9));
+}
+
+TEST(Serializer, WritesWhatXmlCannotCarryAsTheReplacementCharacter) {
+    // A name set through JSON (the admin API, the web pages) may hold a NUL, another control
+    // character or U+FFFF, which XML 1.0 does not allow anywhere: written as they are, every
+    // client that lists the rooms would read a stream that is not well-formed, and leave.
+    const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+    auto both = [](std::string_view in) {
+        std::string text = "x", attr = "x";
+        escape_text(text, in);
+        escape_attr(attr, in);
+        return std::pair{text, attr};
+    };
+    EXPECT_EQ(both(std::string_view("a\0b", 3)), std::pair("xa" + r + "b", "xa" + r + "b"));
+    EXPECT_EQ(both("\x01\x08\x0B\x0C\x0E\x1F"),
+              std::pair("x" + r + r + r + r + r + r, "x" + r + r + r + r + r + r));
+    EXPECT_EQ(both("\xEF\xBF\xBE|\xEF\xBF\xBF"), std::pair("x" + r + "|" + r, "x" + r + "|" + r));
+    // What XML allows stays: tab, line feed and carriage return (escaped in attributes), the
+    // characters around U+FFFF (U+FFFD itself, U+FF21, U+F900) and a lone 0xEF at the end.
+    EXPECT_EQ(both("\t\n\r"), std::pair(std::string("x\t\n\r"), std::string("x&#9;&#10;&#13;")));
+    for (const char* kept : {"\xEF\xBF\xBD", "\xEF\xBC\xA1", "\xEF\xA4\x80", "end\xEF", "\xEF\xBF"})
+        EXPECT_EQ(both(kept), std::pair("x" + std::string(kept), "x" + std::string(kept))) << kept;
 }
 
 TEST(Serializer, DeclaresNamespacesWhereTheyChange) {
