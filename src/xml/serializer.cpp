@@ -1,13 +1,17 @@
 #include "xml/serializer.hpp"
 
+#include <algorithm>
 #include <array>
+
+#include "util/utf8.hpp"
 
 namespace perch::xml {
 
 namespace {
 
 // What XML 1.0 cannot carry at all (section 2.2): the C0 control characters but tab, line
-// feed and carriage return, and U+FFFE and U+FFFF. Written as U+FFFD instead.
+// feed and carriage return, U+FFFE and U+FFFF, and bytes that are not UTF-8 (which a name
+// given on the command line or kept from long ago may hold). Written as U+FFFD instead.
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
 std::string_view entity_of(char c) {
@@ -35,14 +39,20 @@ std::string_view entity_of(char c) {
 
 using Specials = std::array<bool, 256>;
 
-// The bytes that start something to write otherwise: `escaped`, the forbidden controls, and
-// 0xEF (the lead byte of U+FFFE and U+FFFF).
+// The bytes that may start something to write otherwise: `escaped`, the forbidden controls,
+// and every byte of a character beyond ASCII (checked to be UTF-8 and not U+FFFE or U+FFFF).
 constexpr Specials specials(std::string_view escaped) {
     Specials table{};
     for (unsigned c = 0; c < 0x20; ++c) table[c] = c != '\t' && c != '\n' && c != '\r';
     for (char c : escaped) table[static_cast<unsigned char>(c)] = true;
-    table[0xEF] = true;
+    for (unsigned c = 0x80; c < 0x100; ++c) table[c] = true;
     return table;
+}
+
+// Whether the character of `width` bytes at `in[i]` is U+FFFE or U+FFFF (EF BF BE, EF BF BF).
+bool noncharacter(std::string_view in, size_t i, size_t width) {
+    return width == 3 && in[i] == '\xEF' && in[i + 1] == '\xBF' &&
+           (in[i + 2] == '\xBE' || in[i + 2] == '\xBF');
 }
 
 constexpr Specials kText = specials("&<>");
@@ -57,13 +67,14 @@ void escape(std::string& out, std::string_view in, const Specials& special) {
         if (!special[c]) continue;
         std::string_view instead;
         size_t width = 1;
-        if (c == 0xEF) {
-            // U+FFFE and U+FFFF are EF BF BE and EF BF BF; any other character stays.
-            if (i + 2 >= in.size() || in[i + 1] != '\xBF' ||
-                (in[i + 2] != '\xBE' && in[i + 2] != '\xBF'))
+        if (c >= 0x80) {
+            width = util::utf8_char_length(in, i);
+            if (width > 0 && !noncharacter(in, i, width)) {
+                i += width - 1;  // a character XML carries, part of the run
                 continue;
+            }
             instead = kReplacement;
-            width = 3;
+            width = std::max<size_t>(width, 1);  // a byte that is not UTF-8: one U+FFFD each
         } else {
             instead = entity_of(in[i]);
         }

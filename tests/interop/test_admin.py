@@ -554,15 +554,24 @@ async def test_rooms_created_configured_moderated_and_deleted(f):
 
 
 async def test_a_name_xml_cannot_carry_reaches_clients_as_the_replacement_character(f):
-    """JSON may carry what XML 1.0 may not (a NUL, other control characters, U+FFFF); a room
-    named so must not make every client that lists the rooms read a broken stream and leave."""
+    """JSON may carry what XML 1.0 may not (a NUL, other control characters, U+FFFF), the
+    command line bytes that are not UTF-8; a room named so must not make every client that
+    lists the rooms read a broken stream and leave."""
     name, description = "bell\u0007 nul\u0000 end", "not a character: \uffff"
     assert call(f, "POST", "/rooms", {"node": "odd", "category": "Projects", "name": name})[0] == 201
     assert call(f, "PATCH", "/rooms/odd", {"description": description})[0] == 200
+    # Nor one given on the command line in bytes that are not UTF-8 (the byte 0xFF here).
+    f.server.cli("room", "add", "odder", "--category", "Projects", "--name", "x\udcffy")
     alice = await connect(f.server, "alice", "alice-pw")
-    items = await alice["xep_0030"].get_items(jid=MUC, timeout=10)
-    names = {str(i[0]): i[2] for i in items["disco_items"]["items"]}
+    deadline = time.time() + 10  # until the running server has picked up the command's room
+    while True:
+        items = await alice["xep_0030"].get_items(jid=MUC, timeout=10)
+        names = {str(i[0]): i[2] for i in items["disco_items"]["items"]}
+        if f"odder@{MUC}" in names or time.time() > deadline:
+            break
+        await asyncio.sleep(0.2)
     assert names[f"odd@{MUC}"] == "bell\ufffd nul\ufffd end", names
+    assert names[f"odder@{MUC}"] == "x\ufffdy", names
     info = await alice["xep_0030"].get_info(jid=f"odd@{MUC}", timeout=10)
     assert "\ufffd" in str(info), info
     await alice["xep_0045"].join_muc_wait(f"odd@{MUC}", "alice", maxstanzas=0, timeout=10)

@@ -36,7 +36,8 @@ TEST(Serializer, EscapesEverySpecialCharacterWhereverItIs) {
 
 TEST(Serializer, WritesWhatXmlCannotCarryAsTheReplacementCharacter) {
     // A name set through JSON (the admin API, the web pages) may hold a NUL, another control
-    // character or U+FFFF, which XML 1.0 does not allow anywhere: written as they are, every
+    // character or U+FFFF, one given on the command line bytes that are not UTF-8: XML 1.0
+    // allows none of them anywhere; written as they are, every
     // client that lists the rooms would read a stream that is not well-formed, and leave.
     const std::string r = "\xEF\xBF\xBD";  // U+FFFD
     auto both = [](std::string_view in) {
@@ -49,10 +50,17 @@ TEST(Serializer, WritesWhatXmlCannotCarryAsTheReplacementCharacter) {
     EXPECT_EQ(both("\x01\x08\x0B\x0C\x0E\x1F"),
               std::pair("x" + r + r + r + r + r + r, "x" + r + r + r + r + r + r));
     EXPECT_EQ(both("\xEF\xBF\xBE|\xEF\xBF\xBF"), std::pair("x" + r + "|" + r, "x" + r + "|" + r));
+    // Bytes that are not UTF-8 (a name given on the command line): one U+FFFD each.
+    EXPECT_EQ(both("x\xFFy"), std::pair("xx" + r + "y", "xx" + r + "y"));
+    EXPECT_EQ(both("\xC0\xAF"), std::pair("x" + r + r, "x" + r + r));              // overlong
+    EXPECT_EQ(both("\xED\xA0\x80"), std::pair("x" + r + r + r, "x" + r + r + r));  // surrogate
+    EXPECT_EQ(both("cut \xE2\x82"), std::pair("xcut " + r + r, "xcut " + r + r));
+    EXPECT_EQ(both("\xEF\xBF"), std::pair("x" + r + r, "x" + r + r));
     // What XML allows stays: tab, line feed and carriage return (escaped in attributes), the
-    // characters around U+FFFF (U+FFFD itself, U+FF21, U+F900) and a lone 0xEF at the end.
+    // characters around U+FFFF (U+FFFD itself, U+FF21, U+F900), and all of Unicode.
     EXPECT_EQ(both("\t\n\r"), std::pair(std::string("x\t\n\r"), std::string("x&#9;&#10;&#13;")));
-    for (const char* kept : {"\xEF\xBF\xBD", "\xEF\xBC\xA1", "\xEF\xA4\x80", "end\xEF", "\xEF\xBF"})
+    for (const char* kept : {"\xEF\xBF\xBD", "\xEF\xBC\xA1", "\xEF\xA4\x80",
+                             "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xA6 \xF4\x8F\xBF\xBD"})
         EXPECT_EQ(both(kept), std::pair("x" + std::string(kept), "x" + std::string(kept))) << kept;
 }
 
