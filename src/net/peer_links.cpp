@@ -144,10 +144,25 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
         asio::post(strand_, [self = shared_from_this()] { self->close(); });
     }
 
+    // The other server is taken for gone here: it is told so (should it still run, cut off
+    // from the database, it learns at once that it is no member any more), then the link
+    // closes once that is written.
+    void post_goodbye() {
+        asio::post(strand_, [self = shared_from_this()] {
+            if (self->closed_) return;
+            std::string bytes = frame_bytes({{"t", "gone"}});
+            self->queued_ += bytes.size();
+            self->queue_.push_back(std::move(bytes));
+            self->closing_ = true;
+            if (!self->writing_) self->write_next();
+        });
+    }
+
   private:
     void write_next() {
         if (closed_ || queue_.empty()) {
             writing_ = false;
+            if (closing_) close();
             return;
         }
         writing_ = true;
@@ -290,6 +305,11 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
                                    ? &(*frame)["t"].get_ref<const std::string&>()
                                    : nullptr;
             if (type && *type == "ping") continue;
+            if (type && *type == "gone") {
+                spdlog::warn("pool: server {} took this server for gone", number_);
+                owner_.membership_.told_gone(number_);
+                continue;
+            }
             owner_.handler_.frame(number_, *frame);
         }
         if (!closed_) spdlog::info("pool: the link with server {} closed", number_);
@@ -326,6 +346,7 @@ class PeerLinks::Link : public std::enable_shared_from_this<Link> {
     std::string writing_batch_;  // what the write under way sends
     std::atomic<size_t> queued_{0};
     bool writing_ = false, closed_ = false, authenticated_ = false;
+    bool closing_ = false;  // closed once what is queued is written
     uint32_t number_ = 0;
 };
 
@@ -420,7 +441,7 @@ void PeerLinks::members_changed(const std::vector<store::PoolMember>& live) {
                 dialing_.insert(m.number).second)
                 to_dial.push_back(m);
     }
-    for (auto& link : gone) link->post_close();
+    for (auto& link : gone) link->post_goodbye();
     for (auto& m : to_dial) dial(m);
 }
 

@@ -24,7 +24,9 @@ namespace perch::net {
 // One link per pair: the server with the lower pool number dials, and dials again while the
 // other is live. Heartbeats every second; a link silent for five is closed. A link whose
 // queue passes its bound is closed (the room's sequence numbers let the other side catch up)
-// rather than let memory grow.
+// rather than let memory grow. A server that leaves the live set here (its lease lapsed) is
+// told it was taken for gone before its link closes: one cut off from the database alone
+// stops then (Membership::told_gone) instead of keeping its clients in rooms it left.
 class PeerLinks final : public pool::Links, public PeerPort {
   public:
     PeerLinks(IoPool& io, pool::Membership& membership, pool::FrameHandler& handler);

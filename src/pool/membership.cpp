@@ -40,6 +40,19 @@ void Membership::on_lost(Lost lost) {
     call(why);  // lost before anybody asked
 }
 
+void Membership::told_gone(uint32_t by) {
+    std::unique_lock lock(mutex_);
+    if (lost_why_ || stopping_) return;
+    lost_why_ =
+        fmt::format("server {} took {} for gone while its lease had lapsed", by, self_.name);
+    auto why = *lost_why_;
+    auto lost = lost_;
+    lock.unlock();
+    cv_.notify_all();  // the renewal thread ends
+    spdlog::critical("pool: {}: this server is no member any more and stops", why);
+    if (lost) lost(why);
+}
+
 void Membership::set_takeover(std::string pool, int standby_after_s) {
     std::lock_guard lock(mutex_);
     takeover_pool_ = std::move(pool);
@@ -119,11 +132,11 @@ void Membership::run() {
     const std::chrono::milliseconds renew(config_.renew_ms);
     Clock::time_point read_at = Clock::now();  // when the leases were last read
     std::unique_lock lock(mutex_);
-    while (!stopping_) {
+    while (!stopping_ && !lost_why_) {
         // Every renew_ms, or every kQuickLook for a while after look_sooner (which wakes this).
         auto due = [&] { return read_at + (Clock::now() < quick_until_ ? kQuickLook : renew); };
-        while (!stopping_ && Clock::now() < due()) cv_.wait_until(lock, due());
-        if (stopping_) break;
+        while (!stopping_ && !lost_why_ && Clock::now() < due()) cv_.wait_until(lock, due());
+        if (stopping_ || lost_why_) break;
         read_at = Clock::now();
         std::string pool = takeover_pool_;
         int64_t down_ms = int64_t{standby_after_s_} * 1000;
@@ -165,8 +178,9 @@ void Membership::run() {
         } catch (const store::Conflict& e) {
             // Taken for gone, or its name taken, after this one's lease lapsed: this one must
             // not serve anything any more (its commits are already refused by the epochs).
-            spdlog::critical("pool: {}: this server is no member any more and stops", e.what());
             lock.lock();
+            if (lost_why_) return;  // told so by another server meanwhile
+            spdlog::critical("pool: {}: this server is no member any more and stops", e.what());
             lost_why_ = e.what();
             auto lost = lost_;
             lock.unlock();

@@ -52,6 +52,10 @@ class Membership {
     // pool's any more, and only a new start (a new incarnation) makes it a member again.
     using Lost = std::function<void(const std::string& why)>;
     void on_lost(Lost lost);  // called at once when it was lost already
+    // Live server `by` says it took this one for gone (marked so in the database, as its
+    // lease had lapsed there): lost now, not when this server next reaches the database,
+    // which one cut off from it alone may not do for long while its clients wait in vain.
+    void told_gone(uint32_t by);
     // This server's pool in the published topology and how long an active server stays down
     // before a standby takes its slot: while this server holds no slot it takes the first one
     // whose holder has been down that long (docs/TOPOLOGY.md). An empty pool: it never does.

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import json
+import threading
 import time
 
 from harness import MUC, Server, connect, mam_query, postgres_server, psql, removal, run
@@ -881,6 +882,129 @@ async def test_a_server_taken_for_gone_while_paused_stops_and_its_clients_go_on_
         if server.proc is None or server.proc.poll() is not None:
             server.stop()
             server.start()  # as its supervisor would: the tests after need all four
+
+
+def start_and_link(server, others=3):
+    """Starts a server of the pool and waits until it has linked with the others; where its
+    log of this start begins."""
+    mark = len(server.log_text())
+    server.start()
+    deadline = time.time() + 20
+    while server.log_text()[mark:].count("pool: linked with server") < others:
+        assert time.time() < deadline, "it did not link: " + server.log_text()[mark:][-2000:]
+        time.sleep(0.1)
+    return mark
+
+
+class Relay:
+    """A TCP relay on a free loopback port to `port` there, which `cut()` ends as a failed
+    network would: what went through it is reset, a new connection refused."""
+
+    def __init__(self, port):
+        self.target = port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.sockets, self.cut_off = [], False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.cut_off:
+            try:
+                near, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                far = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                near.close()
+                continue
+            self.sockets += [near, far]
+            for a, b in ((near, far), (far, near)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.cut_off = True
+        self.listener.close()
+        for sock in self.sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+async def test_a_server_cut_off_from_the_database_alone_stops_and_its_clients_go_on_elsewhere(pool):
+    """The network between one server and the database fails; the others still reach both.
+    They take it for gone when its lease lapses and tell it so over their links: it stops
+    (status 75, for its supervisor to start it again) at once, rather than keep its clients in
+    rooms they have left everywhere else until it reaches the database again, and through
+    another server they go on."""
+    room = f"plaza@{MUC}"
+    victim = server_of("plaza")
+    server = pool.servers[victim]
+    original = server.config.read_text()
+    pg_port = re.search(r"port=(\d+)", pool.pg).group(1)
+    relay = Relay(int(pg_port))
+    relayed = original.replace(f"port={pg_port} ", f"port={relay.port} ")
+    assert relayed.count(f"port={relay.port} ") == 2, relayed  # the content and the compliance
+    server.stop()
+    server.config.write_text(relayed)
+    mark = start_and_link(server)
+    try:
+        clients = await everyone_in(pool, room)
+        cut_off = clients[victim]
+        user = cut_off.boundjid.user
+        told = []
+        cut_off.add_event_handler("stream_error", lambda e: told.append(e["condition"]))
+        assert await post_and_confirm(cut_off, room, "before the cut", timeout=10)
+        relay.cut()
+        cut_at = time.time()
+        try:
+            status = server.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the server cut off from the database went on: " +
+                                 server.log_text()[-2000:])
+        stopped_after = time.time() - cut_at
+        log = server.log_text()[mark:]
+        assert status == 75, (status, log[-2000:])
+        assert "took this server for gone" in log and "stopped, status 75" in log, log[-2000:]
+        print(f"  stopped {stopped_after:.1f} s after the cut (lease 3 s)")
+        server.stop()
+        deadline = time.time() + 10
+        while "system-shutdown" not in told:
+            assert time.time() < deadline, f"its client was not told: {told}"
+            await asyncio.sleep(0.1)
+        # Its user goes on through another server, in the room that moved.
+        again = await connect(pool.servers[(victim + 1) % 4], user, f"{user}-pw", resource="again")
+        try:
+            await again["xep_0045"].join_muc_wait(room, user, maxstanzas=0, timeout=20)
+            assert await post_and_confirm(again, room, f"{user} goes on", timeout=10)
+        finally:
+            await again.close()
+            await close_all([c for i, c in enumerate(clients) if i != victim])
+            await cut_off.close()
+    finally:
+        relay.cut()
+        server.stop()
+        server.config.write_text(original)
+        start_and_link(server)  # as its supervisor would: the tests after need all four
 
 
 async def test_a_standby_takes_the_slot_of_a_dead_active_server_by_itself(pool):
