@@ -577,8 +577,10 @@ int serve(Config config, const std::string& config_path) {
         changes_timer.cancel();
         resumption_timer.cancel();
         // Leaving the pool first lets the others take this server's rooms at once; its
-        // commits still in flight are then refused by the rooms' epochs.
-        if (membership) membership->stop();
+        // commits still in flight are then refused by the rooms' epochs. A server that is no
+        // member any more has nothing to leave, and may be cut off from the database: its
+        // clients are told at once, not after a renewal stuck on the network.
+        if (membership && exit_status == 0) membership->stop();
         if (pool_node) pool_node->links().stop();
         for (auto& s : router.all()) s->terminate("system-shutdown", "The server is shutting down");
         grace.expires_after(std::chrono::milliseconds(300));
