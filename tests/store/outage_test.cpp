@@ -152,6 +152,32 @@ TEST_F(StoreTest, AServerThatIsGoneIsReportedAsUnreachable) {
     c.exec("SELECT 1");
 }
 
+// PostgreSQL: a database cut off by the network (packets dropped, nothing reset) is noticed
+// within seconds, not after the system's TCP timeouts (two hours for a wait on an idle
+// connection): connections have a connect timeout, keepalives and a TCP user timeout,
+// unless the url says otherwise (key=value or URI).
+TEST_F(StoreTest, AConnectionNoticesADeadNetworkInSecondsUnlessTheUrlSaysOtherwise) {
+    if (!on_postgres()) GTEST_SKIP() << "PostgreSQL only";
+    { open(); }
+    postgres::Connection c(config().url);
+    EXPECT_EQ(c.option("connect_timeout"), "10");
+    EXPECT_EQ(c.option("keepalives"), "1");
+    EXPECT_EQ(c.option("keepalives_idle"), "10");
+    EXPECT_EQ(c.option("keepalives_interval"), "3");
+    EXPECT_EQ(c.option("keepalives_count"), "3");
+    EXPECT_EQ(c.option("tcp_user_timeout"), "15000");
+    postgres::Connection mine(config().url + " keepalives_idle=30 connect_timeout=4");
+    EXPECT_EQ(mine.option("keepalives_idle"), "30");
+    EXPECT_EQ(mine.option("connect_timeout"), "4");
+    EXPECT_EQ(mine.option("tcp_user_timeout"), "15000");
+    std::string uri = "postgresql://" + c.option("user") + "@" + c.option("host") + ":" +
+                      c.option("port") + "/" + c.option("dbname") + "?tcp_user_timeout=2500";
+    postgres::Connection by_uri(uri);
+    EXPECT_EQ(by_uri.option("tcp_user_timeout"), "2500");
+    EXPECT_EQ(by_uri.option("keepalives_count"), "3");
+    by_uri.exec("SELECT 1");
+}
+
 // PostgreSQL: after the database was out of reach longer than a lease, every lease has lapsed;
 // the first server to renew must not take the others for down before they had the time to
 // renew theirs (their rooms would move and their occupants leave, for nothing).

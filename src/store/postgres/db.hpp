@@ -50,7 +50,8 @@ class Statement final : public sql::Statement {
 
 class Connection final : public sql::Connection {
   public:
-    // `conninfo`: a libpq connection string or postgresql:// URI.
+    // `conninfo`: a libpq connection string or postgresql:// URI. Unless it says otherwise, a
+    // database cut off by the network is noticed in seconds (kNetworkDefaults in db.cpp).
     explicit Connection(const std::string& conninfo);
     ~Connection() override;
     Connection(const Connection&) = delete;
@@ -63,6 +64,8 @@ class Connection final : public sql::Connection {
     int64_t changes() override { return changes_; }
     bool in_transaction() override;
     void begin() override { exec("BEGIN"); }
+    // The value of a connection option in effect (libpq's keyword), empty when unset.
+    std::string option(const char* keyword) const;
 
   private:
     friend class Statement;
