@@ -205,6 +205,7 @@ int serve(Config config, const std::string& config_path) {
         &resumption,
         &directory,
         config.muc_domain()};
+    ctx.personal_storage = int64_t{config.c2s.personal_storage_kb} * 1024;
     if (membership) {
         // A standby sends new clients to the active servers in turn.
         ctx.elsewhere = PoolNode::elsewhere(

@@ -178,6 +178,9 @@ class Store {
                                                    std::string_view key) = 0;
     virtual void set_private_xml(std::string_view username, std::string_view key,
                                  const std::string& xml) = 0;
+    // The size of what a user keeps in personal storage (PEP item payloads and private XML, in
+    // characters) but for `replaced`: what a write of it would leave, before adding its own.
+    virtual int64_t personal_size(std::string_view username, const PersonalEntry& replaced) = 0;
 
     // Changes made outside the running servers (the command line): noted, and read by every
     // server after the last one it has seen. last_change() is where a starting server begins.

@@ -288,6 +288,12 @@ struct PublishedTopology {
     std::string by;  // who published it
 };
 
+// What a write to a user's personal storage replaces: a PEP item, or private XML under a
+// key (the other fields empty).
+struct PersonalEntry {
+    std::string pep_node, pep_item, private_key;
+};
+
 struct RosterItem {
     std::string jid;
     std::string name;

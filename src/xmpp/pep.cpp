@@ -7,6 +7,7 @@
 #include <set>
 
 #include "util/ids.hpp"
+#include "util/utf8.hpp"
 #include "xml/serializer.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/bookmarks.hpp"
@@ -139,6 +140,23 @@ void avatar_to_vcard(store::Store& s, const std::string& user, const std::string
 }
 }  // namespace
 
+namespace {
+// Whether writing `content` in place of `replaced` would take a user's personal storage past
+// `limit` (0: none). On a store thread.
+bool beyond(store::Store& s, int64_t limit, const std::string& user,
+            const store::PersonalEntry& replaced, const std::string& content) {
+    return limit > 0 &&
+           s.personal_size(user, replaced) + int64_t(util::utf8_length(content)) > limit;
+}
+}  // namespace
+
+void BoundSession::refuse_as_full(const xml::Element& iq, int64_t limit) {
+    send(make_error(iq, StanzaError::resource_constraint,
+                    fmt::format("Your personal storage is full ({} KB at most): retract "
+                                "items or remove private data first",
+                                limit / 1024)));
+}
+
 void BoundSession::notify_own_resources(const std::string& event_body) {
     // One headline per resource, from the account itself (XEP-0163 section 4.3).
     auto prepared = std::make_shared<PreparedStanza>();
@@ -169,8 +187,11 @@ void BoundSession::on_pubsub(const xml::Element& iq, const xml::Element& pubsub)
         std::string xml_payload = xml::to_string(*payload);
         // publish-options (access model, persistence) are accepted: a user's nodes are always
         // persistent and only the user reads them.
-        bool queued = ctx().jobs.submit(
-            [this, post = transport().poster(), user, node, id, xml_payload, iq](store::Store& s) {
+        bool queued =
+            ctx().jobs.submit([this, post = transport().poster(), user, node, id, xml_payload, iq,
+                               limit = ctx().personal_storage](store::Store& s) {
+                if (beyond(s, limit, user, {node, id, ""}, xml_payload))
+                    return post([this, iq, limit] { refuse_as_full(iq, limit); });
                 s.put_pep_item(user, node, id, xml_payload);
                 auto mirrored = mirror_bookmarks(s, user, node);
                 if (node == vcard::kAvatarMetadata) avatar_to_vcard(s, user, xml_payload);
@@ -263,11 +284,13 @@ void BoundSession::on_private(const xml::Element& iq, const xml::Element& query)
     std::string user = username();
     if (iq.attr_or("type") == "set") {
         std::string xml_text = xml::to_string(*child);
-        bool queued = ctx().jobs.submit(
-            [this, post = transport().poster(), user, key, xml_text, iq](store::Store& s) {
-                s.set_private_xml(user, key, xml_text);
-                post([this, iq] { send(make_iq_result(iq)); });
-            });
+        bool queued = ctx().jobs.submit([this, post = transport().poster(), user, key, xml_text, iq,
+                                         limit = ctx().personal_storage](store::Store& s) {
+            if (beyond(s, limit, user, {"", "", key}, xml_text))
+                return post([this, iq, limit] { refuse_as_full(iq, limit); });
+            s.set_private_xml(user, key, xml_text);
+            post([this, iq] { send(make_iq_result(iq)); });
+        });
         if (!queued) send(make_error(iq, StanzaError::resource_constraint));
         return;
     }

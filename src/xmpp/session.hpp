@@ -103,6 +103,9 @@ struct ServerContext {
     std::function<std::optional<std::string>()> elsewhere = {};
     // The same for a WebSocket client (RFC 7395 see-other-uri): an active server's wss:// URL.
     std::function<std::optional<std::string>()> elsewhere_websocket = {};
+    // What one user may keep in personal storage (PEP items and private XML, in characters);
+    // a publish or a private XML set beyond it is refused. 0: no limit.
+    int64_t personal_storage = int64_t{8} << 20;
 };
 
 class Session;
@@ -183,6 +186,9 @@ class BoundSession {
     // An IQ to another user's bare JID, answered by the server on their behalf.
     void on_iq_to_user(const xml::Element& iq, const Jid& to);
     void notify_own_resources(const std::string& event_body);
+    // A publish or a private XML set that would take the user past ServerContext's
+    // personal_storage (`limit`): refused, resource-constraint.
+    void refuse_as_full(const xml::Element& iq, int64_t limit);
     // XEP-0363: a slot to upload one file over HTTP.
     void on_upload_request(const xml::Element& iq, const xml::Element& request);
     void on_presence(xml::Element& p, const std::optional<Jid>& to);

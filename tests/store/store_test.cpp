@@ -28,6 +28,25 @@ TEST_F(StoreTest, UsersAreUniqueAndUpdatable) {
     EXPECT_EQ(s->list_users().size(), 1u);
 }
 
+TEST_F(StoreTest, PersonalStorageIsSizedButForWhatAWriteReplaces) {
+    auto s = open();
+    EXPECT_EQ(s->personal_size("ann", {}), 0);
+    s->put_pep_item("ann", "urn:xmpp:avatar:data", "a1", std::string(100, 'x'));
+    s->put_pep_item("ann", "urn:xmpp:avatar:data", "a2", std::string(50, 'y'));
+    s->put_pep_item("ann", "mood", "a1", "<mood/>");
+    s->set_private_xml("ann", "storage:bookmarks storage", std::string(30, 'z'));
+    s->put_pep_item("bob", "mood", "m", std::string(1000, 'b'));  // another user's
+    EXPECT_EQ(s->personal_size("ann", {}), 100 + 50 + 7 + 30);
+    EXPECT_EQ(s->personal_size("ann", {"urn:xmpp:avatar:data", "a1", ""}), 50 + 7 + 30);
+    EXPECT_EQ(s->personal_size("ann", {"mood", "a1", ""}), 100 + 50 + 30);
+    EXPECT_EQ(s->personal_size("ann", {"", "", "storage:bookmarks storage"}), 100 + 50 + 7);
+    EXPECT_EQ(s->personal_size("ann", {"mood", "no such item", "no such key"}), 187);
+    s->put_pep_item("ann", "urn:xmpp:avatar:data", "a1", "small");  // replaced
+    EXPECT_TRUE(s->remove_pep_item("ann", "urn:xmpp:avatar:data", "a2"));
+    EXPECT_EQ(s->personal_size("ann", {}), 5 + 7 + 30);
+    EXPECT_EQ(s->personal_size("bob", {}), 1000);
+}
+
 TEST_F(StoreTest, BulkAddSkipsExistingUsers) {
     auto s = open();
     User u;

@@ -396,3 +396,48 @@ TEST_F(SessionTest, PushNotificationsGoToTheAppServerWhenNobodyIsConnected) {
     send(sender, "<message to='alice@example.org' type='chat'><body>quiet</body></message>");
     EXPECT_EQ(app.transport->take(), "");
 }
+
+// What one user keeps in personal storage (PEP items, private XML) is bounded: a write that
+// would go past ServerContext::personal_storage is refused and stores nothing; replacing an
+// item counts only the new one; what is retracted makes room again.
+TEST_F(SessionTest, PersonalStorageIsBoundedPerUser) {
+    ctx_->personal_storage = 200;  // characters
+    auto& alice = bound("alice", "pc");
+    auto publish = [&](const std::string& id, size_t size) {
+        return send(alice,
+                    "<iq type='set' id='p'><pubsub xmlns='http://jabber.org/protocol/"
+                    "pubsub'><publish node='notes'><item id='" +
+                        id + "'><note xmlns='urn:example:notes'>" + std::string(size, 'n') +
+                        "</note></item></publish></pubsub></iq>");
+    };
+    const size_t wrapping = std::string("<note xmlns='urn:example:notes'></note>").size();
+    EXPECT_NE(publish("one", 150 - wrapping).find("type='result'"), std::string::npos);
+    auto refused = publish("two", 60 - wrapping);
+    EXPECT_NE(refused.find("<resource-constraint"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("personal storage is full"), std::string::npos) << refused;
+    EXPECT_NE(publish("one", 190 - wrapping).find("type='result'"), std::string::npos)
+        << "replacing an item counts the new one only";
+    auto items = send(alice,
+                      "<iq type='get' id='i'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+                      "<items node='notes'/></pubsub></iq>");
+    EXPECT_EQ(items.find("id='two'"), std::string::npos) << items;
+    auto private_set = [&] {
+        return send(alice,
+                    "<iq type='set' id='x'><query xmlns='jabber:iq:private'><prefs "
+                    "xmlns='urn:example:prefs'>" +
+                        std::string(40, 'p') + "</prefs></query></iq>");
+    };
+    EXPECT_NE(private_set().find("<resource-constraint"), std::string::npos);
+    send(alice,
+         "<iq type='set' id='r'><pubsub xmlns='http://jabber.org/protocol/pubsub'><retract "
+         "node='notes'><item id='one'/></retract></pubsub></iq>");
+    EXPECT_NE(private_set().find("type='result'"), std::string::npos);
+    // Another user's storage is their own.
+    auto& bob = bound("bob", "pc");
+    EXPECT_NE(send(bob,
+                   "<iq type='set' id='p'><pubsub xmlns='http://jabber.org/protocol/"
+                   "pubsub'><publish node='notes'><item id='b'><note xmlns='urn:e'>" +
+                       std::string(150, 'b') + "</note></item></publish></pubsub></iq>")
+                  .find("type='result'"),
+              std::string::npos);
+}

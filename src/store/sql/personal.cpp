@@ -84,6 +84,21 @@ std::vector<std::string> nodes(Connection& db, std::string_view user) {
     return out;
 }
 
+int64_t size_but(Connection& db, std::string_view user, const PersonalEntry& replaced) {
+    auto& items = db.prepare(
+        "SELECT coalesce(sum(length(payload)), 0) FROM pep_items WHERE username = ? AND NOT "
+        "(node = ? AND item_id = ?)");
+    items.bind(0, user).bind(1, replaced.pep_node).bind(2, replaced.pep_item);
+    int64_t size = items.step() ? items.int_at(0) : 0;
+    items.reset();
+    auto& entries = db.prepare(
+        "SELECT coalesce(sum(length(xml)), 0) FROM private_xml WHERE username = ? AND key <> ?");
+    entries.bind(0, user).bind(1, replaced.private_key);
+    size += entries.step() ? entries.int_at(0) : 0;
+    entries.reset();
+    return size;
+}
+
 std::optional<std::string> private_xml(Connection& db, std::string_view user,
                                        std::string_view key) {
     auto& st = db.prepare("SELECT xml FROM private_xml WHERE username = ? AND key = ?");

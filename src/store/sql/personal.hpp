@@ -24,6 +24,7 @@ std::optional<std::string> private_xml(Connection& db, std::string_view user, st
 void set_private_xml(Connection& db, std::string_view user, std::string_view key,
                      const std::string& xml);
 Items private_entries(Connection& db, std::string_view user);  // (key, xml)
+int64_t size_but(Connection& db, std::string_view user, const PersonalEntry& replaced);
 
 std::vector<RosterItem> roster(Connection& db, std::string_view user);
 void set_roster_item(Connection& db, std::string_view user, const RosterItem& item);

@@ -504,6 +504,9 @@ class SqlStore final : public Store {
                          const std::string& xml) override {
         personal::set_private_xml(db_, username, key, xml);
     }
+    int64_t personal_size(std::string_view username, const PersonalEntry& replaced) override {
+        return personal::size_but(db_, username, replaced);
+    }
 
     void add_direct(const std::vector<DirectMessage>& copies,
                     std::vector<ComplianceEvent> events) override {
