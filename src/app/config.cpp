@@ -149,6 +149,7 @@ Config load_config(const std::string& path) {
     r.get("c2s", "stanza_burst", c.c2s.stanza_burst);
     r.get("c2s", "max_offline_messages", c.c2s.max_offline_messages);
     r.get("c2s", "personal_storage_kb", c.c2s.personal_storage_kb);
+    r.get("c2s", "max_roster_items", c.c2s.max_roster_items);
     r.get("c2s", "resume_timeout_s", c.c2s.resume_timeout_s);
     r.get("login", "free_failures", c.login.free_failures);
     r.get("login", "max_delay_s", c.login.max_delay_s);
@@ -235,6 +236,7 @@ Config load_config(const std::string& path) {
     check_range("c2s.stanzas_per_second", c.c2s.stanzas_per_second, 0, 1000000);
     check_range("c2s.max_offline_messages", c.c2s.max_offline_messages, 0, 1000000);
     check_range("c2s.personal_storage_kb", c.c2s.personal_storage_kb, 0, 16 * 1024 * 1024);
+    check_range("c2s.max_roster_items", c.c2s.max_roster_items, 0, 1000000);
     check_range("c2s.resume_timeout_s", c.c2s.resume_timeout_s, 0, 86400);
     check_range("c2s.stanza_burst", c.c2s.stanza_burst, 1, 1000000);
     check_range("muc.posts_per_second", c.muc.posts_per_second, 0, 1000000);
@@ -309,6 +311,7 @@ std::vector<std::string> restart_needed(const Config& a, const Config& b) {
     check("c2s.stanza_burst", a.c2s.stanza_burst, b.c2s.stanza_burst);
     check("c2s.max_offline_messages", a.c2s.max_offline_messages, b.c2s.max_offline_messages);
     check("c2s.personal_storage_kb", a.c2s.personal_storage_kb, b.c2s.personal_storage_kb);
+    check("c2s.max_roster_items", a.c2s.max_roster_items, b.c2s.max_roster_items);
     check("c2s.resume_timeout_s", a.c2s.resume_timeout_s, b.c2s.resume_timeout_s);
     check("login",
           std::tie(a.login.free_failures, a.login.max_delay_s, a.login.lockout_failures,

@@ -32,6 +32,7 @@ struct Config {
         int stanza_burst = 500;
         int max_offline_messages = 1000;  // kept for one offline user (XEP-0160)
         int personal_storage_kb = 8192;   // PEP items and private XML of one user; 0: no limit
+        int max_roster_items = 1000;      // contacts in one user's roster; 0: no limit
         int resume_timeout_s = 300;       // a dropped session waits this long (XEP-0198); 0: never
         int max_pending_joins = 2000;  // no new connection while this many joins wait; 0: no limit
     } c2s;

@@ -2,9 +2,12 @@
 // server and the account (personal eventing and private storage are in pep.cpp).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "util/ids.hpp"
 #include "util/time.hpp"
 #include "util/url.hpp"
+#include "util/utf8.hpp"
 #include "xmpp/namespaces.hpp"
 #include "xmpp/server_features.hpp"
 #include "xmpp/service.hpp"
@@ -226,27 +229,54 @@ void BoundSession::on_roster(const xml::Element& iq) {
     bool remove = items[0]->attr_or("subscription") == "remove";
     for (const auto& g : items[0]->children())
         if (g.is("group", ns::roster)) item.groups.push_back(g.text());
-    bool queued = ctx().jobs.submit(
-        [this, post = transport().poster(), user, iq, item, remove](store::Store& s) {
-            if (remove)
-                s.remove_roster_item(user, item.jid);
-            else
-                s.set_roster_item(user, item);
-            post([this, iq, item, remove] {
-                auto reply = make_iq_result(iq);
-                reply.remove_attr("to");
-                send(reply);
-                // Roster push to every resource of the user (RFC 6121 2.1.6).
-                xml::Element query("query", std::string(ns::roster));
-                auto& pi = query.add_child("item", std::string(ns::roster));
-                pi.set_attr("jid", item.jid);
-                pi.set_attr("subscription", remove ? "remove" : "none");
-                if (!remove && !item.name.empty()) pi.set_attr("name", item.name);
-                for (const auto& g : item.groups)
-                    pi.add_child("group", std::string(ns::roster)).add_text(g);
-                push_to_own_resources(std::move(query));
-            });
+    // What a roster item may hold (RFC 6121 2.3.3: beyond the server's limits, not-acceptable).
+    constexpr size_t kMaxText = 1023, kMaxGroups = 64;
+    if (util::utf8_length(item.name) > kMaxText)
+        return send(make_error(iq, StanzaError::not_acceptable,
+                               "A contact's name has at most 1023 characters"));
+    if (item.groups.size() > kMaxGroups)
+        return send(
+            make_error(iq, StanzaError::not_acceptable, "A contact is in at most 64 groups"));
+    for (const auto& g : item.groups)
+        if (g.empty() || util::utf8_length(g) > kMaxText)
+            return send(make_error(iq, StanzaError::not_acceptable,
+                                   "A group's name has 1 to 1023 characters"));
+    bool queued = ctx().jobs.submit([this, post = transport().poster(), user, iq, item, remove,
+                                     limit = ctx().max_roster_items](store::Store& s) {
+        if (remove) {
+            s.remove_roster_item(user, item.jid);
+        } else {
+            // A new contact beyond the limit is refused (RFC 6121 2.3.3: not-allowed); a
+            // contact already there may still change.
+            if (limit > 0) {
+                auto roster = s.roster(user);
+                bool known = std::any_of(roster.begin(), roster.end(),
+                                         [&](const auto& r) { return r.jid == item.jid; });
+                if (!known && roster.size() >= limit)
+                    return post([this, iq, limit] {
+                        send(make_error(iq, StanzaError::not_allowed,
+                                        fmt::format("Your contact list is full ({} contacts "
+                                                    "at most)",
+                                                    limit)));
+                    });
+            }
+            s.set_roster_item(user, item);
+        }
+        post([this, iq, item, remove] {
+            auto reply = make_iq_result(iq);
+            reply.remove_attr("to");
+            send(reply);
+            // Roster push to every resource of the user (RFC 6121 2.1.6).
+            xml::Element query("query", std::string(ns::roster));
+            auto& pi = query.add_child("item", std::string(ns::roster));
+            pi.set_attr("jid", item.jid);
+            pi.set_attr("subscription", remove ? "remove" : "none");
+            if (!remove && !item.name.empty()) pi.set_attr("name", item.name);
+            for (const auto& g : item.groups)
+                pi.add_child("group", std::string(ns::roster)).add_text(g);
+            push_to_own_resources(std::move(query));
         });
+    });
     if (!queued) send(make_error(iq, StanzaError::resource_constraint));
 }
 

@@ -106,6 +106,8 @@ struct ServerContext {
     // What one user may keep in personal storage (PEP items and private XML, in characters);
     // a publish or a private XML set beyond it is refused. 0: no limit.
     int64_t personal_storage = int64_t{8} << 20;
+    // Contacts in one user's roster at most; a roster set adding one more is refused. 0: none.
+    size_t max_roster_items = 1000;
 };
 
 class Session;

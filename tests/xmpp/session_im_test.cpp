@@ -441,3 +441,40 @@ TEST_F(SessionTest, PersonalStorageIsBoundedPerUser) {
                   .find("type='result'"),
               std::string::npos);
 }
+
+// A roster is bounded (RFC 6121 2.3.3): a name or group beyond the limits is not-acceptable;
+// a new contact beyond ServerContext::max_roster_items is not-allowed, while a contact
+// already there may still change and one removed makes room again.
+TEST_F(SessionTest, ARosterIsBounded) {
+    ctx_->max_roster_items = 2;
+    auto& alice = bound("alice", "pc");
+    auto set = [&](const std::string& item) {
+        return send(alice, "<iq type='set' id='r'><query xmlns='jabber:iq:roster'>" + item +
+                               "</query></iq>");
+    };
+    EXPECT_NE(set("<item jid='a@example.org' name='" + std::string(1024, 'n') + "'/>")
+                  .find("<not-acceptable"),
+              std::string::npos);
+    EXPECT_NE(set("<item jid='a@example.org'><group/></item>").find("<not-acceptable"),
+              std::string::npos);
+    std::string many;
+    for (int i = 0; i < 65; ++i) many += "<group>g" + std::to_string(i) + "</group>";
+    EXPECT_NE(set("<item jid='a@example.org'>" + many + "</item>").find("<not-acceptable"),
+              std::string::npos);
+    EXPECT_NE(set("<item jid='a@example.org' name='" + std::string(1023, 'n') + "'/>")
+                  .find("type='result'"),
+              std::string::npos);
+    EXPECT_NE(set("<item jid='b@example.org'/>").find("type='result'"), std::string::npos);
+    auto full = set("<item jid='c@example.org'/>");
+    EXPECT_NE(full.find("<not-allowed"), std::string::npos) << full;
+    EXPECT_NE(full.find("contact list is full"), std::string::npos) << full;
+    EXPECT_NE(set("<item jid='b@example.org' name='Bee'><group>Friends</group></item>")
+                  .find("type='result'"),
+              std::string::npos);
+    set("<item jid='a@example.org' subscription='remove'/>");
+    EXPECT_NE(set("<item jid='c@example.org'/>").find("type='result'"), std::string::npos);
+    auto roster = send(alice, "<iq type='get' id='g'><query xmlns='jabber:iq:roster'/></iq>");
+    EXPECT_EQ(roster.find("a@example.org"), std::string::npos) << roster;
+    EXPECT_NE(roster.find("name='Bee'"), std::string::npos) << roster;
+    EXPECT_NE(roster.find("c@example.org"), std::string::npos) << roster;
+}
