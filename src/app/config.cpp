@@ -184,6 +184,7 @@ Config load_config(const std::string& path) {
     r.get("files", "max_file_size_kb", c.files.max_file_size_kb);
     r.get("files", "slot_lifetime_s", c.files.slot_lifetime_s);
     r.get("files", "max_open_slots", c.files.max_open_slots);
+    r.get("files", "daily_quota_mb", c.files.daily_quota_mb);
     r.get("compliance", "enabled", c.compliance.enabled);
     r.get("compliance", "path", c.compliance.path);
     r.get("compliance", "url", c.compliance.url);
@@ -261,6 +262,7 @@ Config load_config(const std::string& path) {
     check_range("files.max_file_size_kb", c.files.max_file_size_kb, 1, 4 * 1024 * 1024);
     check_range("files.slot_lifetime_s", c.files.slot_lifetime_s, 10, 86400);
     check_range("files.max_open_slots", c.files.max_open_slots, 1, 10000);
+    check_range("files.daily_quota_mb", c.files.daily_quota_mb, 0, 100 * 1024 * 1024);
     check_range("compliance.run_interval_s", c.compliance.run_interval_s, 60, 30 * 86400);
     check_range("store.retention_days", c.store.retention_days, 0, 36500);
     check_range("store.outage_wait_s", c.store.outage_wait_s, 0, 3600);
@@ -335,8 +337,11 @@ std::vector<std::string> restart_needed(const Config& a, const Config& b) {
                    b.http.websocket_origins, b.http.www_dir, b.http.converse_dir,
                    b.http.max_body_kb, b.http.min_body_rate, b.http.body_grace_s,
                    b.http.metrics_access, b.http.metrics_token));
-    check("files", std::tie(a.files.dir, a.files.slot_lifetime_s, a.files.max_open_slots),
-          std::tie(b.files.dir, b.files.slot_lifetime_s, b.files.max_open_slots));
+    check("files",
+          std::tie(a.files.dir, a.files.slot_lifetime_s, a.files.max_open_slots,
+                   a.files.daily_quota_mb),
+          std::tie(b.files.dir, b.files.slot_lifetime_s, b.files.max_open_slots,
+                   b.files.daily_quota_mb));
     // The compliance service's options (run interval, adapters, details, retention) apply on
     // SIGHUP; where it writes does not.
     check("compliance",

@@ -90,6 +90,7 @@ struct Config {
         int max_file_size_kb = 20000;  // the original's MaxFileSizeKB
         int slot_lifetime_s = 300;     // an upload slot is usable this long
         int max_open_slots = 20;       // unused upload slots one user may hold at once
+        int daily_quota_mb = 2048;     // what one user may upload in a day; 0: no quota
     } files;
 
     struct Compliance {

@@ -173,6 +173,7 @@ int serve(Config config, const std::string& config_path) {
     chat::UploadSlots uploads(settings->max_file_bytes(),
                               int64_t(config.files.slot_lifetime_s) * 1'000'000,
                               size_t(config.files.max_open_slots));
+    uploads.set_daily_quota(uint64_t(config.files.daily_quota_mb) * 1024 * 1024);
     // Sessions whose connection dropped wait here to be resumed (XEP-0198); each is ended
     // once its time is up, checked every second.
     xmpp::Resumption resumption(std::chrono::seconds(config.c2s.resume_timeout_s));

@@ -62,6 +62,19 @@ std::variant<UploadSlot, SlotRefusal> UploadSlots::issue(const std::string& owne
         return SlotRefusal{SlotRefusal::Why::too_many,
                            "You have " + std::to_string(open) +
                                " uploads waiting; use them or let them expire first"};
+    int64_t day = now_us / 86'400'000'000;
+    if (day != today_) {
+        today_ = day;
+        issued_today_.clear();
+    }
+    uint64_t& issued = issued_today_[owner];
+    if (uint64_t quota = daily_quota_.load(std::memory_order_relaxed);
+        quota > 0 && issued + size > quota)
+        return SlotRefusal{SlotRefusal::Why::over_quota,
+                           "You may upload " + std::to_string(quota / (1024 * 1024)) +
+                               " MB a day; " + std::to_string(issued / (1024 * 1024)) +
+                               " MB of it are used (it starts again at midnight UTC)"};
+    issued += size;
     slots_[slot.token] = slot;
     return slot;
 }

@@ -23,7 +23,7 @@ struct UploadSlot {
 };
 
 struct SlotRefusal {
-    enum class Why { too_large, bad_request, too_many } why;
+    enum class Why { too_large, bad_request, too_many, over_quota } why;
     std::string text;
 };
 
@@ -37,6 +37,9 @@ class UploadSlots {
     void set_max_bytes(uint64_t max_bytes) {
         max_bytes_.store(max_bytes, std::memory_order_relaxed);
     }
+    // What one user may be issued slots for in a day (UTC), in bytes; 0: no quota. Counted
+    // when a slot is issued, used or not; on this server (each of a pool counts its own).
+    void set_daily_quota(uint64_t bytes) { daily_quota_.store(bytes, std::memory_order_relaxed); }
 
     std::variant<UploadSlot, SlotRefusal> issue(const std::string& owner, std::string_view name,
                                                 uint64_t size, std::string_view content_type,
@@ -52,6 +55,9 @@ class UploadSlots {
     size_t max_open_;
     mutable std::mutex mutex_;
     std::map<std::string, UploadSlot> slots_;  // by token
+    std::atomic<uint64_t> daily_quota_{0};
+    int64_t today_ = -1;                            // the day `issued_today_` counts, since 1970
+    std::map<std::string, uint64_t> issued_today_;  // bytes by owner
 };
 
 // A file name that is safe as a URL path segment and in Content-Disposition: the last path

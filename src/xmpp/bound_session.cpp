@@ -162,7 +162,8 @@ void BoundSession::on_upload_request(const xml::Element& iq, const xml::Element&
     if (auto* refused = std::get_if<chat::SlotRefusal>(&issued)) {
         if (refused->why == chat::SlotRefusal::Why::bad_request)
             return send(make_error(iq, StanzaError::bad_request, refused->text));
-        if (refused->why == chat::SlotRefusal::Why::too_many)
+        if (refused->why == chat::SlotRefusal::Why::too_many ||
+            refused->why == chat::SlotRefusal::Why::over_quota)
             return send(make_error(iq, StanzaError::resource_constraint, refused->text));
         auto err = make_error(iq, StanzaError::not_acceptable, refused->text);
         if (auto* e = err.child("error", ns::client))

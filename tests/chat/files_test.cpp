@@ -64,3 +64,25 @@ TEST(Files, OneUserHoldsAtMostSoManyUnusedSlots) {
     EXPECT_TRUE(
         std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 10, "", 70'000'000)));
 }
+
+// What one user may upload in a day (UTC) is bounded: slots past the daily quota are refused
+// until the next day; other users are not held up by it; 0 is no quota.
+TEST(Files, OneUserUploadsAtMostTheDailyQuota) {
+    constexpr int64_t kDay = 86'400'000'000;
+    UploadSlots slots(1000, 60'000'000, 100);
+    slots.set_daily_quota(2500);
+    for (int i = 0; i < 2; ++i)
+        ASSERT_TRUE(std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 1000, "", i)));
+    auto refused = slots.issue("mallory", "f", 1000, "", 3);
+    ASSERT_TRUE(std::holds_alternative<SlotRefusal>(refused));
+    EXPECT_EQ(std::get<SlotRefusal>(refused).why, SlotRefusal::Why::over_quota);
+    EXPECT_NE(std::get<SlotRefusal>(refused).text.find("a day"), std::string::npos);
+    EXPECT_TRUE(std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 500, "", 4)));
+    EXPECT_TRUE(std::holds_alternative<UploadSlot>(slots.issue("alice", "f", 1000, "", 5)));
+    EXPECT_TRUE(std::holds_alternative<SlotRefusal>(slots.issue("mallory", "f", 1, "", 6)));
+    EXPECT_TRUE(std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 1000, "", kDay)));
+    slots.set_daily_quota(0);
+    for (int i = 0; i < 5; ++i)
+        EXPECT_TRUE(
+            std::holds_alternative<UploadSlot>(slots.issue("mallory", "f", 1000, "", kDay + i)));
+}
