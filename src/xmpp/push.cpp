@@ -46,6 +46,9 @@ void enable(std::vector<Registration>& registrations, Registration added) {
         return r.jid == added.jid && r.node == added.node;
     });
     registrations.push_back(std::move(added));
+    if (registrations.size() > kMaxRegistrations)
+        registrations.erase(registrations.begin(),
+                            registrations.end() - std::ptrdiff_t(kMaxRegistrations));
 }
 
 void disable(std::vector<Registration>& registrations, const std::string& jid,

@@ -22,8 +22,10 @@ struct Registration {
 
 std::vector<Registration> decode(const std::string& stored);
 std::string encode(const std::vector<Registration>& registrations);
-// The registrations after an <enable/> (one per jid and node: the newest options win) or a
-// <disable/> (of the jid, or of the jid and node).
+// The registrations after an <enable/> (one per jid and node: the newest options win; past
+// kMaxRegistrations the oldest goes, most likely a device long gone) or a <disable/> (of the
+// jid, or of the jid and node).
+inline constexpr size_t kMaxRegistrations = 20;
 void enable(std::vector<Registration>& registrations, Registration added);
 void disable(std::vector<Registration>& registrations, const std::string& jid,
              const std::string& node);

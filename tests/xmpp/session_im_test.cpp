@@ -2,6 +2,7 @@
 // blocking, vCards, client state, bookmarks of the user's rooms, push. The fixture:
 // session_fixture.hpp.
 #include "session_fixture.hpp"
+#include "xmpp/push.hpp"
 
 // XEP-0160: a message to a user who is offline waits for them, and comes with their first
 // presence, stamped with when it was sent; it is in both parties' archives (XEP-0313).
@@ -477,4 +478,23 @@ TEST_F(SessionTest, ARosterIsBounded) {
     EXPECT_EQ(roster.find("a@example.org"), std::string::npos) << roster;
     EXPECT_NE(roster.find("name='Bee'"), std::string::npos) << roster;
     EXPECT_NE(roster.find("c@example.org"), std::string::npos) << roster;
+}
+
+// Each device registers for push itself (XEP-0357); a user's registrations are bounded, the
+// oldest (most likely a device long gone) giving way to a new one.
+TEST(Push, ARegistrationBeyondTheLimitReplacesTheOldest) {
+    std::vector<xmpp::push::Registration> registrations;
+    for (size_t i = 0; i < xmpp::push::kMaxRegistrations + 5; ++i)
+        xmpp::push::enable(registrations, {"push@example.org", "device" + std::to_string(i), ""});
+    ASSERT_EQ(registrations.size(), xmpp::push::kMaxRegistrations);
+    EXPECT_EQ(registrations.front().node, "device5");
+    EXPECT_EQ(registrations.back().node,
+              "device" + std::to_string(xmpp::push::kMaxRegistrations + 4));
+    // Enabled again: one registration, its options the newest, the newest in the list.
+    xmpp::push::enable(registrations, {"push@example.org", "device7", "<x/>"});
+    ASSERT_EQ(registrations.size(), xmpp::push::kMaxRegistrations);
+    EXPECT_EQ(registrations.back().options, "<x/>");
+    EXPECT_EQ(registrations.front().node, "device5");
+    auto back = xmpp::push::decode(xmpp::push::encode(registrations));
+    EXPECT_EQ(back.size(), xmpp::push::kMaxRegistrations);
 }
