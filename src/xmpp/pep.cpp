@@ -138,9 +138,7 @@ void avatar_to_vcard(store::Store& s, const std::string& user, const std::string
     vcard::set_photo(*card, photo);
     s.set_vcard(user, xml::to_string(*card));
 }
-}  // namespace
 
-namespace {
 // Whether writing `content` in place of `replaced` would take a user's personal storage past
 // `limit` (0: none). On a store thread.
 bool beyond(store::Store& s, int64_t limit, const std::string& user,
