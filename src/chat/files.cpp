@@ -68,11 +68,12 @@ std::variant<UploadSlot, SlotRefusal> UploadSlots::issue(const std::string& owne
         issued_today_.clear();
     }
     uint64_t& issued = issued_today_[owner];
+    constexpr uint64_t kMiB = uint64_t{1} << 20;
     if (uint64_t quota = daily_quota_.load(std::memory_order_relaxed);
         quota > 0 && issued + size > quota)
         return SlotRefusal{SlotRefusal::Why::over_quota,
-                           "You may upload " + std::to_string(quota / (1024 * 1024)) +
-                               " MB a day; " + std::to_string(issued / (1024 * 1024)) +
+                           "You may upload " + std::to_string(quota / kMiB) + " MB a day; " +
+                               std::to_string(issued / kMiB) +
                                " MB of it are used (it starts again at midnight UTC)"};
     issued += size;
     slots_[slot.token] = slot;
