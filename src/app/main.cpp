@@ -13,10 +13,19 @@
 #include "app/admin_commands.hpp"
 #include "app/config.hpp"
 #include "app/server.hpp"
+#include "util/utf8.hpp"
 
 namespace {
 
 int run(int argc, char** argv) {
+    // Names, passwords and texts go from here into the database and out to clients, exports
+    // and JSON, all of which need UTF-8: an argument in another encoding is refused whole.
+    for (int i = 1; i < argc; ++i)
+        if (!perch::util::valid_utf8(argv[i])) {
+            std::cerr << "perch: argument " << i
+                      << " is not UTF-8 text; give names and texts in UTF-8\n";
+            return 2;
+        }
     CLI::App app{"Perch: a persistent chat server speaking XMPP"};
     app.set_version_flag("--version", "perch " PERCH_VERSION);
     app.require_subcommand(1);

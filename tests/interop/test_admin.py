@@ -554,14 +554,18 @@ async def test_rooms_created_configured_moderated_and_deleted(f):
 
 
 async def test_a_name_xml_cannot_carry_reaches_clients_as_the_replacement_character(f):
-    """JSON may carry what XML 1.0 may not (a NUL, other control characters, U+FFFF), the
-    command line bytes that are not UTF-8; a room named so must not make every client that
-    lists the rooms read a broken stream and leave."""
+    """JSON may carry what XML 1.0 may not (a NUL, other control characters, U+FFFF); a room
+    named so must not make every client that lists the rooms read a broken stream and leave.
+    Bytes that are not UTF-8 do not get in from the command line."""
     name, description = "bell\u0007 nul\u0000 end", "not a character: \uffff"
     assert call(f, "POST", "/rooms", {"node": "odd", "category": "Projects", "name": name})[0] == 201
     assert call(f, "PATCH", "/rooms/odd", {"description": description})[0] == 200
-    # Nor one given on the command line in bytes that are not UTF-8 (the byte 0xFF here).
-    f.server.cli("room", "add", "odder", "--category", "Projects", "--name", "x\udcffy")
+    # The command line refuses bytes that are not UTF-8 (the byte 0xFF here): they would
+    # reach the database, and from there clients, exports and JSON.
+    r = f.server.cli("room", "add", "odder", "--category", "Projects", "--name", "x\udcffy",
+                     check=False)
+    assert r.returncode == 2 and "not UTF-8" in r.stderr, (r.returncode, r.stderr)
+    f.server.cli("room", "add", "odder", "--category", "Projects", "--name", "x\u00ffy")
     alice = await connect(f.server, "alice", "alice-pw")
     deadline = time.time() + 10  # until the running server has picked up the command's room
     while True:
@@ -571,7 +575,7 @@ async def test_a_name_xml_cannot_carry_reaches_clients_as_the_replacement_charac
             break
         await asyncio.sleep(0.2)
     assert names[f"odd@{MUC}"] == "bell\ufffd nul\ufffd end", names
-    assert names[f"odder@{MUC}"] == "x\ufffdy", names
+    assert names[f"odder@{MUC}"] == "x\u00ffy", names
     info = await alice["xep_0030"].get_info(jid=f"odd@{MUC}", timeout=10)
     assert "\ufffd" in str(info), info
     await alice["xep_0045"].join_muc_wait(f"odd@{MUC}", "alice", maxstanzas=0, timeout=10)
