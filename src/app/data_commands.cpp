@@ -51,7 +51,9 @@ class Writer {
         : path_(dir / (part + ".jsonl")), out_(path_) {
         if (!out_) throw std::runtime_error("cannot write " + path_.string());
     }
-    void add(const json& line) { out_ << line.dump() << '\n'; }
+    void add(const json& line) {
+        out_ << line.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+    }
     void close() {
         out_.close();
         if (!out_) throw std::runtime_error("writing " + path_.string() + " failed");

@@ -2,11 +2,26 @@
 
 #include <cstdio>
 
+#include "util/utf8.hpp"
+
 namespace perch::util {
 
 void json_string(std::string& out, std::string_view s) {
     out += '"';
-    for (unsigned char c : s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            // A character is copied whole; a byte that is not UTF-8 (a name kept from long
+            // ago, given in another encoding) becomes U+FFFD, so the text stays JSON.
+            size_t width = utf8_char_length(s, i);
+            if (width == 0) {
+                out += "\\ufffd";
+                continue;
+            }
+            out.append(s, i, width);
+            i += width - 1;
+            continue;
+        }
         switch (c) {
             case '"':
                 out += "\\\"";

@@ -27,7 +27,7 @@ inline constexpr size_t kDefaultPage = 500;
 // Messages one request removes by a filter at most (it says when more match).
 inline constexpr size_t kMaxFilteredRemoval = 1000;
 inline HttpResponse ok_json(const json& body, unsigned status = 200) {
-    return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+    return json_answer(status, body);
 }
 
 inline HttpResponse no_content() {

@@ -226,10 +226,9 @@ void WebApp::api(const HttpRequest& request, const Respond& respond) {
                 std::string token = sessions_.open(*user);
                 auto opened = sessions_.find(token);
                 spdlog::info("{} signed in to the web pages", user->username);
-                auto r = json_response(200, json{{"user", user->username},
-                                                 {"csrf_token", opened->csrf},
-                                                 {"administrator", user->subject->administrator}}
-                                                .dump());
+                auto r = json_answer(200, json{{"user", user->username},
+                                               {"csrf_token", opened->csrf},
+                                               {"administrator", user->subject->administrator}});
                 r.set("Set-Cookie", std::string(kSessionCookie) + "=" + token +
                                         "; Path=/; HttpOnly; SameSite=Strict" +
                                         (secure ? "; Secure" : ""));
@@ -267,10 +266,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
 
     if (parts[0] == "session" && parts.size() == 1) {
         if (method == "GET")
-            return respond(json_response(200, json{{"user", user.username},
-                                                   {"csrf_token", user.csrf},
-                                                   {"administrator", who.administrator}}
-                                                  .dump()));
+            return respond(json_answer(200, json{{"user", user.username},
+                                                 {"csrf_token", user.csrf},
+                                                 {"administrator", who.administrator}}));
         if (method == "DELETE") {
             if (auto token = cookie(request, kSessionCookie)) sessions_.close(*token);
             HttpResponse r;
@@ -287,7 +285,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
         json out = json::array();
         for (const auto& c : deps_.directory.categories_for(who))
             out.push_back({{"name", c.name}, {"may_create", c.may_create}});
-        return respond(json_response(200, out.dump()));
+        return respond(json_answer(200, out));
     }
 
     // The add-ins a manager may give a room (registered by administrators).
@@ -296,7 +294,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
         json out = json::array();
         for (const auto& [name, url] : deps_.directory.addins())
             out.push_back({{"name", name}, {"url", url}});
-        return respond(json_response(200, out.dump()));
+        return respond(json_answer(200, out));
     }
 
     if (parts[0] == "rooms" && parts.size() == 1) {
@@ -309,7 +307,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             for (const auto& v : deps_.directory.rooms_for(who))
                 if (all || chat::is_member(who, v.rules))
                     out.push_back(room_json(v, who, config_.muc_domain, deps_.directory));
-            return respond(json_response(200, out.dump()));
+            return respond(json_answer(200, out));
         }
         if (method != "POST") return respond(json_error(405, "Method not allowed"));
         auto str = [&](const char* key, std::string fallback) -> std::optional<std::string> {
@@ -345,9 +343,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
             std::move(c),
             answer([this, respond, node = *node, subject = user.subject](const chat::Ok&) {
                 auto v = deps_.directory.room_for(*subject, node, chat::Action::find);
-                if (!v) return respond(json_response(201, json{{"node", node}}.dump()));
-                respond(json_response(
-                    201, room_json(*v, *subject, config_.muc_domain, deps_.directory).dump()));
+                if (!v) return respond(json_answer(201, json{{"node", node}}));
+                respond(
+                    json_answer(201, room_json(*v, *subject, config_.muc_domain, deps_.directory)));
             }));
     }
 
@@ -358,7 +356,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
         bool manages = who.administrator || chat::is_manager(who, view->rules);
         if (parts.size() == 2 && method == "GET") {
             json out = room_json(*view, who, config_.muc_domain, deps_.directory);
-            if (!manages) return respond(json_response(200, out.dump()));
+            if (!manages) return respond(json_answer(200, out));
             // Managers see the lists, read fresh from the store.
             using Lists = std::vector<std::pair<store::RoomList, store::Principal>>;
             return deps_.rooms.lists(node, actor,
@@ -369,7 +367,7 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
                                          out["denied"] = json::array();
                                          for (const auto& [list, p] : lists)
                                              out[list_name(list)].push_back(store::to_string(p));
-                                         respond(json_response(200, out.dump()));
+                                         respond(json_answer(200, out));
                                      }));
         }
         if (parts.size() == 2 && method == "PATCH") {
@@ -381,9 +379,9 @@ void WebApp::api_as(const WebUser& user, const HttpRequest& request,
                                        std::get<chat::SettingsChange>(std::move(change))},
                 answer([this, respond, node, subject = user.subject](const chat::Ok&) {
                     auto v = deps_.directory.room_for(*subject, node, chat::Action::find);
-                    if (!v) return respond(json_response(200, json{{"node", node}}.dump()));
-                    respond(json_response(
-                        200, room_json(*v, *subject, config_.muc_domain, deps_.directory).dump()));
+                    if (!v) return respond(json_answer(200, json{{"node", node}}));
+                    respond(json_answer(
+                        200, room_json(*v, *subject, config_.muc_domain, deps_.directory)));
                 }));
         }
         if (parts.size() == 4 && (method == "PUT" || method == "DELETE")) {
@@ -459,12 +457,11 @@ void WebApp::search(std::shared_ptr<const chat::Subject> subject, const HttpRequ
                                {"time", util::format_timestamp(it->ts_us)},
                                {"body", it->body}});
         bool truncated = page.count > int64_t(results.size());
-        respond(json_response(200, json{{"results", results},
-                                        {"count", page.count},
-                                        {"count_exact", page.count_exact},
-                                        {"truncated", truncated},
-                                        {"limit", limit}}
-                                       .dump()));
+        respond(json_answer(200, json{{"results", results},
+                                      {"count", page.count},
+                                      {"count_exact", page.count_exact},
+                                      {"truncated", truncated},
+                                      {"limit", limit}}));
     });
 }
 

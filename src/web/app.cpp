@@ -43,7 +43,11 @@ bool metrics_allowed(const WebConfig& config, const HttpRequest& request) {
 }
 
 HttpResponse json_error(unsigned status, const std::string& text) {
-    return json_response(status, json{{"error", text}}.dump());
+    return json_answer(status, json{{"error", text}});
+}
+
+HttpResponse json_answer(unsigned status, const json& body) {
+    return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 HttpResponse json_response(unsigned status, std::string body) {
@@ -136,7 +140,7 @@ void WebApp::handle(HttpRequest request, std::function<void(HttpResponse)> respo
         json body{{"status", "ok"},
                   {"sessions", deps_.router.session_count()},
                   {"rooms", deps_.directory.room_count()}};
-        return respond(json_response(200, body.dump()));
+        return respond(json_answer(200, body));
     }
     if (path == "/metrics") {
         if (!metrics_allowed(config_, request))
@@ -256,7 +260,7 @@ HttpResponse WebApp::info() const {
               {"websocket_path", config_.websocket_path},
               {"max_file_size", deps_.uploads.max_bytes()},
               {"room_management_url", room_management_url()}};
-    return json_response(200, body.dump());
+    return json_answer(200, body);
 }
 
 HttpResponse WebApp::metrics() const {

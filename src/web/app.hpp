@@ -101,6 +101,9 @@ class WebApp final : public net::HttpHandler {
 net::HttpResponse json_error(unsigned status, const std::string& text);
 // A JSON body.
 net::HttpResponse json_response(unsigned status, std::string body);
+// `body` as the JSON body: text that is not UTF-8 (a name kept from long ago, given in
+// another encoding) is written as U+FFFD rather than failing the request.
+net::HttpResponse json_answer(unsigned status, const nlohmann::json& body);
 // A file of `root` (a page, a script…) as an answer: 404 unless `relative` resolves inside
 // `root`; pages get a Content-Security-Policy (`page_policy`, or the web pages' own).
 net::HttpResponse static_file(const std::string& root, std::string relative,

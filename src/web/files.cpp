@@ -89,7 +89,7 @@ void WebApp::upload(const HttpRequest& request, const Respond& respond) {
                               [&] { s.add_file(f); });
                 uploads_.fetch_add(1, std::memory_order_relaxed);
                 spdlog::info("{} uploaded {} ({} bytes, sha256 {})", f.owner, f.name, f.size, sha);
-                auto r = json_response(201, nlohmann::json{{"id", f.id}, {"sha256", sha}}.dump());
+                auto r = json_answer(201, nlohmann::json{{"id", f.id}, {"sha256", sha}});
                 r.set("Access-Control-Allow-Origin", "*");
                 respond(std::move(r));
             } catch (const std::exception& e) {

@@ -1,7 +1,10 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/json.hpp"
 #include "util/url.hpp"
 #include "util/utf8.hpp"
-
-#include <gtest/gtest.h>
 
 using perch::util::url_origin;
 
@@ -44,4 +47,18 @@ TEST(Utf8, ValidMeansWellFormed) {
     EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));                     // above U+10FFFF
     EXPECT_FALSE(valid_utf8("\xE2\x82"));                             // cut short
     EXPECT_FALSE(valid_utf8("\xF5\x80\x80\x80"));
+}
+
+TEST(Json, StringsAreJsonWhateverBytesTheyHold) {
+    auto literal = [](std::string_view s) {
+        std::string out;
+        perch::util::json_string(out, s);
+        return out;
+    };
+    EXPECT_EQ(literal("plain \"quoted\" \\ \n\t"), "\"plain \\\"quoted\\\" \\\\ \\n\\t\"");
+    EXPECT_EQ(literal(std::string_view("nul\0", 4)), "\"nul\\u0000\"");
+    EXPECT_EQ(literal("caf\xC3\xA9 \xF0\x9F\x90\xA6"), "\"caf\xC3\xA9 \xF0\x9F\x90\xA6\"");
+    EXPECT_EQ(literal("x\xFFy"), "\"x\\ufffdy\"");  // not UTF-8: U+FFFD
+    EXPECT_EQ(literal("cut \xE2\x82"), "\"cut \\ufffd\\ufffd\"");
+    EXPECT_TRUE(nlohmann::json::accept(literal("x\xFF\xC0\xAFy")));
 }
