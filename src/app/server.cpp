@@ -208,6 +208,7 @@ int serve(Config config, const std::string& config_path) {
         config.muc_domain()};
     ctx.personal_storage = int64_t{config.c2s.personal_storage_kb} * 1024;
     ctx.max_roster_items = size_t(config.c2s.max_roster_items);
+    ctx.settings = settings.get();
     if (membership) {
         // A standby sends new clients to the active servers in turn.
         ctx.elsewhere = PoolNode::elsewhere(

@@ -10,6 +10,7 @@
 
 #include "util/ids.hpp"
 #include "util/time.hpp"
+#include "util/utf8.hpp"
 #include "xml/serializer.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/mam.hpp"
@@ -194,6 +195,18 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
     if (refused_by_blocking(m, to)) return;
     std::string type = m.attr_or("type");
     auto keep = direct::keeping(m);
+    // What is kept (twice: each party's copy, for good) is bounded as a room's messages are:
+    // the body by the longest message setting, the whole stanza by kMaxKeptBytes.
+    if ((keep.offline || keep.archive) && ctx().settings) {
+        size_t longest = ctx().settings->max_message_chars();
+        if (util::utf8_length(m.child_text("body", ns::client)) > longest)
+            return send(make_error(m, StanzaError::not_acceptable,
+                                   fmt::format("Messages are limited to {} characters", longest)));
+        constexpr size_t kMaxKeptBytes = 64 * 1024;
+        if (xml::to_string(m, ns::client).size() > kMaxKeptBytes)
+            return send(make_error(m, StanzaError::not_acceptable,
+                                   "A message that is kept has at most 64 KB"));
+    }
     // When it was routed, taken before anybody can see it: a reply, routed after this was
     // delivered, is always later in the archive.
     int64_t routed_us = util::now_us();

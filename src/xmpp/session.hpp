@@ -10,6 +10,7 @@
 #include "chat/authz.hpp"
 #include "chat/directory.hpp"
 #include "chat/files.hpp"
+#include "chat/settings.hpp"
 #include "store/workers.hpp"
 #include "util/histogram.hpp"
 #include "util/token_bucket.hpp"
@@ -108,6 +109,9 @@ struct ServerContext {
     int64_t personal_storage = int64_t{8} << 20;
     // Contacts in one user's roster at most; a roster set adding one more is refused. 0: none.
     size_t max_roster_items = 1000;
+    // The settings that may change while the server runs (the longest message among them);
+    // none: one-to-one messages are bounded by the stanza size only.
+    const chat::LiveSettings* settings = nullptr;
 };
 
 class Session;

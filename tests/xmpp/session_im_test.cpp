@@ -498,3 +498,35 @@ TEST(Push, ARegistrationBeyondTheLimitReplacesTheOldest) {
     auto back = xmpp::push::decode(xmpp::push::encode(registrations));
     EXPECT_EQ(back.size(), xmpp::push::kMaxRegistrations);
 }
+
+// A one-to-one message that is kept (each party's archive, offline storage) is bounded as a
+// room's: its body by the longest message setting (read as it changes), the whole stanza by
+// 64 KB; one that is not kept (no-store) is only bounded by the stanza size.
+TEST_F(SessionTest, AOneToOneMessageThatIsKeptIsBoundedAsARoomsIs) {
+    chat::Settings settings;
+    settings.max_message_chars = 10;
+    chat::LiveSettings live(settings);
+    ctx_->settings = &live;
+    ctx_->limits.max_stanza_bytes = 256 * 1024;  // as by default: the 64 KB bound is the store's
+    auto& alice = bound("alice", "pc");
+    auto& bob = bound("bob", "pc");
+    auto message = [](const std::string& body, const std::string& extra = "") {
+        return "<message to='bob@example.org' type='chat' id='m'><body>" + body + "</body>" +
+               extra + "</message>";
+    };
+    EXPECT_EQ(send(alice, message("ten chars!")).find("type='error'"), std::string::npos);
+    EXPECT_NE(bob.transport->take().find("ten chars!"), std::string::npos);
+    auto refused = send(alice, message("eleven chars"));
+    EXPECT_NE(refused.find("<not-acceptable"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("limited to 10 characters"), std::string::npos) << refused;
+    EXPECT_EQ(bob.transport->take().find("eleven"), std::string::npos);
+    settings.max_message_chars = 20;
+    live.set(settings);
+    EXPECT_EQ(send(alice, message("eleven chars")).find("type='error'"), std::string::npos);
+    std::string padding = "<x xmlns='urn:example:pad'>" + std::string(70 * 1024, 'p') + "</x>";
+    refused = send(alice, message("short", padding));
+    EXPECT_NE(refused.find("at most 64 KB"), std::string::npos) << refused;
+    EXPECT_EQ(send(alice, message(std::string(30, 'n'), "<no-store xmlns='urn:xmpp:hints'/>"))
+                  .find("type='error'"),
+              std::string::npos);
+}
