@@ -202,7 +202,7 @@ void BoundSession::on_direct_message(xml::Element& m, const Jid& to) {
         if (util::utf8_length(m.child_text("body", ns::client)) > longest)
             return send(make_error(m, StanzaError::not_acceptable,
                                    fmt::format("Messages are limited to {} characters", longest)));
-        constexpr size_t kMaxKeptBytes = 64 * 1024;
+        constexpr size_t kMaxKeptBytes = size_t{64} * 1024;
         if (xml::to_string(m, ns::client).size() > kMaxKeptBytes)
             return send(make_error(m, StanzaError::not_acceptable,
                                    "A message that is kept has at most 64 KB"));
