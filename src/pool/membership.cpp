@@ -193,13 +193,12 @@ void Membership::run() {
         lock.lock();
         if (!renewed || Clock::now() < grace_until) continue;
         if (same(now, live_)) continue;
-        auto before = std::move(live_);
-        live_ = now;
-        auto changed = changed_;
+        auto before = live_;
         lock.unlock();
-        // Who went while running (its lease lapsed, or it was killed or left) is marked gone:
-        // should it still run, paused or cut off, it must not renew as if its occupants had not
-        // left and its rooms not moved.
+        // Who went while running (its lease lapsed, or it was killed or left) is marked gone
+        // before anybody here acts on the new set (live() included): should it still run,
+        // paused or cut off, it must not renew as if its occupants had not left and its rooms
+        // not moved.
         for (const auto& m : before) {
             bool still = std::any_of(now.begin(), now.end(), [&](const store::PoolMember& n) {
                 return n.number == m.number && n.incarnation == m.incarnation;
@@ -211,6 +210,10 @@ void Membership::run() {
                 spdlog::error("pool: server {} not marked gone: {}", m.number, e.what());
             }
         }
+        lock.lock();
+        live_ = now;
+        auto changed = changed_;
+        lock.unlock();
         std::string names;
         for (const auto& m : now)
             names += (names.empty() ? "" : ", ") + m.name + (m.active ? "" : " (standby)");
