@@ -884,14 +884,31 @@ async def test_a_server_taken_for_gone_while_paused_stops_and_its_clients_go_on_
             server.start()  # as its supervisor would: the tests after need all four
 
 
-def start_and_link(server, others=3):
-    """Starts a server of the pool and waits until it has linked with the others; where its
-    log of this start begins."""
+def sees_live(server, name):
+    """Whether the last set of live servers `server` logged has `name` in it, and the rooms
+    have moved since (joins through it go to the rooms' new servers)."""
+    log = server.log_text()
+    at = log.rfind("pool: live servers now ")
+    if at < 0:
+        return False
+    line = log[at + len("pool: live servers now "):log.find("\n", at)]
+    names = [n.replace(" (standby)", "") for n in line.split(", ")]
+    return name in names and log.find("pool: the rooms moved in", at) >= 0
+
+
+def start_and_link(pool, server):
+    """Starts a server of the pool and waits until it has linked with the others and they
+    have moved its rooms back to it; where its log of this start begins."""
+    name = f"p{pool.servers.index(server) + 1}"
+    others = [s for s in pool.servers if s is not server]
+    moved = [s.log_text().count("pool: the rooms moved in") for s in others]
     mark = len(server.log_text())
     server.start()
     deadline = time.time() + 20
-    while server.log_text()[mark:].count("pool: linked with server") < others:
-        assert time.time() < deadline, "it did not link: " + server.log_text()[mark:][-2000:]
+    while (server.log_text()[mark:].count("pool: linked with server") < len(others) or
+           any(s.log_text().count("pool: the rooms moved in") <= n for s, n in zip(others, moved))
+           or not all(sees_live(s, name) for s in others)):
+        assert time.time() < deadline, "it did not come back: " + server.log_text()[mark:][-2000:]
         time.sleep(0.1)
     return mark
 
@@ -972,7 +989,7 @@ async def test_a_server_cut_off_from_the_database_alone_stops_and_its_clients_go
     assert relayed.count(f"port={relay.port} ") == 2, relayed  # the content and the compliance
     server.stop()
     server.config.write_text(relayed)
-    mark = start_and_link(server)
+    mark = start_and_link(pool, server)
     try:
         clients = await everyone_in(pool, room)
         cut_off = clients[victim]
@@ -1014,7 +1031,7 @@ async def test_a_server_cut_off_from_the_database_alone_stops_and_its_clients_go
         relay.cut()
         server.stop()
         server.config.write_text(original)
-        start_and_link(server)  # as its supervisor would: the tests after need all four
+        start_and_link(pool, server)  # as its supervisor would: the tests after need all four
 
 
 async def test_a_standby_takes_the_slot_of_a_dead_active_server_by_itself(pool):
