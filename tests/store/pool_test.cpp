@@ -366,16 +366,19 @@ TEST_F(StoreTest, ChangesFromOutsideAreReadInOrderAfterTheLastSeen) {
 // standby takes the slot of a holder down long enough, and of two standbys asking, one gets it.
 TEST_F(StoreTest, AStandbyTakesTheSlotOfAServerDownLongEnough) {
     auto s = open();
+    // a's lease is short, to lapse within the test; long enough that a busy machine (the
+    // suites run two at a time) does not let it lapse before the test wants it to.
+    constexpr int kShortLease = 1500;
     auto active = [&](const std::string& who) {
         std::vector<std::string> out;
         for (const auto& m : s->renew_lease(member(who, who == "a"   ? 1
                                                         : who == "b" ? 2
                                                                      : 3),
-                                            who == "a" ? 200 : 60000))
+                                            who == "a" ? kShortLease : 60000))
             if (m.active) out.push_back(m.name);
         return out;
     };
-    s->join_pool(member("a", 1), 200);
+    s->join_pool(member("a", 1), kShortLease);
     s->join_pool(member("b", 2), 60000);
     s->join_pool(member("c", 3), 60000);
     EXPECT_EQ(active("b"), (std::vector<std::string>{"a", "b", "c"}));  // no slots yet
@@ -383,10 +386,10 @@ TEST_F(StoreTest, AStandbyTakesTheSlotOfAServerDownLongEnough) {
     EXPECT_FALSE(s->take_slot("chat", "c", 300));  // "never" never came, but its slot is new
     s->sync_slots("chat", {"a", "b"});
     EXPECT_EQ(active("b"), (std::vector<std::string>{"a", "b"}));
-    EXPECT_FALSE(s->take_slot("chat", "c", 0));                   // a and b are up
-    EXPECT_FALSE(s->take_slot("chat", "b", 0));                   // b holds one already
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a's lease lapses
-    EXPECT_FALSE(s->take_slot("chat", "c", 60000));               // not down long enough
+    EXPECT_FALSE(s->take_slot("chat", "c", 0));  // a and b are up
+    EXPECT_FALSE(s->take_slot("chat", "b", 0));  // b holds one already
+    std::this_thread::sleep_for(std::chrono::milliseconds(kShortLease + 300));  // a's lapses
+    EXPECT_FALSE(s->take_slot("chat", "c", 60000));  // not down long enough
     EXPECT_EQ(s->take_slot("chat", "c", 100), std::optional<std::string>("a"));
     EXPECT_FALSE(s->take_slot("chat", "d", 100));  // taken: no second taker
     EXPECT_EQ(active("b"), (std::vector<std::string>{"b", "c"}));
